@@ -1,0 +1,124 @@
+//! User settings: `<home>/config.toml`, every key optional. The CLI and the app read and
+//! write the same file (see `cli-contract.md` in the design notes).
+
+use crate::Style;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub cloud: CloudSettings,
+    pub models: ModelSettings,
+    pub limits: Limits,
+    pub summary: SummaryDefaults,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloudSettings {
+    /// Opt-in. While false nothing is sent to, or probed at, any endpoint.
+    pub enabled: bool,
+    pub endpoint: Option<String>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Where GGUF models live; `<home>/models` when unset.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest input file accepted, in MiB. Checked before the file is read.
+    pub max_input_mib: u64,
+    /// How long PDF text extraction may take before it is abandoned, in seconds.
+    pub pdf_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_input_mib: 50, pdf_timeout_secs: 30 }
+    }
+}
+
+impl Limits {
+    pub fn max_input_bytes(&self) -> u64 {
+        self.max_input_mib.saturating_mul(1024 * 1024)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SummaryDefaults {
+    pub style: Style,
+    pub max_words: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl Settings {
+    /// Reads `path`; a missing file means all defaults.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        };
+        Settings::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    }
+
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        // toml's messages carry line, column and the offending snippet; keep them on one line.
+        toml::from_str(text).map_err(|e| e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults_and_cloud_is_off() {
+        let s = Settings::parse("").unwrap();
+        assert_eq!(s, Settings::default());
+        assert!(!s.cloud.enabled);
+        assert_eq!(s.limits.max_input_bytes(), 50 * 1024 * 1024);
+    }
+
+    #[test]
+    fn contract_example_parses() {
+        let s = Settings::parse(
+            "[cloud]\nenabled = false\nendpoint = \"https://host/v1\"\nmodel = \"m\"\n[models]\ndir = \"/x/models\"\n[limits]\nmax_input_mib = 2\n[summary]\nstyle = \"handover\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.cloud.endpoint.as_deref(), Some("https://host/v1"));
+        assert_eq!(s.models.dir, Some(PathBuf::from("/x/models")));
+        assert_eq!(s.limits.max_input_mib, 2);
+        assert_eq!(s.limits.pdf_timeout_secs, 30);
+        assert_eq!(s.summary.style, Style::Handover);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors_that_say_where() {
+        let err = Settings::parse("[cloud]\nenabeld = true\n").unwrap_err();
+        assert!(err.contains("enabeld"), "{err}");
+        let err = Settings::parse("[limits]\nmax_input_mib = \"lots\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_defaults() {
+        let s = Settings::load(Path::new("/nonexistent/dir/config.toml")).unwrap();
+        assert_eq!(s, Settings::default());
+    }
+}

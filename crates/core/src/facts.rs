@@ -1,0 +1,203 @@
+//! The facts a technician's summary must keep: measurements with units, part and serial
+//! numbers, error codes, dates and times.
+//!
+//! Used by the extractive summarizer to prefer sentences that carry facts, by the quality gate
+//! to check that a summary invents none and drops few, and later by cloud redaction. Matching
+//! is deliberately conservative: a fact must be bounded by non-alphanumeric characters, so
+//! "3 large" is not "3 l".
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactKind {
+    SerialNumber,
+    PartNumber,
+    ErrorCode,
+    Date,
+    Time,
+    Measurement,
+    /// A code that mixes letters and digits (model numbers, asset tags) without a label.
+    Identifier,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fact {
+    pub kind: FactKind,
+    /// The fact exactly as written in the text.
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+const UNITS: &[&str] = &[
+    "°C", "° C", "°F", "℃", "K", "kWh", "MWh", "Wh", "kVAr", "kVA", "MVA", "VA", "kW", "MW", "W", "kV", "mV", "V",
+    "kA", "mA", "A", "MΩ", "kΩ", "Ω", "GΩ", "MOhm", "kOhm", "GOhm", "ohms", "ohm", "Ohm", "kHz", "MHz", "Hz", "rpm",
+    "RPM", "r/min", "kNm", "Nm", "N·m", "kN", "N", "mm/s", "m/s", "µm", "μm", "um", "mm", "cm", "km", "m²", "m2",
+    "m³/h", "m3/h", "m³", "m3", "m", "L/min", "l/min", "L/s", "l/s", "L/h", "l/h", "ml", "mL", "L", "l", "bar",
+    "barg", "mbar", "kPa", "MPa", "Pa", "psi", "psig", "kg", "g", "h", "hrs", "hr", "hours", "min", "mins",
+    "minutes", "sec", "s", "ms", "%", "dB", "dBA", "dB(A)", "ppm", "lux", "cSt", "Ah", "mAh", "VDC", "VAC", "Vdc",
+    "Vac", "kvar", "kWp", "t", "drops/min", "mm²",
+];
+
+fn units_alternation() -> String {
+    let mut units: Vec<&str> = UNITS.to_vec();
+    // Longest first: the regex engine takes the first alternative that matches.
+    units.sort_by_key(|u| std::cmp::Reverse(u.chars().count()));
+    units.iter().map(|u| regex::escape(u)).collect::<Vec<_>>().join("|")
+}
+
+static MEASUREMENT: LazyLock<Regex> = LazyLock::new(|| {
+    let number = r"[-+±]?\d+(?:[.,]\d+)*";
+    Regex::new(&format!(r"{number}(?:\s?(?:-|–|to)\s?{number})?[ \u{{202F}}]?(?:{})", units_alternation()))
+        .expect("static regex")
+});
+static PART_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:P/N|PN|part\s*(?:no\.?|number|nr\.?|#))\s*[:#.]?\s*([A-Z0-9][A-Z0-9./-]*[A-Z0-9])")
+        .expect("static regex")
+});
+static SERIAL_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:S/N|SN|serial(?:\s*(?:no\.?|number|nr\.?|#))?)\s*[:#.]?\s*([A-Z0-9][A-Z0-9/-]*[A-Z0-9])")
+        .expect("static regex")
+});
+static LABELLED_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:error|fault|alarm|warning|trip|err|alm|code)s?\s*(?:code)?\s*[:#]?\s*(0x[0-9a-f]+|[a-z]{0,4}-?\d{1,5}[a-z]?)\b")
+        .expect("static regex")
+});
+static BARE_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:[EFAW]-?\d{2,5}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b").expect("static regex")
+});
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    let month = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)";
+    Regex::new(&format!(
+        r"(?i)\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\s+{month}\.?,?\s+\d{{4}}|{month}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b"
+    ))
+    .expect("static regex")
+});
+static TIME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\b").expect("static regex"));
+static IDENTIFIER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[A-Z0-9]+(?:[-/.][A-Z0-9]+)*\b").expect("static regex"));
+
+/// Whether a match at `start..end` stands on its own: not glued to letters or digits.
+fn bounded(text: &str, start: usize, end: usize) -> bool {
+    let before_ok = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric() && c != '.' && c != ',');
+    let after = text[end..].chars().next();
+    let after_ok = match after {
+        None => true,
+        Some(c) if c.is_alphanumeric() => false,
+        // "4.2." at a sentence end is fine; "4.2.1" is a version or clause number.
+        Some('.') | Some(',') => !text[end + 1..].chars().next().is_some_and(|c| c.is_ascii_digit()),
+        Some(_) => true,
+    };
+    before_ok && after_ok
+}
+
+/// All facts in `text`, in order of position, without overlaps (the more specific kind wins
+/// where two would overlap, e.g. a serial number over an identifier).
+pub fn extract(text: &str) -> Vec<Fact> {
+    let mut found: Vec<Fact> = Vec::new();
+    let mut push = |kind: FactKind, start: usize, end: usize| {
+        found.push(Fact { kind, text: text[start..end].to_string(), start, end });
+    };
+    for caps in SERIAL_NUMBER.captures_iter(text) {
+        let m = caps.get(1).expect("group 1 always participates");
+        if m.as_str().chars().any(|c| c.is_ascii_digit()) {
+            push(FactKind::SerialNumber, m.start(), m.end());
+        }
+    }
+    for caps in PART_NUMBER.captures_iter(text) {
+        let m = caps.get(1).expect("group 1 always participates");
+        if m.as_str().chars().any(|c| c.is_ascii_digit()) {
+            push(FactKind::PartNumber, m.start(), m.end());
+        }
+    }
+    for m in BARE_CODE.find_iter(text) {
+        push(FactKind::ErrorCode, m.start(), m.end());
+    }
+    for caps in LABELLED_CODE.captures_iter(text) {
+        let m = caps.get(1).expect("group 1 always participates");
+        let followed_by_clock = text[m.end()..].starts_with(':');
+        if m.as_str().chars().any(|c| c.is_ascii_digit()) && !followed_by_clock {
+            push(FactKind::ErrorCode, m.start(), m.end());
+        }
+    }
+    for m in DATE.find_iter(text) {
+        push(FactKind::Date, m.start(), m.end());
+    }
+    for m in TIME.find_iter(text) {
+        push(FactKind::Time, m.start(), m.end());
+    }
+    for m in MEASUREMENT.find_iter(text) {
+        if bounded(text, m.start(), m.end()) {
+            push(FactKind::Measurement, m.start(), m.end());
+        }
+    }
+    for m in IDENTIFIER.find_iter(text) {
+        let s = m.as_str();
+        let has_letter = s.chars().any(|c| c.is_ascii_uppercase());
+        let has_digit = s.chars().any(|c| c.is_ascii_digit());
+        if has_letter && has_digit && s.len() >= 3 {
+            push(FactKind::Identifier, m.start(), m.end());
+        }
+    }
+
+    // Keep the first-found (most specific) fact of any overlapping group.
+    let mut kept: Vec<Fact> = Vec::with_capacity(found.len());
+    for fact in found {
+        if !kept.iter().any(|k| fact.start < k.end && k.start < fact.end) {
+            kept.push(fact);
+        }
+    }
+    kept.sort_by_key(|f| f.start);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(FactKind, String)> {
+        extract(text).into_iter().map(|f| (f.kind, f.text)).collect()
+    }
+
+    #[test]
+    fn table_of_facts() {
+        use FactKind::*;
+        let cases: &[(&str, &[(FactKind, &str)])] = &[
+            ("Discharge 4.2 bar, suction 0.8 bar.", &[(Measurement, "4.2 bar"), (Measurement, "0.8 bar")]),
+            ("Bearing at 78 °C and 1450 rpm", &[(Measurement, "78 °C"), (Measurement, "1450 rpm")]),
+            ("Supply 230 V 50 Hz, 12.4 A", &[(Measurement, "230 V"), (Measurement, "50 Hz"), (Measurement, "12.4 A")]),
+            ("IR 1.2 MΩ; vib 7.1 mm/s; 62 %", &[(Measurement, "1.2 MΩ"), (Measurement, "7.1 mm/s"), (Measurement, "62 %")]),
+            ("range 4.0–4.5 bar", &[(Measurement, "4.0–4.5 bar")]),
+            ("Fitted P/N 6205-2RS-C3 today", &[(PartNumber, "6205-2RS-C3")]),
+            ("part no. KSB-4471-22B", &[(PartNumber, "KSB-4471-22B")]),
+            ("motor S/N GX2231-0457", &[(SerialNumber, "GX2231-0457")]),
+            ("VFD showed E104 then F07", &[(ErrorCode, "E104"), (ErrorCode, "F07")]),
+            ("fault code 0x3A logged", &[(ErrorCode, "0x3A")]),
+            ("ALM-32 active", &[(ErrorCode, "ALM-32")]),
+            ("alarm 32 again", &[(ErrorCode, "32")]),
+            ("On 2026-03-14 at 09:40", &[(Date, "2026-03-14"), (Time, "09:40")]),
+            ("on 14 March 2026 and 3/4/26", &[(Date, "14 March 2026"), (Date, "3/4/26")]),
+            ("fault at 09:40", &[(Time, "09:40")]),
+            ("Unit XK200 needs a look", &[(Identifier, "XK200")]),
+            ("3 large bolts and 5 long nuts", &[]),
+            ("section 4.2.1 of the manual", &[]),
+        ];
+        for (text, want) in cases {
+            let got = kinds(text);
+            let want: Vec<(FactKind, String)> = want.iter().map(|(k, s)| (*k, s.to_string())).collect();
+            assert_eq!(got, want, "in {text:?}");
+        }
+    }
+
+    #[test]
+    fn facts_are_slices_of_the_text() {
+        let text = "Pump S/N FP3152-20771 ran at 1480 rpm on 3 February 2026 with F0001.";
+        for f in extract(text) {
+            assert_eq!(&text[f.start..f.end], f.text);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The quality gate: checks a summary against its note before it is stored and shown.
+//!
+//! Pure and cheap, so it runs on every request whatever the route. Extractive output passes
+//! these checks by construction unless something upstream broke (which is what they catch);
+//! model output can fail them, and the router (issue 5) escalates or flags on failure.
+
+use crate::facts;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub passed: bool,
+    pub checks: Vec<Check>,
+}
+
+/// Words in a summary as a reader counts them: list bullets are not words.
+pub fn summary_words(summary: &str) -> usize {
+    summary.split_whitespace().filter(|w| !matches!(*w, "-" | "*" | "•")).count()
+}
+
+pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
+    let mut checks = Vec::new();
+    let words = summary_words(summary);
+
+    checks.push(Check {
+        name: "non_empty".into(),
+        passed: words > 0,
+        detail: format!("{words} words"),
+    });
+    checks.push(Check {
+        name: "within_length".into(),
+        passed: words <= max_words,
+        detail: format!("{words} of at most {max_words} words"),
+    });
+
+    let invented: Vec<String> =
+        facts::extract(summary).into_iter().filter(|f| !note.contains(&f.text)).map(|f| f.text).collect();
+    checks.push(Check {
+        name: "no_invented_facts".into(),
+        passed: invented.is_empty(),
+        detail: if invented.is_empty() {
+            "every number, code and date in the summary is in the note".into()
+        } else {
+            format!("not in the note: {}", invented.join(", "))
+        },
+    });
+
+    let repeated = repeated_line(summary);
+    checks.push(Check {
+        name: "no_repetition".into(),
+        passed: repeated.is_none(),
+        detail: match repeated {
+            Some(line) => format!("repeated: {line:?}"),
+            None => "no line or phrase loops".into(),
+        },
+    });
+
+    Verdict { passed: checks.iter().all(|c| c.passed), checks }
+}
+
+/// A line that occurs twice, or a 6-word phrase that occurs three times: the shapes a
+/// generation loop takes.
+fn repeated_line(summary: &str) -> Option<String> {
+    let mut lines: HashMap<&str, usize> = HashMap::new();
+    for line in summary.lines().map(str::trim).filter(|l| l.split_whitespace().count() >= 3) {
+        let n = lines.entry(line).or_default();
+        *n += 1;
+        if *n == 2 {
+            return Some(line.to_string());
+        }
+    }
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    let mut grams: HashMap<&[&str], usize> = HashMap::new();
+    for gram in words.windows(6) {
+        let n = grams.entry(gram).or_default();
+        *n += 1;
+        if *n == 3 {
+            return Some(gram.join(" "));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTE: &str = "Pump P-101 ran at 4.2 bar. Fault E104 cleared. Seal replaced.";
+
+    fn failed(v: &Verdict) -> Vec<&str> {
+        v.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn table_of_verdicts() {
+        let looping = "the pump is fine and ok. ".repeat(4);
+        let cases: &[(&str, usize, &[&str])] = &[
+            ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 50, &[]),
+            ("", 50, &["non_empty"]),
+            ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 5, &["within_length"]),
+            ("Pump ran at 5.5 bar with fault E999.", 50, &["no_invented_facts"]),
+            ("Seal replaced on site.\nSeal replaced on site.", 50, &["no_repetition"]),
+            (&looping, 100, &["no_repetition"]),
+        ];
+        for (summary, max, want) in cases {
+            let v = assess(NOTE, summary, *max);
+            assert_eq!(failed(&v), *want, "summary {summary:?}");
+            assert_eq!(v.passed, want.is_empty());
+        }
+    }
+
+    #[test]
+    fn bullets_are_not_words() {
+        assert_eq!(summary_words("- one two\n- three"), 3);
+    }
+}

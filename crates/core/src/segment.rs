@@ -1,0 +1,276 @@
+//! Segmentation of normalised text into the units a summarizer ranks: sentences of prose,
+//! list items, table rows, and the headings that give them context.
+//!
+//! Technician notes are half prose, half lists and terse lines ("Discharge 4.2 bar"), so a
+//! plain sentence splitter is not enough: a line that is not a wrapped part of a paragraph is
+//! a unit of its own. Prose is split with Unicode sentence boundaries (UAX #29), then
+//! fragments that UAX #29 cuts after abbreviations ("approx. 4.2 bar") are merged back.
+//!
+//! Unit text is the source text with its whitespace collapsed to single spaces: no word is
+//! changed, so a fact in a unit is the fact as written.
+
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Heading,
+    Sentence,
+    ListItem,
+    TableRow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// The unit's text, whitespace collapsed, list markers and table pipes removed.
+    pub text: String,
+    pub kind: UnitKind,
+    /// Index of the blank-line separated block the unit came from.
+    pub block: usize,
+    /// Index (into the unit list) of the nearest heading above, if any.
+    pub heading: Option<usize>,
+}
+
+/// A segmented document.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Segmented {
+    pub units: Vec<Unit>,
+    pub blocks: usize,
+}
+
+impl Segmented {
+    /// Units that can appear in a summary (everything but headings).
+    pub fn content_units(&self) -> impl Iterator<Item = (usize, &Unit)> {
+        self.units.iter().enumerate().filter(|(_, u)| u.kind != UnitKind::Heading)
+    }
+}
+
+/// A rough token count for text, used to size requests before a model's real tokenizer is
+/// available: English prose runs at about 0.75 words per token and 4 characters per token for
+/// Llama-family vocabularies; numbers and codes tokenise worse, so take the larger estimate.
+pub fn estimate_tokens(text: &str) -> usize {
+    let words = text.split_whitespace().count();
+    let chars = text.chars().count();
+    (words * 4).div_ceil(3).max(chars.div_ceil(4))
+}
+
+pub fn segment(text: &str) -> Segmented {
+    let mut units: Vec<Unit> = Vec::new();
+    let mut current_heading: Option<usize> = None;
+    let mut block = 0usize;
+    let mut blocks = 0usize;
+
+    for raw_block in text.split("\n\n") {
+        let lines: Vec<&str> = raw_block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        blocks += 1;
+        let mut prose: Vec<&str> = Vec::new();
+        let flush = |prose: &mut Vec<&str>, units: &mut Vec<Unit>, heading: Option<usize>| {
+            if prose.is_empty() {
+                return;
+            }
+            let joined = prose.join(" ");
+            prose.clear();
+            for sentence in split_sentences(&joined) {
+                units.push(Unit { text: sentence, kind: UnitKind::Sentence, block, heading });
+            }
+        };
+
+        for (i, line) in lines.iter().enumerate() {
+            let next = lines.get(i + 1).copied();
+            if let Some(h) = heading_text(line, next.is_some()) {
+                flush(&mut prose, &mut units, current_heading);
+                current_heading = Some(units.len());
+                units.push(Unit { text: h, kind: UnitKind::Heading, block, heading: None });
+                continue;
+            }
+            if let Some(item) = list_item_text(line) {
+                flush(&mut prose, &mut units, current_heading);
+                // A long list item may hold several sentences; keep them together as one point.
+                units.push(Unit { text: collapse(item), kind: UnitKind::ListItem, block, heading: current_heading });
+                continue;
+            }
+            if line.starts_with('|') {
+                flush(&mut prose, &mut units, current_heading);
+                if let Some(row) = table_row_text(line) {
+                    units.push(Unit { text: row, kind: UnitKind::TableRow, block, heading: current_heading });
+                }
+                continue;
+            }
+            prose.push(line);
+            if !continues_on_next_line(line, next) {
+                flush(&mut prose, &mut units, current_heading);
+            }
+        }
+        flush(&mut prose, &mut units, current_heading);
+        block += 1;
+    }
+    Segmented { units, blocks }
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Markdown headings, short lines ending in a colon, and short all-caps lines.
+fn heading_text(line: &str, has_next: bool) -> Option<String> {
+    if let Some(rest) = line.strip_prefix('#') {
+        let text = rest.trim_start_matches('#').trim();
+        return (!text.is_empty()).then(|| collapse(text));
+    }
+    let words = line.split_whitespace().count();
+    if line.ends_with(':') && words <= 6 && has_next {
+        return Some(collapse(line.trim_end_matches(':')));
+    }
+    let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() >= 3 && words <= 8 && letters.iter().all(|c| c.is_uppercase()) && !line.ends_with('.') {
+        return Some(collapse(line));
+    }
+    None
+}
+
+fn list_item_text(line: &str) -> Option<&str> {
+    for marker in ["- [ ] ", "- [x] ", "- [X] ", "* [ ] ", "* [x] ", "- ", "* ", "+ ", "• ", "– ", "· "] {
+        if let Some(rest) = line.strip_prefix(marker) {
+            let rest = rest.trim();
+            return (!rest.is_empty()).then_some(rest);
+        }
+    }
+    // "1. ", "12) ", "a) "
+    let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
+    let after = &line[digits..];
+    if (1..=3).contains(&digits) && (after.starts_with(". ") || after.starts_with(") ")) {
+        let rest = after[2..].trim();
+        return (!rest.is_empty()).then_some(rest);
+    }
+    None
+}
+
+fn table_row_text(line: &str) -> Option<String> {
+    let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+    let is_rule = cells.iter().all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')));
+    if cells.is_empty() || is_rule {
+        return None;
+    }
+    Some(collapse(&cells.join("; ")))
+}
+
+/// Whether `line` is a wrapped part of a paragraph that goes on in `next`. A line that ends a
+/// sentence, or a short line followed by a capitalised one ("Discharge 4.2 bar" / "Suction
+/// 0.8 bar"), stands alone.
+fn continues_on_next_line(line: &str, next: Option<&str>) -> bool {
+    let Some(next) = next else { return false };
+    if line.ends_with(['.', '!', '?', ':', ';']) {
+        // A sentence end: the next line starts a new sentence, which the sentence splitter
+        // handles either way, but keeping lines apart preserves checklists of full sentences.
+        return false;
+    }
+    if list_item_text(next).is_some() || next.starts_with('|') || next.starts_with('#') {
+        return false;
+    }
+    let next_starts_lower = next.chars().next().is_some_and(|c| c.is_lowercase() || c.is_ascii_digit());
+    line.chars().count() >= 50 || next_starts_lower || line.ends_with([',', '-', '(', '/'])
+}
+
+const ABBREVIATIONS: &[&str] = &[
+    "approx.", "ca.", "e.g.", "i.e.", "etc.", "no.", "nos.", "vs.", "fig.", "ref.", "incl.", "min.", "max.",
+    "approx", "mr.", "mrs.", "ms.", "dr.", "st.", "dept.", "est.", "p.", "pp.", "vol.", "qty.", "temp.",
+];
+
+fn split_sentences(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    for piece in text.split_sentence_bounds() {
+        pending.push_str(piece);
+        let trimmed = pending.trim_end();
+        let last_word = trimmed.rsplit(' ').next().unwrap_or("").to_lowercase();
+        let ends_in_abbreviation = ABBREVIATIONS.contains(&last_word.as_str())
+            || (last_word.len() == 2 && last_word.ends_with('.') && last_word.chars().next().is_some_and(char::is_alphabetic));
+        let too_short = trimmed.split_whitespace().count() < 2 && trimmed.chars().count() < 12;
+        if ends_in_abbreviation || too_short {
+            continue;
+        }
+        out.push(collapse(&pending));
+        pending.clear();
+    }
+    if !pending.trim().is_empty() {
+        let rest = collapse(&pending);
+        match out.last_mut() {
+            Some(last) if rest.split_whitespace().count() < 2 => {
+                last.push(' ');
+                last.push_str(&rest);
+            }
+            _ => out.push(rest),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &Segmented) -> Vec<(&str, UnitKind)> {
+        s.units.iter().map(|u| (u.text.as_str(), u.kind)).collect()
+    }
+
+    #[test]
+    fn prose_lists_headings_and_tables() {
+        let doc = "# Pump P-101\n\nThe pump was noisy on arrival. Bearing temperature was approx. 78 °C on the\ndrive end, which is high.\n\nFindings:\n- Seal leaking at 2 drops/min\n- Coupling worn\n\n| Point | Reading |\n|---|---|\n| DE | 7.1 mm/s |";
+        let s = segment(doc);
+        assert_eq!(
+            texts(&s),
+            vec![
+                ("Pump P-101", UnitKind::Heading),
+                ("The pump was noisy on arrival.", UnitKind::Sentence),
+                ("Bearing temperature was approx. 78 °C on the drive end, which is high.", UnitKind::Sentence),
+                ("Findings", UnitKind::Heading),
+                ("Seal leaking at 2 drops/min", UnitKind::ListItem),
+                ("Coupling worn", UnitKind::ListItem),
+                ("Point; Reading", UnitKind::TableRow),
+                ("DE; 7.1 mm/s", UnitKind::TableRow),
+            ]
+        );
+        assert_eq!(s.units[4].heading, Some(3));
+        assert_eq!(s.units[1].heading, Some(0));
+        assert_eq!(s.blocks, 4);
+    }
+
+    #[test]
+    fn terse_lines_stand_alone_and_wrapped_lines_join() {
+        let s = segment("Discharge 4.2 bar\nSuction 0.8 bar\nMotor current 12.4 A");
+        assert_eq!(s.units.len(), 3, "{:?}", texts(&s));
+        let s = segment("replaced the mechanical seal on the pump after finding that the old one\nhad been leaking for weeks.");
+        assert_eq!(s.units.len(), 1, "{:?}", texts(&s));
+    }
+
+    #[test]
+    fn numbered_lists_and_checkboxes() {
+        let s = segment("1. Isolate the pump\n2) Drain the casing\n- [x] Guard refitted");
+        assert_eq!(
+            s.units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>(),
+            vec!["Isolate the pump", "Drain the casing", "Guard refitted"]
+        );
+        assert!(s.units.iter().all(|u| u.kind == UnitKind::ListItem));
+    }
+
+    #[test]
+    fn no_word_is_lost() {
+        let doc = "Arrived 09:40. Found E104 on the VFD! Reset it; ran 2 h. ok\n\nSEAL KIT\nP/N 6205-2RS-C3 fitted, e.g. on DE.\n- a\n| x | y |";
+        let s = segment(doc);
+        let words_in: Vec<&str> = doc.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let joined = s.units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>().join(" ");
+        let words_out: Vec<&str> = joined.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        assert_eq!(words_in, words_out);
+    }
+
+    #[test]
+    fn token_estimate_grows_with_text_and_is_zero_for_nothing() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert!(estimate_tokens("one two three four") >= 4);
+        assert!(estimate_tokens(&"word ".repeat(1000)) > estimate_tokens(&"word ".repeat(100)));
+    }
+}
