@@ -1,0 +1,193 @@
+//! A minimal PDF 1.4 writer: text pages in Helvetica with WinAnsi encoding, laid out one line
+//! per text line. Enough to produce real text-layer PDFs (what a report generator makes) and
+//! text-less "scanned" ones, deterministically (no timestamps), without a dependency.
+
+/// Page geometry for [`from_text`].
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub lines_per_page: usize,
+    /// Wrap prose at this many characters.
+    pub wrap_at: usize,
+    /// A running header printed at the top of every page.
+    pub header: Option<String>,
+    /// Print "Page N of M" at the bottom of every page.
+    pub page_numbers: bool,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout { lines_per_page: 54, wrap_at: 90, header: None, page_numbers: true }
+    }
+}
+
+/// Lays `text` out in pages (wrapping long lines at spaces) and writes the PDF.
+pub fn from_text(text: &str, layout: &Layout) -> Vec<u8> {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        lines.extend(wrap(line, layout.wrap_at));
+    }
+    let body_lines = layout.lines_per_page.max(1);
+    let chunks: Vec<&[String]> = if lines.is_empty() { vec![&[][..]] } else { lines.chunks(body_lines).collect() };
+    let total = chunks.len();
+    let pages: Vec<Vec<String>> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut page = Vec::with_capacity(chunk.len() + 4);
+            if let Some(h) = &layout.header {
+                page.push(h.clone());
+                page.push(String::new());
+            }
+            page.extend(chunk.iter().cloned());
+            if layout.page_numbers {
+                page.push(String::new());
+                page.push(format!("Page {} of {}", i + 1, total));
+            }
+            page
+        })
+        .collect();
+    from_pages(&pages)
+}
+
+/// Writes one PDF page per element, each line of text on its own baseline.
+pub fn from_pages(pages: &[Vec<String>]) -> Vec<u8> {
+    let contents: Vec<Vec<u8>> = pages.iter().map(|lines| text_stream(lines)).collect();
+    write(&contents)
+}
+
+/// A PDF whose pages draw only shapes, like a scan with no OCR text layer.
+pub fn without_text(pages: usize) -> Vec<u8> {
+    let stream = b"0.5 g 50 50 495 742 re f 0 g 100 400 m 495 400 l S".to_vec();
+    write(&vec![stream; pages.max(1)])
+}
+
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ') {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    out.push(current);
+    out
+}
+
+fn text_stream(lines: &[String]) -> Vec<u8> {
+    let mut s: Vec<u8> = b"BT\n/F1 10 Tf\n13 TL\n50 800 Td\n".to_vec();
+    for line in lines {
+        s.push(b'(');
+        for byte in win_ansi(line) {
+            if matches!(byte, b'(' | b')' | b'\\') {
+                s.push(b'\\');
+            }
+            s.push(byte);
+        }
+        s.extend_from_slice(b") Tj T*\n");
+    }
+    s.extend_from_slice(b"ET\n");
+    s
+}
+
+/// WinAnsiEncoding: Latin-1 plus the typographic characters in 0x80..0x9F.
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            '€' => 0x80,
+            '‚' => 0x82,
+            '„' => 0x84,
+            '…' => 0x85,
+            '‘' => 0x91,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            '•' => 0x95,
+            '–' => 0x96,
+            '—' => 0x97,
+            '™' => 0x99,
+            c if (c as u32) < 0x80 || (0xA0..=0xFF).contains(&(c as u32)) => c as u32 as u8,
+            _ => b'?',
+        })
+        .collect()
+}
+
+fn write(page_streams: &[Vec<u8>]) -> Vec<u8> {
+    // Objects: 1 catalog, 2 pages, 3 font, then per page: page, contents.
+    let n_pages = page_streams.len();
+    let mut objects: Vec<Vec<u8>> = Vec::with_capacity(3 + 2 * n_pages);
+    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), n_pages).into_bytes());
+    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec());
+    for (i, stream) in page_streams.iter().enumerate() {
+        let contents_id = 5 + 2 * i;
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {contents_id} 0 R >>"
+            )
+            .into_bytes(),
+        );
+        let mut obj = format!("<< /Length {} >>\nstream\n", stream.len()).into_bytes();
+        obj.extend_from_slice(stream);
+        obj.extend_from_slice(b"\nendstream");
+        objects.push(obj);
+    }
+
+    let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref_at = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structure_and_xref_offsets_are_consistent() {
+        let pdf = from_text("Hello (world) \\ é\nsecond line", &Layout::default());
+        assert!(pdf.starts_with(b"%PDF-1.4"));
+        assert!(pdf.ends_with(b"%%EOF\n"));
+        let text = String::from_utf8_lossy(&pdf);
+        let startxref: usize = text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        assert!(pdf[startxref..].starts_with(b"xref"));
+        // Every xref entry points at "N 0 obj".
+        let xref = &text[startxref..];
+        for (i, line) in xref.lines().skip(3).take_while(|l| l.ends_with(" n ")).enumerate() {
+            let off: usize = line[..10].parse().unwrap();
+            assert!(pdf[off..].starts_with(format!("{} 0 obj", i + 1).as_bytes()));
+        }
+        let escaped: &[u8] = b"(Hello \\(world\\) \\\\ \xE9) Tj";
+        assert!(pdf.windows(escaped.len()).any(|w| w == escaped), "escaped, WinAnsi-encoded line");
+    }
+
+    #[test]
+    fn long_lines_wrap_and_pages_split() {
+        let long = "word ".repeat(100);
+        let layout = Layout { lines_per_page: 3, wrap_at: 40, header: Some("H".into()), page_numbers: true };
+        let pdf = String::from_utf8_lossy(&from_text(&long, &layout)).into_owned();
+        let pages = pdf.matches("/Type /Page ").count();
+        assert!(pages >= 4, "{pages} pages");
+        assert!(pdf.contains(&format!("(Page {pages} of {pages})")));
+    }
+}
