@@ -1,0 +1,159 @@
+//! The handover style: what was found, what was done, what is still open.
+//!
+//! A unit's section comes from the heading it sits under when that heading says so ("Work
+//! done", "Open actions"), otherwise from its own verbs. Open-action language wins over
+//! done-language because "seal needs replacing" is open even though it says "replac".
+
+use crate::{Ranked, select};
+use fieldbrief_core::quality;
+use fieldbrief_core::segment::Segmented;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    Found,
+    Done,
+    Open,
+}
+
+impl Section {
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Found => "Found:",
+            Section::Done => "Done:",
+            Section::Open => "Open:",
+        }
+    }
+}
+
+const OPEN_HEADINGS: &[&str] = &[
+    "open", "outstanding", "to do", "todo", "follow", "next", "recommend", "required", "pending", "action items",
+    "actions required", "further work", "remaining",
+];
+const DONE_HEADINGS: &[&str] =
+    &["work done", "work carried out", "actions taken", "work performed", "repairs", "completed", "done", "carried out"];
+const FOUND_HEADINGS: &[&str] =
+    &["finding", "observation", "as found", "readings", "inspection", "symptom", "fault found", "diagnos"];
+
+const OPEN_CUES: &[&str] = &[
+    "need", "require", "recommend", "to be ", "awaiting", "pending", "outstanding", "follow up", "follow-up",
+    "next visit", "monitor", "quote", "not yet", "todo", "to do", "must ", "should ", "due ", "schedule", "return to",
+    "order ", "to order", "still ", "remains", "open action", "action:", "please ", "chase", "book ", "plan to",
+    "will need", "arrange",
+];
+const DONE_CUES: &[&str] = &[
+    "replaced", "repaired", "fitted", "installed", "tightened", "cleaned", "reset", "tested", "adjusted", "changed",
+    "topped up", "greased", "lubricated", "calibrated", "restored", "commissioned", "isolated", "re-terminated",
+    "removed", "refitted", "completed", "serviced", "flushed", "recharged", "swapped", "rewired", "re-torqued",
+    "realigned", "aligned", "renewed", "sealed", "secured", "updated", "set to", "ran the", "carried out", "fixed",
+    "cleared", "terminated", "bled", "purged", "re-gassed", "welded", "drained", "filled",
+];
+const FINDING_CUES: &[&str] = &[
+    "found", "noted", "observed", "measured", "reading", "recorded", "showed", "indicated", "detected", "leak", "worn",
+    "damaged", "fault", "alarm", "tripped", "failed", "noise", "vibration", "corroded", "cracked", "overheat", "high",
+    "low", "loose",
+];
+
+fn contains_any(haystack: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| haystack.contains(n))
+}
+
+pub fn has_finding_cue(text: &str) -> bool {
+    contains_any(&text.to_lowercase(), FINDING_CUES)
+}
+
+pub fn classify(text: &str, heading: Option<&str>) -> Section {
+    if let Some(h) = heading.map(str::to_lowercase) {
+        if contains_any(&h, OPEN_HEADINGS) {
+            return Section::Open;
+        }
+        if contains_any(&h, DONE_HEADINGS) {
+            return Section::Done;
+        }
+        if contains_any(&h, FOUND_HEADINGS) {
+            return Section::Found;
+        }
+    }
+    let lower = format!("{} ", text.to_lowercase());
+    if contains_any(&lower, OPEN_CUES) {
+        Section::Open
+    } else if contains_any(&lower, DONE_CUES) {
+        Section::Done
+    } else {
+        Section::Found
+    }
+}
+
+const NONE_LINE: &str = "- none recorded";
+
+/// Lays out a handover within `max_words` (section titles and "none recorded" lines count).
+pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, Vec<usize>) {
+    let sections = [Section::Found, Section::Done, Section::Open];
+    let present: Vec<Section> = sections.into_iter().filter(|s| ranked.iter().any(|r| r.section == *s)).collect();
+    let reserved = sections.len() + 2 * (sections.len() - present.len());
+    let budget = max_words.saturating_sub(reserved);
+
+    // The best unit of each section goes first so no section with content comes out empty.
+    let mut seeded: Vec<Ranked> = Vec::with_capacity(ranked.len());
+    for s in &present {
+        if let Some(best) = ranked.iter().find(|r| r.section == *s) {
+            seeded.push(best.clone());
+        }
+    }
+    let seeds: Vec<usize> = seeded.iter().map(|r| r.unit).collect();
+    seeded.extend(ranked.iter().filter(|r| !seeds.contains(&r.unit)).cloned());
+    let mut chosen = select(&seeded, seg, budget, |_| true);
+    let section_of = |unit: usize| ranked.iter().find(|r| r.unit == unit).map(|r| r.section);
+    loop {
+        let text = render(&chosen, seg, &section_of);
+        // A section whose units did not fit shows "none recorded", which costs words too:
+        // drop the lowest-ranked unit until the whole layout fits.
+        if quality::summary_words(&text) <= max_words || chosen.is_empty() {
+            let mut in_order = chosen.clone();
+            in_order.sort_unstable();
+            return (text, in_order);
+        }
+        chosen.pop();
+    }
+}
+
+fn render(chosen: &[usize], seg: &Segmented, section_of: &dyn Fn(usize) -> Option<Section>) -> String {
+    let mut in_order = chosen.to_vec();
+    in_order.sort_unstable();
+    let mut out = Vec::new();
+    for s in [Section::Found, Section::Done, Section::Open] {
+        out.push(s.title().to_string());
+        let lines: Vec<String> = in_order
+            .iter()
+            .filter(|&&u| section_of(u) == Some(s))
+            .map(|&u| format!("- {}", seg.units[u].text))
+            .collect();
+        if lines.is_empty() {
+            out.push(NONE_LINE.to_string());
+        } else {
+            out.extend(lines);
+        }
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        let cases: &[(&str, Option<&str>, Section)] = &[
+            ("Mechanical seal replaced with P/N 4471-22B.", None, Section::Done),
+            ("Seal needs replacing at next visit.", None, Section::Open),
+            ("Bearing noise on the drive end, 7.1 mm/s.", None, Section::Found),
+            ("Customer to order a spare impeller.", None, Section::Open),
+            ("Impeller", Some("Open actions"), Section::Open),
+            ("Impeller swapped", Some("Work done"), Section::Done),
+            ("Impeller swapped", Some("Findings"), Section::Found),
+            ("Reset fault E104 and tested on load.", None, Section::Done),
+        ];
+        for (text, heading, want) in cases {
+            assert_eq!(classify(text, *heading), *want, "{text:?} under {heading:?}");
+        }
+    }
+}
