@@ -15,6 +15,7 @@ pub mod config;
 pub mod document;
 pub mod engine;
 pub mod facts;
+pub mod ledger;
 pub mod normalize;
 pub mod quality;
 pub mod route;

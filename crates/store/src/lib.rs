@@ -1,0 +1,561 @@
+//! The store: Fieldbrief's one SQLite database (notes, summaries, full-text history, the
+//! ledger, settings). No SQL leaves this crate; callers get plain structs.
+//!
+//! Durability rules:
+//! - WAL mode with `synchronous = FULL`: a committed note survives a killed process and a
+//!   power cut, and readers (the app, a CLI in another terminal) never block the writer.
+//! - The note is committed on its own ([`Store::insert_note`]) before any engine runs.
+//! - A summary and its ledger row commit together ([`Store::record_summary`]), so the ledger
+//!   never counts a summary that is not there, nor misses one that is.
+//! - Schema changes are numbered migrations in `migrations/`, applied on open and tested from
+//!   an empty file.
+
+use fieldbrief_core::Document;
+use fieldbrief_core::engine::ModelRef;
+use fieldbrief_core::ledger::{Entry, Outcome, Status, Timings};
+use fieldbrief_core::quality::Verdict;
+use fieldbrief_core::route::{Reason, Route};
+use fieldbrief_core::segment::estimate_tokens;
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+
+/// The schema version a fully migrated database has.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("opening database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("upgrading database {path}: {source}")]
+    Migrate { path: PathBuf, source: rusqlite_migration::Error },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database holds data this version cannot read: {0}")]
+    Decode(String),
+    #[error("search: {0}")]
+    BadQuery(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// A note as listed in history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteListItem {
+    pub id: i64,
+    pub created_at: String,
+    pub title: String,
+    pub source_kind: String,
+    pub source_name: String,
+    pub words: usize,
+    pub summaries: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SummaryRecord {
+    pub id: i64,
+    pub request_id: String,
+    pub created_at: String,
+    pub style: String,
+    pub route: String,
+    pub engine: String,
+    pub model: Option<ModelRef>,
+    pub prompt_version: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteRecord {
+    pub id: i64,
+    pub created_at: String,
+    pub title: String,
+    pub source_kind: String,
+    pub source_name: String,
+    pub source_path: Option<String>,
+    pub content_hash: String,
+    pub original_bytes: u64,
+    pub est_tokens: usize,
+    pub encoding: String,
+    pub pages: Option<u32>,
+    pub notices: Vec<String>,
+    pub text: String,
+    pub summaries: Vec<SummaryRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub note_id: i64,
+    pub title: String,
+    pub created_at: String,
+    /// Where the best match was: `"note"` or `"summary"`.
+    pub matched_in: String,
+    /// Matching text with the hits in [brackets].
+    pub snippet: String,
+}
+
+/// A summary to store with its ledger entry.
+#[derive(Debug, Clone)]
+pub struct NewSummary<'a> {
+    pub note_id: i64,
+    pub route: Route,
+    pub engine: &'a str,
+    pub text: &'a str,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source| Error::Open { path: path.to_path_buf(), source };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        configure(&conn).map_err(open_err)?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|source| Error::Migrate { path: path.to_path_buf(), source })?;
+        Ok(Store { conn, path: Some(path.to_path_buf()) })
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .map_err(|source| Error::Migrate { path: PathBuf::from(":memory:"), source })?;
+        Ok(Store { conn, path: None })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn schema_version(&self) -> Result<usize> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize)
+    }
+
+    /// Saves a note and returns its id. Commits before returning.
+    pub fn insert_note(&self, doc: &Document, created_at: &str) -> Result<i64> {
+        let notices = serde_json::to_string(&doc.notices).map_err(|e| Error::Decode(e.to_string()))?;
+        self.conn.execute(
+            "INSERT INTO notes (created_at, source_kind, source_name, source_path, title, body, content_hash,
+                                original_bytes, est_tokens, encoding, pages, notices)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                created_at,
+                doc.kind.as_str(),
+                doc.name,
+                doc.path,
+                doc.title(),
+                doc.text,
+                doc.content_hash(),
+                doc.original_bytes as i64,
+                estimate_tokens(&doc.text) as i64,
+                doc.encoding,
+                doc.pages,
+                notices,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Stores a summary and its ledger entry in one transaction.
+    pub fn record_summary(&mut self, summary: &NewSummary<'_>, entry: &Entry) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO summaries (note_id, request_id, created_at, style, max_words, route, engine, model_id,
+                                    model_version, prompt_version, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                summary.note_id,
+                entry.request_id,
+                entry.created_at,
+                entry.style.as_str(),
+                entry.max_words as i64,
+                summary.route.as_str(),
+                summary.engine,
+                entry.model.as_ref().map(|m| &m.id),
+                entry.model.as_ref().map(|m| &m.version),
+                entry.prompt_version.as_deref().unwrap_or(""),
+                summary.text,
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        insert_entry(&tx, entry)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Records a request that produced no summary.
+    pub fn record_failure(&self, entry: &Entry) -> Result<()> {
+        insert_entry(&self.conn, entry)
+    }
+
+    /// Notes, newest first.
+    pub fn list_notes(&self, limit: usize, offset: usize) -> Result<Vec<NoteListItem>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT n.id, n.created_at, n.title, n.source_kind, n.source_name, n.body,
+                    (SELECT count(*) FROM summaries s WHERE s.note_id = n.id)
+             FROM notes n ORDER BY n.created_at DESC, n.id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
+            Ok(NoteListItem {
+                id: r.get(0)?,
+                created_at: r.get(1)?,
+                title: r.get(2)?,
+                source_kind: r.get(3)?,
+                source_name: r.get(4)?,
+                words: r.get::<_, String>(5)?.split_whitespace().count(),
+                summaries: r.get::<_, i64>(6)? as usize,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn note(&self, id: i64) -> Result<Option<NoteRecord>> {
+        let note = self
+            .conn
+            .query_row(
+                "SELECT id, created_at, title, source_kind, source_name, source_path, content_hash, original_bytes,
+                        est_tokens, encoding, pages, notices, body
+                 FROM notes WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(NoteRecord {
+                        id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        title: r.get(2)?,
+                        source_kind: r.get(3)?,
+                        source_name: r.get(4)?,
+                        source_path: r.get(5)?,
+                        content_hash: r.get(6)?,
+                        original_bytes: r.get::<_, i64>(7)? as u64,
+                        est_tokens: r.get::<_, i64>(8)? as usize,
+                        encoding: r.get(9)?,
+                        pages: r.get(10)?,
+                        notices: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
+                        text: r.get(12)?,
+                        summaries: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut note) = note else { return Ok(None) };
+        let mut stmt = self.conn.prepare(
+            "SELECT id, request_id, created_at, style, route, engine, model_id, model_version, prompt_version, body
+             FROM summaries WHERE note_id = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            let model = match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?) {
+                (Some(id), Some(version)) => Some(ModelRef { id, version }),
+                _ => None,
+            };
+            Ok(SummaryRecord {
+                id: r.get(0)?,
+                request_id: r.get(1)?,
+                created_at: r.get(2)?,
+                style: r.get(3)?,
+                route: r.get(4)?,
+                engine: r.get(5)?,
+                model,
+                prompt_version: r.get(8)?,
+                text: r.get(9)?,
+            })
+        })?;
+        note.summaries = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(Some(note))
+    }
+
+    /// Full-text search over notes and their summaries; one hit per note, best first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let fts = fts_query(query)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT n.id, n.title, n.created_at, 'note', snippet(notes_fts, 1, '[', ']', '…', 12), bm25(notes_fts) AS score
+               FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid WHERE notes_fts MATCH ?1
+             UNION ALL
+             SELECT n.id, n.title, n.created_at, 'summary', snippet(summaries_fts, 0, '[', ']', '…', 12), bm25(summaries_fts)
+               FROM summaries_fts JOIN summaries s ON s.id = summaries_fts.rowid JOIN notes n ON n.id = s.note_id
+              WHERE summaries_fts MATCH ?1
+             ORDER BY score",
+        )?;
+        let rows = stmt.query_map([&fts], |r| {
+            Ok(SearchHit {
+                note_id: r.get(0)?,
+                title: r.get(1)?,
+                created_at: r.get(2)?,
+                matched_in: r.get(3)?,
+                snippet: r.get(4)?,
+            })
+        })?;
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for hit in rows {
+            let hit = hit?;
+            if !hits.iter().any(|h| h.note_id == hit.note_id) {
+                hits.push(hit);
+                if hits.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Ledger entries, oldest first, optionally from `since` (an RFC 3339 date or time) on.
+    pub fn ledger(&self, since: Option<&str>) -> Result<Vec<Entry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT request_id, created_at, note_id, note_hash, input_bytes, input_tokens, output_tokens, route,
+                    reasons, engine, model_id, model_version, prompt_version, style, max_words, t_ingest_ms,
+                    t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms, quality_checks,
+                    quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh
+             FROM ledger WHERE created_at >= ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([since.unwrap_or("")], |r| {
+            Ok(RawEntry {
+                    request_id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    note_id: r.get(2)?,
+                    note_hash: r.get(3)?,
+                    input_bytes: r.get(4)?,
+                    input_tokens: r.get(5)?,
+                    output_tokens: r.get(6)?,
+                    route: r.get(7)?,
+                    reasons: r.get(8)?,
+                    engine: r.get(9)?,
+                    model_id: r.get(10)?,
+                    model_version: r.get(11)?,
+                    prompt_version: r.get(12)?,
+                    style: r.get(13)?,
+                    max_words: r.get(14)?,
+                    timings: Timings {
+                        ingest: r.get(15)?,
+                        save_note: r.get(16)?,
+                        route: r.get(17)?,
+                        generate: r.get(18)?,
+                        store: r.get(19)?,
+                        total: r.get(20)?,
+                    },
+                    quality_checks: r.get(21)?,
+                    quality_passed: r.get(22)?,
+                    status: r.get(23)?,
+                    error_code: r.get(24)?,
+                    error: r.get(25)?,
+                    outcome: r.get(26)?,
+                    power: r.get(27)?,
+                    connectivity: r.get(28)?,
+                    cost: r.get(29)?,
+                    energy_wh: r.get(30)?,
+            })
+        })?;
+        rows.map(|r| r.map_err(Error::from).and_then(RawEntry::decode)).collect()
+    }
+
+    /// Records the user's verdict on a request's summary.
+    pub fn set_outcome(&self, request_id: &str, outcome: Outcome) -> Result<bool> {
+        let n = self.conn.execute("UPDATE ledger SET outcome = ?1 WHERE request_id = ?2", params![outcome.as_str(), request_id])?;
+        Ok(n == 1)
+    }
+
+    pub fn counts(&self) -> Result<Counts> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM summaries), (SELECT count(*) FROM ledger)",
+            [],
+            |r| Ok(Counts { notes: r.get::<_, i64>(0)? as usize, summaries: r.get::<_, i64>(1)? as usize, requests: r.get::<_, i64>(2)? as usize }),
+        )?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// SQLite's own consistency check; `"ok"` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub notes: usize,
+    pub summaries: usize,
+    pub requests: usize,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // journal_mode returns a row, so it is read rather than executed.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
+    let reasons = serde_json::to_string(&e.reasons).map_err(|err| Error::Decode(err.to_string()))?;
+    let checks = match &e.quality {
+        Some(q) => Some(serde_json::to_string(&q.checks).map_err(|err| Error::Decode(err.to_string()))?),
+        None => None,
+    };
+    conn.execute(
+        "INSERT INTO ledger (request_id, created_at, note_id, note_hash, input_bytes, input_tokens, output_tokens,
+                             route, reasons, engine, model_id, model_version, prompt_version, style, max_words,
+                             t_ingest_ms, t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms,
+                             quality_passed, quality_checks, status, error_code, error, outcome, power,
+                             connectivity, cost, energy_wh)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+        params![
+            e.request_id,
+            e.created_at,
+            e.note_id,
+            e.note_hash,
+            e.input_bytes as i64,
+            e.input_tokens as i64,
+            e.output_tokens as i64,
+            e.route.map(Route::as_str),
+            reasons,
+            e.engine,
+            e.model.as_ref().map(|m| &m.id),
+            e.model.as_ref().map(|m| &m.version),
+            e.prompt_version,
+            e.style.as_str(),
+            e.max_words as i64,
+            e.timings.ingest,
+            e.timings.save_note,
+            e.timings.route,
+            e.timings.generate,
+            e.timings.store,
+            e.timings.total,
+            e.quality.as_ref().map(|q| q.passed),
+            checks,
+            match e.status {
+                Status::Ok => "ok",
+                Status::Failed => "failed",
+            },
+            e.error_code,
+            e.error,
+            e.outcome.as_str(),
+            e.power,
+            e.connectivity,
+            e.cost,
+            e.energy_wh,
+        ],
+    )?;
+    Ok(())
+}
+
+struct RawEntry {
+    request_id: String,
+    created_at: String,
+    note_id: Option<i64>,
+    note_hash: Option<String>,
+    input_bytes: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    route: Option<String>,
+    reasons: String,
+    engine: Option<String>,
+    model_id: Option<String>,
+    model_version: Option<String>,
+    prompt_version: Option<String>,
+    style: String,
+    max_words: i64,
+    timings: Timings,
+    quality_checks: Option<String>,
+    quality_passed: Option<bool>,
+    status: String,
+    error_code: Option<String>,
+    error: Option<String>,
+    outcome: String,
+    power: Option<String>,
+    connectivity: Option<String>,
+    cost: Option<f64>,
+    energy_wh: Option<f64>,
+}
+
+impl RawEntry {
+    fn decode(self) -> Result<Entry> {
+        let bad = |what: &str, value: &str| Error::Decode(format!("ledger row {}: {what} {value:?}", self.request_id));
+        let route = match &self.route {
+            Some(r) => Some(Route::parse(r).ok_or_else(|| bad("route", r))?),
+            None => None,
+        };
+        let reasons: Vec<Reason> = serde_json::from_str(&self.reasons).map_err(|_| bad("reasons", &self.reasons))?;
+        let quality = match (&self.quality_checks, self.quality_passed) {
+            (Some(c), Some(passed)) => {
+                Some(Verdict { passed, checks: serde_json::from_str(c).map_err(|_| bad("quality checks", c))? })
+            }
+            _ => None,
+        };
+        let model = match (&self.model_id, &self.model_version) {
+            (Some(id), Some(version)) => Some(ModelRef { id: id.clone(), version: version.clone() }),
+            _ => None,
+        };
+        Ok(Entry {
+            style: self.style.parse().map_err(|_| bad("style", &self.style))?,
+            status: match self.status.as_str() {
+                "ok" => Status::Ok,
+                "failed" => Status::Failed,
+                other => return Err(bad("status", other)),
+            },
+            outcome: Outcome::parse(&self.outcome).ok_or_else(|| bad("outcome", &self.outcome))?,
+            route,
+            reasons,
+            quality,
+            model,
+            request_id: self.request_id,
+            created_at: self.created_at,
+            note_id: self.note_id,
+            note_hash: self.note_hash,
+            input_bytes: self.input_bytes.max(0) as u64,
+            input_tokens: self.input_tokens.max(0) as usize,
+            output_tokens: self.output_tokens.max(0) as usize,
+            engine: self.engine,
+            prompt_version: self.prompt_version,
+            max_words: self.max_words.max(0) as usize,
+            timings: self.timings,
+            error_code: self.error_code,
+            error: self.error,
+            power: self.power,
+            connectivity: self.connectivity,
+            cost: self.cost,
+            energy_wh: self.energy_wh,
+        })
+    }
+}
+
+/// Turns what a person types into a safe FTS5 query: every word is a quoted term (so "4.2",
+/// "E-104" or "P/N" cannot be read as query syntax), all must match, and a trailing `*` keeps
+/// its meaning of "starts with".
+fn fts_query(input: &str) -> Result<String> {
+    let terms: Vec<String> = input
+        .split_whitespace()
+        .filter_map(|word| {
+            let prefix = word.ends_with('*');
+            let bare = word.trim_end_matches('*').replace('"', "");
+            if bare.chars().all(|c| !c.is_alphanumeric()) {
+                return None;
+            }
+            Some(if prefix { format!("\"{bare}\"*") } else { format!("\"{bare}\"") })
+        })
+        .collect();
+    if terms.is_empty() {
+        return Err(Error::BadQuery("type at least one word or number to search for".into()));
+    }
+    Ok(terms.join(" "))
+}
+
+#[cfg(test)]
+mod tests;

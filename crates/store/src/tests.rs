@@ -1,0 +1,181 @@
+use super::*;
+use fieldbrief_core::ledger::Timings;
+use fieldbrief_core::quality::Check;
+use fieldbrief_core::route::ReasonCode;
+use fieldbrief_core::{SourceKind, Style};
+
+fn doc(text: &str) -> Document {
+    Document {
+        kind: SourceKind::Markdown,
+        name: "pump.md".into(),
+        path: Some("/notes/pump.md".into()),
+        text: text.into(),
+        original_bytes: text.len() as u64,
+        encoding: "UTF-8".into(),
+        pages: None,
+        notices: vec!["decoded as windows-1252 (not UTF-8)".into()],
+    }
+}
+
+fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
+    Entry {
+        request_id: request_id.into(),
+        created_at: "2026-11-21T10:00:00Z".into(),
+        note_id,
+        note_hash: Some("abc".into()),
+        input_bytes: 120,
+        input_tokens: 30,
+        output_tokens: 12,
+        route: Some(Route::Extractive),
+        reasons: vec![Reason { code: ReasonCode::NoLocalModel, detail: "none installed".into() }],
+        engine: Some("extractive".into()),
+        model: None,
+        prompt_version: Some("textrank-1".into()),
+        style: Style::Handover,
+        max_words: 180,
+        timings: Timings { ingest: 1.5, save_note: 2.0, route: 0.1, generate: 7.25, store: 3.0, total: 14.0 },
+        quality: Some(Verdict {
+            passed: true,
+            checks: vec![Check { name: "non_empty".into(), passed: true, detail: "12 words".into() }],
+        }),
+        status: Status::Ok,
+        error_code: None,
+        error: None,
+        outcome: Outcome::Pending,
+        power: None,
+        connectivity: None,
+        cost: None,
+        energy_wh: None,
+    }
+}
+
+#[test]
+fn migrations_are_valid_and_apply_to_an_empty_file_once() {
+    Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldbrief.sqlite3");
+    std::fs::write(&path, b"").unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mode: String = store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    store.insert_note(&doc("kept across reopen"), "2026-11-21T09:00:00Z").unwrap();
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(again.counts().unwrap().notes, 1);
+    assert_eq!(again.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldbrief.sqlite3");
+    std::fs::write(&path, "this is a text file, not SQLite ".repeat(200)).unwrap();
+    let err = Store::open(&path).err().expect("must fail").to_string();
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("not a database"), "{err}");
+}
+
+#[test]
+fn note_summary_and_ledger_round_trip() {
+    let mut store = Store::open_in_memory().unwrap();
+    let note_id = store.insert_note(&doc("# Pump P-101\nSeal replaced, 4.2 bar."), "2026-11-21T09:00:00Z").unwrap();
+    let e = entry("req-1", Some(note_id));
+    let summary = NewSummary { note_id, route: Route::Extractive, engine: "extractive", text: "- Seal replaced, 4.2 bar." };
+    store.record_summary(&summary, &e).unwrap();
+
+    let note = store.note(note_id).unwrap().unwrap();
+    assert_eq!(note.title, "Pump P-101");
+    assert_eq!(note.source_path.as_deref(), Some("/notes/pump.md"));
+    assert_eq!(note.notices, vec!["decoded as windows-1252 (not UTF-8)".to_string()]);
+    assert_eq!(note.summaries.len(), 1);
+    assert_eq!(note.summaries[0].text, "- Seal replaced, 4.2 bar.");
+    assert_eq!(note.summaries[0].request_id, "req-1");
+    assert_eq!(store.ledger(None).unwrap(), vec![e.clone()]);
+    assert_eq!(store.counts().unwrap(), Counts { notes: 1, summaries: 1, requests: 1 });
+
+    let listed = store.list_notes(10, 0).unwrap();
+    assert_eq!((listed[0].id, listed[0].summaries, listed[0].words), (note_id, 1, 7));
+    assert!(store.note(note_id + 100).unwrap().is_none());
+
+    assert!(store.set_outcome("req-1", Outcome::Accepted).unwrap());
+    assert!(!store.set_outcome("no-such-request", Outcome::Accepted).unwrap());
+    assert_eq!(store.ledger(None).unwrap()[0].outcome, Outcome::Accepted);
+}
+
+#[test]
+fn summary_and_ledger_commit_together_or_not_at_all() {
+    let mut store = Store::open_in_memory().unwrap();
+    let note_id = store.insert_note(&doc("note"), "2026-11-21T09:00:00Z").unwrap();
+    // A ledger row with this request id already exists, so the second insert fails...
+    store.record_failure(&entry("dup", Some(note_id))).unwrap();
+    let summary = NewSummary { note_id, route: Route::Extractive, engine: "extractive", text: "s" };
+    assert!(store.record_summary(&summary, &entry("dup", Some(note_id))).is_err());
+    // ...and takes the summary with it.
+    assert_eq!(store.counts().unwrap(), Counts { notes: 1, summaries: 0, requests: 1 });
+}
+
+#[test]
+fn failed_requests_are_ledger_rows_without_a_route() {
+    let store = Store::open_in_memory().unwrap();
+    let mut e = entry("bad-pdf", None);
+    e.route = None;
+    e.reasons.clear();
+    e.engine = None;
+    e.quality = None;
+    e.status = Status::Failed;
+    e.error_code = Some("pdf_no_text".into());
+    e.error = Some("reading scan.pdf: no text layer".into());
+    store.record_failure(&e).unwrap();
+    assert_eq!(store.ledger(None).unwrap(), vec![e]);
+}
+
+#[test]
+fn ledger_since_filters_by_time() {
+    let store = Store::open_in_memory().unwrap();
+    let mut old = entry("old", None);
+    old.created_at = "2026-01-01T00:00:00Z".into();
+    store.record_failure(&old).unwrap();
+    store.record_failure(&entry("new", None)).unwrap();
+    let ids: Vec<String> = store.ledger(Some("2026-06-01")).unwrap().into_iter().map(|e| e.request_id).collect();
+    assert_eq!(ids, vec!["new".to_string()]);
+    assert_eq!(store.ledger(None).unwrap().len(), 2);
+}
+
+#[test]
+fn search_finds_words_numbers_codes_and_summaries() {
+    let mut store = Store::open_in_memory().unwrap();
+    let pump = store
+        .insert_note(&doc("Pump P-101: bearing P/N 6205-2RS replaced, 4.2 bar, fault E104. Überlast reset."), "2026-11-20T09:00:00Z")
+        .unwrap();
+    let hvac = store.insert_note(&doc("Rooftop unit RTU-3 filters changed."), "2026-11-21T09:00:00Z").unwrap();
+    let s = NewSummary { note_id: hvac, route: Route::Extractive, engine: "extractive", text: "- Compressor contactor worn" };
+    store.record_summary(&s, &entry("r", Some(hvac))).unwrap();
+
+    let ids = |q: &str| store.search(q, 10).unwrap().into_iter().map(|h| h.note_id).collect::<Vec<_>>();
+    assert_eq!(ids("bearing"), vec![pump]);
+    assert_eq!(ids("6205-2RS"), vec![pump]);
+    assert_eq!(ids("4.2 bar"), vec![pump]);
+    assert_eq!(ids("E104"), vec![pump]);
+    assert_eq!(ids("uberlast"), vec![pump], "diacritics are folded");
+    assert_eq!(ids("bear*"), vec![pump]);
+    assert_eq!(ids("contactor"), vec![hvac]);
+    assert_eq!(store.search("contactor", 10).unwrap()[0].matched_in, "summary");
+    assert!(ids("bearing contactor").is_empty(), "all words must match");
+    assert!(store.search("bearing", 10).unwrap()[0].snippet.contains("[bearing]"));
+    // Query syntax typed by a person is text, not syntax.
+    for q in ["\"", "AND", "NEAR(", "a OR", "col:x", "-x", "^x"] {
+        assert!(store.search(q, 10).is_ok() || matches!(store.search(q, 10), Err(Error::BadQuery(_))), "{q}");
+    }
+    assert!(matches!(store.search(" ?! ", 10), Err(Error::BadQuery(_))));
+}
+
+#[test]
+fn settings_upsert() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.setting("k").unwrap(), None);
+    store.set_setting("k", "1").unwrap();
+    store.set_setting("k", "2").unwrap();
+    assert_eq!(store.setting("k").unwrap().as_deref(), Some("2"));
+}
