@@ -66,6 +66,7 @@ pub enum ReasonCode {
     CloudPermitted,
     CloudDisabled,
     CloudDeniedForNote,
+    CloudNotConfigured,
     Offline,
 }
 
@@ -78,6 +79,7 @@ impl ReasonCode {
             ReasonCode::CloudPermitted => "cloud_permitted",
             ReasonCode::CloudDisabled => "cloud_disabled",
             ReasonCode::CloudDeniedForNote => "cloud_denied_for_note",
+            ReasonCode::CloudNotConfigured => "cloud_not_configured",
             ReasonCode::Offline => "offline",
         }
     }
@@ -110,6 +112,8 @@ pub enum CloudGate {
     Disabled,
     /// The user said "keep on this device" / `--cloud deny` for this note.
     DeniedForNote,
+    /// Permitted, but no endpoint is configured.
+    NotConfigured,
     /// Permitted, but the laptop is offline (or `--offline`).
     Offline,
     /// Permitted and reachable.
@@ -172,6 +176,7 @@ fn why_not_cloud(gate: CloudGate) -> Option<Reason> {
     let (code, detail) = match gate {
         CloudGate::Disabled => (ReasonCode::CloudDisabled, "cloud escalation is off in the settings"),
         CloudGate::DeniedForNote => (ReasonCode::CloudDeniedForNote, "this note is kept on this device"),
+        CloudGate::NotConfigured => (ReasonCode::CloudNotConfigured, "no cloud endpoint is configured"),
         CloudGate::Offline => (ReasonCode::Offline, "no network: the cloud cannot be reached"),
         CloudGate::Available => return None,
     };
@@ -181,7 +186,7 @@ fn why_not_cloud(gate: CloudGate) -> Option<Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use CloudGate::{Available, DeniedForNote, Disabled};
+    use CloudGate::{Available, DeniedForNote, Disabled, NotConfigured};
     use ReasonCode::*;
 
     const MODEL: LocalModel = LocalModel { context_tokens: 4096, reserved_tokens: 1024 };
@@ -193,6 +198,8 @@ mod tests {
             (None, 100_000, DeniedForNote, Route::Extractive, &[NoLocalModel, CloudDeniedForNote]),
             (None, 100_000, CloudGate::Offline, Route::Extractive, &[NoLocalModel, Offline]),
             (None, 100_000, Available, Route::Extractive, &[NoLocalModel]),
+            (None, 100_000, NotConfigured, Route::Extractive, &[NoLocalModel, CloudNotConfigured]),
+            (Some(MODEL), 9000, NotConfigured, Route::LocalChunked, &[DocExceedsLocalContext, CloudNotConfigured]),
             (Some(MODEL), 3072, Disabled, Route::Local, &[FitsLocalContext]),
             (Some(MODEL), 3072, Available, Route::Local, &[FitsLocalContext]),
             (Some(MODEL), 3073, Available, Route::Cloud, &[DocExceedsLocalContext, CloudPermitted]),
@@ -217,7 +224,7 @@ mod tests {
             assert_eq!(Route::parse(r.as_str()), Some(r));
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
         }
-        for c in [NoLocalModel, FitsLocalContext, DocExceedsLocalContext, CloudPermitted, CloudDisabled, CloudDeniedForNote, Offline] {
+        for c in [NoLocalModel, FitsLocalContext, DocExceedsLocalContext, CloudPermitted, CloudDisabled, CloudDeniedForNote, CloudNotConfigured, Offline] {
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.as_str()));
         }
     }

@@ -1,0 +1,100 @@
+use super::*;
+use fieldbrief_core::route::ReasonCode;
+use fieldbrief_testkit::samples::samples_dir;
+
+fn open(dir: &tempfile::TempDir) -> Fieldbrief {
+    Fieldbrief::open(Some(dir.path().join("home"))).unwrap()
+}
+
+fn codes(r: &SummaryReport) -> Vec<ReasonCode> {
+    r.reasons.iter().map(|x| x.code).collect()
+}
+
+#[test]
+fn a_sample_note_becomes_a_stored_summary_with_a_ledger_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let r = fb.summarize(Input::Path(samples_dir().join("pump-inspection.md")), &SummarizeOptions::default()).unwrap();
+    assert_eq!(r.route, Route::Extractive);
+    assert_eq!(codes(&r), vec![ReasonCode::NoLocalModel, ReasonCode::CloudDisabled]);
+    assert!(r.quality.as_ref().unwrap().passed);
+    let summary = r.summary.clone().unwrap();
+    assert!(!summary.is_empty());
+
+    let note = fb.note(r.note_id.unwrap()).unwrap();
+    assert_eq!(note.summaries.len(), 1);
+    assert_eq!(note.summaries[0].text, summary);
+    assert_eq!(note.summaries[0].request_id, r.request_id);
+    let entries = fb.ledger_entries(None).unwrap();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!((e.request_id.as_str(), e.route, e.status), (r.request_id.as_str(), Some(Route::Extractive), Status::Ok));
+    assert_eq!(e.note_id, r.note_id);
+    assert_eq!(e.note_hash.as_deref(), Some(note.content_hash.as_str()));
+    assert_eq!(e.prompt_version.as_deref(), Some(fieldbrief_extractive::ALGORITHM_VERSION));
+    assert_eq!(e.engine.as_deref(), Some("extractive"));
+    assert!(e.timings.total >= e.timings.generate && e.timings.generate > 0.0);
+    assert_eq!(e.output_tokens, r.tokens.output);
+}
+
+#[test]
+fn refused_input_saves_no_note_but_leaves_a_failed_ledger_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let path = dir.path().join("scan.pdf");
+    std::fs::write(&path, fieldbrief_testkit::pdf::without_text(2)).unwrap();
+    let err = fb.summarize(Input::Path(path), &SummarizeOptions::default()).unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+    assert!(err.to_string().contains("scanned PDFs are not supported"), "{err}");
+    assert!(fb.history(10).unwrap().is_empty());
+    let entries = fb.ledger_entries(None).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!((entries[0].status, entries[0].error_code.as_deref(), entries[0].route), (Status::Failed, Some("pdf_no_text"), None));
+}
+
+#[test]
+fn dry_run_decides_but_saves_and_summarizes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let opts = SummarizeOptions { dry_run: true, ..Default::default() };
+    let r = fb.summarize(Input::Typed("Seal replaced on pump P-101.".into()), &opts).unwrap();
+    assert_eq!(r.route, Route::Extractive);
+    assert!(r.summary.is_none() && r.note_id.is_none() && r.dry_run);
+    assert_eq!(fb.status().unwrap().counts, Counts { notes: 0, summaries: 0, requests: 0 });
+}
+
+#[test]
+fn cloud_reasons_follow_settings_and_the_per_note_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let text = || Input::Typed("Bearing noise at 7.1 mm/s.".into());
+    let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
+    let deny = SummarizeOptions { cloud: Some(CloudChoice::Deny), ..Default::default() };
+    assert_eq!(codes(&fb.summarize(text(), &deny).unwrap())[1], ReasonCode::CloudDeniedForNote);
+    let allow = SummarizeOptions { cloud: Some(CloudChoice::Allow), ..Default::default() };
+    assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudNotConfigured);
+
+    std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\nendpoint = \"https://llm.example/v1\"\n").unwrap();
+    let mut fb = Fieldbrief::open(Some(home)).unwrap();
+    let offline = SummarizeOptions { offline: true, ..Default::default() };
+    assert_eq!(codes(&fb.summarize(text(), &offline).unwrap())[1], ReasonCode::Offline);
+    assert_eq!(codes(&fb.summarize(text(), &deny).unwrap())[1], ReasonCode::CloudDeniedForNote);
+}
+
+#[test]
+fn settings_choose_the_default_style_and_bad_settings_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("config.toml"), "[summary]\nstyle = \"handover\"\n").unwrap();
+    let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
+    let r = fb.summarize(Input::Typed("Seal replaced. Pump needs a new coupling.".into()), &Default::default()).unwrap();
+    assert_eq!(r.style, Style::Handover);
+    assert!(r.summary.unwrap().starts_with("Found:"));
+
+    std::fs::write(home.join("config.toml"), "[summary]\nstyle = 3\n").unwrap();
+    let err = Fieldbrief::open(Some(home)).err().unwrap();
+    assert!(err.is_bad_input());
+    assert!(err.to_string().contains("config.toml"), "{err}");
+}
