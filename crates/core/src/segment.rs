@@ -62,12 +62,14 @@ pub fn segment(text: &str) -> Segmented {
     let mut blocks = 0usize;
 
     for raw_block in text.split("\n\n") {
-        let lines: Vec<&str> = raw_block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let stripped: Vec<String> = raw_block.lines().map(|l| strip_emphasis(l.trim())).collect();
+        let lines: Vec<&str> = stripped.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
         if lines.is_empty() {
             continue;
         }
         blocks += 1;
         let mut prose: Vec<&str> = Vec::new();
+        let mut table_header: Vec<String> = Vec::new();
         let flush = |prose: &mut Vec<&str>, units: &mut Vec<Unit>, heading: Option<usize>| {
             if prose.is_empty() {
                 return;
@@ -95,9 +97,22 @@ pub fn segment(text: &str) -> Segmented {
             }
             if line.starts_with('|') {
                 flush(&mut prose, &mut units, current_heading);
-                if let Some(row) = table_row_text(line) {
-                    units.push(Unit { text: row, kind: UnitKind::TableRow, block, heading: current_heading });
+                let cells = table_cells(line);
+                let next_is_rule = next.is_some_and(|n| n.starts_with('|') && is_rule(&table_cells(n)));
+                if cells.is_empty() || is_rule(&cells) {
+                    continue;
                 }
+                if next_is_rule {
+                    // The header row: kept as context for the rows below, not as a unit.
+                    table_header = cells;
+                    continue;
+                }
+                units.push(Unit {
+                    text: table_row_text(&cells, &table_header),
+                    kind: UnitKind::TableRow,
+                    block,
+                    heading: current_heading,
+                });
                 continue;
             }
             prose.push(line);
@@ -112,7 +127,7 @@ pub fn segment(text: &str) -> Segmented {
 }
 
 fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    strip_emphasis(s).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Markdown headings, short lines ending in a colon, and short all-caps lines.
@@ -139,6 +154,12 @@ fn list_item_text(line: &str) -> Option<&str> {
             return (!rest.is_empty()).then_some(rest);
         }
     }
+    // A bare checkbox keeps its state in the text: "[x] Fuel tank 85 %" is a done check.
+    for marker in ["[ ] ", "[x] ", "[X] "] {
+        if line.starts_with(marker) && line.len() > marker.len() {
+            return Some(line);
+        }
+    }
     // "1. ", "12) ", "a) "
     let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
     let after = &line[digits..];
@@ -149,13 +170,32 @@ fn list_item_text(line: &str) -> Option<&str> {
     None
 }
 
-fn table_row_text(line: &str) -> Option<String> {
-    let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
-    let is_rule = cells.iter().all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')));
-    if cells.is_empty() || is_rule {
-        return None;
-    }
-    Some(collapse(&cells.join("; ")))
+fn table_cells(line: &str) -> Vec<String> {
+    line.trim().trim_matches('|').split('|').map(|c| collapse(&strip_emphasis(c))).collect()
+}
+
+fn is_rule(cells: &[String]) -> bool {
+    cells.iter().all(|c| c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
+}
+
+/// A table row read on its own: "Pump DE: 6.9 mm/s; After: 2.1 mm/s" rather than a bare
+/// "6.9 mm/s; 2.1 mm/s" that has lost its column names.
+fn table_row_text(cells: &[String], header: &[String]) -> String {
+    let parts: Vec<String> = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(i, c)| match header.get(i) {
+            Some(h) if i > 0 && !h.is_empty() => format!("{h}: {c}"),
+            _ => c.clone(),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// Markdown emphasis markers are layout, not words.
+fn strip_emphasis(s: &str) -> String {
+    s.replace("**", "").replace("__", "").replace('`', "")
 }
 
 /// Whether `line` is a wrapped part of a paragraph that goes on in `next`. A line that ends a
@@ -196,8 +236,8 @@ fn split_sentences(text: &str) -> Vec<String> {
         out.push(collapse(&pending));
         pending.clear();
     }
-    if !pending.trim().is_empty() {
-        let rest = collapse(&pending);
+    let rest = collapse(&pending);
+    if !rest.is_empty() {
         match out.last_mut() {
             Some(last) if rest.split_whitespace().count() < 2 => {
                 last.push(' ');
@@ -230,8 +270,7 @@ mod tests {
                 ("Findings", UnitKind::Heading),
                 ("Seal leaking at 2 drops/min", UnitKind::ListItem),
                 ("Coupling worn", UnitKind::ListItem),
-                ("Point; Reading", UnitKind::TableRow),
-                ("DE; 7.1 mm/s", UnitKind::TableRow),
+                ("DE; Reading: 7.1 mm/s", UnitKind::TableRow),
             ]
         );
         assert_eq!(s.units[4].heading, Some(3));
@@ -245,6 +284,28 @@ mod tests {
         assert_eq!(s.units.len(), 3, "{:?}", texts(&s));
         let s = segment("replaced the mechanical seal on the pump after finding that the old one\nhad been leaking for weeks.");
         assert_eq!(s.units.len(), 1, "{:?}", texts(&s));
+    }
+
+    #[test]
+    fn markdown_emphasis_and_headerless_tables() {
+        let s = segment("**Open:** order seal kit `ALF-SK-3020`.\n\n| a | 1 bar |\n| b | 2 bar |");
+        assert_eq!(
+            texts(&s),
+            vec![
+                ("Open: order seal kit ALF-SK-3020.", UnitKind::Sentence),
+                ("a; 1 bar", UnitKind::TableRow),
+                ("b; 2 bar", UnitKind::TableRow),
+            ]
+        );
+    }
+
+    #[test]
+    fn checkbox_lines_are_separate_items_that_keep_their_state() {
+        let s = segment("[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar\n[x] Coolant 82 °C\n[ ] Charger check");
+        assert_eq!(
+            s.units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>(),
+            vec!["[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar", "[x] Coolant 82 °C", "[ ] Charger check"]
+        );
     }
 
     #[test]

@@ -111,11 +111,14 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
             };
             let keyword_bonus = 0.1 * vectors[k].iter().filter(|(t, _)| keywords.contains(t)).count().min(3) as f64;
             let position_bonus = 0.15 * (1.0 - k as f64 / n).powi(2);
+            // Fragments ("Busy night.") say little; very long units eat the budget; table
+            // rows carry readings but little of the story around them.
             let length_factor = match (words, unit.kind) {
+                (0..=2, _) if found.is_empty() => 0.1,
                 (0..=2, _) => 0.3,
                 (3..=4, _) => 0.7,
                 (w, _) if w > 60 => 0.7,
-                (_, UnitKind::TableRow) => 0.85,
+                (_, UnitKind::TableRow) => 0.7,
                 _ => 1.0,
             };
             let score =

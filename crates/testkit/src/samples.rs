@@ -20,3 +20,19 @@ pub fn sample_pdf(markdown: &str) -> Vec<u8> {
 pub fn samples_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/samples")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_in_sample_pdf_is_what_the_generator_makes() {
+        let dir = samples_dir();
+        let markdown = std::fs::read_to_string(dir.join(PDF_SOURCE)).unwrap();
+        let committed = std::fs::read(dir.join(PDF_TARGET)).unwrap();
+        assert!(
+            committed == sample_pdf(&markdown),
+            "{PDF_TARGET} is stale: run `cargo run -p fieldbrief-testkit --bin make-samples`"
+        );
+    }
+}

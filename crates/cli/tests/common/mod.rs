@@ -1,0 +1,92 @@
+//! Shared helpers for the black-box CLI tests: run the real `fieldbrief` binary against a
+//! temporary data directory and inspect the SQLite file it leaves.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path().join("fieldbrief.sqlite3")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fieldbrief"));
+        c.args(args).env("FIELDBRIEF_HOME", self.path()).env_remove("FIELDBRIEF_LOG").env("RUST_BACKTRACE", "1");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().expect("run fieldbrief")
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        one_json_object(&out.stdout)
+    }
+
+    /// A read-only look at the database, as another process would take it.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db")
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write fixture");
+        p
+    }
+}
+
+pub fn one_json_object(stdout: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(stdout);
+    assert_eq!(text.trim_end().lines().count(), 1, "expected exactly one JSON line, got:\n{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert!(v.is_object(), "{v}");
+    v
+}
+
+pub fn samples() -> Vec<PathBuf> {
+    let dir = fieldbrief_testkit::samples::samples_dir();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("samples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn sample(name: &str) -> PathBuf {
+    fieldbrief_testkit::samples::samples_dir().join(name)
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

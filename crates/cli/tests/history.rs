@@ -1,0 +1,55 @@
+//! `history`, `ledger report` and `status`, after real summaries.
+
+mod common;
+use common::*;
+
+#[test]
+fn history_search_show_ledger_and_status() {
+    let home = Home::new();
+    let pump = home.json(&["summarize", "--json", s(&sample("pump-inspection.md"))]);
+    let latin = home.json(&["summarize", "--json", s(&sample("generator-service-latin1.txt"))]);
+    home.run(&["summarize", s(&home.write("empty.txt", b""))]);
+
+    let list = home.json(&["history", "list", "--json"]);
+    let ids: Vec<i64> = list["notes"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![latin["note_id"].as_i64().unwrap(), pump["note_id"].as_i64().unwrap()], "newest first");
+
+    let hits = home.json(&["history", "search", "KSB-4471-22B", "--json"]);
+    let hit_ids: Vec<i64> = hits["hits"].as_array().unwrap().iter().map(|h| h["note_id"].as_i64().unwrap()).collect();
+    assert_eq!(hit_ids, vec![pump["note_id"].as_i64().unwrap()]);
+    // Latin-1 text was decoded, so its accented words are searchable (diacritics folded).
+    let hits = home.json(&["history", "search", "uberlast", "--json"]);
+    assert_eq!(hits["hits"][0]["note_id"], latin["note_id"]);
+    let none = home.json(&["history", "search", "zebra", "--json"]);
+    assert!(none["hits"].as_array().unwrap().is_empty());
+
+    let shown = home.json(&["history", "show", &pump["note_id"].to_string(), "--json"]);
+    assert_eq!(shown["summaries"][0]["text"], pump["summary"]);
+    assert_eq!(shown["source_kind"], "markdown");
+    let shown_latin = home.json(&["history", "show", &latin["note_id"].to_string(), "--json"]);
+    assert!(shown_latin["text"].as_str().unwrap().contains("Müller"));
+    assert_eq!(shown_latin["encoding"], "windows-1252");
+
+    let report = home.json(&["ledger", "report", "--json"]);
+    assert_eq!((report["requests"].as_u64(), report["succeeded"].as_u64()), (Some(3), Some(2)));
+    let extractive = report["rows"].as_array().unwrap().iter().find(|r| r["route"] == "extractive").unwrap();
+    assert_eq!(extractive["requests"], 2);
+    assert!(extractive["latency_p95_ms"].as_f64().unwrap() >= extractive["latency_p50_ms"].as_f64().unwrap());
+    let future = home.json(&["ledger", "report", "--since", "2999-01-01", "--json"]);
+    assert_eq!(future["requests"], 0);
+
+    let csv = home.run(&["ledger", "report", "--csv"]);
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("route,model,requests,"));
+    assert!(lines.any(|l| l.starts_with("extractive,extractive,2,2,0,")), "{csv}");
+
+    let status = home.json(&["status", "--json"]);
+    assert_eq!(status["counts"]["notes"], 2);
+    assert_eq!(status["engine"]["backend"], "cpu");
+    assert_eq!(status["cloud"]["enabled"], false);
+    assert!(status["active_model"].is_null());
+
+    let human = home.run(&["history", "list"]);
+    assert!(String::from_utf8(human.stdout).unwrap().contains("Pump inspection"));
+}
