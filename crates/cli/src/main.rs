@@ -133,6 +133,10 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`fieldbrief history list | head`): not an error of ours.
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let bad_input = e.downcast_ref::<fieldbrief_pipeline::Error>().is_some_and(|e| e.is_bad_input())
                 || e.downcast_ref::<UsageError>().is_some();
@@ -173,38 +177,36 @@ fn init_logging(verbose: u8) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut fb = Fieldbrief::open(cli.home)?;
+    // Usage is checked before the data directory is touched.
+    let open = |home| Fieldbrief::open(home);
     match cli.command {
-        Command::Summarize(args) => summarize(&mut fb, args),
-        Command::History(HistoryCommand::List { limit, json }) => render::history(&fb.history(limit)?, json),
-        Command::History(HistoryCommand::Search { query, limit, json }) => {
-            render::search(&query, &fb.search(&query, limit)?, json)
+        Command::Summarize(args) => {
+            let input = summarize_input(&args)?;
+            summarize(&mut open(cli.home)?, input, args)
         }
-        Command::History(HistoryCommand::Show { id, json }) => render::note(&fb.note(id)?, json),
         Command::Ledger(LedgerCommand::Report { since, json, csv }) => {
-            if let Some(s) = &since {
-                check_date(s)?;
-            }
-            render::ledger(&fb.ledger_report(since.as_deref())?, json, csv)
+            let since = since.as_deref().map(fieldbrief_pipeline::parse_since).transpose()?;
+            render::ledger(&open(cli.home)?.ledger_report(since.as_ref())?, json, csv)
         }
-        Command::Status(JsonFlag { json }) => render::status(&fb.status()?, json),
+        Command::History(HistoryCommand::List { limit, json }) => render::history(&open(cli.home)?.history(limit)?, json),
+        Command::History(HistoryCommand::Search { query, limit, json }) => {
+            render::search(&query, &open(cli.home)?.search(&query, limit)?, json)
+        }
+        Command::History(HistoryCommand::Show { id, json }) => render::note(&open(cli.home)?.note(id)?, json),
+        Command::Status(JsonFlag { json }) => render::status(&open(cli.home)?.status()?, json),
     }
 }
 
-fn check_date(s: &str) -> anyhow::Result<()> {
-    let b = s.as_bytes();
-    let ok = b.len() >= 10
-        && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
-    if ok { Ok(()) } else { Err(UsageError(format!("--since {s:?}: expected a date like 2026-05-14")).into()) }
-}
-
-fn summarize(fb: &mut Fieldbrief, args: SummarizeArgs) -> anyhow::Result<()> {
-    let input = match args.path.as_deref() {
+fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
+    Ok(match args.path.as_deref() {
         Some("-") => Input::Stream(Box::new(std::io::stdin()), "stdin".into()),
         Some(path) => Input::Path(PathBuf::from(path)),
         None if !std::io::stdin().is_terminal() => Input::Stream(Box::new(std::io::stdin()), "stdin".into()),
         None => return Err(UsageError("give a file to summarize, or - to read the note from stdin".into()).into()),
-    };
+    })
+}
+
+fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::Result<()> {
     let opts = SummarizeOptions {
         style: args.style.map(|s| match s {
             StyleArg::Bullets => Style::Bullets,

@@ -8,6 +8,13 @@ use fieldbrief_store::{NoteListItem, NoteRecord, SearchHit};
 use serde::Serialize;
 use std::io::Write;
 
+/// `println!` that returns write errors (a closed pipe) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, value)?;
@@ -23,7 +30,7 @@ pub fn summary(r: &SummaryReport, as_json: bool) -> anyhow::Result<()> {
         eprintln!("note: {}: {notice}", r.document.name);
     }
     if let Some(text) = &r.summary {
-        println!("{text}");
+        out!("{text}");
     }
     let why = r.reasons.iter().map(|x| x.detail.as_str()).collect::<Vec<_>>().join("; ");
     if r.dry_run {
@@ -58,12 +65,12 @@ pub fn history(items: &[NoteListItem], as_json: bool) -> anyhow::Result<()> {
         return json(&serde_json::json!({ "notes": items }));
     }
     if items.is_empty() {
-        println!("No notes yet. Summarize one with: fieldbrief summarize NOTE.md");
+        out!("No notes yet. Summarize one with: fieldbrief summarize NOTE.md");
         return Ok(());
     }
-    println!("{:>5}  {:<16}  {:>6}  {:>9}  TITLE", "ID", "SAVED (UTC)", "WORDS", "SUMMARIES");
+    out!("{:>5}  {:<16}  {:>6}  {:>9}  TITLE", "ID", "SAVED (UTC)", "WORDS", "SUMMARIES");
     for n in items {
-        println!("{:>5}  {:<16}  {:>6}  {:>9}  {}", n.id, short_time(&n.created_at), n.words, n.summaries, n.title);
+        out!("{:>5}  {:<16}  {:>6}  {:>9}  {}", n.id, short_time(&n.created_at), n.words, n.summaries, n.title);
     }
     Ok(())
 }
@@ -73,12 +80,12 @@ pub fn search(query: &str, hits: &[SearchHit], as_json: bool) -> anyhow::Result<
         return json(&serde_json::json!({ "query": query, "hits": hits }));
     }
     if hits.is_empty() {
-        println!("No notes match {query:?}.");
+        out!("No notes match {query:?}.");
         return Ok(());
     }
     for h in hits {
-        println!("{:>5}  {}  {}  (in {})", h.note_id, short_time(&h.created_at), h.title, h.matched_in);
-        println!("       {}", h.snippet.replace('\n', " "));
+        out!("{:>5}  {}  {}  (in {})", h.note_id, short_time(&h.created_at), h.title, h.matched_in);
+        out!("       {}", h.snippet.replace('\n', " "));
     }
     Ok(())
 }
@@ -87,19 +94,19 @@ pub fn note(n: &NoteRecord, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         return json(n);
     }
-    println!("Note {} — {}", n.id, n.title);
-    println!("saved {} · {} {} · {} · {}", short_time(&n.created_at), n.source_kind, n.source_name, n.encoding, human_bytes(n.original_bytes));
+    out!("Note {} — {}", n.id, n.title);
+    out!("saved {} · {} {} · {} · {}", short_time(&n.created_at), n.source_kind, n.source_name, n.encoding, human_bytes(n.original_bytes));
     for notice in &n.notices {
-        println!("note: {notice}");
+        out!("note: {notice}");
     }
-    println!("\n{}\n", n.text);
+    out!("\n{}\n", n.text);
     if n.summaries.is_empty() {
-        println!("(no summary yet — the request may have been interrupted; summarize it again)");
+        out!("(no summary yet — the request may have been interrupted; summarize it again)");
     }
     for s in &n.summaries {
         let model = s.model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| s.engine.clone());
-        println!("── summary {} · {} · {} · {} · {}", s.id, short_time(&s.created_at), s.style, s.route, model);
-        println!("{}\n", s.text);
+        out!("── summary {} · {} · {} · {} · {}", s.id, short_time(&s.created_at), s.style, s.route, model);
+        out!("{}\n", s.text);
     }
     Ok(())
 }
@@ -109,9 +116,9 @@ pub fn ledger(r: &Report, as_json: bool, as_csv: bool) -> anyhow::Result<()> {
         return json(r);
     }
     if as_csv {
-        println!("route,model,requests,succeeded,failed,success_rate,latency_p50_ms,latency_p95_ms,output_tokens");
+        out!("route,model,requests,succeeded,failed,success_rate,latency_p50_ms,latency_p95_ms,output_tokens");
         for row in &r.rows {
-            println!(
+            out!(
                 "{},{},{},{},{},{:.4},{:.1},{:.1},{}",
                 csv(&row.route), csv(&row.model), row.requests, row.succeeded, row.failed, row.success_rate,
                 row.latency_p50_ms, row.latency_p95_ms, row.output_tokens
@@ -120,13 +127,13 @@ pub fn ledger(r: &Report, as_json: bool, as_csv: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let since = r.since.as_deref().map(|s| format!(" since {s}")).unwrap_or_default();
-    println!("{} requests{since}, {} succeeded", r.requests, r.succeeded);
+    out!("{} requests{since}, {} succeeded", r.requests, r.succeeded);
     if r.rows.is_empty() {
         return Ok(());
     }
-    println!("\n{:<14} {:<22} {:>8} {:>8} {:>7} {:>9} {:>9}", "ROUTE", "MODEL", "REQUESTS", "SUCCESS", "FAILED", "P50 MS", "P95 MS");
+    out!("\n{:<14} {:<22} {:>8} {:>8} {:>7} {:>9} {:>9}", "ROUTE", "MODEL", "REQUESTS", "SUCCESS", "FAILED", "P50 MS", "P95 MS");
     for row in &r.rows {
-        println!(
+        out!(
             "{:<14} {:<22} {:>8} {:>7.1}% {:>7} {:>9.1} {:>9.1}",
             row.route, row.model, row.requests, row.success_rate * 100.0, row.failed, row.latency_p50_ms, row.latency_p95_ms
         );
@@ -138,12 +145,12 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         return json(s);
     }
-    println!("fieldbrief {}", s.version);
-    println!("data:         {}", s.home.display());
-    println!("database:     {} (schema {})", s.database.display(), s.schema_version);
-    println!("history:      {} notes, {} summaries, {} requests", s.counts.notes, s.counts.summaries, s.counts.requests);
-    println!("engine:       {} · available: {}", s.engine.backend, s.engine.available.join(", "));
-    println!(
+    out!("fieldbrief {}", s.version);
+    out!("data:         {}", s.home.display());
+    out!("database:     {} (schema {})", s.database.display(), s.schema_version);
+    out!("history:      {} notes, {} summaries, {} requests", s.counts.notes, s.counts.summaries, s.counts.requests);
+    out!("engine:       {} · available: {}", s.engine.backend, s.engine.available.join(", "));
+    out!(
         "active model: {}",
         s.active_model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| "none (extractive summaries only)".into())
     );
@@ -152,8 +159,8 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
     } else {
         "off (nothing leaves this device)".into()
     };
-    println!("cloud:        {cloud}");
-    println!("connectivity: {}", s.cloud.connectivity);
+    out!("cloud:        {cloud}");
+    out!("connectivity: {}", s.connectivity);
     Ok(())
 }
 

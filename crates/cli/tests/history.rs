@@ -53,3 +53,21 @@ fn history_search_show_ledger_and_status() {
     let human = home.run(&["history", "list"]);
     assert!(String::from_utf8(human.stdout).unwrap().contains("Pump inspection"));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let home = Home::new();
+    let v = home.json(&["summarize", "--json", s(&sample("incident-report-long.md"))]);
+    // `history show` prints ~180 KB, more than a pipe holds; the reader leaves at once.
+    let mut child = home
+        .command(&["history", "show", &v["note_id"].to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

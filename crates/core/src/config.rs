@@ -79,7 +79,25 @@ impl Settings {
 
     pub fn parse(text: &str) -> Result<Settings, String> {
         // toml's messages carry line, column and the offending snippet; keep them on one line.
-        toml::from_str(text).map_err(|e| e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        let settings: Settings = toml::from_str(text)
+            .map_err(|e| e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(n) = self.summary.max_words
+            && !(1..=5000).contains(&n)
+        {
+            return Err(format!("[summary] max_words = {n}: must be between 1 and 5000"));
+        }
+        if self.limits.max_input_mib == 0 {
+            return Err("[limits] max_input_mib must be at least 1".into());
+        }
+        if self.limits.pdf_timeout_secs == 0 {
+            return Err("[limits] pdf_timeout_secs must be at least 1".into());
+        }
+        Ok(())
     }
 }
 
@@ -114,6 +132,13 @@ mod tests {
         assert!(err.contains("enabeld"), "{err}");
         let err = Settings::parse("[limits]\nmax_input_mib = \"lots\"\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors() {
+        for bad in ["[summary]\nmax_words = 0", "[limits]\nmax_input_mib = 0", "[limits]\npdf_timeout_secs = 0"] {
+            assert!(Settings::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -55,11 +55,11 @@ static MEASUREMENT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static PART_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:P/N|PN|part\s*(?:no\.?|number|nr\.?|#))\s*[:#.]?\s*([A-Z0-9][A-Z0-9./-]*[A-Z0-9])")
+    Regex::new(r"(?i)\b(?:(?:P/N|PN)\b|part\s*(?:no\b\.?|number\b|nr\b\.?|#))\s*[:#.]?\s*([A-Z0-9][A-Z0-9./-]*[A-Z0-9])")
         .expect("static regex")
 });
 static SERIAL_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:S/N|SN|serial(?:\s*(?:no\.?|number|nr\.?|#))?)\s*[:#.]?\s*([A-Z0-9][A-Z0-9/-]*[A-Z0-9])")
+    Regex::new(r"(?i)\b(?:(?:S/N|SN)\b|serial(?:\s*(?:no\b\.?|number\b|nr\b\.?|#))?)\s*[:#.]?\s*([A-Z0-9][A-Z0-9/-]*[A-Z0-9])")
         .expect("static regex")
 });
 static LABELLED_CODE: LazyLock<Regex> = LazyLock::new(|| {
@@ -117,13 +117,6 @@ pub fn extract(text: &str) -> Vec<Fact> {
     for m in BARE_CODE.find_iter(text) {
         push(FactKind::ErrorCode, m.start(), m.end());
     }
-    for caps in LABELLED_CODE.captures_iter(text) {
-        let m = caps.get(1).expect("group 1 always participates");
-        let followed_by_clock = text[m.end()..].starts_with(':');
-        if m.as_str().chars().any(|c| c.is_ascii_digit()) && !followed_by_clock {
-            push(FactKind::ErrorCode, m.start(), m.end());
-        }
-    }
     for m in DATE.find_iter(text) {
         push(FactKind::Date, m.start(), m.end());
     }
@@ -135,6 +128,13 @@ pub fn extract(text: &str) -> Vec<Fact> {
             push(FactKind::Measurement, m.start(), m.end());
         }
     }
+    for caps in LABELLED_CODE.captures_iter(text) {
+        let m = caps.get(1).expect("group 1 always participates");
+        let followed_by_clock = text[m.end()..].starts_with(':');
+        if m.as_str().chars().any(|c| c.is_ascii_digit()) && !followed_by_clock {
+            push(FactKind::ErrorCode, m.start(), m.end());
+        }
+    }
     for m in IDENTIFIER.find_iter(text) {
         let s = m.as_str();
         let has_letter = s.chars().any(|c| c.is_ascii_uppercase());
@@ -144,15 +144,16 @@ pub fn extract(text: &str) -> Vec<Fact> {
         }
     }
 
-    // Keep the first-found (most specific) fact of any overlapping group.
-    let mut kept: Vec<Fact> = Vec::with_capacity(found.len());
+    // Keep the first-found (most specific) fact of any overlapping group. Kept intervals are
+    // disjoint, so only the last one starting before a candidate's end can overlap it.
+    let mut kept: std::collections::BTreeMap<usize, Fact> = std::collections::BTreeMap::new();
     for fact in found {
-        if !kept.iter().any(|k| fact.start < k.end && k.start < fact.end) {
-            kept.push(fact);
+        let overlaps = kept.range(..fact.end).next_back().is_some_and(|(_, k)| k.end > fact.start);
+        if !overlaps {
+            kept.insert(fact.start, fact);
         }
     }
-    kept.sort_by_key(|f| f.start);
-    kept
+    kept.into_values().collect()
 }
 
 #[cfg(test)]
@@ -179,6 +180,9 @@ mod tests {
             ("fault code 0x3A logged", &[(ErrorCode, "0x3A")]),
             ("ALM-32 active", &[(ErrorCode, "ALM-32")]),
             ("alarm 32 again", &[(ErrorCode, "32")]),
+            ("earth fault 30 mA at RCD", &[(Measurement, "30 mA")]),
+            ("PN16 flange and SNR2000 sensor", &[(Identifier, "PN16"), (Identifier, "SNR2000")]),
+            ("PN 16-200 flange", &[(PartNumber, "16-200")]),
             ("On 2026-03-14 at 09:40", &[(Date, "2026-03-14"), (Time, "09:40")]),
             ("on 14 March 2026 and 3/4/26", &[(Date, "14 March 2026"), (Date, "3/4/26")]),
             ("fault at 09:40", &[(Time, "09:40")]),

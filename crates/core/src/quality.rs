@@ -41,8 +41,13 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         detail: format!("{words} of at most {max_words} words"),
     });
 
-    let invented: Vec<String> =
-        facts::extract(summary).into_iter().filter(|f| !note.contains(&f.text)).map(|f| f.text).collect();
+    // Summaries quote units, whose whitespace and Markdown emphasis are flattened.
+    let flat_note = crate::segment::flatten(note);
+    let invented: Vec<String> = facts::extract(summary)
+        .into_iter()
+        .filter(|f| !note.contains(&f.text) && !flat_note.contains(&f.text))
+        .map(|f| f.text)
+        .collect();
     checks.push(Check {
         name: "no_invented_facts".into(),
         passed: invented.is_empty(),
@@ -70,7 +75,7 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
 /// generation loop takes.
 fn repeated_line(summary: &str) -> Option<String> {
     let mut lines: HashMap<&str, usize> = HashMap::new();
-    for line in summary.lines().map(str::trim).filter(|l| l.split_whitespace().count() >= 3) {
+    for line in summary.lines().map(str::trim).filter(|l| summary_words(l) >= 3) {
         let n = lines.entry(line).or_default();
         *n += 1;
         if *n == 2 {
@@ -93,7 +98,7 @@ fn repeated_line(summary: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const NOTE: &str = "Pump P-101 ran at 4.2 bar. Fault E104 cleared. Seal replaced.";
+    const NOTE: &str = "Pump P-101 ran at 4.2\nbar. Fault **E104** cleared. Seal replaced.";
 
     fn failed(v: &Verdict) -> Vec<&str> {
         v.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect()
@@ -108,6 +113,7 @@ mod tests {
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 5, &["within_length"]),
             ("Pump ran at 5.5 bar with fault E999.", 50, &["no_invented_facts"]),
             ("Seal replaced on site.\nSeal replaced on site.", 50, &["no_repetition"]),
+            ("Found:\n- Pump ran at\n4.2 bar.\nDone:\n- none recorded\nOpen:\n- none recorded", 50, &[]),
             (&looping, 100, &["no_repetition"]),
         ];
         for (summary, max, want) in cases {

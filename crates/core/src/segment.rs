@@ -83,7 +83,8 @@ pub fn segment(text: &str) -> Segmented {
 
         for (i, line) in lines.iter().enumerate() {
             let next = lines.get(i + 1).copied();
-            if let Some(h) = heading_text(line, next.is_some()) {
+            let is_list_or_table = list_item_text(line).is_some() || line.starts_with('|');
+            if let Some(h) = heading_text(line, next.is_some()).filter(|_| !is_list_or_table) {
                 flush(&mut prose, &mut units, current_heading);
                 current_heading = Some(units.len());
                 units.push(Unit { text: h, kind: UnitKind::Heading, block, heading: None });
@@ -123,11 +124,58 @@ pub fn segment(text: &str) -> Segmented {
         flush(&mut prose, &mut units, current_heading);
         block += 1;
     }
+    // Heading indices point into `units`; capping may shift them, so remap.
+    let units = if units.iter().any(|u| u.text.split_whitespace().count() > MAX_UNIT_WORDS) {
+        remap_headings(cap_length(units))
+    } else {
+        units
+    };
     Segmented { units, blocks }
 }
 
 fn collapse(s: &str) -> String {
+    flatten(s)
+}
+
+/// Text as units show it: Markdown emphasis removed, all whitespace runs made one space. A
+/// fact found in a unit is found verbatim in the flattened note.
+pub fn flatten(s: &str) -> String {
     strip_emphasis(s).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn remap_headings(mut units: Vec<Unit>) -> Vec<Unit> {
+    // After splitting, each unit's heading is the nearest preceding heading unit in its block
+    // chain; recompute it from the kinds, which is what segmentation did in the first place.
+    let mut current: Option<usize> = None;
+    for (i, u) in units.iter_mut().enumerate() {
+        if u.kind == UnitKind::Heading {
+            current = Some(i);
+        } else if u.heading.is_some() {
+            u.heading = current;
+        }
+    }
+    units
+}
+
+/// Longest unit, in words: a run-on line (a pasted log, a CSV row) is split into pieces of
+/// this size so that one unit cannot swallow the summary budget or the ranking.
+const MAX_UNIT_WORDS: usize = 80;
+
+fn cap_length(units: Vec<Unit>) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(units.len());
+    for unit in units {
+        let words: Vec<&str> = unit.text.split_whitespace().collect();
+        if words.len() <= MAX_UNIT_WORDS || unit.kind == UnitKind::Heading {
+            out.push(unit);
+            continue;
+        }
+        // Equal pieces, so the last one is not a stub.
+        let pieces = words.len().div_ceil(MAX_UNIT_WORDS);
+        for piece in words.chunks(words.len().div_ceil(pieces)) {
+            out.push(Unit { text: piece.join(" "), ..unit.clone() });
+        }
+    }
+    out
 }
 
 /// Markdown headings, short lines ending in a colon, and short all-caps lines.
@@ -140,8 +188,11 @@ fn heading_text(line: &str, has_next: bool) -> Option<String> {
     if line.ends_with(':') && words <= 6 && has_next {
         return Some(collapse(line.trim_end_matches(':')));
     }
+    // An all-caps line is a heading only if it labels something below and states no fact
+    // ("PUMP P-101 TRIPPED ON E104" is content).
     let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() >= 3 && words <= 8 && letters.iter().all(|c| c.is_uppercase()) && !line.ends_with('.') {
+    let has_digit = line.chars().any(|c| c.is_ascii_digit());
+    if has_next && !has_digit && letters.len() >= 3 && words <= 8 && letters.iter().all(|c| c.is_uppercase()) && !line.ends_with('.') {
         return Some(collapse(line));
     }
     None
@@ -211,8 +262,12 @@ fn continues_on_next_line(line: &str, next: Option<&str>) -> bool {
     if list_item_text(next).is_some() || next.starts_with('|') || next.starts_with('#') {
         return false;
     }
-    let next_starts_lower = next.chars().next().is_some_and(|c| c.is_lowercase() || c.is_ascii_digit());
-    line.chars().count() >= 50 || next_starts_lower || line.ends_with([',', '-', '(', '/'])
+    // A wrapped paragraph goes on in lower case, or after a long line in a capitalised word.
+    // A line starting with a digit (a timestamp, a reading, a log entry) starts a new unit.
+    let first = next.chars().next();
+    let next_starts_lower = first.is_some_and(char::is_lowercase);
+    let next_starts_upper = first.is_some_and(char::is_uppercase);
+    next_starts_lower || (line.chars().count() >= 50 && next_starts_upper) || line.ends_with([',', '-', '(', '/'])
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -306,6 +361,32 @@ mod tests {
             s.units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>(),
             vec!["[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar", "[x] Coolant 82 °C", "[ ] Charger check"]
         );
+    }
+
+    #[test]
+    fn caps_lines_with_facts_tables_and_lists_are_content_not_headings() {
+        let s = segment("PUMP P-101 TRIPPED ON E104\nreset by night shift\n\n| POINT | TEMP |\n|---|---|\n| NDE | 65 °C |\n\n- CHECK OIL LEVEL\n\nNOTES\nAll good.");
+        assert_eq!(
+            texts(&s),
+            vec![
+                ("PUMP P-101 TRIPPED ON E104 reset by night shift", UnitKind::Sentence),
+                ("NDE; TEMP: 65 °C", UnitKind::TableRow),
+                ("CHECK OIL LEVEL", UnitKind::ListItem),
+                ("NOTES", UnitKind::Heading),
+                ("All good.", UnitKind::Sentence),
+            ]
+        );
+    }
+
+    #[test]
+    fn log_lines_stay_apart_and_run_ons_are_capped() {
+        let log = "2026-03-14 09:40 P-101 started on auto after the scheduled maintenance window\n2026-03-14 09:41 P-101 tripped E104 on overcurrent at 112 A measured\n2026-03-14 09:45 reset";
+        assert_eq!(segment(log).units.len(), 3);
+        let run_on = "word ".repeat(500);
+        let s = segment(&run_on);
+        assert!(s.units.len() >= 6, "{}", s.units.len());
+        assert!(s.units.iter().all(|u| u.text.split_whitespace().count() <= MAX_UNIT_WORDS));
+        assert_eq!(s.units.iter().map(|u| u.text.split_whitespace().count()).sum::<usize>(), 500);
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub fn textrank(v: &Vectors) -> Vec<f64> {
             break;
         }
         let mut promoted = Vec::with_capacity(active.len() / 8);
-        for block in active.chunks(BLOCK) {
+        // Equal-sized blocks: a small remainder block would normalise its few units to the top.
+        let blocks = active.len().div_ceil(BLOCK);
+        for block in active.chunks(active.len().div_ceil(blocks)) {
             let scores = normalised(pagerank(block, v));
             let mut order: Vec<usize> = (0..block.len()).collect();
             order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));

@@ -172,7 +172,7 @@ fn from_bytes(
         return Err(fail(Problem::Empty));
     }
     let original_bytes = bytes.len() as u64;
-    let format = sniff::sniff(&bytes);
+    let format = sniff::sniff(&bytes, extension == Some("pdf"));
     match (extension, format) {
         (_, Format::Pdf) => {
             let extracted = pdf::extract(bytes, limits.pdf_timeout).map_err(fail)?;
@@ -238,6 +238,7 @@ mod tests {
             ("blank.md", b" \n\t\r\n  ".to_vec(), Limits::default(), "only whitespace"),
             ("scan.pdf", bad_inputs::jpeg(), Limits::default(), "ends in .pdf but is not a PDF: it looks like a JPEG image"),
             ("cut.pdf", bad_inputs::truncated_pdf(), Limits::default(), "corrupt PDF"),
+            ("hostile.pdf", bad_inputs::pdf_that_panics_the_parser(), Limits::default(), "the PDF parser could not read it"),
             ("scanned.pdf", make_pdf::without_text(3), Limits::default(), "no text layer on any of its 3 pages"),
             ("prog.txt", bad_inputs::binary(), Limits::default(), "not a text file: it looks like an ELF executable"),
             ("bom.txt", bad_inputs::invalid_utf8_with_bom(), Limits::default(), "invalid UTF-8 at byte 42"),
@@ -293,6 +294,16 @@ mod tests {
         for i in 1..=120 {
             assert!(doc.text.contains(&format!("discharge pressure 4.{i} bar at pump P-{i}.")), "line {i} lost");
         }
+    }
+
+    #[test]
+    fn pdf_extraction_is_abandoned_at_the_time_limit() {
+        let body = "Reading: discharge pressure 4.2 bar at pump P-101, bearing 78 °C.\n".repeat(48 * 100);
+        let bytes = make_pdf::from_text(&body, &make_pdf::Layout { lines_per_page: 48, ..Default::default() });
+        let started = std::time::Instant::now();
+        let err = pdf::extract(bytes, std::time::Duration::from_millis(1)).err().expect("must time out");
+        assert!(matches!(err, Problem::PdfTimeout { .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

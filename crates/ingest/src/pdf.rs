@@ -44,7 +44,7 @@ pub fn extract(bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Problem> 
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            tracing::warn!(panic = %msg, "pdf-extract panicked");
+            tracing::debug!(panic = %msg, "pdf-extract panicked (caught)");
             return Err(Problem::PdfCorrupt(format!("the PDF parser could not read it ({})", first_line(&msg))));
         }
         Err(mpsc::RecvTimeoutError::Timeout) => return Err(Problem::PdfTimeout { secs: timeout.as_secs() }),

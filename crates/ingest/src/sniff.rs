@@ -18,7 +18,6 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"PK\x03\x04", "a ZIP archive (e.g. .docx, .xlsx, .zip)"),
     (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an old Microsoft Office document (.doc, .xls)"),
     (b"\x7FELF", "an ELF executable"),
-    (b"MZ", "a Windows executable"),
     (b"\x1F\x8B", "a gzip archive"),
     (b"Rar!", "a RAR archive"),
     (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
@@ -27,10 +26,13 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"{\\rtf", "an RTF document"),
 ];
 
-pub fn sniff(bytes: &[u8]) -> Format {
-    // PDF readers accept the header anywhere in the first 1024 bytes.
+/// What `bytes` are. `named_pdf`: the file name ends in .pdf, so a PDF header anywhere in the
+/// first 1024 bytes counts (as PDF readers allow); otherwise only at the very start, so a
+/// text note that mentions "%PDF-" stays a text note.
+pub fn sniff(bytes: &[u8], named_pdf: bool) -> Format {
     let head = &bytes[..bytes.len().min(1024)];
-    if head.windows(5).any(|w| w == b"%PDF-") {
+    let at_start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head).trim_ascii_start().starts_with(b"%PDF-");
+    if at_start || (named_pdf && head.windows(5).any(|w| w == b"%PDF-")) {
         return Format::Pdf;
     }
     for (magic, what) in MAGIC {
@@ -72,6 +74,8 @@ mod tests {
         let cases: &[(&[u8], Format)] = &[
             (b"%PDF-1.7\n...", Format::Pdf),
             (b"\xEF\xBB\xBF%PDF-1.4", Format::Pdf),
+            (b"notes about %PDF-1.4 headers", Format::Text),
+            (b"MZ-04 mixer serviced", Format::Text),
             (b"\xFF\xD8\xFF\xE0", Format::Binary("a JPEG image")),
             (b"PK\x03\x04", Format::Binary("a ZIP archive (e.g. .docx, .xlsx, .zip)")),
             (b"plain text\n", Format::Text),
@@ -81,7 +85,8 @@ mod tests {
             (b"caf\xE9 au lait", Format::Text),
         ];
         for (bytes, want) in cases {
-            assert_eq!(sniff(bytes), *want, "{bytes:?}");
+            assert_eq!(sniff(bytes, false), *want, "{bytes:?}");
         }
+        assert_eq!(sniff(b"junk\n%PDF-1.4", true), Format::Pdf);
     }
 }

@@ -42,6 +42,8 @@ pub enum Error {
     Engine { input: String, source: EngineError },
     #[error("no note with id {0}")]
     NoSuchNote(i64),
+    #[error("{0}")]
+    BadArgument(String),
 }
 
 impl Error {
@@ -50,7 +52,8 @@ impl Error {
         matches!(
             self,
             Error::Input(_)
-                | Error::Config(ConfigError::Parse { .. })
+                | Error::Config(_)
+                | Error::BadArgument(_)
                 | Error::Engine { source: EngineError::Unsummarizable(_), .. }
                 | Error::NoSuchNote(_)
                 | Error::Store(fieldbrief_store::Error::BadQuery(_))
@@ -137,6 +140,10 @@ pub struct StatusReport {
     pub active_model: Option<ModelRef>,
     pub engine: EngineStatus,
     pub cloud: CloudStatus,
+    /// Reachability of the cloud endpoint; never probed while cloud escalation is off.
+    pub connectivity: &'static str,
+    /// Battery, AC, thermal state and power mode. `None` until the power manager exists.
+    pub power: Option<()>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,8 +159,6 @@ pub struct CloudStatus {
     pub enabled: bool,
     pub endpoint: Option<String>,
     pub model: Option<String>,
-    /// Nothing is probed while cloud escalation is off.
-    pub connectivity: &'static str,
 }
 
 /// An open Fieldbrief data directory: settings and database.
@@ -278,7 +283,10 @@ impl Fieldbrief {
                 base.error_code = Some("engine_failed".into());
                 base.error = Some(source.to_string());
                 base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
-                self.store.record_failure(&base)?;
+                // Best effort: the engine's error is what the user must see.
+                if let Err(store_err) = self.store.record_failure(&base) {
+                    tracing::warn!(error = %store_err, "could not record the failed request");
+                }
                 return Err(Error::Engine { input: doc.name.clone(), source });
             }
         };
@@ -312,9 +320,11 @@ impl Fieldbrief {
 
     fn cloud_gate(&self, opts: &SummarizeOptions) -> CloudGate {
         let cloud = &self.settings.cloud;
+        // `--cloud allow` cannot switch the cloud on: the opt-in is the settings' alone, and
+        // nothing is sent or probed while it is off. It only permits this note when it is on.
         match opts.cloud {
             Some(CloudChoice::Deny) => CloudGate::DeniedForNote,
-            _ if !cloud.enabled && opts.cloud != Some(CloudChoice::Allow) => CloudGate::Disabled,
+            _ if !cloud.enabled => CloudGate::Disabled,
             _ if cloud.endpoint.is_none() => CloudGate::NotConfigured,
             _ if opts.offline => CloudGate::Offline,
             _ => CloudGate::Available,
@@ -326,20 +336,21 @@ impl Fieldbrief {
     }
 
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        Ok(self.store.search(query, limit)?)
+        Ok(self.store.search(query, limit.max(1))?)
     }
 
     pub fn note(&self, id: i64) -> Result<NoteRecord> {
         self.store.note(id)?.ok_or(Error::NoSuchNote(id))
     }
 
-    pub fn ledger_report(&self, since: Option<&str>) -> Result<ledger::Report> {
-        let entries = self.store.ledger(since)?;
-        Ok(ledger::report(&entries, since.map(str::to_string)))
+    /// `since`: a value from [`parse_since`].
+    pub fn ledger_report(&self, since: Option<&Since>) -> Result<ledger::Report> {
+        let entries = self.store.ledger(since.map(|s| s.0.as_str()))?;
+        Ok(ledger::report(&entries, since.map(|s| s.0.clone())))
     }
 
-    pub fn ledger_entries(&self, since: Option<&str>) -> Result<Vec<Entry>> {
-        Ok(self.store.ledger(since)?)
+    pub fn ledger_entries(&self, since: Option<&Since>) -> Result<Vec<Entry>> {
+        Ok(self.store.ledger(since.map(|s| s.0.as_str()))?)
     }
 
     pub fn status(&self) -> Result<StatusReport> {
@@ -352,16 +363,13 @@ impl Fieldbrief {
             counts: self.store.counts()?,
             active_model: None,
             engine: EngineStatus { backend: "cpu", available: vec![Extractive.name()] },
-            cloud: CloudStatus {
-                enabled: cloud.enabled,
-                endpoint: cloud.endpoint.clone(),
-                model: cloud.model.clone(),
-                connectivity: if cloud.enabled {
-                    "not probed (the connectivity monitor is not built yet)"
-                } else {
-                    "not probed (cloud escalation is off)"
-                },
+            cloud: CloudStatus { enabled: cloud.enabled, endpoint: cloud.endpoint.clone(), model: cloud.model.clone() },
+            connectivity: if cloud.enabled {
+                "not probed (the connectivity monitor is not built yet)"
+            } else {
+                "not probed (cloud escalation is off)"
             },
+            power: None,
         })
     }
 }
@@ -426,14 +434,41 @@ fn input_error_code(p: &fieldbrief_ingest::Problem) -> &'static str {
     }
 }
 
+/// A point in time to report from, normalised to the ledger's UTC timestamp form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since(pub String);
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time with any offset.
+pub fn parse_since(s: &str) -> Result<Since> {
+    use time::format_description::well_known::Rfc3339;
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    let instant = if let Ok(date) = time::Date::parse(s, &date_format) {
+        date.midnight().assume_utc()
+    } else if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        t.to_offset(time::UtcOffset::UTC)
+    } else {
+        return Err(Error::BadArgument(format!(
+            "--since {s:?}: expected a date like 2026-05-14 or a time like 2026-05-14T08:00:00Z"
+        )));
+    };
+    Ok(Since(timestamp(instant)))
+}
+
+/// Fixed-width UTC timestamps ("2026-11-21T09:40:00.000000Z"), so that comparing them as
+/// text, as SQLite does, orders them in time.
+fn timestamp(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000000Z".into())
+}
+
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    timestamp(time::OffsetDateTime::now_utc())
 }
 
 #[cfg(test)]

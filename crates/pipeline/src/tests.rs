@@ -72,7 +72,11 @@ fn cloud_reasons_follow_settings_and_the_per_note_choice() {
     let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
     let deny = SummarizeOptions { cloud: Some(CloudChoice::Deny), ..Default::default() };
     assert_eq!(codes(&fb.summarize(text(), &deny).unwrap())[1], ReasonCode::CloudDeniedForNote);
+    // `--cloud allow` cannot switch on what the settings keep off.
     let allow = SummarizeOptions { cloud: Some(CloudChoice::Allow), ..Default::default() };
+    assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudDisabled);
+    std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\n").unwrap();
+    let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
     assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudNotConfigured);
 
     std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\nendpoint = \"https://llm.example/v1\"\n").unwrap();
@@ -97,4 +101,29 @@ fn settings_choose_the_default_style_and_bad_settings_are_bad_input() {
     let err = Fieldbrief::open(Some(home)).err().unwrap();
     assert!(err.is_bad_input());
     assert!(err.to_string().contains("config.toml"), "{err}");
+}
+
+#[test]
+fn since_accepts_dates_and_times_in_any_offset_and_orders_like_the_ledger() {
+    assert_eq!(parse_since("2026-05-14").unwrap().0, "2026-05-14T00:00:00.000000Z");
+    assert_eq!(parse_since("2026-05-14T10:30:00+02:00").unwrap().0, "2026-05-14T08:30:00.000000Z");
+    assert!(parse_since("last week").unwrap_err().is_bad_input());
+    assert!(parse_since("2026-13-01").is_err());
+    assert_eq!(now().len(), "2026-05-14T08:30:00.000000Z".len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    fb.summarize(Input::Typed("Seal replaced on pump P-101.".into()), &Default::default()).unwrap();
+    let created = fb.ledger_entries(None).unwrap()[0].created_at.clone();
+    assert_eq!(fb.ledger_entries(Some(&Since(created.clone()))).unwrap().len(), 1, "inclusive");
+    assert!(fb.ledger_entries(Some(&parse_since("2999-01-01").unwrap())).unwrap().is_empty());
+}
+
+#[test]
+fn unreadable_config_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("config.toml")).unwrap();
+    let err = Fieldbrief::open(Some(home)).err().unwrap();
+    assert!(err.is_bad_input(), "{err}");
 }

@@ -46,3 +46,15 @@ pub fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
 pub fn latin1(text: &str) -> Vec<u8> {
     text.chars().map(|c| if (c as u32) <= 0xFF { c as u32 as u8 } else { b'?' }).collect()
 }
+
+/// A well-formed PDF whose font names an encoding that does not exist. `pdf-extract` panics
+/// on it ("unexpected encoding"), which is what the ingest isolation must survive. The name
+/// keeps its length so every cross-reference offset stays valid.
+pub fn pdf_that_panics_the_parser() -> Vec<u8> {
+    let pdf = pdf::from_text("Pump P-101 inspected.", &pdf::Layout::default());
+    let (from, to) = (b"/WinAnsiEncoding", b"/XxxAnsiEncoding");
+    let at = pdf.windows(from.len()).position(|w| w == from).expect("the writer names its encoding");
+    let mut out = pdf;
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}
