@@ -98,6 +98,37 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A request that has started and not yet produced anything: status `Failed` until it
+    /// succeeds, so a request cut short is never counted as a success.
+    pub fn started(request_id: String, created_at: String, style: Style, max_words: usize) -> Entry {
+        Entry {
+            request_id,
+            created_at,
+            note_id: None,
+            note_hash: None,
+            input_bytes: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            route: None,
+            reasons: Vec::new(),
+            engine: None,
+            model: None,
+            prompt_version: None,
+            style,
+            max_words,
+            timings: Timings::default(),
+            quality: None,
+            status: Status::Failed,
+            error_code: None,
+            error: None,
+            outcome: Outcome::Pending,
+            power: None,
+            connectivity: None,
+            cost: None,
+            energy_wh: None,
+        }
+    }
+
     /// A request succeeded when it produced a summary that passed the quality gate and the
     /// user did not reject it.
     pub fn succeeded(&self) -> bool {
@@ -180,30 +211,12 @@ mod tests {
 
     fn entry(route: Option<Route>, status: Status, total: f64, passed: bool) -> Entry {
         Entry {
-            request_id: "r".into(),
-            created_at: "2026-11-21T00:00:00Z".into(),
-            note_id: None,
-            note_hash: None,
-            input_bytes: 10,
-            input_tokens: 3,
-            output_tokens: 2,
             route,
-            reasons: vec![],
             engine: route.map(|_| "extractive".to_string()),
-            model: None,
-            prompt_version: None,
-            style: Style::Bullets,
-            max_words: 100,
             timings: Timings { total, ..Default::default() },
             quality: Some(Verdict { passed, checks: vec![] }),
             status,
-            error_code: None,
-            error: None,
-            outcome: Outcome::Pending,
-            power: None,
-            connectivity: None,
-            cost: None,
-            energy_wh: None,
+            ..Entry::started("r".into(), "2026-11-21T00:00:00Z".into(), Style::Bullets, 100)
         }
     }
 

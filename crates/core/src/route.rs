@@ -193,7 +193,8 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let rows: &[(Option<LocalModel>, usize, CloudGate, Route, &[ReasonCode])] = &[
+        type Row = (Option<LocalModel>, usize, CloudGate, Route, &'static [ReasonCode]);
+        let rows: &[Row] = &[
             (None, 10, Disabled, Route::Extractive, &[NoLocalModel, CloudDisabled]),
             (None, 100_000, DeniedForNote, Route::Extractive, &[NoLocalModel, CloudDeniedForNote]),
             (None, 100_000, CloudGate::Offline, Route::Extractive, &[NoLocalModel, Offline]),

@@ -102,7 +102,7 @@ pub fn read_path(path: &Path, limits: &Limits) -> Result<Document, Error> {
     }
     let file = std::fs::File::open(path).map_err(|e| fail(io_problem(e)))?;
     // Read at most one byte past the limit: the file may have grown since metadata().
-    let bytes = read_limited(file, limits.max_bytes).map_err(|p| fail(p))?;
+    let bytes = read_limited(file, limits.max_bytes).map_err(fail)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| input.clone());
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     let mut doc = from_bytes(&input, &name, extension.as_deref(), bytes, limits)?;

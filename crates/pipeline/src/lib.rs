@@ -15,7 +15,7 @@ pub use home::Home;
 
 use fieldbrief_core::config::{ConfigError, Settings};
 use fieldbrief_core::engine::{Engine, EngineError, ModelRef, SummaryRequest};
-use fieldbrief_core::ledger::{self, Entry, Outcome, Status, Timings};
+use fieldbrief_core::ledger::{self, Entry, Status, Timings};
 use fieldbrief_core::quality::{self, Verdict};
 use fieldbrief_core::route::{self, CloudGate, Decision, Route};
 use fieldbrief_core::segment::estimate_tokens;
@@ -195,32 +195,7 @@ impl Fieldbrief {
         let _enter = span.enter();
 
         let mut timings = Timings::default();
-        let mut base = Entry {
-            request_id: request_id.clone(),
-            created_at: now(),
-            note_id: None,
-            note_hash: None,
-            input_bytes: 0,
-            input_tokens: 0,
-            output_tokens: 0,
-            route: None,
-            reasons: Vec::new(),
-            engine: None,
-            model: None,
-            prompt_version: None,
-            style,
-            max_words: request.max_words,
-            timings,
-            quality: None,
-            status: Status::Failed,
-            error_code: None,
-            error: None,
-            outcome: Outcome::Pending,
-            power: None,
-            connectivity: None,
-            cost: None,
-            energy_wh: None,
-        };
+        let mut base = Entry::started(request_id.clone(), now(), style, request.max_words);
 
         // 1. Ingest.
         let t = Instant::now();

@@ -19,8 +19,6 @@ fn doc(text: &str) -> Document {
 
 fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
     Entry {
-        request_id: request_id.into(),
-        created_at: "2026-11-21T10:00:00Z".into(),
         note_id,
         note_hash: Some("abc".into()),
         input_bytes: 120,
@@ -29,23 +27,14 @@ fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
         route: Some(Route::Extractive),
         reasons: vec![Reason { code: ReasonCode::NoLocalModel, detail: "none installed".into() }],
         engine: Some("extractive".into()),
-        model: None,
         prompt_version: Some("textrank-1".into()),
-        style: Style::Handover,
-        max_words: 180,
         timings: Timings { ingest: 1.5, save_note: 2.0, route: 0.1, generate: 7.25, store: 3.0, total: 14.0 },
         quality: Some(Verdict {
             passed: true,
             checks: vec![Check { name: "non_empty".into(), passed: true, detail: "12 words".into() }],
         }),
         status: Status::Ok,
-        error_code: None,
-        error: None,
-        outcome: Outcome::Pending,
-        power: None,
-        connectivity: None,
-        cost: None,
-        energy_wh: None,
+        ..Entry::started(request_id.into(), "2026-11-21T10:00:00Z".into(), Style::Handover, 180)
     }
 }
 
