@@ -8,7 +8,8 @@ mod render;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fieldbrief_core::Style;
-use fieldbrief_pipeline::{CloudChoice, Fieldbrief, Input, SummarizeOptions};
+use fieldbrief_core::engine::EngineEvent;
+use fieldbrief_pipeline::{CloudChoice, Fieldbrief, Input, SummarizeOptions, WorkerCommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,50 @@ enum Command {
     Ledger(LedgerCommand),
     /// Engine, model, cloud and data directory at a glance.
     Status(JsonFlag),
+    /// Local models (GGUF files).
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Load time and speed of a model, through the same worker path `summarize` uses.
+    Bench(BenchArgs),
+    /// The engine worker process (started by fieldbrief itself).
+    #[command(name = "__engine-worker", hide = true)]
+    Worker {
+        #[arg(long, default_value_t = 300)]
+        idle_secs: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Models in the models directory; the active one is marked.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a GGUF file (e.g. from a USB stick) into the models directory, after checking it.
+    Import {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a model the one `summarize` uses.
+    Use { id: String },
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// A GGUF file or model id; `synthetic-1b` generates (once) a random-weight model shaped
+    /// like a 1.1B-parameter Llama in the data directory.
+    #[arg(long, value_name = "PATH|ID")]
+    model: String,
+    #[arg(long, default_value_t = 0)]
+    threads: u32,
+    #[arg(long, default_value_t = 512)]
+    prompt_tokens: u32,
+    #[arg(long, default_value_t = 128)]
+    gen_tokens: u32,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -59,6 +104,9 @@ struct SummarizeArgs {
     /// Print the routing decision; save, summarize and send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Local model to use: a GGUF file or a model id (default: the active model).
+    #[arg(long, value_name = "ID|PATH")]
+    model: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -138,6 +186,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            if matches!(e.downcast_ref::<fieldbrief_pipeline::Error>(), Some(fieldbrief_pipeline::Error::Cancelled)) {
+                eprintln!("cancelled");
+                return ExitCode::from(130);
+            }
             let bad_input = e.downcast_ref::<fieldbrief_pipeline::Error>().is_some_and(|e| e.is_bad_input())
                 || e.downcast_ref::<UsageError>().is_some();
             eprintln!("error: {}", one_line(&format!("{e:#}")));
@@ -178,8 +230,28 @@ fn init_logging(verbose: u8) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Usage is checked before the data directory is touched.
-    let open = |home| Fieldbrief::open(home);
+    let open = |home| -> anyhow::Result<Fieldbrief> {
+        let worker = WorkerCommand::current_exe(&[])?;
+        Ok(Fieldbrief::open(home)?.with_worker(worker, fieldbrief_worker::backend_name()))
+    };
     match cli.command {
+        Command::Worker { idle_secs } => {
+            std::process::exit(fieldbrief_worker::run(std::time::Duration::from_secs(idle_secs.max(1))))
+        }
+        Command::Models(ModelsCommand::List { json }) => render::models(&open(cli.home)?.models()?, json),
+        Command::Models(ModelsCommand::Import { path, json }) => {
+            render::models(&[open(cli.home)?.import_model(&path)?], json)
+        }
+        Command::Models(ModelsCommand::Use { id }) => {
+            open(cli.home)?.use_model(&id)?;
+            eprintln!("{id} is now the active model");
+            Ok(())
+        }
+        Command::Bench(args) => {
+            let mut fb = open(cli.home)?;
+            let model = if args.model == "synthetic-1b" { synthetic_model(&fb)? } else { args.model.clone() };
+            render::bench(&fb.bench(&model, args.threads, args.prompt_tokens, args.gen_tokens)?, args.json)
+        }
         Command::Summarize(args) => {
             let input = summarize_input(&args)?;
             summarize(&mut open(cli.home)?, input, args)
@@ -206,6 +278,20 @@ fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
     })
 }
 
+/// The synthetic 1.1B model, generated into the data directory the first time.
+fn synthetic_model(fb: &Fieldbrief) -> anyhow::Result<String> {
+    let dir = fb.home().root().join("bench");
+    let path = dir.join("synthetic-1.1b-q8_0.gguf");
+    if !path.is_file() {
+        std::fs::create_dir_all(&dir)?;
+        eprintln!("generating a synthetic 1.1B-parameter model (about 1.2 GB) at {} …", path.display());
+        let partial = dir.join("synthetic-1.1b-q8_0.gguf.partial");
+        fieldbrief_gguf::write::LlamaSpec::synthetic_1b().write(&partial)?;
+        std::fs::rename(&partial, &path)?;
+    }
+    Ok(path.display().to_string())
+}
+
 fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::Result<()> {
     let opts = SummarizeOptions {
         style: args.style.map(|s| match s {
@@ -220,7 +306,30 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
             CloudArg::Deny => CloudChoice::Deny,
         }),
         dry_run: args.dry_run,
+        model: args.model.clone(),
     };
-    let report = fb.summarize(input, &opts)?;
-    render::summary(&report, args.json)
+    // Ctrl-C stops the generation cleanly (the worker stays ready); a second one quits.
+    let cancel = fb.cancel_flag();
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    // Stream generated text to the terminal as it comes (not with --json: one object only).
+    let mut streamed = false;
+    let stream = !args.json && std::io::stdout().is_terminal();
+    let report = fb.summarize_with(input, &opts, &mut |event| match event {
+        EngineEvent::Token { text } if stream => {
+            streamed = true;
+            print!("{text}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        }
+        // Progress goes to stderr in every mode: it is not part of the JSON on stdout.
+        EngineEvent::Progress { stage, done, total } => eprintln!("{stage}: {done} of {total}"),
+        _ => {}
+    })?;
+    if streamed {
+        println!();
+    }
+    render::summary(&report, args.json, streamed)
 }

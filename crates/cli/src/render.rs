@@ -22,14 +22,14 @@ fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn summary(r: &SummaryReport, as_json: bool) -> anyhow::Result<()> {
+pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyhow::Result<()> {
     if as_json {
         return json(r);
     }
     for notice in &r.document.notices {
         eprintln!("note: {}: {notice}", r.document.name);
     }
-    if let Some(text) = &r.summary {
+    if let (Some(text), false) = (&r.summary, already_streamed) {
         out!("{text}");
     }
     let why = r.reasons.iter().map(|x| x.detail.as_str()).collect::<Vec<_>>().join("; ");
@@ -57,6 +57,69 @@ pub fn summary(r: &SummaryReport, as_json: bool) -> anyhow::Result<()> {
         r.note_id.map(|i| i.to_string()).unwrap_or_default(),
     );
     eprintln!("  why: {why}");
+    if let Some(m) = &r.model {
+        let parts = if r.chunks > 1 { format!(" · summarized in {} parts", r.chunks) } else { String::new() };
+        eprintln!("  model: {}@{} · {} prompt tokens, {} generated{parts}", m.id, m.version, r.tokens.input, r.tokens.output);
+    }
+    Ok(())
+}
+
+pub fn models(models: &[fieldbrief_pipeline::ModelEntry], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&serde_json::json!({ "models": models }));
+    }
+    if models.is_empty() {
+        out!("No models. Import one with: fieldbrief models import MODEL.gguf");
+        return Ok(());
+    }
+    for m in models {
+        let mark = if m.active { "*" } else { " " };
+        let detail = match (&m.info, &m.problem) {
+            (Some(i), _) => format!(
+                "{} · {:.2}B params · context {} · {}",
+                i.quantization,
+                i.parameters as f64 / 1e9,
+                i.context_length,
+                human_bytes(m.size_bytes)
+            ),
+            (None, Some(p)) => format!("INVALID: {p}"),
+            (None, None) => String::new(),
+        };
+        let q = if m.quarantined { " · QUARANTINED (crashed the engine repeatedly)" } else { "" };
+        out!("{mark} {}@{}  {detail}{q}", m.id, m.version);
+    }
+    Ok(())
+}
+
+pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Result<()> {
+    let s = &b.stats;
+    if as_json {
+        // The contract's keys at the top level, the rest beside them.
+        return json(&serde_json::json!({
+            "model": b.model,
+            "load_ms": s.load_ms,
+            "prompt_tok_s": s.prompt_tok_s,
+            "gen_tok_s": s.gen_tok_s,
+            "ttft_ms": s.ttft_ms,
+            "peak_rss_mib": s.peak_rss_mib,
+            "threads": s.threads,
+            "backend": s.backend,
+            "prompt_tokens": s.prompt_tokens,
+            "gen_tokens": s.gen_tokens,
+            "gen_tok_s_without_streaming": s.gen_tok_s_silent,
+            "tokens_streamed": b.tokens_streamed,
+            "summary_cold_ms": b.summary_cold_ms,
+            "summary_warm_ms": b.summary_warm_ms,
+        }));
+    }
+    out!("model         {}@{} ({}, {} threads)", b.model.id, b.model.version, s.backend, s.threads);
+    out!("load          {:.0} ms", s.load_ms);
+    out!("prompt        {:.1} tokens/s ({} tokens)", s.prompt_tok_s, s.prompt_tokens);
+    out!("generation    {:.1} tokens/s ({} tokens, streamed through the worker protocol)", s.gen_tok_s, s.gen_tokens);
+    out!("  same loop   {:.1} tokens/s without streaming", s.gen_tok_s_silent);
+    out!("first token   {:.0} ms", s.ttft_ms);
+    out!("peak RSS      {:.0} MiB (worker)", s.peak_rss_mib);
+    out!("summary       {:.0} ms cold, {:.0} ms with the prompt prefix cached", b.summary_cold_ms, b.summary_warm_ms);
     Ok(())
 }
 

@@ -5,13 +5,49 @@ use crate::Style;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub cloud: CloudSettings,
     pub models: ModelSettings,
     pub limits: Limits,
     pub summary: SummaryDefaults,
+    pub engine: EngineSettings,
+}
+
+/// The local engine's settings (`[engine]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Layers offloaded to the GPU in GPU builds; 0 keeps everything on the CPU. The power
+    /// manager will lower this on battery.
+    pub gpu_layers: u32,
+    /// Context window in tokens; 0 uses the model's own.
+    pub context: u32,
+    /// CPU threads; 0 lets llama.cpp choose.
+    pub threads: u32,
+    /// The worker unloads the model after this many idle seconds.
+    pub idle_unload_secs: u64,
+    /// 0 means greedy decoding: the same note always gives the same summary.
+    pub temperature: f32,
+    pub top_p: f32,
+    pub repeat_penalty: f32,
+    pub seed: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            gpu_layers: 0,
+            context: 0,
+            threads: 0,
+            idle_unload_secs: 300,
+            temperature: 0.2,
+            top_p: 0.9,
+            repeat_penalty: 1.1,
+            seed: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -28,6 +64,8 @@ pub struct CloudSettings {
 pub struct ModelSettings {
     /// Where GGUF models live; `<home>/models` when unset.
     pub dir: Option<PathBuf>,
+    /// The model `summarize` uses when none is named (an id in the models directory).
+    pub active: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +131,9 @@ impl Settings {
         }
         if self.limits.max_input_mib == 0 {
             return Err("[limits] max_input_mib must be at least 1".into());
+        }
+        if !(0.0..=2.0).contains(&self.engine.temperature) || !(0.0..=1.0).contains(&self.engine.top_p) {
+            return Err("[engine] temperature must be within 0..2 and top_p within 0..1".into());
         }
         if self.limits.pdf_timeout_secs == 0 {
             return Err("[limits] pdf_timeout_secs must be at least 1".into());

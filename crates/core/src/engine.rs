@@ -25,6 +25,16 @@ pub struct ModelRef {
     pub version: String,
 }
 
+/// What an engine reports while it works, for streaming to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// Text of the summary as it is generated.
+    Token { text: String },
+    /// Long notes are summarized in parts: part `done` of `total` of `stage` is finished.
+    Progress { stage: String, done: usize, total: usize },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineOutput {
     pub text: String,
@@ -34,6 +44,8 @@ pub struct EngineOutput {
     pub model: Option<ModelRef>,
     /// Version of the prompt template or algorithm that produced the text.
     pub prompt_version: String,
+    /// How many parts the note was summarized in (1 when it fitted whole).
+    pub chunks: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +53,14 @@ pub enum EngineError {
     /// The document cannot be summarized by this engine (e.g. it holds no sentences).
     #[error("{0}")]
     Unsummarizable(String),
+    /// The model file is not usable (bad input: the message says exactly why).
+    #[error("{0}")]
+    InvalidModel(String),
+    /// The engine's process died mid-request (llama.cpp aborted, was killed…).
+    #[error("{0}")]
+    Crashed(String),
+    #[error("cancelled")]
+    Cancelled,
     #[error("engine failed: {0}")]
     Failed(String),
 }
@@ -48,5 +68,11 @@ pub enum EngineError {
 pub trait Engine: Send + Sync {
     /// Short stable name recorded in the ledger, e.g. `"extractive"`.
     fn name(&self) -> &'static str;
-    fn summarize(&self, doc: &Document, request: &SummaryRequest) -> Result<EngineOutput, EngineError>;
+    /// Summarizes `doc`, reporting tokens and progress to `events` as it goes.
+    fn summarize(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> Result<EngineOutput, EngineError>;
 }

@@ -68,6 +68,12 @@ pub enum ReasonCode {
     CloudDeniedForNote,
     CloudNotConfigured,
     Offline,
+    /// The local engine failed (crashed, ran out of memory…) and the extractive summary stood in.
+    LocalEngineFailed,
+    /// The local model crashed the engine repeatedly and is not used until replaced.
+    ModelQuarantined,
+    /// GPU offload failed; the local model ran on the CPU.
+    GpuFallback,
 }
 
 impl ReasonCode {
@@ -81,6 +87,9 @@ impl ReasonCode {
             ReasonCode::CloudDeniedForNote => "cloud_denied_for_note",
             ReasonCode::CloudNotConfigured => "cloud_not_configured",
             ReasonCode::Offline => "offline",
+            ReasonCode::LocalEngineFailed => "local_engine_failed",
+            ReasonCode::ModelQuarantined => "model_quarantined",
+            ReasonCode::GpuFallback => "gpu_fallback",
         }
     }
 }
@@ -225,7 +234,19 @@ mod tests {
             assert_eq!(Route::parse(r.as_str()), Some(r));
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
         }
-        for c in [NoLocalModel, FitsLocalContext, DocExceedsLocalContext, CloudPermitted, CloudDisabled, CloudDeniedForNote, CloudNotConfigured, Offline] {
+        for c in [
+            NoLocalModel,
+            FitsLocalContext,
+            DocExceedsLocalContext,
+            CloudPermitted,
+            CloudDisabled,
+            CloudDeniedForNote,
+            CloudNotConfigured,
+            Offline,
+            LocalEngineFailed,
+            ModelQuarantined,
+            GpuFallback,
+        ] {
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.as_str()));
         }
     }

@@ -20,7 +20,7 @@ mod graph;
 pub mod handover;
 mod terms;
 
-use fieldbrief_core::engine::{Engine, EngineError, EngineOutput, SummaryRequest};
+use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest};
 use fieldbrief_core::facts::{self, FactKind};
 use fieldbrief_core::segment::{self, Segmented, UnitKind, estimate_tokens};
 use fieldbrief_core::{Document, Style};
@@ -39,9 +39,15 @@ impl Engine for Extractive {
         "extractive"
     }
 
-    fn summarize(&self, doc: &Document, request: &SummaryRequest) -> Result<EngineOutput, EngineError> {
+    fn summarize(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+        _events: &mut dyn FnMut(EngineEvent),
+    ) -> Result<EngineOutput, EngineError> {
         let summary = summarize(&doc.text, request)?;
         Ok(EngineOutput {
+            chunks: 1,
             output_tokens: estimate_tokens(&summary.text),
             text: summary.text,
             input_tokens: estimate_tokens(&doc.text),

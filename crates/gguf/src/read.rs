@@ -36,6 +36,8 @@ pub enum Error {
     MissingTensor(String),
     #[error("tensor '{tensor}' has shape {found:?}, expected {expected:?}")]
     Shape { tensor: String, expected: Vec<u64>, found: Vec<u64> },
+    #[error("the vocabulary has token {token:?} twice (ids {first} and {second}): llama.cpp would abort")]
+    DuplicateToken { token: String, first: usize, second: usize },
     #[error(
         "the vocabulary lacks byte tokens ({missing} of <0x00>…<0xFF>, e.g. {example}): llama.cpp would abort on text it cannot tokenize"
     )]
@@ -310,6 +312,15 @@ impl Gguf {
                 });
             }
         };
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(tokens.len());
+        for (i, t) in tokens.iter().enumerate() {
+            let Some(t) = t.as_str() else {
+                return Err(Error::WrongType { key: "tokenizer.ggml.tokens".into(), expected: "an array of strings", found: t.type_name() });
+            };
+            if let Some(first) = seen.insert(t, i) {
+                return Err(Error::DuplicateToken { token: t.into(), first, second: i });
+            }
+        }
         if tokenizer == "llama" {
             // SentencePiece vocabularies fall back to byte tokens for anything else.
             let present: std::collections::HashSet<&str> = tokens.iter().filter_map(Value::as_str).collect();

@@ -14,7 +14,7 @@ fn a_tiny_model_round_trips_and_describes_itself() {
     let info = inspect(&path).unwrap();
     assert_eq!(info.architecture, "llama");
     assert_eq!(info.name.as_deref(), Some("fieldbrief-tiny"));
-    assert_eq!((info.context_length, info.embedding_length, info.block_count), (512, 64, 2));
+    assert_eq!((info.context_length, info.embedding_length, info.block_count), (2048, 64, 2));
     assert_eq!(info.vocab_size, 512);
     assert_eq!(info.parameters, spec.parameters());
     assert_eq!(info.quantization, "F32");
@@ -67,6 +67,7 @@ fn corrupt_models_get_precise_errors() {
         ("no vocabulary", corrupt::missing_key("tokenizer.ggml.tokens"), "missing metadata key 'tokenizer.ggml.tokens'"),
         ("absurd tensor", corrupt::absurd_tensor_size(), "tensor 'blk.1.ffn_up.weight'"),
         ("no byte tokens", corrupt::without_byte_tokens(), "lacks byte tokens (256 of <0x00>…<0xFF>"),
+        ("duplicate token", corrupt::duplicate_token(), "the vocabulary has token \"▁w"),
     ];
     for (what, bytes, want) in cases {
         let err = inspect_bytes(&bytes).expect_err(what).to_string();

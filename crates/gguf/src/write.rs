@@ -250,7 +250,7 @@ pub struct LlamaSpec {
 
 impl LlamaSpec {
     /// A model small enough to load and run in milliseconds in tests: 2 layers, 64 wide,
-    /// 512-token context, 512-token SentencePiece vocabulary with all 256 byte tokens.
+    /// 2048-token context, 512-token SentencePiece vocabulary with all 256 byte tokens.
     pub fn tiny() -> LlamaSpec {
         LlamaSpec {
             name: "fieldbrief-tiny".into(),
@@ -260,7 +260,7 @@ impl LlamaSpec {
             n_head: 4,
             n_head_kv: 2,
             n_ff: 128,
-            n_ctx: 512,
+            n_ctx: 2048,
             weight_type: TensorType::F32,
             seed: 42,
             chat_template: None,
@@ -384,7 +384,11 @@ fn vocabulary(n: usize) -> (Vec<String>, Vec<f32>, Vec<i32>) {
         pieces.push(c.to_string());
     }
     for w in WORDS {
-        pieces.push(format!("▁{w}"));
+        let piece = format!("▁{w}");
+        // llama.cpp aborts on a vocabulary with duplicate tokens.
+        if !pieces.contains(&piece) {
+            pieces.push(piece);
+        }
     }
     let mut i = 0usize;
     while tokens.len() + pieces.len() < n {
@@ -432,6 +436,16 @@ pub mod corrupt {
         let mut out = lying.header().0;
         out.extend_from_slice(&honest_bytes[honest.header().0.len()..]);
         out
+    }
+
+    /// A vocabulary with the same token twice (llama.cpp asserts on it).
+    pub fn duplicate_token() -> Vec<u8> {
+        let mut w = LlamaSpec::tiny().writer();
+        if let Some((_, Value::Array(tokens))) = w.metadata.iter_mut().find(|(k, _)| k == "tokenizer.ggml.tokens") {
+            let last = tokens.len() - 1;
+            tokens[last] = tokens[last - 1].clone();
+        }
+        w.to_bytes()
     }
 
     /// A SentencePiece vocabulary without byte tokens.

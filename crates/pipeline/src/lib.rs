@@ -10,21 +10,27 @@
 //! failed request still leaves a ledger row saying why.
 
 mod home;
+mod models;
 
+pub use fieldbrief_engine::supervisor::WorkerCommand;
 pub use home::Home;
 
 use fieldbrief_core::config::{ConfigError, Settings};
-use fieldbrief_core::engine::{Engine, EngineError, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, ModelRef, SummaryRequest};
 use fieldbrief_core::ledger::{self, Entry, Status, Timings};
 use fieldbrief_core::quality::{self, Verdict};
-use fieldbrief_core::route::{self, CloudGate, Decision, Route};
+use fieldbrief_core::route::{self, CloudGate, Decision, ReasonCode, Route};
 use fieldbrief_core::segment::estimate_tokens;
 use fieldbrief_core::{Document, Style};
+use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
+use fieldbrief_engine::protocol::{BenchStats, Sampling};
 use fieldbrief_extractive::Extractive;
 use fieldbrief_store::{Counts, NewSummary, NoteListItem, NoteRecord, SearchHit, Store};
 use serde::Serialize;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,11 @@ pub enum Error {
     NoSuchNote(i64),
     #[error("{0}")]
     BadArgument(String),
+    /// A model file that is not usable; the message says exactly why.
+    #[error("invalid model file {0}")]
+    InvalidModel(String),
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
@@ -54,6 +65,7 @@ impl Error {
             Error::Input(_)
                 | Error::Config(_)
                 | Error::BadArgument(_)
+                | Error::InvalidModel(_)
                 | Error::Engine { source: EngineError::Unsummarizable(_), .. }
                 | Error::NoSuchNote(_)
                 | Error::Store(fieldbrief_store::Error::BadQuery(_))
@@ -88,6 +100,8 @@ pub struct SummarizeOptions {
     pub cloud: Option<CloudChoice>,
     /// Decide and report, but save, summarize and send nothing.
     pub dry_run: bool,
+    /// A local model to use (a path to a GGUF file or a model id); else the active model.
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +109,9 @@ pub struct DocumentInfo {
     pub name: String,
     pub kind: String,
     pub words: usize,
+    /// The note's size in tokens: the local model's own count when one was used, else an
+    /// estimate.
+    pub tokens: usize,
     pub bytes: u64,
     pub encoding: String,
     pub pages: Option<u32>,
@@ -126,8 +143,39 @@ pub struct SummaryReport {
     pub timings_ms: Timings,
     pub quality: Option<Verdict>,
     pub dry_run: bool,
+    /// Parts the note was summarized in (1 when it fitted whole).
+    pub chunks: usize,
     pub document: DocumentInfo,
 }
+
+/// A model in the models directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub version: String,
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    pub active: bool,
+    pub quarantined: bool,
+    /// What the file says about itself; `None` when it is not a valid model (see `problem`).
+    pub info: Option<fieldbrief_gguf::ModelInfo>,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub model: ModelRef,
+    pub stats: BenchStats,
+    /// Token events that crossed the worker protocol in the measured run.
+    pub tokens_streamed: usize,
+    /// A real 16-word summary on the warm worker, then the same again: the second one reuses
+    /// the prompt prefix in the KV cache.
+    pub summary_cold_ms: f64,
+    pub summary_warm_ms: f64,
+}
+
+const BENCH_NOTE: &str = "Pump P-101 inspected on 2026-03-14. Discharge 4.2 bar, bearing 78 °C, \
+vibration 7.1 mm/s at the drive end. Replaced bearing P/N 6309-2Z-C3. Seal kit to order.";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -136,7 +184,7 @@ pub struct StatusReport {
     pub database: PathBuf,
     pub schema_version: usize,
     pub counts: Counts,
-    /// No local model management exists yet; the extractive engine needs none.
+    /// The model `summarize` uses when none is named.
     pub active_model: Option<ModelRef>,
     pub engine: EngineStatus,
     pub cloud: CloudStatus,
@@ -166,6 +214,10 @@ pub struct Fieldbrief {
     home: Home,
     settings: Settings,
     store: Store,
+    worker: Option<WorkerCommand>,
+    backend: &'static str,
+    local: Option<Arc<LocalEngine>>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl Fieldbrief {
@@ -175,7 +227,7 @@ impl Fieldbrief {
         let home = Home::resolve(explicit)?;
         let settings = Settings::load(&home.config_path())?;
         let store = Store::open(&home.database_path())?;
-        Ok(Fieldbrief { home, settings, store })
+        Ok(Fieldbrief { home, settings, store, worker: None, backend: "cpu", local: None, cancel: Arc::default() })
     }
 
     pub fn home(&self) -> &Home {
@@ -187,6 +239,17 @@ impl Fieldbrief {
     }
 
     pub fn summarize(&mut self, input: Input, opts: &SummarizeOptions) -> Result<SummaryReport> {
+        self.summarize_with(input, opts, &mut |_| {})
+    }
+
+    /// Like [`Fieldbrief::summarize`], reporting generated text and progress to `events` as
+    /// the engine works.
+    pub fn summarize_with(
+        &mut self,
+        input: Input,
+        opts: &SummarizeOptions,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> Result<SummaryReport> {
         let started = Instant::now();
         let request_id = uuid::Uuid::now_v7().to_string();
         let style = opts.style.unwrap_or(self.settings.summary.style);
@@ -225,6 +288,7 @@ impl Fieldbrief {
         base.note_hash = Some(doc.content_hash());
         base.input_bytes = doc.original_bytes;
         base.input_tokens = estimate_tokens(&doc.text);
+        let mut doc_tokens = base.input_tokens;
 
         // 2. Save the note before anything else can fail.
         let t = Instant::now();
@@ -232,37 +296,91 @@ impl Fieldbrief {
         base.note_id = note_id;
         timings.save_note = ms(t);
 
-        // 3. Route.
+        // 3. Route, with the local model's own token counts when there is one.
         let t = Instant::now();
-        let decision = route::decide(&route::Snapshot {
+        let mut reasons_before: Vec<route::Reason> = Vec::new();
+        let local = self.local_engine(opts.model.as_deref(), &mut reasons_before)?;
+        let mut plan = None;
+        if let Some(engine) = &local {
+            match engine.plan(&doc, &request) {
+                Ok(p) => {
+                    base.input_tokens = p.doc_tokens;
+                    doc_tokens = p.doc_tokens;
+                    if let Some(why) = &p.model.gpu_fallback {
+                        reasons_before.push(route::Reason { code: ReasonCode::GpuFallback, detail: why.clone() });
+                    }
+                    plan = Some(p);
+                }
+                Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
+                Err(e) => {
+                    self.note_engine_failure(engine.model(), &e)?;
+                    reasons_before.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                }
+            }
+        }
+        let mut decision = route::decide(&route::Snapshot {
             doc_tokens: base.input_tokens,
-            local: None,
+            local: plan.as_ref().map(|p| route::LocalModel { context_tokens: p.context_tokens, reserved_tokens: p.reserved_tokens }),
             cloud: self.cloud_gate(opts),
         });
+        if plan.is_none() && !reasons_before.is_empty() {
+            // The model exists but cannot serve: say why instead of "no local model".
+            decision.reasons.retain(|r| r.code != ReasonCode::NoLocalModel);
+        }
+        decision.reasons.splice(0..0, reasons_before);
         timings.route = ms(t);
         base.route = Some(decision.route);
         base.reasons = decision.reasons.clone();
 
         if opts.dry_run {
             timings.total = ms(started);
-            return Ok(report(&base, &doc, decision, None, None, timings, true));
+            return Ok(report(&base, &doc, doc_tokens, decision, None, None, timings, true));
         }
 
-        // 4. Summarize. Only the extractive engine exists so far; every route ends there.
-        let engine: &dyn Engine = &Extractive;
-        base.engine = Some(engine.name().to_string());
+        // 4. Summarize. The cloud route arrives with the cloud client; until then only local
+        // routes use the model and everything else is extractive.
         let t = Instant::now();
-        let output = match engine.summarize(&doc, &request) {
-            Ok(o) => o,
-            Err(source) => {
-                base.error_code = Some("engine_failed".into());
-                base.error = Some(source.to_string());
-                base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
-                // Best effort: the engine's error is what the user must see.
-                if let Err(store_err) = self.store.record_failure(&base) {
-                    tracing::warn!(error = %store_err, "could not record the failed request");
+        let use_local = matches!(decision.route, Route::Local | Route::LocalChunked);
+        let mut output = None;
+        if let (true, Some(engine)) = (use_local, &local) {
+            base.engine = Some(engine.name().to_string());
+            match engine.summarize(&doc, &request, events) {
+                Ok(o) => {
+                    models::record_success(&self.store, engine.model())?;
+                    output = Some(o);
                 }
-                return Err(Error::Engine { input: doc.name.clone(), source });
+                Err(EngineError::Cancelled) => {
+                    base.error_code = Some("cancelled".into());
+                    base.error = Some("cancelled by the user".into());
+                    base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
+                    self.record_failure_quietly(&base);
+                    return Err(Error::Cancelled);
+                }
+                Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
+                Err(e) => {
+                    // The note is safe; the extractive summary stands in, and the ledger says so.
+                    self.note_engine_failure(engine.model(), &e)?;
+                    decision.route = Route::Extractive;
+                    decision.reasons.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                    base.route = Some(Route::Extractive);
+                    base.reasons = decision.reasons.clone();
+                }
+            }
+        }
+        let output = match output {
+            Some(o) => o,
+            None => {
+                base.engine = Some(Extractive.name().to_string());
+                match Extractive.summarize(&doc, &request, events) {
+                    Ok(o) => o,
+                    Err(source) => {
+                        base.error_code = Some("engine_failed".into());
+                        base.error = Some(source.to_string());
+                        base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
+                        self.record_failure_quietly(&base);
+                        return Err(Error::Engine { input: doc.name.clone(), source });
+                    }
+                }
             }
         };
         timings.generate = ms(t);
@@ -272,16 +390,15 @@ impl Fieldbrief {
         let verdict = quality::assess(&doc.text, &output.text, request.max_words);
         base.status = Status::Ok;
         base.output_tokens = output.output_tokens;
-        base.input_tokens = output.input_tokens;
+        base.input_tokens = output.input_tokens.max(base.input_tokens);
         base.model = output.model.clone();
         base.prompt_version = Some(output.prompt_version.clone());
         base.quality = Some(verdict.clone());
-        let summary = NewSummary {
-            note_id: note_id.expect("saved above when not a dry run"),
-            route: decision.route,
-            engine: engine.name(),
-            text: &output.text,
+        let Some(note_id) = note_id else {
+            return Err(Error::Home("internal: no note id outside a dry run".into()));
         };
+        let engine_name = base.engine.clone().unwrap_or_default();
+        let summary = NewSummary { note_id, route: decision.route, engine: &engine_name, text: &output.text };
         // Timings are final except for the commit itself, which the ledger cannot contain.
         timings.store = ms(t);
         timings.total = ms(started);
@@ -290,7 +407,156 @@ impl Fieldbrief {
         timings.store = ms(t);
         timings.total = ms(started);
         tracing::info!(route = %decision.route, total_ms = timings.total, "summarized");
-        Ok(report(&base, &doc, decision, Some(output.text), Some(verdict), timings, false))
+        let mut r = report(&base, &doc, doc_tokens, decision, Some(output.text), Some(verdict), timings, false);
+        r.chunks = output.chunks;
+        Ok(r)
+    }
+
+    fn record_failure_quietly(&self, entry: &Entry) {
+        // Best effort: the request's own error is what the user must see.
+        if let Err(store_err) = self.store.record_failure(entry) {
+            tracing::warn!(error = %store_err, "could not record the failed request");
+        }
+    }
+
+    fn note_engine_failure(&self, model: &LocalModel, e: &EngineError) -> Result<()> {
+        tracing::warn!(error = %e, model = %model.id, "local engine failed");
+        if matches!(e, EngineError::Crashed(_)) {
+            let n = models::record_crash(&self.store, model)?;
+            if n >= models::QUARANTINE_AFTER {
+                tracing::warn!(model = %model.id, crashes = n, "model quarantined");
+            }
+        }
+        Ok(())
+    }
+
+    /// The local engine for this request: the named model, else the active one, else none.
+    /// Validates the file before any process sees it, and skips a quarantined model.
+    fn local_engine(&mut self, name: Option<&str>, reasons: &mut Vec<route::Reason>) -> Result<Option<Arc<LocalEngine>>> {
+        let Some(worker) = self.worker.clone() else { return Ok(None) };
+        let dir = self.models_dir();
+        let path = match name.map(str::to_string).or_else(|| self.active_model_id()) {
+            Some(n) => models::resolve(&n, &dir)?,
+            None => return Ok(None),
+        };
+        fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(format!("{}: {e}", path.display())))?;
+        let model = models::local_model(&self.store, path)?;
+        let crashes = models::crashes(&self.store, &model)?;
+        if crashes >= models::QUARANTINE_AFTER {
+            reasons.push(route::Reason {
+                code: ReasonCode::ModelQuarantined,
+                detail: format!(
+                    "model {}@{} crashed the engine {crashes} times in a row and is quarantined; import a good copy or choose another model",
+                    model.id, model.version
+                ),
+            });
+            return Ok(None);
+        }
+        if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model) {
+            return Ok(Some(engine.clone()));
+        }
+        let e = &self.settings.engine;
+        let settings = LocalSettings {
+            gpu_layers: e.gpu_layers,
+            context: e.context,
+            threads: e.threads,
+            sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed },
+        };
+        let mut command = worker;
+        command.args.extend(["--idle-secs".to_string(), e.idle_unload_secs.to_string()]);
+        let engine = Arc::new(LocalEngine::with_cancel(command, model, settings, self.cancel.clone()));
+        self.local = Some(engine.clone());
+        Ok(Some(engine))
+    }
+
+    pub fn models_dir(&self) -> PathBuf {
+        self.settings.models.dir.clone().unwrap_or_else(|| self.home.root().join("models"))
+    }
+
+    fn active_model_id(&self) -> Option<String> {
+        self.settings.models.active.clone().or_else(|| self.store.setting("active_model").ok().flatten())
+    }
+
+    /// Set to stop the running summary (Ctrl-C, the app's Cancel).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// Runs local models in `worker` processes (normally this executable in worker mode).
+    /// Without it only the extractive engine is available.
+    pub fn with_worker(mut self, worker: WorkerCommand, backend: &'static str) -> Fieldbrief {
+        self.worker = Some(worker);
+        self.backend = backend;
+        self
+    }
+
+    /// Copies a GGUF file into the models directory after validating it; the first model
+    /// imported becomes the active one.
+    pub fn import_model(&mut self, source: &Path) -> Result<ModelEntry> {
+        let target = models::import(source, &self.models_dir())?;
+        let id = models::id_of(&target);
+        if self.active_model_id().is_none() {
+            self.store.set_setting("active_model", &id)?;
+        }
+        self.model_entry(&target)
+    }
+
+    pub fn models(&self) -> Result<Vec<ModelEntry>> {
+        models::list(&self.models_dir()).iter().map(|p| self.model_entry(p)).collect()
+    }
+
+    fn model_entry(&self, path: &Path) -> Result<ModelEntry> {
+        let id = models::id_of(path);
+        let info = fieldbrief_gguf::inspect(path);
+        let model = models::local_model(&self.store, path.to_path_buf())?;
+        Ok(ModelEntry {
+            active: self.active_model_id().as_deref() == Some(id.as_str()),
+            quarantined: models::crashes(&self.store, &model)? >= models::QUARANTINE_AFTER,
+            id,
+            version: model.version,
+            path: path.to_path_buf(),
+            size_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            problem: info.as_ref().err().map(|e| e.to_string()),
+            info: info.ok(),
+        })
+    }
+
+    /// Makes `id` (a model in the models directory) the one `summarize` uses.
+    pub fn use_model(&mut self, id: &str) -> Result<()> {
+        models::resolve(id, &self.models_dir())?;
+        self.store.set_setting("active_model", id)?;
+        Ok(())
+    }
+
+    /// Speed of a model through the worker path `summarize` uses.
+    pub fn bench(&mut self, model: &str, threads: u32, prompt_tokens: u32, gen_tokens: u32) -> Result<BenchReport> {
+        let worker = self.worker.clone().ok_or_else(|| Error::Home("no engine worker in this build".into()))?;
+        let path = models::resolve(model, &self.models_dir())?;
+        fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(format!("{}: {e}", path.display())))?;
+        let model = models::local_model(&self.store, path)?;
+        let e = &self.settings.engine;
+        // The model's own context (or the configured one) also holds the real summaries below.
+        let settings = LocalSettings { gpu_layers: e.gpu_layers, context: e.context, threads, ..Default::default() };
+        let engine = LocalEngine::new(worker, model.clone(), settings);
+        let first = engine.bench(prompt_tokens, gen_tokens).map_err(|e| self.engine_error(&model, e))?;
+        // A second, real request on the warm worker: its time to first token shows what the
+        // prefix cache saves when a prompt starts like the previous one.
+        let doc = fieldbrief_ingest::from_typed(BENCH_NOTE)?;
+        let request = SummaryRequest::new(Style::Bullets, Some(16));
+        let t = Instant::now();
+        engine.summarize(&doc, &request, &mut |_| {}).map_err(|e| self.engine_error(&model, e))?;
+        let cold = ms(t);
+        let t = Instant::now();
+        engine.summarize(&doc, &request, &mut |_| {}).map_err(|e| self.engine_error(&model, e))?;
+        let warm = ms(t);
+        Ok(BenchReport { model: ModelRef { id: model.id, version: model.version }, stats: first.0, tokens_streamed: first.1, summary_cold_ms: cold, summary_warm_ms: warm })
+    }
+
+    fn engine_error(&self, model: &LocalModel, e: EngineError) -> Error {
+        match e {
+            EngineError::InvalidModel(m) => Error::InvalidModel(m),
+            other => Error::Engine { input: model.id.clone(), source: other },
+        }
     }
 
     fn cloud_gate(&self, opts: &SummarizeOptions) -> CloudGate {
@@ -304,6 +570,13 @@ impl Fieldbrief {
             _ if opts.offline => CloudGate::Offline,
             _ => CloudGate::Available,
         }
+    }
+
+    fn active_model_ref(&self) -> Option<ModelRef> {
+        let id = self.active_model_id()?;
+        let path = models::resolve(&id, &self.models_dir()).ok()?;
+        let version = models::version(&self.store, &path).ok()?;
+        Some(ModelRef { id, version })
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<NoteListItem>> {
@@ -336,8 +609,15 @@ impl Fieldbrief {
             database: self.home.database_path(),
             schema_version: self.store.schema_version()?,
             counts: self.store.counts()?,
-            active_model: None,
-            engine: EngineStatus { backend: "cpu", available: vec![Extractive.name()] },
+            active_model: self.active_model_ref(),
+            engine: EngineStatus {
+                backend: self.backend,
+                available: if self.worker.is_some() && self.active_model_ref().is_some() {
+                    vec!["local", Extractive.name()]
+                } else {
+                    vec![Extractive.name()]
+                },
+            },
             cloud: CloudStatus { enabled: cloud.enabled, endpoint: cloud.endpoint.clone(), model: cloud.model.clone() },
             connectivity: if cloud.enabled {
                 "not probed (the connectivity monitor is not built yet)"
@@ -349,9 +629,11 @@ impl Fieldbrief {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report(
     base: &Entry,
     doc: &Document,
+    doc_tokens: usize,
     decision: Decision,
     summary: Option<String>,
     quality: Option<Verdict>,
@@ -373,10 +655,12 @@ fn report(
         timings_ms: timings,
         quality,
         dry_run,
+        chunks: 1,
         document: DocumentInfo {
             name: doc.name.clone(),
             kind: doc.kind.as_str().into(),
             words: doc.word_count(),
+            tokens: doc_tokens,
             bytes: doc.original_bytes,
             encoding: doc.encoding.clone(),
             pages: doc.pages,

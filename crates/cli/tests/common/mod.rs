@@ -90,3 +90,34 @@ pub fn sample(name: &str) -> PathBuf {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// A generated tiny Llama model (real llama.cpp architecture, random weights) in the test's
+/// temporary directory.
+pub fn tiny_model(home: &Home) -> PathBuf {
+    let path = home.dir.path().join("tiny.gguf");
+    if !path.exists() {
+        fieldbrief_gguf::write::LlamaSpec::tiny().write(&path).expect("write tiny model");
+    }
+    path
+}
+
+/// Processes whose parent is `pid` and whose command line contains `needle`.
+pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        // Field 4 (after the parenthesised name) is the parent pid.
+        let ppid = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
+        if ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+pub fn kill9(pid: u32) {
+    let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+    assert!(status.success());
+}

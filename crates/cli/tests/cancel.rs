@@ -1,0 +1,118 @@
+//! Cancellation, alone in its test binary so no other test competes for the CPU while it
+//! measures.
+
+mod common;
+use common::*;
+use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, SummaryRequest};
+use fieldbrief_core::Style;
+use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
+use fieldbrief_engine::protocol::{Event, LoadSpec, Message, Request, Sampling};
+use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+fn worker() -> WorkerCommand {
+    WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] }
+}
+
+#[test]
+fn cancel_stops_generation_within_100_ms_and_the_worker_serves_the_next_request() {
+    let home = Home::new();
+    let path = tiny_model(&home);
+    let model = LocalModel { path, id: "tiny".into(), version: "test".into() };
+    // Greedy decoding without end-of-text on random weights: it would run to the token limit.
+    let settings = LocalSettings { sampling: Sampling::deterministic(0), ..Default::default() };
+    let engine = std::sync::Arc::new(LocalEngine::new(worker(), model, settings));
+    let doc = fieldbrief_ingest::from_typed("Pump P-101 seal replaced; discharge 4.2 bar.").unwrap();
+    let request = SummaryRequest::new(Style::Bullets, Some(2000));
+
+    let cancel = engine.cancel_flag();
+    let (tx, rx) = std::sync::mpsc::channel::<Instant>();
+    let runner = {
+        let engine = engine.clone();
+        let doc = doc.clone();
+        std::thread::spawn(move || {
+            let mut tokens = 0;
+            let result = engine.summarize(&doc, &request, &mut |e| {
+                if let EngineEvent::Token { .. } = e {
+                    tokens += 1;
+                    if tokens == 20 {
+                        let _ = tx.send(Instant::now());
+                    }
+                }
+            });
+            (result, Instant::now())
+        })
+    };
+    let generating_at = rx.recv_timeout(Duration::from_secs(60)).expect("generation started");
+    let cancelled_at = Instant::now();
+    cancel.store(true, Ordering::SeqCst);
+    let (result, returned_at) = runner.join().unwrap();
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    let latency = returned_at - cancelled_at;
+    assert!(latency < Duration::from_millis(100), "stopped {latency:?} after the cancel");
+    assert!(cancelled_at >= generating_at);
+
+    // Same worker process, next request: works.
+    let pid = engine.worker_pid();
+    let short = SummaryRequest::new(Style::Bullets, Some(8));
+    let ok = engine.summarize(&doc, &short, &mut |_| {}).expect("next request");
+    assert!(!ok.text.is_empty());
+    assert_eq!(engine.worker_pid(), pid, "the worker survived the cancel");
+}
+
+#[test]
+fn a_prompt_that_starts_like_the_last_one_reuses_its_kv_cache() {
+    let home = Home::new();
+    let path = tiny_model(&home);
+    let mut supervisor = Supervisor::new(worker());
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: 0, n_ctx: 0, threads: 0 };
+    let system = Message { role: "system".into(), content: "You summarize field technicians' notes. ".repeat(8) };
+    let mut stats = Vec::new();
+    for (i, note) in ["Seal replaced on P-101.", "Bearing 78 °C on P-102."].iter().enumerate() {
+        let request = Request::Generate {
+            id: format!("g{i}"),
+            model: spec.clone(),
+            messages: vec![system.clone(), Message { role: "user".into(), content: note.to_string() }],
+            sampling: Sampling::deterministic(4),
+        };
+        match supervisor.call(&request, None, |_| {}).unwrap() {
+            Event::Done { stats: s, .. } => stats.push(s),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(stats[0].cached_tokens, 0);
+    // The whole system prompt (about 300 byte-level tokens) is reused the second time.
+    assert!(stats[1].cached_tokens >= 250, "{:?}", stats[1]);
+    assert!(stats[1].cached_tokens < stats[1].prompt_tokens);
+}
+
+#[test]
+fn ctrl_c_in_the_cli_stops_cleanly_and_is_recorded() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let child = home
+        .command(&["summarize", "--model", s(&model), s(&sample("incident-report-long.md"))])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while children_with(pid, "__engine-worker").is_empty() {
+        assert!(Instant::now() < deadline, "no worker appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.lines().any(|l| l == "cancelled"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+    let code: String = home
+        .sqlite()
+        .query_row("SELECT error_code FROM ledger ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(code, "cancelled");
+}

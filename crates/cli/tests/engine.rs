@@ -1,0 +1,167 @@
+//! The local engine through the real binary: llama.cpp in the worker process, a generated
+//! tiny model, corrupt models, a killed worker, long notes in parts, benchmarks.
+
+mod common;
+use common::*;
+use fieldbrief_gguf::write::corrupt;
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_tiny_model_summarizes_locally_and_the_ledger_says_which_model() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let v = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("checklist-short.txt"))]);
+    assert_eq!(v["route"], "local", "{v}");
+    assert_eq!(v["reasons"][0]["code"], "fits_local_context");
+    assert!(!v["summary"].as_str().unwrap().trim().is_empty());
+    assert_eq!(v["model"]["id"], "tiny");
+    let version = v["model"]["version"].as_str().unwrap();
+    assert_eq!(version.len(), 12);
+    assert!(v["tokens"]["input"].as_u64().unwrap() > 0 && v["tokens"]["output"].as_u64().unwrap() > 0);
+    assert!(v["prompt_version"].as_str().unwrap().starts_with("prompts-"));
+
+    let (route, model_id, model_version, input, output, engine): (String, String, String, i64, i64, String) = home
+        .sqlite()
+        .query_row(
+            "SELECT route, model_id, model_version, input_tokens, output_tokens, engine FROM ledger WHERE request_id = ?1",
+            [v["request_id"].as_str().unwrap()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert_eq!((route.as_str(), model_id.as_str(), model_version.as_str(), engine.as_str()), ("local", "tiny", version, "local"));
+    assert_eq!((input as u64, output as u64), (v["tokens"]["input"].as_u64().unwrap(), v["tokens"]["output"].as_u64().unwrap()));
+}
+
+#[test]
+fn corrupt_models_are_refused_with_exit_2_and_the_exact_problem() {
+    let home = Home::new();
+    let note = sample("checklist-short.txt");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("magic.gguf", corrupt::wrong_magic(), "not a GGUF model: the file starts with \"GGML\""),
+        ("cut.gguf", corrupt::truncated(0.5), "truncated: header says 21 tensors, but tensor"),
+        ("nokey.gguf", corrupt::missing_key("llama.context_length"), "missing metadata key 'llama.context_length'"),
+        ("absurd.gguf", corrupt::absurd_tensor_size(), "tensor 'blk.1.ffn_up.weight'"),
+        ("nobytes.gguf", corrupt::without_byte_tokens(), "lacks byte tokens"),
+        ("dup.gguf", corrupt::duplicate_token(), "has token"),
+        ("empty.gguf", Vec::new(), "not a GGUF model"),
+    ];
+    for (name, bytes, problem) in cases {
+        let path = home.write(name, &bytes);
+        for args in [vec!["summarize", "--model", s(&path), s(&note)], vec!["models", "import", s(&path)]] {
+            let out = home.run(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            let lines: Vec<&str> = stderr.trim_end().lines().collect();
+            assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+            assert!(lines[0].starts_with("error: invalid model file ") && lines[0].contains(name), "{stderr}");
+            assert!(lines[0].contains(problem), "{args:?}: {stderr}");
+        }
+    }
+    // The note was still saved: the model was refused, not the note.
+    let notes: i64 = home.sqlite().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
+    assert_eq!(notes, 7);
+}
+
+/// Starts a summary of a long note with the tiny model, waits until the worker is generating,
+/// and SIGKILLs the worker. Returns the CLI's JSON report.
+fn summarize_and_kill_worker(home: &Home, model: &std::path::Path) -> serde_json::Value {
+    let child = home
+        .command(&["summarize", "--json", "--model", s(model), s(&sample("incident-report-long.md"))])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let worker = loop {
+        if let Some(w) = children_with(pid, "__engine-worker").first() {
+            break *w;
+        }
+        assert!(Instant::now() < deadline, "no worker appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    // Let it get into the parts of the long note, then kill it.
+    std::thread::sleep(Duration::from_millis(400));
+    kill9(worker);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    one_json_object(&out.stdout)
+}
+
+#[test]
+fn a_killed_worker_fails_over_cleanly_and_repeated_crashes_quarantine_the_model() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let v = summarize_and_kill_worker(&home, &model);
+    assert_eq!(v["route"], "extractive", "{v}");
+    let failed = v["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "local_engine_failed").expect("reason");
+    assert!(failed["detail"].as_str().unwrap().contains("killed by signal 9"), "{failed}");
+    assert!(!v["summary"].as_str().unwrap().is_empty(), "the extractive summary stood in");
+
+    // The next request gets a fresh worker and succeeds.
+    let ok = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("checklist-short.txt"))]);
+    assert_eq!(ok["route"], "local", "{ok}");
+
+    // Three crashes in a row quarantine the model; it is then skipped with the reason shown.
+    for _ in 0..3 {
+        summarize_and_kill_worker(&home, &model);
+    }
+    let q = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("checklist-short.txt"))]);
+    assert_eq!(q["route"], "extractive");
+    assert_eq!(q["reasons"][0]["code"], "model_quarantined", "{q}");
+    assert!(q["reasons"][0]["detail"].as_str().unwrap().contains("crashed the engine 3 times in a row"));
+}
+
+#[test]
+fn a_note_longer_than_the_context_is_summarized_in_parts_with_nothing_dropped() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let out = home.run(&["summarize", "--json", "--model", s(&model), s(&sample("site-log-multiday.md"))]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = one_json_object(&out.stdout);
+    assert_eq!(v["route"], "local-chunked", "{v}");
+    assert_eq!(v["reasons"][0]["code"], "doc_exceeds_local_context");
+    let parts = v["chunks"].as_u64().unwrap();
+    assert!(parts >= 2, "{parts}");
+    // Progress for every part, in order.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.starts_with("parts: ")).collect();
+    let want: Vec<String> = (1..=parts).map(|i| format!("parts: {i} of {parts}")).collect();
+    assert_eq!(progress, want);
+    // Every token of the note went into some part's prompt (plus the prompts' own text).
+    let note_tokens = v["document"]["tokens"].as_u64().unwrap();
+    assert!(v["tokens"]["input"].as_u64().unwrap() > note_tokens, "{}", v["tokens"]);
+}
+
+#[test]
+fn models_import_list_use_and_status() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let imported = home.json(&["models", "import", s(&model), "--json"]);
+    assert_eq!(imported["models"][0]["id"], "tiny");
+    assert_eq!(imported["models"][0]["active"], true, "the first import becomes active");
+    assert_eq!(imported["models"][0]["info"]["quantization"], "F32");
+    let list = home.json(&["models", "list", "--json"]);
+    assert_eq!(list["models"].as_array().unwrap().len(), 1);
+    let status = home.json(&["status", "--json"]);
+    assert_eq!(status["active_model"]["id"], "tiny");
+    assert_eq!(status["engine"]["backend"], "cpu");
+    // With an active model, summarize uses it without --model.
+    let v = home.json(&["summarize", "--json", s(&sample("checklist-short.txt"))]);
+    assert_eq!(v["route"], "local");
+    let out = home.run(&["models", "use", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_reports_the_contract_keys() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let v = home.json(&["bench", "--model", s(&model), "--prompt-tokens", "64", "--gen-tokens", "16", "--threads", "1", "--json"]);
+    for key in ["load_ms", "prompt_tok_s", "gen_tok_s", "ttft_ms", "peak_rss_mib"] {
+        assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
+    }
+    assert_eq!(v["threads"], 1);
+    assert_eq!(v["backend"], "cpu");
+    assert_eq!(v["tokens_streamed"], 16, "every generated token crossed the protocol");
+}

@@ -1,0 +1,298 @@
+//! The local engine: a GGUF model run by the worker process, behind [`Engine`].
+//!
+//! Context accounting uses the model's own tokenizer (through the worker). A note that fits —
+//! prompt, note and output budget inside the context window — is summarized in one pass. One
+//! that does not is never cut: it is split on unit boundaries into parts that fit
+//! ([`crate::chunk`]), each part is summarized (progress is reported part by part), and the
+//! part summaries are combined, in rounds if they do not fit together either. The shared
+//! system prompt stays in the worker's KV cache between parts, so each part pays only for its
+//! own tokens.
+
+use crate::chunk::{self, Piece};
+use crate::prompt;
+use crate::protocol::{BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason};
+use crate::supervisor::{self, Supervisor, WorkerCommand};
+use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, EngineOutput, ModelRef, SummaryRequest};
+use fieldbrief_core::segment;
+use fieldbrief_core::{Document, Style};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalModel {
+    pub path: PathBuf,
+    pub id: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalSettings {
+    /// Layers to offload to the GPU; 0 for CPU only.
+    pub gpu_layers: u32,
+    /// Context window; 0 for the model's own.
+    pub context: u32,
+    /// CPU threads; 0 lets llama.cpp choose.
+    pub threads: u32,
+    pub sampling: Sampling,
+}
+
+impl Default for LocalSettings {
+    fn default() -> Self {
+        LocalSettings { gpu_layers: 0, context: 0, threads: 0, sampling: Sampling::default() }
+    }
+}
+
+/// The numbers the router needs, measured with the model's tokenizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub doc_tokens: usize,
+    pub context_tokens: usize,
+    /// Prompt and output budget: what the context must hold besides the note.
+    pub reserved_tokens: usize,
+    pub model: ModelDescription,
+}
+
+impl Plan {
+    pub fn fits(&self) -> bool {
+        self.doc_tokens + self.reserved_tokens <= self.context_tokens
+    }
+}
+
+pub struct LocalEngine {
+    supervisor: Mutex<Supervisor>,
+    model: LocalModel,
+    settings: LocalSettings,
+    cancel: Arc<AtomicBool>,
+    next_id: AtomicU64,
+}
+
+/// Tokens the chat template's markup may add around the messages.
+const TEMPLATE_MARGIN: usize = 48;
+
+impl LocalEngine {
+    pub fn new(command: WorkerCommand, model: LocalModel, settings: LocalSettings) -> LocalEngine {
+        LocalEngine::with_cancel(command, model, settings, Arc::default())
+    }
+
+    /// With a cancel flag shared with the caller (Ctrl-C, the app's Cancel button).
+    pub fn with_cancel(command: WorkerCommand, model: LocalModel, settings: LocalSettings, cancel: Arc<AtomicBool>) -> LocalEngine {
+        LocalEngine { supervisor: Mutex::new(Supervisor::new(command)), model, settings, cancel, next_id: AtomicU64::new(1) }
+    }
+
+    pub fn model(&self) -> &LocalModel {
+        &self.model
+    }
+
+    /// Set it to stop the running generation; it is cleared when the next request starts.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// The worker's pid while one runs (tests use it to kill the worker).
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.supervisor.lock().ok().and_then(|s| s.worker_pid())
+    }
+
+    fn spec(&self) -> LoadSpec {
+        LoadSpec {
+            path: self.model.path.display().to_string(),
+            gpu_layers: self.settings.gpu_layers,
+            n_ctx: self.settings.context,
+            threads: self.settings.threads,
+        }
+    }
+
+    fn id(&self) -> String {
+        format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn call(&self, request: Request, on_token: &mut dyn FnMut(&str)) -> Result<Event, EngineError> {
+        let mut supervisor = self.supervisor.lock().map_err(|_| EngineError::Failed("engine lock poisoned".into()))?;
+        match supervisor.call(&request, Some(&self.cancel), on_token) {
+            Ok(Event::Error { kind, message, .. }) => Err(match kind {
+                ErrorKind::InvalidModel => EngineError::InvalidModel(message),
+                _ => EngineError::Failed(message),
+            }),
+            Ok(event) => Ok(event),
+            Err(e @ supervisor::Error::WorkerDied(_)) => Err(EngineError::Crashed(e.to_string())),
+            Err(e) => Err(EngineError::Failed(e.to_string())),
+        }
+    }
+
+    pub fn describe(&self) -> Result<ModelDescription, EngineError> {
+        match self.call(Request::Info { id: self.id(), model: self.spec() }, &mut |_| {})? {
+            Event::Info { model, .. } => Ok(model),
+            other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Token counts of `texts` with the model's tokenizer.
+    pub fn count(&self, texts: Vec<String>) -> Result<Vec<u32>, EngineError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.call(Request::Tokenize { id: self.id(), model: self.spec(), texts }, &mut |_| {})? {
+            Event::Tokens { counts, .. } => Ok(counts),
+            other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    fn prompt_tokens(&self, messages: &[Message]) -> Result<usize, EngineError> {
+        let counts = self.count(messages.iter().map(|m| m.content.clone()).collect())?;
+        Ok(counts.iter().map(|&c| c as usize).sum::<usize>() + TEMPLATE_MARGIN)
+    }
+
+    fn output_budget(max_words: usize, context: usize) -> u32 {
+        // Byte-level vocabularies spend more than one token per word; keep a quarter of the
+        // context for the answer at most.
+        (max_words * 2).clamp(32, (context / 4).max(32)) as u32
+    }
+
+    /// Measures the note against the model's context.
+    pub fn plan(&self, doc: &Document, request: &SummaryRequest) -> Result<Plan, EngineError> {
+        let model = self.describe()?;
+        let context = model.n_ctx as usize;
+        let overhead = self.prompt_tokens(&prompt::single(request.style, request.max_words, ""))?;
+        let doc_tokens = self.count(vec![doc.text.clone()])?.first().copied().unwrap_or(0) as usize;
+        let reserved = overhead + Self::output_budget(request.max_words, context) as usize;
+        Ok(Plan { doc_tokens, context_tokens: context, reserved_tokens: reserved, model })
+    }
+
+    fn generate(
+        &self,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<(String, GenerationStats), EngineError> {
+        let sampling = Sampling { max_tokens, ..self.settings.sampling.clone() };
+        let mut text = String::new();
+        let request = Request::Generate { id: self.id(), model: self.spec(), messages, sampling };
+        let event = self.call(request, &mut |t| {
+            text.push_str(t);
+            on_token(t);
+        })?;
+        match event {
+            Event::Done { stats, .. } if stats.stop == StopReason::Cancelled => Err(EngineError::Cancelled),
+            Event::Done { stats, .. } => Ok((text.trim().to_string(), stats)),
+            other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Speed of the model through the same worker path summaries take.
+    pub fn bench(&self, prompt_tokens: u32, gen_tokens: u32) -> Result<(BenchStats, usize), EngineError> {
+        let mut streamed = 0usize;
+        let request = Request::Bench { id: self.id(), model: self.spec(), prompt_tokens, gen_tokens };
+        match self.call(request, &mut |_| streamed += 1)? {
+            Event::Bench { stats, .. } => Ok((stats, streamed)),
+            other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    /// Map-reduce over a note too long for the context.
+    fn summarize_in_parts(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+        plan: &Plan,
+        events: &mut dyn FnMut(EngineEvent),
+        totals: &mut (usize, usize),
+    ) -> Result<(String, usize), EngineError> {
+        let context = plan.context_tokens;
+        let part_words = (request.max_words / 2).clamp(40, 120);
+        let part_out = Self::output_budget(part_words, context);
+        let part_overhead = self.prompt_tokens(&prompt::part(99, 99, part_words, ""))?;
+        let budget = context.saturating_sub(part_overhead + part_out as usize + TEMPLATE_MARGIN).max(64) as u32;
+
+        // Every unit of the note, headings included, in order.
+        let units: Vec<String> = segment::segment(&doc.text).units.into_iter().map(|u| u.text).collect();
+        let counts = self.count(units.clone())?;
+        let pieces = units.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens }).collect();
+        let mut measure_error = None;
+        let chunks = chunk::pack(pieces, budget, |windows| {
+            self.count(windows.to_vec()).unwrap_or_else(|e| {
+                measure_error = Some(e);
+                vec![u32::MAX; windows.len()]
+            })
+        });
+        if let Some(e) = measure_error {
+            return Err(e);
+        }
+
+        let total = chunks.len();
+        let mut partials = Vec::with_capacity(total);
+        for (i, c) in chunks.iter().enumerate() {
+            let (text, stats) = self.generate(prompt::part(i + 1, total, part_words, &c.text), part_out, &mut |_| {})?;
+            totals.0 += stats.prompt_tokens as usize;
+            totals.1 += stats.output_tokens as usize;
+            partials.push(text);
+            events(EngineEvent::Progress { stage: "parts".into(), done: i + 1, total });
+        }
+
+        // Combine, in rounds while the part summaries do not fit one prompt together.
+        let final_out = Self::output_budget(request.max_words, context);
+        for round in 1..=6 {
+            let messages = prompt::combine(request.style, request.max_words, &partials);
+            if self.prompt_tokens(&messages)? + final_out as usize <= context {
+                let (text, stats) = self.generate(messages, final_out, &mut |t| {
+                    events(EngineEvent::Token { text: t.to_string() })
+                })?;
+                totals.0 += stats.prompt_tokens as usize;
+                totals.1 += stats.output_tokens as usize;
+                return Ok((text, total));
+            }
+            let pieces: Vec<Piece> = {
+                let counts = self.count(partials.clone())?;
+                partials.iter().cloned().zip(counts).map(|(text, tokens)| Piece { text, tokens }).collect()
+            };
+            let groups = chunk::pack(pieces, budget, |w| vec![budget; w.len()]);
+            let n = groups.len();
+            let mut next = Vec::with_capacity(n);
+            for (i, g) in groups.into_iter().enumerate() {
+                let parts: Vec<String> = g.text.split('\n').map(str::to_string).collect();
+                let (text, stats) = self.generate(prompt::combine(Style::Bullets, part_words, &parts), part_out, &mut |_| {})?;
+                totals.0 += stats.prompt_tokens as usize;
+                totals.1 += stats.output_tokens as usize;
+                next.push(text);
+                events(EngineEvent::Progress { stage: format!("combine round {round}"), done: i + 1, total: n });
+            }
+            partials = next;
+        }
+        Err(EngineError::Failed("the part summaries did not shrink enough to combine".into()))
+    }
+}
+
+impl Engine for LocalEngine {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn summarize(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> Result<EngineOutput, EngineError> {
+        self.cancel.store(false, Ordering::Relaxed);
+        let plan = self.plan(doc, request)?;
+        let mut totals = (0usize, 0usize);
+        let (text, chunks) = if plan.fits() {
+            let out = Self::output_budget(request.max_words, plan.context_tokens);
+            let (text, stats) = self.generate(prompt::single(request.style, request.max_words, &doc.text), out, &mut |t| {
+                events(EngineEvent::Token { text: t.to_string() })
+            })?;
+            totals = (stats.prompt_tokens as usize, stats.output_tokens as usize);
+            (text, 1)
+        } else {
+            self.summarize_in_parts(doc, request, &plan, events, &mut totals)?
+        };
+        Ok(EngineOutput {
+            text,
+            input_tokens: totals.0,
+            output_tokens: totals.1,
+            model: Some(ModelRef { id: self.model.id.clone(), version: self.model.version.clone() }),
+            prompt_version: prompt::version(request.style),
+            chunks,
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! The worker protocol: JSON lines over the worker's stdin (requests) and stdout (events).
+//!
+//! Versioned so a supervisor never talks to a worker from another build: the worker's first
+//! line is [`Event::Ready`] carrying [`VERSION`], and the supervisor refuses a mismatch.
+//! Every request carries an id; every event about a request carries the same id.
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+
+/// The hidden subcommand that turns the `fieldbrief` binary into a worker.
+pub const WORKER_ARG: &str = "__engine-worker";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// 0 means greedy (deterministic).
+    pub temperature: f32,
+    pub top_p: f32,
+    pub repeat_penalty: f32,
+    pub max_tokens: u32,
+    pub seed: u32,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling { temperature: 0.2, top_p: 0.9, repeat_penalty: 1.1, max_tokens: 384, seed: 1 }
+    }
+}
+
+impl Sampling {
+    /// Greedy decoding: the same prompt always gives the same tokens. For tests and benchmarks.
+    pub fn deterministic(max_tokens: u32) -> Sampling {
+        Sampling { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, max_tokens, seed: 0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSpec {
+    pub path: String,
+    /// Layers to offload to the GPU (0 = CPU only; more than the model has = all).
+    pub gpu_layers: u32,
+    /// Context window to allocate; 0 = the model's training context.
+    pub n_ctx: u32,
+    /// CPU threads; 0 = one per physical core as llama.cpp decides.
+    pub threads: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Load (if not loaded) and describe the model.
+    Info { id: String, model: LoadSpec },
+    /// Token counts of each text with the model's own tokenizer.
+    Tokenize { id: String, model: LoadSpec, texts: Vec<String> },
+    /// Chat-format `messages` with the model's template (ChatML when it has none) and generate.
+    Generate { id: String, model: LoadSpec, messages: Vec<Message>, sampling: Sampling },
+    /// Measure prompt processing and generation speed on synthetic tokens.
+    Bench { id: String, model: LoadSpec, prompt_tokens: u32, gen_tokens: u32 },
+    /// Stop the generation with this id as soon as possible.
+    Cancel { id: String },
+    Shutdown,
+}
+
+impl Request {
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Request::Info { id, .. }
+            | Request::Tokenize { id, .. }
+            | Request::Generate { id, .. }
+            | Request::Bench { id, .. }
+            | Request::Cancel { id } => Some(id),
+            Request::Shutdown => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDescription {
+    pub n_ctx_train: u32,
+    pub n_ctx: u32,
+    pub n_params: u64,
+    pub has_chat_template: bool,
+    pub backend: String,
+    pub gpu_layers: u32,
+    pub load_ms: f64,
+    /// Set when GPU offload failed and the model was loaded on the CPU instead.
+    pub gpu_fallback: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    EndOfText,
+    MaxTokens,
+    Cancelled,
+    ContextFull,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationStats {
+    pub prompt_tokens: u32,
+    /// Prompt tokens whose KV entries were reused from the previous request.
+    pub cached_tokens: u32,
+    pub output_tokens: u32,
+    pub prompt_ms: f64,
+    pub generate_ms: f64,
+    pub ttft_ms: f64,
+    pub stop: StopReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchStats {
+    pub load_ms: f64,
+    pub prompt_tokens: u32,
+    pub gen_tokens: u32,
+    pub prompt_tok_s: f64,
+    pub gen_tok_s: f64,
+    pub ttft_ms: f64,
+    /// Generation speed of the same loop with nothing sent per token: the protocol's share
+    /// is the difference.
+    pub gen_tok_s_silent: f64,
+    pub threads: u32,
+    pub backend: String,
+    pub peak_rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The file is not a usable model (exact reason in the message).
+    InvalidModel,
+    /// llama.cpp refused to load it.
+    LoadFailed,
+    /// Decoding failed (out of memory, device lost…).
+    DecodeFailed,
+    /// The prompt does not fit the context window.
+    ContextOverflow,
+    BadRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Ready { version: u32, pid: u32, backend: String },
+    Info { id: String, model: ModelDescription },
+    Tokens { id: String, counts: Vec<u32> },
+    Token { id: String, text: String },
+    Done { id: String, stats: GenerationStats },
+    Bench { id: String, stats: BenchStats },
+    Error { id: Option<String>, kind: ErrorKind, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_events_are_single_json_lines_that_round_trip() {
+        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: 0, n_ctx: 0, threads: 2 };
+        let requests = vec![
+            Request::Generate {
+                id: "r1".into(),
+                model: spec.clone(),
+                messages: vec![Message { role: "user".into(), content: "line one\nline two".into() }],
+                sampling: Sampling::deterministic(8),
+            },
+            Request::Tokenize { id: "r2".into(), model: spec, texts: vec!["a".into()] },
+            Request::Cancel { id: "r1".into() },
+            Request::Shutdown,
+        ];
+        for r in requests {
+            let line = serde_json::to_string(&r).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r);
+        }
+        let e: Event = serde_json::from_str(r#"{"type":"token","id":"r1","text":"- "}"#).unwrap();
+        assert_eq!(e, Event::Token { id: "r1".into(), text: "- ".into() });
+    }
+}

@@ -1,0 +1,288 @@
+//! Runs the worker process and talks to it.
+//!
+//! The worker is started on first use and kept for the next request (it keeps its model
+//! loaded). If it dies — llama.cpp aborted, the OS killed it, a GPU fault — the request in
+//! flight fails with [`Error::WorkerDied`] and the next request starts a fresh worker. The
+//! worker's stderr (llama.cpp's and the worker's logs) is forwarded to `tracing` at debug level,
+//! never to the user's terminal.
+
+use crate::protocol::{Event, Request, VERSION};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not start the engine worker {program}: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("the engine worker stopped unexpectedly ({0})")]
+    WorkerDied(String),
+    #[error("the engine worker speaks protocol version {found}, this build version {VERSION}")]
+    Version { found: u32 },
+    #[error("the engine worker did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("engine worker: {0}")]
+    Protocol(String),
+}
+
+/// How to start a worker: normally this executable with the hidden worker argument.
+#[derive(Debug, Clone)]
+pub struct WorkerCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl WorkerCommand {
+    /// The running executable in worker mode.
+    pub fn current_exe(extra: &[String]) -> std::io::Result<WorkerCommand> {
+        let mut args = vec![crate::protocol::WORKER_ARG.to_string()];
+        args.extend_from_slice(extra);
+        Ok(WorkerCommand { program: std::env::current_exe()?, args })
+    }
+}
+
+enum Incoming {
+    Event(Event),
+    Unreadable(String),
+    Closed,
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    events: Receiver<Incoming>,
+    backend: String,
+}
+
+pub struct Supervisor {
+    command: WorkerCommand,
+    worker: Option<Worker>,
+    /// How long to wait for a worker to start, and for any event while a request runs.
+    pub patience: Duration,
+}
+
+impl Supervisor {
+    pub fn new(command: WorkerCommand) -> Supervisor {
+        Supervisor { command, worker: None, patience: Duration::from_secs(600) }
+    }
+
+    /// The running worker's pid, if one is running.
+    pub fn worker_pid(&self) -> Option<u32> {
+        self.worker.as_ref().map(|w| w.child.id())
+    }
+
+    /// The backend the worker reported at start-up (`"cpu"`, `"cuda"`…), starting it if needed.
+    pub fn backend(&mut self) -> Result<String, Error> {
+        Ok(self.worker()?.backend.clone())
+    }
+
+    fn worker(&mut self) -> Result<&mut Worker, Error> {
+        if self.worker.is_none() {
+            self.worker = Some(self.spawn()?);
+        }
+        self.worker.as_mut().ok_or_else(|| Error::Protocol("no worker".into()))
+    }
+
+    fn spawn(&self) -> Result<Worker, Error> {
+        let program = self.command.program.display().to_string();
+        let mut child = Command::new(&self.command.program)
+            .args(&self.command.args)
+            // On an abort ggml would attach gdb to print a backtrace: seconds of delay for a
+            // trace nobody reads.
+            .env("GGML_NO_BACKTRACE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::Spawn { program: program.clone(), source })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            return Err(Error::Protocol("worker pipes missing".into()));
+        };
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let msg = match serde_json::from_str::<Event>(&line) {
+                    Ok(e) => Incoming::Event(e),
+                    Err(_) => Incoming::Unreadable(line),
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Incoming::Closed);
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                tracing::debug!(target: "fieldbrief::worker", "{line}");
+            }
+        });
+        let mut worker = Worker { child, stdin, events, backend: String::new() };
+        match recv(&mut worker, self.patience)? {
+            Event::Ready { version, backend, .. } if version == VERSION => {
+                worker.backend = backend;
+                Ok(worker)
+            }
+            Event::Ready { version, .. } => Err(Error::Version { found: version }),
+            other => Err(Error::Protocol(format!("expected ready, got {other:?}"))),
+        }
+    }
+
+    /// Sends `request` and returns its final event (done, info, tokens, bench or error).
+    /// Token events go to `on_token` as they arrive. When `cancel` becomes true the worker is
+    /// asked to stop; the final event then says `cancelled`.
+    pub fn call(
+        &mut self,
+        request: &Request,
+        cancel: Option<&AtomicBool>,
+        mut on_token: impl FnMut(&str),
+    ) -> Result<Event, Error> {
+        let id = request.id().unwrap_or_default().to_string();
+        let result = self.exchange(request, &id, cancel, &mut on_token);
+        if matches!(result, Err(Error::WorkerDied(_) | Error::Timeout(_) | Error::Protocol(_))) {
+            // Whatever state the worker is in, the next request gets a fresh one.
+            if let Some(mut w) = self.worker.take() {
+                let _ = w.child.kill();
+                let _ = w.child.wait();
+            }
+        }
+        result
+    }
+
+    fn exchange(
+        &mut self,
+        request: &Request,
+        id: &str,
+        cancel: Option<&AtomicBool>,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<Event, Error> {
+        let patience = self.patience;
+        let worker = self.worker()?;
+        send(worker, request)?;
+        let mut cancel_sent = false;
+        let mut last_event = Instant::now();
+        loop {
+            if let Some(flag) = cancel
+                && flag.load(Ordering::Relaxed)
+                && !cancel_sent
+            {
+                send(worker, &Request::Cancel { id: id.into() })?;
+                cancel_sent = true;
+            }
+            // Short waits so a cancel is forwarded within a few milliseconds.
+            match worker.events.recv_timeout(Duration::from_millis(5)) {
+                Ok(Incoming::Event(event)) => {
+                    last_event = Instant::now();
+                    match event {
+                        Event::Token { id: ref eid, ref text } if eid == id => on_token(text),
+                        Event::Error { id: None, ref message, .. } => tracing::warn!("engine worker: {message}"),
+                        ref e if event_id(e) == Some(id) => return Ok(event),
+                        other => tracing::debug!(?other, "event for another request"),
+                    }
+                }
+                Ok(Incoming::Unreadable(line)) => tracing::debug!(target: "fieldbrief::worker", "stdout: {line}"),
+                Ok(Incoming::Closed) | Err(RecvTimeoutError::Disconnected) => return Err(died(worker)),
+                Err(RecvTimeoutError::Timeout) => {
+                    if last_event.elapsed() > patience {
+                        return Err(Error::Timeout(patience));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks the worker to exit and waits briefly; kills it if it does not.
+    pub fn shutdown(&mut self) {
+        if let Some(mut w) = self.worker.take() {
+            let _ = send(&mut w, &Request::Shutdown);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = w.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = w.child.kill();
+            let _ = w.child.wait();
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn event_id(e: &Event) -> Option<&str> {
+    match e {
+        Event::Info { id, .. }
+        | Event::Tokens { id, .. }
+        | Event::Token { id, .. }
+        | Event::Done { id, .. }
+        | Event::Bench { id, .. } => Some(id),
+        Event::Error { id, .. } => id.as_deref(),
+        Event::Ready { .. } => None,
+    }
+}
+
+fn send(worker: &mut Worker, request: &Request) -> Result<(), Error> {
+    let line = serde_json::to_string(request).map_err(|e| Error::Protocol(e.to_string()))?;
+    writeln!(worker.stdin, "{line}").and_then(|_| worker.stdin.flush()).map_err(|_| died(worker))
+}
+
+fn recv(worker: &mut Worker, patience: Duration) -> Result<Event, Error> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match worker.events.recv_timeout(left) {
+            Ok(Incoming::Event(e)) => return Ok(e),
+            Ok(Incoming::Unreadable(line)) => tracing::debug!(target: "fieldbrief::worker", "stdout: {line}"),
+            Ok(Incoming::Closed) | Err(RecvTimeoutError::Disconnected) => return Err(died(worker)),
+            Err(RecvTimeoutError::Timeout) => return Err(Error::Timeout(patience)),
+        }
+    }
+}
+
+/// Describes how the worker ended, waiting a moment for its exit status.
+fn died(worker: &mut Worker) -> Error {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let status = loop {
+        match worker.child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => break None,
+        }
+    };
+    Error::WorkerDied(match status {
+        Some(s) => describe_exit(s),
+        None => "its output closed".into(),
+    })
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            let name = match sig {
+                6 => "SIGABRT, an abort inside llama.cpp",
+                9 => "SIGKILL",
+                11 => "SIGSEGV, a crash inside llama.cpp",
+                15 => "SIGTERM",
+                _ => "a signal",
+            };
+            return format!("killed by signal {sig}: {name}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exit code {code}"),
+        None => "unknown exit".into(),
+    }
+}

@@ -1,0 +1,442 @@
+//! One loaded model and its context: prompt formatting, tokenizing, generation with
+//! prefix reuse, and the speed benchmark.
+
+use crate::{Cancellations, Emitter, backend_name, is_cancelled};
+use fieldbrief_engine::protocol::{
+    BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason,
+};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::time::Instant;
+
+type Failure = (ErrorKind, String);
+
+pub(crate) struct Loaded {
+    pub model: LlamaModel,
+    pub desc: ModelDescription,
+}
+
+/// Validates the file first (llama.cpp answers a bad file with null, or aborts), then loads it
+/// memory-mapped; if GPU offload fails, loads it again on the CPU and says so.
+pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Failure> {
+    let path = Path::new(&spec.path);
+    let info = fieldbrief_gguf::inspect(path).map_err(|e| (ErrorKind::InvalidModel, format!("{}: {e}", spec.path)))?;
+    let started = Instant::now();
+    let params = LlamaModelParams::default().with_n_gpu_layers(spec.gpu_layers).with_use_mmap(true);
+    let (model, gpu_layers, gpu_fallback) = match LlamaModel::load_from_file(backend, path, &params) {
+        Ok(m) => (m, spec.gpu_layers, None),
+        Err(e) if spec.gpu_layers > 0 => {
+            tracing::warn!(error = %e, "GPU load failed; retrying on the CPU");
+            let cpu = LlamaModelParams::default().with_n_gpu_layers(0).with_use_mmap(true);
+            let m = LlamaModel::load_from_file(backend, path, &cpu)
+                .map_err(|e| (ErrorKind::LoadFailed, format!("llama.cpp could not load {}: {e}", spec.path)))?;
+            (m, 0, Some(format!("GPU load failed ({e}); running on the CPU")))
+        }
+        Err(e) => return Err((ErrorKind::LoadFailed, format!("llama.cpp could not load {}: {e}", spec.path))),
+    };
+    let n_ctx_train = model.n_ctx_train();
+    let n_ctx = if spec.n_ctx == 0 { n_ctx_train } else { spec.n_ctx.min(n_ctx_train.max(spec.n_ctx)) };
+    let desc = ModelDescription {
+        n_ctx_train,
+        n_ctx,
+        n_params: model.n_params(),
+        has_chat_template: info.chat_template.is_some(),
+        backend: if gpu_layers > 0 { backend_name().into() } else { "cpu".into() },
+        gpu_layers,
+        load_ms: started.elapsed().as_secs_f64() * 1000.0,
+        gpu_fallback,
+    };
+    Ok(Loaded { model, desc })
+}
+
+pub(crate) struct Session<'a> {
+    backend: &'a LlamaBackend,
+    loaded: &'a Loaded,
+    spec: &'a LoadSpec,
+    out: &'a Emitter,
+    cancellations: &'a Cancellations,
+    ctx: Option<LlamaContext<'a>>,
+    /// Tokens whose KV entries are in the context, in order.
+    cached: Vec<LlamaToken>,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(
+        backend: &'a LlamaBackend,
+        loaded: &'a Loaded,
+        spec: &'a LoadSpec,
+        out: &'a Emitter,
+        cancellations: &'a Cancellations,
+    ) -> Session<'a> {
+        Session { backend, loaded, spec, out, cancellations, ctx: None, cached: Vec::new() }
+    }
+
+    pub(crate) fn serve(&mut self, request: Request) {
+        let id = request.id().map(str::to_string);
+        let result = match request {
+            Request::Info { id, .. } => Ok(Event::Info { id, model: self.loaded.desc.clone() }),
+            Request::Tokenize { id, texts, .. } => {
+                let counts = texts.iter().map(|t| self.tokenize(t, false).len() as u32).collect();
+                Ok(Event::Tokens { id, counts })
+            }
+            Request::Generate { id, messages, sampling, .. } => {
+                self.generate(&id, &messages, &sampling).map(|stats| Event::Done { id: id.clone(), stats })
+            }
+            Request::Bench { id, prompt_tokens, gen_tokens, .. } => {
+                self.bench(&id, prompt_tokens, gen_tokens).map(|stats| Event::Bench { id: id.clone(), stats })
+            }
+            Request::Cancel { .. } | Request::Shutdown => return,
+        };
+        match result {
+            Ok(event) => self.out.emit(&event),
+            Err((kind, message)) => self.out.error(id.as_deref(), kind, message),
+        }
+        if let (Some(id), Ok(mut set)) = (id, self.cancellations.lock()) {
+            set.remove(&id);
+        }
+    }
+
+    /// The configured thread count, else one per logical CPU (llama.cpp's own default is a
+    /// fixed 4, too many for a 2-core laptop).
+    fn threads(&self) -> u32 {
+        if self.spec.threads > 0 {
+            self.spec.threads
+        } else {
+            std::thread::available_parallelism().map_or(4, |n| n.get() as u32)
+        }
+    }
+
+    fn tokenize(&self, text: &str, add_special: bool) -> Vec<LlamaToken> {
+        self.loaded.model.vocab().tokenize(text.as_bytes(), add_special, add_special)
+    }
+
+    fn context(&mut self) -> Result<&mut LlamaContext<'a>, Failure> {
+        if self.ctx.is_none() {
+            let mut params = LlamaContextParams::default()
+                .with_n_ctx(NonZeroU32::new(self.loaded.desc.n_ctx))
+                .with_n_batch(512);
+            let threads = self.threads() as i32;
+            params = params.with_n_threads(threads).with_n_threads_batch(threads);
+            let ctx = self
+                .loaded
+                .model
+                .new_context(self.backend, params)
+                .map_err(|e| (ErrorKind::LoadFailed, format!("could not create a context: {e}")))?;
+            self.ctx = Some(ctx);
+            self.cached.clear();
+        }
+        self.ctx.as_mut().ok_or((ErrorKind::LoadFailed, "no context".into()))
+    }
+
+    /// The model's own chat template when it has one that llama.cpp knows, ChatML otherwise.
+    fn format(&self, messages: &[Message]) -> String {
+        let model = &self.loaded.model;
+        if let Ok(template) = model.chat_template(None) {
+            let chat: Result<Vec<LlamaChatMessage>, _> =
+                messages.iter().map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone())).collect();
+            if let Ok(chat) = chat
+                && let Ok(text) = model.apply_chat_template(&template, &chat, true)
+            {
+                return text;
+            }
+            tracing::warn!("the model's chat template could not be applied; using ChatML");
+        }
+        let mut text = String::new();
+        for m in messages {
+            text.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content));
+        }
+        text.push_str("<|im_start|>assistant\n");
+        text
+    }
+
+    /// Decodes `tokens` after the longest prefix already in the KV cache. Returns how many
+    /// tokens were reused.
+    fn prefill(&mut self, id: &str, tokens: &[LlamaToken]) -> Result<usize, Failure> {
+        let n_ctx = self.loaded.desc.n_ctx as usize;
+        if tokens.len() >= n_ctx {
+            return Err((
+                ErrorKind::ContextOverflow,
+                format!("the prompt is {} tokens; the context holds {n_ctx}", tokens.len()),
+            ));
+        }
+        let mut reuse = self.cached.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        // The last prompt token is always decoded again: its logits start the generation.
+        reuse = reuse.min(tokens.len().saturating_sub(1));
+        let cancellations = self.cancellations.clone();
+        let ctx = self.context()?;
+        if ctx.kv_cache_seq_rm(0, Some(reuse as u32), None).is_err() {
+            ctx.clear_kv_cache();
+            reuse = 0;
+        }
+        self.cached.truncate(reuse);
+        let ctx = self.context()?;
+        let mut batch = LlamaBatch::new(512, 1);
+        let last = tokens.len() - 1;
+        for (chunk_start, chunk) in tokens[reuse..].chunks(512).enumerate().map(|(i, c)| (reuse + i * 512, c)) {
+            if is_cancelled(&cancellations, id) {
+                break;
+            }
+            batch.clear();
+            for (k, &tok) in chunk.iter().enumerate() {
+                let pos = chunk_start + k;
+                batch
+                    .add(tok, pos as i32, &[0], pos == last)
+                    .map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            }
+            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("prompt decode failed: {e}")))?;
+        }
+        self.cached.extend_from_slice(&tokens[reuse..]);
+        Ok(reuse)
+    }
+
+    fn generate(&mut self, id: &str, messages: &[Message], sampling: &Sampling) -> Result<GenerationStats, Failure> {
+        let started = Instant::now();
+        let prompt = self.format(messages);
+        let tokens = self.tokenize(&prompt, true);
+        if tokens.is_empty() {
+            return Err((ErrorKind::BadRequest, "empty prompt".into()));
+        }
+        let reused = self.prefill(id, &tokens)?;
+        let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut sampler = sampler(sampling, self.loaded.model.n_vocab());
+        let (stop, output_tokens, ttft_ms) = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true)?;
+        Ok(GenerationStats {
+            prompt_tokens: tokens.len() as u32,
+            cached_tokens: reused as u32,
+            output_tokens,
+            prompt_ms,
+            generate_ms: started.elapsed().as_secs_f64() * 1000.0 - prompt_ms,
+            ttft_ms,
+            stop,
+        })
+    }
+
+    /// Samples and decodes until end of text, the token limit, a full context or a cancel.
+    /// Returns (why it stopped, tokens generated, ms from `started` to the first token).
+    fn decode_loop(
+        &mut self,
+        id: &str,
+        sampler: &mut LlamaSampler,
+        max_tokens: u32,
+        started: Instant,
+        emit: bool,
+    ) -> Result<(StopReason, u32, f64), Failure> {
+        let n_ctx = self.loaded.desc.n_ctx as usize;
+        let cancellations = self.cancellations.clone();
+        let out = self.out.clone();
+        let vocab = self.loaded.model.vocab();
+        let mut text = Utf8Stream::default();
+        let mut batch = LlamaBatch::new(1, 1);
+        let mut produced = 0u32;
+        let mut ttft = 0.0;
+        let mut logits_at = -1; // the last token of the previous decode
+        let stop = loop {
+            if is_cancelled(&cancellations, id) {
+                break StopReason::Cancelled;
+            }
+            if produced >= max_tokens {
+                break StopReason::MaxTokens;
+            }
+            if self.cached.len() >= n_ctx {
+                break StopReason::ContextFull;
+            }
+            let ctx = self.context()?;
+            let token = sampler.sample(ctx, logits_at);
+            if vocab.is_eog(token) {
+                break StopReason::EndOfText;
+            }
+            if produced == 0 {
+                ttft = started.elapsed().as_secs_f64() * 1000.0;
+            }
+            produced += 1;
+            if emit {
+                let piece = vocab.token_to_piece(token, false, None);
+                let chunk = text.push(&piece);
+                if !chunk.is_empty() {
+                    out.emit(&Event::Token { id: id.into(), text: chunk });
+                }
+            }
+            batch.clear();
+            let pos = self.cached.len() as i32;
+            batch.add(token, pos, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            let ctx = self.context()?;
+            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
+            self.cached.push(token);
+            logits_at = 0;
+        };
+        let rest = text.finish();
+        if emit && !rest.is_empty() {
+            out.emit(&Event::Token { id: id.into(), text: rest });
+        }
+        Ok((stop, produced, ttft))
+    }
+
+    /// Prompt processing and generation speed on a synthetic prompt, through the same decode
+    /// loop `generate` uses: once streaming every token through the protocol, once silent.
+    fn bench(&mut self, id: &str, prompt_tokens: u32, gen_tokens: u32) -> Result<BenchStats, Failure> {
+        let seed = self.tokenize("The pump seal was replaced and the bearing checked at 4.2 bar.", false);
+        let filler = if seed.is_empty() { vec![LlamaToken(0)] } else { seed };
+        let mut tokens: Vec<LlamaToken> = Vec::with_capacity(prompt_tokens as usize + 1);
+        tokens.push(self.loaded.model.vocab().bos());
+        tokens.extend(filler.iter().cycle().take(prompt_tokens.max(1) as usize));
+        let n_ctx = self.loaded.desc.n_ctx as usize;
+        if tokens.len() + gen_tokens as usize >= n_ctx {
+            return Err((
+                ErrorKind::ContextOverflow,
+                format!("{} prompt + {gen_tokens} generated tokens exceed the {n_ctx}-token context", tokens.len()),
+            ));
+        }
+        let run = |emit: bool, this: &mut Self| -> Result<(f64, f64, f64), Failure> {
+            if let Some(ctx) = this.ctx.as_mut() {
+                ctx.clear_kv_cache();
+            }
+            this.cached.clear();
+            let started = Instant::now();
+            this.prefill(id, &tokens)?;
+            let prompt_s = started.elapsed().as_secs_f64();
+            let mut sampler = LlamaSampler::greedy();
+            let gen_started = Instant::now();
+            let (_, produced, ttft) = this.decode_loop_ignoring_eog(id, &mut sampler, gen_tokens, started, emit)?;
+            let gen_s = gen_started.elapsed().as_secs_f64();
+            Ok((tokens.len() as f64 / prompt_s, produced as f64 / gen_s.max(1e-9), ttft))
+        };
+        let (prompt_tok_s, gen_tok_s, ttft_ms) = run(true, self)?;
+        let (_, gen_tok_s_silent, _) = run(false, self)?;
+        Ok(BenchStats {
+            load_ms: self.loaded.desc.load_ms,
+            prompt_tokens: tokens.len() as u32,
+            gen_tokens,
+            prompt_tok_s,
+            gen_tok_s,
+            ttft_ms,
+            gen_tok_s_silent,
+            threads: self.threads(),
+            backend: self.loaded.desc.backend.clone(),
+            peak_rss_mib: peak_rss_mib(),
+        })
+    }
+
+    /// The decode loop for benchmarks: random weights end text early, so end-of-text tokens are
+    /// decoded like any other and exactly `n` tokens are generated.
+    fn decode_loop_ignoring_eog(
+        &mut self,
+        id: &str,
+        sampler: &mut LlamaSampler,
+        n: u32,
+        started: Instant,
+        emit: bool,
+    ) -> Result<(StopReason, u32, f64), Failure> {
+        let vocab = self.loaded.model.vocab();
+        let out = self.out.clone();
+        let mut batch = LlamaBatch::new(1, 1);
+        let mut ttft = 0.0;
+        let mut logits_at = -1;
+        let mut text = Utf8Stream::default();
+        for produced in 0..n {
+            let ctx = self.context()?;
+            let token = sampler.sample(ctx, logits_at);
+            if produced == 0 {
+                ttft = started.elapsed().as_secs_f64() * 1000.0;
+            }
+            if emit {
+                let chunk = text.push(&vocab.token_to_piece(token, false, None));
+                out.emit(&Event::Token { id: id.into(), text: chunk });
+            }
+            batch.clear();
+            let pos = self.cached.len() as i32;
+            batch.add(token, pos, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            let ctx = self.context()?;
+            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
+            self.cached.push(token);
+            logits_at = 0;
+        }
+        Ok((StopReason::MaxTokens, n, ttft))
+    }
+}
+
+fn sampler(s: &Sampling, n_vocab: i32) -> LlamaSampler {
+    if s.temperature <= 0.0 {
+        return LlamaSampler::greedy();
+    }
+    LlamaSampler::chain_simple([
+        LlamaSampler::penalties(n_vocab, 64, s.repeat_penalty, 0.0, 0.0),
+        LlamaSampler::top_p(s.top_p, 1),
+        LlamaSampler::temp(s.temperature),
+        LlamaSampler::dist(s.seed),
+    ])
+}
+
+/// Token pieces are bytes, and a UTF-8 character can be split across tokens: hold back an
+/// incomplete tail until the next piece completes it.
+#[derive(Default)]
+struct Utf8Stream {
+    pending: Vec<u8>,
+}
+
+impl Utf8Stream {
+    fn push(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        match std::str::from_utf8(&self.pending) {
+            Ok(s) => {
+                let s = s.to_string();
+                self.pending.clear();
+                s
+            }
+            Err(e) if e.error_len().is_none() => {
+                // Incomplete sequence at the end: emit what is complete.
+                let valid = e.valid_up_to();
+                let s = String::from_utf8_lossy(&self.pending[..valid]).into_owned();
+                self.pending.drain(..valid);
+                s
+            }
+            Err(_) => {
+                let s = String::from_utf8_lossy(&self.pending).into_owned();
+                self.pending.clear();
+                s
+            }
+        }
+    }
+
+    fn finish(&mut self) -> String {
+        let s = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        s
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), MiB; 0 where unknown.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Utf8Stream;
+
+    #[test]
+    fn characters_split_across_tokens_come_out_whole() {
+        let mut s = Utf8Stream::default();
+        let bytes = "78 °C".as_bytes();
+        let (a, b) = bytes.split_at(4); // splits the two bytes of '°'
+        assert_eq!(s.push(a), "78 ");
+        assert_eq!(s.push(b), "°C");
+        assert_eq!(s.push(b"\xFF"), "\u{FFFD}");
+        assert_eq!(s.finish(), "");
+    }
+}
