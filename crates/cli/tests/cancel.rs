@@ -66,7 +66,7 @@ fn a_prompt_that_starts_like_the_last_one_reuses_its_kv_cache() {
     let home = Home::new();
     let path = tiny_model(&home);
     let mut supervisor = Supervisor::new(worker());
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: 0, n_ctx: 0, threads: 0 };
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0 };
     let system = Message { role: "system".into(), content: "You summarize field technicians' notes. ".repeat(8) };
     let mut stats = Vec::new();
     for (i, note) in ["Seal replaced on P-101.", "Bearing 78 °C on P-102."].iter().enumerate() {

@@ -19,9 +19,9 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
-    /// Layers offloaded to the GPU in GPU builds; 0 keeps everything on the CPU. The power
-    /// manager will lower this on battery.
-    pub gpu_layers: u32,
+    /// Layers offloaded to the GPU in GPU builds. Unset: as many as the GPU's free memory
+    /// holds; 0 keeps everything on the CPU. The power manager will lower this on battery.
+    pub gpu_layers: Option<u32>,
     /// Context window in tokens; 0 uses the model's own.
     pub context: u32,
     /// CPU threads; 0 lets llama.cpp choose.
@@ -38,7 +38,7 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
-            gpu_layers: 0,
+            gpu_layers: None,
             context: 0,
             threads: 0,
             idle_unload_secs: 300,

@@ -28,8 +28,8 @@ pub struct LocalModel {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalSettings {
-    /// Layers to offload to the GPU; 0 for CPU only.
-    pub gpu_layers: u32,
+    /// Layers to offload to the GPU: `None` for as many as fit, `Some(0)` for CPU only.
+    pub gpu_layers: Option<u32>,
     /// Context window; 0 for the model's own.
     pub context: u32,
     /// CPU threads; 0 lets llama.cpp choose.
@@ -39,7 +39,7 @@ pub struct LocalSettings {
 
 impl Default for LocalSettings {
     fn default() -> Self {
-        LocalSettings { gpu_layers: 0, context: 0, threads: 0, sampling: Sampling::default() }
+        LocalSettings { gpu_layers: None, context: 0, threads: 0, sampling: Sampling::default() }
     }
 }
 

@@ -37,8 +37,9 @@ impl Sampling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadSpec {
     pub path: String,
-    /// Layers to offload to the GPU (0 = CPU only; more than the model has = all).
-    pub gpu_layers: u32,
+    /// Layers to offload to the GPU: `None` = as many as the GPU's free memory holds,
+    /// `Some(0)` = CPU only, more than the model has = all.
+    pub gpu_layers: Option<u32>,
     /// Context window to allocate; 0 = the model's training context.
     pub n_ctx: u32,
     /// CPU threads; 0 = one per physical core as llama.cpp decides.
@@ -87,6 +88,8 @@ pub struct ModelDescription {
     pub n_params: u64,
     pub has_chat_template: bool,
     pub backend: String,
+    /// What runs the model, e.g. "CPU" or the GPU's name.
+    pub device: String,
     pub gpu_layers: u32,
     pub load_ms: f64,
     /// Set when GPU offload failed and the model was loaded on the CPU instead.
@@ -162,7 +165,7 @@ mod tests {
 
     #[test]
     fn requests_and_events_are_single_json_lines_that_round_trip() {
-        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: 0, n_ctx: 0, threads: 2 };
+        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: Some(0), n_ctx: 0, threads: 2 };
         let requests = vec![
             Request::Generate {
                 id: "r1".into(),

@@ -30,10 +30,15 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
     let path = Path::new(&spec.path);
     let info = fieldbrief_gguf::inspect(path).map_err(|e| (ErrorKind::InvalidModel, format!("{}: {e}", spec.path)))?;
     let started = Instant::now();
-    let params = LlamaModelParams::default().with_n_gpu_layers(spec.gpu_layers).with_use_mmap(true);
+    let (wanted, device) = match spec.gpu_layers {
+        Some(0) => (0, "CPU".to_string()),
+        Some(n) => (n, gpu_name().unwrap_or_else(|| "CPU".into())),
+        None => auto_gpu_layers(&info),
+    };
+    let params = LlamaModelParams::default().with_n_gpu_layers(wanted).with_use_mmap(true);
     let (model, gpu_layers, gpu_fallback) = match LlamaModel::load_from_file(backend, path, &params) {
-        Ok(m) => (m, spec.gpu_layers, None),
-        Err(e) if spec.gpu_layers > 0 => {
+        Ok(m) => (m, wanted, None),
+        Err(e) if wanted > 0 => {
             tracing::warn!(error = %e, "GPU load failed; retrying on the CPU");
             let cpu = LlamaModelParams::default().with_n_gpu_layers(0).with_use_mmap(true);
             let m = LlamaModel::load_from_file(backend, path, &cpu)
@@ -50,11 +55,36 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
         n_params: model.n_params(),
         has_chat_template: info.chat_template.is_some(),
         backend: if gpu_layers > 0 { backend_name().into() } else { "cpu".into() },
+        device: if gpu_layers > 0 { device } else { "CPU".into() },
         gpu_layers,
         load_ms: started.elapsed().as_secs_f64() * 1000.0,
         gpu_fallback,
     };
     Ok(Loaded { model, desc })
+}
+
+fn gpus() -> Vec<llama_cpp_2::LlamaBackendDevice> {
+    use llama_cpp_2::LlamaBackendDeviceType::{Gpu, IntegratedGpu};
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .filter(|d| matches!(d.device_type, Gpu | IntegratedGpu))
+        .collect()
+}
+
+fn gpu_name() -> Option<String> {
+    gpus().into_iter().next().map(|d| if d.description.is_empty() { d.name } else { d.description })
+}
+
+/// As many layers as the GPU with the most free memory holds, keeping room for the KV cache and
+/// compute buffers; 0 without a GPU (CPU builds have none).
+fn auto_gpu_layers(info: &fieldbrief_gguf::ModelInfo) -> (u32, String) {
+    let Some(gpu) = gpus().into_iter().max_by_key(|d| d.memory_free) else { return (0, "CPU".into()) };
+    let layers = info.block_count + 1; // the output layer counts too
+    let per_layer = (info.file_size / layers).max(1);
+    let reserve: u64 = 768 * 1024 * 1024;
+    let fit = (gpu.memory_free as u64).saturating_sub(reserve) / per_layer;
+    let name = if gpu.description.is_empty() { gpu.name } else { gpu.description };
+    (fit.min(layers) as u32, name)
 }
 
 pub(crate) struct Session<'a> {
