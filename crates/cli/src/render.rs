@@ -212,7 +212,7 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
     out!("data:         {}", s.home.display());
     out!("database:     {} (schema {})", s.database.display(), s.schema_version);
     out!("history:      {} notes, {} summaries, {} requests", s.counts.notes, s.counts.summaries, s.counts.requests);
-    out!("engine:       {} · available: {}", s.engine.backend, s.engine.available.join(", "));
+    out!("engine:       {} on {} · available: {}", s.engine.backend, s.engine.device, s.engine.available.join(", "));
     out!(
         "active model: {}",
         s.active_model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| "none (extractive summaries only)".into())

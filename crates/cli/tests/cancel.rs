@@ -116,3 +116,25 @@ fn ctrl_c_in_the_cli_stops_cleanly_and_is_recorded() {
         .unwrap();
     assert_eq!(code, "cancelled");
 }
+
+#[test]
+fn the_worker_keeps_the_model_loaded_between_requests_and_unloads_it_when_idle() {
+    let home = Home::new();
+    let path = tiny_model(&home);
+    let command = WorkerCommand {
+        program: env!("CARGO_BIN_EXE_fieldbrief").into(),
+        args: vec!["__engine-worker".into(), "--idle-secs".into(), "1".into()],
+    };
+    let mut supervisor = Supervisor::new(command);
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0 };
+    let mut info = |i: usize| match supervisor.call(&Request::Info { id: format!("i{i}"), model: spec.clone() }, None, |_| {}) {
+        Ok(Event::Info { model, .. }) => model.load_ms,
+        other => panic!("{other:?}"),
+    };
+    let first = info(0);
+    // Asked again at once: the same load (same measured load time).
+    assert_eq!(info(1), first);
+    // After the idle time the model was unloaded, so this request loads it again.
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_ne!(info(2), first);
+}

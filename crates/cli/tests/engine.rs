@@ -146,6 +146,9 @@ fn models_import_list_use_and_status() {
     let status = home.json(&["status", "--json"]);
     assert_eq!(status["active_model"]["id"], "tiny");
     assert_eq!(status["engine"]["backend"], "cpu");
+    assert_eq!(status["engine"]["device"], "CPU");
+    let devices = status["engine"]["devices"].as_array().unwrap();
+    assert!(devices.iter().any(|d| d["backend"] == "CPU" && d["gpu"] == false), "{devices:?}");
     // With an active model, summarize uses it without --model.
     let v = home.json(&["summarize", "--json", s(&sample("checklist-short.txt"))]);
     assert_eq!(v["route"], "local");

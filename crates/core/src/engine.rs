@@ -46,6 +46,8 @@ pub struct EngineOutput {
     pub prompt_version: String,
     /// How many parts the note was summarized in (1 when it fitted whole).
     pub chunks: usize,
+    /// Set when the model was meant to run on the GPU and ran on the CPU instead, and why.
+    pub gpu_fallback: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

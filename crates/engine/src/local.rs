@@ -26,7 +26,7 @@ pub struct LocalModel {
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LocalSettings {
     /// Layers to offload to the GPU: `None` for as many as fit, `Some(0)` for CPU only.
     pub gpu_layers: Option<u32>,
@@ -35,12 +35,6 @@ pub struct LocalSettings {
     /// CPU threads; 0 lets llama.cpp choose.
     pub threads: u32,
     pub sampling: Sampling,
-}
-
-impl Default for LocalSettings {
-    fn default() -> Self {
-        LocalSettings { gpu_layers: None, context: 0, threads: 0, sampling: Sampling::default() }
-    }
 }
 
 /// The numbers the router needs, measured with the model's tokenizer.
@@ -65,6 +59,8 @@ pub struct LocalEngine {
     settings: LocalSettings,
     cancel: Arc<AtomicBool>,
     next_id: AtomicU64,
+    /// Set after the GPU failed mid-request: the model runs on the CPU from then on.
+    cpu_only: AtomicBool,
 }
 
 /// Tokens the chat template's markup may add around the messages.
@@ -77,7 +73,14 @@ impl LocalEngine {
 
     /// With a cancel flag shared with the caller (Ctrl-C, the app's Cancel button).
     pub fn with_cancel(command: WorkerCommand, model: LocalModel, settings: LocalSettings, cancel: Arc<AtomicBool>) -> LocalEngine {
-        LocalEngine { supervisor: Mutex::new(Supervisor::new(command)), model, settings, cancel, next_id: AtomicU64::new(1) }
+        LocalEngine {
+            supervisor: Mutex::new(Supervisor::new(command)),
+            model,
+            settings,
+            cancel,
+            next_id: AtomicU64::new(1),
+            cpu_only: AtomicBool::new(false),
+        }
     }
 
     pub fn model(&self) -> &LocalModel {
@@ -97,7 +100,7 @@ impl LocalEngine {
     fn spec(&self) -> LoadSpec {
         LoadSpec {
             path: self.model.path.display().to_string(),
-            gpu_layers: self.settings.gpu_layers,
+            gpu_layers: if self.cpu_only.load(Ordering::Relaxed) { Some(0) } else { self.settings.gpu_layers },
             n_ctx: self.settings.context,
             threads: self.settings.threads,
         }
@@ -273,6 +276,39 @@ impl Engine for LocalEngine {
         request: &SummaryRequest,
         events: &mut dyn FnMut(EngineEvent),
     ) -> Result<EngineOutput, EngineError> {
+        match self.summarize_once(doc, request, events) {
+            // A GPU that fails mid-request (out of memory, device lost): run it again on the
+            // CPU, and say so.
+            Err(EngineError::Failed(why)) if self.on_gpu() => {
+                self.cpu_only.store(true, Ordering::Relaxed);
+                let mut out = self.summarize_once(doc, request, events)?;
+                out.gpu_fallback = Some(format!("the GPU failed ({why}); ran on the CPU"));
+                Ok(out)
+            }
+            other => other,
+        }
+    }
+}
+
+impl LocalEngine {
+    fn on_gpu(&self) -> bool {
+        !self.cpu_only.load(Ordering::Relaxed) && self.describe().is_ok_and(|d| d.gpu_layers > 0)
+    }
+
+    /// The compute devices the worker's llama.cpp sees.
+    pub fn devices(&self) -> Result<Vec<crate::protocol::Device>, EngineError> {
+        match self.call(Request::Devices { id: self.id() }, &mut |_| {})? {
+            Event::Devices { devices, .. } => Ok(devices),
+            other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    fn summarize_once(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> Result<EngineOutput, EngineError> {
         self.cancel.store(false, Ordering::Relaxed);
         let plan = self.plan(doc, request)?;
         let mut totals = (0usize, 0usize);
@@ -293,6 +329,7 @@ impl Engine for LocalEngine {
             model: Some(ModelRef { id: self.model.id.clone(), version: self.model.version.clone() }),
             prompt_version: prompt::version(request.style),
             chunks,
+            gpu_fallback: plan.model.gpu_fallback.clone(),
         })
     }
 }

@@ -63,6 +63,8 @@ pub enum Request {
     Generate { id: String, model: LoadSpec, messages: Vec<Message>, sampling: Sampling },
     /// Measure prompt processing and generation speed on synthetic tokens.
     Bench { id: String, model: LoadSpec, prompt_tokens: u32, gen_tokens: u32 },
+    /// The compute devices llama.cpp sees (no model needed).
+    Devices { id: String },
     /// Stop the generation with this id as soon as possible.
     Cancel { id: String },
     Shutdown,
@@ -75,6 +77,7 @@ impl Request {
             | Request::Tokenize { id, .. }
             | Request::Generate { id, .. }
             | Request::Bench { id, .. }
+            | Request::Devices { id }
             | Request::Cancel { id } => Some(id),
             Request::Shutdown => None,
         }
@@ -94,6 +97,17 @@ pub struct ModelDescription {
     pub load_ms: f64,
     /// Set when GPU offload failed and the model was loaded on the CPU instead.
     pub gpu_fallback: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub name: String,
+    pub description: String,
+    /// "CPU", "CUDA", "Vulkan", "Metal"…
+    pub backend: String,
+    pub memory_total: u64,
+    pub memory_free: u64,
+    pub gpu: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +170,7 @@ pub enum Event {
     Token { id: String, text: String },
     Done { id: String, stats: GenerationStats },
     Bench { id: String, stats: BenchStats },
+    Devices { id: String, devices: Vec<Device> },
     Error { id: Option<String>, kind: ErrorKind, message: String },
 }
 

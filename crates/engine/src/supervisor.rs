@@ -226,7 +226,8 @@ fn event_id(e: &Event) -> Option<&str> {
         | Event::Tokens { id, .. }
         | Event::Token { id, .. }
         | Event::Done { id, .. }
-        | Event::Bench { id, .. } => Some(id),
+        | Event::Bench { id, .. }
+        | Event::Devices { id, .. } => Some(id),
         Event::Error { id, .. } => id.as_deref(),
         Event::Ready { .. } => None,
     }

@@ -48,6 +48,7 @@ impl Engine for Extractive {
         let summary = summarize(&doc.text, request)?;
         Ok(EngineOutput {
             chunks: 1,
+            gpu_fallback: None,
             output_tokens: estimate_tokens(&summary.text),
             text: summary.text,
             input_tokens: estimate_tokens(&doc.text),

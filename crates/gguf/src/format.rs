@@ -155,7 +155,7 @@ impl TensorType {
     /// whole number of blocks, or an overflow.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {
         let &(_, _, block_bytes, block_elems) = self.entry()?;
-        if elements % block_elems != 0 {
+        if !elements.is_multiple_of(block_elems) {
             return None;
         }
         (elements / block_elems).checked_mul(block_bytes)

@@ -198,6 +198,10 @@ pub struct StatusReport {
 pub struct EngineStatus {
     /// Compute backend of the local engine.
     pub backend: &'static str,
+    /// What a local model runs on: the GPU's name, or "CPU".
+    pub device: String,
+    /// Every compute device llama.cpp sees (asked of a worker process).
+    pub devices: Vec<fieldbrief_engine::protocol::Device>,
     /// Engines that can serve a request right now.
     pub available: Vec<&'static str>,
 }
@@ -347,6 +351,12 @@ impl Fieldbrief {
             match engine.summarize(&doc, &request, events) {
                 Ok(o) => {
                     models::record_success(&self.store, engine.model())?;
+                    if let Some(why) = &o.gpu_fallback
+                        && !decision.reasons.iter().any(|r| r.code == ReasonCode::GpuFallback)
+                    {
+                        decision.reasons.push(route::Reason { code: ReasonCode::GpuFallback, detail: why.clone() });
+                        base.reasons = decision.reasons.clone();
+                    }
                     output = Some(o);
                 }
                 Err(EngineError::Cancelled) => {
@@ -572,6 +582,20 @@ impl Fieldbrief {
         }
     }
 
+    /// Asks a short-lived worker which devices llama.cpp sees; none without a worker.
+    fn devices(&self) -> Vec<fieldbrief_engine::protocol::Device> {
+        let Some(worker) = self.worker.clone() else { return Vec::new() };
+        let mut supervisor = fieldbrief_engine::supervisor::Supervisor::new(worker);
+        supervisor.patience = std::time::Duration::from_secs(10);
+        match supervisor.call(&fieldbrief_engine::protocol::Request::Devices { id: "devices".into() }, None, |_| {}) {
+            Ok(fieldbrief_engine::protocol::Event::Devices { devices, .. }) => devices,
+            other => {
+                tracing::warn!(?other, "could not list compute devices");
+                Vec::new()
+            }
+        }
+    }
+
     fn active_model_ref(&self) -> Option<ModelRef> {
         let id = self.active_model_id()?;
         let path = models::resolve(&id, &self.models_dir()).ok()?;
@@ -603,6 +627,7 @@ impl Fieldbrief {
 
     pub fn status(&self) -> Result<StatusReport> {
         let cloud = &self.settings.cloud;
+        let devices = self.devices();
         Ok(StatusReport {
             version: env!("CARGO_PKG_VERSION"),
             home: self.home.root().to_path_buf(),
@@ -612,6 +637,11 @@ impl Fieldbrief {
             active_model: self.active_model_ref(),
             engine: EngineStatus {
                 backend: self.backend,
+                device: devices
+                    .iter()
+                    .find(|d| d.gpu && self.backend != "cpu" && self.settings.engine.gpu_layers != Some(0))
+                    .map_or_else(|| "CPU".to_string(), |d| if d.description.is_empty() { d.name.clone() } else { d.description.clone() }),
+                devices,
                 available: if self.worker.is_some() && self.active_model_ref().is_some() {
                     vec!["local", Extractive.name()]
                 } else {

@@ -89,6 +89,10 @@ pub fn run(idle_unload: Duration) -> i32 {
         let spec = match &request {
             Request::Shutdown => return 0,
             Request::Cancel { .. } => continue,
+            Request::Devices { id } => {
+                out.emit(&Event::Devices { id: id.clone(), devices: devices() });
+                continue;
+            }
             Request::Info { model, .. }
             | Request::Tokenize { model, .. }
             | Request::Generate { model, .. }
@@ -104,8 +108,7 @@ pub fn run(idle_unload: Duration) -> i32 {
         let mut session = session::Session::new(&backend, &loaded, &spec, &out, &cancellations);
         let mut current = Some(request);
         // Serve requests for this model until another model is asked for, or idle time passes.
-        loop {
-            let Some(request) = current.take() else { break };
+        while let Some(request) = current.take() {
             match request_model(&request) {
                 Some(s) if s != &spec => {
                     next = Some(request);
@@ -116,6 +119,7 @@ pub fn run(idle_unload: Duration) -> i32 {
             match request {
                 Request::Shutdown => return 0,
                 Request::Cancel { .. } => {}
+                Request::Devices { id } => out.emit(&Event::Devices { id, devices: devices() }),
                 other => session.serve(other),
             }
             current = match requests.recv_timeout(idle_unload) {
@@ -130,13 +134,28 @@ pub fn run(idle_unload: Duration) -> i32 {
     }
 }
 
+fn devices() -> Vec<fieldbrief_engine::protocol::Device> {
+    use llama_cpp_2::LlamaBackendDeviceType::{Gpu, IntegratedGpu};
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .map(|d| fieldbrief_engine::protocol::Device {
+            gpu: matches!(d.device_type, Gpu | IntegratedGpu),
+            name: d.name,
+            description: d.description,
+            backend: d.backend,
+            memory_total: d.memory_total as u64,
+            memory_free: d.memory_free as u64,
+        })
+        .collect()
+}
+
 fn request_model(r: &Request) -> Option<&LoadSpec> {
     match r {
         Request::Info { model, .. }
         | Request::Tokenize { model, .. }
         | Request::Generate { model, .. }
         | Request::Bench { model, .. } => Some(model),
-        Request::Cancel { .. } | Request::Shutdown => None,
+        Request::Devices { .. } | Request::Cancel { .. } | Request::Shutdown => None,
     }
 }
 

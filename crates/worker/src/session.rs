@@ -123,7 +123,7 @@ impl<'a> Session<'a> {
             Request::Bench { id, prompt_tokens, gen_tokens, .. } => {
                 self.bench(&id, prompt_tokens, gen_tokens).map(|stats| Event::Bench { id: id.clone(), stats })
             }
-            Request::Cancel { .. } | Request::Shutdown => return,
+            Request::Devices { .. } | Request::Cancel { .. } | Request::Shutdown => return,
         };
         match result {
             Ok(event) => self.out.emit(&event),
