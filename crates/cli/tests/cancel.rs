@@ -98,11 +98,7 @@ fn ctrl_c_in_the_cli_stops_cleanly_and_is_recorded() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while children_with(pid, "__engine-worker").is_empty() {
-        assert!(Instant::now() < deadline, "no worker appeared");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_worker(pid);
     std::thread::sleep(Duration::from_millis(400));
     assert!(std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();

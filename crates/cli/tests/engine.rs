@@ -71,15 +71,7 @@ fn summarize_and_kill_worker(home: &Home, model: &std::path::Path) -> serde_json
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let worker = loop {
-        if let Some(w) = children_with(pid, "__engine-worker").first() {
-            break *w;
-        }
-        assert!(Instant::now() < deadline, "no worker appeared");
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let worker = wait_for_worker(child.id());
     // Let it get into the parts of the long note, then kill it.
     std::thread::sleep(Duration::from_millis(400));
     kill9(worker);

@@ -237,7 +237,7 @@ impl<'a> Session<'a> {
         let reused = self.prefill(id, &tokens)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = sampler(sampling, self.loaded.model.n_vocab());
-        let (stop, output_tokens, ttft_ms) = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true)?;
+        let (stop, output_tokens, ttft_ms) = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true, true)?;
         Ok(GenerationStats {
             prompt_tokens: tokens.len() as u32,
             cached_tokens: reused as u32,
@@ -249,8 +249,9 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Samples and decodes until end of text, the token limit, a full context or a cancel.
-    /// Returns (why it stopped, tokens generated, ms from `started` to the first token).
+    /// Samples and decodes until end of text (when `stop_at_eog`), the token limit, a full
+    /// context or a cancel, streaming text when `emit`. Returns (why it stopped, tokens
+    /// generated, ms from `started` to the first token).
     fn decode_loop(
         &mut self,
         id: &str,
@@ -258,6 +259,7 @@ impl<'a> Session<'a> {
         max_tokens: u32,
         started: Instant,
         emit: bool,
+        stop_at_eog: bool,
     ) -> Result<(StopReason, u32, f64), Failure> {
         let n_ctx = self.loaded.desc.n_ctx as usize;
         let cancellations = self.cancellations.clone();
@@ -280,7 +282,7 @@ impl<'a> Session<'a> {
             }
             let ctx = self.context()?;
             let token = sampler.sample(ctx, logits_at);
-            if vocab.is_eog(token) {
+            if stop_at_eog && vocab.is_eog(token) {
                 break StopReason::EndOfText;
             }
             if produced == 0 {
@@ -334,7 +336,8 @@ impl<'a> Session<'a> {
             let prompt_s = started.elapsed().as_secs_f64();
             let mut sampler = LlamaSampler::greedy();
             let gen_started = Instant::now();
-            let (_, produced, ttft) = this.decode_loop_ignoring_eog(id, &mut sampler, gen_tokens, started, emit)?;
+            // Random weights end text early: benchmarks decode end-of-text like any token.
+            let (_, produced, ttft) = this.decode_loop(id, &mut sampler, gen_tokens, started, emit, false)?;
             let gen_s = gen_started.elapsed().as_secs_f64();
             Ok((tokens.len() as f64 / prompt_s, produced as f64 / gen_s.max(1e-9), ttft))
         };
@@ -352,43 +355,6 @@ impl<'a> Session<'a> {
             backend: self.loaded.desc.backend.clone(),
             peak_rss_mib: peak_rss_mib(),
         })
-    }
-
-    /// The decode loop for benchmarks: random weights end text early, so end-of-text tokens are
-    /// decoded like any other and exactly `n` tokens are generated.
-    fn decode_loop_ignoring_eog(
-        &mut self,
-        id: &str,
-        sampler: &mut LlamaSampler,
-        n: u32,
-        started: Instant,
-        emit: bool,
-    ) -> Result<(StopReason, u32, f64), Failure> {
-        let vocab = self.loaded.model.vocab();
-        let out = self.out.clone();
-        let mut batch = LlamaBatch::new(1, 1);
-        let mut ttft = 0.0;
-        let mut logits_at = -1;
-        let mut text = Utf8Stream::default();
-        for produced in 0..n {
-            let ctx = self.context()?;
-            let token = sampler.sample(ctx, logits_at);
-            if produced == 0 {
-                ttft = started.elapsed().as_secs_f64() * 1000.0;
-            }
-            if emit {
-                let chunk = text.push(&vocab.token_to_piece(token, false, None));
-                out.emit(&Event::Token { id: id.into(), text: chunk });
-            }
-            batch.clear();
-            let pos = self.cached.len() as i32;
-            batch.add(token, pos, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
-            let ctx = self.context()?;
-            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
-            self.cached.push(token);
-            logits_at = 0;
-        }
-        Ok((StopReason::MaxTokens, n, ttft))
     }
 }
 

@@ -121,3 +121,15 @@ pub fn kill9(pid: u32) {
     let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
     assert!(status.success());
 }
+
+/// Waits until `parent` has started its engine worker, and returns the worker's pid.
+pub fn wait_for_worker(parent: u32) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(w) = children_with(parent, "__engine-worker").first() {
+            return *w;
+        }
+        assert!(std::time::Instant::now() < deadline, "no worker appeared");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
