@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use fieldbrief_gguf::write::corrupt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn a_tiny_model_summarizes_locally_and_the_ledger_says_which_model() {

@@ -290,11 +290,10 @@ impl<'a> Session<'a> {
             }
             produced += 1;
             if emit {
-                let piece = vocab.token_to_piece(token, false, None);
-                let chunk = text.push(&piece);
-                if !chunk.is_empty() {
-                    out.emit(&Event::Token { id: id.into(), text: chunk });
-                }
+                // One event per token, so clients can count them; the text is empty while a
+                // character split across tokens is incomplete.
+                let chunk = text.push(&vocab.token_to_piece(token, false, None));
+                out.emit(&Event::Token { id: id.into(), text: chunk });
             }
             batch.clear();
             let pos = self.cached.len() as i32;
