@@ -19,6 +19,8 @@ fn a_tiny_model_summarizes_locally_and_the_ledger_says_which_model() {
     assert_eq!(version.len(), 12);
     assert!(v["tokens"]["input"].as_u64().unwrap() > 0 && v["tokens"]["output"].as_u64().unwrap() > 0);
     assert!(v["prompt_version"].as_str().unwrap().starts_with("prompts-"));
+    // Random weights write noise, and the quality gate says so.
+    assert_eq!(v["quality"]["passed"], false, "{}", v["quality"]);
 
     let (route, model_id, model_version, input, output, engine): (String, String, String, i64, i64, String) = home
         .sqlite()

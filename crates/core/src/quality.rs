@@ -58,6 +58,25 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         },
     });
 
+    let unreadable = summary.chars().filter(|&c| c == '\u{FFFD}' || (c.is_control() && c != '\n' && c != '\t')).count();
+    checks.push(Check {
+        name: "readable".into(),
+        passed: unreadable == 0,
+        detail: if unreadable == 0 {
+            "plain text".into()
+        } else {
+            format!("{unreadable} control or undecodable characters")
+        },
+    });
+
+    let (grounded, content) = grounding(note, summary);
+    let share = if content == 0 { 1.0 } else { grounded as f64 / content as f64 };
+    checks.push(Check {
+        name: "grounded".into(),
+        passed: share >= MIN_GROUNDED_SHARE,
+        detail: format!("{grounded} of {content} content words occur in the note"),
+    });
+
     let repeated = repeated_line(summary);
     checks.push(Check {
         name: "no_repetition".into(),
@@ -69,6 +88,23 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
     });
 
     Verdict { passed: checks.iter().all(|c| c.passed), checks }
+}
+
+/// Share of a summary's content words that must occur in the note. A faithful summary reuses
+/// the note's words (abstractive ones rephrase some); a model that produces noise does not.
+const MIN_GROUNDED_SHARE: f64 = 0.4;
+
+/// (content words of `summary` found in `note`, content words of `summary`). Content words are
+/// alphabetic runs of four letters or more, compared case-blind; section titles and the
+/// handover placeholder do not count.
+fn grounding(note: &str, summary: &str) -> (usize, usize) {
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 4).map(str::to_lowercase).collect()
+    };
+    let in_note: std::collections::HashSet<String> = words(note).into_iter().collect();
+    let skip = ["found", "done", "open", "none", "recorded"];
+    let content: Vec<String> = words(summary).into_iter().filter(|w| !skip.contains(&w.as_str())).collect();
+    (content.iter().filter(|w| in_note.contains(*w)).count(), content.len())
 }
 
 /// A line that occurs twice, or a 6-word phrase that occurs three times: the shapes a
@@ -115,6 +151,9 @@ mod tests {
             ("Seal replaced on site.\nSeal replaced on site.", 50, &["no_repetition"]),
             ("Found:\n- Pump ran at\n4.2 bar.\nDone:\n- none recorded\nOpen:\n- none recorded", 50, &[]),
             (&looping, 100, &["no_repetition"]),
+            ("- ofo b\u{5} w9\u{FFFD} w31 found o t", 50, &["readable"]),
+            ("- Gearbox oiled thoroughly yesterday afternoon, customer satisfied.", 50, &["grounded"]),
+            ("- The pump's seal was replaced and it ran at 4.2 bar.", 50, &[]),
         ];
         for (summary, max, want) in cases {
             let v = assess(NOTE, summary, *max);
