@@ -88,8 +88,11 @@ struct BenchArgs {
 #[derive(Args)]
 struct SummarizeArgs {
     /// The note to summarize; `-` reads it from stdin.
-    #[arg(value_name = "PATH|-")]
+    #[arg(value_name = "PATH|-", conflicts_with = "note")]
     path: Option<String>,
+    /// Summarize a saved note again (see `history list`) instead of a file.
+    #[arg(long, value_name = "ID")]
+    note: Option<i64>,
     #[arg(long, value_enum)]
     style: Option<StyleArg>,
     /// Upper bound on the summary's length in words (default depends on --style).
@@ -153,6 +156,8 @@ enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a note and its summaries (the ledger keeps its counts).
+    Delete { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -167,6 +172,20 @@ enum LedgerCommand {
         #[arg(long)]
         csv: bool,
     },
+    /// Record what you made of a summary: accepted, edited, rejected or regenerated.
+    Outcome {
+        request_id: String,
+        #[arg(value_enum)]
+        outcome: OutcomeArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutcomeArg {
+    Accepted,
+    Edited,
+    Rejected,
+    Regenerated,
 }
 
 fn main() -> ExitCode {
@@ -265,11 +284,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             render::search(&query, &open(cli.home)?.search(&query, limit)?, json)
         }
         Command::History(HistoryCommand::Show { id, json }) => render::note(&open(cli.home)?.note(id)?, json),
+        Command::History(HistoryCommand::Delete { id }) => {
+            open(cli.home)?.delete_note(id)?;
+            eprintln!("deleted note {id}");
+            Ok(())
+        }
+        Command::Ledger(LedgerCommand::Outcome { request_id, outcome }) => {
+            use fieldbrief_core::ledger::Outcome;
+            let outcome = match outcome {
+                OutcomeArg::Accepted => Outcome::Accepted,
+                OutcomeArg::Edited => Outcome::Edited,
+                OutcomeArg::Rejected => Outcome::Rejected,
+                OutcomeArg::Regenerated => Outcome::Regenerated,
+            };
+            open(cli.home)?.feedback(&request_id, outcome)?;
+            Ok(())
+        }
         Command::Status(JsonFlag { json }) => render::status(&open(cli.home)?.status()?, json),
     }
 }
 
 fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
+    if let Some(id) = args.note {
+        return Ok(Input::Saved(id));
+    }
     Ok(match args.path.as_deref() {
         Some("-") => Input::Stream(Box::new(std::io::stdin()), "stdin".into()),
         Some(path) => Input::Path(PathBuf::from(path)),

@@ -71,3 +71,27 @@ fn a_reader_that_goes_away_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn saved_notes_are_summarized_again_deleted_and_rated() {
+    let home = Home::new();
+    let first = home.json(&["summarize", "--json", s(&sample("pump-inspection.md"))]);
+    let id = first["note_id"].to_string();
+    let again = home.json(&["summarize", "--json", "--note", &id, "--style", "handover"]);
+    assert_eq!(again["note_id"], first["note_id"]);
+    assert!(again["summary"].as_str().unwrap().starts_with("Found:"));
+    let shown = home.json(&["history", "show", &id, "--json"]);
+    assert_eq!(shown["summaries"].as_array().unwrap().len(), 2);
+
+    let ok = home.run(&["ledger", "outcome", first["request_id"].as_str().unwrap(), "rejected"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let report = home.json(&["ledger", "report", "--json"]);
+    assert_eq!((report["requests"].as_u64(), report["succeeded"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(home.run(&["ledger", "outcome", "no-such-request", "accepted"]).status.code(), Some(2));
+
+    assert!(home.run(&["history", "delete", &id]).status.success());
+    assert_eq!(home.run(&["history", "show", &id]).status.code(), Some(2));
+    assert_eq!(home.run(&["summarize", "--note", &id]).status.code(), Some(2));
+    let list = home.json(&["history", "list", "--json"]);
+    assert!(list["notes"].as_array().unwrap().is_empty());
+}

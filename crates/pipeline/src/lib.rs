@@ -17,7 +17,7 @@ pub use home::Home;
 
 use fieldbrief_core::config::{ConfigError, Settings};
 use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, ModelRef, SummaryRequest};
-use fieldbrief_core::ledger::{self, Entry, Status, Timings};
+use fieldbrief_core::ledger::{self, Entry, Outcome, Status, Timings};
 use fieldbrief_core::quality::{self, Verdict};
 use fieldbrief_core::route::{self, CloudGate, Decision, ReasonCode, Route};
 use fieldbrief_core::segment::estimate_tokens;
@@ -48,6 +48,10 @@ pub enum Error {
     Engine { input: String, source: EngineError },
     #[error("no note with id {0}")]
     NoSuchNote(i64),
+    #[error("no draft with id {0}")]
+    NoSuchDraft(i64),
+    #[error("no request with id {0}")]
+    NoSuchRequest(String),
     #[error("{0}")]
     BadArgument(String),
     /// A model file that is not usable; the message says exactly why.
@@ -68,6 +72,8 @@ impl Error {
                 | Error::InvalidModel(_)
                 | Error::Engine { source: EngineError::Unsummarizable(_), .. }
                 | Error::NoSuchNote(_)
+                | Error::NoSuchDraft(_)
+                | Error::NoSuchRequest(_)
                 | Error::Store(fieldbrief_store::Error::BadQuery(_))
         )
     }
@@ -82,6 +88,12 @@ pub enum Input {
     Stream(Box<dyn Read + Send>, String),
     /// Typed or pasted text.
     Typed(String),
+    /// A draft (see [`Fieldbrief::save_draft`]): it becomes a note, and the draft is removed
+    /// once the note is committed.
+    Draft(i64),
+    /// A note already saved: summarized again (another style, another model) without saving
+    /// it twice.
+    Saved(i64),
 }
 
 /// The technician's per-request choice about the cloud.
@@ -267,10 +279,31 @@ impl Fieldbrief {
         // 1. Ingest.
         let t = Instant::now();
         let limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
+        let mut saved_note = None;
+        let mut from_draft = None;
         let doc = match input {
             Input::Path(path) => fieldbrief_ingest::read_path(&path, &limits),
             Input::Stream(reader, label) => fieldbrief_ingest::read_stream(reader, &label, &limits),
             Input::Typed(text) => fieldbrief_ingest::from_typed(&text),
+            Input::Draft(id) => {
+                let draft = self.store.drafts()?.into_iter().find(|d| d.id == id).ok_or(Error::NoSuchDraft(id))?;
+                from_draft = Some(id);
+                fieldbrief_ingest::from_typed(&draft.body)
+            }
+            Input::Saved(id) => {
+                let note = self.store.note(id)?.ok_or(Error::NoSuchNote(id))?;
+                saved_note = Some(id);
+                Ok(Document {
+                    kind: fieldbrief_core::SourceKind::parse(&note.source_kind).unwrap_or(fieldbrief_core::SourceKind::Typed),
+                    name: note.source_name,
+                    path: note.source_path,
+                    text: note.text,
+                    original_bytes: note.original_bytes,
+                    encoding: note.encoding,
+                    pages: note.pages,
+                    notices: note.notices,
+                })
+            }
         };
         timings.ingest = ms(t);
         let doc = match doc {
@@ -296,7 +329,19 @@ impl Fieldbrief {
 
         // 2. Save the note before anything else can fail.
         let t = Instant::now();
-        let note_id = if opts.dry_run { None } else { Some(self.store.insert_note(&doc, &base.created_at)?) };
+        let note_id = match (opts.dry_run, saved_note) {
+            (true, _) => None,
+            (false, Some(id)) => Some(id),
+            (false, None) => {
+                let id = self.store.insert_note(&doc, &base.created_at)?;
+                // The note is committed; the draft it came from is no longer needed. (A crash
+                // between the two leaves both: the text twice, never none.)
+                if let Some(draft) = from_draft {
+                    self.store.delete_draft(draft)?;
+                }
+                Some(id)
+            }
+        };
         base.note_id = note_id;
         timings.save_note = ms(t);
 
@@ -601,6 +646,29 @@ impl Fieldbrief {
         let path = models::resolve(&id, &self.models_dir()).ok()?;
         let version = models::version(&self.store, &path).ok()?;
         Some(ModelRef { id, version })
+    }
+
+    /// Saves what is being typed (autosave): a new draft, or over draft `id`. Returns its id.
+    pub fn save_draft(&self, id: Option<i64>, body: &str) -> Result<i64> {
+        Ok(self.store.save_draft(id, body, &now())?)
+    }
+
+    pub fn drafts(&self) -> Result<Vec<fieldbrief_store::Draft>> {
+        Ok(self.store.drafts()?)
+    }
+
+    pub fn delete_draft(&self, id: i64) -> Result<()> {
+        if self.store.delete_draft(id)? { Ok(()) } else { Err(Error::NoSuchDraft(id)) }
+    }
+
+    /// Deletes a note with its summaries; its ledger rows stay as anonymous counts.
+    pub fn delete_note(&self, id: i64) -> Result<()> {
+        if self.store.delete_note(id)? { Ok(()) } else { Err(Error::NoSuchNote(id)) }
+    }
+
+    /// Records what the user made of a summary (thumbs up = accepted, down = rejected…).
+    pub fn feedback(&self, request_id: &str, outcome: Outcome) -> Result<()> {
+        if self.store.set_outcome(request_id, outcome)? { Ok(()) } else { Err(Error::NoSuchRequest(request_id.into())) }
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<NoteListItem>> {

@@ -127,3 +127,39 @@ fn unreadable_config_is_bad_input() {
     let err = Fieldbrief::open(Some(home)).err().unwrap();
     assert!(err.is_bad_input(), "{err}");
 }
+
+#[test]
+fn a_draft_becomes_a_note_once_and_a_saved_note_is_summarized_again_without_a_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let draft = fb.save_draft(None, "Pump P-101 seal").unwrap();
+    assert_eq!(fb.save_draft(Some(draft), "Pump P-101 seal replaced, 4.2 bar.").unwrap(), draft);
+    let r = fb.summarize(Input::Draft(draft), &Default::default()).unwrap();
+    assert!(fb.drafts().unwrap().is_empty(), "the draft became the note");
+    let note = r.note_id.unwrap();
+    assert_eq!(fb.note(note).unwrap().text, "Pump P-101 seal replaced, 4.2 bar.");
+
+    let again = SummarizeOptions { style: Some(Style::Brief), ..Default::default() };
+    let r2 = fb.summarize(Input::Saved(note), &again).unwrap();
+    assert_eq!(r2.note_id, Some(note));
+    assert_eq!(fb.history(10).unwrap().len(), 1, "no second copy of the note");
+    assert_eq!(fb.note(note).unwrap().summaries.len(), 2);
+
+    assert!(matches!(fb.summarize(Input::Saved(999), &Default::default()), Err(Error::NoSuchNote(999))));
+    assert!(matches!(fb.summarize(Input::Draft(999), &Default::default()), Err(Error::NoSuchDraft(999))));
+}
+
+#[test]
+fn feedback_sets_the_outcome_and_deleting_a_note_keeps_the_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let r = fb.summarize(Input::Typed("Seal replaced on pump P-101.".into()), &Default::default()).unwrap();
+    fb.feedback(&r.request_id, fieldbrief_core::ledger::Outcome::Rejected).unwrap();
+    assert!(fb.feedback("nope", fieldbrief_core::ledger::Outcome::Accepted).unwrap_err().is_bad_input());
+    let report = fb.ledger_report(None).unwrap();
+    assert_eq!((report.requests, report.succeeded), (1, 0), "a rejected summary is not a success");
+    fb.delete_note(r.note_id.unwrap()).unwrap();
+    assert!(fb.history(10).unwrap().is_empty());
+    assert_eq!(fb.ledger_report(None).unwrap().requests, 1);
+    assert!(fb.delete_note(r.note_id.unwrap()).unwrap_err().is_bad_input());
+}

@@ -22,7 +22,10 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_initial.sql")),
+    M::up(include_str!("../migrations/0002_drafts.sql")),
+];
 
 /// The schema version a fully migrated database has.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -381,10 +384,52 @@ impl Store {
         Ok(())
     }
 
+    /// Saves a draft: a new one when `id` is `None`, else replaces that draft's text. Returns
+    /// its id. Commits before returning (the point of a draft).
+    pub fn save_draft(&self, id: Option<i64>, body: &str, at: &str) -> Result<i64> {
+        match id {
+            Some(id) => {
+                let n = self.conn.execute("UPDATE drafts SET body = ?1, updated_at = ?2 WHERE id = ?3", params![body, at, id])?;
+                if n == 0 {
+                    self.conn.execute("INSERT INTO drafts (id, updated_at, body) VALUES (?1, ?2, ?3)", params![id, at, body])?;
+                }
+                Ok(id)
+            }
+            None => {
+                self.conn.execute("INSERT INTO drafts (updated_at, body) VALUES (?1, ?2)", params![at, body])?;
+                Ok(self.conn.last_insert_rowid())
+            }
+        }
+    }
+
+    /// Drafts, most recently edited first: (id, updated_at, body).
+    pub fn drafts(&self) -> Result<Vec<Draft>> {
+        let mut stmt = self.conn.prepare("SELECT id, updated_at, body FROM drafts ORDER BY updated_at DESC, id DESC")?;
+        let rows = stmt.query_map([], |r| Ok(Draft { id: r.get(0)?, updated_at: r.get(1)?, body: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn delete_draft(&self, id: i64) -> Result<bool> {
+        Ok(self.conn.execute("DELETE FROM drafts WHERE id = ?1", [id])? == 1)
+    }
+
+    /// Deletes a note and its summaries (and their search entries). Ledger rows stay, as
+    /// counts: their link to the note is cleared, and they never held its text.
+    pub fn delete_note(&self, id: i64) -> Result<bool> {
+        Ok(self.conn.execute("DELETE FROM notes WHERE id = ?1", [id])? == 1)
+    }
+
     /// SQLite's own consistency check; `"ok"` when the file is sound.
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Draft {
+    pub id: i64,
+    pub updated_at: String,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -168,3 +168,54 @@ fn settings_upsert() {
     store.set_setting("k", "2").unwrap();
     assert_eq!(store.setting("k").unwrap().as_deref(), Some("2"));
 }
+
+#[test]
+fn a_version_1_database_is_upgraded_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        Migrations::from_slice(&MIGRATIONS[..1]).to_latest(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO notes (created_at, source_kind, source_name, title, body, content_hash, original_bytes, est_tokens, encoding)
+             VALUES ('2026-01-01T00:00:00.000000Z', 'typed', 'typed note', 'Old', 'Old note body', 'h', 13, 4, 'UTF-8')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.list_notes(10, 0).unwrap()[0].title, "Old");
+    assert!(store.drafts().unwrap().is_empty());
+    assert_eq!(store.search("body", 5).unwrap().len(), 1, "the FTS index survived the upgrade");
+}
+
+#[test]
+fn drafts_are_saved_replaced_listed_and_deleted() {
+    let store = Store::open_in_memory().unwrap();
+    let id = store.save_draft(None, "Pump P-1", "2026-11-21T10:00:00.000000Z").unwrap();
+    assert_eq!(store.save_draft(Some(id), "Pump P-101 seal", "2026-11-21T10:00:05.000000Z").unwrap(), id);
+    let other = store.save_draft(None, "HVAC", "2026-11-21T09:00:00.000000Z").unwrap();
+    let drafts = store.drafts().unwrap();
+    assert_eq!(drafts.iter().map(|d| (d.id, d.body.as_str())).collect::<Vec<_>>(), vec![(id, "Pump P-101 seal"), (other, "HVAC")]);
+    assert!(store.delete_draft(id).unwrap());
+    assert!(!store.delete_draft(id).unwrap());
+    // Saving to a deleted draft's id brings it back rather than losing the text.
+    store.save_draft(Some(id), "typed after delete", "2026-11-21T10:01:00.000000Z").unwrap();
+    assert_eq!(store.drafts().unwrap().len(), 2);
+}
+
+#[test]
+fn deleting_a_note_removes_its_summaries_and_search_entries_but_keeps_ledger_counts() {
+    let mut store = Store::open_in_memory().unwrap();
+    let note_id = store.insert_note(&doc("Bearing replaced on P-101."), "2026-11-21T09:00:00Z").unwrap();
+    let s = NewSummary { note_id, route: Route::Extractive, engine: "extractive", text: "- Bearing replaced" };
+    store.record_summary(&s, &entry("r1", Some(note_id))).unwrap();
+    assert!(store.delete_note(note_id).unwrap());
+    assert!(!store.delete_note(note_id).unwrap());
+    assert!(store.note(note_id).unwrap().is_none());
+    assert!(store.search("bearing", 5).unwrap().is_empty());
+    assert_eq!(store.counts().unwrap(), Counts { notes: 0, summaries: 0, requests: 1 });
+    assert_eq!(store.ledger(None).unwrap()[0].note_id, None);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
