@@ -93,7 +93,7 @@ pub fn segment(text: &str) -> Segmented {
             if let Some(item) = list_item_text(line) {
                 flush(&mut prose, &mut units, current_heading);
                 // A long list item may hold several sentences; keep them together as one point.
-                units.push(Unit { text: collapse(item), kind: UnitKind::ListItem, block, heading: current_heading });
+                units.push(Unit { text: flatten(item), kind: UnitKind::ListItem, block, heading: current_heading });
                 continue;
             }
             if line.starts_with('|') {
@@ -131,10 +131,6 @@ pub fn segment(text: &str) -> Segmented {
         units
     };
     Segmented { units, blocks }
-}
-
-fn collapse(s: &str) -> String {
-    flatten(s)
 }
 
 /// Text as units show it: Markdown emphasis removed, all whitespace runs made one space. A
@@ -182,18 +178,18 @@ fn cap_length(units: Vec<Unit>) -> Vec<Unit> {
 fn heading_text(line: &str, has_next: bool) -> Option<String> {
     if let Some(rest) = line.strip_prefix('#') {
         let text = rest.trim_start_matches('#').trim();
-        return (!text.is_empty()).then(|| collapse(text));
+        return (!text.is_empty()).then(|| flatten(text));
     }
     let words = line.split_whitespace().count();
     if line.ends_with(':') && words <= 6 && has_next {
-        return Some(collapse(line.trim_end_matches(':')));
+        return Some(flatten(line.trim_end_matches(':')));
     }
     // An all-caps line is a heading only if it labels something below and states no fact
     // ("PUMP P-101 TRIPPED ON E104" is content).
     let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
     let has_digit = line.chars().any(|c| c.is_ascii_digit());
     if has_next && !has_digit && letters.len() >= 3 && words <= 8 && letters.iter().all(|c| c.is_uppercase()) && !line.ends_with('.') {
-        return Some(collapse(line));
+        return Some(flatten(line));
     }
     None
 }
@@ -222,7 +218,7 @@ fn list_item_text(line: &str) -> Option<&str> {
 }
 
 fn table_cells(line: &str) -> Vec<String> {
-    line.trim().trim_matches('|').split('|').map(|c| collapse(&strip_emphasis(c))).collect()
+    line.trim().trim_matches('|').split('|').map(|c| flatten(&strip_emphasis(c))).collect()
 }
 
 fn is_rule(cells: &[String]) -> bool {
@@ -288,10 +284,10 @@ fn split_sentences(text: &str) -> Vec<String> {
         if ends_in_abbreviation || too_short {
             continue;
         }
-        out.push(collapse(&pending));
+        out.push(flatten(&pending));
         pending.clear();
     }
-    let rest = collapse(&pending);
+    let rest = flatten(&pending);
     if !rest.is_empty() {
         match out.last_mut() {
             Some(last) if rest.split_whitespace().count() < 2 => {

@@ -54,7 +54,6 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     events: Receiver<Incoming>,
-    backend: String,
 }
 
 pub struct Supervisor {
@@ -72,11 +71,6 @@ impl Supervisor {
     /// The running worker's pid, if one is running.
     pub fn worker_pid(&self) -> Option<u32> {
         self.worker.as_ref().map(|w| w.child.id())
-    }
-
-    /// The backend the worker reported at start-up (`"cpu"`, `"cuda"`…), starting it if needed.
-    pub fn backend(&mut self) -> Result<String, Error> {
-        Ok(self.worker()?.backend.clone())
     }
 
     fn worker(&mut self) -> Result<&mut Worker, Error> {
@@ -123,12 +117,9 @@ impl Supervisor {
                 tracing::debug!(target: "fieldbrief::worker", "{line}");
             }
         });
-        let mut worker = Worker { child, stdin, events, backend: String::new() };
+        let mut worker = Worker { child, stdin, events };
         match recv(&mut worker, self.patience)? {
-            Event::Ready { version, backend, .. } if version == VERSION => {
-                worker.backend = backend;
-                Ok(worker)
-            }
+            Event::Ready { version, .. } if version == VERSION => Ok(worker),
             Event::Ready { version, .. } => Err(Error::Version { found: version }),
             other => Err(Error::Protocol(format!("expected ready, got {other:?}"))),
         }

@@ -696,13 +696,14 @@ impl Fieldbrief {
     pub fn status(&self) -> Result<StatusReport> {
         let cloud = &self.settings.cloud;
         let devices = self.devices();
+        let active_model = self.active_model_ref();
         Ok(StatusReport {
             version: env!("CARGO_PKG_VERSION"),
             home: self.home.root().to_path_buf(),
             database: self.home.database_path(),
             schema_version: self.store.schema_version()?,
             counts: self.store.counts()?,
-            active_model: self.active_model_ref(),
+            active_model: active_model.clone(),
             engine: EngineStatus {
                 backend: self.backend,
                 device: devices
@@ -710,7 +711,7 @@ impl Fieldbrief {
                     .find(|d| d.gpu && self.backend != "cpu" && self.settings.engine.gpu_layers != Some(0))
                     .map_or_else(|| "CPU".to_string(), |d| if d.description.is_empty() { d.name.clone() } else { d.description.clone() }),
                 devices,
-                available: if self.worker.is_some() && self.active_model_ref().is_some() {
+                available: if self.worker.is_some() && active_model.is_some() {
                     vec!["local", Extractive.name()]
                 } else {
                     vec![Extractive.name()]

@@ -48,7 +48,6 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 pub struct Store {
     conn: Connection,
-    path: Option<PathBuf>,
 }
 
 /// A note as listed in history.
@@ -123,7 +122,7 @@ impl Store {
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
             .map_err(|source| Error::Migrate { path: path.to_path_buf(), source })?;
-        Ok(Store { conn, path: Some(path.to_path_buf()) })
+        Ok(Store { conn })
     }
 
     pub fn open_in_memory() -> Result<Store> {
@@ -132,11 +131,7 @@ impl Store {
         Migrations::from_slice(MIGRATIONS)
             .to_latest(&mut conn)
             .map_err(|source| Error::Migrate { path: PathBuf::from(":memory:"), source })?;
-        Ok(Store { conn, path: None })
-    }
-
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        Ok(Store { conn })
     }
 
     pub fn schema_version(&self) -> Result<usize> {
