@@ -67,6 +67,8 @@ enum ModelsCommand {
     },
     /// Make a model the one `summarize` uses.
     Use { id: String },
+    /// Delete an installed model; removing the active one leaves none active.
+    Remove { id: String },
 }
 
 #[derive(Args)]
@@ -264,6 +266,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(ModelsCommand::Use { id }) => {
             open(cli.home)?.use_model(&id)?;
             eprintln!("{id} is now the active model");
+            Ok(())
+        }
+        Command::Models(ModelsCommand::Remove { id }) => {
+            open(cli.home)?.remove_model(&id)?;
+            eprintln!("{id} removed");
             Ok(())
         }
         Command::Bench(args) => {

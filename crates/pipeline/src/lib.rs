@@ -12,7 +12,9 @@
 mod home;
 mod models;
 
+pub use fieldbrief_engine::protocol::WORKER_ARG;
 pub use fieldbrief_engine::supervisor::WorkerCommand;
+pub use fieldbrief_store::{Draft, NoteListItem, NoteRecord, SearchHit};
 pub use home::Home;
 
 use fieldbrief_core::config::{ConfigError, Settings};
@@ -25,7 +27,7 @@ use fieldbrief_core::{Document, Style};
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
 use fieldbrief_engine::protocol::{BenchStats, Sampling};
 use fieldbrief_extractive::Extractive;
-use fieldbrief_store::{Counts, NewSummary, NoteListItem, NoteRecord, SearchHit, Store};
+use fieldbrief_store::{Counts, NewSummary, Store};
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -580,6 +582,26 @@ impl Fieldbrief {
     pub fn use_model(&mut self, id: &str) -> Result<()> {
         models::resolve(id, &self.models_dir())?;
         self.store.set_setting("active_model", id)?;
+        Ok(())
+    }
+
+    /// Deletes model `id` from the models directory. Removing the active model leaves none
+    /// active (summaries are extractive until another is chosen); the ledger keeps its history.
+    pub fn remove_model(&mut self, id: &str) -> Result<()> {
+        let dir = self.models_dir();
+        // Only a file inside the models directory, named by its id: never a path elsewhere.
+        let path = dir.join(format!("{id}.gguf"));
+        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') || !path.is_file() {
+            return Err(Error::BadArgument(format!("no installed model {id:?} (see models list)")));
+        }
+        let was_active = self.active_model_id().as_deref() == Some(id);
+        std::fs::remove_file(&path).map_err(|e| Error::BadArgument(format!("removing {}: {e}", path.display())))?;
+        if self.local.as_ref().is_some_and(|e| e.model().path == path) {
+            self.local = None;
+        }
+        if was_active {
+            self.store.delete_setting("active_model")?;
+        }
         Ok(())
     }
 

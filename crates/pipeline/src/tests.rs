@@ -163,3 +163,29 @@ fn feedback_sets_the_outcome_and_deleting_a_note_keeps_the_counts() {
     assert_eq!(fb.ledger_report(None).unwrap().requests, 1);
     assert!(fb.delete_note(r.note_id.unwrap()).unwrap_err().is_bad_input());
 }
+
+#[test]
+fn removing_a_model_deletes_only_installed_files_and_clears_the_active_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let source = dir.path().join("field-model.gguf");
+    fieldbrief_gguf::write::LlamaSpec::tiny().write(&source).unwrap();
+    let entry = fb.import_model(&source).unwrap();
+    assert!(entry.active, "the first import becomes active");
+    assert_eq!(fb.models().unwrap().len(), 1);
+
+    // Ids that name anything but an installed file are refused, and nothing is deleted.
+    let outside = source.to_str().unwrap().to_string();
+    for bad in ["", "../field-model", ".field-model", "missing", outside.as_str()] {
+        let e = fb.remove_model(bad).unwrap_err();
+        assert!(e.is_bad_input(), "{bad:?}: {e}");
+    }
+    assert!(source.is_file(), "the source file outside the models directory is untouched");
+
+    fb.remove_model(&entry.id).unwrap();
+    assert!(fb.models().unwrap().is_empty());
+    assert!(fb.status().unwrap().active_model.is_none(), "no active model after removing it");
+    // With no model left, summaries are extractive again.
+    let r = fb.summarize(Input::Typed("Pump P-101 bearing at 78 °C; replaced seal kit SK-22.".into()), &SummarizeOptions::default()).unwrap();
+    assert_eq!(r.route, Route::Extractive);
+}

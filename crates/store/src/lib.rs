@@ -379,6 +379,11 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a setting; `false` when there was none.
+    pub fn delete_setting(&self, key: &str) -> Result<bool> {
+        Ok(self.conn.execute("DELETE FROM settings WHERE key = ?1", params![key])? > 0)
+    }
+
     /// Saves a draft: a new one when `id` is `None`, else replaces that draft's text. Returns
     /// its id. Commits before returning (the point of a draft).
     pub fn save_draft(&self, id: Option<i64>, body: &str, at: &str) -> Result<i64> {

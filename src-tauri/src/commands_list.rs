@@ -1,0 +1,23 @@
+//! Every command the UI may invoke. `build.rs` includes this file to generate an
+//! `allow-<command>` permission for each; `capabilities/main-window.json` grants them to the
+//! main window; `lib.rs` registers the handlers. A test keeps the three in step.
+
+pub const COMMANDS: &[&str] = &[
+    "app_info",
+    "status",
+    "load_draft",
+    "save_draft",
+    "pick_file",
+    "summarize",
+    "cancel_summary",
+    "feedback",
+    "export_markdown",
+    "history",
+    "search_history",
+    "open_note",
+    "delete_note",
+    "list_models",
+    "import_model",
+    "use_model",
+    "remove_model",
+];

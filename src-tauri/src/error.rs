@@ -1,0 +1,51 @@
+//! What a failed command tells the UI: a kind to style it by and a sentence a technician can
+//! read. The messages are the library's own (the same the CLI prints); no Rust debug output
+//! ever reaches the window.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UiError {
+    /// `bad_input` (the file, note or choice cannot be used), `cancelled`, or `failure`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl UiError {
+    pub fn bad_input(message: impl Into<String>) -> UiError {
+        UiError { kind: "bad_input", message: message.into() }
+    }
+
+    pub fn failure(message: impl Into<String>) -> UiError {
+        UiError { kind: "failure", message: message.into() }
+    }
+}
+
+impl From<fieldbrief_pipeline::Error> for UiError {
+    fn from(e: fieldbrief_pipeline::Error) -> UiError {
+        let kind = match &e {
+            fieldbrief_pipeline::Error::Cancelled => "cancelled",
+            e if e.is_bad_input() => "bad_input",
+            _ => "failure",
+        };
+        let mut message = e.to_string();
+        // Sentences start with a capital in the window (the CLI prints them after "error: ").
+        if let Some(first) = message.chars().next() {
+            message.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+        }
+        UiError { kind, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_errors_become_sentences_with_a_kind() {
+        let e = UiError::from(fieldbrief_pipeline::Error::NoSuchNote(7));
+        assert_eq!(e, UiError { kind: "bad_input", message: "No note with id 7".into() });
+        assert_eq!(UiError::from(fieldbrief_pipeline::Error::Cancelled).kind, "cancelled");
+        assert_eq!(UiError::from(fieldbrief_pipeline::Error::Home("disk full".into())).kind, "failure");
+    }
+}

@@ -1,0 +1,425 @@
+//! The desktop shell. Each command is a thin wrapper over the same `fieldbrief_pipeline`
+//! call the CLI makes; the shell adds only what a window needs: streaming over a
+//! `tauri::ipc::Channel`, native file dialogs and drops, and errors as readable sentences.
+//!
+//! Commands run on Tauri's blocking pool (never on the main thread), so the window stays
+//! responsive while the engine works. The UI can invoke only the commands listed in
+//! `commands_list.rs`, granted by `capabilities/main-window.json`.
+
+mod commands_list;
+mod error;
+mod shell;
+
+pub use commands_list::COMMANDS;
+pub use error::UiError;
+pub use shell::{Dialogs, GrantedFile, Shell};
+
+use fieldbrief_core::Style;
+use fieldbrief_core::engine::EngineEvent;
+use fieldbrief_core::ledger::Outcome;
+use fieldbrief_pipeline::{Input, ModelEntry, SummarizeOptions, SummaryReport};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_dialog::DialogExt;
+
+/// Runs `f` on the blocking pool with the app's state. A panic in `f` becomes a readable
+/// error instead of a dead window.
+async fn blocking<T, F>(app: AppHandle, f: F) -> Result<T, UiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppHandle, &Shell) -> Result<T, UiError> + Send + 'static,
+{
+    tauri::async_runtime::spawn_blocking(move || f(&app, app.state::<Shell>().inner()))
+        .await
+        .map_err(|e| UiError::failure(format!("Internal error ({e}); your notes are saved. Please report this.")))?
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppInfo {
+    version: &'static str,
+    home: Option<PathBuf>,
+    /// Why the data directory could not be opened; the UI shows it instead of its views.
+    open_error: Option<String>,
+    /// The engine worker beside the app; without it only extractive summaries are possible.
+    worker: Option<PathBuf>,
+}
+
+#[tauri::command]
+async fn app_info(app: AppHandle) -> Result<AppInfo, UiError> {
+    blocking(app, |_, shell| {
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            home: shell.browse().ok().map(|fb| fb.home().root().to_path_buf()),
+            open_error: shell.open_error().map(str::to_string),
+            worker: shell.worker.clone(),
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppStatus {
+    report: fieldbrief_pipeline::StatusReport,
+    /// A summary is running.
+    busy: bool,
+    worker: bool,
+}
+
+#[tauri::command]
+async fn status(app: AppHandle) -> Result<AppStatus, UiError> {
+    blocking(app, |_, shell| {
+        let report = shell.browse()?.status()?;
+        Ok(AppStatus { report, busy: shell.is_busy(), worker: shell.worker.is_some() })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct DraftOut {
+    id: i64,
+    body: String,
+    updated_at: String,
+}
+
+/// The most recently edited draft, to put back in the editor after a restart or a crash.
+#[tauri::command]
+async fn load_draft(app: AppHandle) -> Result<Option<DraftOut>, UiError> {
+    blocking(app, |_, shell| {
+        let drafts = shell.browse()?.drafts()?;
+        Ok(drafts.into_iter().next().map(|d| DraftOut { id: d.id, body: d.body, updated_at: d.updated_at }))
+    })
+    .await
+}
+
+/// Autosave: stores the editor's text (committed before returning). An empty editor removes
+/// the draft. Returns the draft's id.
+#[tauri::command]
+async fn save_draft(app: AppHandle, id: Option<i64>, body: String) -> Result<Option<i64>, UiError> {
+    blocking(app, move |_, shell| {
+        let fb = shell.browse()?;
+        if body.trim().is_empty() {
+            if let Some(id) = id {
+                // Already gone (summarized) is fine.
+                let _ = fb.delete_draft(id);
+            }
+            return Ok(None);
+        }
+        Ok(Some(fb.save_draft(id, &body)?))
+    })
+    .await
+}
+
+/// Asks the user for a note or report file. `None` when they cancel.
+#[tauri::command]
+async fn pick_file(app: AppHandle) -> Result<Option<GrantedFile>, UiError> {
+    blocking(app, |app, shell| {
+        let path = match &shell.dialogs {
+            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
+            Dialogs::Native => app
+                .dialog()
+                .file()
+                .set_title("Open a note or report")
+                .add_filter("Notes and reports", &["txt", "md", "markdown", "text", "log", "pdf"])
+                .add_filter("All files", &["*"])
+                .blocking_pick_file()
+                .and_then(|p| p.into_path().ok()),
+        };
+        Ok(path.map(|p| shell.grant(p)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Source {
+    /// The editor's text, saved as a draft first so that it survives whatever happens next.
+    Draft { id: Option<i64>, body: String },
+    /// A file the user opened or dropped.
+    File { token: u64 },
+    /// A note from history, summarized again.
+    Saved { id: i64 },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SummarizeRequest {
+    source: Source,
+    style: Style,
+    max_words: Option<usize>,
+}
+
+/// Summarizes, streaming tokens and progress to `on_event` as the engine produces them.
+#[tauri::command]
+async fn summarize(app: AppHandle, request: SummarizeRequest, on_event: Channel<EngineEvent>) -> Result<SummaryReport, UiError> {
+    blocking(app, move |_, shell| {
+        let mut fb = shell.work()?;
+        shell.cancel.store(false, Ordering::SeqCst);
+        shell.busy.store(true, Ordering::SeqCst);
+        struct Idle<'a>(&'a Shell);
+        impl Drop for Idle<'_> {
+            fn drop(&mut self) {
+                self.0.busy.store(false, Ordering::SeqCst);
+            }
+        }
+        let _idle = Idle(shell);
+        let input = match request.source {
+            Source::Draft { id, body } => Input::Draft(fb.save_draft(id, &body)?),
+            Source::File { token } => Input::Path(shell.granted(token)?),
+            Source::Saved { id } => Input::Saved(id),
+        };
+        let opts = SummarizeOptions { style: Some(request.style), max_words: request.max_words, ..Default::default() };
+        // A closed channel (the window reloaded) must not stop the summary: it is saved anyway.
+        let report = fb.summarize_with(input, &opts, &mut |event| {
+            let _ = on_event.send(event);
+        })?;
+        Ok(report)
+    })
+    .await
+}
+
+/// Stops the running summary; the note stays saved and the ledger records the cancellation.
+#[tauri::command]
+fn cancel_summary(shell: tauri::State<'_, Shell>) -> bool {
+    let running = shell.is_busy();
+    if running {
+        shell.cancel.store(true, Ordering::SeqCst);
+    }
+    running
+}
+
+/// Thumbs up or down (or another outcome) for a summary, recorded in the ledger.
+#[tauri::command]
+async fn feedback(app: AppHandle, request_id: String, outcome: Outcome) -> Result<(), UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.feedback(&request_id, outcome)?)).await
+}
+
+/// Saves `markdown` where the user chooses. Returns the path, or `None` when they cancel.
+#[tauri::command]
+async fn export_markdown(app: AppHandle, markdown: String, suggested_name: String) -> Result<Option<PathBuf>, UiError> {
+    blocking(app, move |app, shell| {
+        let target = match &shell.dialogs {
+            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
+            Dialogs::Native => app
+                .dialog()
+                .file()
+                .set_title("Export summary as Markdown")
+                .set_file_name(&suggested_name)
+                .add_filter("Markdown", &["md"])
+                .blocking_save_file()
+                .and_then(|p| p.into_path().ok()),
+        };
+        let Some(target) = target else { return Ok(None) };
+        write_atomically(&target, markdown.as_bytes())
+            .map_err(|e| UiError::failure(format!("Could not save {}: {e}", target.display())))?;
+        Ok(Some(target))
+    })
+    .await
+}
+
+/// Writes beside the target and renames over it, so a full disk or a crash never leaves a
+/// half-written file under the chosen name.
+fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.partial"));
+    let result = (|| {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+#[tauri::command]
+async fn history(app: AppHandle, limit: Option<usize>) -> Result<Vec<fieldbrief_pipeline::NoteListItem>, UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.history(limit.unwrap_or(200))?)).await
+}
+
+#[tauri::command]
+async fn search_history(app: AppHandle, query: String, limit: Option<usize>) -> Result<Vec<fieldbrief_pipeline::SearchHit>, UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.search(&query, limit.unwrap_or(100))?)).await
+}
+
+#[tauri::command]
+async fn open_note(app: AppHandle, id: i64) -> Result<fieldbrief_pipeline::NoteRecord, UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.note(id)?)).await
+}
+
+#[tauri::command]
+async fn delete_note(app: AppHandle, id: i64) -> Result<(), UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.delete_note(id)?)).await
+}
+
+#[tauri::command]
+async fn list_models(app: AppHandle) -> Result<Vec<ModelEntry>, UiError> {
+    blocking(app, |_, shell| Ok(shell.browse()?.models()?)).await
+}
+
+/// Asks for a GGUF file (e.g. on a USB stick), checks it and copies it into the models
+/// directory. `None` when the user cancels.
+#[tauri::command]
+async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
+    blocking(app, |app, shell| {
+        let path = match &shell.dialogs {
+            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
+            Dialogs::Native => app
+                .dialog()
+                .file()
+                .set_title("Import a GGUF model")
+                .add_filter("GGUF models", &["gguf"])
+                .blocking_pick_file()
+                .and_then(|p| p.into_path().ok()),
+        };
+        let Some(path) = path else { return Ok(None) };
+        Ok(Some(shell.browse()?.import_model(&path)?))
+    })
+    .await
+}
+
+#[tauri::command]
+async fn use_model(app: AppHandle, id: String) -> Result<(), UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.use_model(&id)?)).await
+}
+
+#[tauri::command]
+async fn remove_model(app: AppHandle, id: String) -> Result<(), UiError> {
+    blocking(app, move |_, shell| {
+        if shell.is_busy() {
+            return Err(UiError::bad_input("Wait for the running summary to finish before removing a model."));
+        }
+        Ok(shell.browse()?.remove_model(&id)?)
+    })
+    .await
+}
+
+/// Files dropped on the window are granted and handed to the UI as tokens.
+fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
+    let tauri::WindowEvent::DragDrop(drag) = event else { return };
+    match drag {
+        tauri::DragDropEvent::Enter { .. } => {
+            let _ = window.emit_to(window.label(), "fieldbrief://drag", true);
+        }
+        tauri::DragDropEvent::Leave => {
+            let _ = window.emit_to(window.label(), "fieldbrief://drag", false);
+        }
+        tauri::DragDropEvent::Drop { paths, .. } => {
+            let shell = window.state::<Shell>();
+            let files: Vec<GrantedFile> = paths.iter().map(|p| shell.grant(p.clone())).collect();
+            let _ = window.emit_to(window.label(), "fieldbrief://drag", false);
+            let _ = window.emit_to(window.label(), "fieldbrief://dropped", files);
+        }
+        _ => {}
+    }
+}
+
+/// Starts the app. `FIELDBRIEF_HOME` chooses the data directory as for the CLI.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FIELDBRIEF_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let worker = std::env::current_exe().ok().and_then(|exe| shell::worker_beside(&exe));
+    if worker.is_none() {
+        tracing::warn!("no engine worker beside the app: only extractive summaries are possible");
+    }
+    let home = std::env::var_os("FIELDBRIEF_HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let shell = Shell::open(home, worker, Dialogs::from_env());
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(shell)
+        .on_window_event(on_window_event)
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            status,
+            load_draft,
+            save_draft,
+            pick_file,
+            summarize,
+            cancel_summary,
+            feedback,
+            export_markdown,
+            history,
+            search_history,
+            open_note,
+            delete_note,
+            list_models,
+            import_model,
+            use_model,
+            remove_model,
+        ])
+        .run(tauri::generate_context!("tauri.conf.json"));
+    if let Err(e) = result {
+        eprintln!("error: Fieldbrief could not start its window: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_capability_grants_exactly_the_registered_commands_and_no_shell() {
+        let text = include_str!("../capabilities/main-window.json");
+        let cap: serde_json::Value = serde_json::from_str(text).unwrap();
+        let granted: Vec<&str> = cap["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+        for command in COMMANDS {
+            let permission = format!("allow-{}", command.replace('_', "-"));
+            assert!(granted.contains(&permission.as_str()), "{permission} is not granted");
+        }
+        let own: Vec<&&str> = granted.iter().filter(|p| !p.contains(':')).collect();
+        assert_eq!(own.len(), COMMANDS.len(), "a granted app permission has no command: {own:?}");
+        assert!(granted.iter().all(|p| !p.starts_with("shell:") && !p.starts_with("fs:")), "{granted:?}");
+        // The UI opens no dialog itself (the shell does, and grants the file), so the dialog
+        // plugin's commands are not granted either.
+        assert!(granted.iter().all(|p| !p.starts_with("dialog:")), "{granted:?}");
+        // The handlers registered in run() match the list (generate_handler! cannot be
+        // inspected, so compare against this file's own text).
+        let src = include_str!("lib.rs");
+        let handlers = &src[src.find("generate_handler![").unwrap()..];
+        let handlers = &handlers[..handlers.find(']').unwrap()];
+        for command in COMMANDS {
+            assert!(handlers.contains(&format!("{command},")), "{command} has no handler");
+        }
+    }
+
+    #[test]
+    fn the_csp_allows_nothing_remote_and_no_eval() {
+        let conf: serde_json::Value = serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+        let csp = &conf["app"]["security"]["csp"];
+        for (directive, value) in csp.as_object().unwrap() {
+            let value = value.as_str().unwrap();
+            assert!(!value.contains("unsafe-eval") && !value.contains("unsafe-inline"), "{directive}: {value}");
+            assert!(!value.contains("http://") || value == "ipc: http://ipc.localhost", "{directive}: {value}");
+            assert!(!value.contains("https:") && !value.contains('*'), "{directive}: {value}");
+        }
+        assert_eq!(csp["default-src"], "'self'");
+        assert_eq!(csp["script-src"], "'self'");
+        assert_eq!(csp["connect-src"], "ipc: http://ipc.localhost");
+        assert_eq!(conf["app"]["withGlobalTauri"], false);
+    }
+
+    #[test]
+    fn exports_replace_the_target_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("summary.md");
+        std::fs::write(&target, "old").unwrap();
+        write_atomically(&target, b"# New\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "# New\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        let e = write_atomically(&dir.path().join("missing/summary.md"), b"x").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    }
+}

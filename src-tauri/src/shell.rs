@@ -1,0 +1,228 @@
+//! The app's state: two handles on the same data directory, the files the user granted, and
+//! how dialogs are answered.
+//!
+//! Summarizing takes `&mut Fieldbrief` for as long as the engine works (seconds to minutes),
+//! and it keeps the warm engine worker between requests. Everything else (autosave, history,
+//! models, status) goes through a second handle, so it never waits behind a running summary:
+//! SQLite in WAL mode lets the two connections read and write side by side.
+
+use fieldbrief_pipeline::{Fieldbrief, WorkerCommand};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use crate::error::UiError;
+
+/// The engine worker: the `fieldbrief` executable installed beside the app (the bundles put
+/// it there; a workspace build leaves both in `target/<profile>/`).
+pub fn worker_beside(exe: &Path) -> Option<WorkerCommand> {
+    let name = if cfg!(windows) { "fieldbrief.exe" } else { "fieldbrief" };
+    let candidate = exe.parent()?.join(name);
+    candidate.is_file().then(|| WorkerCommand {
+        program: candidate,
+        args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()],
+    })
+}
+
+pub struct Shell {
+    opened: Result<Handles, String>,
+    pub cancel: Arc<AtomicBool>,
+    pub busy: AtomicBool,
+    pub worker: Option<PathBuf>,
+    granted: Mutex<Granted>,
+    pub dialogs: Dialogs,
+}
+
+struct Handles {
+    work: Mutex<Fieldbrief>,
+    browse: Mutex<Fieldbrief>,
+}
+
+#[derive(Default)]
+struct Granted {
+    next: u64,
+    files: HashMap<u64, PathBuf>,
+}
+
+/// A file the user chose in a dialog or dropped on the window. The UI holds only the token:
+/// it can name files it was given, never read a path of its own choosing.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GrantedFile {
+    pub token: u64,
+    pub name: String,
+    pub bytes: u64,
+    pub kind: &'static str,
+}
+
+impl Shell {
+    pub fn open(home: Option<PathBuf>, worker: Option<WorkerCommand>, dialogs: Dialogs) -> Shell {
+        let worker_path = worker.as_ref().map(|w| w.program.clone());
+        let open = || -> Result<Fieldbrief, String> {
+            let fb = Fieldbrief::open(home.clone()).map_err(|e| e.to_string())?;
+            Ok(match worker.clone() {
+                // The worker reports the devices it sees; the app does not link llama.cpp.
+                Some(w) => fb.with_worker(w, "auto"),
+                None => fb,
+            })
+        };
+        let opened = open().and_then(|work| Ok(Handles { browse: Mutex::new(open()?), work: Mutex::new(work) }));
+        let cancel = match &opened {
+            Ok(h) => h.work.lock().expect("fresh mutex").cancel_flag(),
+            Err(_) => Arc::default(),
+        };
+        Shell {
+            opened,
+            cancel,
+            busy: AtomicBool::new(false),
+            worker: worker_path,
+            granted: Mutex::default(),
+            dialogs,
+        }
+    }
+
+    /// Why the data directory could not be opened, if it could not.
+    pub fn open_error(&self) -> Option<&str> {
+        self.opened.as_ref().err().map(String::as_str)
+    }
+
+    fn handles(&self) -> Result<&Handles, UiError> {
+        self.opened.as_ref().map_err(|e| UiError::failure(format!("Fieldbrief could not open its data: {e}")))
+    }
+
+    /// The handle for everything but summarizing.
+    pub fn browse(&self) -> Result<MutexGuard<'_, Fieldbrief>, UiError> {
+        Ok(self.handles()?.browse.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The summarizing handle; refuses at once if a summary is already running.
+    pub fn work(&self) -> Result<MutexGuard<'_, Fieldbrief>, UiError> {
+        match self.handles()?.work.try_lock() {
+            Ok(g) => Ok(g),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(UiError::bad_input("A summary is already running: wait for it or cancel it.")),
+        }
+    }
+
+    /// Gives the UI a token for a file the user chose.
+    pub fn grant(&self, path: PathBuf) -> GrantedFile {
+        let mut g = self.granted.lock().unwrap_or_else(|p| p.into_inner());
+        g.next += 1;
+        let token = g.next;
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let kind = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("pdf") => "pdf",
+            Some("gguf") => "model",
+            _ => "text",
+        };
+        g.files.insert(token, path);
+        GrantedFile { token, name, bytes, kind }
+    }
+
+    /// The path behind a token the UI was given.
+    pub fn granted(&self, token: u64) -> Result<PathBuf, UiError> {
+        let g = self.granted.lock().unwrap_or_else(|p| p.into_inner());
+        g.files.get(&token).cloned().ok_or_else(|| UiError::bad_input("That file is no longer available: open it again."))
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::SeqCst)
+    }
+}
+
+/// How file dialogs are answered: by the desktop's own dialogs, or, for automated tests and
+/// demos (where nobody can click in a native dialog), from a script file named by
+/// `FIELDBRIEF_SCRIPTED_DIALOGS` whose content is the path to answer with (empty: cancelled).
+/// The environment belongs to whoever starts the app, so this grants nothing the user could
+/// not do already.
+#[derive(Debug, Clone)]
+pub enum Dialogs {
+    Native,
+    Scripted(PathBuf),
+}
+
+impl Dialogs {
+    pub fn from_env() -> Dialogs {
+        match std::env::var_os("FIELDBRIEF_SCRIPTED_DIALOGS") {
+            Some(p) if !p.is_empty() => Dialogs::Scripted(PathBuf::from(p)),
+            _ => Dialogs::Native,
+        }
+    }
+
+    /// The scripted answer; `None` means cancelled.
+    pub fn scripted_answer(script: &Path) -> Option<PathBuf> {
+        let text = std::fs::read_to_string(script).ok()?;
+        let line = text.lines().next()?.trim();
+        (!line.is_empty()).then(|| PathBuf::from(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_only_granted_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = Shell::open(Some(dir.path().join("home")), None, Dialogs::Native);
+        assert!(shell.open_error().is_none());
+        let report = dir.path().join("Report.PDF");
+        std::fs::write(&report, b"%PDF-1.4").unwrap();
+        let a = shell.grant(report.clone());
+        let b = shell.grant(dir.path().join("notes.md"));
+        assert_ne!(a.token, b.token);
+        assert_eq!((a.name.as_str(), a.kind, a.bytes), ("Report.PDF", "pdf", 8));
+        assert_eq!(b.kind, "text");
+        assert_eq!(shell.granted(a.token).unwrap(), report);
+        assert!(shell.granted(b.token + 1).is_err(), "a token never handed out is refused");
+    }
+
+    #[test]
+    fn a_second_summary_is_refused_while_one_runs_but_browsing_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = Shell::open(Some(dir.path().join("home")), None, Dialogs::Native);
+        let running = shell.work().unwrap();
+        let second = shell.work().err().expect("refused while one runs");
+        assert_eq!(second.kind, "bad_input");
+        assert!(shell.browse().unwrap().history(10).unwrap().is_empty(), "history is not blocked");
+        drop(running);
+        assert!(shell.work().is_ok());
+    }
+
+    #[test]
+    fn an_unopenable_data_directory_is_a_readable_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("config.toml"), "[summary]\nstyle = \"poem\"\n").unwrap();
+        let shell = Shell::open(Some(home), None, Dialogs::Native);
+        assert!(shell.open_error().is_some());
+        let e = shell.browse().err().unwrap();
+        assert!(e.message.starts_with("Fieldbrief could not open its data:"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_worker_is_found_beside_the_app_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("fieldbrief-app");
+        assert!(worker_beside(&app).is_none());
+        let name = if cfg!(windows) { "fieldbrief.exe" } else { "fieldbrief" };
+        std::fs::write(dir.path().join(name), b"").unwrap();
+        let w = worker_beside(&app).unwrap();
+        assert_eq!(w.program, dir.path().join(name));
+        assert_eq!(w.args, vec![fieldbrief_pipeline::WORKER_ARG.to_string()]);
+    }
+
+    #[test]
+    fn scripted_dialogs_answer_with_the_first_line_or_cancel() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("answer");
+        assert_eq!(Dialogs::scripted_answer(&script), None, "no script: cancelled");
+        std::fs::write(&script, "/tmp/report.pdf\n").unwrap();
+        assert_eq!(Dialogs::scripted_answer(&script), Some(PathBuf::from("/tmp/report.pdf")));
+        std::fs::write(&script, "\n").unwrap();
+        assert_eq!(Dialogs::scripted_answer(&script), None);
+    }
+}

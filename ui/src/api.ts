@@ -1,0 +1,78 @@
+// The UI's only door to the outside: typed wrappers over the shell's commands (see
+// src-tauri/src/lib.rs). Every failure arrives as a UiError with a readable message.
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AppInfo,
+  AppStatus,
+  Draft,
+  EngineEvent,
+  GrantedFile,
+  ModelEntry,
+  NoteListItem,
+  NoteRecord,
+  Outcome,
+  SearchHit,
+  Source,
+  Style,
+  SummaryReport,
+  UiError,
+} from "./types";
+
+/** Turns whatever a rejected invoke carries into a UiError. */
+export function toUiError(e: unknown): UiError {
+  if (e && typeof e === "object" && "message" in e && "kind" in e) {
+    const { kind, message } = e as UiError;
+    return { kind, message: String(message) };
+  }
+  if (typeof e === "string") {
+    // Tauri's own refusals (e.g. a command not granted) arrive as plain strings.
+    return { kind: "failure", message: e };
+  }
+  if (e instanceof Error) return { kind: "failure", message: e.message };
+  return { kind: "failure", message: "Something went wrong, and no reason was given." };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toUiError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  status: () => call<AppStatus>("status"),
+  loadDraft: () => call<Draft | null>("load_draft"),
+  saveDraft: (id: number | null, body: string) => call<number | null>("save_draft", { id, body }),
+  pickFile: () => call<GrantedFile | null>("pick_file"),
+  summarize: (source: Source, style: Style, maxWords: number | null, onEvent: (e: EngineEvent) => void) => {
+    const channel = new Channel<EngineEvent>();
+    channel.onmessage = onEvent;
+    return call<SummaryReport>("summarize", { request: { source, style, maxWords }, onEvent: channel });
+  },
+  cancel: () => call<boolean>("cancel_summary"),
+  feedback: (requestId: string, outcome: Outcome) => call<void>("feedback", { requestId, outcome }),
+  exportMarkdown: (markdown: string, suggestedName: string) =>
+    call<string | null>("export_markdown", { markdown, suggestedName }),
+  history: (limit?: number) => call<NoteListItem[]>("history", { limit }),
+  search: (query: string, limit?: number) => call<SearchHit[]>("search_history", { query, limit }),
+  openNote: (id: number) => call<NoteRecord>("open_note", { id }),
+  deleteNote: (id: number) => call<void>("delete_note", { id }),
+  models: () => call<ModelEntry[]>("list_models"),
+  importModel: () => call<ModelEntry | null>("import_model"),
+  useModel: (id: string) => call<void>("use_model", { id }),
+  removeModel: (id: string) => call<void>("remove_model", { id }),
+};
+
+/** Files dropped on the window, already granted by the shell. */
+export function onFilesDropped(handler: (files: GrantedFile[]) => void): Promise<UnlistenFn> {
+  return listen<GrantedFile[]>("fieldbrief://dropped", (e) => handler(e.payload));
+}
+
+/** A drag over the window starts (true) or ends (false). */
+export function onDragging(handler: (active: boolean) => void): Promise<UnlistenFn> {
+  return listen<boolean>("fieldbrief://drag", (e) => handler(e.payload));
+}

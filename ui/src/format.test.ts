@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { exportName, formatBytes, reasonLines, snippetParts, summaryMarkdown } from "./format";
+import type { SummaryReport } from "./types";
+
+export function report(over: Partial<SummaryReport> = {}): SummaryReport {
+  return {
+    request_id: "req-1",
+    note_id: 1,
+    route: "extractive",
+    reasons: [{ code: "no_local_model", detail: "no local model is installed" }],
+    summary: "- Pump P-101 bearing at 78 °C\n- Seal kit SK-22 to order",
+    model: null,
+    engine: "extractive",
+    prompt_version: "textrank-1",
+    style: "bullets",
+    max_words: 150,
+    tokens: { input: 40, output: 12 },
+    timings_ms: { ingest: 1, save_note: 1, route: 0, generate: 3, store: 1, total: 6 },
+    quality: { passed: true, checks: [] },
+    dry_run: false,
+    chunks: 1,
+    document: { name: "pump-report.pdf", kind: "pdf", words: 40, tokens: 52, bytes: 900, encoding: "utf-8", pages: 2, notices: [] },
+    ...over,
+  };
+}
+
+describe("format", () => {
+  it("exports the summary with where it came from", () => {
+    const md = summaryMarkdown(report({ route: "local", model: { id: "qwen", version: "abc123" } }), new Date("2026-11-21T10:00:00.123Z"));
+    expect(md.startsWith("# Summary: pump-report.pdf\n\n- Pump P-101 bearing at 78 °C\n- Seal kit SK-22 to order\n")).toBe(true);
+    expect(md).toContain("- Route: Local model (qwen@abc123)");
+    expect(md).toContain("- Made: 2026-11-21T10:00:00Z by Fieldbrief");
+    expect(md).not.toContain("Quality checks failed");
+  });
+
+  it("says which quality checks failed", () => {
+    const md = summaryMarkdown(
+      report({ quality: { passed: false, checks: [{ name: "grounded", passed: false, detail: "" }, { name: "non_empty", passed: true, detail: "" }] } }),
+    );
+    expect(md).toContain("- Quality checks failed: grounded\n");
+  });
+
+  it("names exports after the note, safely", () => {
+    expect(exportName("pump-report.pdf")).toBe("pump-report-summary.md");
+    expect(exportName("Site 4 / Bay 2: notes.txt")).toBe("Site-4-Bay-2-notes-summary.md");
+    expect(exportName("typed note")).toBe("typed-note-summary.md");
+    expect(exportName("///")).toBe("note-summary.md");
+  });
+
+  it("splits search snippets into hits and text", () => {
+    expect(snippetParts("the [bearing] ran [hot]")).toEqual([
+      { text: "the ", hit: false },
+      { text: "bearing", hit: true },
+      { text: " ran ", hit: false },
+      { text: "hot", hit: true },
+    ]);
+    expect(snippetParts("no hits")).toEqual([{ text: "no hits", hit: false }]);
+  });
+
+  it("prints sizes and reasons for people", () => {
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1536)).toBe("1.5 KiB");
+    expect(formatBytes(1_170_000_000)).toBe("1.1 GiB");
+    expect(reasonLines([{ code: "cloud_disabled", detail: "" }, { code: "x", detail: "said so" }])).toEqual(["cloud disabled", "said so"]);
+  });
+});

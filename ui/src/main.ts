@@ -1,0 +1,144 @@
+// The app shell: header with the three views, the status bar, theme, keyboard shortcuts.
+
+import "./style.css";
+import { api, onDragging, onFilesDropped } from "./api";
+import { h } from "./dom";
+import type { Context, View, ViewName } from "./context";
+import { historyView } from "./views/history";
+import { modelsView } from "./views/models";
+import { statusBar } from "./views/statusbar";
+import { summarizeView } from "./views/summarize";
+import type { UiError } from "./types";
+
+type Theme = "system" | "light" | "dark";
+
+export async function start(root: HTMLElement): Promise<void> {
+  const status = statusBar();
+  const toast = h("div", { id: "toast", class: "toast", role: "status", "aria-live": "polite", hidden: true });
+  let toastTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const views: Partial<Record<ViewName, View>> = {};
+  let current: ViewName = "summarize";
+  const ctx: Context = {
+    api,
+    refreshStatus: () => {
+      api.status().then(status.update, (e: UiError) => status.failed(e));
+    },
+    setBusy: (b) => status.setBusy(b),
+    show: (v) => show(v),
+    notify: (message) => {
+      toast.textContent = message;
+      toast.hidden = false;
+      if (toastTimer) clearTimeout(toastTimer);
+      toastTimer = setTimeout(() => (toast.hidden = true), 2500);
+    },
+  };
+
+  const summarize = summarizeView(ctx);
+  const history = historyView(ctx, (id, title) => {
+    show("summarize");
+    summarize.summarizeSaved(id, title);
+  });
+  const models = modelsView(ctx);
+  views.summarize = summarize;
+  views.history = history;
+  views.models = models;
+
+  const tabs: Record<ViewName, HTMLButtonElement> = {
+    summarize: tab("summarize", "Summarize", "Alt+1"),
+    history: tab("history", "History", "Alt+2"),
+    models: tab("models", "Models", "Alt+3"),
+  };
+  function tab(name: ViewName, label: string, key: string) {
+    return h("button", { type: "button", role: "tab", id: `tab-${name}`, "aria-controls": `view-${name}`, title: `${label} (${key})`, onclick: () => show(name) }, label);
+  }
+
+  const themeSelect = h(
+    "select",
+    { id: "theme", "aria-label": "Theme" },
+    h("option", { value: "system" }, "System theme"),
+    h("option", { value: "light" }, "Light"),
+    h("option", { value: "dark" }, "Dark"),
+  );
+  const savedTheme = (localStorage.getItem("fieldbrief.theme") as Theme | null) ?? "system";
+  themeSelect.value = savedTheme;
+  applyTheme(savedTheme);
+  themeSelect.addEventListener("change", () => {
+    const t = themeSelect.value as Theme;
+    localStorage.setItem("fieldbrief.theme", t);
+    applyTheme(t);
+  });
+
+  const tablist = h("nav", { role: "tablist", "aria-label": "Views" }, ...Object.values(tabs));
+  const header = h("header", { id: "app-header" }, h("h1", {}, "Fieldbrief"), tablist, h("span", { class: "spacer" }), themeSelect);
+  const main = h("main", { id: "views" }, summarize.el, history.el, models.el);
+  root.replaceChildren(header, main, status.el, toast);
+  root.removeAttribute("aria-busy");
+
+  function show(name: ViewName) {
+    current = name;
+    for (const [n, v] of Object.entries(views) as [ViewName, View][]) {
+      v.el.hidden = n !== name;
+      tabs[n].setAttribute("aria-selected", String(n === name));
+      tabs[n].tabIndex = n === name ? 0 : -1;
+    }
+    views[name]?.shown?.();
+  }
+
+  tablist.addEventListener("keydown", (e) => {
+    const order: ViewName[] = ["summarize", "history", "models"];
+    const i = order.indexOf(current);
+    if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      const next = order[(i + (e.key === "ArrowRight" ? 1 : order.length - 1)) % order.length];
+      show(next);
+      tabs[next].focus();
+      e.preventDefault();
+    }
+  });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.altKey && ["1", "2", "3"].includes(e.key)) {
+      show((["summarize", "history", "models"] as ViewName[])[Number(e.key) - 1]);
+      e.preventDefault();
+      return;
+    }
+    if (views[current]?.onKey?.(e)) e.preventDefault();
+  });
+  window.addEventListener("beforeunload", () => summarize.flush());
+  document.addEventListener("visibilitychange", () => summarize.flush());
+
+  show("summarize");
+  // Nothing below blocks the window from being used.
+  const info = await api.appInfo().catch((e: UiError) => ({ openError: e.message }) as { openError: string | null });
+  if (info.openError) {
+    main.replaceChildren(
+      h(
+        "section",
+        { class: "view fatal", role: "alert" },
+        h("h2", {}, "Fieldbrief cannot open its data"),
+        h("p", {}, info.openError),
+        h("p", { class: "muted" }, "Nothing was changed. Fix the problem above (for example the settings file) and start Fieldbrief again."),
+      ),
+    );
+    return;
+  }
+  void summarize.restoreDraft();
+  ctx.refreshStatus();
+  void onFilesDropped((files) => {
+    show("summarize");
+    summarize.filesDropped(files);
+  });
+  void onDragging((active) => summarize.dragging(active));
+}
+
+function applyTheme(t: Theme) {
+  if (t === "system") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = t;
+}
+
+const root = document.getElementById("app");
+if (root && !import.meta.env.VITEST) {
+  start(root).catch((e) => {
+    root.textContent = `Fieldbrief could not start its window: ${e instanceof Error ? e.message : String(e)}`;
+  });
+}

@@ -1,0 +1,181 @@
+// The shapes the shell's commands return: serde's serialisation of the Rust types in
+// crates/pipeline, crates/store and crates/core (snake_case fields, as the CLI's JSON).
+
+export type Style = "bullets" | "brief" | "handover";
+export type Route = "cache" | "local" | "local-chunked" | "cloud" | "extractive" | "deferred";
+export type Outcome = "pending" | "accepted" | "rejected" | "edited" | "regenerated";
+
+export interface UiError {
+  kind: "bad_input" | "cancelled" | "failure";
+  message: string;
+}
+
+export interface Reason {
+  code: string;
+  detail: string;
+}
+
+export interface ModelRef {
+  id: string;
+  version: string;
+}
+
+export interface Check {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+
+export interface Verdict {
+  passed: boolean;
+  checks: Check[];
+}
+
+export interface DocumentInfo {
+  name: string;
+  kind: string;
+  words: number;
+  tokens: number;
+  bytes: number;
+  encoding: string;
+  pages: number | null;
+  notices: string[];
+}
+
+export interface SummaryReport {
+  request_id: string;
+  note_id: number | null;
+  route: Route;
+  reasons: Reason[];
+  summary: string | null;
+  model: ModelRef | null;
+  engine: string | null;
+  prompt_version: string | null;
+  style: Style;
+  max_words: number;
+  tokens: { input: number; output: number };
+  timings_ms: { ingest: number; save_note: number; route: number; generate: number; store: number; total: number };
+  quality: Verdict | null;
+  dry_run: boolean;
+  chunks: number;
+  document: DocumentInfo;
+}
+
+export type EngineEvent =
+  | { event: "token"; text: string }
+  | { event: "progress"; stage: string; done: number; total: number };
+
+export interface GrantedFile {
+  token: number;
+  name: string;
+  bytes: number;
+  kind: "pdf" | "text" | "model";
+}
+
+/** What the Summarize view summarizes. */
+export type Source =
+  | { kind: "draft"; id: number | null; body: string }
+  | { kind: "file"; token: number }
+  | { kind: "saved"; id: number };
+
+export interface Draft {
+  id: number;
+  body: string;
+  updated_at: string;
+}
+
+export interface NoteListItem {
+  id: number;
+  created_at: string;
+  title: string;
+  source_kind: string;
+  source_name: string;
+  words: number;
+  summaries: number;
+}
+
+export interface SearchHit {
+  note_id: number;
+  title: string;
+  created_at: string;
+  matched_in: string;
+  snippet: string;
+}
+
+export interface SummaryRecord {
+  id: number;
+  request_id: string;
+  created_at: string;
+  style: string;
+  route: string;
+  engine: string;
+  model: ModelRef | null;
+  prompt_version: string;
+  text: string;
+}
+
+export interface NoteRecord {
+  id: number;
+  created_at: string;
+  title: string;
+  source_kind: string;
+  source_name: string;
+  source_path: string | null;
+  original_bytes: number;
+  est_tokens: number;
+  encoding: string;
+  pages: number | null;
+  notices: string[];
+  text: string;
+  summaries: SummaryRecord[];
+}
+
+export interface ModelInfo {
+  architecture: string;
+  name: string | null;
+  context_length: number;
+  parameters: number;
+  quantization: string;
+  file_size: number;
+}
+
+export interface ModelEntry {
+  id: string;
+  version: string;
+  path: string;
+  size_bytes: number;
+  active: boolean;
+  quarantined: boolean;
+  info: ModelInfo | null;
+  problem: string | null;
+}
+
+export interface Device {
+  name: string;
+  description: string;
+  backend: string;
+  gpu: boolean;
+}
+
+export interface StatusReport {
+  version: string;
+  active_model: ModelRef | null;
+  engine: { backend: string; device: string; devices: Device[]; available: string[] };
+  cloud: { enabled: boolean; endpoint: string | null; model: string | null };
+  connectivity: string;
+  power: unknown | null;
+  counts: { notes: number; summaries: number; requests: number };
+}
+
+export interface AppStatus {
+  report: StatusReport;
+  busy: boolean;
+  worker: boolean;
+}
+
+export interface AppInfo {
+  version: string;
+  home: string | null;
+  openError: string | null;
+  worker: string | null;
+}

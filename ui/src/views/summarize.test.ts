@@ -1,0 +1,182 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api } from "../api";
+import type { Context } from "../context";
+import { report } from "../format.test";
+import { byId, fakeShell, key, reset, sendOnChannel, settle, type } from "../test-helpers";
+import type { SummaryReport } from "../types";
+import { summarizeView, type SummarizeView } from "./summarize";
+
+let listeners = new AbortController();
+
+function mount(): { view: SummarizeView; ctx: Context; notes: string[] } {
+  const notes: string[] = [];
+  const ctx: Context = { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: (m) => notes.push(m) };
+  const view = summarizeView(ctx);
+  document.body.append(view.el);
+  document.addEventListener("keydown", (e) => view.onKey?.(e), { signal: listeners.signal });
+  return { view, ctx, notes };
+}
+
+describe("Summarize view", () => {
+  beforeEach(() => vi.useRealTimers());
+  afterEach(() => {
+    listeners.abort();
+    listeners = new AbortController();
+    reset();
+  });
+
+  it("autosaves what is typed as a draft, reusing the draft's id", async () => {
+    let nextId = 7;
+    const shell = fakeShell({ save_draft: (a) => (a.id as number | null) ?? nextId++ });
+    mount();
+    const editor = byId<HTMLTextAreaElement>("note-editor");
+    type(editor, "Pump P-101");
+    type(editor, "Pump P-101 bearing hot");
+    await settle(450);
+    await settle();
+    expect(shell.named("save_draft")).toEqual([{ id: null, body: "Pump P-101 bearing hot" }]);
+    type(editor, "Pump P-101 bearing hot, 78 °C");
+    await settle(450);
+    await settle();
+    expect(shell.named("save_draft")[1]).toEqual({ id: 7, body: "Pump P-101 bearing hot, 78 °C" });
+    expect(byId("autosave-state").textContent).toBe("Draft saved");
+  });
+
+  it("says plainly when a draft could not be saved", async () => {
+    fakeShell({ save_draft: () => Promise.reject({ kind: "failure", message: "database or disk is full" }) });
+    mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "note");
+    await settle(450);
+    await settle();
+    expect(byId("autosave-state").textContent).toBe("Not saved: database or disk is full");
+  });
+
+  it("streams tokens, then shows the summary, the route badge and why (Ctrl+Enter)", async () => {
+    let finish: (r: SummaryReport) => void = () => {};
+    let channel: unknown;
+    const shell = fakeShell({
+      save_draft: () => 3,
+      summarize: (a) => {
+        channel = a.onEvent;
+        return new Promise((resolve) => (finish = resolve));
+      },
+      feedback: () => null,
+    });
+    const { ctx } = mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "Pump P-101 bearing at 78 °C. Seal kit SK-22 to order.");
+    byId<HTMLSelectElement>("style").value = "handover";
+    byId<HTMLInputElement>("max-words").value = "60";
+    key("Enter", { ctrlKey: true });
+    await settle();
+    const request = shell.named("summarize")[0].request as Record<string, unknown>;
+    expect(request).toEqual({ source: { kind: "draft", id: 3, body: "Pump P-101 bearing at 78 °C. Seal kit SK-22 to order." }, style: "handover", maxWords: 60 });
+    expect(byId<HTMLButtonElement>("summarize").disabled).toBe(true);
+    expect(byId("cancel").hidden).toBe(false);
+    expect(ctx.setBusy).toHaveBeenCalledWith(true);
+
+    sendOnChannel(channel, 0, { event: "progress", stage: "map", done: 1, total: 3 });
+    sendOnChannel(channel, 1, { event: "token", text: "- Pump " });
+    sendOnChannel(channel, 2, { event: "token", text: "P-101" });
+    await settle(40);
+    expect(byId("progress-label").textContent).toBe("Writing…");
+    expect(byId<HTMLProgressElement>("progress").max).toBe(3);
+    expect(byId("summary-output").textContent).toBe("- Pump P-101");
+
+    finish(report({ route: "local-chunked", chunks: 3, summary: "- Pump P-101 bearing at 78 °C", reasons: [{ code: "doc_exceeds_local_context", detail: "the note needs 9000 tokens; the model holds 2048" }] }));
+    await settle();
+    expect(byId("summary-output").textContent).toBe("- Pump P-101 bearing at 78 °C");
+    const badge = byId("route-badge");
+    expect(badge.hidden).toBe(false);
+    expect(badge.dataset.route).toBe("local-chunked");
+    expect(badge.textContent).toBe("Local model, in parts · 3 parts");
+    expect(byId("why").hidden).toBe(false);
+    expect(byId("why-reasons").textContent).toBe("the note needs 9000 tokens; the model holds 2048");
+    expect(byId<HTMLButtonElement>("summarize").disabled).toBe(false);
+    expect(byId("cancel").hidden).toBe(true);
+
+    byId("thumb-up").click();
+    await settle();
+    expect(shell.named("feedback")).toEqual([{ requestId: "req-1", outcome: "accepted" }]);
+    expect(byId("thumb-up").getAttribute("aria-pressed")).toBe("true");
+    byId("thumb-down").click();
+    await settle();
+    expect(shell.named("feedback")[1]).toEqual({ requestId: "req-1", outcome: "rejected" });
+    expect(byId("thumb-up").getAttribute("aria-pressed")).toBe("false");
+    expect(byId("thumb-down").getAttribute("aria-pressed")).toBe("true");
+  });
+
+  it("shows the shell's error for a bad file, and no stale summary", async () => {
+    fakeShell({
+      pick_file: () => ({ token: 4, name: "broken.pdf", bytes: 2048, kind: "pdf" }),
+      summarize: () => Promise.reject({ kind: "bad_input", message: "broken.pdf: not a valid PDF (the file is truncated or damaged)" }),
+    });
+    mount();
+    byId("open-file").click();
+    await settle();
+    expect(byId("source-chip").hidden).toBe(false);
+    expect(byId("source-chip").textContent).toContain("PDF: broken.pdf (2.0 KiB)");
+    byId("summarize").click();
+    await settle();
+    const error = byId("summarize-error");
+    expect(error.hidden).toBe(false);
+    expect(error.getAttribute("role")).toBe("alert");
+    expect(error.textContent).toBe("broken.pdf: not a valid PDF (the file is truncated or damaged)");
+    expect(byId("route-badge").hidden).toBe(true);
+    expect(byId<HTMLButtonElement>("copy").disabled).toBe(true);
+  });
+
+  it("cancels with Esc and says the note is kept", async () => {
+    let fail: (e: unknown) => void = () => {};
+    const shell = fakeShell({
+      save_draft: () => 1,
+      summarize: () => new Promise((_, reject) => (fail = reject)),
+      cancel_summary: () => {
+        fail({ kind: "cancelled", message: "Cancelled" });
+        return true;
+      },
+    });
+    mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "a long note");
+    byId("summarize").click();
+    await settle();
+    key("Escape");
+    await settle();
+    expect(shell.named("cancel_summary")).toHaveLength(1);
+    expect(byId("summary-output").textContent).toContain("Cancelled. The note is saved");
+    expect(byId("summarize-error").hidden).toBe(true);
+    expect(byId("cancel").hidden).toBe(true);
+  });
+
+  it("refuses an empty note without calling the engine", async () => {
+    const shell = fakeShell({});
+    mount();
+    byId("summarize").click();
+    await settle();
+    expect(shell.named("summarize")).toHaveLength(0);
+    expect(byId("summarize-error").textContent).toContain("nothing to summarize");
+  });
+
+  it("takes a dropped file as the source, and sends models elsewhere", async () => {
+    fakeShell({});
+    const { view } = mount();
+    view.dragging(true);
+    expect(byId("drop-zone").hidden).toBe(false);
+    view.filesDropped([{ token: 9, name: "model.gguf", bytes: 10, kind: "model" }]);
+    expect(byId("drop-zone").hidden).toBe(true);
+    expect(byId("summarize-error").textContent).toContain("Models view");
+    view.filesDropped([{ token: 10, name: "visit.md", bytes: 300, kind: "text" }]);
+    expect(byId("source-chip").textContent).toContain("File: visit.md");
+    expect(byId("summarize-error").hidden).toBe(true);
+    // Typing again returns to the editor.
+    type(byId<HTMLTextAreaElement>("note-editor"), "x");
+    expect(byId("source-chip").hidden).toBe(true);
+  });
+
+  it("restores the last draft after a restart", async () => {
+    fakeShell({ load_draft: () => ({ id: 12, body: "half-typed note", updated_at: "2026-11-21T10:00:00Z" }), save_draft: (a) => a.id });
+    const { view } = mount();
+    await view.restoreDraft();
+    expect(byId<HTMLTextAreaElement>("note-editor").value).toBe("half-typed note");
+    expect(byId("autosave-state").textContent).toBe("Draft restored");
+  });
+});

@@ -1,0 +1,393 @@
+// The Summarize view: the note editor (autosaved), files by dialog or drop, style and length,
+// streaming output with progress, the route badge and its reasons, copy / export / feedback.
+
+import { debounce, h, clear } from "../dom";
+import { errorBox, type Context, type View } from "../context";
+import { exportName, formatBytes, formatMs, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
+import type { EngineEvent, GrantedFile, Outcome, Route, Source, Style, SummaryReport, UiError } from "../types";
+
+type Input =
+  | { kind: "editor" }
+  | { kind: "file"; file: GrantedFile }
+  | { kind: "saved"; id: number; title: string };
+
+export interface SummarizeView extends View {
+  /** Summarize a note from history again. */
+  summarizeSaved: (id: number, title: string) => void;
+  /** Restores the last draft into the editor (at start-up). */
+  restoreDraft: () => Promise<void>;
+  /** Files dropped on the window. */
+  filesDropped: (files: GrantedFile[]) => void;
+  dragging: (active: boolean) => void;
+  /** Saves the editor now (before the window closes). */
+  flush: () => void;
+}
+
+export function summarizeView(ctx: Context): SummarizeView {
+  let input: Input = { kind: "editor" };
+  let draftId: number | null = null;
+  let running = false;
+  let report: SummaryReport | null = null;
+  let outcome: Outcome | null = null;
+
+  // ── Note side ──────────────────────────────────────────────────────────────
+  const editor = h("textarea", {
+    id: "note-editor",
+    "aria-label": "Note",
+    placeholder: "Type or paste a note, open a file (Ctrl+O), or drop a .txt, .md or .pdf file here.",
+    spellcheck: "true",
+  });
+  const saveState = h("span", { id: "autosave-state", class: "muted", "aria-live": "polite" });
+  const sourceName = h("span", { class: "chip-name" });
+  const sourceChip = h(
+    "div",
+    { id: "source-chip", class: "chip", hidden: true },
+    sourceName,
+    h("button", { type: "button", class: "link", id: "clear-source", onclick: () => setInput({ kind: "editor" }) }, "Use the editor instead"),
+  );
+  const dropZone = h("div", { id: "drop-zone", class: "drop-zone", hidden: true }, "Drop a .txt, .md or .pdf file to summarize it");
+  const openButton = h("button", { type: "button", id: "open-file", title: "Open a note or report (Ctrl+O)", onclick: () => void openFile() }, "Open file…");
+
+  const styleSelect = h(
+    "select",
+    { id: "style", "aria-label": "Summary style" },
+    h("option", { value: "bullets" }, "Bullets"),
+    h("option", { value: "brief" }, "Brief"),
+    h("option", { value: "handover" }, "Handover (found / done / open)"),
+  );
+  const lengthInput = h("input", {
+    id: "max-words",
+    type: "number",
+    min: 10,
+    max: 2000,
+    step: 10,
+    placeholder: "auto",
+    "aria-label": "Maximum words",
+    title: "Maximum words (empty: the style's default)",
+  });
+  const summarizeButton = h("button", { type: "button", id: "summarize", class: "primary", title: "Summarize (Ctrl+Enter)", onclick: () => void run() }, "Summarize");
+  const cancelButton = h("button", { type: "button", id: "cancel", hidden: true, title: "Cancel (Esc)", onclick: () => void cancel() }, "Cancel");
+
+  // ── Summary side ───────────────────────────────────────────────────────────
+  const progress = h("progress", { id: "progress", hidden: true, "aria-label": "Progress" });
+  const progressLabel = h("span", { id: "progress-label", class: "muted", "aria-live": "polite" });
+  const badge = h("span", { id: "route-badge", class: "badge", hidden: true });
+  const why = h("details", { id: "why", hidden: true }, h("summary", {}, "Why this route?"), h("ul", { id: "why-reasons" }));
+  const output = h("div", { id: "summary-output", class: "summary", tabindex: 0, "aria-label": "Summary", "aria-live": "off" });
+  const placeholder = h("p", { class: "muted placeholder" }, "The summary appears here as it is written.");
+  output.append(placeholder);
+  const quality = h("div", { id: "quality", class: "warning", hidden: true });
+  const docInfo = h("p", { id: "doc-info", class: "muted" });
+  const errors = errorBox("summarize-error");
+  const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
+  const exportButton = h("button", { type: "button", id: "export", disabled: true, onclick: () => void exportMd() }, "Export Markdown…");
+  const up = h("button", { type: "button", id: "thumb-up", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Good summary", title: "Good summary", onclick: () => void rate("accepted") }, "👍");
+  const down = h("button", { type: "button", id: "thumb-down", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Poor summary", title: "Poor summary", onclick: () => void rate("rejected") }, "👎");
+
+  const el = h(
+    "section",
+    { id: "view-summarize", class: "view split", "aria-label": "Summarize" },
+    h(
+      "div",
+      { class: "pane note-pane" },
+      h("div", { class: "toolbar" }, openButton, sourceChip, h("span", { class: "spacer" }), saveState),
+      h("div", { class: "editor-wrap" }, editor, dropZone),
+      h(
+        "div",
+        { class: "toolbar" },
+        h("label", {}, "Style ", styleSelect),
+        h("label", {}, "Max words ", lengthInput),
+        h("span", { class: "spacer" }),
+        cancelButton,
+        summarizeButton,
+      ),
+    ),
+    h(
+      "div",
+      { class: "pane summary-pane" },
+      h("div", { class: "toolbar" }, badge, progress, progressLabel, h("span", { class: "spacer" }), copyButton, exportButton, up, down),
+      errors.el,
+      why,
+      output,
+      quality,
+      docInfo,
+    ),
+  );
+
+  // ── Autosave ───────────────────────────────────────────────────────────────
+  let saving: Promise<void> = Promise.resolve();
+  const save = debounce(() => {
+    const body = editor.value;
+    saveState.textContent = "Saving…";
+    saving = saving.then(async () => {
+      try {
+        draftId = await ctx.api.saveDraft(draftId, body);
+        saveState.textContent = body.trim() ? "Draft saved" : "";
+        saveState.classList.remove("bad");
+      } catch (e) {
+        saveState.textContent = `Not saved: ${(e as UiError).message}`;
+        saveState.classList.add("bad");
+      }
+    });
+  }, 400);
+  editor.addEventListener("input", () => {
+    if (input.kind !== "editor") setInput({ kind: "editor" });
+    save();
+  });
+
+  function setInput(next: Input) {
+    input = next;
+    sourceChip.hidden = next.kind === "editor";
+    editor.classList.toggle("dimmed", next.kind !== "editor");
+    if (next.kind === "file") {
+      const f = next.file;
+      sourceName.textContent = `${f.kind === "pdf" ? "PDF" : "File"}: ${f.name} (${formatBytes(f.bytes)})`;
+    } else if (next.kind === "saved") {
+      sourceName.textContent = `Saved note: ${next.title}`;
+    }
+  }
+
+  async function openFile() {
+    errors.clear();
+    try {
+      const file = await ctx.api.pickFile();
+      if (file) setInput({ kind: "file", file });
+    } catch (e) {
+      errors.show(e as UiError);
+    }
+  }
+
+  // ── Running ────────────────────────────────────────────────────────────────
+  let pending = "";
+  let frame = 0;
+  const flushTokens = () => {
+    frame = 0;
+    if (!pending) return;
+    placeholder.remove();
+    output.append(document.createTextNode(pending));
+    pending = "";
+  };
+
+  function onEvent(e: EngineEvent) {
+    if (e.event === "token") {
+      pending += e.text;
+      if (!frame) frame = requestAnimationFrame(flushTokens);
+      progressLabel.textContent = "Writing…";
+    } else if (e.event === "progress") {
+      progress.max = e.total;
+      progress.value = e.done;
+      progressLabel.textContent = `${e.stage === "map" ? "Part" : e.stage} ${Math.min(e.done + 1, e.total)} of ${e.total}`;
+    }
+  }
+
+  function setRunning(on: boolean) {
+    running = on;
+    ctx.setBusy(on);
+    summarizeButton.disabled = on;
+    openButton.disabled = on;
+    cancelButton.hidden = !on;
+    progress.hidden = !on;
+    el.setAttribute("aria-busy", String(on));
+    if (on) {
+      progress.removeAttribute("value");
+      progressLabel.textContent = "Reading the note…";
+    } else {
+      progressLabel.textContent = "";
+    }
+  }
+
+  function resetOutput() {
+    report = null;
+    outcome = null;
+    pending = "";
+    clear(output, placeholder);
+    badge.hidden = true;
+    why.hidden = true;
+    quality.hidden = true;
+    docInfo.textContent = "";
+    for (const b of [copyButton, exportButton, up, down]) b.disabled = true;
+    up.setAttribute("aria-pressed", "false");
+    down.setAttribute("aria-pressed", "false");
+    errors.clear();
+  }
+
+  function currentSource(): Source | null {
+    switch (input.kind) {
+      case "file":
+        return { kind: "file", token: input.file.token };
+      case "saved":
+        return { kind: "saved", id: input.id };
+      case "editor": {
+        if (!editor.value.trim()) return null;
+        return { kind: "draft", id: draftId, body: editor.value };
+      }
+    }
+  }
+
+  async function run() {
+    if (running) return;
+    const source = currentSource();
+    resetOutput();
+    if (!source) {
+      errors.show({ kind: "bad_input", message: "There is nothing to summarize yet: type or paste a note, or open a file." });
+      editor.focus();
+      return;
+    }
+    // Anything still waiting to autosave goes first; the shell saves the text again anyway.
+    save.flush();
+    await saving;
+    if (source.kind === "draft") source.id = draftId;
+    const maxWords = lengthInput.value ? Math.max(10, Math.round(Number(lengthInput.value))) : null;
+    setRunning(true);
+    try {
+      const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, onEvent);
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      pending = "";
+      show(r);
+    } catch (e) {
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      pending = "";
+      const err = e as UiError;
+      if (err.kind === "cancelled") {
+        clear(output, h("p", { class: "muted" }, "Cancelled. The note is saved; summarize it again at any time."));
+      } else {
+        clear(output, placeholder);
+        errors.show(err);
+      }
+    } finally {
+      setRunning(false);
+      ctx.refreshStatus();
+    }
+  }
+
+  function show(r: SummaryReport) {
+    report = r;
+    clear(output, r.summary ?? "");
+    badge.textContent = routeLabel(r.route) + (r.chunks > 1 ? ` · ${r.chunks} parts` : "");
+    badge.dataset.route = r.route;
+    badge.title = ROUTE_MEANINGS[r.route as Route] ?? "";
+    badge.hidden = false;
+    const list = why.querySelector("ul")!;
+    clear(list, ...reasonLines(r.reasons).map((line) => h("li", {}, line)));
+    why.hidden = r.reasons.length === 0;
+    const failed = r.quality?.checks.filter((c) => !c.passed) ?? [];
+    quality.hidden = failed.length === 0;
+    clear(quality, h("strong", {}, "Check this summary: "), failed.map((c) => c.detail || c.name).join("; "));
+    const d = r.document;
+    docInfo.textContent = [
+      `${d.name}: ${d.words} words`,
+      d.pages ? `${d.pages} pages` : "",
+      r.model ? `model ${r.model.id}` : r.engine ?? "",
+      `${formatMs(r.timings_ms.total)}`,
+      ...d.notices,
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    for (const b of [copyButton, exportButton, up, down]) b.disabled = false;
+  }
+
+  async function cancel() {
+    if (!running) return;
+    progressLabel.textContent = "Cancelling…";
+    try {
+      await ctx.api.cancel();
+    } catch (e) {
+      errors.show(e as UiError);
+    }
+  }
+
+  async function copy() {
+    if (!report?.summary) return;
+    const text = report.summary;
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Older WebKit: copy through a selection.
+      const area = h("textarea", { class: "offscreen", "aria-hidden": "true" });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }
+    ctx.notify("Summary copied");
+  }
+
+  async function exportMd() {
+    if (!report) return;
+    try {
+      const path = await ctx.api.exportMarkdown(summaryMarkdown(report), exportName(report.document.name));
+      if (path) ctx.notify(`Saved to ${path}`);
+    } catch (e) {
+      errors.show(e as UiError);
+    }
+  }
+
+  async function rate(o: Outcome) {
+    if (!report) return;
+    const next = outcome === o ? null : o;
+    try {
+      // Taking a rating back records the request as pending again.
+      await ctx.api.feedback(report.request_id, next ?? "pending");
+      outcome = next;
+      up.setAttribute("aria-pressed", String(outcome === "accepted"));
+      down.setAttribute("aria-pressed", String(outcome === "rejected"));
+      ctx.notify(next ? "Thanks: recorded" : "Rating removed");
+    } catch (e) {
+      errors.show(e as UiError);
+    }
+  }
+
+  return {
+    el,
+    shown: () => editor.focus(),
+    onKey(e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        void run();
+        return true;
+      }
+      if (e.key === "Escape" && running) {
+        void cancel();
+        return true;
+      }
+      if (e.key.toLowerCase() === "o" && (e.ctrlKey || e.metaKey) && !running) {
+        void openFile();
+        return true;
+      }
+      return false;
+    },
+    summarizeSaved(id, title) {
+      setInput({ kind: "saved", id, title });
+      void run();
+    },
+    async restoreDraft() {
+      try {
+        const d = await ctx.api.loadDraft();
+        if (d) {
+          draftId = d.id;
+          editor.value = d.body;
+          saveState.textContent = "Draft restored";
+        }
+      } catch (e) {
+        errors.show(e as UiError);
+      }
+    },
+    filesDropped(files) {
+      dropZone.hidden = true;
+      const usable = files.filter((f) => f.kind !== "model");
+      if (usable.length === 0) {
+        errors.show({ kind: "bad_input", message: "Drop a .txt, .md or .pdf file (models are imported in the Models view)." });
+        return;
+      }
+      errors.clear();
+      setInput({ kind: "file", file: usable[0] });
+      if (usable.length > 1) ctx.notify(`Using ${usable[0].name}; one file at a time`);
+    },
+    dragging(active) {
+      dropZone.hidden = !active;
+    },
+    flush: () => save.flush(),
+  };
+}
