@@ -162,3 +162,18 @@ fn bench_reports_the_contract_keys() {
     assert_eq!(v["backend"], "cpu");
     assert_eq!(v["tokens_streamed"], 16, "every generated token crossed the protocol");
 }
+
+/// The 32,000-word report needs more parts than one combine prompt holds: the part summaries
+/// are combined in rounds, and every round's prompt must fit the context. (Multi-line part
+/// summaries were once split into many "parts" whose labels overflowed the prompt, and the
+/// request fell back to extractive.)
+#[test]
+fn a_very_long_note_is_combined_in_rounds_that_fit_the_context() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let v = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("incident-report-long.md"))]);
+    assert_eq!(v["route"], "local-chunked", "{v}");
+    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert!(!codes.contains(&"local_engine_failed"), "{v}");
+    assert!(v["chunks"].as_u64().unwrap() > 20, "{v}");
+}

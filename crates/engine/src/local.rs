@@ -111,12 +111,19 @@ impl LocalEngine {
     }
 
     fn call(&self, request: Request, on_token: &mut dyn FnMut(&str)) -> Result<Event, EngineError> {
-        let mut supervisor = self.supervisor.lock().map_err(|_| EngineError::Failed("engine lock poisoned".into()))?;
-        match supervisor.call(&request, Some(&self.cancel), on_token) {
-            Ok(Event::Error { kind, message, .. }) => Err(match kind {
+        match self.call_raw(request, on_token)? {
+            Event::Error { kind, message, .. } => Err(match kind {
                 ErrorKind::InvalidModel => EngineError::InvalidModel(message),
                 _ => EngineError::Failed(message),
             }),
+            event => Ok(event),
+        }
+    }
+
+    /// Like `call`, with the worker's error events returned as events.
+    fn call_raw(&self, request: Request, on_token: &mut dyn FnMut(&str)) -> Result<Event, EngineError> {
+        let mut supervisor = self.supervisor.lock().map_err(|_| EngineError::Failed("engine lock poisoned".into()))?;
+        match supervisor.call(&request, Some(&self.cancel), on_token) {
             Ok(event) => Ok(event),
             Err(e @ supervisor::Error::WorkerDied(_)) => Err(EngineError::Crashed(e.to_string())),
             Err(e) => Err(EngineError::Failed(e.to_string())),
@@ -168,16 +175,33 @@ impl LocalEngine {
         max_tokens: u32,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<(String, GenerationStats), EngineError> {
+        match self.try_generate(messages, max_tokens, on_token)? {
+            Ok(done) => Ok(done),
+            Err(overflow) => Err(EngineError::Failed(overflow)),
+        }
+    }
+
+    /// Generates; `Ok(Err(why))` when the prompt turned out longer than the context (the
+    /// measure before it is an estimate: the chat template adds tokens of its own).
+    fn try_generate(
+        &self,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<Result<(String, GenerationStats), String>, EngineError> {
         let sampling = Sampling { max_tokens, ..self.settings.sampling.clone() };
         let mut text = String::new();
         let request = Request::Generate { id: self.id(), model: self.spec(), messages, sampling };
-        let event = self.call(request, &mut |t| {
+        let event = self.call_raw(request, &mut |t| {
             text.push_str(t);
             on_token(t);
         })?;
         match event {
             Event::Done { stats, .. } if stats.stop == StopReason::Cancelled => Err(EngineError::Cancelled),
-            Event::Done { stats, .. } => Ok((text.trim().to_string(), stats)),
+            Event::Done { stats, .. } => Ok(Ok((text.trim().to_string(), stats))),
+            Event::Error { kind: ErrorKind::ContextOverflow, message, .. } => Ok(Err(message)),
+            Event::Error { kind: ErrorKind::InvalidModel, message, .. } => Err(EngineError::InvalidModel(message)),
+            Event::Error { message, .. } => Err(EngineError::Failed(message)),
             other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
         }
     }
@@ -237,18 +261,29 @@ impl LocalEngine {
         for round in 1..=6 {
             let messages = prompt::combine(request.style, request.max_words, &partials);
             if self.prompt_tokens(&messages)? + final_out as usize <= context {
-                let (text, stats) = self.generate(messages, final_out, &mut |t| {
-                    events(EngineEvent::Token { text: t.to_string() })
-                })?;
-                totals.0 += stats.prompt_tokens as usize;
-                totals.1 += stats.output_tokens as usize;
-                return Ok((text, total));
+                match self.try_generate(messages, final_out, &mut |t| events(EngineEvent::Token { text: t.to_string() }))? {
+                    Ok((text, stats)) => {
+                        totals.0 += stats.prompt_tokens as usize;
+                        totals.1 += stats.output_tokens as usize;
+                        return Ok((text, total));
+                    }
+                    // Measured to fit but did not (nothing was generated): shrink once more.
+                    Err(overflow) => tracing::debug!(%overflow, round, "combined prompt overflowed; shrinking again"),
+                }
             }
+            // A group's prompt is the combine instructions plus each part with its "Part N:"
+            // label: budget for all of it, not only the parts' own tokens.
+            let combine_overhead = self.prompt_tokens(&prompt::combine(Style::Bullets, part_words, &[]))?;
+            let label = self.count(vec!["Part 999:\n\n".to_string()])?.first().copied().unwrap_or(8);
+            let group_budget =
+                context.saturating_sub(combine_overhead + part_out as usize + TEMPLATE_MARGIN).max(64) as u32;
+            // One line per part: the packed groups are split back into parts at newlines.
+            let lines: Vec<String> = partials.iter().map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
             let pieces: Vec<Piece> = {
-                let counts = self.count(partials.clone())?;
-                partials.iter().cloned().zip(counts).map(|(text, tokens)| Piece { text, tokens }).collect()
+                let counts = self.count(lines.clone())?;
+                lines.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens: tokens + label }).collect()
             };
-            let groups = chunk::pack(pieces, budget, |w| vec![budget; w.len()]);
+            let groups = chunk::pack(pieces, group_budget, |w| vec![group_budget; w.len()]);
             let n = groups.len();
             let mut next = Vec::with_capacity(n);
             for (i, g) in groups.into_iter().enumerate() {

@@ -74,7 +74,10 @@ describe("Summarize view", () => {
     expect(byId("cancel").hidden).toBe(false);
     expect(ctx.setBusy).toHaveBeenCalledWith(true);
 
-    sendOnChannel(channel, 0, { event: "progress", stage: "map", done: 1, total: 3 });
+    sendOnChannel(channel, 0, { event: "progress", stage: "parts", done: 1, total: 3 });
+    await settle();
+    expect(byId("progress-label").textContent).toBe("Summarizing in parts: 1 of 3 done");
+    expect(byId<HTMLProgressElement>("progress").value).toBe(1);
     sendOnChannel(channel, 1, { event: "token", text: "- Pump " });
     sendOnChannel(channel, 2, { event: "token", text: "P-101" });
     await settle(40);

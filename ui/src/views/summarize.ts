@@ -176,7 +176,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     } else if (e.event === "progress") {
       progress.max = e.total;
       progress.value = e.done;
-      progressLabel.textContent = `${e.stage === "map" ? "Part" : e.stage} ${Math.min(e.done + 1, e.total)} of ${e.total}`;
+      progressLabel.textContent = progressText(e.stage, e.done, e.total);
     }
   }
 
@@ -190,7 +190,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     el.setAttribute("aria-busy", String(on));
     if (on) {
       progress.removeAttribute("value");
-      progressLabel.textContent = "Reading the note…";
+      progressLabel.textContent = "Working…";
     } else {
       progressLabel.textContent = "";
     }
@@ -390,4 +390,11 @@ export function summarizeView(ctx: Context): SummarizeView {
     },
     flush: () => save.flush(),
   };
+}
+
+/** What a progress event means to the person waiting. */
+export function progressText(stage: string, done: number, total: number): string {
+  if (stage === "parts") return `Summarizing in parts: ${done} of ${total} done`;
+  if (stage.startsWith("combine")) return `Combining the parts: ${done} of ${total} done`;
+  return `${stage}: ${done} of ${total}`;
 }

@@ -1,0 +1,240 @@
+// End-to-end: the real desktop app, driven as a technician would through WebDriver
+// (tauri-driver → WebKitWebDriver) under Xvfb. Run by scripts/e2e, which builds the app and
+// the engine worker and generates the fixtures; see tests/e2e/README.md.
+//
+// One session walks through the day in order (each step builds on the last, as the app's
+// data does), and saves a screenshot after every step into $E2E_ARTIFACTS.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Keys, Session } from "./webdriver.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const app = process.env.FIELDBRIEF_APP;
+const model = process.env.FIELDBRIEF_E2E_MODEL;
+const artifacts = process.env.E2E_ARTIFACTS ?? path.join(root, "target/e2e-artifacts");
+const port = Number(process.env.E2E_DRIVER_PORT ?? 4444);
+const samples = path.join(root, "assets/samples");
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "fieldbrief-e2e-"));
+const home = path.join(work, "home");
+const dialogAnswer = path.join(work, "dialog-answer");
+let driver;
+let s;
+let shot = 0;
+
+// WebKitGTK's WebDriver takes a screenshot at the next repaint, and a page with nothing
+// changing (no blinking caret, no animation) never repaints: keep one pixel changing for a
+// moment so that the screenshot comes.
+const KEEP_PAINTING = `
+  const dot = document.createElement("div");
+  Object.assign(dot.style, { position: "fixed", right: "0", bottom: "0", width: "1px", height: "1px", pointerEvents: "none" });
+  document.body.append(dot);
+  const end = performance.now() + 2000;
+  let n = 0;
+  const tick = () => {
+    dot.style.opacity = String((n++ % 2) * 0.01);
+    if (performance.now() < end) requestAnimationFrame(tick); else dot.remove();
+  };
+  requestAnimationFrame(tick);`;
+
+async function screenshot(name) {
+  await s.execute(KEEP_PAINTING);
+  shot += 1;
+  const file = path.join(artifacts, `${String(shot).padStart(2, "0")}-${name}.png`);
+  fs.writeFileSync(file, await s.screenshot());
+}
+
+/** The next native file dialog answers with `file` (see FIELDBRIEF_SCRIPTED_DIALOGS). */
+function answerDialogWith(file) {
+  fs.writeFileSync(dialogAnswer, file + "\n");
+}
+
+const text = async (css) => (await s.find(css)).property("textContent");
+const visible = async (css) => {
+  const found = await s.findAll(css);
+  return found.length > 0 && (await found[0].displayed());
+};
+const click = async (css) => (await s.find(css)).click();
+
+async function summarizeAndWait() {
+  const before = await s.execute("return document.getElementById('route-badge').dataset.route || ''");
+  await s.execute("document.getElementById('route-badge').dataset.route = ''");
+  await click("#summarize");
+  // Done when the button is enabled again and either a badge or an error is showing.
+  await s.waitFor(
+    "the summary to finish",
+    async () =>
+      !(await (await s.find("#summarize")).property("disabled")) && ((await visible("#route-badge")) || (await visible("#summarize-error"))),
+    120000,
+  );
+  return before;
+}
+
+before(async () => {
+  assert.ok(app && fs.existsSync(app), `FIELDBRIEF_APP must name the built app (got ${app})`);
+  fs.mkdirSync(artifacts, { recursive: true });
+  fs.mkdirSync(home, { recursive: true });
+  answerDialogWith("");
+  driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      FIELDBRIEF_HOME: home,
+      FIELDBRIEF_SCRIPTED_DIALOGS: dialogAnswer,
+      WEBKIT_DISABLE_COMPOSITING_MODE: "1",
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      s = await Session.start(base, { "tauri:options": { application: app } });
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+});
+
+after(async () => {
+  try {
+    if (s) await s.end();
+  } finally {
+    driver?.kill();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("the window opens on the Summarize view with a status bar", async () => {
+  // The theme choice persists in the webview's storage: start every run in the light theme.
+  await s.execute("const t = document.getElementById('theme'); t.value = 'light'; t.dispatchEvent(new Event('change'));");
+  await s.waitFor("the status bar", async () => (await text("#status-engine")).startsWith("Engine: extractive only"));
+  assert.equal(await (await s.find("#tab-summarize")).attribute("aria-selected"), "true");
+  assert.match(await text("#status-model"), /Model: none/);
+  assert.match(await text("#status-network"), /Cloud: off/);
+  await screenshot("start");
+});
+
+test("a typed note is autosaved and summarized (extractive) with the route badge and its reasons", async () => {
+  const editor = await s.find("#note-editor");
+  await editor.click();
+  await editor.type(
+    "Pump P-101 inspected at the north station. Discharge pressure 4.2 bar, bearing temperature 78 °C, above the 70 °C limit. " +
+      "Replaced bearing P/N 6309-2Z-C3 and checked alignment. Seal kit SK-22 still to order before Friday.",
+  );
+  await s.waitFor("the autosave", async () => (await text("#autosave-state")) === "Draft saved");
+  // Ctrl+Enter, as the button's tooltip says.
+  await editor.type(Keys.CONTROL + Keys.ENTER + Keys.NULL);
+  await s.waitFor("the route badge", () => visible("#route-badge"), 60000);
+  assert.equal(await (await s.find("#route-badge")).attribute("data-route"), "extractive");
+  assert.equal(await text("#route-badge"), "Extractive");
+  const summary = await text("#summary-output");
+  assert.match(summary, /78 °C|6309-2Z-C3|SK-22/, summary);
+  await click("#why > summary");
+  assert.match(await text("#why-reasons"), /no local model/i);
+  assert.equal(await (await s.find("#thumb-up")).property("disabled"), false);
+  await click("#thumb-up");
+  await s.waitFor("the rating", async () => (await (await s.find("#thumb-up")).attribute("aria-pressed")) === "true");
+  await screenshot("typed-note-extractive");
+});
+
+test("a PDF opened from the file dialog is summarized", async () => {
+  answerDialogWith(path.join(samples, "substation-inspection.pdf"));
+  await click("#open-file");
+  await s.waitFor("the file chip", async () => (await text("#source-chip")).includes("PDF: substation-inspection.pdf"));
+  await summarizeAndWait();
+  assert.equal(await visible("#summarize-error"), false, await text("#summarize-error"));
+  assert.equal(await (await s.find("#route-badge")).attribute("data-route"), "extractive");
+  assert.ok((await text("#summary-output")).trim().length > 40);
+  assert.match(await text("#doc-info"), /substation-inspection\.pdf: \d+ words · \d+ pages/);
+  await screenshot("pdf");
+});
+
+test("a corrupt PDF shows a clear error and no summary", async () => {
+  const good = fs.readFileSync(path.join(samples, "substation-inspection.pdf"));
+  const broken = path.join(work, "broken-report.pdf");
+  fs.writeFileSync(broken, good.subarray(0, Math.floor(good.length / 3)));
+  answerDialogWith(broken);
+  await click("#open-file");
+  await s.waitFor("the file chip", async () => (await text("#source-chip")).includes("broken-report.pdf"));
+  await summarizeAndWait();
+  const message = await text("#summarize-error");
+  assert.equal(await visible("#summarize-error"), true);
+  assert.match(message, /broken-report\.pdf: corrupt PDF/, message);
+  assert.doesNotMatch(message, /panick|Error\(|\bat src\//, message);
+  assert.equal(await visible("#route-badge"), false);
+  await screenshot("corrupt-pdf-error");
+});
+
+test("a model imported from disk summarizes locally", async () => {
+  assert.ok(model && fs.existsSync(model), `FIELDBRIEF_E2E_MODEL must name a generated GGUF (got ${model})`);
+  await click("#tab-models");
+  await s.waitFor("the models view", () => visible("#import-model"));
+  answerDialogWith(model);
+  await click("#import-model");
+  const id = path.basename(model, ".gguf");
+  await s.waitFor("the imported model", async () => (await s.findAll(`tr[data-model="${id}"].active`)).length === 1, 30000);
+  assert.match(await text(`tr[data-model="${id}"]`), /Active/);
+  await s.waitFor("the status bar", async () => (await text("#status-model")) === `Model: ${id}`);
+  await screenshot("models");
+
+  await click("#tab-summarize");
+  await click("#clear-source");
+  await summarizeAndWait();
+  assert.equal(await visible("#summarize-error"), false, await text("#summarize-error"));
+  assert.equal(await (await s.find("#route-badge")).attribute("data-route"), "local");
+  assert.match(await text("#doc-info"), new RegExp(`model ${id}`));
+  await screenshot("local-summary");
+});
+
+test("Esc cancels a running summary and the app goes on", async () => {
+  answerDialogWith(path.join(samples, "incident-report-long.md"));
+  await click("#open-file");
+  await s.waitFor("the file chip", async () => (await text("#source-chip")).includes("incident-report-long.md"));
+  await click("#summarize");
+  await s.waitFor("the engine to work", async () => /in parts: \d+ of \d+ done/.test(await text("#progress-label")), 60000);
+  await screenshot("long-note-running");
+  await (await s.find("#note-editor")).type(Keys.ESCAPE);
+  await s.waitFor("the cancellation", async () => (await text("#summary-output")).startsWith("Cancelled."), 30000);
+  assert.equal(await visible("#cancel"), false);
+  assert.equal(await (await s.find("#summarize")).property("disabled"), false);
+  assert.equal(await visible("#summarize-error"), false);
+  await screenshot("cancelled");
+});
+
+test("history finds notes by their words and opens them", async () => {
+  await click("#tab-history");
+  const search = await s.find("#history-search");
+  await search.type("substation");
+  await s.waitFor("search results", async () => (await text("#history-count")).match(/^\d+ match/));
+  const rows = await s.findAll("#history-list [data-note-id]");
+  assert.ok(rows.length >= 1);
+  assert.ok((await s.findAll("#history-list mark")).length >= 1, "hits are highlighted");
+  await rows[0].click();
+  await s.waitFor("the note", async () => (await text("#note-detail h2")).length > 0);
+  assert.match(await text("#note-detail"), /Summaries/);
+  await screenshot("history-search");
+
+  await search.clear();
+  await search.type("no-such-word-anywhere");
+  await s.waitFor("no results", async () => (await text("#history-count")).startsWith("Nothing matches"));
+});
+
+test("the smallest window, dark theme, keyboard only", async () => {
+  await s.setWindowRect({ width: 1024, height: 640 }).catch(() => {});
+  await s.execute("const t = document.getElementById('theme'); t.value = 'dark'; t.dispatchEvent(new Event('change'));");
+  await (await s.find("#history-search")).type(Keys.ALT + "1" + Keys.NULL);
+  await s.waitFor("the summarize view", async () => (await (await s.find("#tab-summarize")).attribute("aria-selected")) === "true");
+  const fits = await s.execute(
+    "const d = document.documentElement; return d.scrollWidth <= d.clientWidth + 1 && d.scrollHeight <= d.clientHeight + 1;",
+  );
+  assert.equal(fits, true, "nothing overflows the window");
+  assert.equal(await s.execute("return document.documentElement.dataset.theme"), "dark");
+  await screenshot("dark-1024x640");
+});
