@@ -1,7 +1,7 @@
 // The Summarize view: the note editor (autosaved), files by dialog or drop, style and length,
 // streaming output with progress, the route badge and its reasons, copy / export / feedback.
 
-import { debounce, h, clear } from "../dom";
+import { debounce, h, clear, icon, ICONS } from "../dom";
 import { errorBox, type Context, type View } from "../context";
 import { exportName, formatBytes, formatMs, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
 import type { EngineEvent, GrantedFile, Outcome, Route, Source, Style, SummaryReport, UiError } from "../types";
@@ -81,8 +81,8 @@ export function summarizeView(ctx: Context): SummarizeView {
   const errors = errorBox("summarize-error");
   const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
   const exportButton = h("button", { type: "button", id: "export", disabled: true, onclick: () => void exportMd() }, "Export Markdown…");
-  const up = h("button", { type: "button", id: "thumb-up", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Good summary", title: "Good summary", onclick: () => void rate("accepted") }, "👍");
-  const down = h("button", { type: "button", id: "thumb-down", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Poor summary", title: "Poor summary", onclick: () => void rate("rejected") }, "👎");
+  const up = h("button", { type: "button", id: "thumb-up", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Good summary", title: "Good summary", onclick: () => void rate("accepted") }, icon(ICONS.thumbUp));
+  const down = h("button", { type: "button", id: "thumb-down", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Poor summary", title: "Poor summary", onclick: () => void rate("rejected") }, icon(ICONS.thumbDown));
 
   const el = h(
     "section",
