@@ -118,17 +118,15 @@ async fn save_draft(app: AppHandle, id: Option<i64>, body: String) -> Result<Opt
 #[tauri::command]
 async fn pick_file(app: AppHandle) -> Result<Option<GrantedFile>, UiError> {
     blocking(app, |app, shell| {
-        let path = match &shell.dialogs {
-            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
-            Dialogs::Native => app
+        let path = shell.dialogs.ask(|| {
+            app
                 .dialog()
                 .file()
                 .set_title("Open a note or report")
                 .add_filter("Notes and reports", &["txt", "md", "markdown", "text", "log", "pdf"])
                 .add_filter("All files", &["*"])
                 .blocking_pick_file()
-                .and_then(|p| p.into_path().ok()),
-        };
+        });
         Ok(path.map(|p| shell.grant(p)))
     })
     .await
@@ -202,17 +200,15 @@ async fn feedback(app: AppHandle, request_id: String, outcome: Outcome) -> Resul
 #[tauri::command]
 async fn export_markdown(app: AppHandle, markdown: String, suggested_name: String) -> Result<Option<PathBuf>, UiError> {
     blocking(app, move |app, shell| {
-        let target = match &shell.dialogs {
-            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
-            Dialogs::Native => app
+        let target = shell.dialogs.ask(|| {
+            app
                 .dialog()
                 .file()
                 .set_title("Export summary as Markdown")
                 .set_file_name(&suggested_name)
                 .add_filter("Markdown", &["md"])
                 .blocking_save_file()
-                .and_then(|p| p.into_path().ok()),
-        };
+        });
         let Some(target) = target else { return Ok(None) };
         write_atomically(&target, markdown.as_bytes())
             .map_err(|e| UiError::failure(format!("Could not save {}: {e}", target.display())))?;
@@ -270,16 +266,14 @@ async fn list_models(app: AppHandle) -> Result<Vec<ModelEntry>, UiError> {
 #[tauri::command]
 async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
     blocking(app, |app, shell| {
-        let path = match &shell.dialogs {
-            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
-            Dialogs::Native => app
+        let path = shell.dialogs.ask(|| {
+            app
                 .dialog()
                 .file()
                 .set_title("Import a GGUF model")
                 .add_filter("GGUF models", &["gguf"])
                 .blocking_pick_file()
-                .and_then(|p| p.into_path().ok()),
-        };
+        });
         let Some(path) = path else { return Ok(None) };
         Ok(Some(shell.browse()?.import_model(&path)?))
     })

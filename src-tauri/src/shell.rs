@@ -151,6 +151,15 @@ impl Dialogs {
         }
     }
 
+    /// Asks the user for a file: through `native` (a dialog of the dialog plugin, built by the
+    /// caller), or from the script. `None` when they cancel.
+    pub fn ask(&self, native: impl FnOnce() -> Option<tauri_plugin_dialog::FilePath>) -> Option<PathBuf> {
+        match self {
+            Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
+            Dialogs::Native => native().and_then(|p| p.into_path().ok()),
+        }
+    }
+
     /// The scripted answer; `None` means cancelled.
     pub fn scripted_answer(script: &Path) -> Option<PathBuf> {
         let text = std::fs::read_to_string(script).ok()?;
