@@ -236,6 +236,9 @@ pub struct Fieldbrief {
     backend: &'static str,
     local: Option<Arc<LocalEngine>>,
     cancel: Arc<AtomicBool>,
+    /// The compute devices a worker reported: they do not change while the process runs, and
+    /// asking starts a process (the app asks for its status after every summary).
+    devices: std::sync::OnceLock<Vec<fieldbrief_engine::protocol::Device>>,
 }
 
 impl Fieldbrief {
@@ -245,7 +248,16 @@ impl Fieldbrief {
         let home = Home::resolve(explicit)?;
         let settings = Settings::load(&home.config_path())?;
         let store = Store::open(&home.database_path())?;
-        Ok(Fieldbrief { home, settings, store, worker: None, backend: "cpu", local: None, cancel: Arc::default() })
+        Ok(Fieldbrief {
+            home,
+            settings,
+            store,
+            worker: None,
+            backend: "cpu",
+            local: None,
+            cancel: Arc::default(),
+            devices: std::sync::OnceLock::new(),
+        })
     }
 
     pub fn home(&self) -> &Home {
@@ -649,8 +661,21 @@ impl Fieldbrief {
         }
     }
 
-    /// Asks a short-lived worker which devices llama.cpp sees; none without a worker.
+    /// Asks a short-lived worker which devices llama.cpp sees (once: the answer is kept);
+    /// none without a worker.
     fn devices(&self) -> Vec<fieldbrief_engine::protocol::Device> {
+        if let Some(known) = self.devices.get() {
+            return known.clone();
+        }
+        let found = self.ask_devices();
+        // A failed answer is not kept: the next status asks again.
+        if !found.is_empty() {
+            let _ = self.devices.set(found.clone());
+        }
+        found
+    }
+
+    fn ask_devices(&self) -> Vec<fieldbrief_engine::protocol::Device> {
         let Some(worker) = self.worker.clone() else { return Vec::new() };
         let mut supervisor = fieldbrief_engine::supervisor::Supervisor::new(worker);
         supervisor.patience = std::time::Duration::from_secs(10);
