@@ -2,6 +2,9 @@
 
 import { mockIPC, mockWindows, clearMocks } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
+import { vi } from "vitest";
+import { api } from "./api";
+import type { Context } from "./context";
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -59,4 +62,9 @@ export function type(el: HTMLTextAreaElement | HTMLInputElement, text: string): 
 
 export function key(k: string, init: KeyboardEventInit = {}): void {
   document.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, ...init }));
+}
+
+/** The app shell around a view: the real API (over the fake shell) and recording hooks. */
+export function fakeContext(): Context {
+  return { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: vi.fn() };
 }

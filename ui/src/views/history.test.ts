@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api } from "../api";
-import type { Context } from "../context";
-import { byId, fakeShell, reset, settle, type } from "../test-helpers";
+import { byId, fakeContext, fakeShell, reset, settle, type } from "../test-helpers";
 import { historyView } from "./history";
 
 const note = {
@@ -22,7 +20,7 @@ const note = {
 
 function mount() {
   const again = vi.fn();
-  const ctx: Context = { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: vi.fn() };
+  const ctx = fakeContext();
   const view = historyView(ctx, again);
   document.body.append(view.el);
   return { view, again, ctx };

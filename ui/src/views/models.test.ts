@@ -1,7 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { api } from "../api";
-import type { Context } from "../context";
-import { byId, fakeShell, reset, settle } from "../test-helpers";
+import { afterEach, describe, expect, it } from "vitest";
+import { byId, fakeContext, fakeShell, reset, settle } from "../test-helpers";
 import type { ModelEntry } from "../types";
 import { modelsView } from "./models";
 
@@ -18,7 +16,7 @@ const entry = (over: Partial<ModelEntry>): ModelEntry => ({
 });
 
 function mount() {
-  const ctx: Context = { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: vi.fn() };
+  const ctx = fakeContext();
   const view = modelsView(ctx);
   document.body.append(view.el);
   return { view, ctx };

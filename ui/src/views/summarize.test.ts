@@ -1,16 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api } from "../api";
-import type { Context } from "../context";
 import { report } from "../format.test";
-import { byId, fakeShell, key, reset, sendOnChannel, settle, type } from "../test-helpers";
+import { byId, fakeContext, fakeShell, key, reset, sendOnChannel, settle, type } from "../test-helpers";
 import type { SummaryReport } from "../types";
-import { summarizeView, type SummarizeView } from "./summarize";
+import { summarizeView } from "./summarize";
 
 let listeners = new AbortController();
 
-function mount(): { view: SummarizeView; ctx: Context; notes: string[] } {
+function mount() {
   const notes: string[] = [];
-  const ctx: Context = { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: (m) => notes.push(m) };
+  const ctx = { ...fakeContext(), notify: (m: string) => notes.push(m) };
   const view = summarizeView(ctx);
   document.body.append(view.el);
   document.addEventListener("keydown", (e) => view.onKey?.(e), { signal: listeners.signal });
