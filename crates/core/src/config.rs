@@ -13,6 +13,31 @@ pub struct Settings {
     pub limits: Limits,
     pub summary: SummaryDefaults,
     pub engine: EngineSettings,
+    pub power: PowerSettings,
+    pub routing: RoutingSettings,
+}
+
+/// `[power]`: the power manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PowerSettings {
+    /// `auto` follows the battery and the temperature; a mode name fixes the mode.
+    pub mode: crate::power::Override,
+    /// Seconds between readings of the battery and the sensors.
+    pub poll_secs: u64,
+}
+
+impl Default for PowerSettings {
+    fn default() -> Self {
+        PowerSettings { mode: crate::power::Override::Auto, poll_secs: 5 }
+    }
+}
+
+/// `[routing]`: the router's user preference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingSettings {
+    pub prefer: crate::route::Preference,
 }
 
 /// The local engine's settings (`[engine]`).
@@ -50,13 +75,75 @@ impl Default for EngineSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CloudSettings {
     /// Opt-in. While false nothing is sent to, or probed at, any endpoint.
     pub enabled: bool,
+    /// OpenAI-compatible base URL; `/chat/completions` is appended. HTTPS, except on loopback.
     pub endpoint: Option<String>,
     pub model: Option<String>,
+    /// "Work offline": the cloud is treated as unreachable and never probed.
+    pub work_offline: bool,
+    /// Seconds to connect (TCP and TLS).
+    pub connect_timeout_secs: u64,
+    /// Seconds from sending the request to the first byte of the answer.
+    pub first_byte_timeout_secs: u64,
+    /// Seconds for the whole answer; also the longest a stream may stall.
+    pub total_timeout_secs: u64,
+    /// Retries on 429 and 5xx (with jittered backoff, honouring `Retry-After`).
+    pub max_retries: u32,
+    /// Longest `Retry-After` honoured, in seconds; a server asking for more is given up on.
+    pub max_retry_after_secs: u64,
+    /// The organisation's own redaction patterns, `name = "regex"` (e.g. `site = 'SITE-\d{4}'`),
+    /// applied with the built-in e-mail, phone and IP address patterns.
+    pub redact: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for CloudSettings {
+    fn default() -> Self {
+        CloudSettings {
+            enabled: false,
+            endpoint: None,
+            model: None,
+            work_offline: false,
+            connect_timeout_secs: 5,
+            first_byte_timeout_secs: 30,
+            total_timeout_secs: 180,
+            max_retries: 3,
+            max_retry_after_secs: 30,
+            redact: Default::default(),
+        }
+    }
+}
+
+impl CloudSettings {
+    /// The configured redaction patterns, compiled.
+    pub fn redaction_patterns(&self) -> Result<Vec<crate::redact::Pattern>, crate::redact::PatternError> {
+        self.redact.iter().map(|(name, re)| crate::redact::Pattern::new(name, re)).collect()
+    }
+}
+
+/// Checks an endpoint URL: http(s), a host, and HTTPS unless the host is loopback (a note in
+/// clear text over a network is a leak).
+pub fn check_endpoint(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("endpoint {url:?}: not a URL (expected https://host/v1)"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    if host.is_empty() {
+        return Err(format!("endpoint {url:?}: no host"));
+    }
+    let loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!("endpoint {url:?}: HTTPS is required except on loopback (notes must not cross a network in clear text)")),
+        other => Err(format!("endpoint {url:?}: unsupported scheme {other:?}")),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -135,6 +222,17 @@ impl Settings {
         if !(0.0..=2.0).contains(&self.engine.temperature) || !(0.0..=1.0).contains(&self.engine.top_p) {
             return Err("[engine] temperature must be within 0..2 and top_p within 0..1".into());
         }
+        if let Some(url) = &self.cloud.endpoint {
+            check_endpoint(url).map_err(|e| format!("[cloud] {e}"))?;
+        }
+        self.cloud.redaction_patterns().map_err(|e| format!("[cloud.redact] {e}"))?;
+        let c = &self.cloud;
+        if c.connect_timeout_secs == 0 || c.first_byte_timeout_secs == 0 || c.total_timeout_secs == 0 {
+            return Err("[cloud] timeouts must be at least 1 second".into());
+        }
+        if self.power.poll_secs == 0 {
+            return Err("[power] poll_secs must be at least 1".into());
+        }
         if self.limits.pdf_timeout_secs == 0 {
             return Err("[limits] pdf_timeout_secs must be at least 1".into());
         }
@@ -179,6 +277,28 @@ mod tests {
     fn out_of_range_values_are_errors() {
         for bad in ["[summary]\nmax_words = 0", "[limits]\nmax_input_mib = 0", "[limits]\npdf_timeout_secs = 0"] {
             assert!(Settings::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cloud_power_and_routing_settings() {
+        let s = Settings::parse(
+            "[cloud]\nenabled = true\nendpoint = \"http://127.0.0.1:8080/v1\"\nwork_offline = true\n[cloud.redact]\nsite = 'SITE-\\d{4}'\n[power]\nmode = \"saver\"\n[routing]\nprefer = \"local\"\n",
+        )
+        .unwrap();
+        assert!(s.cloud.work_offline);
+        assert_eq!(s.cloud.redaction_patterns().unwrap().len(), 1);
+        assert_eq!(s.power.mode, crate::power::Override::Saver);
+        assert_eq!(s.routing.prefer, crate::route::Preference::Local);
+        let err = Settings::parse("[cloud]\nendpoint = \"http://api.example.com/v1\"\n").unwrap_err();
+        assert!(err.contains("HTTPS is required"), "{err}");
+        let err = Settings::parse("[cloud.redact]\ncust = 'CUST-('\n").unwrap_err();
+        assert!(err.contains("cust"), "{err}");
+        for ok in ["https://api.example.com/v1", "http://localhost:9/v1", "http://[::1]:8080/v1", "http://127.0.0.1/v1"] {
+            assert!(check_endpoint(ok).is_ok(), "{ok}");
+        }
+        for bad in ["ftp://x/v1", "api.example.com", "https:///v1", "http://10.0.0.5/v1"] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Pure and cheap, so it runs on every request whatever the route. Extractive output passes
 //! these checks by construction unless something upstream broke (which is what they catch);
-//! model output can fail them, and the router (issue 5) escalates or flags on failure.
+//! model output can fail them, and the pipeline escalates a failed local summary to the cloud
+//! when that is allowed and reachable, or returns it flagged with what failed.
 
 use crate::facts;
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,42 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         detail: format!("{grounded} of {content} content words occur in the note"),
     });
 
+    let note_words = note.split_whitespace().count();
+    let floor = if note_words >= 40 { (max_words / 2).clamp(1, 8) } else { 0 };
+    checks.push(Check {
+        name: "not_too_short".into(),
+        passed: words >= floor,
+        detail: format!("{words} words; at least {floor} expected for a {note_words}-word note"),
+    });
+
+    let (kept, expected, missing) = key_facts(note, summary, max_words);
+    checks.push(Check {
+        name: "key_facts_kept".into(),
+        passed: kept * 2 >= expected,
+        detail: if expected == 0 {
+            "the note has no part numbers, serials, error codes or measurements".into()
+        } else if missing.is_empty() {
+            format!("{kept} key facts kept")
+        } else {
+            format!("{kept} key facts kept of {expected} expected; missing e.g. {}", missing.join(", "))
+        },
+    });
+
+    let (note_lang, summary_lang) = (language(note), language(summary));
+    let same_language = match (note_lang, summary_lang) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    checks.push(Check {
+        name: "same_language".into(),
+        passed: same_language,
+        detail: match (note_lang, summary_lang) {
+            (Some(a), Some(b)) if a != b => format!("the note is in {} but the summary in {}", a.eng_name(), b.eng_name()),
+            (Some(a), Some(_)) => format!("both in {}", a.eng_name()),
+            _ => "too little text to tell the language".into(),
+        },
+    });
+
     let repeated = repeated_line(summary);
     checks.push(Check {
         name: "no_repetition".into(),
@@ -88,6 +125,42 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
     });
 
     Verdict { passed: checks.iter().all(|c| c.passed), checks }
+}
+
+/// (key facts kept, key facts a summary of this length is expected to keep, some missing ones).
+/// Key facts are what a technician acts on: part and serial numbers, asset tags, error codes
+/// and measurements. A short summary of a long report cannot keep them all, so the expectation is
+/// one per 25 words of the length budget, and at least half of that must be there.
+fn key_facts(note: &str, summary: &str, max_words: usize) -> (usize, usize, Vec<String>) {
+    use facts::FactKind::*;
+    let mut key: Vec<String> = facts::extract(note)
+        .into_iter()
+        .filter(|f| matches!(f.kind, SerialNumber | PartNumber | ErrorCode | Measurement | Identifier))
+        .map(|f| f.text)
+        .collect();
+    key.sort();
+    key.dedup();
+    if key.is_empty() {
+        return (0, 0, Vec::new());
+    }
+    let flat = crate::segment::flatten(summary);
+    let (kept, missing): (Vec<&String>, Vec<&String>) = key.iter().partition(|f| summary.contains(f.as_str()) || flat.contains(&crate::segment::flatten(f)));
+    let expected = key.len().min((max_words / 25).max(1));
+    (kept.len().min(expected), expected, missing.into_iter().take(3).cloned().collect())
+}
+
+/// The language of `text` when it can be told with confidence.
+fn language(text: &str) -> Option<whatlang::Lang> {
+    // Facts, codes and bullets say nothing about the language; the words between them do.
+    let words: String = text
+        .split_whitespace()
+        .filter(|w| w.chars().all(|c| c.is_alphabetic() || matches!(c, ',' | '.' | ';' | ':' | '\'' | '’')))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if words.split_whitespace().count() < 12 {
+        return None;
+    }
+    whatlang::detect(&words).filter(|i| i.is_reliable()).map(|i| i.lang())
 }
 
 /// Share of a summary's content words that must occur in the note. A faithful summary reuses
@@ -145,21 +218,46 @@ mod tests {
         let looping = "the pump is fine and ok. ".repeat(4);
         let cases: &[(&str, usize, &[&str])] = &[
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 50, &[]),
-            ("", 50, &["non_empty"]),
+            ("", 50, &["non_empty", "key_facts_kept"]),
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 5, &["within_length"]),
-            ("Pump ran at 5.5 bar with fault E999.", 50, &["no_invented_facts"]),
-            ("Seal replaced on site.\nSeal replaced on site.", 50, &["no_repetition"]),
-            ("Found:\n- Pump ran at\n4.2 bar.\nDone:\n- none recorded\nOpen:\n- none recorded", 50, &[]),
-            (&looping, 100, &["no_repetition"]),
-            ("- ofo b\u{5} w9\u{FFFD} w31 found o t", 50, &["readable"]),
-            ("- Gearbox oiled thoroughly yesterday afternoon, customer satisfied.", 50, &["grounded"]),
-            ("- The pump's seal was replaced and it ran at 4.2 bar.", 50, &[]),
+            ("Pump ran at 5.5 bar with fault E999.", 50, &["no_invented_facts", "key_facts_kept"]),
+            ("Seal replaced on site.\nSeal replaced on site.", 50, &["key_facts_kept", "no_repetition"]),
+            ("Found:\n- Pump P-101 ran at\n4.2 bar.\nDone:\n- E104 cleared\nOpen:\n- none recorded", 50, &[]),
+            (&looping, 100, &["key_facts_kept", "no_repetition"]),
+            ("- ofo b\u{5} w9\u{FFFD} w31 found o t", 50, &["readable", "key_facts_kept"]),
+            ("- Gearbox oiled thoroughly yesterday afternoon, customer satisfied.", 50, &["grounded", "key_facts_kept"]),
+            ("- The pump's seal was replaced and it ran at 4.2 bar.", 50, &["key_facts_kept"]),
+            ("- Pump P-101 ran at 4.2 bar.\n- Seal replaced.", 50, &[]),
         ];
         for (summary, max, want) in cases {
             let v = assess(NOTE, summary, *max);
             assert_eq!(failed(&v), *want, "summary {summary:?}");
             assert_eq!(v.passed, want.is_empty());
         }
+    }
+
+    const REPORT: &str = "The technician inspected pump P-101 at the north station this morning. \
+        Discharge pressure was 4.2 bar and the bearing temperature read 78 °C at the drive end. \
+        Vibration measured 7.1 mm/s, above the alarm limit. The controller logged fault E104 twice. \
+        The bearing was replaced with part P/N 6309-2Z-C3 and the seal kit must be ordered.";
+
+    #[test]
+    fn a_summary_that_drops_every_key_fact_fails() {
+        let good = "- Pump P-101: discharge 4.2 bar, bearing 78 °C, vibration 7.1 mm/s.\n- Fault E104 logged twice; bearing P/N 6309-2Z-C3 replaced, seal kit to order.";
+        assert_eq!(failed(&assess(REPORT, good, 60)), Vec::<&str>::new());
+        let vague = "- The pump at the north station was inspected and the bearing was replaced this morning.";
+        assert_eq!(failed(&assess(REPORT, vague, 60)), ["key_facts_kept"]);
+        let check = assess(REPORT, vague, 60).checks.into_iter().find(|c| c.name == "key_facts_kept").unwrap();
+        assert!(check.detail.contains("missing e.g."), "{}", check.detail);
+    }
+
+    #[test]
+    fn too_short_and_wrong_language_fail() {
+        assert_eq!(failed(&assess(REPORT, "- Pump P-101 4.2 bar.", 60)), ["not_too_short"]);
+        let german = "- Die Pumpe an der Nordstation wurde heute Morgen geprüft und das Lager wurde ersetzt, \
+                      weil die Schwingung zu hoch war und der Druck 4.2 bar betrug. Fehler E104 wurde zweimal protokolliert.";
+        let v = assess(REPORT, german, 60);
+        assert!(failed(&v).contains(&"same_language"), "{:?}", v.checks);
     }
 
     #[test]

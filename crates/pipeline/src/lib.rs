@@ -381,11 +381,11 @@ impl Fieldbrief {
                 }
             }
         }
-        let mut decision = route::decide(&route::Snapshot {
-            doc_tokens: base.input_tokens,
-            local: plan.as_ref().map(|p| route::LocalModel { context_tokens: p.context_tokens, reserved_tokens: p.reserved_tokens }),
-            cloud: self.cloud_gate(opts),
-        });
+        let mut decision = route::decide(&route::Snapshot::new(
+            base.input_tokens,
+            plan.as_ref().map(|p| route::LocalModel { context_tokens: p.context_tokens, reserved_tokens: p.reserved_tokens }),
+            self.cloud_gate(opts),
+        ));
         if plan.is_none() && !reasons_before.is_empty() {
             // The model exists but cannot serve: say why instead of "no local model".
             decision.reasons.retain(|r| r.code != ReasonCode::NoLocalModel);
