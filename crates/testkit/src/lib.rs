@@ -4,5 +4,6 @@
 //! Used only by tests, benchmarks and `make-samples`; never by the product at run time.
 
 pub mod bad_inputs;
+pub mod fake_cloud;
 pub mod pdf;
 pub mod samples;

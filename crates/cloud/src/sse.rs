@@ -1,0 +1,166 @@
+//! Server-sent events as OpenAI-compatible servers stream them: `data: {json}` events separated
+//! by blank lines, ending with `data: [DONE]`. Fed bytes as they arrive, so an event split
+//! across network reads (or a UTF-8 character split across them) is put back together.
+
+use crate::Completion;
+use serde_json::Value;
+
+#[derive(Debug, Default)]
+pub(crate) struct Parser {
+    buffer: Vec<u8>,
+    pub text: String,
+    model: String,
+    input_tokens: Option<usize>,
+    output_tokens: Option<usize>,
+    events: usize,
+    pub done: bool,
+}
+
+impl Parser {
+    pub fn feed(&mut self, bytes: &[u8], on_text: &mut dyn FnMut(&str)) -> Result<(), String> {
+        self.buffer.extend_from_slice(bytes);
+        while let Some((end, sep)) = find_event_end(&self.buffer) {
+            let event: Vec<u8> = self.buffer.drain(..end + sep).take(end).collect();
+            let event = String::from_utf8(event).map_err(|_| format!("event {} is not UTF-8", self.events + 1))?;
+            self.event(&event, on_text)?;
+            if self.done {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: &str, on_text: &mut dyn FnMut(&str)) -> Result<(), String> {
+        let data: Vec<&str> = event
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect();
+        if data.is_empty() {
+            // Comments (": keep-alive") and other fields carry no data.
+            return Ok(());
+        }
+        self.events += 1;
+        let data = data.join("\n");
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        let v: Value = serde_json::from_str(&data).map_err(|e| format!("event {}: {e}: {:?}", self.events, clip(&data)))?;
+        if let Some(msg) = v.pointer("/error/message").and_then(Value::as_str) {
+            return Err(format!("the stream carried an error: {msg}"));
+        }
+        if let Some(m) = v.get("model").and_then(Value::as_str) {
+            self.model = m.to_string();
+        }
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            self.input_tokens = u.get("prompt_tokens").and_then(Value::as_u64).map(|n| n as usize);
+            self.output_tokens = u.get("completion_tokens").and_then(Value::as_u64).map(|n| n as usize);
+        }
+        match v.get("choices") {
+            Some(Value::Array(choices)) => {
+                if let Some(text) = choices.first().and_then(|c| c.pointer("/delta/content")).and_then(Value::as_str) {
+                    self.text.push_str(text);
+                    on_text(text);
+                }
+                Ok(())
+            }
+            // The usage-only chunk at the end has an empty or missing `choices`.
+            None if v.get("usage").is_some() => Ok(()),
+            _ => Err(format!("event {}: no choices: {:?}", self.events, clip(&data))),
+        }
+    }
+
+    pub fn finish(self) -> Completion {
+        Completion {
+            text: self.text,
+            model: self.model,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            attempts: 1,
+            retried: Vec::new(),
+            first_byte_ms: 0.0,
+        }
+    }
+}
+
+fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+/// A server that ignored `stream: true` and sent one JSON completion.
+pub(crate) fn whole_answer(bytes: &[u8]) -> Result<Completion, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let text = v
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "no choices[0].message.content in the answer".to_string())?;
+    let usage = |k: &str| v.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).map(|n| n as usize);
+    Ok(Completion {
+        text: text.to_string(),
+        model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
+        input_tokens: usage("prompt_tokens"),
+        output_tokens: usage("completion_tokens"),
+        attempts: 1,
+        retried: Vec::new(),
+        first_byte_ms: 0.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(text: &str) -> String {
+        format!("data: {}\n\n", serde_json::json!({"model": "m-1", "choices": [{"delta": {"content": text}}]}))
+    }
+
+    #[test]
+    fn events_split_anywhere_are_reassembled() {
+        let stream = format!(
+            ": keep-alive\n\n{}{}data: {}\n\ndata: [DONE]\n\n",
+            chunk("- Pump "),
+            chunk("P-101 at 4.2 bar, 78 °C"),
+            serde_json::json!({"choices": [], "usage": {"prompt_tokens": 40, "completion_tokens": 9}})
+        );
+        let bytes = stream.as_bytes();
+        // Every split point, including inside the multi-byte "°".
+        for cut in 0..bytes.len() {
+            let mut p = Parser::default();
+            let mut seen = String::new();
+            p.feed(&bytes[..cut], &mut |t| seen.push_str(t)).unwrap();
+            p.feed(&bytes[cut..], &mut |t| seen.push_str(t)).unwrap();
+            assert!(p.done);
+            assert_eq!(seen, "- Pump P-101 at 4.2 bar, 78 °C");
+            let c = p.finish();
+            assert_eq!((c.input_tokens, c.output_tokens, c.model.as_str()), (Some(40), Some(9), "m-1"));
+        }
+    }
+
+    #[test]
+    fn malformed_events_are_errors() {
+        let mut p = Parser::default();
+        let e = p.feed(b"data: {\"choices\": [{\"delta\": {\"content\": \"x\"}}]}\n\ndata: {oops\n\n", &mut |_| {}).unwrap_err();
+        assert!(e.starts_with("event 2"), "{e}");
+        let mut p = Parser::default();
+        assert!(p.feed(b"data: {\"error\": {\"message\": \"overloaded\"}}\n\n", &mut |_| {}).unwrap_err().contains("overloaded"));
+        let mut p = Parser::default();
+        assert!(p.feed(b"data: {\"object\": \"weird\"}\r\n\r\n", &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn a_whole_json_answer_is_accepted() {
+        let c = whole_answer(br#"{"model":"m","choices":[{"message":{"content":"- ok"}}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#).unwrap();
+        assert_eq!((c.text.as_str(), c.output_tokens), ("- ok", Some(2)));
+        assert!(whole_answer(b"<html>").is_err());
+    }
+}
