@@ -44,6 +44,12 @@ enum Command {
     Models(ModelsCommand),
     /// Load time and speed of a model, through the same worker path `summarize` uses.
     Bench(BenchArgs),
+    /// Cloud refinements queued while offline.
+    #[command(subcommand)]
+    Deferred(DeferredCommand),
+    /// The cloud API key in the OS keychain (never in the config file or the database).
+    #[command(subcommand)]
+    Cloud(CloudCommand),
     /// The engine worker process (started by fieldbrief itself).
     #[command(name = "__engine-worker", hide = true)]
     Worker {
@@ -69,6 +75,30 @@ enum ModelsCommand {
     Use { id: String },
     /// Delete an installed model; removing the active one leaves none active.
     Remove { id: String },
+}
+
+#[derive(Subcommand)]
+enum DeferredCommand {
+    /// Refinements waiting for the network (--all: finished and dropped ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send the waiting refinements now if the endpoint is reachable.
+    Run {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CloudCommand {
+    /// Store the API key in the OS keychain, read from stdin (so it is not in shell history).
+    SetKey,
+    /// Remove the API key from the OS keychain.
+    ClearKey,
 }
 
 #[derive(Args)]
@@ -106,9 +136,13 @@ struct SummarizeArgs {
     /// Allow or forbid cloud escalation for this note, whatever the settings say.
     #[arg(long, value_enum, value_name = "allow|deny")]
     cloud: Option<CloudArg>,
-    /// Print the routing decision; save, summarize and send nothing.
+    /// Print the routing decision and, for the cloud, the exact redacted text that would be
+    /// sent; save, summarize and send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Save the note marked "keep on this device": it never goes to the cloud, now or later.
+    #[arg(long)]
+    keep_on_device: bool,
     /// Local model to use: a GGUF file or a model id (default: the active model).
     #[arg(long, value_name = "ID|PATH")]
     model: Option<String>,
@@ -308,6 +342,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status(JsonFlag { json }) => render::status(&open(cli.home)?.status()?, json),
+        Command::Deferred(DeferredCommand::List { all, json }) => render::deferred(&open(cli.home)?.deferred(all)?, json),
+        Command::Deferred(DeferredCommand::Run { json }) => {
+            let mut fb = open(cli.home)?;
+            let refinements = fb.run_deferred(&mut |_, _| {})?;
+            render::refinements(&refinements, json)
+        }
+        Command::Cloud(CloudCommand::SetKey) => {
+            let mut key = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut key)?;
+            fieldbrief_cloud::store_api_key(&key)?;
+            eprintln!("the API key is stored in the OS keychain");
+            Ok(())
+        }
+        Command::Cloud(CloudCommand::ClearKey) => {
+            fieldbrief_cloud::delete_api_key()?;
+            eprintln!("the API key is removed from the OS keychain");
+            Ok(())
+        }
     }
 }
 
@@ -352,6 +404,7 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
         }),
         dry_run: args.dry_run,
         model: args.model.clone(),
+        keep_on_device: args.keep_on_device,
     };
     // Ctrl-C stops the generation cleanly (the worker stays ready); a second one quits.
     let cancel = fb.cancel_flag();

@@ -32,10 +32,22 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
     if let (Some(text), false) = (&r.summary, already_streamed) {
         out!("{text}");
     }
-    let why = r.reasons.iter().map(|x| x.detail.as_str()).collect::<Vec<_>>().join("; ");
+    let why = r.reasons.iter().map(|x| format!("{} ({})", x.detail, x.code.as_str())).collect::<Vec<_>>().join("; ");
+    let route = match r.interim_route {
+        Some(now) => format!("{} ({} now, the cloud later)", r.route, now),
+        None => r.route.to_string(),
+    };
     if r.dry_run {
-        eprintln!("\nwould route {} ({} words, ~{} tokens) to: {}", r.document.name, r.document.words, r.tokens.input, r.route);
+        eprintln!("\nwould route {} ({} words, ~{} tokens) to: {route}", r.document.name, r.document.words, r.tokens.input);
         eprintln!("why: {why}");
+        if let Some(p) = &r.preview {
+            eprintln!("\nwould send {} bytes to {} (model {}), exactly:", p.bytes, p.endpoint, p.model);
+            for m in &p.messages {
+                out!("--- {} ---\n{}", m.role, m.content);
+            }
+            let kinds: Vec<String> = p.redactions.iter().map(|x| format!("{} ({})", x.placeholder, x.kind)).collect();
+            eprintln!("redacted: {}", if kinds.is_empty() { "nothing found to redact".into() } else { kinds.join(", ") });
+        }
         eprintln!("(dry run: nothing was saved, summarized or sent)");
         return Ok(());
     }
@@ -49,7 +61,7 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
     };
     eprintln!(
         "\n— {} · {} of {} words · {:.0} ms · {} · saved as note {}",
-        r.route,
+        route,
         fieldbrief_core::quality::summary_words(r.summary.as_deref().unwrap_or("")),
         r.document.words,
         r.timings_ms.total,
@@ -223,7 +235,49 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
         "off (nothing leaves this device)".into()
     };
     out!("cloud:        {cloud}");
-    out!("connectivity: {}", s.connectivity);
+    if s.cloud.deferred_pending > 0 {
+        out!("deferred:     {} cloud refinements waiting for the network", s.cloud.deferred_pending);
+    }
+    out!("connectivity: {}", net(&s.connectivity));
+    out!("power:        {}", s.power.describe());
+    if !s.power.missing.is_empty() {
+        out!("              ({} on this machine)", s.power.missing.join(", "));
+    }
+    Ok(())
+}
+
+fn net(n: &fieldbrief_pipeline::NetState) -> String {
+    match n {
+        fieldbrief_pipeline::NetState::NotProbed { why } => format!("not probed ({why})"),
+        fieldbrief_pipeline::NetState::Online => "online (the endpoint answers)".into(),
+        fieldbrief_pipeline::NetState::Offline { error } => format!("offline ({error})"),
+    }
+}
+
+pub fn deferred(jobs: &[fieldbrief_pipeline::DeferredJob], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&jobs);
+    }
+    if jobs.is_empty() {
+        eprintln!("no cloud refinements are waiting");
+    }
+    for j in jobs {
+        let error = j.last_error.as_deref().map(|e| format!(" · last error: {e}")).unwrap_or_default();
+        out!("{:>4}  note {:<5} {:<8} {}  {} · {} attempts{error}", j.id, j.note_id, j.state, short_time(&j.created_at), j.note_title, j.attempts);
+    }
+    Ok(())
+}
+
+pub fn refinements(rs: &[fieldbrief_pipeline::Refinement], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&rs);
+    }
+    if rs.is_empty() {
+        eprintln!("no cloud refinements are waiting");
+    }
+    for r in rs {
+        out!("note {} ({}): {} — {}", r.note_id, r.note_title, r.state, r.detail);
+    }
     Ok(())
 }
 

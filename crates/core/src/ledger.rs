@@ -49,6 +49,12 @@ impl Outcome {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudTokens {
+    pub input: usize,
+    pub output: usize,
+}
+
 /// Milliseconds spent in each stage of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Timings {
@@ -88,10 +94,15 @@ pub struct Entry {
     pub error_code: Option<String>,
     pub error: Option<String>,
     pub outcome: Outcome,
-    /// Power and connectivity snapshots, filled in once the power manager and connectivity
-    /// monitor exist (JSON text).
+    /// The power snapshot and mode the request ran under (JSON text: battery, AC, thermal,
+    /// load, mode and why).
     pub power: Option<String>,
+    pub power_mode: Option<crate::power::Mode>,
+    /// What was known of the network (JSON text: `not_probed` with why, `online`, `offline`
+    /// with the probe's error).
     pub connectivity: Option<String>,
+    /// Tokens the cloud counted, when the cloud was used (also by a failed attempt).
+    pub cloud_tokens: Option<CloudTokens>,
     /// Money and energy cost, filled in by the cost model.
     pub cost: Option<f64>,
     pub energy_wh: Option<f64>,
@@ -123,7 +134,9 @@ impl Entry {
             error: None,
             outcome: Outcome::Pending,
             power: None,
+            power_mode: None,
             connectivity: None,
+            cloud_tokens: None,
             cost: None,
             energy_wh: None,
         }

@@ -309,7 +309,12 @@ pub fn decide(s: &Snapshot) -> Decision {
     }
 }
 
-/// The best route on this device, with its reasons.
+/// The best route on this device, with its reasons: what serves the note when the cloud does
+/// not (it failed, or it is not allowed).
+pub fn local_fallback(s: &Snapshot) -> (Route, Vec<Reason>) {
+    serve_local(s, power::profile(s.power, 1).max_local_parts)
+}
+
 fn serve_local(s: &Snapshot, limit: usize) -> (Route, Vec<Reason>) {
     let Some(m) = s.local else {
         return (Route::Extractive, vec![Reason::new(ReasonCode::NoLocalModel, "no local model is installed; the extractive summarizer needs none")]);

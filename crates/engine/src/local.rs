@@ -34,6 +34,8 @@ pub struct LocalSettings {
     pub context: u32,
     /// CPU threads; 0 lets llama.cpp choose.
     pub threads: u32,
+    /// Prompt-processing batch in tokens; 0 for 512.
+    pub batch: u32,
     pub sampling: Sampling,
 }
 
@@ -83,6 +85,10 @@ impl LocalEngine {
         }
     }
 
+    pub fn settings(&self) -> &LocalSettings {
+        &self.settings
+    }
+
     pub fn model(&self) -> &LocalModel {
         &self.model
     }
@@ -103,6 +109,7 @@ impl LocalEngine {
             gpu_layers: if self.cpu_only.load(Ordering::Relaxed) { Some(0) } else { self.settings.gpu_layers },
             n_ctx: self.settings.context,
             threads: self.settings.threads,
+            batch: self.settings.batch,
         }
     }
 
@@ -344,7 +351,11 @@ impl LocalEngine {
         request: &SummaryRequest,
         events: &mut dyn FnMut(EngineEvent),
     ) -> Result<EngineOutput, EngineError> {
-        self.cancel.store(false, Ordering::Relaxed);
+        // The flag is the caller's to reset when a request starts (a Ctrl-C that arrives while
+        // the request is still being routed must not be forgotten here).
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Cancelled);
+        }
         let plan = self.plan(doc, request)?;
         let mut totals = (0usize, 0usize);
         let (text, chunks) = if plan.fits() {

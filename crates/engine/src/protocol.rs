@@ -44,6 +44,9 @@ pub struct LoadSpec {
     pub n_ctx: u32,
     /// CPU threads; 0 = one per physical core as llama.cpp decides.
     pub threads: u32,
+    /// Prompt tokens decoded per batch (the power mode lowers it); 0 = 512.
+    #[serde(default)]
+    pub batch: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,7 +183,7 @@ mod tests {
 
     #[test]
     fn requests_and_events_are_single_json_lines_that_round_trip() {
-        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: Some(0), n_ctx: 0, threads: 2 };
+        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: Some(0), n_ctx: 0, threads: 2, batch: 0 };
         let requests = vec![
             Request::Generate {
                 id: "r1".into(),

@@ -10,12 +10,17 @@
 //! failed request still leaves a ledger row saying why.
 
 mod home;
+mod hybrid;
 mod models;
 
 pub use fieldbrief_engine::protocol::WORKER_ARG;
 pub use fieldbrief_engine::supervisor::WorkerCommand;
 pub use fieldbrief_store::{Draft, NoteListItem, NoteRecord, SearchHit};
+pub use fieldbrief_cloud::{ChatMessage, KeySource};
+pub use fieldbrief_device::PowerState;
+pub use fieldbrief_store::DeferredJob;
 pub use home::Home;
+pub use hybrid::{CloudPreview, NetState, Refinement};
 
 use fieldbrief_core::config::{ConfigError, Settings};
 use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, ModelRef, SummaryRequest};
@@ -59,6 +64,11 @@ pub enum Error {
     /// A model file that is not usable; the message says exactly why.
     #[error("invalid model file {0}")]
     InvalidModel(String),
+    /// The power trace (or the power settings) cannot be used.
+    #[error("{0}")]
+    Power(String),
+    #[error("cloud: {0}")]
+    Cloud(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -72,6 +82,7 @@ impl Error {
                 | Error::Config(_)
                 | Error::BadArgument(_)
                 | Error::InvalidModel(_)
+                | Error::Power(_)
                 | Error::Engine { source: EngineError::Unsummarizable(_), .. }
                 | Error::NoSuchNote(_)
                 | Error::NoSuchDraft(_)
@@ -116,6 +127,8 @@ pub struct SummarizeOptions {
     pub dry_run: bool,
     /// A local model to use (a path to a GGUF file or a model id); else the active model.
     pub model: Option<String>,
+    /// Save the note marked "keep on this device": it never goes to the cloud, now or later.
+    pub keep_on_device: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,6 +173,16 @@ pub struct SummaryReport {
     /// Parts the note was summarized in (1 when it fitted whole).
     pub chunks: usize,
     pub document: DocumentInfo,
+    /// For `deferred`: the route that served the note now.
+    pub interim_route: Option<Route>,
+    /// The power state the request ran under.
+    pub power: Option<PowerState>,
+    /// What was known of the network (probed only when the cloud was wanted and allowed).
+    pub connectivity: NetState,
+    /// Dry run of a cloud or deferred route: exactly what would be sent.
+    pub preview: Option<CloudPreview>,
+    /// Tokens the cloud counted, when it was used.
+    pub cloud_tokens: Option<fieldbrief_core::ledger::CloudTokens>,
 }
 
 /// A model in the models directory.
@@ -203,9 +226,9 @@ pub struct StatusReport {
     pub engine: EngineStatus,
     pub cloud: CloudStatus,
     /// Reachability of the cloud endpoint; never probed while cloud escalation is off.
-    pub connectivity: &'static str,
-    /// Battery, AC, thermal state and power mode. `None` until the power manager exists.
-    pub power: Option<()>,
+    pub connectivity: NetState,
+    /// Battery, AC, thermal state and power mode.
+    pub power: PowerState,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -225,6 +248,14 @@ pub struct CloudStatus {
     pub enabled: bool,
     pub endpoint: Option<String>,
     pub model: Option<String>,
+    pub work_offline: bool,
+    /// Where the API key comes from (`environment`, `keychain`, `none`); never the key.
+    /// `None` while no cloud request or probe has been made.
+    pub key_source: Option<KeySource>,
+    /// Names of the organisation's redaction patterns.
+    pub redact_patterns: Vec<String>,
+    /// Cloud refinements waiting for the network.
+    pub deferred_pending: usize,
 }
 
 /// An open Fieldbrief data directory: settings and database.
@@ -239,6 +270,11 @@ pub struct Fieldbrief {
     /// The compute devices a worker reported: they do not change while the process runs, and
     /// asking starts a process (the app asks for its status after every summary).
     devices: std::sync::OnceLock<Vec<fieldbrief_engine::protocol::Device>>,
+    /// Started on first use: reading sensors costs a little, and the CLI's history commands
+    /// need none.
+    power: Option<fieldbrief_device::PowerMonitor>,
+    /// Built only when the cloud is permitted and wanted (see `hybrid`).
+    cloud: Option<hybrid::CloudLink>,
 }
 
 impl Fieldbrief {
@@ -257,6 +293,8 @@ impl Fieldbrief {
             local: None,
             cancel: Arc::default(),
             devices: std::sync::OnceLock::new(),
+            power: None,
+            cloud: None,
         })
     }
 
@@ -281,9 +319,12 @@ impl Fieldbrief {
         events: &mut dyn FnMut(EngineEvent),
     ) -> Result<SummaryReport> {
         let started = Instant::now();
+        // A new request: a cancel of the previous one is forgotten (the app's shell also
+        // clears the flag before it starts one).
+        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         let request_id = uuid::Uuid::now_v7().to_string();
         let style = opts.style.unwrap_or(self.settings.summary.style);
-        let request = SummaryRequest::new(style, opts.max_words.or(self.settings.summary.max_words));
+        let mut request = SummaryRequest::new(style, opts.max_words.or(self.settings.summary.max_words));
         let span = tracing::info_span!("summarize", request_id = %request_id);
         let _enter = span.enter();
 
@@ -294,6 +335,7 @@ impl Fieldbrief {
         let t = Instant::now();
         let limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
         let mut saved_note = None;
+        let mut kept_note = false;
         let mut from_draft = None;
         let doc = match input {
             Input::Path(path) => fieldbrief_ingest::read_path(&path, &limits),
@@ -307,16 +349,8 @@ impl Fieldbrief {
             Input::Saved(id) => {
                 let note = self.store.note(id)?.ok_or(Error::NoSuchNote(id))?;
                 saved_note = Some(id);
-                Ok(Document {
-                    kind: fieldbrief_core::SourceKind::parse(&note.source_kind).unwrap_or(fieldbrief_core::SourceKind::Typed),
-                    name: note.source_name,
-                    path: note.source_path,
-                    text: note.text,
-                    original_bytes: note.original_bytes,
-                    encoding: note.encoding,
-                    pages: note.pages,
-                    notices: note.notices,
-                })
+                kept_note = note.keep_on_device;
+                Ok(saved_document(note))
             }
         };
         timings.ingest = ms(t);
@@ -347,7 +381,7 @@ impl Fieldbrief {
             (true, _) => None,
             (false, Some(id)) => Some(id),
             (false, None) => {
-                let id = self.store.insert_note(&doc, &base.created_at)?;
+                let id = self.store.insert_note_kept(&doc, &base.created_at, opts.keep_on_device)?;
                 // The note is committed; the draft it came from is no longer needed. (A crash
                 // between the two leaves both: the text twice, never none.)
                 if let Some(draft) = from_draft {
@@ -359,10 +393,19 @@ impl Fieldbrief {
         base.note_id = note_id;
         timings.save_note = ms(t);
 
-        // 3. Route, with the local model's own token counts when there is one.
+        // 3. Power, then the route, with the local model's own token counts when there is one.
         let t = Instant::now();
+        let power = self.power_state()?;
+        base.power_mode = Some(power.mode);
+        base.power = serde_json::to_string(&power).ok();
+        let profile = fieldbrief_core::power::profile(power.mode, std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if opts.max_words.is_none() && self.settings.summary.max_words.is_none() && profile.output_budget_percent < 100 {
+            // Saver mode: a shorter summary by default (a length the user asked for stands).
+            request.max_words = (request.max_words * profile.output_budget_percent as usize / 100).max(10);
+            base.max_words = request.max_words;
+        }
         let mut reasons_before: Vec<route::Reason> = Vec::new();
-        let local = self.local_engine(opts.model.as_deref(), &mut reasons_before)?;
+        let local = self.local_engine(opts.model.as_deref(), &profile, &mut reasons_before)?;
         let mut plan = None;
         if let Some(engine) = &local {
             match engine.plan(&doc, &request) {
@@ -381,11 +424,31 @@ impl Fieldbrief {
                 }
             }
         }
-        let mut decision = route::decide(&route::Snapshot::new(
-            base.input_tokens,
-            plan.as_ref().map(|p| route::LocalModel { context_tokens: p.context_tokens, reserved_tokens: p.reserved_tokens }),
-            self.cloud_gate(opts),
-        ));
+        let keep_on_device = opts.keep_on_device || kept_note || opts.cloud == Some(CloudChoice::Deny);
+        let gate = self.static_gate(keep_on_device, opts.offline);
+        let mut snapshot = route::Snapshot {
+            doc_tokens: base.input_tokens,
+            complexity: route::complexity(&doc.text),
+            local: plan.as_ref().map(|p| route::LocalModel { context_tokens: p.context_tokens, reserved_tokens: p.reserved_tokens }),
+            cloud: gate,
+            power: power.mode,
+            preference: self.settings.routing.prefer,
+            cache_hit: false,
+        };
+        let mut decision = route::decide(&snapshot);
+        let mut net = NetState::NotProbed { why: Self::gate_words(gate).into() };
+        if decision.route == Route::Cloud {
+            if opts.dry_run {
+                net = NetState::NotProbed { why: "a dry run sends nothing, probes included".into() };
+            } else {
+                net = self.probe();
+                if let NetState::Offline { error } = &net {
+                    snapshot.cloud = CloudGate::Offline;
+                    decision = route::decide(&snapshot);
+                    decision.reasons.insert(0, route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
+                }
+            }
+        }
         if plan.is_none() && !reasons_before.is_empty() {
             // The model exists but cannot serve: say why instead of "no local model".
             decision.reasons.retain(|r| r.code != ReasonCode::NoLocalModel);
@@ -394,69 +457,104 @@ impl Fieldbrief {
         timings.route = ms(t);
         base.route = Some(decision.route);
         base.reasons = decision.reasons.clone();
+        base.connectivity = serde_json::to_string(&net).ok();
 
         if opts.dry_run {
             timings.total = ms(started);
-            return Ok(report(&base, &doc, doc_tokens, decision, None, None, timings, true));
+            let mut r = report(&base, &doc, doc_tokens, decision.clone(), None, None, timings, true);
+            if matches!(decision.route, Route::Cloud | Route::Deferred) {
+                r.preview = Some(self.preview(&doc, &request)?.0);
+            }
+            r.power = Some(power);
+            r.connectivity = net;
+            return Ok(r);
         }
 
-        // 4. Summarize. The cloud route arrives with the cloud client; until then only local
-        // routes use the model and everything else is extractive.
+        // 4. Summarize: the cloud when the router said so, else (or when it fails) on this
+        // device; a local summary that fails the quality gate escalates when it may.
         let t = Instant::now();
-        let use_local = matches!(decision.route, Route::Local | Route::LocalChunked);
         let mut output = None;
-        if let (true, Some(engine)) = (use_local, &local) {
-            base.engine = Some(engine.name().to_string());
-            match engine.summarize(&doc, &request, events) {
-                Ok(o) => {
-                    models::record_success(&self.store, engine.model())?;
-                    if let Some(why) = &o.gpu_fallback
-                        && !decision.reasons.iter().any(|r| r.code == ReasonCode::GpuFallback)
-                    {
-                        decision.reasons.push(route::Reason { code: ReasonCode::GpuFallback, detail: why.clone() });
-                        base.reasons = decision.reasons.clone();
-                    }
+        if decision.route == Route::Cloud {
+            base.engine = Some("cloud".into());
+            match self.run_cloud(&doc, &request, events) {
+                Ok((o, tokens)) => {
+                    base.cloud_tokens = Some(tokens);
                     output = Some(o);
                 }
-                Err(EngineError::Cancelled) => {
-                    base.error_code = Some("cancelled".into());
-                    base.error = Some("cancelled by the user".into());
-                    base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
-                    self.record_failure_quietly(&base);
-                    return Err(Error::Cancelled);
+                Err(fieldbrief_cloud::CloudError::Cancelled) => {
+                    return Err(self.cancelled(&mut base, timings, t, started));
                 }
-                Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
                 Err(e) => {
-                    // The note is safe; the extractive summary stands in, and the ledger says so.
-                    self.note_engine_failure(engine.model(), &e)?;
-                    decision.route = Route::Extractive;
-                    decision.reasons.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
-                    base.route = Some(Route::Extractive);
+                    tracing::warn!(error = %e, "cloud failed; summarizing on this device");
+                    base.error_code = Some(e.code().into());
+                    decision.reasons.push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
+                    let (fallback, why) = route::local_fallback(&snapshot);
+                    decision.route = fallback;
+                    let fresh: Vec<route::Reason> = why.into_iter().filter(|r| !decision.has(r.code)).collect();
+                    decision.reasons.extend(fresh);
+                    base.route = Some(fallback);
                     base.reasons = decision.reasons.clone();
                 }
             }
         }
-        let output = match output {
+        let mut output = match output {
             Some(o) => o,
-            None => {
-                base.engine = Some(Extractive.name().to_string());
-                match Extractive.summarize(&doc, &request, events) {
-                    Ok(o) => o,
-                    Err(source) => {
-                        base.error_code = Some("engine_failed".into());
-                        base.error = Some(source.to_string());
-                        base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
-                        self.record_failure_quietly(&base);
-                        return Err(Error::Engine { input: doc.name.clone(), source });
-                    }
-                }
-            }
+            None => self.summarize_here(&doc, &request, local.as_deref(), &mut decision, &mut base, events, (timings, t, started))?,
         };
         timings.generate = ms(t);
 
-        // 5. Quality gate, then summary and ledger row in one transaction.
+        // 5. Quality gate (escalating a failed local summary when allowed), then the summary
+        // and the ledger row in one transaction.
+        let mut verdict = quality::assess(&doc.text, &output.text, request.max_words);
+        if !verdict.passed && base.engine.as_deref() != Some("cloud") {
+            let failed: Vec<&str> = verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+            decision.reasons.push(route::Reason::new(
+                ReasonCode::QualityGateFailed,
+                format!("the {} summary failed: {}", base.engine.as_deref().unwrap_or("local"), failed.join(", ")),
+            ));
+            if gate == CloudGate::Available && decision.route != Route::Deferred {
+                if matches!(net, NetState::NotProbed { .. }) {
+                    net = self.probe();
+                    base.connectivity = serde_json::to_string(&net).ok();
+                }
+                match &net {
+                    NetState::Online => match self.run_cloud(&doc, &request, events) {
+                        Ok((o, tokens)) => {
+                            let cloud_verdict = quality::assess(&doc.text, &o.text, request.max_words);
+                            base.cloud_tokens = Some(tokens);
+                            decision.reasons.push(route::Reason::new(
+                                ReasonCode::EscalatedAfterQualityGate,
+                                "the note went to the cloud after the local summary failed the quality gate",
+                            ));
+                            decision.route = Route::Cloud;
+                            base.engine = Some("cloud".into());
+                            output = o;
+                            verdict = cloud_verdict;
+                        }
+                        Err(fieldbrief_cloud::CloudError::Cancelled) => return Err(self.cancelled(&mut base, timings, t, started)),
+                        Err(e) => {
+                            base.error_code = Some(e.code().into());
+                            decision.reasons.push(route::Reason::new(ReasonCode::CloudFailed, format!("{e}; the local summary is kept, flagged")));
+                        }
+                    },
+                    NetState::Offline { error } => {
+                        decision.reasons.push(route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
+                        decision.reasons.push(route::Reason::new(ReasonCode::DeferredRefinement, "a cloud refinement is queued for when the network returns"));
+                        decision.interim = Some(decision.route);
+                        decision.route = Route::Deferred;
+                    }
+                    NetState::NotProbed { .. } => {}
+                }
+            } else if gate.permitted() && decision.route != Route::Deferred {
+                decision.reasons.push(route::Reason::new(ReasonCode::DeferredRefinement, "a cloud refinement is queued for when the network returns"));
+                decision.interim = Some(decision.route);
+                decision.route = Route::Deferred;
+            }
+            base.route = Some(decision.route);
+            base.reasons = decision.reasons.clone();
+        }
+        timings.generate = ms(t);
         let t = Instant::now();
-        let verdict = quality::assess(&doc.text, &output.text, request.max_words);
         base.status = Status::Ok;
         base.output_tokens = output.output_tokens;
         base.input_tokens = output.input_tokens.max(base.input_tokens);
@@ -473,12 +571,84 @@ impl Fieldbrief {
         timings.total = ms(started);
         base.timings = timings;
         self.store.record_summary(&summary, &base)?;
+        if decision.route == Route::Deferred {
+            // After the summary: a crash in between loses the refinement, never the summary.
+            self.store.enqueue_deferred(note_id, &base.request_id, request.style, request.max_words, &now())?;
+        }
         timings.store = ms(t);
         timings.total = ms(started);
         tracing::info!(route = %decision.route, total_ms = timings.total, "summarized");
         let mut r = report(&base, &doc, doc_tokens, decision, Some(output.text), Some(verdict), timings, false);
         r.chunks = output.chunks;
+        r.power = Some(power);
+        r.connectivity = net;
         Ok(r)
+    }
+
+    /// Records a cancelled request and returns the error to give the caller.
+    fn cancelled(&self, base: &mut Entry, timings: Timings, t: Instant, started: Instant) -> Error {
+        base.error_code = Some("cancelled".into());
+        base.error = Some("cancelled by the user".into());
+        base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
+        self.record_failure_quietly(base);
+        Error::Cancelled
+    }
+
+    /// Summarizes on this device: the local model for `local` / `local-chunked` (or the
+    /// interim route of `deferred`), else the extractive summarizer, which also stands in when
+    /// the local engine fails.
+    #[allow(clippy::too_many_arguments)]
+    fn summarize_here(
+        &mut self,
+        doc: &Document,
+        request: &SummaryRequest,
+        local: Option<&LocalEngine>,
+        decision: &mut Decision,
+        base: &mut Entry,
+        events: &mut dyn FnMut(EngineEvent),
+        (timings, t, started): (Timings, Instant, Instant),
+    ) -> Result<fieldbrief_core::EngineOutput> {
+        let use_local = matches!(decision.serving(), Route::Local | Route::LocalChunked);
+        if let (true, Some(engine)) = (use_local, local) {
+            base.engine = Some(engine.name().to_string());
+            match engine.summarize(doc, request, events) {
+                Ok(o) => {
+                    models::record_success(&self.store, engine.model())?;
+                    if let Some(why) = &o.gpu_fallback
+                        && !decision.has(ReasonCode::GpuFallback)
+                    {
+                        decision.reasons.push(route::Reason { code: ReasonCode::GpuFallback, detail: why.clone() });
+                        base.reasons = decision.reasons.clone();
+                    }
+                    return Ok(o);
+                }
+                Err(EngineError::Cancelled) => return Err(self.cancelled(base, timings, t, started)),
+                Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
+                Err(e) => {
+                    // The note is safe; the extractive summary stands in, and the ledger says so.
+                    self.note_engine_failure(engine.model(), &e)?;
+                    if decision.route == Route::Deferred {
+                        decision.interim = Some(Route::Extractive);
+                    } else {
+                        decision.route = Route::Extractive;
+                    }
+                    decision.reasons.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                    base.route = Some(decision.route);
+                    base.reasons = decision.reasons.clone();
+                }
+            }
+        }
+        base.engine = Some(Extractive.name().to_string());
+        match Extractive.summarize(doc, request, events) {
+            Ok(o) => Ok(o),
+            Err(source) => {
+                base.error_code = Some("engine_failed".into());
+                base.error = Some(source.to_string());
+                base.timings = Timings { generate: ms(t), total: ms(started), ..timings };
+                self.record_failure_quietly(base);
+                Err(Error::Engine { input: doc.name.clone(), source })
+            }
+        }
     }
 
     fn record_failure_quietly(&self, entry: &Entry) {
@@ -501,7 +671,14 @@ impl Fieldbrief {
 
     /// The local engine for this request: the named model, else the active one, else none.
     /// Validates the file before any process sees it, and skips a quarantined model.
-    fn local_engine(&mut self, name: Option<&str>, reasons: &mut Vec<route::Reason>) -> Result<Option<Arc<LocalEngine>>> {
+    /// The engine runs as the power mode's `profile` allows: fewer threads, a smaller batch and
+    /// no GPU in saver mode (a mode change starts a worker with the new settings).
+    fn local_engine(
+        &mut self,
+        name: Option<&str>,
+        profile: &fieldbrief_core::power::Profile,
+        reasons: &mut Vec<route::Reason>,
+    ) -> Result<Option<Arc<LocalEngine>>> {
         let Some(worker) = self.worker.clone() else { return Ok(None) };
         let dir = self.models_dir();
         let path = match name.map(str::to_string).or_else(|| self.active_model_id()) {
@@ -521,16 +698,26 @@ impl Fieldbrief {
             });
             return Ok(None);
         }
-        if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model) {
-            return Ok(Some(engine.clone()));
-        }
         let e = &self.settings.engine;
         let settings = LocalSettings {
-            gpu_layers: e.gpu_layers,
+            gpu_layers: match (e.gpu_layers, profile.max_gpu_layers) {
+                (Some(n), Some(cap)) => Some(n.min(cap)),
+                (None, cap) => cap,
+                (n, None) => n,
+            },
             context: e.context,
-            threads: e.threads,
+            // A configured thread count is the most the power mode may use.
+            threads: match (e.threads, profile.threads) {
+                (0, p) => p,
+                (n, 0) => n,
+                (n, p) => n.min(p),
+            },
+            batch: profile.batch,
             sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed },
         };
+        if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model && e.settings() == &settings) {
+            return Ok(Some(engine.clone()));
+        }
         let mut command = worker;
         command.args.extend(["--idle-secs".to_string(), e.idle_unload_secs.to_string()]);
         let engine = Arc::new(LocalEngine::with_cancel(command, model, settings, self.cancel.clone()));
@@ -648,19 +835,6 @@ impl Fieldbrief {
         }
     }
 
-    fn cloud_gate(&self, opts: &SummarizeOptions) -> CloudGate {
-        let cloud = &self.settings.cloud;
-        // `--cloud allow` cannot switch the cloud on: the opt-in is the settings' alone, and
-        // nothing is sent or probed while it is off. It only permits this note when it is on.
-        match opts.cloud {
-            Some(CloudChoice::Deny) => CloudGate::DeniedForNote,
-            _ if !cloud.enabled => CloudGate::Disabled,
-            _ if cloud.endpoint.is_none() => CloudGate::NotConfigured,
-            _ if opts.offline => CloudGate::Offline,
-            _ => CloudGate::Available,
-        }
-    }
-
     /// Asks a short-lived worker which devices llama.cpp sees (once: the answer is kept);
     /// none without a worker.
     fn devices(&self) -> Vec<fieldbrief_engine::protocol::Device> {
@@ -740,7 +914,17 @@ impl Fieldbrief {
         Ok(self.store.ledger(since.map(|s| s.0.as_str()))?)
     }
 
-    pub fn status(&self) -> Result<StatusReport> {
+    /// Everything the status bar and `fieldbrief status` show. Probes the endpoint only when
+    /// cloud escalation is on and not switched to "work offline" (at most as often as the
+    /// connectivity monitor's backoff allows).
+    pub fn status(&mut self) -> Result<StatusReport> {
+        let power = self.power_state()?;
+        let gate = self.static_gate(false, false);
+        let connectivity = match gate {
+            CloudGate::Available => self.probe(),
+            other => NetState::NotProbed { why: Self::gate_words(other).into() },
+        };
+        let deferred_pending = self.store.deferred(false)?.len();
         let cloud = &self.settings.cloud;
         let devices = self.devices();
         let active_model = self.active_model_ref();
@@ -764,13 +948,17 @@ impl Fieldbrief {
                     vec![Extractive.name()]
                 },
             },
-            cloud: CloudStatus { enabled: cloud.enabled, endpoint: cloud.endpoint.clone(), model: cloud.model.clone() },
-            connectivity: if cloud.enabled {
-                "not probed (the connectivity monitor is not built yet)"
-            } else {
-                "not probed (cloud escalation is off)"
+            cloud: CloudStatus {
+                enabled: cloud.enabled,
+                endpoint: cloud.endpoint.clone(),
+                model: cloud.model.clone(),
+                work_offline: cloud.work_offline,
+                key_source: self.key_source(),
+                redact_patterns: cloud.redact.keys().cloned().collect(),
+                deferred_pending,
             },
-            power: None,
+            connectivity,
+            power,
         })
     }
 }
@@ -790,6 +978,7 @@ fn report(
         request_id: base.request_id.clone(),
         note_id: base.note_id,
         route: decision.route,
+        interim_route: decision.interim,
         reasons: decision.reasons,
         summary,
         model: base.model.clone(),
@@ -802,6 +991,10 @@ fn report(
         quality,
         dry_run,
         chunks: 1,
+        power: None,
+        connectivity: NetState::NotProbed { why: String::new() },
+        preview: None,
+        cloud_tokens: base.cloud_tokens,
         document: DocumentInfo {
             name: doc.name.clone(),
             kind: doc.kind.as_str().into(),
@@ -868,11 +1061,25 @@ fn timestamp(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000000Z".into())
 }
 
-fn ms(since: Instant) -> f64 {
+/// A saved note as the document it was.
+pub(crate) fn saved_document(note: NoteRecord) -> Document {
+    Document {
+        kind: fieldbrief_core::SourceKind::parse(&note.source_kind).unwrap_or(fieldbrief_core::SourceKind::Typed),
+        name: note.source_name,
+        path: note.source_path,
+        text: note.text,
+        original_bytes: note.original_bytes,
+        encoding: note.encoding,
+        pages: note.pages,
+        notices: note.notices,
+    }
+}
+
+pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     timestamp(time::OffsetDateTime::now_utc())
 }
 

@@ -79,7 +79,7 @@ fn cloud_reasons_follow_settings_and_the_per_note_choice() {
     let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
     assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudNotConfigured);
 
-    std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\nendpoint = \"https://llm.example/v1\"\n").unwrap();
+    std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\nendpoint = \"https://llm.example/v1\"\nmodel = \"m\"\n").unwrap();
     let mut fb = Fieldbrief::open(Some(home)).unwrap();
     let offline = SummarizeOptions { offline: true, ..Default::default() };
     assert_eq!(codes(&fb.summarize(text(), &offline).unwrap())[1], ReasonCode::Offline);

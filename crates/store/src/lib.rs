@@ -10,9 +10,9 @@
 //! - Schema changes are numbered migrations in `migrations/`, applied on open and tested from
 //!   an empty file.
 
-use fieldbrief_core::Document;
+use fieldbrief_core::{Document, Style};
 use fieldbrief_core::engine::ModelRef;
-use fieldbrief_core::ledger::{Entry, Outcome, Status, Timings};
+use fieldbrief_core::ledger::{CloudTokens, Entry, Outcome, Status, Timings};
 use fieldbrief_core::quality::Verdict;
 use fieldbrief_core::route::{Reason, Route};
 use fieldbrief_core::segment::estimate_tokens;
@@ -25,6 +25,7 @@ use std::time::Duration;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_drafts.sql")),
+    M::up(include_str!("../migrations/0003_hybrid_routing.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -90,6 +91,8 @@ pub struct NoteRecord {
     pub pages: Option<u32>,
     pub notices: Vec<String>,
     pub text: String,
+    /// Never sent to the cloud, whatever the settings say.
+    pub keep_on_device: bool,
     pub summaries: Vec<SummaryRecord>,
 }
 
@@ -102,6 +105,25 @@ pub struct SearchHit {
     pub matched_in: String,
     /// Matching text with the hits in [brackets].
     pub snippet: String,
+}
+
+/// A cloud refinement waiting for the network (or finished).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeferredJob {
+    pub id: i64,
+    pub note_id: i64,
+    pub note_title: String,
+    /// The request that queued it.
+    pub request_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub style: String,
+    pub max_words: usize,
+    /// `pending`, `done` or `dropped`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub done_request_id: Option<String>,
 }
 
 /// A summary to store with its ledger entry.
@@ -140,11 +162,17 @@ impl Store {
 
     /// Saves a note and returns its id. Commits before returning.
     pub fn insert_note(&self, doc: &Document, created_at: &str) -> Result<i64> {
+        self.insert_note_kept(doc, created_at, false)
+    }
+
+    /// Saves a note, marked "keep on this device" when `keep_on_device`, in one statement: a
+    /// note is never on disk without its privacy flag.
+    pub fn insert_note_kept(&self, doc: &Document, created_at: &str, keep_on_device: bool) -> Result<i64> {
         let notices = serde_json::to_string(&doc.notices).map_err(|e| Error::Decode(e.to_string()))?;
         self.conn.execute(
             "INSERT INTO notes (created_at, source_kind, source_name, source_path, title, body, content_hash,
-                                original_bytes, est_tokens, encoding, pages, notices)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                original_bytes, est_tokens, encoding, pages, notices, keep_on_device)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 created_at,
                 doc.kind.as_str(),
@@ -158,6 +186,7 @@ impl Store {
                 doc.encoding,
                 doc.pages,
                 notices,
+                keep_on_device,
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -221,7 +250,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, created_at, title, source_kind, source_name, source_path, content_hash, original_bytes,
-                        est_tokens, encoding, pages, notices, body
+                        est_tokens, encoding, pages, notices, body, keep_on_device
                  FROM notes WHERE id = ?1",
                 [id],
                 |r| {
@@ -239,6 +268,7 @@ impl Store {
                         pages: r.get(10)?,
                         notices: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
                         text: r.get(12)?,
+                        keep_on_device: r.get(13)?,
                         summaries: Vec::new(),
                     })
                 },
@@ -310,7 +340,8 @@ impl Store {
             "SELECT request_id, created_at, note_id, note_hash, input_bytes, input_tokens, output_tokens, route,
                     reasons, engine, model_id, model_version, prompt_version, style, max_words, t_ingest_ms,
                     t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms, quality_checks,
-                    quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh
+                    quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh,
+                    power_mode, cloud_input_tokens, cloud_output_tokens
              FROM ledger WHERE created_at >= ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([since.unwrap_or("")], |r| {
@@ -348,9 +379,72 @@ impl Store {
                     connectivity: r.get(28)?,
                     cost: r.get(29)?,
                     energy_wh: r.get(30)?,
+                    power_mode: r.get(31)?,
+                    cloud_input_tokens: r.get(32)?,
+                    cloud_output_tokens: r.get(33)?,
             })
         })?;
         rows.map(|r| r.map_err(Error::from).and_then(RawEntry::decode)).collect()
+    }
+
+    /// Marks a saved note "keep on this device" (or not). Returns false for no such note.
+    pub fn set_keep_on_device(&self, note_id: i64, keep: bool) -> Result<bool> {
+        Ok(self.conn.execute("UPDATE notes SET keep_on_device = ?1 WHERE id = ?2", params![keep, note_id])? == 1)
+    }
+
+    /// Queues a cloud refinement of a note for when the endpoint is reachable.
+    pub fn enqueue_deferred(&self, note_id: i64, request_id: &str, style: Style, max_words: usize, at: &str) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO deferred (note_id, request_id, created_at, updated_at, style, max_words) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+            params![note_id, request_id, at, style.as_str(), max_words as i64],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Queued refinements, oldest first: only pending ones unless `all`.
+    pub fn deferred(&self, all: bool) -> Result<Vec<DeferredJob>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.id, d.note_id, d.request_id, d.created_at, d.updated_at, d.style, d.max_words, d.state, d.attempts,
+                    d.last_error, d.done_request_id, n.title
+             FROM deferred d JOIN notes n ON n.id = d.note_id
+             WHERE ?1 OR d.state = 'pending' ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map([all], |r| {
+            Ok(DeferredJob {
+                id: r.get(0)?,
+                note_id: r.get(1)?,
+                request_id: r.get(2)?,
+                created_at: r.get(3)?,
+                updated_at: r.get(4)?,
+                style: r.get(5)?,
+                max_words: r.get::<_, i64>(6)?.max(1) as usize,
+                state: r.get(7)?,
+                attempts: r.get::<_, i64>(8)?.max(0) as u32,
+                last_error: r.get(9)?,
+                done_request_id: r.get(10)?,
+                note_title: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ends a job: `done` with the refining request, or `dropped` with why.
+    pub fn finish_deferred(&self, id: i64, state: &str, detail: &str, at: &str) -> Result<()> {
+        let (done, error) = if state == "done" { (Some(detail), None) } else { (None, Some(detail)) };
+        self.conn.execute(
+            "UPDATE deferred SET state = ?1, done_request_id = ?2, last_error = coalesce(?3, last_error), updated_at = ?4 WHERE id = ?5",
+            params![state, done, error, at, id],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the job stays pending.
+    pub fn retry_deferred(&self, id: i64, error: &str, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deferred SET attempts = attempts + 1, last_error = ?1, updated_at = ?2 WHERE id = ?3",
+            params![error, at, id],
+        )?;
+        Ok(())
     }
 
     /// Records the user's verdict on a request's summary.
@@ -458,9 +552,9 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
                              route, reasons, engine, model_id, model_version, prompt_version, style, max_words,
                              t_ingest_ms, t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms,
                              quality_passed, quality_checks, status, error_code, error, outcome, power,
-                             connectivity, cost, energy_wh)
+                             connectivity, cost, energy_wh, power_mode, cloud_input_tokens, cloud_output_tokens)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
         params![
             e.request_id,
             e.created_at,
@@ -496,6 +590,9 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
             e.connectivity,
             e.cost,
             e.energy_wh,
+            e.power_mode.map(|m| m.as_str()),
+            e.cloud_tokens.map(|t| t.input as i64),
+            e.cloud_tokens.map(|t| t.output as i64),
         ],
     )?;
     Ok(())
@@ -528,6 +625,9 @@ struct RawEntry {
     connectivity: Option<String>,
     cost: Option<f64>,
     energy_wh: Option<f64>,
+    power_mode: Option<String>,
+    cloud_input_tokens: Option<i64>,
+    cloud_output_tokens: Option<i64>,
 }
 
 impl RawEntry {
@@ -577,6 +677,11 @@ impl RawEntry {
             connectivity: self.connectivity,
             cost: self.cost,
             energy_wh: self.energy_wh,
+            power_mode: self.power_mode.as_deref().and_then(fieldbrief_core::power::Mode::parse),
+            cloud_tokens: match (self.cloud_input_tokens, self.cloud_output_tokens) {
+                (Some(i), Some(o)) => Some(CloudTokens { input: i.max(0) as usize, output: o.max(0) as usize }),
+                _ => None,
+            },
         })
     }
 }

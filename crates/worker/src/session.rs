@@ -144,6 +144,10 @@ impl<'a> Session<'a> {
         }
     }
 
+    fn batch(&self) -> u32 {
+        if self.spec.batch > 0 { self.spec.batch.clamp(32, 2048) } else { 512 }
+    }
+
     fn tokenize(&self, text: &str, add_special: bool) -> Vec<LlamaToken> {
         self.loaded.model.vocab().tokenize(text.as_bytes(), add_special, add_special)
     }
@@ -152,7 +156,7 @@ impl<'a> Session<'a> {
         if self.ctx.is_none() {
             let mut params = LlamaContextParams::default()
                 .with_n_ctx(NonZeroU32::new(self.loaded.desc.n_ctx))
-                .with_n_batch(512);
+                .with_n_batch(self.batch());
             let threads = self.threads() as i32;
             params = params.with_n_threads(threads).with_n_threads_batch(threads);
             let ctx = self
@@ -201,6 +205,7 @@ impl<'a> Session<'a> {
         // The last prompt token is always decoded again: its logits start the generation.
         reuse = reuse.min(tokens.len().saturating_sub(1));
         let cancellations = self.cancellations.clone();
+        let n_batch = self.batch() as usize;
         let ctx = self.context()?;
         if ctx.kv_cache_seq_rm(0, Some(reuse as u32), None).is_err() {
             ctx.clear_kv_cache();
@@ -208,9 +213,9 @@ impl<'a> Session<'a> {
         }
         self.cached.truncate(reuse);
         let ctx = self.context()?;
-        let mut batch = LlamaBatch::new(512, 1);
+        let mut batch = LlamaBatch::new(n_batch, 1);
         let last = tokens.len() - 1;
-        for (chunk_start, chunk) in tokens[reuse..].chunks(512).enumerate().map(|(i, c)| (reuse + i * 512, c)) {
+        for (chunk_start, chunk) in tokens[reuse..].chunks(n_batch).enumerate().map(|(i, c)| (reuse + i * n_batch, c)) {
             if is_cancelled(&cancellations, id) {
                 break;
             }

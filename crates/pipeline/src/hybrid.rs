@@ -1,0 +1,373 @@
+//! The hybrid half of the pipeline: the power state the router sees, the cloud gate and the
+//! connectivity probe, the redacted cloud request, and the deferred refinements queue.
+//!
+//! Privacy ordering: [`Fieldbrief::static_gate`] is decided from the settings and the note's
+//! flags alone, without any I/O. Only when it says the cloud is permitted *and* the router (or
+//! a failed quality gate) actually wants the cloud for this note is a [`CloudLink`] built and
+//! the endpoint probed; only then is the redacted note sent. Every other path makes no
+//! connection at all, which the privacy tests check by counting connections at a loopback
+//! server.
+
+use crate::{Error, Fieldbrief, Result, now};
+use fieldbrief_cloud::{ChatMessage, Client, CloudError, Connectivity, KeySource, Monitor};
+use fieldbrief_core::engine::{EngineEvent, EngineOutput, ModelRef, SummaryRequest};
+use fieldbrief_core::ledger::{CloudTokens, Entry, Status};
+use fieldbrief_core::power::Mode;
+use fieldbrief_core::quality;
+use fieldbrief_core::redact::{self, Redacted, Replacement};
+use fieldbrief_core::route::{CloudGate, Reason, ReasonCode, Route};
+use fieldbrief_core::{Document, Style};
+use fieldbrief_device::{PowerMonitor, PowerState};
+use fieldbrief_store::{DeferredJob, NewSummary};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// A configured endpoint and what is known of its reachability.
+pub(crate) struct CloudLink {
+    pub client: Client,
+    pub monitor: Monitor,
+    pub key_source: KeySource,
+}
+
+/// What was known of the network for a request, for the ledger and the user.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum NetState {
+    /// No probe was made, and why (cloud off, note kept on device, work offline, not needed…).
+    NotProbed { why: String },
+    Online,
+    Offline { error: String },
+}
+
+/// What a cloud request would send: shown by `--dry-run` and the app's send preview, and
+/// exactly what [`Fieldbrief::run_cloud`] sends.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudPreview {
+    pub endpoint: String,
+    pub model: String,
+    /// The chat messages, after redaction.
+    pub messages: Vec<ChatMessage>,
+    /// What was replaced (placeholder and kind; never the original value).
+    pub redactions: Vec<Replacement>,
+    pub bytes: usize,
+}
+
+/// The outcome of one queued refinement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refinement {
+    pub job_id: i64,
+    pub note_id: i64,
+    pub note_title: String,
+    /// `done`, `waiting` (offline: tried again later), `failed` (kept for another try) or
+    /// `dropped` (never to be sent: see `detail`).
+    pub state: &'static str,
+    pub detail: String,
+    /// The request that produced the refined summary.
+    pub request_id: Option<String>,
+}
+
+/// Attempts after which a refinement that keeps failing is given up.
+const MAX_DEFERRED_ATTEMPTS: u32 = 5;
+
+impl Fieldbrief {
+    /// The power state now (the trace in `FIELDBRIEF_POWER_TRACE`, else the sensors). The mode
+    /// is remembered in the database so hysteresis survives a restart.
+    pub fn power_state(&mut self) -> Result<PowerState> {
+        if self.power.is_none() {
+            let previous = self.store.setting("power_mode")?.as_deref().and_then(Mode::parse);
+            let poll = Duration::from_secs(self.settings.power.poll_secs);
+            let monitor = PowerMonitor::from_env(self.settings.power.mode, poll, previous).map_err(|e| Error::Power(e.to_string()))?;
+            self.power = Some(monitor);
+        }
+        let Some(monitor) = self.power.as_mut() else { return Err(Error::Power("no power monitor".into())) };
+        let state = monitor.state();
+        if self.store.setting("power_mode")?.as_deref() != Some(state.mode.as_str()) {
+            self.store.set_setting("power_mode", state.mode.as_str())?;
+        }
+        Ok(state)
+    }
+
+    /// Whether the cloud may be used for a note, from the settings and the note's own flags
+    /// only: no I/O, no probe.
+    pub(crate) fn static_gate(&self, deny: bool, offline: bool) -> CloudGate {
+        let cloud = &self.settings.cloud;
+        // `--cloud allow` cannot switch the cloud on: the opt-in is the settings' alone, and
+        // nothing is sent or probed while it is off.
+        if deny {
+            CloudGate::DeniedForNote
+        } else if !cloud.enabled {
+            CloudGate::Disabled
+        } else if cloud.endpoint.is_none() || cloud.model.is_none() {
+            CloudGate::NotConfigured
+        } else if cloud.work_offline {
+            CloudGate::WorkOffline
+        } else if offline {
+            CloudGate::Offline
+        } else {
+            CloudGate::Available
+        }
+    }
+
+    pub(crate) fn gate_words(gate: CloudGate) -> &'static str {
+        match gate {
+            CloudGate::Disabled => "cloud escalation is off",
+            CloudGate::DeniedForNote => "this note is kept on this device",
+            CloudGate::NotConfigured => "no cloud endpoint or model is configured",
+            CloudGate::Offline => "offline",
+            CloudGate::WorkOffline => "\"work offline\" is on",
+            CloudGate::Available => "not needed for this note",
+        }
+    }
+
+    fn link(&mut self) -> std::result::Result<&mut CloudLink, CloudError> {
+        if self.cloud.is_none() {
+            let (key, key_source) = fieldbrief_cloud::find_api_key();
+            let client = Client::new(&self.settings.cloud, key)?;
+            self.cloud = Some(CloudLink { client, monitor: Monitor::default(), key_source });
+        }
+        self.cloud.as_mut().ok_or_else(|| CloudError::Config("no cloud client".into()))
+    }
+
+    /// Probes the endpoint (with the monitor's backoff). Call only when the gate is
+    /// `Available` and the cloud is wanted for this note.
+    pub(crate) fn probe(&mut self) -> NetState {
+        match self.link() {
+            Err(e) => NetState::Offline { error: e.to_string() },
+            Ok(link) => match link.monitor.check(&link.client) {
+                Connectivity::Online => NetState::Online,
+                Connectivity::Offline => {
+                    NetState::Offline { error: link.monitor.last_error.clone().unwrap_or_else(|| "unreachable".into()) }
+                }
+            },
+        }
+    }
+
+    /// The exact request a cloud summary of `doc` would send.
+    pub(crate) fn preview(&self, doc: &Document, request: &SummaryRequest) -> Result<(CloudPreview, Redacted)> {
+        let patterns = self.settings.cloud.redaction_patterns().map_err(|e| Error::BadArgument(e.to_string()))?;
+        let redacted = redact::redact(&doc.text, &patterns);
+        let messages: Vec<ChatMessage> = fieldbrief_engine::prompt::single(request.style, request.max_words, &redacted.text)
+            .into_iter()
+            .map(|m| ChatMessage { role: m.role, content: m.content })
+            .collect();
+        let bytes = messages.iter().map(|m| m.content.len()).sum();
+        let preview = CloudPreview {
+            endpoint: self.settings.cloud.endpoint.clone().unwrap_or_default(),
+            model: self.settings.cloud.model.clone().unwrap_or_default(),
+            redactions: redacted.replacements.clone(),
+            messages,
+            bytes,
+        };
+        Ok((preview, redacted))
+    }
+
+    /// Summarizes `doc` in the cloud: redacted, streamed, placeholders restored.
+    pub(crate) fn run_cloud(
+        &mut self,
+        doc: &Document,
+        request: &SummaryRequest,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> std::result::Result<(EngineOutput, CloudTokens), CloudError> {
+        let (preview, redacted) = self.preview(doc, request).map_err(|e| CloudError::Config(e.to_string()))?;
+        let temperature = self.settings.engine.temperature;
+        let cancel = self.cancel.clone();
+        let link = self.link()?;
+        let mut restorer = StreamRestorer::new(&redacted.replacements);
+        let max_tokens = (request.max_words * 2 + 64) as u32;
+        let c = link.client.chat(&preview.messages, max_tokens, temperature, &cancel, &mut |t| {
+            let text = restorer.push(t);
+            if !text.is_empty() {
+                events(EngineEvent::Token { text });
+            }
+        })?;
+        let rest = restorer.finish();
+        if !rest.is_empty() {
+            events(EngineEvent::Token { text: rest });
+        }
+        let text = redact::restore(&c.text, &redacted.replacements);
+        let tokens = CloudTokens {
+            input: c.input_tokens.unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&preview.messages.iter().map(|m| m.content.as_str()).collect::<String>())),
+            output: c.output_tokens.unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&c.text)),
+        };
+        tracing::info!(attempts = c.attempts, first_byte_ms = c.first_byte_ms, redactions = redacted.replacements.len(), "cloud answered");
+        let output = EngineOutput {
+            text: text.trim().to_string(),
+            input_tokens: tokens.input,
+            output_tokens: tokens.output,
+            model: Some(ModelRef { id: c.model.clone(), version: "cloud".into() }),
+            prompt_version: fieldbrief_engine::prompt::version(request.style),
+            chunks: 1,
+            gpu_fallback: None,
+        };
+        Ok((output, tokens))
+    }
+
+    pub fn key_source(&self) -> Option<KeySource> {
+        self.cloud.as_ref().map(|l| l.key_source)
+    }
+
+    /// Queued refinements (pending only unless `all`).
+    pub fn deferred(&self, all: bool) -> Result<Vec<DeferredJob>> {
+        Ok(self.store.deferred(all)?)
+    }
+
+    /// Runs the queued cloud refinements if the endpoint is reachable; jobs for notes now kept
+    /// on this device, or queued before cloud escalation was switched off, are dropped unsent.
+    pub fn run_deferred(&mut self, events: &mut dyn FnMut(i64, EngineEvent)) -> Result<Vec<Refinement>> {
+        let jobs = self.store.deferred(false)?;
+        let mut out = Vec::new();
+        let mut online = None;
+        for job in jobs {
+            let r = |state, detail: String, request_id| Refinement {
+                job_id: job.id,
+                note_id: job.note_id,
+                note_title: job.note_title.clone(),
+                state,
+                detail,
+                request_id,
+            };
+            let Some(note) = self.store.note(job.note_id)? else { continue };
+            let gate = self.static_gate(note.keep_on_device, false);
+            match gate {
+                CloudGate::DeniedForNote | CloudGate::Disabled | CloudGate::NotConfigured => {
+                    let why = format!("not sent: {}", Self::gate_words(gate));
+                    self.store.finish_deferred(job.id, "dropped", &why, &now())?;
+                    out.push(r("dropped", why, None));
+                    continue;
+                }
+                CloudGate::WorkOffline | CloudGate::Offline => {
+                    out.push(r("waiting", Self::gate_words(gate).into(), None));
+                    continue;
+                }
+                CloudGate::Available => {}
+            }
+            let net = match &online {
+                Some(n) => n,
+                None => online.insert(self.probe()),
+            };
+            if let NetState::Offline { error } = net {
+                out.push(r("waiting", format!("offline: {error}"), None));
+                continue;
+            }
+            match self.refine(&job, &note, &mut |e| events(job.note_id, e)) {
+                Ok(request_id) => {
+                    self.store.finish_deferred(job.id, "done", &request_id, &now())?;
+                    out.push(r("done", "a cloud summary is ready".into(), Some(request_id)));
+                }
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(e) => {
+                    let detail = e.to_string();
+                    if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
+                        self.store.finish_deferred(job.id, "dropped", &format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}"), &now())?;
+                        out.push(r("dropped", detail, None));
+                    } else {
+                        self.store.retry_deferred(job.id, &detail, &now())?;
+                        out.push(r("failed", detail, None));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn refine(&mut self, job: &DeferredJob, note: &fieldbrief_store::NoteRecord, events: &mut dyn FnMut(EngineEvent)) -> Result<String> {
+        let started = Instant::now();
+        let style: Style = job.style.parse().unwrap_or_default();
+        let request = SummaryRequest { style, max_words: job.max_words };
+        let doc = crate::saved_document(note.clone());
+        let request_id = uuid::Uuid::now_v7().to_string();
+        let mut entry = Entry::started(request_id.clone(), now(), style, request.max_words);
+        entry.note_id = Some(note.id);
+        entry.note_hash = Some(doc.content_hash());
+        entry.input_bytes = doc.original_bytes;
+        entry.route = Some(Route::Cloud);
+        entry.engine = Some("cloud".into());
+        entry.reasons = vec![Reason::new(
+            ReasonCode::DeferredRefinement,
+            format!("the cloud refinement queued by request {} while offline", job.request_id),
+        )];
+        entry.connectivity = serde_json::to_string(&NetState::Online).ok();
+        if let Ok(p) = self.power_state() {
+            entry.power_mode = Some(p.mode);
+            entry.power = serde_json::to_string(&p).ok();
+        }
+        let t = Instant::now();
+        match self.run_cloud(&doc, &request, events) {
+            Ok((output, tokens)) => {
+                entry.timings.generate = crate::ms(t);
+                let verdict = quality::assess(&doc.text, &output.text, request.max_words);
+                entry.status = Status::Ok;
+                entry.input_tokens = output.input_tokens;
+                entry.output_tokens = output.output_tokens;
+                entry.cloud_tokens = Some(tokens);
+                entry.model = output.model.clone();
+                entry.prompt_version = Some(output.prompt_version.clone());
+                entry.quality = Some(verdict);
+                entry.timings.total = crate::ms(started);
+                let summary = NewSummary { note_id: note.id, route: Route::Cloud, engine: "cloud", text: &output.text };
+                self.store.record_summary(&summary, &entry)?;
+                Ok(request_id)
+            }
+            Err(CloudError::Cancelled) => Err(Error::Cancelled),
+            Err(e) => {
+                entry.error_code = Some(e.code().into());
+                entry.error = Some(e.to_string());
+                entry.timings = fieldbrief_core::ledger::Timings { generate: crate::ms(t), total: crate::ms(started), ..Default::default() };
+                self.record_failure_quietly(&entry);
+                Err(Error::Cloud(e.to_string()))
+            }
+        }
+    }
+
+    /// Marks a saved note "keep on this device" (or lifts it). Pending refinements of a note
+    /// so marked are dropped the next time the queue runs.
+    pub fn set_keep_on_device(&self, note_id: i64, keep: bool) -> Result<()> {
+        if self.store.set_keep_on_device(note_id, keep)? { Ok(()) } else { Err(Error::NoSuchNote(note_id)) }
+    }
+}
+
+/// Puts placeholders back while text streams: a placeholder split across pieces ("[EMA",
+/// "IL_1]") is held back until it is complete.
+struct StreamRestorer<'a> {
+    replacements: &'a [Replacement],
+    pending: String,
+}
+
+impl<'a> StreamRestorer<'a> {
+    fn new(replacements: &'a [Replacement]) -> Self {
+        StreamRestorer { replacements, pending: String::new() }
+    }
+
+    fn push(&mut self, piece: &str) -> String {
+        self.pending.push_str(piece);
+        // Hold back from an unclosed '[' that could still become a placeholder.
+        let hold = match self.pending.rfind('[') {
+            Some(i) if !self.pending[i..].contains(']') && self.pending.len() - i <= 40 => i,
+            _ => self.pending.len(),
+        };
+        let ready: String = self.pending.drain(..hold).collect();
+        redact::restore(&ready, self.replacements)
+    }
+
+    fn finish(&mut self) -> String {
+        let rest = std::mem::take(&mut self.pending);
+        redact::restore(&rest, self.replacements)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_split_across_pieces_are_restored() {
+        let r = redact::redact("mail jo@example.org or call 0171 555 0199", &[]);
+        let mut s = StreamRestorer::new(&r.replacements);
+        let mut out = String::new();
+        for piece in ["- mail [EMA", "IL_1] or [", "PHONE_1", "]; [note] ok", " [x"] {
+            out.push_str(&s.push(piece));
+        }
+        out.push_str(&s.finish());
+        assert_eq!(out, "- mail jo@example.org or 0171 555 0199; [note] ok [x");
+    }
+}
