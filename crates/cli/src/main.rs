@@ -158,6 +158,12 @@ enum StyleArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum CloudArg {
     Allow,
     Deny,
@@ -194,6 +200,13 @@ enum HistoryCommand {
     },
     /// Delete a note and its summaries (the ledger keeps its counts).
     Delete { id: i64 },
+    /// Mark a note "keep on this device" (on) or lift the mark (off): a kept note never goes
+    /// to the cloud, and its queued refinements are dropped unsent.
+    Keep {
+        id: i64,
+        #[arg(value_enum)]
+        state: OnOff,
+    },
 }
 
 #[derive(Subcommand)]
@@ -325,6 +338,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             render::search(&query, &open(cli.home)?.search(&query, limit)?, json)
         }
         Command::History(HistoryCommand::Show { id, json }) => render::note(&open(cli.home)?.note(id)?, json),
+        Command::History(HistoryCommand::Keep { id, state }) => {
+            open(cli.home)?.set_keep_on_device(id, matches!(state, OnOff::On))?;
+            eprintln!("note {id}: {}", if matches!(state, OnOff::On) { "kept on this device" } else { "may go to the cloud when allowed" });
+            Ok(())
+        }
         Command::History(HistoryCommand::Delete { id }) => {
             open(cli.home)?.delete_note(id)?;
             eprintln!("deleted note {id}");

@@ -241,6 +241,8 @@ pub struct EngineStatus {
     pub devices: Vec<fieldbrief_engine::protocol::Device>,
     /// Engines that can serve a request right now.
     pub available: Vec<&'static str>,
+    /// What the power mode lets the local engine do now (threads, GPU layers, batch…).
+    pub profile: fieldbrief_core::power::Profile,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -947,6 +949,7 @@ impl Fieldbrief {
                 } else {
                     vec![Extractive.name()]
                 },
+                profile: fieldbrief_core::power::profile(power.mode, std::thread::available_parallelism().map_or(1, |n| n.get())),
             },
             cloud: CloudStatus {
                 enabled: cloud.enabled,

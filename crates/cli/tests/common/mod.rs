@@ -26,6 +26,9 @@ impl Home {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_fieldbrief"));
         c.args(args).env("FIELDBRIEF_HOME", self.path()).env_remove("FIELDBRIEF_LOG").env("RUST_BACKTRACE", "1");
+        // Routes depend on the power mode: tests run "on AC, cool" unless they give a trace of
+        // their own (whatever the test machine's sensors say), and never see a developer's key.
+        c.env("FIELDBRIEF_POWER_TRACE", self.power_trace(AC_COOL)).env_remove("FIELDBRIEF_CLOUD_API_KEY");
         c
     }
 
@@ -52,6 +55,22 @@ impl Home {
         one_json_object(&out.stdout)
     }
 
+    /// Writes a power trace file (see the device crate) and returns its path.
+    pub fn power_trace(&self, lines: &str) -> PathBuf {
+        let name = format!("power-{:x}.jsonl", lines.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
+        let p = self.dir.path().join(name);
+        if !p.exists() {
+            std::fs::write(&p, lines).expect("write power trace");
+        }
+        p
+    }
+
+    /// Writes `<home>/config.toml`.
+    pub fn config(&self, toml: &str) {
+        std::fs::create_dir_all(self.path()).expect("home");
+        std::fs::write(self.path().join("config.toml"), toml).expect("write config");
+    }
+
     /// A read-only look at the database, as another process would take it.
     pub fn sqlite(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db")
@@ -63,6 +82,8 @@ impl Home {
         p
     }
 }
+
+pub const AC_COOL: &str = "{\"battery\": {\"percent\": 90, \"on_ac\": true}, \"cpu_celsius\": 45}\n";
 
 pub fn one_json_object(stdout: &[u8]) -> serde_json::Value {
     let text = String::from_utf8_lossy(stdout);
