@@ -149,6 +149,12 @@ struct SummarizeRequest {
     source: Source,
     style: Style,
     max_words: Option<usize>,
+    /// The note never goes to the cloud, now or later.
+    #[serde(default)]
+    keep_on_device: bool,
+    /// Decide and show what would be sent; save, summarize and send nothing.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 /// Summarizes, streaming tokens and progress to `on_event` as the engine produces them.
@@ -170,7 +176,13 @@ async fn summarize(app: AppHandle, request: SummarizeRequest, on_event: Channel<
             Source::File { token } => Input::Path(shell.granted(token)?),
             Source::Saved { id } => Input::Saved(id),
         };
-        let opts = SummarizeOptions { style: Some(request.style), max_words: request.max_words, ..Default::default() };
+        let opts = SummarizeOptions {
+            style: Some(request.style),
+            max_words: request.max_words,
+            keep_on_device: request.keep_on_device,
+            dry_run: request.dry_run,
+            ..Default::default()
+        };
         // A closed channel (the window reloaded) must not stop the summary: it is saved anyway.
         let report = fb.summarize_with(input, &opts, &mut |event| {
             let _ = on_event.send(event);

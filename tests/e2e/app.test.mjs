@@ -116,6 +116,7 @@ test("the window opens on the Summarize view with a status bar", async () => {
   assert.equal(await (await s.find("#tab-summarize")).attribute("aria-selected"), "true");
   assert.match(await text("#status-model"), /Model: none/);
   assert.match(await text("#status-network"), /Cloud: off/);
+  assert.equal(await text("#status-power"), "Battery 80 % (on AC) · 45 °C · Performance");
   await screenshot("start");
 });
 

@@ -48,10 +48,17 @@ export const api = {
   loadDraft: () => call<Draft | null>("load_draft"),
   saveDraft: (id: number | null, body: string) => call<number | null>("save_draft", { id, body }),
   pickFile: () => call<GrantedFile | null>("pick_file"),
-  summarize: (source: Source, style: Style, maxWords: number | null, onEvent: (e: EngineEvent) => void) => {
+  summarize: (
+    source: Source,
+    style: Style,
+    maxWords: number | null,
+    onEvent: (e: EngineEvent) => void,
+    options: { keepOnDevice?: boolean; dryRun?: boolean } = {},
+  ) => {
     const channel = new Channel<EngineEvent>();
     channel.onmessage = onEvent;
-    return call<SummaryReport>("summarize", { request: { source, style, maxWords }, onEvent: channel });
+    const request = { source, style, maxWords, keepOnDevice: !!options.keepOnDevice, dryRun: !!options.dryRun };
+    return call<SummaryReport>("summarize", { request, onEvent: channel });
   },
   cancel: () => call<boolean>("cancel_summary"),
   feedback: (requestId: string, outcome: Outcome) => call<void>("feedback", { requestId, outcome }),

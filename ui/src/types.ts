@@ -59,6 +59,36 @@ export interface SummaryReport {
   dry_run: boolean;
   chunks: number;
   document: DocumentInfo;
+  /** For "deferred": the route that served the note now. */
+  interim_route?: Route | null;
+  power?: PowerState | null;
+  connectivity?: NetState;
+  /** A dry run of a cloud or deferred route: exactly what would be sent. */
+  preview?: CloudPreview | null;
+}
+
+export interface CloudPreview {
+  endpoint: string;
+  model: string;
+  messages: { role: string; content: string }[];
+  redactions: { placeholder: string; kind: string }[];
+  bytes: number;
+}
+
+export type NetState = { state: "not_probed"; why: string } | { state: "online" } | { state: "offline"; error: string };
+
+export interface PowerState {
+  source: "system" | "trace";
+  snapshot: {
+    battery: { percent: number; on_ac: boolean; time_to_empty_s: number | null; energy_rate_w: number | null } | null;
+    cpu_celsius: number | null;
+    throttling: boolean;
+    cpu_load: number | null;
+  };
+  thermal: "unknown" | "nominal" | "warm" | "throttling";
+  mode: "performance" | "balanced" | "saver";
+  why: string;
+  missing: string[];
 }
 
 export type EngineEvent =
@@ -161,9 +191,9 @@ export interface StatusReport {
   version: string;
   active_model: ModelRef | null;
   engine: { backend: string; device: string; devices: Device[]; available: string[] };
-  cloud: { enabled: boolean; endpoint: string | null; model: string | null };
-  connectivity: string;
-  power: unknown | null;
+  cloud: { enabled: boolean; endpoint: string | null; model: string | null; work_offline?: boolean; deferred_pending?: number };
+  connectivity: NetState;
+  power: PowerState;
   counts: { notes: number; summaries: number; requests: number };
 }
 

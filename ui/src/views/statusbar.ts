@@ -1,8 +1,34 @@
-// The status bar: engine state and device, active model, and the places power and
-// connectivity take when their monitors arrive.
+// The status bar: engine state and device, active model, battery / thermal state with the
+// power mode, and whether the cloud is off, online or offline.
 
 import { h } from "../dom";
-import type { AppStatus, UiError } from "../types";
+import type { AppStatus, NetState, PowerState, StatusReport, UiError } from "../types";
+
+/** "Battery 15 % (on battery) · 56 °C · Saver", or what the machine cannot report. */
+export function powerText(p: PowerState): string {
+  const b = p.snapshot.battery;
+  const battery = b ? `Battery ${Math.round(b.percent)} % (${b.on_ac ? "on AC" : "on battery"})` : "No battery (on AC)";
+  const t = p.snapshot.cpu_celsius;
+  const thermal = p.thermal === "throttling" ? `${t != null ? `${Math.round(t)} °C, ` : ""}throttling` : t != null ? `${Math.round(t)} °C` : "no temperature sensor";
+  const mode = p.mode[0].toUpperCase() + p.mode.slice(1);
+  return `${battery} · ${thermal} · ${mode}`;
+}
+
+/** The cloud's state in a few words, and the detail for the tooltip. */
+export function networkText(r: StatusReport): [string, string] {
+  const n: NetState = r.connectivity;
+  const pending = r.cloud.deferred_pending ? ` · ${r.cloud.deferred_pending} waiting` : "";
+  if (!r.cloud.enabled) return ["Cloud: off (nothing leaves this laptop)", "Cloud escalation is off in the settings."];
+  if (r.cloud.work_offline) return [`Working offline${pending}`, "\"Work offline\" is on: nothing is sent or probed."];
+  switch (n.state) {
+    case "online":
+      return [`Cloud: online${pending}`, r.cloud.endpoint ?? ""];
+    case "offline":
+      return [`Cloud: offline${pending}`, n.error];
+    default:
+      return [`Cloud: on${pending}`, n.why];
+  }
+}
 
 export function statusBar() {
   const engine = h("span", { id: "status-engine", class: "status-item" }, "Engine: …");
@@ -32,9 +58,14 @@ export function statusBar() {
       const gpu = r.engine.devices.find((d) => d.gpu);
       device.textContent = s.worker ? `Device: ${r.engine.device}${gpu && r.engine.device === "CPU" ? " (GPU not used)" : ""}` : "Device: CPU (no engine worker installed)";
       model.textContent = r.active_model ? `Model: ${r.active_model.id}` : "Model: none";
-      network.textContent = r.cloud.enabled ? "Cloud: on" : "Cloud: off (nothing leaves this laptop)";
-      network.title = r.connectivity;
-      if (r.power) power.textContent = "Power: see details";
+      const [net, netTitle] = networkText(r);
+      network.textContent = net;
+      network.title = netTitle;
+      network.dataset.state = r.connectivity.state;
+      power.textContent = powerText(r.power);
+      power.title = `${r.power.why}${r.power.missing.length ? ` (${r.power.missing.join(", ")})` : ""}`;
+      power.dataset.mode = r.power.mode;
+      power.classList.toggle("muted", r.power.mode !== "saver");
     },
     setBusy(on: boolean) {
       busy = on;

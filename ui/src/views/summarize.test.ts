@@ -67,7 +67,7 @@ describe("Summarize view", () => {
     key("Enter", { ctrlKey: true });
     await settle();
     const request = shell.named("summarize")[0].request as Record<string, unknown>;
-    expect(request).toEqual({ source: { kind: "draft", id: 3, body: "Pump P-101 bearing at 78 °C. Seal kit SK-22 to order." }, style: "handover", maxWords: 60 });
+    expect(request).toEqual({ source: { kind: "draft", id: 3, body: "Pump P-101 bearing at 78 °C. Seal kit SK-22 to order." }, style: "handover", maxWords: 60, keepOnDevice: false, dryRun: false });
     expect(byId<HTMLButtonElement>("summarize").disabled).toBe(true);
     expect(byId("cancel").hidden).toBe(false);
     expect(ctx.setBusy).toHaveBeenCalledWith(true);
@@ -179,5 +179,57 @@ describe("Summarize view", () => {
     await view.restoreDraft();
     expect(byId<HTMLTextAreaElement>("note-editor").value).toBe("half-typed note");
     expect(byId("autosave-state").textContent).toBe("Draft restored");
+  });
+  it("keeps a note on this device and previews exactly what would be sent", async () => {
+    const dry = report({
+      route: "cloud",
+      dry_run: true,
+      summary: null,
+      note_id: null,
+      preview: {
+        endpoint: "https://llm.example/v1",
+        model: "m",
+        messages: [
+          { role: "system", content: "You summarize field technicians' notes." },
+          { role: "user", content: "Note:\nCall [EMAIL_1] about P-101." },
+        ],
+        redactions: [{ placeholder: "[EMAIL_1]", kind: "email" }],
+        bytes: 80,
+      },
+    });
+    const shell = fakeShell({
+      save_draft: () => 4,
+      summarize: (a) => {
+        const r = a.request as { keepOnDevice: boolean; dryRun: boolean };
+        if (r.dryRun && r.keepOnDevice) {
+          return report({ route: "extractive", dry_run: true, summary: null, reasons: [{ code: "cloud_denied_for_note", detail: "this note is kept on this device" }] });
+        }
+        return r.dryRun ? dry : report();
+      },
+    });
+    mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "Call jo@example.org about P-101.");
+    byId("preview-send").click();
+    await settle();
+    await settle();
+    const preview = byId("send-preview");
+    expect(preview.hidden).toBe(false);
+    expect(preview.dataset.route).toBe("cloud");
+    expect(preview.textContent).toContain("80 bytes would go to https://llm.example/v1");
+    expect(byId("send-preview-text").textContent).toContain("Call [EMAIL_1] about P-101.");
+    expect(preview.textContent).toContain("[EMAIL_1] (email)");
+    expect(shell.named("summarize")[0].request).toMatchObject({ dryRun: true, keepOnDevice: false });
+
+    byId<HTMLInputElement>("keep-on-device").click();
+    byId("preview-send").click();
+    await settle();
+    await settle();
+    expect(preview.textContent).toContain("Nothing would leave this laptop");
+    expect(preview.textContent).toContain("this note is kept on this device");
+
+    byId("summarize").click();
+    await settle();
+    await settle();
+    expect(shell.named("summarize")[2].request).toMatchObject({ dryRun: false, keepOnDevice: true });
   });
 });

@@ -65,6 +65,19 @@ export function summarizeView(ctx: Context): SummarizeView {
     "aria-label": "Maximum words",
     title: "Maximum words (empty: the style's default)",
   });
+  const keepInput = h("input", { type: "checkbox", id: "keep-on-device" }) as HTMLInputElement;
+  const keepLabel = h(
+    "label",
+    { title: "This note never goes to the cloud, now or later, whatever the settings say" },
+    keepInput,
+    " Keep on this device",
+  );
+  const previewButton = h(
+    "button",
+    { type: "button", id: "preview-send", class: "link", title: "Show exactly what would leave this laptop for this note", onclick: () => void preview() },
+    "What would be sent?",
+  );
+  const sendPreview = h("div", { id: "send-preview", class: "preview", hidden: true });
   const summarizeButton = h("button", { type: "button", id: "summarize", class: "primary", title: "Summarize (Ctrl+Enter)", onclick: () => void run() }, "Summarize");
   const cancelButton = h("button", { type: "button", id: "cancel", hidden: true, title: "Cancel (Esc)", onclick: () => void cancel() }, "Cancel");
 
@@ -97,10 +110,13 @@ export function summarizeView(ctx: Context): SummarizeView {
         { class: "toolbar" },
         h("label", {}, "Style ", styleSelect),
         h("label", {}, "Max words ", lengthInput),
+        keepLabel,
+        previewButton,
         h("span", { class: "spacer" }),
         cancelButton,
         summarizeButton,
       ),
+      sendPreview,
     ),
     h(
       "div",
@@ -240,7 +256,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     const maxWords = lengthInput.value ? Math.max(10, Math.round(Number(lengthInput.value))) : null;
     setRunning(true);
     try {
-      const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, onEvent);
+      const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, onEvent, { keepOnDevice: keepInput.checked });
       if (frame) cancelAnimationFrame(frame);
       frame = 0;
       pending = "";
@@ -262,10 +278,37 @@ export function summarizeView(ctx: Context): SummarizeView {
     }
   }
 
+  /** A dry run: the route this note would take and, for the cloud, the exact redacted text. */
+  async function preview() {
+    const source = currentSource();
+    if (!source) {
+      errors.show({ kind: "bad_input", message: "There is nothing to preview yet: type or paste a note, or open a file." });
+      return;
+    }
+    save.flush();
+    await saving;
+    if (source.kind === "draft") source.id = draftId;
+    const maxWords = lengthInput.value ? Math.max(10, Math.round(Number(lengthInput.value))) : null;
+    try {
+      const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, () => {}, { keepOnDevice: keepInput.checked, dryRun: true });
+      const p = r.preview;
+      const head = p
+        ? h("p", {}, h("strong", {}, `${p.bytes} bytes would go to ${p.endpoint} (${p.model})`), r.route === "deferred" ? " when the laptop is online" : "", ". Redacted: ", p.redactions.length ? p.redactions.map((x) => `${x.placeholder} (${x.kind})`).join(", ") : "nothing found.")
+        : h("p", {}, h("strong", {}, "Nothing would leave this laptop"), ` — route ${routeLabel(r.route)}: ${r.reasons.map((x) => x.detail).join("; ")}.`);
+      const body = p ? h("pre", { id: "send-preview-text" }, p.messages.map((m) => `— ${m.role} —\n${m.content}`).join("\n\n")) : "";
+      clear(sendPreview, head, body);
+      sendPreview.dataset.route = r.route;
+      sendPreview.hidden = false;
+    } catch (e) {
+      errors.show(e as UiError);
+    }
+  }
+
   function show(r: SummaryReport) {
     report = r;
     clear(output, r.summary ?? "");
-    badge.textContent = routeLabel(r.route) + (r.chunks > 1 ? ` · ${r.chunks} parts` : "");
+    badge.textContent =
+      routeLabel(r.route) + (r.interim_route ? ` · ${routeLabel(r.interim_route)} now` : "") + (r.chunks > 1 ? ` · ${r.chunks} parts` : "");
     badge.dataset.route = r.route;
     badge.title = ROUTE_MEANINGS[r.route as Route] ?? "";
     badge.hidden = false;
