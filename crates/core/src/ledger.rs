@@ -62,8 +62,9 @@ pub struct Timings {
     /// Saving the note before anything else can fail.
     pub save_note: f64,
     pub route: f64,
+    /// The engines, the quality gate, and a cloud escalation after a failed gate.
     pub generate: f64,
-    /// Quality gate plus the summary/ledger transaction.
+    /// The summary/ledger transaction.
     pub store: f64,
     pub total: f64,
 }

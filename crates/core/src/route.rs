@@ -211,6 +211,18 @@ impl CloudGate {
     pub fn permitted(self) -> bool {
         matches!(self, CloudGate::Offline | CloudGate::WorkOffline | CloudGate::Available)
     }
+
+    /// The gate in words, as the reasons, the status and the deferred queue say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CloudGate::Disabled => "cloud escalation is off in the settings",
+            CloudGate::DeniedForNote => "this note is kept on this device",
+            CloudGate::NotConfigured => "no cloud endpoint or model is configured",
+            CloudGate::Offline => "no network: the cloud cannot be reached",
+            CloudGate::WorkOffline => "\"work offline\" is on",
+            CloudGate::Available => "cloud escalation is allowed and the endpoint is reachable",
+        }
+    }
 }
 
 /// How hard a note looks for a small local model.
@@ -287,7 +299,7 @@ pub fn decide(s: &Snapshot) -> Decision {
     let mut reasons = vec![want];
     match s.cloud {
         CloudGate::Available => {
-            reasons.push(Reason::new(ReasonCode::CloudPermitted, "cloud escalation is allowed and the endpoint is reachable"));
+            reasons.push(Reason::new(ReasonCode::CloudPermitted, CloudGate::Available.describe()));
             Decision { route: Route::Cloud, reasons, interim: None }
         }
         CloudGate::Offline | CloudGate::WorkOffline => {
@@ -364,15 +376,15 @@ fn wants_cloud(s: &Snapshot, limit: usize) -> Option<Reason> {
 }
 
 fn why_not_cloud(gate: CloudGate) -> Option<Reason> {
-    let (code, detail) = match gate {
-        CloudGate::Disabled => (ReasonCode::CloudDisabled, "cloud escalation is off in the settings"),
-        CloudGate::DeniedForNote => (ReasonCode::CloudDeniedForNote, "this note is kept on this device"),
-        CloudGate::NotConfigured => (ReasonCode::CloudNotConfigured, "no cloud endpoint is configured"),
-        CloudGate::Offline => (ReasonCode::Offline, "no network: the cloud cannot be reached"),
-        CloudGate::WorkOffline => (ReasonCode::WorkOffline, "\"work offline\" is on"),
+    let code = match gate {
+        CloudGate::Disabled => ReasonCode::CloudDisabled,
+        CloudGate::DeniedForNote => ReasonCode::CloudDeniedForNote,
+        CloudGate::NotConfigured => ReasonCode::CloudNotConfigured,
+        CloudGate::Offline => ReasonCode::Offline,
+        CloudGate::WorkOffline => ReasonCode::WorkOffline,
         CloudGate::Available => return None,
     };
-    Some(Reason::new(code, detail))
+    Some(Reason::new(code, gate.describe()))
 }
 
 /// A cheap estimate of how hard a note is for a small model: many facts per word (a dense

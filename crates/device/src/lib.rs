@@ -67,6 +67,11 @@ impl PowerState {
         PowerState { source, snapshot, thermal: snapshot.thermal(), mode: a.mode, why: a.why.clone(), missing }
     }
 
+    /// What the mode lets the local engine do on this machine.
+    pub fn profile(&self) -> power::Profile {
+        power::profile(self.mode, std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
     /// One line for people: "on battery 15 % · 61 °C · saver (on battery at 15 % (below 20 %))".
     pub fn describe(&self) -> String {
         let battery = match self.snapshot.battery {
@@ -157,12 +162,6 @@ impl PowerMonitor {
         self.last = Some((Instant::now(), state.clone()));
         state
     }
-
-    /// Engine settings for the current mode on this machine.
-    pub fn profile(&mut self) -> power::Profile {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        power::profile(self.state().mode, cores)
-    }
 }
 
 /// Batteries and sensors through the OS.
@@ -220,12 +219,8 @@ impl System {
             .collect();
         let cpu = ["cpu", "core", "package", "tctl", "tdie", "k10temp", "coretemp", "soc"];
         let is_cpu = |l: &str| cpu.iter().any(|k| l.contains(k));
-        let pick = if readings.iter().any(|(l, _)| is_cpu(l)) {
-            readings.iter().filter(|(l, _)| is_cpu(l)).map(|(_, t)| *t).fold(None, |m: Option<f32>, t| Some(m.map_or(t, |m| m.max(t))))
-        } else {
-            readings.iter().map(|(_, t)| *t).fold(None, |m: Option<f32>, t| Some(m.map_or(t, |m| m.max(t))))
-        };
-        pick
+        let any_cpu = readings.iter().any(|(l, _)| is_cpu(l));
+        readings.iter().filter(|(l, _)| !any_cpu || is_cpu(l)).map(|(_, t)| *t).reduce(f32::max)
     }
 }
 
@@ -334,7 +329,7 @@ mod tests {
         let s = m.state();
         assert_eq!((s.mode, s.source), (Mode::Saver, SourceKind::Trace));
         assert!(s.describe().contains("on battery 15 %"), "{}", s.describe());
-        assert_eq!(m.profile().max_gpu_layers, Some(0));
+        assert_eq!(m.state().profile().max_gpu_layers, Some(0));
 
         let f = trace("{\"battery\": {\"percent\": 15, \"on_ac\": true}, \"cpu_celsius\": 50}\n");
         let mut m = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, Some(Mode::Saver)).unwrap();

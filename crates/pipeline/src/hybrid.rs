@@ -73,16 +73,20 @@ impl Fieldbrief {
     /// The power state now (the trace in `FIELDBRIEF_POWER_TRACE`, else the sensors). The mode
     /// is remembered in the database so hysteresis survives a restart.
     pub fn power_state(&mut self) -> Result<PowerState> {
-        if self.power.is_none() {
-            let previous = self.store.setting("power_mode")?.as_deref().and_then(Mode::parse);
-            let poll = Duration::from_secs(self.settings.power.poll_secs);
-            let monitor = PowerMonitor::from_env(self.settings.power.mode, poll, previous).map_err(|e| Error::Power(e.to_string()))?;
-            self.power = Some(monitor);
-        }
-        let Some(monitor) = self.power.as_mut() else { return Err(Error::Power("no power monitor".into())) };
+        let (monitor, remembered) = match &mut self.power {
+            Some(p) => p,
+            None => {
+                let previous = self.store.setting("power_mode")?.as_deref().and_then(Mode::parse);
+                let poll = Duration::from_secs(self.settings.power.poll_secs);
+                let monitor = PowerMonitor::from_env(self.settings.power.mode, poll, previous).map_err(|e| Error::Power(e.to_string()))?;
+                self.power.insert((monitor, previous))
+            }
+        };
         let state = monitor.state();
-        if self.store.setting("power_mode")?.as_deref() != Some(state.mode.as_str()) {
+        // Written only when the mode changes (the app asks for the status every few seconds).
+        if *remembered != Some(state.mode) {
             self.store.set_setting("power_mode", state.mode.as_str())?;
+            *remembered = Some(state.mode);
         }
         Ok(state)
     }
@@ -108,17 +112,6 @@ impl Fieldbrief {
         }
     }
 
-    pub(crate) fn gate_words(gate: CloudGate) -> &'static str {
-        match gate {
-            CloudGate::Disabled => "cloud escalation is off",
-            CloudGate::DeniedForNote => "this note is kept on this device",
-            CloudGate::NotConfigured => "no cloud endpoint or model is configured",
-            CloudGate::Offline => "offline",
-            CloudGate::WorkOffline => "\"work offline\" is on",
-            CloudGate::Available => "not needed for this note",
-        }
-    }
-
     fn link(&mut self) -> std::result::Result<&mut CloudLink, CloudError> {
         if self.cloud.is_none() {
             let (key, key_source) = fieldbrief_cloud::find_api_key();
@@ -126,6 +119,12 @@ impl Fieldbrief {
             self.cloud = Some(CloudLink { client, monitor: Monitor::default(), key_source });
         }
         self.cloud.as_mut().ok_or_else(|| CloudError::Config("no cloud client".into()))
+    }
+
+    /// Why no probe is made for a request under `gate`.
+    pub(crate) fn not_probed(gate: CloudGate) -> NetState {
+        let why = if gate == CloudGate::Available { "not needed for this note" } else { gate.describe() };
+        NetState::NotProbed { why: why.into() }
     }
 
     /// Probes the endpoint (with the monitor's backoff). Call only when the gate is
@@ -230,13 +229,13 @@ impl Fieldbrief {
             let gate = self.static_gate(note.keep_on_device, false);
             match gate {
                 CloudGate::DeniedForNote | CloudGate::Disabled | CloudGate::NotConfigured => {
-                    let why = format!("not sent: {}", Self::gate_words(gate));
+                    let why = format!("not sent: {}", gate.describe());
                     self.store.finish_deferred(job.id, "dropped", &why, &now())?;
                     out.push(r("dropped", why, None));
                     continue;
                 }
                 CloudGate::WorkOffline | CloudGate::Offline => {
-                    out.push(r("waiting", Self::gate_words(gate).into(), None));
+                    out.push(r("waiting", gate.describe().into(), None));
                     continue;
                 }
                 CloudGate::Available => {}

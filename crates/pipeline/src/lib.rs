@@ -274,7 +274,8 @@ pub struct Fieldbrief {
     devices: std::sync::OnceLock<Vec<fieldbrief_engine::protocol::Device>>,
     /// Started on first use: reading sensors costs a little, and the CLI's history commands
     /// need none.
-    power: Option<fieldbrief_device::PowerMonitor>,
+    /// The monitor, and the mode last remembered in the database.
+    power: Option<(fieldbrief_device::PowerMonitor, Option<fieldbrief_core::power::Mode>)>,
     /// Built only when the cloud is permitted and wanted (see `hybrid`).
     cloud: Option<hybrid::CloudLink>,
 }
@@ -400,7 +401,7 @@ impl Fieldbrief {
         let power = self.power_state()?;
         base.power_mode = Some(power.mode);
         base.power = serde_json::to_string(&power).ok();
-        let profile = fieldbrief_core::power::profile(power.mode, std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let profile = power.profile();
         if opts.max_words.is_none() && self.settings.summary.max_words.is_none() && profile.output_budget_percent < 100 {
             // Saver mode: a shorter summary by default (a length the user asked for stands).
             request.max_words = (request.max_words * profile.output_budget_percent as usize / 100).max(10);
@@ -438,7 +439,7 @@ impl Fieldbrief {
             cache_hit: false,
         };
         let mut decision = route::decide(&snapshot);
-        let mut net = NetState::NotProbed { why: Self::gate_words(gate).into() };
+        let mut net = Self::not_probed(gate);
         if decision.route == Route::Cloud {
             if opts.dry_run {
                 net = NetState::NotProbed { why: "a dry run sends nothing, probes included".into() };
@@ -503,7 +504,6 @@ impl Fieldbrief {
             Some(o) => o,
             None => self.summarize_here(&doc, &request, local.as_deref(), &mut decision, &mut base, events, (timings, t, started))?,
         };
-        timings.generate = ms(t);
 
         // 5. Quality gate (escalating a failed local summary when allowed), then the summary
         // and the ledger row in one transaction.
@@ -541,20 +541,17 @@ impl Fieldbrief {
                     },
                     NetState::Offline { error } => {
                         decision.reasons.push(route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
-                        decision.reasons.push(route::Reason::new(ReasonCode::DeferredRefinement, "a cloud refinement is queued for when the network returns"));
-                        decision.interim = Some(decision.route);
-                        decision.route = Route::Deferred;
+                        defer(&mut decision);
                     }
                     NetState::NotProbed { .. } => {}
                 }
             } else if gate.permitted() && decision.route != Route::Deferred {
-                decision.reasons.push(route::Reason::new(ReasonCode::DeferredRefinement, "a cloud refinement is queued for when the network returns"));
-                decision.interim = Some(decision.route);
-                decision.route = Route::Deferred;
+                defer(&mut decision);
             }
             base.route = Some(decision.route);
             base.reasons = decision.reasons.clone();
         }
+        // Generation includes an escalation after the quality gate.
         timings.generate = ms(t);
         let t = Instant::now();
         base.status = Status::Ok;
@@ -924,7 +921,7 @@ impl Fieldbrief {
         let gate = self.static_gate(false, false);
         let connectivity = match gate {
             CloudGate::Available => self.probe(),
-            other => NetState::NotProbed { why: Self::gate_words(other).into() },
+            other => Self::not_probed(other),
         };
         let deferred_pending = self.store.deferred(false)?.len();
         let cloud = &self.settings.cloud;
@@ -949,7 +946,7 @@ impl Fieldbrief {
                 } else {
                     vec![Extractive.name()]
                 },
-                profile: fieldbrief_core::power::profile(power.mode, std::thread::available_parallelism().map_or(1, |n| n.get())),
+                profile: power.profile(),
             },
             cloud: CloudStatus {
                 enabled: cloud.enabled,
@@ -964,6 +961,13 @@ impl Fieldbrief {
             power,
         })
     }
+}
+
+/// Keeps the summary just made as the interim one and queues a cloud refinement.
+fn defer(decision: &mut Decision) {
+    decision.reasons.push(route::Reason::new(ReasonCode::DeferredRefinement, "a cloud refinement is queued for when the network returns"));
+    decision.interim = Some(decision.route);
+    decision.route = Route::Deferred;
 }
 
 #[allow(clippy::too_many_arguments)]
