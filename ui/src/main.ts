@@ -68,6 +68,7 @@ export async function start(root: HTMLElement): Promise<void> {
     localStorage.setItem("fieldbrief.theme", t);
     applyTheme(t);
   });
+  systemDark?.addEventListener("change", () => applyTheme(themeSelect.value as Theme));
 
   const tablist = h("nav", { role: "tablist", "aria-label": "Views" }, ...Object.values(tabs));
   const header = h("header", { id: "app-header" }, h("h1", {}, "Fieldbrief"), tablist, h("span", { class: "spacer" }), themeSelect);
@@ -131,9 +132,11 @@ export async function start(root: HTMLElement): Promise<void> {
   void onDragging((active) => summarize.dragging(active));
 }
 
+// "System" follows the OS setting as it changes; the stylesheet has one palette per theme.
+const systemDark = typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
 function applyTheme(t: Theme) {
-  if (t === "system") delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = t;
+  document.documentElement.dataset.theme = t === "system" ? (systemDark?.matches ? "dark" : "light") : t;
 }
 
 const root = document.getElementById("app");
