@@ -20,4 +20,8 @@ pub const COMMANDS: &[&str] = &[
     "import_model",
     "use_model",
     "remove_model",
+    "get_settings",
+    "save_settings",
+    "set_api_key",
+    "clear_api_key",
 ];

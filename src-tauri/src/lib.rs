@@ -8,6 +8,7 @@
 
 mod commands_list;
 mod error;
+mod refiner;
 mod shell;
 
 pub use commands_list::COMMANDS;
@@ -17,7 +18,7 @@ pub use shell::{Dialogs, GrantedFile, Shell};
 use fieldbrief_core::Style;
 use fieldbrief_core::engine::EngineEvent;
 use fieldbrief_core::ledger::Outcome;
-use fieldbrief_pipeline::{Input, ModelEntry, SummarizeOptions, SummaryReport};
+use fieldbrief_pipeline::{Input, ModelEntry, SettingsForm, SettingsView, SummarizeOptions, SummaryReport};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -176,6 +177,9 @@ async fn summarize(app: AppHandle, request: SummarizeRequest, on_event: Channel<
             Source::File { token } => Input::Path(shell.granted(token)?),
             Source::Saved { id } => Input::Saved(id),
         };
+        // Settings saved in the Settings view (through the other handle) count from this
+        // summary on. The note or draft is already saved, whatever this says.
+        fb.reload_settings()?;
         let opts = SummarizeOptions {
             style: Some(request.style),
             max_words: request.max_words,
@@ -308,6 +312,52 @@ async fn remove_model(app: AppHandle, id: String) -> Result<(), UiError> {
     .await
 }
 
+/// The Settings view's form, read again from `config.toml`.
+#[tauri::command]
+async fn get_settings(app: AppHandle) -> Result<SettingsView, UiError> {
+    blocking(app, |_, shell| {
+        let mut fb = shell.browse()?;
+        fb.reload_settings()?;
+        Ok(fb.settings_view())
+    })
+    .await
+}
+
+/// Validates and saves the form to `config.toml`; the next summary and the refinement runner
+/// use it. Nothing is written when anything is wrong.
+#[tauri::command]
+async fn save_settings(app: AppHandle, form: SettingsForm) -> Result<SettingsView, UiError> {
+    blocking(app, move |_, shell| {
+        let mut fb = shell.browse()?;
+        fb.save_settings(&form)?;
+        shell.nudge_refiner();
+        Ok(fb.settings_view())
+    })
+    .await
+}
+
+/// Stores the cloud's API key in the OS keychain (never in the settings file or the database).
+#[tauri::command]
+async fn set_api_key(app: AppHandle, key: String) -> Result<SettingsView, UiError> {
+    blocking(app, move |_, shell| {
+        let mut fb = shell.browse()?;
+        fb.store_api_key(&key)?;
+        shell.nudge_refiner();
+        Ok(fb.settings_view())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn clear_api_key(app: AppHandle) -> Result<SettingsView, UiError> {
+    blocking(app, |_, shell| {
+        let mut fb = shell.browse()?;
+        fb.clear_api_key()?;
+        Ok(fb.settings_view())
+    })
+    .await
+}
+
 /// Files dropped on the window are granted and handed to the UI as tokens.
 fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
     let tauri::WindowEvent::DragDrop(drag) = event else { return };
@@ -341,10 +391,20 @@ pub fn run() {
         tracing::warn!("no engine worker beside the app: only extractive summaries are possible");
     }
     let home = std::env::var_os("FIELDBRIEF_HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    let shell = Shell::open(home, worker, Dialogs::from_env());
+    let shell = Shell::open(home.clone(), worker, Dialogs::from_env());
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(shell)
+        .setup(move |app| {
+            // Refinements queued while offline run in the background; the window hears of each
+            // one that is ready.
+            let handle = app.handle().clone();
+            let nudge = refiner::spawn(home, std::time::Duration::from_secs(5), refiner::INTERVAL, move |r| {
+                let _ = handle.emit("fieldbrief://refined", r);
+            });
+            app.state::<Shell>().set_refiner(nudge);
+            Ok(())
+        })
         .on_window_event(on_window_event)
         .invoke_handler(tauri::generate_handler![
             app_info,
@@ -364,6 +424,10 @@ pub fn run() {
             import_model,
             use_model,
             remove_model,
+            get_settings,
+            save_settings,
+            set_api_key,
+            clear_api_key,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

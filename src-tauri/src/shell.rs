@@ -33,6 +33,8 @@ pub struct Shell {
     pub worker: Option<PathBuf>,
     granted: Mutex<Granted>,
     pub dialogs: Dialogs,
+    /// Wakes the background runner of the deferred queue (see `refiner.rs`).
+    refiner: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 struct Handles {
@@ -79,6 +81,7 @@ impl Shell {
             worker: worker_path,
             granted: Mutex::default(),
             dialogs,
+            refiner: Mutex::default(),
         }
     }
 
@@ -125,6 +128,17 @@ impl Shell {
     pub fn granted(&self, token: u64) -> Result<PathBuf, UiError> {
         let g = self.granted.lock().unwrap_or_else(|p| p.into_inner());
         g.files.get(&token).cloned().ok_or_else(|| UiError::bad_input("That file is no longer available: open it again."))
+    }
+
+    pub fn set_refiner(&self, nudge: std::sync::mpsc::Sender<()>) {
+        *self.refiner.lock().unwrap_or_else(|p| p.into_inner()) = Some(nudge);
+    }
+
+    /// Asks the refinement runner to look at the queue now (the settings changed).
+    pub fn nudge_refiner(&self) {
+        if let Some(nudge) = self.refiner.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = nudge.send(());
+        }
     }
 
     pub fn is_busy(&self) -> bool {

@@ -225,6 +225,41 @@ test("history finds notes by their words and opens them", async () => {
   await s.waitFor("no results", async () => (await text("#history-count")).startsWith("Nothing matches"));
 });
 
+test("settings: the cloud cannot be switched on half-configured; saved settings reach the status bar and config.toml", async () => {
+  await click("#tab-settings");
+  await s.waitFor("the settings form", async () => (await text("#config-path")).includes("config.toml"));
+  assert.equal(await (await s.find("#cloud-enabled")).property("checked"), false, "cloud is off by default");
+  await click("#cloud-enabled");
+  await click("#save-settings");
+  await s.waitFor("the refusal", async () => await visible("#settings-error"));
+  assert.match(await text("#settings-error"), /needs an endpoint and a model/);
+  assert.ok(!fs.existsSync(path.join(home, "config.toml")) || !fs.readFileSync(path.join(home, "config.toml"), "utf8").includes("enabled = true"));
+
+  // A loopback endpoint with nothing behind it, and "work offline": nothing is ever probed.
+  await (await s.find("#cloud-endpoint")).type("http://127.0.0.1:9/v1");
+  await (await s.find("#cloud-model")).type("fleet-model");
+  await click("#work-offline");
+  await s.execute("const p = document.getElementById('power-mode'); p.value = 'saver';");
+  await click("#add-pattern");
+  await (await s.find(".pattern-row .pattern-name")).type("site_id");
+  await (await s.find(".pattern-row .pattern-re")).type("SITE-\\d{4}");
+  await click("#save-settings");
+  await s.waitFor("saved", async () => (await text("#settings-saved")) === "Saved.");
+  await s.waitFor("the status bar to follow", async () => (await text("#status-network")).startsWith("Working offline"));
+  assert.match(await text("#status-power"), /Saver$/);
+  const config = fs.readFileSync(path.join(home, "config.toml"), "utf8");
+  assert.match(config, /enabled = true/);
+  assert.match(config, /site_id = .SITE-\\+d\{4\}/);
+  await screenshot("settings");
+
+  // Back to the defaults for the steps after this one.
+  await click("#cloud-enabled");
+  await click("#work-offline");
+  await s.execute("const p = document.getElementById('power-mode'); p.value = 'auto';");
+  await click("#save-settings");
+  await s.waitFor("the status bar to follow", async () => (await text("#status-network")).startsWith("Cloud: off"));
+});
+
 test("the smallest window, dark theme, keyboard only", async () => {
   await s.setWindowRect({ width: 1024, height: 640 }).catch(() => {});
   await s.execute("const t = document.getElementById('theme'); t.value = 'dark'; t.dispatchEvent(new Event('change'));");

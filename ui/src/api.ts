@@ -13,7 +13,10 @@ import type {
   NoteListItem,
   NoteRecord,
   Outcome,
+  Refinement,
   SearchHit,
+  SettingsForm,
+  SettingsView,
   Source,
   Style,
   SummaryReport,
@@ -72,7 +75,16 @@ export const api = {
   importModel: () => call<ModelEntry | null>("import_model"),
   useModel: (id: string) => call<void>("use_model", { id }),
   removeModel: (id: string) => call<void>("remove_model", { id }),
+  settings: () => call<SettingsView>("get_settings"),
+  saveSettings: (form: SettingsForm) => call<SettingsView>("save_settings", { form }),
+  setApiKey: (key: string) => call<SettingsView>("set_api_key", { key }),
+  clearApiKey: () => call<SettingsView>("clear_api_key"),
 };
+
+/** A cloud refinement queued while offline is ready (the background runner finished it). */
+export function onRefined(handler: (r: Refinement) => void): Promise<UnlistenFn> {
+  return listen<Refinement>("fieldbrief://refined", (e) => handler(e.payload));
+}
 
 /** Files dropped on the window, already granted by the shell. */
 export function onFilesDropped(handler: (files: GrantedFile[]) => void): Promise<UnlistenFn> {

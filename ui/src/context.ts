@@ -13,9 +13,11 @@ export interface Context {
   show: (view: ViewName) => void;
   /** A short confirmation ("Copied") in the corner, announced to screen readers. */
   notify: (message: string) => void;
+  /** Opens a saved note in the History view. */
+  openNote: (id: number) => void;
 }
 
-export type ViewName = "summarize" | "history" | "models";
+export type ViewName = "summarize" | "history" | "models" | "settings";
 
 export interface View {
   el: HTMLElement;

@@ -1,14 +1,15 @@
 // The app shell: header with the three views, the status bar, theme, keyboard shortcuts.
 
 import "./style.css";
-import { api, onDragging, onFilesDropped } from "./api";
-import { h } from "./dom";
+import { api, onDragging, onFilesDropped, onRefined } from "./api";
+import { clear, h } from "./dom";
 import type { Context, View, ViewName } from "./context";
 import { historyView } from "./views/history";
 import { modelsView } from "./views/models";
+import { settingsView } from "./views/settings";
 import { statusBar } from "./views/statusbar";
 import { summarizeView } from "./views/summarize";
-import type { UiError } from "./types";
+import type { Refinement, UiError } from "./types";
 
 type Theme = "system" | "light" | "dark";
 
@@ -32,6 +33,10 @@ export async function start(root: HTMLElement): Promise<void> {
       if (toastTimer) clearTimeout(toastTimer);
       toastTimer = setTimeout(() => (toast.hidden = true), 2500);
     },
+    openNote: (id) => {
+      show("history");
+      void history.openNote(id);
+    },
   };
 
   const summarize = summarizeView(ctx);
@@ -40,14 +45,17 @@ export async function start(root: HTMLElement): Promise<void> {
     summarize.summarizeSaved(id, title);
   });
   const models = modelsView(ctx);
+  const settings = settingsView(ctx);
   views.summarize = summarize;
   views.history = history;
   views.models = models;
+  views.settings = settings;
 
   const tabs: Record<ViewName, HTMLButtonElement> = {
     summarize: tab("summarize", "Summarize", "Alt+1"),
     history: tab("history", "History", "Alt+2"),
     models: tab("models", "Models", "Alt+3"),
+    settings: tab("settings", "Settings", "Alt+4"),
   };
   function tab(name: ViewName, label: string, key: string) {
     return h("button", { type: "button", role: "tab", id: `tab-${name}`, "aria-controls": `view-${name}`, title: `${label} (${key})`, onclick: () => show(name) }, label);
@@ -72,8 +80,25 @@ export async function start(root: HTMLElement): Promise<void> {
 
   const tablist = h("nav", { role: "tablist", "aria-label": "Views" }, ...Object.values(tabs));
   const header = h("header", { id: "app-header" }, h("h1", {}, "Fieldbrief"), tablist, h("span", { class: "spacer" }), themeSelect);
-  const main = h("main", { id: "views" }, summarize.el, history.el, models.el);
-  root.replaceChildren(header, main, status.el, toast);
+  const main = h("main", { id: "views" }, summarize.el, history.el, models.el, settings.el);
+  // "A better summary is ready": stays until read or dismissed (unlike the toast), with a way
+  // to the note.
+  const refined = h("div", { id: "refined-notice", class: "notice", role: "status", "aria-live": "polite", hidden: true });
+  function announceRefined(r: Refinement) {
+    clear(
+      refined,
+      h("span", {}, `A better summary of “${r.note_title}” is ready (refined in the cloud).`),
+      h("button", { type: "button", id: "open-refined", class: "primary", onclick: () => {
+        refined.hidden = true;
+        show("history");
+        void history.openNote(r.note_id);
+      } }, "Open"),
+      h("button", { type: "button", id: "dismiss-refined", onclick: () => (refined.hidden = true) }, "Dismiss"),
+    );
+    refined.hidden = false;
+    ctx.refreshStatus();
+  }
+  root.replaceChildren(header, refined, main, status.el, toast);
   root.removeAttribute("aria-busy");
 
   function show(name: ViewName) {
@@ -87,7 +112,7 @@ export async function start(root: HTMLElement): Promise<void> {
   }
 
   tablist.addEventListener("keydown", (e) => {
-    const order: ViewName[] = ["summarize", "history", "models"];
+    const order: ViewName[] = ["summarize", "history", "models", "settings"];
     const i = order.indexOf(current);
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
       const next = order[(i + (e.key === "ArrowRight" ? 1 : order.length - 1)) % order.length];
@@ -98,8 +123,8 @@ export async function start(root: HTMLElement): Promise<void> {
   });
 
   document.addEventListener("keydown", (e) => {
-    if (e.altKey && ["1", "2", "3"].includes(e.key)) {
-      show((["summarize", "history", "models"] as ViewName[])[Number(e.key) - 1]);
+    if (e.altKey && ["1", "2", "3", "4"].includes(e.key)) {
+      show((["summarize", "history", "models", "settings"] as ViewName[])[Number(e.key) - 1]);
       e.preventDefault();
       return;
     }
@@ -130,6 +155,11 @@ export async function start(root: HTMLElement): Promise<void> {
     summarize.filesDropped(files);
   });
   void onDragging((active) => summarize.dragging(active));
+  void onRefined(announceRefined);
+  // Keeps the status bar's battery, mode and cloud state current.
+  setInterval(() => {
+    if (!document.hidden) ctx.refreshStatus();
+  }, 15000);
 }
 
 // "System" follows the OS setting as it changes; the stylesheet has one palette per theme.

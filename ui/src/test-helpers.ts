@@ -66,5 +66,5 @@ export function key(k: string, init: KeyboardEventInit = {}): void {
 
 /** The app shell around a view: the real API (over the fake shell) and recording hooks. */
 export function fakeContext(): Context {
-  return { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: vi.fn() };
+  return { api, refreshStatus: vi.fn(), setBusy: vi.fn(), show: vi.fn(), notify: vi.fn(), openNote: vi.fn() };
 }

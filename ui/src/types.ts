@@ -65,6 +65,23 @@ export interface SummaryReport {
   connectivity?: NetState;
   /** A dry run of a cloud or deferred route: exactly what would be sent. */
   preview?: CloudPreview | null;
+  /** A very similar note summarized before: offered, never served in place of this one. */
+  similar?: SimilarOffer | null;
+  /** For route "cache": the request whose summary was served again. */
+  cached?: { request_id: string; created_at: string; producer: string; hits: number } | null;
+  cost?: number | null;
+  energy_wh?: number | null;
+  device_class?: string | null;
+}
+
+export interface SimilarOffer {
+  note_id: number | null;
+  note_title: string;
+  summarized_at: string;
+  similarity: number;
+  summary: string;
+  request_id: string;
+  route: Route;
 }
 
 export interface CloudPreview {
@@ -208,4 +225,35 @@ export interface AppInfo {
   home: string | null;
   openError: string | null;
   worker: string | null;
+}
+
+export type PowerOverride = "auto" | "performance" | "balanced" | "saver";
+export type Preference = "auto" | "local" | "cloud";
+export type KeySource = "environment" | "keychain" | "none";
+
+/** What the Settings view edits (written to config.toml by the shell). */
+export interface SettingsForm {
+  cloudEnabled: boolean;
+  endpoint: string | null;
+  model: string | null;
+  workOffline: boolean;
+  redact: Record<string, string>;
+  powerMode: PowerOverride;
+  prefer: Preference;
+}
+
+export interface SettingsView {
+  form: SettingsForm;
+  keySource: KeySource;
+  configPath: string;
+}
+
+/** A cloud refinement the background runner finished (event `fieldbrief://refined`). */
+export interface Refinement {
+  job_id: number;
+  note_id: number;
+  note_title: string;
+  state: "done" | "waiting" | "failed" | "dropped";
+  detail: string;
+  request_id: string | null;
 }

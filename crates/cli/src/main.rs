@@ -37,6 +37,9 @@ enum Command {
     /// The request ledger: what every summary cost and how it went.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The offline response cache: how big it is, or empty it.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Engine, model, cloud and data directory at a glance.
     Status(JsonFlag),
     /// Local models (GGUF files).
@@ -44,6 +47,9 @@ enum Command {
     Models(ModelsCommand),
     /// Load time and speed of a model, through the same worker path `summarize` uses.
     Bench(BenchArgs),
+    /// Run an evaluation set (JSONL: note, reference, key facts) through each route and
+    /// compare them: ROUGE-L, key-fact recall, length compliance, latency, cost.
+    Eval(EvalArgs),
     /// Cloud refinements queued while offline.
     #[command(subcommand)]
     Deferred(DeferredCommand),
@@ -99,6 +105,29 @@ enum CloudCommand {
     SetKey,
     /// Remove the API key from the OS keychain.
     ClearKey,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The set: one JSON object per line with id, style, max_words, note, reference, key_facts.
+    set: PathBuf,
+    /// Routes to compare (extractive, local, cloud); those that cannot run are reported.
+    #[arg(long, value_delimiter = ',', default_value = "extractive,local,cloud")]
+    routes: Vec<String>,
+    /// The local model (a GGUF path or an installed id); else the active one.
+    #[arg(long, value_name = "ID|PATH")]
+    model: Option<String>,
+    /// Compare with a report saved earlier (`--save`); a drop beyond the tolerance fails.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Save this run's report as JSON, to compare later runs with.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// The largest drop of a mean score (0–1) that is not a regression.
+    #[arg(long, default_value_t = 0.02)]
+    tolerance: f64,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -210,6 +239,17 @@ enum HistoryCommand {
 }
 
 #[derive(Subcommand)]
+enum CacheCommand {
+    /// Entries, size and hits.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every cached summary (history and the ledger are kept).
+    Clear,
+}
+
+#[derive(Subcommand)]
 enum LedgerCommand {
     /// Requests, success rate and latency per route and model.
     Report {
@@ -220,6 +260,15 @@ enum LedgerCommand {
         json: bool,
         #[arg(long)]
         csv: bool,
+    },
+    /// Fleet telemetry: counts, rates and costs per route, model, power mode and device class,
+    /// as one JSON object. No note text, no hashes, no request ids.
+    Export {
+        /// Required: only the aggregate export exists (per-request rows stay on this laptop).
+        #[arg(long, required = true)]
+        aggregate: bool,
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
     },
     /// Record what you made of a summary: accepted, edited, rejected or regenerated.
     Outcome {
@@ -320,6 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{id} removed");
             Ok(())
         }
+        Command::Eval(args) => eval(&mut open(cli.home)?, args),
         Command::Bench(args) => {
             let mut fb = open(cli.home)?;
             let model = if args.model == "synthetic-1b" { synthetic_model(&fb)? } else { args.model.clone() };
@@ -332,6 +382,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ledger(LedgerCommand::Report { since, json, csv }) => {
             let since = since.as_deref().map(fieldbrief_pipeline::parse_since).transpose()?;
             render::ledger(&open(cli.home)?.ledger_report(since.as_ref())?, json, csv)
+        }
+        Command::Ledger(LedgerCommand::Export { aggregate: _, since }) => {
+            let since = since.as_deref().map(fieldbrief_pipeline::parse_since).transpose()?;
+            render::json(&open(cli.home)?.ledger_aggregate(since.as_ref())?)
+        }
+        Command::Cache(CacheCommand::Stats { json }) => render::cache_stats(&open(cli.home)?.cache_stats()?, json),
+        Command::Cache(CacheCommand::Clear) => {
+            let n = open(cli.home)?.clear_cache()?;
+            eprintln!("removed {n} cached summaries");
+            Ok(())
         }
         Command::History(HistoryCommand::List { limit, json }) => render::history(&open(cli.home)?.history(limit)?, json),
         Command::History(HistoryCommand::Search { query, limit, json }) => {
@@ -394,6 +454,44 @@ fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
 }
 
 /// The synthetic 1.1B model, generated into the data directory the first time.
+fn eval(fb: &mut Fieldbrief, args: EvalArgs) -> anyhow::Result<()> {
+    use fieldbrief_core::eval;
+    let read = |path: &PathBuf| -> anyhow::Result<String> {
+        std::fs::read_to_string(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())).into())
+    };
+    let cases = eval::parse_set(&read(&args.set)?).map_err(|e| UsageError(format!("{}: {e}", args.set.display())))?;
+    let baseline: Option<eval::EvalReport> = match &args.baseline {
+        Some(path) => Some(serde_json::from_str(&read(path)?).map_err(|e| UsageError(format!("{}: not an eval report: {e}", path.display())))?),
+        None => None,
+    };
+    let cancel = fb.cancel_flag();
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let name = args.set.display().to_string();
+    let interactive = std::io::stderr().is_terminal();
+    let report = fb.eval(&name, &cases, &args.routes, args.model.as_deref(), &mut |done, total| {
+        if interactive {
+            eprint!("\r{done}/{total} summaries");
+        }
+    })?;
+    if interactive {
+        eprintln!();
+    }
+    if let Some(path) = &args.save {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text).map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))?;
+    }
+    let regressions = baseline.as_ref().map(|b| eval::regressions(b, &report, args.tolerance)).unwrap_or_default();
+    render::eval(&report, &regressions, args.json)?;
+    if !regressions.is_empty() {
+        anyhow::bail!("{} score(s) fell by more than {} since the baseline", regressions.len(), args.tolerance);
+    }
+    Ok(())
+}
+
 fn synthetic_model(fb: &Fieldbrief) -> anyhow::Result<String> {
     let dir = fb.home().root().join("bench");
     let path = dir.join("synthetic-1.1b-q8_0.gguf");

@@ -15,7 +15,7 @@ macro_rules! out {
     };
 }
 
-fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, value)?;
     writeln!(out)?;
@@ -40,6 +40,9 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
     if r.dry_run {
         eprintln!("\nwould route {} ({} words, ~{} tokens) to: {route}", r.document.name, r.document.words, r.tokens.input);
         eprintln!("why: {why}");
+        if let Some(similar) = &r.similar {
+            eprintln!("similar: \"{}\" ({:.0} % alike) was summarized on {}", similar.note_title, similar.similarity * 100.0, similar.summarized_at.get(..10).unwrap_or(&similar.summarized_at));
+        }
         if let Some(p) = &r.preview {
             eprintln!("\nwould send {} bytes to {} (model {}), exactly:", p.bytes, p.endpoint, p.model);
             for m in &p.messages {
@@ -69,6 +72,15 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
         r.note_id.map(|i| i.to_string()).unwrap_or_default(),
     );
     eprintln!("  why: {why}");
+    if let Some(similar) = &r.similar {
+        eprintln!(
+            "  similar: a very similar note (\"{}\", {:.0} % alike) was summarized on {}; see `fieldbrief history show {}`",
+            similar.note_title,
+            similar.similarity * 100.0,
+            similar.summarized_at.get(..10).unwrap_or(&similar.summarized_at),
+            similar.note_id.map(|i| i.to_string()).unwrap_or_else(|| "?".into())
+        );
+    }
     if let Some(m) = &r.model {
         let parts = if r.chunks > 1 { format!(" · summarized in {} parts", r.chunks) } else { String::new() };
         eprintln!("  model: {}@{} · {} prompt tokens, {} generated{parts}", m.id, m.version, r.tokens.input, r.tokens.output);
@@ -190,27 +202,52 @@ pub fn ledger(r: &Report, as_json: bool, as_csv: bool) -> anyhow::Result<()> {
     if as_json {
         return json(r);
     }
+    let opt = |v: Option<f64>| v.map(|c| format!("{c:.6}")).unwrap_or_default();
     if as_csv {
-        out!("route,model,requests,succeeded,failed,success_rate,latency_p50_ms,latency_p95_ms,output_tokens");
+        out!(
+            "route,model,power_mode,device_class,requests,succeeded,failed,success_rate,fallback_rate,latency_p50_ms,latency_p95_ms,output_tokens,cost,energy_wh,cost_per_success"
+        );
         for row in &r.rows {
             out!(
-                "{},{},{},{},{},{:.4},{:.1},{:.1},{}",
-                csv(&row.route), csv(&row.model), row.requests, row.succeeded, row.failed, row.success_rate,
-                row.latency_p50_ms, row.latency_p95_ms, row.output_tokens
+                "{},{},{},{},{},{},{},{:.4},{:.4},{:.1},{:.1},{},{:.6},{:.4},{}",
+                csv(&row.route), csv(&row.model), csv(&row.power_mode), csv(&row.device_class), row.requests, row.succeeded,
+                row.failed, row.success_rate, row.fallback_rate, row.latency_p50_ms, row.latency_p95_ms, row.output_tokens,
+                row.cost, row.energy_wh, opt(row.cost_per_success)
             );
         }
         return Ok(());
     }
     let since = r.since.as_deref().map(|s| format!(" since {s}")).unwrap_or_default();
-    out!("{} requests{since}, {} succeeded", r.requests, r.succeeded);
+    let per = r.cost_per_success.map(|c| format!("{c:.5} per successful summary")).unwrap_or_else(|| "no successful summary".into());
+    out!(
+        "{} requests{since}, {} succeeded · cache hits {} ({:.0} %) · cost {:.5} ({per}) · {:.3} Wh",
+        r.requests, r.succeeded, r.cache_hits, r.cache_hit_rate * 100.0, r.cost, r.energy_wh
+    );
     if r.rows.is_empty() {
         return Ok(());
     }
-    out!("\n{:<14} {:<22} {:>8} {:>8} {:>7} {:>9} {:>9}", "ROUTE", "MODEL", "REQUESTS", "SUCCESS", "FAILED", "P50 MS", "P95 MS");
+    out!(
+        "\n{:<14} {:<22} {:<12} {:<24} {:>8} {:>8} {:>9} {:>9} {:>9} {:>12}",
+        "ROUTE", "MODEL", "POWER", "DEVICE", "REQUESTS", "SUCCESS", "FALLBACK", "P50 MS", "P95 MS", "COST/SUCCESS"
+    );
     for row in &r.rows {
         out!(
-            "{:<14} {:<22} {:>8} {:>7.1}% {:>7} {:>9.1} {:>9.1}",
-            row.route, row.model, row.requests, row.success_rate * 100.0, row.failed, row.latency_p50_ms, row.latency_p95_ms
+            "{:<14} {:<22} {:<12} {:<24} {:>8} {:>7.1}% {:>8.1}% {:>9.1} {:>9.1} {:>12}",
+            row.route, row.model, row.power_mode, row.device_class, row.requests, row.success_rate * 100.0, row.fallback_rate * 100.0,
+            row.latency_p50_ms, row.latency_p95_ms, opt(row.cost_per_success)
+        );
+    }
+    out!("\nHybrid route trial (per device class and power mode):");
+    out!(
+        "{:<24} {:<12} {:>8} {:>6} {:>13} {:>12} {:>12} {:>14} {:>12}",
+        "DEVICE", "POWER", "REQUESTS", "LOCAL", "LOCAL SUCCESS", "LOCAL P50", "LOCAL P95", "CLOUD FALLBACK", "COST/SUCCESS"
+    );
+    for t in &r.trial {
+        out!(
+            "{:<24} {:<12} {:>8} {:>6} {:>13} {:>12.1} {:>12.1} {:>13.1}% {:>12}",
+            t.device_class, t.power_mode, t.requests, t.local_requests,
+            t.local_success_rate.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "-".into()),
+            t.local_latency_p50_ms, t.local_latency_p95_ms, t.cloud_fallback_rate * 100.0, opt(t.cost_per_success)
         );
     }
     Ok(())
@@ -296,4 +333,37 @@ fn human_bytes(n: u64) -> String {
         n if n >= 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} bytes"),
     }
+}
+
+pub fn cache_stats(s: &fieldbrief_store::CacheStats, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(s);
+    }
+    out!("{} cached summaries, {:.1} KiB, served {} times", s.entries, s.bytes as f64 / 1024.0, s.hits);
+    Ok(())
+}
+
+pub fn eval(r: &fieldbrief_core::eval::EvalReport, regressions: &[fieldbrief_core::eval::Regression], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&serde_json::json!({ "report": r, "regressions": regressions }));
+    }
+    out!("{}: {} cases", r.set, r.cases);
+    out!(
+        "\n{:<11} {:>6} {:>7} {:>8} {:>10} {:>8} {:>8} {:>9} {:>9} {:>10}",
+        "ROUTE", "CASES", "FAILED", "ROUGE-L", "KEY FACTS", "LENGTH", "QUALITY", "P50 MS", "P95 MS", "COST/CASE"
+    );
+    for x in &r.routes {
+        out!(
+            "{:<11} {:>6} {:>7} {:>8.3} {:>9.1}% {:>7.1}% {:>7.1}% {:>9.1} {:>9.1} {:>10.6}",
+            x.route, x.cases, x.failed, x.rouge_l, x.key_fact_recall * 100.0, x.length_compliance * 100.0,
+            x.quality_pass_rate * 100.0, x.latency_p50_ms, x.latency_p95_ms, x.cost_per_case
+        );
+    }
+    for (route, why) in &r.skipped {
+        out!("{route:<11} skipped: {why}");
+    }
+    for g in regressions {
+        out!("REGRESSION {} {}: {:.3} → {:.3}", g.route, g.metric, g.baseline, g.now);
+    }
+    Ok(())
 }

@@ -41,8 +41,9 @@ fn history_search_show_ledger_and_status() {
     let csv = home.run(&["ledger", "report", "--csv"]);
     let csv = String::from_utf8(csv.stdout).unwrap();
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("route,model,requests,"));
-    assert!(lines.any(|l| l.starts_with("extractive,extractive,2,2,0,")), "{csv}");
+    assert!(lines.next().unwrap().starts_with("route,model,power_mode,device_class,requests,"));
+    // The device class holds commas, so it is quoted.
+    assert!(lines.any(|l| l.starts_with("extractive,extractive,performance,\"cpu, ") && l.contains("on AC\",2,2,0,")), "{csv}");
 
     let status = home.json(&["status", "--json"]);
     assert_eq!(status["counts"]["notes"], 2);

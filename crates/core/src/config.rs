@@ -15,6 +15,26 @@ pub struct Settings {
     pub engine: EngineSettings,
     pub power: PowerSettings,
     pub routing: RoutingSettings,
+    pub cache: CacheSettings,
+    pub cost: crate::cost::CostSettings,
+}
+
+/// `[cache]`: the offline response cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Serve a summary again for the same note, style, length, model and prompt.
+    pub enabled: bool,
+    /// Most entries kept; the least recently used go first.
+    pub max_entries: usize,
+    /// Offer the summary of a very similar earlier note (never served in its place).
+    pub offer_similar: bool,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings { enabled: true, max_entries: 5000, offer_similar: true }
+    }
 }
 
 /// `[power]`: the power manager.
@@ -233,6 +253,10 @@ impl Settings {
         if self.power.poll_secs == 0 {
             return Err("[power] poll_secs must be at least 1".into());
         }
+        if self.cache.max_entries == 0 {
+            return Err("[cache] max_entries must be at least 1 (set enabled = false to turn the cache off)".into());
+        }
+        self.cost.validate()?;
         if self.limits.pdf_timeout_secs == 0 {
             return Err("[limits] pdf_timeout_secs must be at least 1".into());
         }

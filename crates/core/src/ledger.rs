@@ -6,7 +6,7 @@
 
 use crate::engine::ModelRef;
 use crate::quality::Verdict;
-use crate::route::{Reason, Route};
+use crate::route::{Reason, ReasonCode, Route};
 use crate::Style;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -107,6 +107,10 @@ pub struct Entry {
     /// Money and energy cost, filled in by the cost model.
     pub cost: Option<f64>,
     pub energy_wh: Option<f64>,
+    /// The device class the request ran on, for grouping ("gpu, 16 GiB, battery").
+    pub device_class: Option<String>,
+    /// The device in detail (JSON: compute, RAM, VRAM, on battery).
+    pub device: Option<String>,
 }
 
 impl Entry {
@@ -140,6 +144,8 @@ impl Entry {
             cloud_tokens: None,
             cost: None,
             energy_wh: None,
+            device_class: None,
+            device: None,
         }
     }
 
@@ -152,19 +158,81 @@ impl Entry {
     }
 }
 
-/// One line of the report: a route served by one engine/model version.
+/// Reason codes that mean the first choice did not serve the request as planned.
+const FALLBACK_CODES: &[ReasonCode] = &[
+    ReasonCode::LocalEngineFailed,
+    ReasonCode::CloudFailed,
+    ReasonCode::QualityGateFailed,
+    ReasonCode::EndpointUnreachable,
+    ReasonCode::GpuFallback,
+];
+
+impl Entry {
+    /// Something in the request's chain fell back (engine failure, cloud failure, failed
+    /// quality gate, unreachable endpoint, GPU → CPU).
+    pub fn fell_back(&self) -> bool {
+        self.reasons.iter().any(|r| FALLBACK_CODES.contains(&r.code))
+    }
+
+    /// The note went (or was queued) to the cloud instead of being served on this device.
+    pub fn went_to_cloud(&self) -> bool {
+        matches!(self.route, Some(Route::Cloud | Route::Deferred))
+    }
+
+    fn is_local(&self) -> bool {
+        matches!(self.route, Some(Route::Local | Route::LocalChunked))
+    }
+
+    /// `model-id@version`, or the engine name for model-free engines.
+    pub fn model_label(&self) -> String {
+        match (&self.model, &self.engine) {
+            (Some(m), _) => format!("{}@{}", m.id, m.version),
+            (None, Some(engine)) => engine.clone(),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+/// One line of the report: one route, served by one model version, in one power mode, on one
+/// device class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportRow {
     pub route: String,
     /// `model-id@version`, or the engine name for model-free engines.
     pub model: String,
+    pub power_mode: String,
+    pub device_class: String,
     pub requests: usize,
     pub succeeded: usize,
     pub failed: usize,
     pub success_rate: f64,
+    /// Requests whose chain fell back somewhere (see [`Entry::fell_back`]).
+    pub fallback_rate: f64,
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
     pub output_tokens: usize,
+    pub cost: f64,
+    pub energy_wh: f64,
+    /// Everything the group spent over the summaries that succeeded; `None` when none did.
+    pub cost_per_success: Option<f64>,
+}
+
+/// The hybrid route trial: per device class and power mode, how the local model did and how
+/// often the cloud had to take over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRow {
+    pub device_class: String,
+    pub power_mode: String,
+    /// The local model versions seen in the group.
+    pub local_models: Vec<String>,
+    pub requests: usize,
+    pub local_requests: usize,
+    pub local_success_rate: Option<f64>,
+    pub local_latency_p50_ms: f64,
+    pub local_latency_p95_ms: f64,
+    /// Requests that went (or were queued) to the cloud.
+    pub cloud_fallback_rate: f64,
+    pub cost_per_success: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,7 +240,14 @@ pub struct Report {
     pub since: Option<String>,
     pub requests: usize,
     pub succeeded: usize,
+    pub cache_hits: usize,
+    /// Cache hits over the requests that were routed.
+    pub cache_hit_rate: f64,
+    pub cost: f64,
+    pub energy_wh: f64,
+    pub cost_per_success: Option<f64>,
     pub rows: Vec<ReportRow>,
+    pub trial: Vec<TrialRow>,
 }
 
 /// Nearest-rank percentile of `values` (need not be sorted); 0 for no values.
@@ -186,36 +261,175 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     v[rank.min(v.len()) - 1]
 }
 
+fn per_success(cost: f64, succeeded: usize) -> Option<f64> {
+    (succeeded > 0).then(|| cost / succeeded as f64)
+}
+
+fn ok_latencies<'a>(es: impl Iterator<Item = &'a &'a Entry>) -> Vec<f64> {
+    es.filter(|e| e.status == Status::Ok).map(|e| e.timings.total).collect()
+}
+
 pub fn report(entries: &[Entry], since: Option<String>) -> Report {
-    let mut groups: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
+    let mode = |e: &Entry| e.power_mode.map(|m| m.as_str().to_string()).unwrap_or_else(|| "-".into());
+    let class = |e: &Entry| e.device_class.clone().unwrap_or_else(|| "-".into());
+    let mut groups: BTreeMap<(String, String, String, String), Vec<&Entry>> = BTreeMap::new();
+    let mut trial: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
     for e in entries {
         let route = e.route.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into());
-        let model = match (&e.model, &e.engine) {
-            (Some(m), _) => format!("{}@{}", m.id, m.version),
-            (None, Some(engine)) => engine.clone(),
-            (None, None) => "-".into(),
-        };
-        groups.entry((route, model)).or_default().push(e);
+        groups.entry((route, e.model_label(), mode(e), class(e))).or_default().push(e);
+        trial.entry((class(e), mode(e))).or_default().push(e);
     }
+    let sum = |es: &[&Entry], f: fn(&Entry) -> Option<f64>| es.iter().filter_map(|e| f(e)).sum::<f64>();
     let rows = groups
         .into_iter()
-        .map(|((route, model), es)| {
+        .map(|((route, model, power_mode, device_class), es)| {
             let succeeded = es.iter().filter(|e| e.succeeded()).count();
-            let latencies: Vec<f64> = es.iter().filter(|e| e.status == Status::Ok).map(|e| e.timings.total).collect();
+            let latencies = ok_latencies(es.iter());
+            let cost = sum(&es, |e| e.cost);
             ReportRow {
                 route,
                 model,
+                power_mode,
+                device_class,
                 requests: es.len(),
                 succeeded,
                 failed: es.iter().filter(|e| e.status == Status::Failed).count(),
                 success_rate: succeeded as f64 / es.len() as f64,
+                fallback_rate: es.iter().filter(|e| e.fell_back()).count() as f64 / es.len() as f64,
                 latency_p50_ms: percentile(&latencies, 50.0),
                 latency_p95_ms: percentile(&latencies, 95.0),
                 output_tokens: es.iter().map(|e| e.output_tokens).sum(),
+                cost,
+                energy_wh: sum(&es, |e| e.energy_wh),
+                cost_per_success: per_success(cost, succeeded),
             }
         })
         .collect();
-    Report { since, requests: entries.len(), succeeded: entries.iter().filter(|e| e.succeeded()).count(), rows }
+    let trial = trial
+        .into_iter()
+        .map(|((device_class, power_mode), es)| {
+            let local: Vec<&Entry> = es.iter().copied().filter(|e| e.is_local()).collect();
+            let latencies = ok_latencies(local.iter());
+            let mut local_models: Vec<String> = local.iter().map(|e| e.model_label()).collect();
+            local_models.sort();
+            local_models.dedup();
+            TrialRow {
+                device_class,
+                power_mode,
+                local_models,
+                requests: es.len(),
+                local_requests: local.len(),
+                local_success_rate: (!local.is_empty()).then(|| local.iter().filter(|e| e.succeeded()).count() as f64 / local.len() as f64),
+                local_latency_p50_ms: percentile(&latencies, 50.0),
+                local_latency_p95_ms: percentile(&latencies, 95.0),
+                cloud_fallback_rate: es.iter().filter(|e| e.went_to_cloud()).count() as f64 / es.len() as f64,
+                cost_per_success: per_success(sum(&es, |e| e.cost), es.iter().filter(|e| e.succeeded()).count()),
+            }
+        })
+        .collect();
+    let all: Vec<&Entry> = entries.iter().collect();
+    let succeeded = entries.iter().filter(|e| e.succeeded()).count();
+    let routed = entries.iter().filter(|e| e.route.is_some()).count();
+    let cache_hits = entries.iter().filter(|e| e.route == Some(Route::Cache)).count();
+    let cost = sum(&all, |e| e.cost);
+    Report {
+        since,
+        requests: entries.len(),
+        succeeded,
+        cache_hits,
+        cache_hit_rate: if routed == 0 { 0.0 } else { cache_hits as f64 / routed as f64 },
+        cost,
+        energy_wh: sum(&all, |e| e.energy_wh),
+        cost_per_success: per_success(cost, succeeded),
+        rows,
+        trial,
+    }
+}
+
+/// Fleet telemetry: counts and sums only — no note text, no note or content hashes, no
+/// request ids, no error messages (which can quote a file name). Safe to send to an
+/// organisation's dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregateExport {
+    pub since: Option<String>,
+    pub requests: usize,
+    pub succeeded: usize,
+    pub cache_hits: usize,
+    pub cost: f64,
+    pub energy_wh: f64,
+    pub rows: Vec<AggregateRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregateRow {
+    pub route: String,
+    pub model: String,
+    pub power_mode: String,
+    pub device_class: String,
+    pub requests: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub fell_back: usize,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub input_tokens: usize,
+    pub output_tokens: usize,
+    pub cloud_input_tokens: usize,
+    pub cloud_output_tokens: usize,
+    pub cost: f64,
+    pub energy_wh: f64,
+    /// Requests per stable error code (codes only, never messages).
+    pub error_codes: BTreeMap<String, usize>,
+    /// Requests per outcome the user gave.
+    pub outcomes: BTreeMap<String, usize>,
+}
+
+pub fn aggregate(entries: &[Entry], since: Option<String>) -> AggregateExport {
+    let r = report(entries, since.clone());
+    let rows = r
+        .rows
+        .iter()
+        .map(|row| {
+            let es: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| {
+                    e.route.map(|x| x.as_str()).unwrap_or("none") == row.route
+                        && e.model_label() == row.model
+                        && e.power_mode.map(|m| m.as_str()).unwrap_or("-") == row.power_mode
+                        && e.device_class.as_deref().unwrap_or("-") == row.device_class
+                })
+                .collect();
+            let mut error_codes = BTreeMap::new();
+            let mut outcomes = BTreeMap::new();
+            for e in &es {
+                if let Some(code) = &e.error_code {
+                    *error_codes.entry(code.clone()).or_default() += 1;
+                }
+                *outcomes.entry(e.outcome.as_str().to_string()).or_default() += 1;
+            }
+            AggregateRow {
+                route: row.route.clone(),
+                model: row.model.clone(),
+                power_mode: row.power_mode.clone(),
+                device_class: row.device_class.clone(),
+                requests: row.requests,
+                succeeded: row.succeeded,
+                failed: row.failed,
+                fell_back: es.iter().filter(|e| e.fell_back()).count(),
+                latency_p50_ms: row.latency_p50_ms,
+                latency_p95_ms: row.latency_p95_ms,
+                input_tokens: es.iter().map(|e| e.input_tokens).sum(),
+                output_tokens: row.output_tokens,
+                cloud_input_tokens: es.iter().filter_map(|e| e.cloud_tokens).map(|t| t.input).sum(),
+                cloud_output_tokens: es.iter().filter_map(|e| e.cloud_tokens).map(|t| t.output).sum(),
+                cost: row.cost,
+                energy_wh: row.energy_wh,
+                error_codes,
+                outcomes,
+            }
+        })
+        .collect();
+    AggregateExport { since, requests: r.requests, succeeded: r.succeeded, cache_hits: r.cache_hits, cost: r.cost, energy_wh: r.energy_wh, rows }
 }
 
 #[cfg(test)]
@@ -271,5 +485,67 @@ mod tests {
         assert!(!e.succeeded());
         assert_eq!(Outcome::parse("edited"), Some(Outcome::Edited));
         assert_eq!(Outcome::parse("nope"), None);
+    }
+    /// A ledger small enough to compute by hand, with every number the report derives from it.
+    #[test]
+    fn the_report_matches_a_hand_computed_ledger() {
+        use crate::power::Mode;
+        let row = |route: Route, model: Option<&str>, mode: Mode, class: &str, total: f64, cost: f64, ok: bool, fell_back: bool| Entry {
+            route: Some(route),
+            engine: Some(if model.is_some() { "llama.cpp".to_string() } else { route.as_str().to_string() }),
+            model: model.map(|m| crate::engine::ModelRef { id: m.into(), version: "v1".into() }),
+            power_mode: Some(mode),
+            device_class: Some(class.into()),
+            timings: Timings { total, ..Default::default() },
+            quality: Some(Verdict { passed: ok, checks: vec![] }),
+            status: Status::Ok,
+            cost: Some(cost),
+            energy_wh: Some(cost * 10.0),
+            reasons: if fell_back { vec![Reason::new(ReasonCode::CloudFailed, "500")] } else { vec![] },
+            ..Entry::started("r".into(), "2026-11-21T00:00:00Z".into(), Style::Bullets, 100)
+        };
+        let (gpu, cpu) = ("gpu, 16 GiB, on AC", "cpu, 8 GiB, battery");
+        let entries = vec![
+            // GPU, performance: three local summaries (one failed the gate), one cloud.
+            row(Route::Local, Some("qwen"), Mode::Performance, gpu, 100.0, 0.001, true, false),
+            row(Route::Local, Some("qwen"), Mode::Performance, gpu, 300.0, 0.003, true, false),
+            row(Route::Local, Some("qwen"), Mode::Performance, gpu, 200.0, 0.002, false, false),
+            row(Route::Cloud, Some("gpt"), Mode::Performance, gpu, 900.0, 0.010, true, false),
+            // CPU, saver: one extractive after a cloud failure, one cache hit.
+            row(Route::Extractive, None, Mode::Saver, cpu, 40.0, 0.0005, true, true),
+            row(Route::Cache, Some("qwen"), Mode::Saver, cpu, 5.0, 0.0, true, false),
+        ];
+        let r = report(&entries, None);
+        assert_eq!((r.requests, r.succeeded, r.cache_hits), (6, 5, 1));
+        assert!((r.cache_hit_rate - 1.0 / 6.0).abs() < 1e-12);
+        let total = 0.001 + 0.003 + 0.002 + 0.010 + 0.0005;
+        assert!((r.cost - total).abs() < 1e-12);
+        assert!((r.cost_per_success.unwrap() - total / 5.0).abs() < 1e-12);
+
+        let local = r.rows.iter().find(|x| x.route == "local").unwrap();
+        assert_eq!((local.model.as_str(), local.power_mode.as_str(), local.device_class.as_str()), ("qwen@v1", "performance", gpu));
+        assert_eq!((local.requests, local.succeeded), (3, 2));
+        assert_eq!((local.latency_p50_ms, local.latency_p95_ms), (200.0, 300.0));
+        assert!((local.cost_per_success.unwrap() - 0.006 / 2.0).abs() < 1e-12, "the failed summary's cost counts too");
+        assert!((local.energy_wh - 0.06).abs() < 1e-9);
+        let ex = r.rows.iter().find(|x| x.route == "extractive").unwrap();
+        assert_eq!(ex.fallback_rate, 1.0);
+
+        let g = r.trial.iter().find(|t| t.device_class == gpu).unwrap();
+        assert_eq!((g.requests, g.local_requests), (4, 3));
+        assert_eq!(g.local_models, ["qwen@v1"]);
+        assert!((g.local_success_rate.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!((g.local_latency_p50_ms, g.local_latency_p95_ms), (200.0, 300.0));
+        assert!((g.cloud_fallback_rate - 0.25).abs() < 1e-12);
+        assert!((g.cost_per_success.unwrap() - 0.016 / 3.0).abs() < 1e-12);
+        let c = r.trial.iter().find(|t| t.device_class == cpu).unwrap();
+        assert_eq!((c.power_mode.as_str(), c.local_requests, c.local_success_rate), ("saver", 0, None));
+        assert_eq!(c.cloud_fallback_rate, 0.0);
+
+        let agg = aggregate(&entries, None);
+        assert_eq!(agg.rows.iter().map(|x| x.requests).sum::<usize>(), 6);
+        let agg_ex = agg.rows.iter().find(|x| x.route == "extractive").unwrap();
+        assert_eq!(agg_ex.fell_back, 1);
+        assert_eq!(agg_ex.outcomes.get("pending"), Some(&1));
     }
 }

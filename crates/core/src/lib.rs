@@ -11,9 +11,12 @@
 //! Invariant: no dependency on llama.cpp, Tauri, SQLite or a network stack. I/O lives in the
 //! crates around this one.
 
+pub mod cache;
 pub mod config;
+pub mod cost;
 pub mod document;
 pub mod engine;
+pub mod eval;
 pub mod facts;
 pub mod ledger;
 pub mod normalize;

@@ -305,6 +305,14 @@ impl Source for Trace {
     }
 }
 
+/// This machine's memory in bytes (for the ledger's device class); `None` where the OS does
+/// not say.
+pub fn total_memory_bytes() -> Option<u64> {
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    Some(system.total_memory()).filter(|b| *b > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,3 +398,4 @@ mod tests {
         assert!(!s.why.is_empty());
     }
 }
+

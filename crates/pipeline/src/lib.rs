@@ -9,9 +9,12 @@
 //! technician typed or imported is lost to a crash, a kill or an engine failure afterwards; a
 //! failed request still leaves a ledger row saying why.
 
+mod cache;
+mod eval;
 mod home;
 mod hybrid;
 mod models;
+mod settings;
 
 pub use fieldbrief_engine::protocol::WORKER_ARG;
 pub use fieldbrief_engine::supervisor::WorkerCommand;
@@ -20,7 +23,10 @@ pub use fieldbrief_cloud::{ChatMessage, KeySource};
 pub use fieldbrief_device::PowerState;
 pub use fieldbrief_store::DeferredJob;
 pub use home::Home;
+pub use cache::{CachedFrom, SimilarOffer};
+pub use eval::EVAL_ROUTES;
 pub use hybrid::{CloudPreview, NetState, Refinement};
+pub use settings::{SettingsForm, SettingsView, edit_config};
 
 use fieldbrief_core::config::{ConfigError, Settings};
 use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, ModelRef, SummaryRequest};
@@ -183,6 +189,14 @@ pub struct SummaryReport {
     pub preview: Option<CloudPreview>,
     /// Tokens the cloud counted, when it was used.
     pub cloud_tokens: Option<fieldbrief_core::ledger::CloudTokens>,
+    /// A very similar note summarized before (offered, not served).
+    pub similar: Option<SimilarOffer>,
+    /// For route `cache`: the request whose summary was served again.
+    pub cached: Option<CachedFrom>,
+    /// What the request cost (cloud tokens and energy, in `[cost] currency`).
+    pub cost: Option<f64>,
+    pub energy_wh: Option<f64>,
+    pub device_class: Option<String>,
 }
 
 /// A model in the models directory.
@@ -408,7 +422,19 @@ impl Fieldbrief {
             base.max_words = request.max_words;
         }
         let mut reasons_before: Vec<route::Reason> = Vec::new();
-        let local = self.local_engine(opts.model.as_deref(), &profile, &mut reasons_before)?;
+        let local_quant = self.local_engine(opts.model.as_deref(), &profile, &mut reasons_before)?;
+        let keep_on_device = opts.keep_on_device || kept_note || opts.cloud == Some(CloudChoice::Deny);
+        let gate = self.static_gate(keep_on_device, opts.offline);
+
+        // The cache, before the local model is asked to measure the note (that starts a
+        // worker): an exact hit is served; a near-duplicate is only offered.
+        let candidates = self.cache_candidates(style, local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str())), gate);
+        let served_by = (!opts.dry_run).then_some(request_id.as_str());
+        if let Some((hit, producer)) = self.cache_lookup(&doc, style, request.max_words, &candidates, served_by)? {
+            return self.serve_cached(hit, producer, &doc, base, timings, t, started, power, gate, opts.dry_run);
+        }
+        let similar = self.similar_offer(&doc, style, &candidates)?;
+        let local = local_quant.as_ref().map(|(e, _)| e.clone());
         let mut plan = None;
         if let Some(engine) = &local {
             match engine.plan(&doc, &request) {
@@ -427,8 +453,6 @@ impl Fieldbrief {
                 }
             }
         }
-        let keep_on_device = opts.keep_on_device || kept_note || opts.cloud == Some(CloudChoice::Deny);
-        let gate = self.static_gate(keep_on_device, opts.offline);
         let mut snapshot = route::Snapshot {
             doc_tokens: base.input_tokens,
             complexity: route::complexity(&doc.text),
@@ -470,6 +494,7 @@ impl Fieldbrief {
             }
             r.power = Some(power);
             r.connectivity = net;
+            r.similar = similar;
             return Ok(r);
         }
 
@@ -569,7 +594,20 @@ impl Fieldbrief {
         timings.store = ms(t);
         timings.total = ms(started);
         base.timings = timings;
+        let used_local = local.as_deref().filter(|e| base.engine.as_deref() == Some(e.name()));
+        self.account(&mut base, &power, used_local);
         self.store.record_summary(&summary, &base)?;
+        // Only a summary that passed the gate is worth serving again; an interim summary that
+        // waits for a cloud refinement is not.
+        if verdict.passed && decision.route != Route::Deferred {
+            let lq = local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str()));
+            if let Some(producer) = self.producer_of(&engine_name, style, lq) {
+                if let Err(e) = self.cache_store(&doc, &base, decision.route, &output.text, &producer) {
+                    // The summary is saved; a cache that cannot be written only costs speed.
+                    tracing::warn!(error = %e, "could not cache the summary");
+                }
+            }
+        }
         if decision.route == Route::Deferred {
             // After the summary: a crash in between loses the refinement, never the summary.
             self.store.enqueue_deferred(note_id, &base.request_id, request.style, request.max_words, &now())?;
@@ -581,6 +619,87 @@ impl Fieldbrief {
         r.chunks = output.chunks;
         r.power = Some(power);
         r.connectivity = net;
+        r.similar = similar;
+        r.cost = base.cost;
+        r.energy_wh = base.energy_wh;
+        r.device_class = base.device_class.clone();
+        Ok(r)
+    }
+
+    /// Answers a request from the cache: the note is already saved; the cached summary is
+    /// stored as this request's summary with route `cache`, and the ledger counts the hit.
+    #[allow(clippy::too_many_arguments)]
+    fn serve_cached(
+        &mut self,
+        hit: fieldbrief_store::CacheEntry,
+        producer: fieldbrief_core::cache::Producer,
+        doc: &Document,
+        mut base: Entry,
+        mut timings: Timings,
+        t: Instant,
+        started: Instant,
+        power: PowerState,
+        gate: CloudGate,
+        dry_run: bool,
+    ) -> Result<SummaryReport> {
+        let snapshot = route::Snapshot {
+            doc_tokens: base.input_tokens,
+            complexity: route::complexity(&doc.text),
+            local: None,
+            cloud: gate,
+            power: power.mode,
+            preference: self.settings.routing.prefer,
+            cache_hit: true,
+        };
+        let mut decision = route::decide(&snapshot);
+        for r in decision.reasons.iter_mut().filter(|r| r.code == ReasonCode::CacheHit) {
+            r.detail = format!(
+                "the same note, style and length were summarized on {} by {} (request {}); served again without running a model",
+                hit.created_at.get(..10).unwrap_or(&hit.created_at),
+                producer.key(),
+                hit.request_id
+            );
+        }
+        timings.route = ms(t);
+        base.route = Some(Route::Cache);
+        base.reasons = decision.reasons.clone();
+        base.engine = Some("cache".into());
+        base.model = hit.model.clone();
+        base.prompt_version = Some(hit.prompt_version.clone());
+        base.connectivity = serde_json::to_string(&NetState::NotProbed { why: "served from the cache".into() }).ok();
+        let cached = cached_from(&hit);
+        let doc_tokens = base.input_tokens;
+        if dry_run {
+            timings.total = ms(started);
+            let mut r = report(&base, doc, doc_tokens, decision, None, None, timings, true);
+            r.power = Some(power);
+            r.cached = Some(cached);
+            return Ok(r);
+        }
+        let t = Instant::now();
+        let verdict = quality::assess(&doc.text, &hit.summary, base.max_words);
+        base.status = Status::Ok;
+        base.output_tokens = estimate_tokens(&hit.summary);
+        base.quality = Some(verdict.clone());
+        let Some(note_id) = base.note_id else {
+            return Err(Error::Home("internal: no note id outside a dry run".into()));
+        };
+        timings.store = ms(t);
+        timings.total = ms(started);
+        base.timings = timings;
+        self.account(&mut base, &power, None);
+        let summary = NewSummary { note_id, route: Route::Cache, engine: "cache", text: &hit.summary };
+        self.store.record_summary(&summary, &base)?;
+        timings.store = ms(t);
+        timings.total = ms(started);
+        tracing::info!(total_ms = timings.total, "served from the cache");
+        let mut r = report(&base, doc, doc_tokens, decision, Some(hit.summary.clone()), Some(verdict), timings, false);
+        r.power = Some(power);
+        r.connectivity = NetState::NotProbed { why: "served from the cache".into() };
+        r.cached = Some(cached);
+        r.cost = base.cost;
+        r.energy_wh = base.energy_wh;
+        r.device_class = base.device_class.clone();
         Ok(r)
     }
 
@@ -677,14 +796,14 @@ impl Fieldbrief {
         name: Option<&str>,
         profile: &fieldbrief_core::power::Profile,
         reasons: &mut Vec<route::Reason>,
-    ) -> Result<Option<Arc<LocalEngine>>> {
+    ) -> Result<Option<(Arc<LocalEngine>, String)>> {
         let Some(worker) = self.worker.clone() else { return Ok(None) };
         let dir = self.models_dir();
         let path = match name.map(str::to_string).or_else(|| self.active_model_id()) {
             Some(n) => models::resolve(&n, &dir)?,
             None => return Ok(None),
         };
-        fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(format!("{}: {e}", path.display())))?;
+        let info = fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(format!("{}: {e}", path.display())))?;
         let model = models::local_model(&self.store, path)?;
         let crashes = models::crashes(&self.store, &model)?;
         if crashes >= models::QUARANTINE_AFTER {
@@ -715,13 +834,13 @@ impl Fieldbrief {
             sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed },
         };
         if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model && e.settings() == &settings) {
-            return Ok(Some(engine.clone()));
+            return Ok(Some((engine.clone(), info.quantization)));
         }
         let mut command = worker;
         command.args.extend(["--idle-secs".to_string(), e.idle_unload_secs.to_string()]);
         let engine = Arc::new(LocalEngine::with_cancel(command, model, settings, self.cancel.clone()));
         self.local = Some(engine.clone());
-        Ok(Some(engine))
+        Ok(Some((engine, info.quantization)))
     }
 
     pub fn models_dir(&self) -> PathBuf {
@@ -887,8 +1006,31 @@ impl Fieldbrief {
     }
 
     /// Records what the user made of a summary (thumbs up = accepted, down = rejected…).
+    /// Records what the user made of a summary. A rejected or regenerated summary is also
+    /// forgotten by the cache, so the same note is never answered with it again.
     pub fn feedback(&self, request_id: &str, outcome: Outcome) -> Result<()> {
-        if self.store.set_outcome(request_id, outcome)? { Ok(()) } else { Err(Error::NoSuchRequest(request_id.into())) }
+        if !self.store.set_outcome(request_id, outcome)? {
+            return Err(Error::NoSuchRequest(request_id.into()));
+        }
+        if matches!(outcome, Outcome::Rejected | Outcome::Regenerated) {
+            self.store.cache_forget_request(request_id)?;
+        }
+        Ok(())
+    }
+
+    /// The ledger as fleet telemetry: counts and sums only (no note text, no hashes).
+    pub fn ledger_aggregate(&self, since: Option<&Since>) -> Result<ledger::AggregateExport> {
+        let entries = self.store.ledger(since.map(|s| s.0.as_str()))?;
+        Ok(ledger::aggregate(&entries, since.map(|s| s.0.clone())))
+    }
+
+    /// Empties the response cache; returns how many entries were removed.
+    pub fn clear_cache(&self) -> Result<usize> {
+        Ok(self.store.cache_clear()?)
+    }
+
+    pub fn cache_stats(&self) -> Result<fieldbrief_store::CacheStats> {
+        Ok(self.store.cache_stats()?)
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<NoteListItem>> {
@@ -1002,6 +1144,11 @@ fn report(
         connectivity: NetState::NotProbed { why: String::new() },
         preview: None,
         cloud_tokens: base.cloud_tokens,
+        similar: None,
+        cached: None,
+        cost: None,
+        energy_wh: None,
+        device_class: None,
         document: DocumentInfo {
             name: doc.name.clone(),
             kind: doc.kind.as_str().into(),
@@ -1084,6 +1231,10 @@ pub(crate) fn saved_document(note: NoteRecord) -> Document {
 
 pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
+}
+
+fn cached_from(hit: &fieldbrief_store::CacheEntry) -> CachedFrom {
+    CachedFrom { request_id: hit.request_id.clone(), created_at: hit.created_at.clone(), producer: hit.producer.clone(), hits: hit.hits }
 }
 
 pub(crate) fn now() -> String {

@@ -68,6 +68,9 @@ fn cloud_reasons_follow_settings_and_the_per_note_choice() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
+    // The same note again and again: the cache would answer it, and this test is about routing.
+    let no_cache = "[cache]\nenabled = false\n";
+    std::fs::write(home.join("config.toml"), no_cache).unwrap();
     let text = || Input::Typed("Bearing noise at 7.1 mm/s.".into());
     let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
     let deny = SummarizeOptions { cloud: Some(CloudChoice::Deny), ..Default::default() };
@@ -75,11 +78,11 @@ fn cloud_reasons_follow_settings_and_the_per_note_choice() {
     // `--cloud allow` cannot switch on what the settings keep off.
     let allow = SummarizeOptions { cloud: Some(CloudChoice::Allow), ..Default::default() };
     assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudDisabled);
-    std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\n").unwrap();
+    std::fs::write(home.join("config.toml"), format!("{no_cache}[cloud]\nenabled = true\n")).unwrap();
     let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
     assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudNotConfigured);
 
-    std::fs::write(home.join("config.toml"), "[cloud]\nenabled = true\nendpoint = \"https://llm.example/v1\"\nmodel = \"m\"\n").unwrap();
+    std::fs::write(home.join("config.toml"), format!("{no_cache}[cloud]\nenabled = true\nendpoint = \"https://llm.example/v1\"\nmodel = \"m\"\n")).unwrap();
     let mut fb = Fieldbrief::open(Some(home)).unwrap();
     let offline = SummarizeOptions { offline: true, ..Default::default() };
     assert_eq!(codes(&fb.summarize(text(), &offline).unwrap())[1], ReasonCode::Offline);

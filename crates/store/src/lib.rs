@@ -10,6 +10,10 @@
 //! - Schema changes are numbered migrations in `migrations/`, applied on open and tested from
 //!   an empty file.
 
+mod cache;
+
+pub use cache::{CacheEntry, CacheStats, NewCacheEntry, Similar};
+
 use fieldbrief_core::{Document, Style};
 use fieldbrief_core::engine::ModelRef;
 use fieldbrief_core::ledger::{CloudTokens, Entry, Outcome, Status, Timings};
@@ -26,6 +30,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_drafts.sql")),
     M::up(include_str!("../migrations/0003_hybrid_routing.sql")),
+    M::up(include_str!("../migrations/0004_cache_and_device.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -341,7 +346,7 @@ impl Store {
                     reasons, engine, model_id, model_version, prompt_version, style, max_words, t_ingest_ms,
                     t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms, quality_checks,
                     quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh,
-                    power_mode, cloud_input_tokens, cloud_output_tokens
+                    power_mode, cloud_input_tokens, cloud_output_tokens, device_class, device
              FROM ledger WHERE created_at >= ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([since.unwrap_or("")], |r| {
@@ -382,6 +387,8 @@ impl Store {
                     power_mode: r.get(31)?,
                     cloud_input_tokens: r.get(32)?,
                     cloud_output_tokens: r.get(33)?,
+                    device_class: r.get(34)?,
+                    device: r.get(35)?,
             })
         })?;
         rows.map(|r| r.map_err(Error::from).and_then(RawEntry::decode)).collect()
@@ -552,9 +559,10 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
                              route, reasons, engine, model_id, model_version, prompt_version, style, max_words,
                              t_ingest_ms, t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms,
                              quality_passed, quality_checks, status, error_code, error, outcome, power,
-                             connectivity, cost, energy_wh, power_mode, cloud_input_tokens, cloud_output_tokens)
+                             connectivity, cost, energy_wh, power_mode, cloud_input_tokens, cloud_output_tokens,
+                             device_class, device)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)",
+                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)",
         params![
             e.request_id,
             e.created_at,
@@ -593,6 +601,8 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
             e.power_mode.map(|m| m.as_str()),
             e.cloud_tokens.map(|t| t.input as i64),
             e.cloud_tokens.map(|t| t.output as i64),
+            e.device_class,
+            e.device,
         ],
     )?;
     Ok(())
@@ -628,6 +638,8 @@ struct RawEntry {
     power_mode: Option<String>,
     cloud_input_tokens: Option<i64>,
     cloud_output_tokens: Option<i64>,
+    device_class: Option<String>,
+    device: Option<String>,
 }
 
 impl RawEntry {
@@ -678,6 +690,8 @@ impl RawEntry {
             cost: self.cost,
             energy_wh: self.energy_wh,
             power_mode: self.power_mode.as_deref().and_then(fieldbrief_core::power::Mode::parse),
+            device_class: self.device_class,
+            device: self.device,
             cloud_tokens: match (self.cloud_input_tokens, self.cloud_output_tokens) {
                 (Some(i), Some(o)) => Some(CloudTokens { input: i.max(0) as usize, output: o.max(0) as usize }),
                 _ => None,

@@ -219,3 +219,107 @@ fn deleting_a_note_removes_its_summaries_and_search_entries_but_keeps_ledger_cou
     assert_eq!(store.ledger(None).unwrap()[0].note_id, None);
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+#[test]
+fn every_older_schema_version_upgrades_with_its_notes() {
+    for version in 1..SCHEMA_VERSION {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..version]).to_latest(&mut conn).unwrap();
+            conn.execute(
+                "INSERT INTO notes (created_at, source_kind, source_name, title, body, content_hash, original_bytes, est_tokens, encoding)
+                 VALUES ('2026-01-01T00:00:00.000000Z', 'typed', 'typed note', 'Old', 'Old note body', 'h', 13, 4, 'UTF-8')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION, "from version {version}");
+        assert_eq!(store.list_notes(10, 0).unwrap()[0].title, "Old", "from version {version}");
+        let mut e = entry(&format!("r{version}"), Some(1));
+        e.device_class = Some("cpu, 16 GiB, on AC".into());
+        store.record_summary(&NewSummary { note_id: 1, route: Route::Extractive, engine: "extractive", text: "s" }, &e).unwrap();
+        assert_eq!(store.ledger(None).unwrap()[0].device_class.as_deref(), Some("cpu, 16 GiB, on AC"));
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+}
+
+fn cache_entry<'a>(key: &'a str, request_id: &'a str, sig: &'a fieldbrief_core::cache::Signature) -> NewCacheEntry<'a> {
+    NewCacheEntry {
+        key,
+        note_hash: "h",
+        note_id: None,
+        note_title: "Pump P-101",
+        style: "bullets",
+        max_words: 150,
+        producer: "extractive:1",
+        prompt_version: "textrank-1",
+        route: "extractive",
+        engine: "extractive",
+        model: None,
+        request_id,
+        summary: "- Bearing replaced",
+        signature: sig,
+    }
+}
+
+const PUMP: &str = "Pump P-101 inspected. Discharge pressure 4.2 bar at the outlet. Bearing temperature 78 C at the drive end. \
+Replaced bearing P/N 6309-2Z-C3 and the coupling insert. Seal kit to order. Next inspection in three months.";
+
+#[test]
+fn cache_hits_count_and_survive_reopening() {
+    use fieldbrief_core::cache::signature;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite3");
+    let sig = signature(PUMP);
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.cache_put(&cache_entry("k1", "r1", &sig), "2026-11-21T10:00:00.000000Z", 10).unwrap();
+        assert!(store.cache_get("k2", "2026-11-21T10:00:01.000000Z", None).unwrap().is_none());
+    }
+    let store = Store::open(&path).unwrap();
+    let hit = store.cache_get("k1", "2026-11-21T10:00:02.000000Z", Some("r2")).unwrap().expect("survives a restart");
+    assert_eq!((hit.summary.as_str(), hit.hits), ("- Bearing replaced", 0));
+    let again = store.cache_peek("k1").unwrap().unwrap();
+    assert_eq!(again.hits, 1);
+    assert_eq!(again.last_used_at, "2026-11-21T10:00:02.000000Z");
+    assert_eq!(store.cache_peek("k1").unwrap().unwrap().hits, 1, "a peek counts nothing");
+    assert_eq!(store.cache_stats().unwrap().entries, 1);
+    // Rejecting the summary the cache served (request r2) forgets the entry.
+    assert_eq!(store.cache_forget_request("r2").unwrap(), 1);
+    assert!(store.cache_peek("k1").unwrap().is_none());
+}
+
+#[test]
+fn the_least_recently_used_entries_go_first_over_the_cap() {
+    use fieldbrief_core::cache::signature;
+    let mut store = Store::open_in_memory().unwrap();
+    let sigs: Vec<_> = (0..4).map(|i| signature(&format!("note number {i} about pump {i}"))).collect();
+    for i in 0..3 {
+        store.cache_put(&cache_entry(&format!("k{i}"), &format!("r{i}"), &sigs[i]), &format!("2026-11-21T10:00:0{i}.000000Z"), 3).unwrap();
+    }
+    // k0 is used, so k1 is now the least recently used.
+    store.cache_get("k0", "2026-11-21T10:00:05.000000Z", None).unwrap().unwrap();
+    store.cache_put(&cache_entry("k3", "r3", &sigs[3]), "2026-11-21T10:00:06.000000Z", 3).unwrap();
+    let present: Vec<bool> = (0..4).map(|i| store.cache_peek(&format!("k{i}")).unwrap().is_some()).collect();
+    assert_eq!(present, [true, false, true, true]);
+    let buckets: i64 = store.conn.query_row("SELECT count(*) FROM cache_buckets", [], |r| r.get(0)).unwrap();
+    assert_eq!(buckets as usize, 3 * fieldbrief_core::cache::BANDS, "an evicted entry takes its buckets");
+}
+
+#[test]
+fn near_duplicates_are_found_and_unrelated_notes_are_not() {
+    use fieldbrief_core::cache::{NEAR_THRESHOLD, signature};
+    let mut store = Store::open_in_memory().unwrap();
+    let sig = signature(PUMP);
+    store.cache_put(&cache_entry("k1", "r1", &sig), "2026-11-21T10:00:00.000000Z", 10).unwrap();
+    let edited = PUMP.replace("78 C", "81 C").replace("three months", "six weeks");
+    let found = store.cache_similar(&signature(&edited), NEAR_THRESHOLD, 3, &|_| true).unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].similarity >= NEAR_THRESHOLD && found[0].similarity < 1.0, "{}", found[0].similarity);
+    assert!(store.cache_similar(&signature(&edited), NEAR_THRESHOLD, 3, &|e| e.style == "brief").unwrap().is_empty(), "filtered out");
+    let other = "Generator G2 serviced: oil and filters changed, coolant topped up, load bank test at 80 % for one hour passed.";
+    assert!(store.cache_similar(&signature(other), NEAR_THRESHOLD, 3, &|_| true).unwrap().is_empty());
+}

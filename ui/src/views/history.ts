@@ -8,6 +8,8 @@ import type { NoteListItem, NoteRecord, SearchHit, UiError } from "../types";
 
 export interface HistoryView extends View {
   refresh: () => Promise<void>;
+  /** Opens a note (from the "better summary ready" notice). */
+  openNote: (id: number) => Promise<void>;
 }
 
 export function historyView(ctx: Context, summarizeAgain: (id: number, title: string) => void): HistoryView {
@@ -147,6 +149,7 @@ export function historyView(ctx: Context, summarizeAgain: (id: number, title: st
   return {
     el,
     refresh,
+    openNote: open,
     shown: () => {
       void refresh();
       search.focus();

@@ -232,4 +232,27 @@ describe("Summarize view", () => {
     await settle();
     expect(shell.named("summarize")[2].request).toMatchObject({ dryRun: false, keepOnDevice: true });
   });
+  it("offers a very similar earlier note without putting its summary in place of this one", async () => {
+    fakeShell({
+      save_draft: () => 4,
+      summarize: () =>
+        report({
+          summary: "- Bearing at 81 °C on P-101",
+          similar: { note_id: 17, note_title: "Pump P-101 inspection", summarized_at: "2026-05-12T09:30:00Z", similarity: 0.87, summary: "- Bearing at 78 °C on P-101", request_id: "r-old", route: "local" },
+        }),
+    });
+    const { ctx } = mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "Pump P-101 bearing at 81 °C.");
+    byId("summarize").click();
+    await settle();
+    await settle();
+    expect(byId("summary-output").textContent).toBe("- Bearing at 81 °C on P-101");
+    const offer = byId("similar-offer");
+    expect(offer.hidden).toBe(false);
+    expect(offer.textContent).toContain("A very similar note was summarized on");
+    expect(offer.textContent).toContain("“Pump P-101 inspection” (87 % alike)");
+    expect(byId("similar-summary").textContent).toContain("78 °C");
+    byId("open-similar").click();
+    expect(ctx.openNote).toHaveBeenCalledWith(17);
+  });
 });

@@ -3,7 +3,7 @@
 
 import { debounce, h, clear, icon, ICONS } from "../dom";
 import { errorBox, type Context, type View } from "../context";
-import { exportName, formatBytes, formatMs, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
+import { exportName, formatBytes, formatMs, formatWhen, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
 import type { EngineEvent, GrantedFile, Outcome, Route, Source, Style, SummaryReport, UiError } from "../types";
 
 type Input =
@@ -90,6 +90,8 @@ export function summarizeView(ctx: Context): SummarizeView {
   const placeholder = h("p", { class: "muted placeholder" }, "The summary appears here as it is written.");
   output.append(placeholder);
   const quality = h("div", { id: "quality", class: "warning", hidden: true });
+  // "A very similar note was summarized on …": offered, never served in this note's place.
+  const similar = h("div", { id: "similar-offer", class: "offer", role: "note", hidden: true });
   const docInfo = h("p", { id: "doc-info", class: "muted" });
   const errors = errorBox("summarize-error");
   const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
@@ -126,6 +128,7 @@ export function summarizeView(ctx: Context): SummarizeView {
       why,
       output,
       quality,
+      similar,
       docInfo,
     ),
   );
@@ -220,6 +223,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     badge.hidden = true;
     why.hidden = true;
     quality.hidden = true;
+    similar.hidden = true;
     docInfo.textContent = "";
     for (const b of [copyButton, exportButton, up, down]) b.disabled = true;
     up.setAttribute("aria-pressed", "false");
@@ -318,6 +322,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     const failed = r.quality?.checks.filter((c) => !c.passed) ?? [];
     quality.hidden = failed.length === 0;
     clear(quality, h("strong", {}, "Check this summary: "), failed.map((c) => c.detail || c.name).join("; "));
+    showSimilar(r);
     const d = r.document;
     docInfo.textContent = [
       `${d.name}: ${d.words} words`,
@@ -329,6 +334,21 @@ export function summarizeView(ctx: Context): SummarizeView {
       .filter(Boolean)
       .join(" · ");
     for (const b of [copyButton, exportButton, up, down]) b.disabled = false;
+  }
+
+  function showSimilar(r: SummaryReport) {
+    const o = r.similar;
+    similar.hidden = !o;
+    if (!o) return;
+    const when = formatWhen(o.summarized_at);
+    const earlier = h("details", { id: "similar-summary" }, h("summary", {}, "Show that summary"), h("div", { class: "summary" }, o.summary));
+    const noteId = o.note_id;
+    clear(
+      similar,
+      h("p", {}, `A very similar note was summarized on ${when}: “${o.note_title}” (${Math.round(o.similarity * 100)} % alike). This summary was made for your note; the earlier one may help to compare.`),
+      earlier,
+      noteId != null ? h("button", { type: "button", id: "open-similar", onclick: () => ctx.openNote(noteId) }, "Open that note") : null,
+    );
   }
 
   async function cancel() {
