@@ -24,4 +24,5 @@ pub const COMMANDS: &[&str] = &[
     "save_settings",
     "set_api_key",
     "clear_api_key",
+    "dashboard",
 ];

@@ -312,6 +312,16 @@ async fn remove_model(app: AppHandle, id: String) -> Result<(), UiError> {
     .await
 }
 
+/// The Ledger view: the report, the ledger day by day, the cache. `since` is a date or time.
+#[tauri::command]
+async fn dashboard(app: AppHandle, since: Option<String>) -> Result<fieldbrief_pipeline::Dashboard, UiError> {
+    blocking(app, move |_, shell| {
+        let since = since.as_deref().map(fieldbrief_pipeline::parse_since).transpose()?;
+        Ok(shell.browse()?.dashboard(since.as_ref())?)
+    })
+    .await
+}
+
 /// The Settings view's form, read again from `config.toml`.
 #[tauri::command]
 async fn get_settings(app: AppHandle) -> Result<SettingsView, UiError> {
@@ -428,6 +438,7 @@ pub fn run() {
             save_settings,
             set_api_key,
             clear_api_key,
+            dashboard,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

@@ -225,6 +225,18 @@ test("history finds notes by their words and opens them", async () => {
   await s.waitFor("no results", async () => (await text("#history-count")).startsWith("Nothing matches"));
 });
 
+test("the ledger shows where the summaries went, with charts", async () => {
+  await click("#tab-ledger");
+  await s.waitFor("the ledger", async () => Number(await text("#card-requests .card-value")) > 0);
+  assert.match(await text("#card-cost"), /per successful summary/);
+  assert.ok((await s.findAll("#ledger-rows tr")).length >= 2, "rows per route and model");
+  // Chart.js drew into the canvases (a canvas it could not use is replaced by a notice).
+  assert.equal((await s.findAll("#chart-route-mix")).length, 1);
+  const drawn = await s.execute("const c = document.getElementById('chart-route-mix'); return c.width > 0 && c.height > 0;");
+  assert.equal(drawn, true);
+  await screenshot("ledger");
+});
+
 test("settings: the cloud cannot be switched on half-configured; saved settings reach the status bar and config.toml", async () => {
   await click("#tab-settings");
   await s.waitFor("the settings form", async () => (await text("#config-path")).includes("config.toml"));

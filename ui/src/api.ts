@@ -6,6 +6,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo,
   AppStatus,
+  Dashboard,
   Draft,
   EngineEvent,
   GrantedFile,
@@ -79,6 +80,7 @@ export const api = {
   saveSettings: (form: SettingsForm) => call<SettingsView>("save_settings", { form }),
   setApiKey: (key: string) => call<SettingsView>("set_api_key", { key }),
   clearApiKey: () => call<SettingsView>("clear_api_key"),
+  dashboard: (since?: string) => call<Dashboard>("dashboard", { since: since ?? null }),
 };
 
 /** A cloud refinement queued while offline is ready (the background runner finished it). */

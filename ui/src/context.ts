@@ -17,7 +17,7 @@ export interface Context {
   openNote: (id: number) => void;
 }
 
-export type ViewName = "summarize" | "history" | "models" | "settings";
+export type ViewName = "summarize" | "history" | "models" | "ledger" | "settings";
 
 export interface View {
   el: HTMLElement;

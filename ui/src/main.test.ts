@@ -44,7 +44,7 @@ describe("app shell", () => {
     expect(byId("refined-notice").hidden).toBe(true);
   });
 
-  it("has a Settings tab reached by Alt+4", async () => {
+  it("has a Settings tab reached by Alt+5", async () => {
     fakeShell({
       app_info: () => ({ version: "0.1.0", home: "/tmp/h", openError: null, worker: null }),
       status: () => status,
@@ -54,7 +54,7 @@ describe("app shell", () => {
     const root = document.createElement("div");
     document.body.append(root);
     await start(root);
-    document.dispatchEvent(new KeyboardEvent("keydown", { key: "4", altKey: true, bubbles: true }));
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "5", altKey: true, bubbles: true }));
     await settle();
     expect(byId("view-settings").hidden).toBe(false);
     expect(byId("tab-settings").getAttribute("aria-selected")).toBe("true");

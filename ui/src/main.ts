@@ -5,6 +5,7 @@ import { api, onDragging, onFilesDropped, onRefined } from "./api";
 import { clear, h } from "./dom";
 import type { Context, View, ViewName } from "./context";
 import { historyView } from "./views/history";
+import { ledgerView } from "./views/ledger";
 import { modelsView } from "./views/models";
 import { settingsView } from "./views/settings";
 import { statusBar } from "./views/statusbar";
@@ -45,17 +46,20 @@ export async function start(root: HTMLElement): Promise<void> {
     summarize.summarizeSaved(id, title);
   });
   const models = modelsView(ctx);
+  const ledger = ledgerView(ctx);
   const settings = settingsView(ctx);
   views.summarize = summarize;
   views.history = history;
   views.models = models;
+  views.ledger = ledger;
   views.settings = settings;
 
   const tabs: Record<ViewName, HTMLButtonElement> = {
     summarize: tab("summarize", "Summarize", "Alt+1"),
     history: tab("history", "History", "Alt+2"),
     models: tab("models", "Models", "Alt+3"),
-    settings: tab("settings", "Settings", "Alt+4"),
+    ledger: tab("ledger", "Ledger", "Alt+4"),
+    settings: tab("settings", "Settings", "Alt+5"),
   };
   function tab(name: ViewName, label: string, key: string) {
     return h("button", { type: "button", role: "tab", id: `tab-${name}`, "aria-controls": `view-${name}`, title: `${label} (${key})`, onclick: () => show(name) }, label);
@@ -80,7 +84,7 @@ export async function start(root: HTMLElement): Promise<void> {
 
   const tablist = h("nav", { role: "tablist", "aria-label": "Views" }, ...Object.values(tabs));
   const header = h("header", { id: "app-header" }, h("h1", {}, "Fieldbrief"), tablist, h("span", { class: "spacer" }), themeSelect);
-  const main = h("main", { id: "views" }, summarize.el, history.el, models.el, settings.el);
+  const main = h("main", { id: "views" }, summarize.el, history.el, models.el, ledger.el, settings.el);
   // "A better summary is ready": stays until read or dismissed (unlike the toast), with a way
   // to the note.
   const refined = h("div", { id: "refined-notice", class: "notice", role: "status", "aria-live": "polite", hidden: true });
@@ -112,7 +116,7 @@ export async function start(root: HTMLElement): Promise<void> {
   }
 
   tablist.addEventListener("keydown", (e) => {
-    const order: ViewName[] = ["summarize", "history", "models", "settings"];
+    const order: ViewName[] = ["summarize", "history", "models", "ledger", "settings"];
     const i = order.indexOf(current);
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
       const next = order[(i + (e.key === "ArrowRight" ? 1 : order.length - 1)) % order.length];
@@ -123,8 +127,8 @@ export async function start(root: HTMLElement): Promise<void> {
   });
 
   document.addEventListener("keydown", (e) => {
-    if (e.altKey && ["1", "2", "3", "4"].includes(e.key)) {
-      show((["summarize", "history", "models", "settings"] as ViewName[])[Number(e.key) - 1]);
+    if (e.altKey && ["1", "2", "3", "4", "5"].includes(e.key)) {
+      show((["summarize", "history", "models", "ledger", "settings"] as ViewName[])[Number(e.key) - 1]);
       e.preventDefault();
       return;
     }

@@ -257,3 +257,65 @@ export interface Refinement {
   detail: string;
   request_id: string | null;
 }
+
+export interface ReportRow {
+  route: string;
+  model: string;
+  power_mode: string;
+  device_class: string;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  success_rate: number;
+  fallback_rate: number;
+  latency_p50_ms: number;
+  latency_p95_ms: number;
+  output_tokens: number;
+  cost: number;
+  energy_wh: number;
+  cost_per_success: number | null;
+}
+
+export interface TrialRow {
+  device_class: string;
+  power_mode: string;
+  local_models: string[];
+  requests: number;
+  local_requests: number;
+  local_success_rate: number | null;
+  local_latency_p50_ms: number;
+  local_latency_p95_ms: number;
+  cloud_fallback_rate: number;
+  cost_per_success: number | null;
+}
+
+export interface LedgerReport {
+  since: string | null;
+  requests: number;
+  succeeded: number;
+  cache_hits: number;
+  cache_hit_rate: number;
+  cost: number;
+  energy_wh: number;
+  cost_per_success: number | null;
+  rows: ReportRow[];
+  trial: TrialRow[];
+}
+
+export interface LedgerDay {
+  day: string;
+  requests: number;
+  succeeded: number;
+  routes: Record<string, number>;
+  cache_hits: number;
+  latency_p50_ms: number;
+  latency_p95_ms: number;
+  cost: number;
+}
+
+export interface Dashboard {
+  report: LedgerReport;
+  days: LedgerDay[];
+  cache: { entries: number; bytes: number; hits: number };
+  currency: string;
+}

@@ -346,6 +346,48 @@ pub fn report(entries: &[Entry], since: Option<String>) -> Report {
     }
 }
 
+/// One day of the ledger, for the dashboard's charts over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Day {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub requests: usize,
+    pub succeeded: usize,
+    /// Requests per route (`none` for those refused before routing).
+    pub routes: BTreeMap<String, usize>,
+    pub cache_hits: usize,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub cost: f64,
+}
+
+/// The ledger day by day, oldest first.
+pub fn daily(entries: &[Entry]) -> Vec<Day> {
+    let mut days: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        days.entry(e.created_at.get(..10).unwrap_or(&e.created_at)).or_default().push(e);
+    }
+    days.into_iter()
+        .map(|(day, es)| {
+            let mut routes = BTreeMap::new();
+            for e in &es {
+                *routes.entry(e.route.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into())).or_default() += 1;
+            }
+            let latencies = ok_latencies(es.iter());
+            Day {
+                day: day.to_string(),
+                requests: es.len(),
+                succeeded: es.iter().filter(|e| e.succeeded()).count(),
+                cache_hits: es.iter().filter(|e| e.route == Some(Route::Cache)).count(),
+                routes,
+                latency_p50_ms: percentile(&latencies, 50.0),
+                latency_p95_ms: percentile(&latencies, 95.0),
+                cost: es.iter().filter_map(|e| e.cost).sum(),
+            }
+        })
+        .collect()
+}
+
 /// Fleet telemetry: counts and sums only — no note text, no note or content hashes, no
 /// request ids, no error messages (which can quote a file name). Safe to send to an
 /// organisation's dashboard.
@@ -547,5 +589,28 @@ mod tests {
         let agg_ex = agg.rows.iter().find(|x| x.route == "extractive").unwrap();
         assert_eq!(agg_ex.fell_back, 1);
         assert_eq!(agg_ex.outcomes.get("pending"), Some(&1));
+    }
+
+    #[test]
+    fn days_group_by_utc_date_with_their_route_mix() {
+        let at = |t: &str, route: Route, total: f64| Entry {
+            route: Some(route),
+            status: Status::Ok,
+            timings: Timings { total, ..Default::default() },
+            ..Entry::started("r".into(), t.into(), Style::Bullets, 100)
+        };
+        let days = daily(&[
+            at("2026-11-20T23:59:59.000000Z", Route::Local, 100.0),
+            at("2026-11-21T00:00:01.000000Z", Route::Cache, 5.0),
+            at("2026-11-21T08:00:00.000000Z", Route::Local, 300.0),
+            Entry { route: None, ..Entry::started("r".into(), "2026-11-21T09:00:00.000000Z".into(), Style::Bullets, 100) },
+        ]);
+        assert_eq!(days.len(), 2);
+        assert_eq!((days[0].day.as_str(), days[0].requests), ("2026-11-20", 1));
+        let d = &days[1];
+        assert_eq!((d.requests, d.succeeded, d.cache_hits), (3, 2, 1));
+        assert_eq!(d.routes.get("local"), Some(&1));
+        assert_eq!(d.routes.get("none"), Some(&1));
+        assert_eq!((d.latency_p50_ms, d.latency_p95_ms), (5.0, 300.0));
     }
 }

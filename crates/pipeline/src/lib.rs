@@ -274,6 +274,15 @@ pub struct CloudStatus {
     pub deferred_pending: usize,
 }
 
+/// The Ledger view's data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub report: ledger::Report,
+    pub days: Vec<ledger::Day>,
+    pub cache: fieldbrief_store::CacheStats,
+    pub currency: String,
+}
+
 /// An open Fieldbrief data directory: settings and database.
 pub struct Fieldbrief {
     home: Home,
@@ -1016,6 +1025,18 @@ impl Fieldbrief {
             self.store.cache_forget_request(request_id)?;
         }
         Ok(())
+    }
+
+    /// What the app's Ledger view shows: the report, the ledger day by day, the cache and the
+    /// currency the costs are in.
+    pub fn dashboard(&self, since: Option<&Since>) -> Result<Dashboard> {
+        let entries = self.store.ledger(since.map(|s| s.0.as_str()))?;
+        Ok(Dashboard {
+            report: ledger::report(&entries, since.map(|s| s.0.clone())),
+            days: ledger::daily(&entries),
+            cache: self.store.cache_stats()?,
+            currency: self.settings.cost.currency.clone(),
+        })
     }
 
     /// The ledger as fleet telemetry: counts and sums only (no note text, no hashes).
