@@ -54,15 +54,20 @@ fn main() {
     let batch = 5_000;
     let mut n = 0;
     while n < entries {
-        let notes: Vec<(String, String, _)> =
-            (n..(n + batch).min(entries)).map(|i| (format!("key-{i}"), note(i), signature(&note(i)))).collect();
+        let prefix = |text: &str, n: usize| text.chars().take(n).collect::<String>();
+        let notes: Vec<(String, String, String, _)> = (n..(n + batch).min(entries))
+            .map(|i| {
+                let text = note(i);
+                (format!("key-{i}"), prefix(&text, 20), prefix(&text, 400), signature(&text))
+            })
+            .collect();
         let new: Vec<NewCacheEntry<'_>> = notes
             .iter()
-            .map(|(key, text, sig)| NewCacheEntry {
+            .map(|(key, title, summary, sig)| NewCacheEntry {
                 key,
                 note_hash: key,
                 note_id: None,
-                note_title: &text[..20],
+                note_title: title,
                 style: "bullets",
                 max_words: 150,
                 producer: "extractive:textrank-1",
@@ -71,7 +76,7 @@ fn main() {
                 engine: "extractive",
                 model: None,
                 request_id: key,
-                summary: &text[..400.min(text.len())],
+                summary,
                 signature: sig,
             })
             .collect();
