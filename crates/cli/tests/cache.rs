@@ -206,12 +206,16 @@ fn every_ledger_row_has_a_device_class_and_a_cost() {
     assert!((wh - 36.0 * generate_s / 3600.0).abs() < 1e-9, "{wh} Wh for {generate_s} s at 36 W");
     assert!((v["cost"].as_f64().unwrap() - wh / 1000.0 * 0.5).abs() < 1e-12);
 
+    // A refused input is a ledger row too, on the same device class.
+    assert_eq!(home.run(&["summarize", s(&home.write("empty.txt", b""))]).status.code(), Some(2));
     let report = home.json(&["ledger", "report", "--json"]);
-    let row = &report["rows"][0];
+    let refused = report["rows"].as_array().unwrap().iter().find(|r| r["route"] == "none").expect("the refused request");
+    assert_eq!(refused["device_class"], v["device_class"], "{refused}");
+    let row = report["rows"].as_array().unwrap().iter().find(|r| r["route"] != "none").unwrap();
     assert_eq!(row["device_class"], v["device_class"]);
     assert_eq!(row["power_mode"], "performance");
     assert!((row["cost_per_success"].as_f64().unwrap() - v["cost"].as_f64().unwrap()).abs() < 1e-12);
-    assert_eq!(report["trial"][0]["device_class"], v["device_class"]);
+    assert_eq!(report["trial"].as_array().unwrap().iter().filter(|t| t["device_class"] == v["device_class"]).count(), 1);
 
     // On battery, the battery's measured draw prices the energy instead of the setting.
     let trace = home.power_trace(r#"{"battery": {"percent": 80, "on_ac": false, "energy_rate_w": 12.0}, "cpu_celsius": 50}"#);
@@ -220,4 +224,30 @@ fn every_ledger_row_has_a_device_class_and_a_cost() {
     assert!(b["device_class"].as_str().unwrap().ends_with("battery"), "{b}");
     let generate_s = b["timings_ms"]["generate"].as_f64().unwrap() / 1000.0;
     assert!((b["energy_wh"].as_f64().unwrap() - 12.0 * generate_s / 3600.0).abs() < 1e-9, "{b}");
+}
+
+#[test]
+fn summarizing_a_saved_note_again_marks_the_last_summary_regenerated_and_bypasses_the_cache() {
+    let home = Home::new();
+    let first = home.json(&["summarize", "--json", s(&sample("pump-inspection.md"))]);
+    let id = first["note_id"].to_string();
+    let outcome = |request: &Value| -> String {
+        home.sqlite()
+            .query_row("SELECT outcome FROM ledger WHERE request_id = ?1", [request["request_id"].as_str().unwrap()], |r| r.get(0))
+            .unwrap()
+    };
+    // Another style is a new request, not a verdict on the first.
+    let brief = home.json(&["summarize", "--json", "--note", &id, "--style", "brief"]);
+    assert_eq!(outcome(&first), "pending");
+    // The same style again: the first was not the answer.
+    let again = home.json(&["summarize", "--json", "--note", &id]);
+    assert_eq!(outcome(&first), "regenerated");
+    assert_ne!(again["route"], "cache", "a regeneration runs an engine: {again}");
+    assert_eq!(outcome(&brief), "pending");
+    // A verdict the user gave stands.
+    assert!(home.run(&["ledger", "outcome", again["request_id"].as_str().unwrap(), "accepted"]).status.success());
+    home.json(&["summarize", "--json", "--note", &id]);
+    assert_eq!(outcome(&again), "accepted");
+    let report = home.json(&["ledger", "report", "--json"]);
+    assert_eq!(report["succeeded"].as_u64(), Some(3), "the regenerated summary is not a success: {report}");
 }

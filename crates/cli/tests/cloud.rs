@@ -206,6 +206,12 @@ fn a_refinement_queued_offline_runs_when_the_network_returns_across_restarts() {
     let routes: Vec<&str> = shown["summaries"].as_array().unwrap().iter().map(|s| s["route"].as_str().unwrap()).collect();
     assert_eq!(routes, ["deferred", "cloud"]);
     assert!(list(&home, &["deferred", "list", "--json"]).as_array().unwrap().is_empty());
+    // The interim summary's request now says it was escalated.
+    let outcome: String = home
+        .sqlite()
+        .query_row("SELECT outcome FROM ledger WHERE request_id = ?1", [v["request_id"].as_str().unwrap()], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outcome, "escalated");
 }
 
 #[test]

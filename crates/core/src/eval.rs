@@ -195,9 +195,18 @@ pub struct Regression {
 }
 
 /// Routes in both reports whose ROUGE-L, key-fact recall or length compliance dropped by more
-/// than `tolerance` (absolute).
+/// than `tolerance` (absolute); a baseline route that did not run now (`route_not_run`), and a
+/// set with another number of cases (`cases`: the runs are not comparable), count too.
 pub fn regressions(baseline: &EvalReport, now: &EvalReport, tolerance: f64) -> Vec<Regression> {
     let mut out = Vec::new();
+    if baseline.cases != now.cases {
+        out.push(Regression { route: "*".into(), metric: "cases", baseline: baseline.cases as f64, now: now.cases as f64 });
+    }
+    for b in &baseline.routes {
+        if !now.routes.iter().any(|n| n.route == b.route) {
+            out.push(Regression { route: b.route.clone(), metric: "route_not_run", baseline: b.cases as f64, now: 0.0 });
+        }
+    }
     for n in &now.routes {
         let Some(b) = baseline.routes.iter().find(|b| b.route == n.route) else { continue };
         for (metric, was, is) in [
@@ -275,10 +284,15 @@ mod tests {
         assert_eq!((local.latency_p50_ms, local.latency_p95_ms), (100.0, 300.0));
         assert!((local.cost_per_case - 0.01).abs() < 1e-12);
 
-        let better = summarize_runs("set", 1, vec![run("local", Some(0.9), 1.0)], BTreeMap::new());
+        let better = summarize_runs("set", 3, vec![run("local", Some(0.9), 1.0)], BTreeMap::new());
         assert!(regressions(&report, &better, 0.02).is_empty());
         let found = regressions(&better, &report, 0.02);
         assert_eq!(found.iter().map(|r| r.metric).collect::<Vec<_>>(), ["rouge_l", "key_fact_recall", "length_compliance"]);
+        // A route that did not run, or another set, is not a pass.
+        let skipped = summarize_runs("set", 3, vec![run("extractive", Some(0.9), 1.0)], BTreeMap::new());
+        assert_eq!(regressions(&better, &skipped, 0.02).iter().map(|r| r.metric).collect::<Vec<_>>(), ["route_not_run"]);
+        let smaller = summarize_runs("set", 2, vec![run("local", Some(0.9), 1.0)], BTreeMap::new());
+        assert_eq!(regressions(&better, &smaller, 0.02)[0].metric, "cases");
     }
 
     #[test]

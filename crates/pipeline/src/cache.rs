@@ -14,7 +14,6 @@ use fieldbrief_core::cost::{self, Usage};
 use fieldbrief_core::ledger::Entry;
 use fieldbrief_core::route::{CloudGate, Preference, Route};
 use fieldbrief_core::{Document, Style};
-use fieldbrief_device::PowerState;
 use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_store::{CacheEntry, NewCacheEntry};
 use serde::Serialize;
@@ -191,23 +190,32 @@ impl Fieldbrief {
         Ok(())
     }
 
-    /// Fills in the entry's device class and its cost (cloud tokens and energy).
-    pub(crate) fn account(&self, entry: &mut Entry, power: &PowerState, local_used: Option<&LocalEngine>) {
-        let battery = power.snapshot.battery;
-        let on_battery = battery.is_some_and(|b| !b.on_ac);
-        let gpu = local_used.is_some_and(|e| e.settings().gpu_layers != Some(0)) && matches!(self.backend, "cuda" | "vulkan" | "metal");
-        let ram_gib = fieldbrief_device::total_memory_bytes().map(|b| (b as f64 / (1u64 << 30) as f64).round() as u64);
-        let vram_gib = self
-            .devices
-            .get()
-            .and_then(|ds| ds.iter().filter(|d| d.gpu).map(|d| d.memory_total).max())
-            .map(|b| (b as f64 / (1u64 << 30) as f64).round() as u64);
+    /// Fills in the entry's device class and its cost (cloud tokens and energy), from the
+    /// power state the entry carries (its `power` JSON; unknown counts as on AC).
+    pub(crate) fn account(&self, entry: &mut Entry, local_used: Option<&LocalEngine>) {
+        let power: Option<serde_json::Value> = entry.power.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        let battery = power.as_ref().and_then(|p| p.get("snapshot")?.get("battery")).filter(|b| !b.is_null());
+        let on_battery = battery.and_then(|b| b.get("on_ac")?.as_bool()).is_some_and(|on_ac| !on_ac);
+        let battery_watts = battery.filter(|_| on_battery).and_then(|b| b.get("energy_rate_w")?.as_f64()).map(f64::abs);
+        // The class is the machine's (can this build run the model on a GPU here?), so a
+        // cloud or cache request on a GPU laptop counts with that laptop's local ones; whether
+        // this request used the GPU is in the detail.
+        let gpu = match self.backend {
+            "cpu" => false,
+            "auto" => self.devices.get().is_some_and(|ds| ds.iter().any(|d| d.gpu)),
+            _ => true,
+        };
+        let used_gpu = gpu && local_used.is_some_and(|e| e.settings().gpu_layers != Some(0));
+        let gib = |b: u64| (b as f64 / (1u64 << 30) as f64).round() as u64;
+        let ram_gib = fieldbrief_device::total_memory_bytes().map(gib);
+        let vram_gib = self.devices.get().and_then(|ds| ds.iter().filter(|d| d.gpu).map(|d| d.memory_total).max()).map(gib);
         let compute = if gpu { "gpu" } else { "cpu" };
         let ram = ram_gib.map(|g| format!(", {g} GiB")).unwrap_or_default();
         let source = if on_battery { "battery" } else { "on AC" };
         entry.device_class = Some(format!("{compute}{ram}, {source}"));
         entry.device = serde_json::to_string(&serde_json::json!({
             "compute": compute,
+            "used_gpu": used_gpu,
             "backend": self.backend,
             "ram_gib": ram_gib,
             "vram_gib": vram_gib,
@@ -218,7 +226,7 @@ impl Fieldbrief {
             cloud_input_tokens: entry.cloud_tokens.map_or(0, |t| t.input),
             cloud_output_tokens: entry.cloud_tokens.map_or(0, |t| t.output),
             busy_secs: entry.timings.generate / 1000.0,
-            battery_watts: battery.filter(|b| !b.on_ac).and_then(|b| b.energy_rate_w).map(|w| f64::from(w).abs()),
+            battery_watts,
         };
         let c = cost::cost(&usage, &self.settings.cost);
         entry.cost = Some(c.money);

@@ -20,6 +20,7 @@ use fieldbrief_core::{Document, Style};
 use fieldbrief_device::{PowerMonitor, PowerState};
 use fieldbrief_store::{DeferredJob, NewSummary};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A configured endpoint and what is known of its reachability.
@@ -27,7 +28,13 @@ pub(crate) struct CloudLink {
     pub client: Client,
     pub monitor: Monitor,
     pub key_source: KeySource,
+    /// [`KEY_GENERATION`] when the client was built.
+    pub key_generation: u64,
 }
+
+/// Bumped whenever the API key is stored or removed, so every handle in the process (the app
+/// has three) rebuilds its client with the key of the moment.
+pub(crate) static KEY_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// What was known of the network for a request, for the ledger and the user.
 #[derive(Debug, Clone, Serialize)]
@@ -113,10 +120,15 @@ impl Fieldbrief {
     }
 
     fn link(&mut self) -> std::result::Result<&mut CloudLink, CloudError> {
+        // A key stored or removed through any handle of this process: build the client anew.
+        let generation = KEY_GENERATION.load(Ordering::SeqCst);
+        if self.cloud.as_ref().is_some_and(|l| l.key_generation != generation) {
+            self.cloud = None;
+        }
         if self.cloud.is_none() {
             let (key, key_source) = fieldbrief_cloud::find_api_key();
             let client = Client::new(&self.settings.cloud, key)?;
-            self.cloud = Some(CloudLink { client, monitor: Monitor::default(), key_source });
+            self.cloud = Some(CloudLink { client, monitor: Monitor::default(), key_source, key_generation: generation });
         }
         self.cloud.as_mut().ok_or_else(|| CloudError::Config("no cloud client".into()))
     }
@@ -217,6 +229,9 @@ impl Fieldbrief {
         let mut out = Vec::new();
         let mut online = None;
         for job in jobs {
+            // The settings may have changed while the previous job streamed (the cloud switched
+            // off, "work offline" on): each job is judged by the settings of the moment.
+            self.reload_settings()?;
             let r = |state, detail: String, request_id| Refinement {
                 job_id: job.id,
                 note_id: job.note_id,
@@ -248,12 +263,23 @@ impl Fieldbrief {
                 out.push(r("waiting", format!("offline: {error}"), None));
                 continue;
             }
+            // Another runner (the app's, or a CLI's) may be sending this one right now.
+            let lease = time::OffsetDateTime::now_utc() + Duration::from_secs(self.settings.cloud.total_timeout_secs * 2 + 60);
+            if !self.store.claim_deferred(job.id, &now(), &crate::timestamp(lease))? {
+                out.push(r("waiting", "being sent by another Fieldbrief process".into(), None));
+                continue;
+            }
             match self.refine(&job, &note, &mut |e| events(job.note_id, e)) {
                 Ok(request_id) => {
                     self.store.finish_deferred(job.id, "done", &request_id, &now())?;
+                    // The interim summary was escalated: the ledger says so on its request.
+                    self.store.set_outcome_if_pending(&job.request_id, fieldbrief_core::ledger::Outcome::Escalated)?;
                     out.push(r("done", "a cloud summary is ready".into(), Some(request_id)));
                 }
-                Err(Error::Cancelled) => return Err(Error::Cancelled),
+                Err(Error::Cancelled) => {
+                    self.store.release_deferred(job.id)?;
+                    return Err(Error::Cancelled);
+                }
                 Err(e) => {
                     let detail = e.to_string();
                     if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
@@ -303,6 +329,7 @@ impl Fieldbrief {
                 entry.prompt_version = Some(output.prompt_version.clone());
                 entry.quality = Some(verdict);
                 entry.timings.total = crate::ms(started);
+                self.account(&mut entry, None);
                 let summary = NewSummary { note_id: note.id, route: Route::Cloud, engine: "cloud", text: &output.text };
                 self.store.record_summary(&summary, &entry)?;
                 Ok(request_id)

@@ -379,6 +379,16 @@ impl Fieldbrief {
                 Ok(saved_document(note))
             }
         };
+        // Summarizing a saved note again in the same style and length says the last summary
+        // was not the answer: that request's outcome becomes `regenerated` (unless the user
+        // already judged it), and the cache forgets it so an engine runs. Another style or
+        // length is a new request, not a verdict on the old one.
+        if let (Some(id), false) = (saved_note, opts.dry_run)
+            && let Some(previous) = self.store.latest_request_for_note(id, style.as_str(), request.max_words)?
+        {
+            self.store.set_outcome_if_pending(&previous, Outcome::Regenerated)?;
+            self.store.cache_forget_request(&previous)?;
+        }
         timings.ingest = ms(t);
         let doc = match doc {
             Ok(doc) => doc,
@@ -388,10 +398,14 @@ impl Fieldbrief {
                     base.error_code = Some(input_error_code(&e.problem).into());
                     base.error = Some(e.to_string());
                     base.timings = Timings { total: ms(started), ..timings };
-                    // The ledger row is best effort: the input error is what the user must see.
-                    if let Err(store_err) = self.store.record_failure(&base) {
-                        tracing::warn!(error = %store_err, "could not record the failed request");
+                    // The device it happened on, for the report (a power trace that cannot be
+                    // read only leaves the battery unknown).
+                    if let Ok(p) = self.power_state() {
+                        base.power_mode = Some(p.mode);
+                        base.power = serde_json::to_string(&p).ok();
                     }
+                    // The ledger row is best effort: the input error is what the user must see.
+                    self.record_failure_quietly(&base);
                 }
                 return Err(e.into());
             }
@@ -604,7 +618,7 @@ impl Fieldbrief {
         timings.total = ms(started);
         base.timings = timings;
         let used_local = local.as_deref().filter(|e| base.engine.as_deref() == Some(e.name()));
-        self.account(&mut base, &power, used_local);
+        self.account(&mut base, used_local);
         self.store.record_summary(&summary, &base)?;
         // Only a summary that passed the gate is worth serving again; an interim summary that
         // waits for a cloud refinement is not.
@@ -696,7 +710,7 @@ impl Fieldbrief {
         timings.store = ms(t);
         timings.total = ms(started);
         base.timings = timings;
-        self.account(&mut base, &power, None);
+        self.account(&mut base, None);
         let summary = NewSummary { note_id, route: Route::Cache, engine: "cache", text: &hit.summary };
         self.store.record_summary(&summary, &base)?;
         timings.store = ms(t);
@@ -779,8 +793,12 @@ impl Fieldbrief {
     }
 
     fn record_failure_quietly(&self, entry: &Entry) {
+        let mut entry = entry.clone();
+        // A failure costs what it spent too (energy until it failed, cloud tokens of a failed
+        // attempt), and counts under its device class.
+        self.account(&mut entry, None);
         // Best effort: the request's own error is what the user must see.
-        if let Err(store_err) = self.store.record_failure(entry) {
+        if let Err(store_err) = self.store.record_failure(&entry) {
             tracing::warn!(error = %store_err, "could not record the failed request");
         }
     }

@@ -56,15 +56,18 @@ impl SettingsForm {
         }
     }
 
-    /// Blank fields mean "not set"; names and patterns lose surrounding spaces.
-    fn tidy(&self) -> SettingsForm {
+    /// Blank fields mean "not set"; names and patterns lose surrounding spaces. Two patterns
+    /// whose names are the same once trimmed are refused: one would silently replace the other
+    /// and its identifiers would leave the laptop unredacted.
+    fn tidy(&self) -> std::result::Result<SettingsForm, String> {
         let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-        SettingsForm {
-            endpoint: blank(&self.endpoint),
-            model: blank(&self.model),
-            redact: self.redact.iter().map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect(),
-            ..self.clone()
+        let mut redact = BTreeMap::new();
+        for (k, v) in &self.redact {
+            if redact.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
+                return Err(format!("two redaction patterns are named {:?}: give each its own name", k.trim()));
+            }
         }
+        Ok(SettingsForm { endpoint: blank(&self.endpoint), model: blank(&self.model), redact, ..self.clone() })
     }
 
     /// Checks what the file's own validation cannot know: that an opted-in cloud has
@@ -126,15 +129,24 @@ fn enum_str<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
+/// Writes `bytes` to `path` through a synced temporary file and a rename. A symlinked
+/// settings file (managed centrally) is written where it points, and the file keeps its
+/// permissions (a 0600 file stays 0600).
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(".config.toml.partial");
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let temp = dir.join(format!(".config.toml.{}.partial", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&temp)?;
+        if let Ok(old) = std::fs::metadata(&target) {
+            f.set_permissions(old.permissions())?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&temp, path)?;
+        std::fs::rename(&temp, &target)?;
         // The rename itself must reach the disk before we say "saved".
         #[cfg(unix)]
         std::fs::File::open(dir)?.sync_all()?;
@@ -159,7 +171,7 @@ impl Fieldbrief {
     /// Validates `form` against the whole settings file, writes it atomically and applies it to
     /// this handle. Nothing is written when anything is wrong.
     pub fn save_settings(&mut self, form: &SettingsForm) -> Result<()> {
-        let form = form.tidy();
+        let form = form.tidy().map_err(Error::BadArgument)?;
         form.check().map_err(Error::BadArgument)?;
         let path = self.home.config_path();
         let current = match std::fs::read_to_string(&path) {
@@ -204,6 +216,7 @@ impl Fieldbrief {
     /// Stores the cloud's API key in the OS keychain; the next cloud request uses it.
     pub fn store_api_key(&mut self, key: &str) -> Result<()> {
         fieldbrief_cloud::store_api_key(key).map_err(|e| Error::BadArgument(e.to_string()))?;
+        crate::hybrid::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.cloud = None;
         Ok(())
     }
@@ -211,6 +224,7 @@ impl Fieldbrief {
     /// Removes the cloud's API key from the OS keychain.
     pub fn clear_api_key(&mut self) -> Result<()> {
         fieldbrief_cloud::delete_api_key().map_err(|e| Error::Home(e.to_string()))?;
+        crate::hybrid::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.cloud = None;
         Ok(())
     }
@@ -306,5 +320,37 @@ mod tests {
         let status = b.status().unwrap();
         assert!(matches!(status.connectivity, crate::NetState::NotProbed { .. }));
         assert!(status.cloud.work_offline);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_private_settings_file_stays_a_private_file_behind_its_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let managed = dir.path().join("managed.toml");
+        std::fs::write(&managed, "# managed by IT\n").unwrap();
+        std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::os::unix::fs::symlink(&managed, home.join("config.toml")).unwrap();
+        let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
+        let mut f = fb.settings_view().form;
+        f.work_offline = true;
+        fb.save_settings(&f).unwrap();
+        assert!(std::fs::symlink_metadata(home.join("config.toml")).unwrap().file_type().is_symlink(), "still a link");
+        let text = std::fs::read_to_string(&managed).unwrap();
+        assert!(text.contains("# managed by IT") && text.contains("work_offline = true"), "{text}");
+        assert_eq!(std::fs::metadata(&managed).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn two_patterns_with_one_name_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fb = Fieldbrief::open(Some(dir.path().to_path_buf())).unwrap();
+        let mut f = fb.settings_view().form;
+        f.redact.insert("site".into(), r"SITE-\d{4}".into());
+        f.redact.insert(" site ".into(), r"S\d+".into());
+        let e = fb.save_settings(&f).unwrap_err();
+        assert!(e.to_string().contains("two redaction patterns are named \"site\""), "{e}");
     }
 }

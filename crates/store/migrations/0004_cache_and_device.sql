@@ -7,7 +7,8 @@ CREATE TABLE cache (
     id             INTEGER PRIMARY KEY,
     key            TEXT    NOT NULL UNIQUE,
     note_hash      TEXT    NOT NULL,
-    note_id        INTEGER REFERENCES notes (id) ON DELETE SET NULL,
+    -- Deleting the note deletes what the cache kept of it (its summary, title and signature).
+    note_id        INTEGER REFERENCES notes (id) ON DELETE CASCADE,
     note_title     TEXT    NOT NULL,
     style          TEXT    NOT NULL,
     max_words      INTEGER NOT NULL,
@@ -18,8 +19,6 @@ CREATE TABLE cache (
     model_id       TEXT,
     model_version  TEXT,
     request_id     TEXT    NOT NULL,
-    -- The last request this entry answered: rejecting that summary forgets the entry.
-    last_request_id TEXT,
     summary        TEXT    NOT NULL,
     signature      BLOB    NOT NULL,
     created_at     TEXT    NOT NULL,
@@ -28,7 +27,15 @@ CREATE TABLE cache (
 ) STRICT;
 CREATE INDEX cache_lru ON cache (last_used_at, id);
 CREATE INDEX cache_request ON cache (request_id);
-CREATE INDEX cache_last_request ON cache (last_request_id);
+CREATE INDEX cache_note ON cache (note_id);
+
+-- Which entry answered each request served from the cache: rejecting any summary the cache
+-- served forgets the entry it came from.
+CREATE TABLE cache_served (
+    request_id TEXT    PRIMARY KEY,
+    entry      INTEGER NOT NULL REFERENCES cache (id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX cache_served_entry ON cache_served (entry);
 
 CREATE TABLE cache_buckets (
     bucket INTEGER NOT NULL,
@@ -41,3 +48,7 @@ CREATE INDEX cache_buckets_entry ON cache_buckets (entry);
 -- battery") and the detail as JSON (compute, RAM, VRAM, on battery).
 ALTER TABLE ledger ADD COLUMN device_class TEXT;
 ALTER TABLE ledger ADD COLUMN device TEXT;
+
+-- A refinement being sent holds a lease on its job, so two runners (the app's and a CLI's)
+-- never send the same note twice; a lease left by a killed process expires.
+ALTER TABLE deferred ADD COLUMN claimed_until TEXT;

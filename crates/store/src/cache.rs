@@ -106,10 +106,12 @@ impl Store {
     pub fn cache_get(&self, key: &str, now: &str, served_by: Option<&str>) -> Result<Option<CacheEntry>> {
         let found = self.cache_peek(key)?;
         if let Some(e) = &found {
-            self.conn.execute(
-                "UPDATE cache SET hits = hits + 1, last_used_at = ?1, last_request_id = coalesce(?2, last_request_id) WHERE id = ?3",
-                params![now, served_by, e.id],
-            )?;
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute("UPDATE cache SET hits = hits + 1, last_used_at = ?1 WHERE id = ?2", params![now, e.id])?;
+            if let Some(request_id) = served_by {
+                tx.execute("INSERT OR REPLACE INTO cache_served (request_id, entry) VALUES (?1, ?2)", params![request_id, e.id])?;
+            }
+            tx.commit()?;
         }
         Ok(found)
     }
@@ -209,7 +211,10 @@ impl Store {
     /// Forgets what a request produced (the user rejected or regenerated it: it must not be
     /// served again).
     pub fn cache_forget_request(&self, request_id: &str) -> Result<usize> {
-        Ok(self.conn.execute("DELETE FROM cache WHERE request_id = ?1 OR last_request_id = ?1", [request_id])?)
+        Ok(self.conn.execute(
+            "DELETE FROM cache WHERE request_id = ?1 OR id IN (SELECT entry FROM cache_served WHERE request_id = ?1)",
+            [request_id],
+        )?)
     }
 
     pub fn cache_clear(&self) -> Result<usize> {

@@ -435,11 +435,29 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Takes job `id` for `lease_secs` (until `now + lease`, both RFC 3339 strings of the same
+    /// fixed width): false when it is no longer pending or another runner holds it.
+    pub fn claim_deferred(&self, id: i64, now: &str, until: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE deferred SET claimed_until = ?1
+             WHERE id = ?2 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < ?3)",
+            params![until, id, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Gives a claimed job back untouched (the run was cancelled).
+    pub fn release_deferred(&self, id: i64) -> Result<()> {
+        self.conn.execute("UPDATE deferred SET claimed_until = NULL WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// Ends a job: `done` with the refining request, or `dropped` with why.
     pub fn finish_deferred(&self, id: i64, state: &str, detail: &str, at: &str) -> Result<()> {
         let (done, error) = if state == "done" { (Some(detail), None) } else { (None, Some(detail)) };
         self.conn.execute(
-            "UPDATE deferred SET state = ?1, done_request_id = ?2, last_error = coalesce(?3, last_error), updated_at = ?4 WHERE id = ?5",
+            "UPDATE deferred SET state = ?1, done_request_id = ?2, last_error = coalesce(?3, last_error), updated_at = ?4,
+                                 claimed_until = NULL WHERE id = ?5",
             params![state, done, error, at, id],
         )?;
         Ok(())
@@ -448,7 +466,7 @@ impl Store {
     /// Records a failed attempt; the job stays pending.
     pub fn retry_deferred(&self, id: i64, error: &str, at: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE deferred SET attempts = attempts + 1, last_error = ?1, updated_at = ?2 WHERE id = ?3",
+            "UPDATE deferred SET attempts = attempts + 1, last_error = ?1, updated_at = ?2, claimed_until = NULL WHERE id = ?3",
             params![error, at, id],
         )?;
         Ok(())
@@ -458,6 +476,29 @@ impl Store {
     pub fn set_outcome(&self, request_id: &str, outcome: Outcome) -> Result<bool> {
         let n = self.conn.execute("UPDATE ledger SET outcome = ?1 WHERE request_id = ?2", params![outcome.as_str(), request_id])?;
         Ok(n == 1)
+    }
+
+    /// Sets the outcome of a request the user has not judged yet (a verdict they gave stands).
+    /// Returns whether it changed.
+    pub fn set_outcome_if_pending(&self, request_id: &str, outcome: Outcome) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE ledger SET outcome = ?1 WHERE request_id = ?2 AND outcome = 'pending'",
+            params![outcome.as_str(), request_id],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The newest successful request that summarized note `note_id` in `style` at `max_words`.
+    pub fn latest_request_for_note(&self, note_id: i64, style: &str, max_words: usize) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT request_id FROM ledger WHERE note_id = ?1 AND status = 'ok' AND style = ?2 AND max_words = ?3
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+                params![note_id, style, max_words as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     pub fn counts(&self) -> Result<Counts> {

@@ -287,7 +287,8 @@ fn cache_hits_count_and_survive_reopening() {
     assert_eq!(again.last_used_at, "2026-11-21T10:00:02.000000Z");
     assert_eq!(store.cache_peek("k1").unwrap().unwrap().hits, 1, "a peek counts nothing");
     assert_eq!(store.cache_stats().unwrap().entries, 1);
-    // Rejecting the summary the cache served (request r2) forgets the entry.
+    // Served again to r3; rejecting the summary served to r2 (not the latest) forgets the entry.
+    store.cache_get("k1", "2026-11-21T10:00:05.000000Z", Some("r3")).unwrap().unwrap();
     assert_eq!(store.cache_forget_request("r2").unwrap(), 1);
     assert!(store.cache_peek("k1").unwrap().is_none());
 }
@@ -322,4 +323,33 @@ fn near_duplicates_are_found_and_unrelated_notes_are_not() {
     assert!(store.cache_similar(&signature(&edited), NEAR_THRESHOLD, 3, &|e| e.style == "brief").unwrap().is_empty(), "filtered out");
     let other = "Generator G2 serviced: oil and filters changed, coolant topped up, load bank test at 80 % for one hour passed.";
     assert!(store.cache_similar(&signature(other), NEAR_THRESHOLD, 3, &|_| true).unwrap().is_empty());
+}
+
+#[test]
+fn deleting_a_note_deletes_what_the_cache_kept_of_it() {
+    use fieldbrief_core::cache::signature;
+    let mut store = Store::open_in_memory().unwrap();
+    let id = store.insert_note(&doc(PUMP), "2026-11-21T10:00:00.000000Z").unwrap();
+    let sig = signature(PUMP);
+    let mut e = cache_entry("k1", "r1", &sig);
+    e.note_id = Some(id);
+    store.cache_put(&e, "2026-11-21T10:00:00.000000Z", 10).unwrap();
+    assert!(store.delete_note(id).unwrap());
+    assert!(store.cache_peek("k1").unwrap().is_none());
+    assert!(store.cache_similar(&sig, 0.5, 3, &|_| true).unwrap().is_empty());
+}
+
+#[test]
+fn a_deferred_job_is_claimed_by_one_runner_at_a_time() {
+    let store = Store::open_in_memory().unwrap();
+    let note = store.insert_note(&doc("Pump note"), "2026-11-21T10:00:00.000000Z").unwrap();
+    let job = store.enqueue_deferred(note, "r1", Style::Bullets, 100, "2026-11-21T10:00:00.000000Z").unwrap();
+    assert!(store.claim_deferred(job, "2026-11-21T10:00:01.000000Z", "2026-11-21T10:05:01.000000Z").unwrap());
+    assert!(!store.claim_deferred(job, "2026-11-21T10:00:02.000000Z", "2026-11-21T10:05:02.000000Z").unwrap(), "held");
+    // A lease left by a killed runner expires.
+    assert!(store.claim_deferred(job, "2026-11-21T10:06:00.000000Z", "2026-11-21T10:11:00.000000Z").unwrap());
+    store.release_deferred(job).unwrap();
+    assert!(store.claim_deferred(job, "2026-11-21T10:06:01.000000Z", "2026-11-21T10:11:01.000000Z").unwrap());
+    store.finish_deferred(job, "done", "r2", "2026-11-21T10:06:02.000000Z").unwrap();
+    assert!(!store.claim_deferred(job, "2026-11-21T10:20:00.000000Z", "2026-11-21T10:25:00.000000Z").unwrap(), "done");
 }

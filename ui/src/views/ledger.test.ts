@@ -55,6 +55,8 @@ describe("Ledger view", () => {
     const trial = trialSeries(dashboard().report.trial);
     expect(trial.labels).toEqual(["balanced · cpu, 16 GiB, battery"]);
     expect(trial.datasets.map((d) => d.data[0])).toEqual([66.7, 25]);
+    const cloudOnly = trialSeries([{ ...dashboard().report.trial[0], local_requests: 0, local_success_rate: null }]);
+    expect(cloudOnly.datasets[0].data).toEqual([null]);
     expect(money(0.0041, "EUR")).toBe("0.00410 EUR");
     expect(money(12, "EUR")).toBe("12.00 EUR");
     expect(money(null, "EUR")).toBe("—");

@@ -73,7 +73,8 @@ export function trialSeries(trial: TrialRow[]) {
   return {
     labels: trial.map((t) => `${t.power_mode} · ${t.device_class}`),
     datasets: [
-      { label: "Local success %", data: trial.map((t) => (t.local_success_rate == null ? 0 : Math.round(t.local_success_rate * 1000) / 10)), backgroundColor: "#1e7d4f" },
+      // No local request in a group: a gap, not "0 % success".
+      { label: "Local success %", data: trial.map((t) => (t.local_success_rate == null ? null : Math.round(t.local_success_rate * 1000) / 10)), backgroundColor: "#1e7d4f" },
       { label: "Cloud fallback %", data: trial.map((t) => Math.round(t.cloud_fallback_rate * 1000) / 10), backgroundColor: "#0b6bcb" },
     ],
   };

@@ -122,4 +122,18 @@ describe("Settings view", () => {
     expect(shell.named("clear_api_key")).toHaveLength(1);
     expect(byId("key-source").textContent).toContain("No API key stored");
   });
+
+  it("refuses two patterns with one name before anything is sent", async () => {
+    const shell = fakeShell({ get_settings: () => view({ redact: { site: "SITE-\\d{4}" } }), save_settings: (a) => view(a.form as SettingsForm) });
+    const { v } = mount();
+    await v.refresh();
+    byId("add-pattern").click();
+    const rows = document.querySelectorAll(".pattern-row");
+    type(rows[1].querySelector(".pattern-name") as HTMLInputElement, " site");
+    type(rows[1].querySelector(".pattern-re") as HTMLInputElement, "S\\d+");
+    byId("save-settings").click();
+    await settle();
+    expect(byId("settings-error").textContent).toContain("Two redaction patterns are named “site”");
+    expect(shell.named("save_settings")).toHaveLength(0);
+  });
 });

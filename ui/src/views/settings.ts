@@ -104,12 +104,16 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
     if (focus) nameInput.focus();
   }
 
+  /** The form's values; throws a message when two patterns share a name (one would silently
+   * replace the other, and its identifiers would leave the laptop unredacted). */
   function read(): SettingsForm {
     const redact: Record<string, string> = {};
     for (const row of patterns.querySelectorAll(".pattern-row")) {
       const name = (row.querySelector(".pattern-name") as HTMLInputElement).value.trim();
       const re = (row.querySelector(".pattern-re") as HTMLInputElement).value.trim();
-      if (name || re) redact[name] = re;
+      if (!name && !re) continue;
+      if (Object.prototype.hasOwnProperty.call(redact, name)) throw new Error(`Two redaction patterns are named “${name}”: give each its own name.`);
+      redact[name] = re;
     }
     const text = (i: HTMLInputElement) => (i.value.trim() ? i.value.trim() : null);
     return {
@@ -157,7 +161,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
       ctx.notify("Settings saved");
       ctx.refreshStatus();
     } catch (e) {
-      errors.show(e as UiError);
+      errors.show(e instanceof Error ? e.message : (e as UiError));
     } finally {
       saveButton.disabled = false;
     }
