@@ -273,6 +273,8 @@ test("settings: the cloud cannot be switched on half-configured; saved settings 
 });
 
 test("the smallest window, dark theme, keyboard only", async () => {
+  // From the History view (the steps before may have left another view showing).
+  await click("#tab-history");
   await s.setWindowRect({ width: 1024, height: 640 }).catch(() => {});
   await s.execute("const t = document.getElementById('theme'); t.value = 'dark'; t.dispatchEvent(new Event('change'));");
   await (await s.find("#history-search")).type(Keys.ALT + "1" + Keys.NULL);
