@@ -18,7 +18,7 @@ pub use shell::{Dialogs, GrantedFile, Shell};
 use fieldbrief_core::Style;
 use fieldbrief_core::engine::EngineEvent;
 use fieldbrief_core::ledger::Outcome;
-use fieldbrief_pipeline::{Input, ModelEntry, SettingsForm, SettingsView, SummarizeOptions, SummaryReport};
+use fieldbrief_pipeline::{Input, ModelEntry, SettingsForm, SettingsView, SummarizeOptions, SummaryReport, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -231,25 +231,6 @@ async fn export_markdown(app: AppHandle, markdown: String, suggested_name: Strin
         Ok(Some(target))
     })
     .await
-}
-
-/// Writes beside the target and renames over it, so a full disk or a crash never leaves a
-/// half-written file under the chosen name.
-fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.partial"));
-    let result = (|| {
-        let mut f = std::fs::File::create(&temp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&temp, target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
 
 #[tauri::command]

@@ -18,8 +18,9 @@ use std::time::Duration;
 /// Seconds between runs of the queue while jobs are waiting.
 pub const INTERVAL: Duration = Duration::from_secs(45);
 
-/// One run: the refinements that finished (state `done`). Opens the handle on first use and
-/// reads the settings again each time, so a switch flipped in Settings counts at once.
+/// One run: the refinements that finished (state `done`). Opens the handle on first use;
+/// `run_deferred` reads the settings again before each job, so a switch flipped in Settings
+/// counts at once.
 pub fn run_once(handle: &mut Option<Fieldbrief>, home: &Option<PathBuf>) -> Vec<Refinement> {
     let fb = match handle {
         Some(fb) => fb,
@@ -31,10 +32,6 @@ pub fn run_once(handle: &mut Option<Fieldbrief>, home: &Option<PathBuf>) -> Vec<
             }
         },
     };
-    if let Err(e) = fb.reload_settings() {
-        tracing::warn!(error = %e, "refinements wait: the settings cannot be read");
-        return Vec::new();
-    }
     match fb.deferred(false) {
         Ok(jobs) if jobs.is_empty() => return Vec::new(),
         Ok(_) => {}

@@ -269,42 +269,57 @@ fn ok_latencies<'a>(es: impl Iterator<Item = &'a &'a Entry>) -> Vec<f64> {
     es.filter(|e| e.status == Status::Ok).map(|e| e.timings.total).collect()
 }
 
-pub fn report(entries: &[Entry], since: Option<String>) -> Report {
-    let mode = |e: &Entry| e.power_mode.map(|m| m.as_str().to_string()).unwrap_or_else(|| "-".into());
-    let class = |e: &Entry| e.device_class.clone().unwrap_or_else(|| "-".into());
-    let mut groups: BTreeMap<(String, String, String, String), Vec<&Entry>> = BTreeMap::new();
-    let mut trial: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
+fn power_mode_label(e: &Entry) -> String {
+    e.power_mode.map(|m| m.as_str().to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn device_class_label(e: &Entry) -> String {
+    e.device_class.clone().unwrap_or_else(|| "-".into())
+}
+
+fn sum(es: &[&Entry], f: fn(&Entry) -> Option<f64>) -> f64 {
+    es.iter().filter_map(|e| f(e)).sum()
+}
+
+/// The entries of each report row: route × model × power mode × device class.
+fn row_groups(entries: &[Entry]) -> BTreeMap<(String, String, String, String), Vec<&Entry>> {
+    let mut groups: BTreeMap<_, Vec<&Entry>> = BTreeMap::new();
     for e in entries {
         let route = e.route.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into());
-        groups.entry((route, e.model_label(), mode(e), class(e))).or_default().push(e);
-        trial.entry((class(e), mode(e))).or_default().push(e);
+        groups.entry((route, e.model_label(), power_mode_label(e), device_class_label(e))).or_default().push(e);
     }
-    let sum = |es: &[&Entry], f: fn(&Entry) -> Option<f64>| es.iter().filter_map(|e| f(e)).sum::<f64>();
-    let rows = groups
-        .into_iter()
-        .map(|((route, model, power_mode, device_class), es)| {
-            let succeeded = es.iter().filter(|e| e.succeeded()).count();
-            let latencies = ok_latencies(es.iter());
-            let cost = sum(&es, |e| e.cost);
-            ReportRow {
-                route,
-                model,
-                power_mode,
-                device_class,
-                requests: es.len(),
-                succeeded,
-                failed: es.iter().filter(|e| e.status == Status::Failed).count(),
-                success_rate: succeeded as f64 / es.len() as f64,
-                fallback_rate: es.iter().filter(|e| e.fell_back()).count() as f64 / es.len() as f64,
-                latency_p50_ms: percentile(&latencies, 50.0),
-                latency_p95_ms: percentile(&latencies, 95.0),
-                output_tokens: es.iter().map(|e| e.output_tokens).sum(),
-                cost,
-                energy_wh: sum(&es, |e| e.energy_wh),
-                cost_per_success: per_success(cost, succeeded),
-            }
-        })
-        .collect();
+    groups
+}
+
+fn report_row((route, model, power_mode, device_class): (String, String, String, String), es: &[&Entry]) -> ReportRow {
+    let succeeded = es.iter().filter(|e| e.succeeded()).count();
+    let latencies = ok_latencies(es.iter());
+    let cost = sum(es, |e| e.cost);
+    ReportRow {
+        route,
+        model,
+        power_mode,
+        device_class,
+        requests: es.len(),
+        succeeded,
+        failed: es.iter().filter(|e| e.status == Status::Failed).count(),
+        success_rate: succeeded as f64 / es.len() as f64,
+        fallback_rate: es.iter().filter(|e| e.fell_back()).count() as f64 / es.len() as f64,
+        latency_p50_ms: percentile(&latencies, 50.0),
+        latency_p95_ms: percentile(&latencies, 95.0),
+        output_tokens: es.iter().map(|e| e.output_tokens).sum(),
+        cost,
+        energy_wh: sum(es, |e| e.energy_wh),
+        cost_per_success: per_success(cost, succeeded),
+    }
+}
+
+pub fn report(entries: &[Entry], since: Option<String>) -> Report {
+    let rows = row_groups(entries).into_iter().map(|(key, es)| report_row(key, &es)).collect();
+    let mut trial: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        trial.entry((device_class_label(e), power_mode_label(e))).or_default().push(e);
+    }
     let trial = trial
         .into_iter()
         .map(|((device_class, power_mode), es)| {
@@ -404,22 +419,13 @@ pub struct AggregateExport {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregateRow {
-    pub route: String,
-    pub model: String,
-    pub power_mode: String,
-    pub device_class: String,
-    pub requests: usize,
-    pub succeeded: usize,
-    pub failed: usize,
+    /// The report's row (route, model, power mode, device class, counts, rates, latency, cost).
+    #[serde(flatten)]
+    pub row: ReportRow,
     pub fell_back: usize,
-    pub latency_p50_ms: f64,
-    pub latency_p95_ms: f64,
     pub input_tokens: usize,
-    pub output_tokens: usize,
     pub cloud_input_tokens: usize,
     pub cloud_output_tokens: usize,
-    pub cost: f64,
-    pub energy_wh: f64,
     /// Requests per stable error code (codes only, never messages).
     pub error_codes: BTreeMap<String, usize>,
     /// Requests per outcome the user gave.
@@ -427,20 +433,9 @@ pub struct AggregateRow {
 }
 
 pub fn aggregate(entries: &[Entry], since: Option<String>) -> AggregateExport {
-    let r = report(entries, since.clone());
-    let rows = r
-        .rows
-        .iter()
-        .map(|row| {
-            let es: Vec<&Entry> = entries
-                .iter()
-                .filter(|e| {
-                    e.route.map(|x| x.as_str()).unwrap_or("none") == row.route
-                        && e.model_label() == row.model
-                        && e.power_mode.map(|m| m.as_str()).unwrap_or("-") == row.power_mode
-                        && e.device_class.as_deref().unwrap_or("-") == row.device_class
-                })
-                .collect();
+    let rows: Vec<AggregateRow> = row_groups(entries)
+        .into_iter()
+        .map(|(key, es)| {
             let mut error_codes = BTreeMap::new();
             let mut outcomes = BTreeMap::new();
             for e in &es {
@@ -450,28 +445,25 @@ pub fn aggregate(entries: &[Entry], since: Option<String>) -> AggregateExport {
                 *outcomes.entry(e.outcome.as_str().to_string()).or_default() += 1;
             }
             AggregateRow {
-                route: row.route.clone(),
-                model: row.model.clone(),
-                power_mode: row.power_mode.clone(),
-                device_class: row.device_class.clone(),
-                requests: row.requests,
-                succeeded: row.succeeded,
-                failed: row.failed,
                 fell_back: es.iter().filter(|e| e.fell_back()).count(),
-                latency_p50_ms: row.latency_p50_ms,
-                latency_p95_ms: row.latency_p95_ms,
                 input_tokens: es.iter().map(|e| e.input_tokens).sum(),
-                output_tokens: row.output_tokens,
                 cloud_input_tokens: es.iter().filter_map(|e| e.cloud_tokens).map(|t| t.input).sum(),
                 cloud_output_tokens: es.iter().filter_map(|e| e.cloud_tokens).map(|t| t.output).sum(),
-                cost: row.cost,
-                energy_wh: row.energy_wh,
                 error_codes,
                 outcomes,
+                row: report_row(key, &es),
             }
         })
         .collect();
-    AggregateExport { since, requests: r.requests, succeeded: r.succeeded, cache_hits: r.cache_hits, cost: r.cost, energy_wh: r.energy_wh, rows }
+    AggregateExport {
+        since,
+        requests: entries.len(),
+        succeeded: entries.iter().filter(|e| e.succeeded()).count(),
+        cache_hits: entries.iter().filter(|e| e.route == Some(Route::Cache)).count(),
+        cost: rows.iter().map(|r| r.row.cost).sum(),
+        energy_wh: rows.iter().map(|r| r.row.energy_wh).sum(),
+        rows,
+    }
 }
 
 #[cfg(test)]
@@ -585,8 +577,8 @@ mod tests {
         assert_eq!(c.cloud_fallback_rate, 0.0);
 
         let agg = aggregate(&entries, None);
-        assert_eq!(agg.rows.iter().map(|x| x.requests).sum::<usize>(), 6);
-        let agg_ex = agg.rows.iter().find(|x| x.route == "extractive").unwrap();
+        assert_eq!(agg.rows.iter().map(|x| x.row.requests).sum::<usize>(), 6);
+        let agg_ex = agg.rows.iter().find(|x| x.row.route == "extractive").unwrap();
         assert_eq!(agg_ex.fell_back, 1);
         assert_eq!(agg_ex.outcomes.get("pending"), Some(&1));
     }

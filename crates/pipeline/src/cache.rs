@@ -44,6 +44,12 @@ pub struct CachedFrom {
     pub hits: u64,
 }
 
+impl From<&CacheEntry> for CachedFrom {
+    fn from(hit: &CacheEntry) -> CachedFrom {
+        CachedFrom { request_id: hit.request_id.clone(), created_at: hit.created_at.clone(), producer: hit.producer.clone(), hits: hit.hits }
+    }
+}
+
 /// A producer that may answer for this request, and its prompt version.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
@@ -207,7 +213,7 @@ impl Fieldbrief {
         };
         let used_gpu = gpu && local_used.is_some_and(|e| e.settings().gpu_layers != Some(0));
         let gib = |b: u64| (b as f64 / (1u64 << 30) as f64).round() as u64;
-        let ram_gib = fieldbrief_device::total_memory_bytes().map(gib);
+        let ram_gib = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes)).map(gib);
         let vram_gib = self.devices.get().and_then(|ds| ds.iter().filter(|d| d.gpu).map(|d| d.memory_total).max()).map(gib);
         let compute = if gpu { "gpu" } else { "cpu" };
         let ram = ram_gib.map(|g| format!(", {g} GiB")).unwrap_or_default();

@@ -9,6 +9,7 @@
 //! technician typed or imported is lost to a crash, a kill or an engine failure afterwards; a
 //! failed request still leaves a ledger row saying why.
 
+mod atomic;
 mod cache;
 mod eval;
 mod home;
@@ -23,6 +24,7 @@ pub use fieldbrief_cloud::{ChatMessage, KeySource};
 pub use fieldbrief_device::PowerState;
 pub use fieldbrief_store::DeferredJob;
 pub use home::Home;
+pub use atomic::write_atomically;
 pub use cache::{CachedFrom, SimilarOffer};
 pub use eval::EVAL_ROUTES;
 pub use hybrid::{CloudPreview, NetState, Refinement};
@@ -295,6 +297,8 @@ pub struct Fieldbrief {
     /// The compute devices a worker reported: they do not change while the process runs, and
     /// asking starts a process (the app asks for its status after every summary).
     devices: std::sync::OnceLock<Vec<fieldbrief_engine::protocol::Device>>,
+    /// This machine's memory, for the ledger's device class: read once, it does not change.
+    ram_bytes: std::sync::OnceLock<Option<u64>>,
     /// Started on first use: reading sensors costs a little, and the CLI's history commands
     /// need none.
     /// The monitor, and the mode last remembered in the database.
@@ -319,6 +323,7 @@ impl Fieldbrief {
             local: None,
             cancel: Arc::default(),
             devices: std::sync::OnceLock::new(),
+            ram_bytes: std::sync::OnceLock::new(),
             power: None,
             cloud: None,
         })
@@ -690,7 +695,7 @@ impl Fieldbrief {
         base.model = hit.model.clone();
         base.prompt_version = Some(hit.prompt_version.clone());
         base.connectivity = serde_json::to_string(&NetState::NotProbed { why: "served from the cache".into() }).ok();
-        let cached = cached_from(&hit);
+        let cached = CachedFrom::from(&hit);
         let doc_tokens = base.input_tokens;
         if dry_run {
             timings.total = ms(started);
@@ -1270,10 +1275,6 @@ pub(crate) fn saved_document(note: NoteRecord) -> Document {
 
 pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
-}
-
-fn cached_from(hit: &fieldbrief_store::CacheEntry) -> CachedFrom {
-    CachedFrom { request_id: hit.request_id.clone(), created_at: hit.created_at.clone(), producer: hit.producer.clone(), hits: hit.hits }
 }
 
 pub(crate) fn now() -> String {

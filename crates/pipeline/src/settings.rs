@@ -4,8 +4,8 @@
 //! They are written into the same `config.toml` the CLI reads, with `toml_edit`, so a file an
 //! administrator edited by hand keeps its comments, its order and every key the app does not
 //! show. A change is validated as a whole file (the same `Settings::parse` every start runs)
-//! before anything is written, then written beside the old file, synced and renamed over it:
-//! a full disk or a crash leaves the old settings, never half of the new ones.
+//! before anything is written, then written with [`crate::write_atomically`]: a full disk or a
+//! crash leaves the old settings, never half of the new ones.
 //!
 //! The API key is not a setting: it goes to the OS keychain and never into this file.
 
@@ -16,8 +16,6 @@ use fieldbrief_core::power::Override;
 use fieldbrief_core::route::Preference;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
 
 /// What the app's Settings view shows and edits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,35 +127,6 @@ fn enum_str<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename. A symlinked
-/// settings file (managed centrally) is written where it points, and the file keeps its
-/// permissions (a 0600 file stays 0600).
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)?,
-        _ => path.to_path_buf(),
-    };
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(format!(".config.toml.{}.partial", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&temp)?;
-        if let Ok(old) = std::fs::metadata(&target) {
-            f.set_permissions(old.permissions())?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&temp, &target)?;
-        // The rename itself must reach the disk before we say "saved".
-        #[cfg(unix)]
-        std::fs::File::open(dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
 impl Fieldbrief {
     /// The app's Settings view: the form and where the API key comes from.
     pub fn settings_view(&self) -> SettingsView {
@@ -181,7 +150,7 @@ impl Fieldbrief {
         };
         let text = edit_config(&current, &form).map_err(Error::BadArgument)?;
         let settings = Settings::parse(&text).map_err(Error::BadArgument)?;
-        write_atomically(&path, text.as_bytes()).map_err(|e| Error::Home(format!("saving {}: {e}", path.display())))?;
+        crate::write_atomically(&path, text.as_bytes()).map_err(|e| Error::Home(format!("saving {}: {e}", path.display())))?;
         self.apply_settings(settings);
         Ok(())
     }
