@@ -258,8 +258,8 @@ async fn list_models(app: AppHandle) -> Result<Vec<ModelEntry>, UiError> {
     blocking(app, |_, shell| Ok(shell.browse()?.models()?)).await
 }
 
-/// Asks for a GGUF file (e.g. on a USB stick), checks it and copies it into the models
-/// directory. `None` when the user cancels.
+/// Asks for a GGUF file (e.g. on a USB stick), then hashes, validates and smoke-tests it
+/// before it becomes current. `None` when the user cancels.
 #[tauri::command]
 async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
     blocking(app, |app, shell| {
@@ -272,25 +272,112 @@ async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
                 .blocking_pick_file()
         });
         let Some(path) = path else { return Ok(None) };
-        Ok(Some(shell.browse()?.import_model(&path)?))
+        Ok(shell.browse()?.import_model(&path)?.into_iter().next())
     })
     .await
 }
 
 #[tauri::command]
-async fn use_model(app: AppHandle, id: String) -> Result<(), UiError> {
-    blocking(app, move |_, shell| Ok(shell.browse()?.use_model(&id)?)).await
+async fn use_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.use_model(&id, version.as_deref())?)).await
 }
 
 #[tauri::command]
-async fn remove_model(app: AppHandle, id: String) -> Result<(), UiError> {
+async fn remove_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
     blocking(app, move |_, shell| {
         if shell.is_busy() {
             return Err(UiError::bad_input("Wait for the running summary to finish before removing a model."));
         }
-        Ok(shell.browse()?.remove_model(&id)?)
+        shell.browse()?.remove_model(&id, version.as_deref())?;
+        Ok(())
     })
     .await
+}
+
+#[tauri::command]
+async fn model_catalog(app: AppHandle, refresh: bool) -> Result<fieldbrief_pipeline::CatalogView, UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.model_catalog(refresh)?)).await
+}
+
+/// Starts (or resumes) a download on its own handle and thread; progress arrives as
+/// `fieldbrief://model-download` events, the last one `installed`, `failed`, `paused` or
+/// `cancelled`.
+#[tauri::command]
+async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
+    blocking(app, move |app, shell| {
+        let control = fieldbrief_pipeline::DownloadControl::default();
+        {
+            let mut downloads = shell.downloads.lock().unwrap_or_else(|p| p.into_inner());
+            if downloads.contains_key(&id) {
+                return Err(UiError::bad_input(format!("{id} is already downloading.")));
+            }
+            downloads.insert(id.clone(), control.clone());
+        }
+        let mut fb = match shell.open_another() {
+            Ok(fb) => fb,
+            Err(e) => {
+                shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                return Err(e);
+            }
+        };
+        let app = app.clone();
+        std::thread::spawn(move || {
+            let emit = |p: &fieldbrief_pipeline::PullProgress| {
+                let _ = app.emit("fieldbrief://model-download", p);
+            };
+            let result = fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p));
+            if let Err(e) = &result {
+                tracing::warn!(model = %id, error = %e, "model download stopped");
+            }
+            app.state::<Shell>().downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        });
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn pause_download(app: AppHandle, id: String) -> Result<(), UiError> {
+    blocking(app, move |_, shell| {
+        match shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            Some(c) => c.pause(),
+            None => return Err(UiError::bad_input(format!("{id} is not downloading."))),
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Stops a download and deletes its bytes; also deletes a download paused earlier.
+#[tauri::command]
+async fn cancel_download(app: AppHandle, id: String) -> Result<(), UiError> {
+    blocking(app, move |app, shell| {
+        if let Some(c) = shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            c.cancel();
+            return Ok(());
+        }
+        let fb = shell.browse()?;
+        let catalog = fb.model_catalog(false)?;
+        for item in catalog.entries.iter().filter(|i| i.entry.id == id) {
+            if let Some(d) = &item.download {
+                fb.discard_download(&d.id, &d.version)?;
+                let cancelled = fieldbrief_pipeline::PullProgress { state: fieldbrief_pipeline::PullState::Cancelled, ..d.clone() };
+                let _ = app.emit("fieldbrief://model-download", cancelled);
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+async fn rollback_model(app: AppHandle, id: String) -> Result<ModelEntry, UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.rollback_model(&id)?)).await
+}
+
+#[tauri::command]
+async fn verify_models(app: AppHandle, id: Option<String>) -> Result<Vec<fieldbrief_pipeline::VerifyReport>, UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.verify_models(id.as_deref())?)).await
 }
 
 /// The Ledger view: the report, the ledger day by day, the cache. `since` is a date or time.
@@ -369,6 +456,33 @@ fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
     }
 }
 
+/// Looks for model updates a minute after start and every six hours, when an organisation
+/// catalog is configured: new versions are offered in the Models view; one the organisation
+/// marks automatic is installed (never on battery saver, a metered connection or offline),
+/// with its progress sent like any download's.
+fn spawn_update_checks(app: AppHandle) {
+    std::thread::spawn(move || {
+        let mut wait = std::time::Duration::from_secs(60);
+        loop {
+            std::thread::sleep(wait);
+            wait = std::time::Duration::from_secs(6 * 3600);
+            let shell = app.state::<Shell>();
+            let Ok(mut fb) = shell.open_another() else { continue };
+            if fb.settings().models.catalog_url.is_none() || !fb.settings().models.check_updates {
+                continue;
+            }
+            let control = fieldbrief_pipeline::DownloadControl::default();
+            let emitter = app.clone();
+            match fb.check_updates(true, &control, &mut |p| {
+                let _ = emitter.emit("fieldbrief://model-download", p);
+            }) {
+                Ok(offers) => tracing::info!(offers = offers.len(), "model update check"),
+                Err(e) => tracing::warn!(error = %e, "model update check failed"),
+            }
+        }
+    });
+}
+
 /// Starts the app. `FIELDBRIEF_HOME` chooses the data directory as for the CLI.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -394,6 +508,7 @@ pub fn run() {
                 let _ = handle.emit("fieldbrief://refined", r);
             });
             app.state::<Shell>().set_refiner(nudge);
+            spawn_update_checks(app.handle().clone());
             Ok(())
         })
         .on_window_event(on_window_event)
@@ -415,6 +530,12 @@ pub fn run() {
             import_model,
             use_model,
             remove_model,
+            model_catalog,
+            pull_model,
+            pause_download,
+            cancel_download,
+            rollback_model,
+            verify_models,
             get_settings,
             save_settings,
             set_api_key,

@@ -35,6 +35,11 @@ pub struct Shell {
     pub dialogs: Dialogs,
     /// Wakes the background runner of the deferred queue (see `refiner.rs`).
     refiner: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// How to open another handle (downloads run on their own, so the views stay usable).
+    home: Option<PathBuf>,
+    worker_command: Option<WorkerCommand>,
+    /// Model downloads in flight, by model id.
+    pub downloads: Mutex<HashMap<String, fieldbrief_pipeline::DownloadControl>>,
 }
 
 struct Handles {
@@ -82,7 +87,20 @@ impl Shell {
             granted: Mutex::default(),
             dialogs,
             refiner: Mutex::default(),
+            home,
+            worker_command: worker,
+            downloads: Mutex::default(),
         }
+    }
+
+    /// A fresh handle on the same data (for a download or an update check in the background).
+    pub fn open_another(&self) -> Result<Fieldbrief, UiError> {
+        self.handles()?;
+        let fb = Fieldbrief::open(self.home.clone())?;
+        Ok(match self.worker_command.clone() {
+            Some(w) => fb.with_worker(w, "auto"),
+            None => fb,
+        })
     }
 
     /// Why the data directory could not be opened, if it could not.

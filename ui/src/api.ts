@@ -6,7 +6,9 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo,
   AppStatus,
+  CatalogView,
   Dashboard,
+  DownloadProgress,
   Draft,
   EngineEvent,
   GrantedFile,
@@ -22,6 +24,7 @@ import type {
   Style,
   SummaryReport,
   UiError,
+  VerifyReport,
 } from "./types";
 
 /** Turns whatever a rejected invoke carries into a UiError. */
@@ -74,8 +77,22 @@ export const api = {
   deleteNote: (id: number) => call<void>("delete_note", { id }),
   models: () => call<ModelEntry[]>("list_models"),
   importModel: () => call<ModelEntry | null>("import_model"),
-  useModel: (id: string) => call<void>("use_model", { id }),
-  removeModel: (id: string) => call<void>("remove_model", { id }),
+  /** Makes `id` the active model; `version` null = the id's current version. */
+  useModel: (id: string, version: string | null = null) => call<void>("use_model", { id, version }),
+  /** Deletes one version of `id`; `version` null = every version of it. */
+  removeModel: (id: string, version: string | null = null) => call<void>("remove_model", { id, version }),
+  /** The catalog; `refresh` fetches the organisation's catalog (if configured and online). */
+  modelCatalog: (refresh: boolean) => call<CatalogView>("model_catalog", { refresh }),
+  /** Starts or resumes a download in the background: progress arrives via onModelDownload. */
+  pullModel: (id: string, version: string | null = null) => call<void>("pull_model", { id, version }),
+  /** Stops a download, keeping the partial file (pullModel resumes it). */
+  pauseDownload: (id: string) => call<void>("pause_download", { id }),
+  /** Stops a download and deletes the partial file. */
+  cancelDownload: (id: string) => call<void>("cancel_download", { id }),
+  /** Points `id` back at its previous version; returns the version now current. */
+  rollbackModel: (id: string) => call<ModelEntry>("rollback_model", { id }),
+  /** Checks installed files against their recorded hashes; `id` null = every model. */
+  verifyModels: (id: string | null = null) => call<VerifyReport[]>("verify_models", { id }),
   settings: () => call<SettingsView>("get_settings"),
   saveSettings: (form: SettingsForm) => call<SettingsView>("save_settings", { form }),
   setApiKey: (key: string) => call<SettingsView>("set_api_key", { key }),
@@ -86,6 +103,11 @@ export const api = {
 /** A cloud refinement queued while offline is ready (the background runner finished it). */
 export function onRefined(handler: (r: Refinement) => void): Promise<UnlistenFn> {
   return listen<Refinement>("fieldbrief://refined", (e) => handler(e.payload));
+}
+
+/** A model download moved on (started, progressed, paused, installed, failed…). */
+export function onModelDownload(handler: (p: DownloadProgress) => void): Promise<UnlistenFn> {
+  return listen<DownloadProgress>("fieldbrief://model-download", (e) => handler(e.payload));
 }
 
 /** Files dropped on the window, already granted by the shell. */

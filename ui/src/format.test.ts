@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exportName, formatBytes, reasonLines, snippetParts, summaryMarkdown } from "./format";
+import { exportName, formatBytes, formatEta, formatRate, reasonLines, snippetParts, summaryMarkdown } from "./format";
 import type { SummaryReport } from "./types";
 
 export function report(over: Partial<SummaryReport> = {}): SummaryReport {
@@ -62,5 +62,27 @@ describe("format", () => {
     expect(formatBytes(1536)).toBe("1.5 KiB");
     expect(formatBytes(1_170_000_000)).toBe("1.1 GiB");
     expect(reasonLines([{ code: "cloud_disabled", detail: "" }, { code: "x", detail: "said so" }])).toEqual(["cloud disabled", "said so"]);
+  });
+
+  it("prints download rates in the units download tools use", () => {
+    expect(formatRate(0)).toBe("0 B/s");
+    expect(formatRate(Number.NaN)).toBe("0 B/s");
+    expect(formatRate(850)).toBe("850 B/s");
+    expect(formatRate(1500)).toBe("1.5 kB/s");
+    expect(formatRate(3_200_000)).toBe("3.2 MB/s");
+    expect(formatRate(250_000_000)).toBe("250 MB/s");
+    expect(formatRate(1_200_000_000)).toBe("1.2 GB/s");
+  });
+
+  it("says roughly how long a download has left", () => {
+    expect(formatEta(null)).toBe("");
+    expect(formatEta(-1)).toBe("");
+    expect(formatEta(Number.POSITIVE_INFINITY)).toBe("");
+    expect(formatEta(4)).toBe("a few seconds left");
+    expect(formatEta(45)).toBe("less than a minute left");
+    expect(formatEta(61)).toBe("about 1 min left");
+    expect(formatEta(120)).toBe("about 2 min left");
+    expect(formatEta(3599)).toBe("about 1 h left");
+    expect(formatEta(2 * 3600 + 15 * 60)).toBe("about 2 h 15 min left");
   });
 });

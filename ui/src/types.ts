@@ -186,14 +186,110 @@ export interface ModelInfo {
   file_size: number;
 }
 
+/** Where an installed model's hash came from. verified: the built-in catalog published it;
+ * signed: the organisation's signed catalog did; first-use: nothing was published, so the hash
+ * computed at download is pinned ("trust on first use"); imported: a file imported from disk. */
+export type ModelTrust = "verified" | "signed" | "first-use" | "imported";
+
+/** The last automatic rollback of a model id (e.g. an update failed its smoke test). */
+export interface ModelRollback {
+  from_version: string;
+  to_version: string;
+  reason: string;
+  /** RFC 3339. */
+  at: string;
+}
+
+/** One installed VERSION of a model. */
 export interface ModelEntry {
   id: string;
   version: string;
   path: string;
   size_bytes: number;
+  /** Its id is the active model AND this is the id's current version. */
   active: boolean;
+  /** The version its id points at; other versions are kept for rollback. */
+  current: boolean;
   quarantined: boolean;
+  sha256: string;
+  trust: ModelTrust;
+  /** RFC 3339. */
+  installed_at: string;
+  /** URL or imported path. */
+  source: string;
+  rollback: ModelRollback | null;
   info: ModelInfo | null;
+  problem: string | null;
+}
+
+/** The model catalog (command `model_catalog`): built-in, or the organisation's. */
+export interface CatalogView {
+  /** e.g. "built-in catalog" or "organisation catalog https://…". */
+  source: string;
+  /** Publisher name of a verified signed catalog. */
+  signed_by: string | null;
+  /** Why the organisation catalog could not be used; built-in entries are still listed. */
+  error: string | null;
+  /** The user said the connection is metered (no automatic downloads). */
+  metered: boolean;
+  entries: CatalogItem[];
+}
+
+export interface CatalogItem {
+  id: string;
+  version: string;
+  url: string;
+  sha256: string | null;
+  size_bytes: number;
+  quantization: string;
+  context_length: number;
+  licence: string;
+  min_ram_gb: number;
+  prompt_template: string;
+  description: string;
+  /** The catalog publishes no hash: show a "trust on first use" badge. */
+  trust_on_first_use: boolean;
+  auto_install: boolean;
+  /** Versions of this id on disk. */
+  installed: string[];
+  /** The id's current version. */
+  current: string | null;
+  update_available: boolean;
+  fits_ram: boolean;
+  /** A download running or paused (partial kept). */
+  download: DownloadProgress | null;
+}
+
+export type DownloadState =
+  | "starting"
+  | "downloading"
+  | "retrying"
+  | "paused"
+  | "verifying"
+  | "testing"
+  | "installed"
+  | "failed"
+  | "cancelled";
+
+/** A model download's progress (event `fieldbrief://model-download`). */
+export interface DownloadProgress {
+  id: string;
+  version: string;
+  state: DownloadState;
+  downloaded: number;
+  total: number | null;
+  rate_bps: number;
+  eta_s: number | null;
+  message: string | null;
+}
+
+/** One installed file checked against its recorded hash. */
+export interface VerifyReport {
+  id: string;
+  version: string;
+  ok: boolean;
+  expected: string;
+  actual: string | null;
   problem: string | null;
 }
 
@@ -240,6 +336,8 @@ export interface SettingsForm {
   redact: Record<string, string>;
   powerMode: PowerOverride;
   prefer: Preference;
+  /** The connection is metered: models are never downloaded on their own. */
+  metered: boolean;
 }
 
 export interface SettingsView {

@@ -66,21 +66,60 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ModelsCommand {
-    /// Models in the models directory; the active one is marked.
+    /// Installed models, one line per version; the active one is marked `*`.
     List {
         #[arg(long)]
         json: bool,
     },
-    /// Copy a GGUF file (e.g. from a USB stick) into the models directory, after checking it.
+    /// The catalog (the organisation's signed one when configured, else the built-in one),
+    /// with what is installed and what has an update.
+    Catalog {
+        /// Fetch the organisation's catalog again (when online and allowed).
+        #[arg(long)]
+        refresh: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install a GGUF file, or every model in a folder (a USB stick; a signed catalog.json
+    /// there gives ids, versions and hashes), after hashing, validating and smoke-testing it.
     Import {
         path: PathBuf,
         #[arg(long)]
         json: bool,
     },
-    /// Make a model the one `summarize` uses.
-    Use { id: String },
-    /// Delete an installed model; removing the active one leaves none active.
-    Remove { id: String },
+    /// Download ID (the newest version, or ID@VERSION) from the catalog, resuming any earlier
+    /// partial download; install and activate it once verified and smoke-tested. Ctrl-C pauses.
+    Pull {
+        model: String,
+        /// Delete a paused download of it instead.
+        #[arg(long)]
+        discard: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make ID (its current version) or ID@VERSION the model `summarize` uses.
+    Use { model: String },
+    /// Go back to the version of ID that was current before.
+    Rollback {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-hash installed files (of ID, or all) and report any corruption (exit 2 if any).
+    Verify {
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look for newer versions in the catalogs; installs what the organisation marks
+    /// automatic (never on battery saver or a metered connection).
+    Updates {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete ID@VERSION (or every version of ID). Removing the current version makes the
+    /// previous one current.
+    Remove { model: String },
 }
 
 #[derive(Subcommand)]
@@ -315,6 +354,76 @@ fn main() -> ExitCode {
     }
 }
 
+fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<()> {
+    match command {
+        ModelsCommand::List { json } => render::models(&fb.models()?, json),
+        ModelsCommand::Catalog { refresh, json } => render::catalog(&fb.model_catalog(refresh)?, json),
+        ModelsCommand::Import { path, json } => render::models(&fb.import_model(&path)?, json),
+        ModelsCommand::Pull { model, discard: true, .. } => {
+            let (id, version) = model.split_once('@').ok_or_else(|| UsageError("--discard needs ID@VERSION".into()))?;
+            fb.discard_download(id, version)?;
+            eprintln!("the partial download of {model} was deleted");
+            Ok(())
+        }
+        ModelsCommand::Pull { model, json, .. } => {
+            let control = fieldbrief_pipeline::DownloadControl::default();
+            let pause = control.clone();
+            // Ctrl-C pauses (the bytes are kept); a second one quits at once.
+            let pressed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let _ = ctrlc::set_handler(move || {
+                if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                pause.pause();
+            });
+            let mut bar = render::PullBar::new(!json && std::io::stderr().is_terminal());
+            let result = fb.pull_model(&model, None, &control, &mut |p| bar.update(p));
+            bar.finish();
+            let entry = result?;
+            render::models(&[entry], json)
+        }
+        ModelsCommand::Use { model } => {
+            fb.use_model(&model, None)?;
+            eprintln!("{model} is now the active model");
+            Ok(())
+        }
+        ModelsCommand::Rollback { id, json } => {
+            let entry = fb.rollback_model(&id)?;
+            if !json {
+                eprintln!("{id} rolled back to {}", entry.version);
+            }
+            render::models(&[entry], json)
+        }
+        ModelsCommand::Verify { id, json } => {
+            let reports = fb.verify_models(id.as_deref())?;
+            render::verify(&reports, json)?;
+            if let Some(bad) = reports.iter().find(|r| !r.ok) {
+                return Err(fieldbrief_pipeline::Error::BadArgument(format!(
+                    "{}@{}: {}",
+                    bad.id,
+                    bad.version,
+                    bad.problem.as_deref().unwrap_or("corrupt")
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        ModelsCommand::Updates { json } => {
+            let control = fieldbrief_pipeline::DownloadControl::default();
+            let mut bar = render::PullBar::new(!json && std::io::stderr().is_terminal());
+            let offers = fb.check_updates(true, &control, &mut |p| bar.update(p));
+            bar.finish();
+            render::updates(&offers?, json)
+        }
+        ModelsCommand::Remove { model } => {
+            let id = model.split_once('@').map_or(model.as_str(), |(i, _)| i).to_string();
+            let removed = fb.remove_model(&model, None)?;
+            eprintln!("removed {id}@{}", removed.join(", "));
+            Ok(())
+        }
+    }
+}
+
 /// A usage mistake the argument parser cannot see (exit code 2).
 #[derive(Debug)]
 struct UsageError(String);
@@ -355,20 +464,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker { idle_secs } => {
             std::process::exit(fieldbrief_worker::run(std::time::Duration::from_secs(idle_secs.max(1))))
         }
-        Command::Models(ModelsCommand::List { json }) => render::models(&open(cli.home)?.models()?, json),
-        Command::Models(ModelsCommand::Import { path, json }) => {
-            render::models(&[open(cli.home)?.import_model(&path)?], json)
-        }
-        Command::Models(ModelsCommand::Use { id }) => {
-            open(cli.home)?.use_model(&id)?;
-            eprintln!("{id} is now the active model");
-            Ok(())
-        }
-        Command::Models(ModelsCommand::Remove { id }) => {
-            open(cli.home)?.remove_model(&id)?;
-            eprintln!("{id} removed");
-            Ok(())
-        }
+        Command::Models(command) => models_command(open(cli.home)?, command),
         Command::Eval(args) => eval(&mut open(cli.home)?, args),
         Command::Bench(args) => {
             let mut fb = open(cli.home)?;

@@ -93,9 +93,11 @@ pub fn models(models: &[fieldbrief_pipeline::ModelEntry], as_json: bool) -> anyh
         return json(&serde_json::json!({ "models": models }));
     }
     if models.is_empty() {
-        out!("No models. Import one with: fieldbrief models import MODEL.gguf");
+        out!("No models. Download one with `fieldbrief models pull ID` (see `fieldbrief models catalog`),");
+        out!("or import a GGUF file: fieldbrief models import MODEL.gguf");
         return Ok(());
     }
+    let mut rollbacks_shown = std::collections::BTreeSet::new();
     for m in models {
         let mark = if m.active { "*" } else { " " };
         let detail = match (&m.info, &m.problem) {
@@ -109,10 +111,138 @@ pub fn models(models: &[fieldbrief_pipeline::ModelEntry], as_json: bool) -> anyh
             (None, Some(p)) => format!("INVALID: {p}"),
             (None, None) => String::new(),
         };
+        let state = if m.current { "current" } else { "kept for rollback" };
         let q = if m.quarantined { " · QUARANTINED (crashed the engine repeatedly)" } else { "" };
-        out!("{mark} {}@{}  {detail}{q}", m.id, m.version);
+        out!("{mark} {}@{}  {detail} · {} · {state}{q}", m.id, m.version, m.trust.label());
+        if let Some(r) = &m.rollback
+            && rollbacks_shown.insert(m.id.clone())
+        {
+            out!("    rolled back from {} to {} at {}: {}", r.from_version, r.to_version, r.at, r.reason);
+        }
     }
     Ok(())
+}
+
+pub fn catalog(c: &fieldbrief_pipeline::CatalogView, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(c);
+    }
+    out!("{}{}", c.source, c.signed_by.as_ref().map(|p| format!(" (signed by {p})")).unwrap_or_default());
+    if let Some(e) = &c.error {
+        out!("warning: {e}");
+    }
+    for i in &c.entries {
+        let e = &i.entry;
+        let state = match (&i.current, i.update_available) {
+            (Some(cur), true) => format!("installed {cur}, UPDATE AVAILABLE"),
+            (Some(cur), false) => format!("installed {cur}"),
+            (None, _) => "not installed".into(),
+        };
+        let tofu = if i.trust_on_first_use { " · sha256 not published: trust on first use" } else { "" };
+        let ram = if i.fits_ram { String::new() } else { format!(" · needs {} GB RAM, more than this laptop has", e.min_ram_gb) };
+        let paused = i.download.as_ref().map(|d| format!(" · paused download at {}", human_bytes(d.downloaded))).unwrap_or_default();
+        out!("{}@{}  {} · {} · context {} · {} · {state}{tofu}{ram}{paused}", e.id, e.version, human_bytes(e.size), e.quantization, e.context_length, e.licence);
+        if !e.description.is_empty() {
+            out!("    {}", e.description);
+        }
+    }
+    Ok(())
+}
+
+pub fn verify(reports: &[fieldbrief_pipeline::VerifyReport], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&serde_json::json!({ "models": reports }));
+    }
+    for r in reports {
+        match &r.problem {
+            None => out!("ok       {}@{}  sha256 {}", r.id, r.version, r.expected),
+            Some(p) => out!("CORRUPT  {}@{}  {p}", r.id, r.version),
+        }
+    }
+    Ok(())
+}
+
+pub fn updates(offers: &[fieldbrief_pipeline::UpdateOffer], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(&serde_json::json!({ "updates": offers }));
+    }
+    if offers.is_empty() {
+        out!("Every installed model is the newest version in the catalog.");
+    }
+    for o in offers {
+        let what = if o.installed_automatically {
+            "installed (the organisation's catalog asks for it)".to_string()
+        } else if let Some(why) = &o.held_back {
+            format!("offered; {why}")
+        } else {
+            format!("offered: fieldbrief models pull {}@{}", o.id, o.available)
+        };
+        out!("{}: {} → {} ({}) {what}", o.id, o.installed.as_deref().unwrap_or("none"), o.available, human_bytes(o.size_bytes));
+    }
+    Ok(())
+}
+
+/// `models pull`'s progress bar on a terminal (bytes, rate, ETA); state changes otherwise.
+pub struct PullBar {
+    bar: Option<indicatif::ProgressBar>,
+    last: Option<fieldbrief_pipeline::PullState>,
+}
+
+impl PullBar {
+    pub fn new(interactive: bool) -> PullBar {
+        let bar = interactive.then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            let style = indicatif::ProgressStyle::with_template("{msg:12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            bar.set_style(style);
+            bar
+        });
+        PullBar { bar, last: None }
+    }
+
+    pub fn update(&mut self, p: &fieldbrief_pipeline::PullProgress) {
+        use fieldbrief_pipeline::PullState as S;
+        let label = match p.state {
+            S::Starting => "starting",
+            S::Downloading => "downloading",
+            S::Retrying => "retrying",
+            S::Paused => "paused",
+            S::Verifying => "verifying",
+            S::Testing => "smoke test",
+            S::Installed => "installed",
+            S::Failed => "failed",
+            S::Cancelled => "cancelled",
+        };
+        match &self.bar {
+            Some(bar) => {
+                if let Some(t) = p.total {
+                    bar.set_length(t);
+                }
+                bar.set_position(p.downloaded);
+                bar.set_message(label);
+                if p.state == S::Retrying
+                    && let Some(m) = &p.message
+                {
+                    bar.println(format!("connection lost ({m}); resuming at {}", human_bytes(p.downloaded)));
+                }
+            }
+            None => {
+                // A failure is the command's error line; no need to say it twice.
+                if self.last != Some(p.state) && p.state != S::Failed {
+                    let of = p.total.map(|t| format!(" of {}", human_bytes(t))).unwrap_or_default();
+                    eprintln!("{}@{}: {label} ({}{of}){}", p.id, p.version, human_bytes(p.downloaded), p.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default());
+                }
+            }
+        }
+        self.last = Some(p.state);
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
 }
 
 pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Result<()> {

@@ -166,13 +166,51 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSettings {
     /// Where GGUF models live; `<home>/models` when unset.
     pub dir: Option<PathBuf>,
     /// The model `summarize` uses when none is named (an id in the models directory).
     pub active: Option<String>,
+    /// An organisation's catalog: a signed JSON manifest at this URL (or path); its signature
+    /// is `<catalog_url>.sig`.
+    pub catalog_url: Option<String>,
+    /// The public half of the organisation's signing key (raw Ed25519 in base64, or a minisign
+    /// public key). Without it an organisation catalog is refused.
+    pub catalog_public_key: Option<String>,
+    /// Look for new versions in the organisation's catalog when online.
+    pub check_updates: bool,
+    /// The connection is metered: never download on its own (updates are offered only).
+    pub metered: bool,
+    /// Previous versions kept per model for rollback.
+    pub keep_previous: usize,
+    /// Seconds without a byte before a download reconnects.
+    pub download_stall_secs: u64,
+    /// First retry delay in milliseconds (doubles per attempt without progress).
+    pub download_retry_ms: u64,
+    /// Attempts in a row without progress before a download gives up (it resumes later).
+    pub download_max_retries: u32,
+    /// Disk space, in MiB, that a download must leave free.
+    pub min_free_mib: u64,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            dir: None,
+            active: None,
+            catalog_url: None,
+            catalog_public_key: None,
+            check_updates: true,
+            metered: false,
+            keep_previous: 1,
+            download_stall_secs: 30,
+            download_retry_ms: 1000,
+            download_max_retries: 8,
+            min_free_mib: 256,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -121,6 +121,9 @@ reason_codes! {
     LocalEngineFailed = "local_engine_failed",
     /// The local model crashed the engine repeatedly and is not used until replaced.
     ModelQuarantined = "model_quarantined",
+    /// A newly activated model version crashed the engine before serving a request; the
+    /// previous version was made active again.
+    ModelRolledBack = "model_rolled_back",
     /// GPU offload failed; the local model ran on the CPU.
     GpuFallback = "gpu_fallback",
     /// The local summary failed the quality gate (the detail names the checks).

@@ -223,6 +223,19 @@ impl LocalEngine {
         }
     }
 
+    /// Loads the model and generates `tokens` tokens, checking the output is well-formed
+    /// (finite logits, tokens in the vocabulary, as many as asked for). `Ok(Err(why))` when
+    /// it is not; a crash or load failure is an `EngineError`.
+    pub fn smoke(&self, tokens: u32) -> Result<Result<crate::protocol::SmokeReport, String>, EngineError> {
+        match self.call(Request::Smoke { id: self.id(), model: self.spec(), tokens }, &mut |_| {})? {
+            Event::Smoke { report, .. } => Ok(match report.problem(tokens) {
+                Some(why) => Err(why),
+                None => Ok(report),
+            }),
+            other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
+        }
+    }
+
     /// Map-reduce over a note too long for the context.
     fn summarize_in_parts(
         &self,

@@ -66,6 +66,9 @@ pub enum Request {
     Generate { id: String, model: LoadSpec, messages: Vec<Message>, sampling: Sampling },
     /// Measure prompt processing and generation speed on synthetic tokens.
     Bench { id: String, model: LoadSpec, prompt_tokens: u32, gen_tokens: u32 },
+    /// Load, generate `tokens` tokens greedily from a short prompt, and report whether the
+    /// numbers coming out of the model are numbers (before a new model is activated).
+    Smoke { id: String, model: LoadSpec, tokens: u32 },
     /// The compute devices llama.cpp sees (no model needed).
     Devices { id: String },
     /// Stop the generation with this id as soon as possible.
@@ -80,6 +83,7 @@ impl Request {
             | Request::Tokenize { id, .. }
             | Request::Generate { id, .. }
             | Request::Bench { id, .. }
+            | Request::Smoke { id, .. }
             | Request::Devices { id }
             | Request::Cancel { id } => Some(id),
             Request::Shutdown => None,
@@ -134,6 +138,38 @@ pub struct GenerationStats {
     pub stop: StopReason,
 }
 
+/// What a smoke test saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmokeReport {
+    /// Tokens generated (greedy, end-of-text not stopping it).
+    pub tokens: u32,
+    /// Logits that were NaN or infinite (generation stops at the first such step).
+    pub non_finite_logits: u32,
+    /// A sampled token outside the vocabulary (generation stops there).
+    pub out_of_vocabulary: bool,
+    pub text: String,
+    pub ms: f64,
+}
+
+impl SmokeReport {
+    /// Why the output is not well-formed, if it is not.
+    pub fn problem(&self, wanted: u32) -> Option<String> {
+        if self.non_finite_logits > 0 {
+            return Some(format!(
+                "the model computes NaN or infinite values ({} logits), so its weights are broken",
+                self.non_finite_logits
+            ));
+        }
+        if self.out_of_vocabulary {
+            return Some("the model produced a token outside its own vocabulary".into());
+        }
+        if self.tokens < wanted {
+            return Some(format!("it generated {} of the {wanted} tokens asked for", self.tokens));
+        }
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchStats {
     pub load_ms: f64,
@@ -173,6 +209,7 @@ pub enum Event {
     Token { id: String, text: String },
     Done { id: String, stats: GenerationStats },
     Bench { id: String, stats: BenchStats },
+    Smoke { id: String, report: SmokeReport },
     Devices { id: String, devices: Vec<Device> },
     Error { id: Option<String>, kind: ErrorKind, message: String },
 }
@@ -180,6 +217,15 @@ pub enum Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_smoke_report_is_judged_on_numbers_vocabulary_and_length() {
+        let good = SmokeReport { tokens: 8, non_finite_logits: 0, out_of_vocabulary: false, text: "x".into(), ms: 1.0 };
+        assert_eq!(good.problem(8), None);
+        assert!(SmokeReport { non_finite_logits: 512, tokens: 0, ..good.clone() }.problem(8).unwrap().contains("NaN"));
+        assert!(SmokeReport { out_of_vocabulary: true, ..good.clone() }.problem(8).unwrap().contains("vocabulary"));
+        assert!(SmokeReport { tokens: 3, ..good }.problem(8).unwrap().contains("3 of the 8"));
+    }
 
     #[test]
     fn requests_and_events_are_single_json_lines_that_round_trip() {

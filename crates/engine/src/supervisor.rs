@@ -218,6 +218,7 @@ fn event_id(e: &Event) -> Option<&str> {
         | Event::Token { id, .. }
         | Event::Done { id, .. }
         | Event::Bench { id, .. }
+        | Event::Smoke { id, .. }
         | Event::Devices { id, .. } => Some(id),
         Event::Error { id, .. } => id.as_deref(),
         Event::Ready { .. } => None,

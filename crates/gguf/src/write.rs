@@ -448,6 +448,16 @@ pub mod corrupt {
         w.to_bytes()
     }
 
+    /// A model that loads and runs but computes NaN everywhere (a broken quantization):
+    /// valid to every structural check, caught only by running it.
+    pub fn nan_weights() -> Vec<u8> {
+        let mut w = LlamaSpec::tiny().writer();
+        if let Some(t) = w.tensors.iter_mut().find(|t| t.name == "output_norm.weight") {
+            t.fill = Fill::Constant(f32::NAN);
+        }
+        w.to_bytes()
+    }
+
     /// A SentencePiece vocabulary without byte tokens.
     pub fn without_byte_tokens() -> Vec<u8> {
         let mut w = LlamaSpec::tiny().writer();

@@ -29,6 +29,9 @@ pub use cache::{CachedFrom, SimilarOffer};
 pub use eval::EVAL_ROUTES;
 pub use hybrid::{CloudPreview, NetState, Refinement};
 pub use settings::{SettingsForm, SettingsView, edit_config};
+pub use models::{CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer};
+pub use fieldbrief_models::download::Control as DownloadControl;
+pub use fieldbrief_models::install::{Rollback, Trust, VerifyReport};
 
 use fieldbrief_core::config::{ConfigError, Settings};
 use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, ModelRef, SummaryRequest};
@@ -43,7 +46,7 @@ use fieldbrief_extractive::Extractive;
 use fieldbrief_store::{Counts, NewSummary, Store};
 use serde::Serialize;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -79,6 +82,9 @@ pub enum Error {
     Cloud(String),
     #[error("cancelled")]
     Cancelled,
+    /// Model management failed for a reason of the environment (network, disk).
+    #[error("{0}")]
+    Models(String),
 }
 
 impl Error {
@@ -202,19 +208,6 @@ pub struct SummaryReport {
 }
 
 /// A model in the models directory.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelEntry {
-    pub id: String,
-    pub version: String,
-    pub path: PathBuf,
-    pub size_bytes: u64,
-    pub active: bool,
-    pub quarantined: bool,
-    /// What the file says about itself; `None` when it is not a valid model (see `problem`).
-    pub info: Option<fieldbrief_gguf::ModelInfo>,
-    pub problem: Option<String>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub model: ModelRef,
@@ -476,8 +469,9 @@ impl Fieldbrief {
                 }
                 Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
                 Err(e) => {
-                    self.note_engine_failure(engine.model(), &e)?;
+                    let rolled_back = self.note_engine_failure(engine.model(), &e)?;
                     reasons_before.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                    reasons_before.extend(rolled_back);
                 }
             }
         }
@@ -759,7 +753,7 @@ impl Fieldbrief {
             base.engine = Some(engine.name().to_string());
             match engine.summarize(doc, request, events) {
                 Ok(o) => {
-                    models::record_success(&self.store, engine.model())?;
+                    self.model_succeeded(engine.model())?;
                     if let Some(why) = &o.gpu_fallback
                         && !decision.has(ReasonCode::GpuFallback)
                     {
@@ -772,13 +766,14 @@ impl Fieldbrief {
                 Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
                 Err(e) => {
                     // The note is safe; the extractive summary stands in, and the ledger says so.
-                    self.note_engine_failure(engine.model(), &e)?;
+                    let rolled_back = self.note_engine_failure(engine.model(), &e)?;
                     if decision.route == Route::Deferred {
                         decision.interim = Some(Route::Extractive);
                     } else {
                         decision.route = Route::Extractive;
                     }
                     decision.reasons.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                    decision.reasons.extend(rolled_back);
                     base.route = Some(decision.route);
                     base.reasons = decision.reasons.clone();
                 }
@@ -808,15 +803,18 @@ impl Fieldbrief {
         }
     }
 
-    fn note_engine_failure(&self, model: &LocalModel, e: &EngineError) -> Result<()> {
+    /// Counts a crash; when it rolled a new version back, the reason to show.
+    fn note_engine_failure(&mut self, model: &LocalModel, e: &EngineError) -> Result<Option<route::Reason>> {
         tracing::warn!(error = %e, model = %model.id, "local engine failed");
-        if matches!(e, EngineError::Crashed(_)) {
-            let n = models::record_crash(&self.store, model)?;
-            if n >= models::QUARANTINE_AFTER {
-                tracing::warn!(model = %model.id, crashes = n, "model quarantined");
+        if let EngineError::Crashed(why) = e {
+            let rolled_back = self.model_crashed(model, why)?;
+            if rolled_back.is_some() {
+                // The next request starts a worker on the version now current.
+                self.local = None;
             }
+            return Ok(rolled_back);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The local engine for this request: the named model, else the active one, else none.
@@ -830,13 +828,11 @@ impl Fieldbrief {
         reasons: &mut Vec<route::Reason>,
     ) -> Result<Option<(Arc<LocalEngine>, String)>> {
         let Some(worker) = self.worker.clone() else { return Ok(None) };
-        let dir = self.models_dir();
-        let path = match name.map(str::to_string).or_else(|| self.active_model_id()) {
-            Some(n) => models::resolve(&n, &dir)?,
+        let model = match name.map(str::to_string).or_else(|| self.active_model_id()) {
+            Some(n) => self.resolve_model(&n)?,
             None => return Ok(None),
         };
-        let info = fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(format!("{}: {e}", path.display())))?;
-        let model = models::local_model(&self.store, path)?;
+        let info = fieldbrief_gguf::inspect(&model.path).map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
         let crashes = models::crashes(&self.store, &model)?;
         if crashes >= models::QUARANTINE_AFTER {
             reasons.push(route::Reason {
@@ -875,14 +871,6 @@ impl Fieldbrief {
         Ok(Some((engine, info.quantization)))
     }
 
-    pub fn models_dir(&self) -> PathBuf {
-        self.settings.models.dir.clone().unwrap_or_else(|| self.home.root().join("models"))
-    }
-
-    fn active_model_id(&self) -> Option<String> {
-        self.settings.models.active.clone().or_else(|| self.store.setting("active_model").ok().flatten())
-    }
-
     /// Set to stop the running summary (Ctrl-C, the app's Cancel).
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.cancel.clone()
@@ -896,70 +884,11 @@ impl Fieldbrief {
         self
     }
 
-    /// Copies a GGUF file into the models directory after validating it; the first model
-    /// imported becomes the active one.
-    pub fn import_model(&mut self, source: &Path) -> Result<ModelEntry> {
-        let target = models::import(source, &self.models_dir())?;
-        let id = models::id_of(&target);
-        if self.active_model_id().is_none() {
-            self.store.set_setting("active_model", &id)?;
-        }
-        self.model_entry(&target)
-    }
-
-    pub fn models(&self) -> Result<Vec<ModelEntry>> {
-        models::list(&self.models_dir()).iter().map(|p| self.model_entry(p)).collect()
-    }
-
-    fn model_entry(&self, path: &Path) -> Result<ModelEntry> {
-        let id = models::id_of(path);
-        let info = fieldbrief_gguf::inspect(path);
-        let model = models::local_model(&self.store, path.to_path_buf())?;
-        Ok(ModelEntry {
-            active: self.active_model_id().as_deref() == Some(id.as_str()),
-            quarantined: models::crashes(&self.store, &model)? >= models::QUARANTINE_AFTER,
-            id,
-            version: model.version,
-            path: path.to_path_buf(),
-            size_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            problem: info.as_ref().err().map(|e| e.to_string()),
-            info: info.ok(),
-        })
-    }
-
-    /// Makes `id` (a model in the models directory) the one `summarize` uses.
-    pub fn use_model(&mut self, id: &str) -> Result<()> {
-        models::resolve(id, &self.models_dir())?;
-        self.store.set_setting("active_model", id)?;
-        Ok(())
-    }
-
-    /// Deletes model `id` from the models directory. Removing the active model leaves none
-    /// active (summaries are extractive until another is chosen); the ledger keeps its history.
-    pub fn remove_model(&mut self, id: &str) -> Result<()> {
-        let dir = self.models_dir();
-        // Only a file inside the models directory, named by its id: never a path elsewhere.
-        let path = dir.join(format!("{id}.gguf"));
-        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') || !path.is_file() {
-            return Err(Error::BadArgument(format!("no installed model {id:?} (see models list)")));
-        }
-        let was_active = self.active_model_id().as_deref() == Some(id);
-        std::fs::remove_file(&path).map_err(|e| Error::BadArgument(format!("removing {}: {e}", path.display())))?;
-        if self.local.as_ref().is_some_and(|e| e.model().path == path) {
-            self.local = None;
-        }
-        if was_active {
-            self.store.delete_setting("active_model")?;
-        }
-        Ok(())
-    }
-
     /// Speed of a model through the worker path `summarize` uses.
     pub fn bench(&mut self, model: &str, threads: u32, prompt_tokens: u32, gen_tokens: u32) -> Result<BenchReport> {
         let worker = self.worker.clone().ok_or_else(|| Error::Home("no engine worker in this build".into()))?;
-        let path = models::resolve(model, &self.models_dir())?;
-        fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(format!("{}: {e}", path.display())))?;
-        let model = models::local_model(&self.store, path)?;
+        let model = self.resolve_model(model)?;
+        fieldbrief_gguf::inspect(&model.path).map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
         let e = &self.settings.engine;
         // The model's own context (or the configured one) also holds the real summaries below.
         let settings = LocalSettings { gpu_layers: e.gpu_layers, context: e.context, threads, ..Default::default() };
@@ -1014,9 +943,8 @@ impl Fieldbrief {
 
     fn active_model_ref(&self) -> Option<ModelRef> {
         let id = self.active_model_id()?;
-        let path = models::resolve(&id, &self.models_dir()).ok()?;
-        let version = models::version(&self.store, &path).ok()?;
-        Some(ModelRef { id, version })
+        let model = self.resolve_model(&id).ok()?;
+        Some(ModelRef { id: model.id, version: model.version })
     }
 
     /// Saves what is being typed (autosave): a new draft, or over draft `id`. Returns its id.

@@ -1,40 +1,51 @@
-//! Local models as the pipeline sees them: which file a name means, its version, whether it
-//! is quarantined. (Catalogs, downloads and rollback come with full model management.)
+//! Local models as the pipeline sees them: which file a name means and its version, the
+//! catalogs, pulling and importing (always through the smoke test), switching versions, and
+//! the crash bookkeeping (a model that kills the worker three times in a row is quarantined;
+//! a freshly activated version that kills it before its first success is rolled back).
 //!
-//! A model's id is its file name without `.gguf`; its version is the first 12 hex digits of
-//! its SHA-256, computed once per (path, size, mtime) and remembered in the store, so the
-//! ledger can tell two files of the same name apart.
+//! Installed models live in the versioned layout of `fieldbrief-models`; their version is the
+//! catalog's (or, for a file imported without one, the first 12 hex digits of its SHA-256).
+//! A GGUF file named by path outside the models directory is versioned by its hash prefix,
+//! computed once per (path, size, mtime) and remembered in the store.
 
-use crate::{Error, Result};
-use fieldbrief_engine::local::LocalModel;
+use crate::{Error, Fieldbrief, Result};
+use fieldbrief_core::power::Mode;
+use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
+use fieldbrief_models::catalog::{Catalog, Entry, Source};
+use fieldbrief_models::download::{self, Control, Job, Options, Phase};
+use fieldbrief_models::install::{self as inst, Models, Rollback, Trust, VerifyReport};
+use fieldbrief_models::sign::PublicKey;
 use fieldbrief_store::Store;
-use sha2::{Digest, Sha256};
-use std::io::Read;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Crashes in a row after which a model is not used again until it is replaced.
 pub const QUARANTINE_AFTER: u32 = 3;
 
+/// Tokens the smoke test generates.
+pub const SMOKE_TOKENS: u32 = 8;
+
+impl From<fieldbrief_models::Error> for Error {
+    fn from(e: fieldbrief_models::Error) -> Error {
+        use fieldbrief_models::Error as M;
+        match e {
+            M::BadInput(m) | M::Signature(m) | M::Integrity(m) => Error::BadArgument(m),
+            M::InvalidModel(m) | M::SmokeTest(m) => Error::InvalidModel(m),
+            M::Cancelled => Error::Cancelled,
+            other => Error::Models(other.to_string()),
+        }
+    }
+}
+
 pub fn id_of(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let id: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '-' }).collect();
+    let id = id.trim_start_matches('.').to_string();
+    if id.is_empty() { "model".into() } else { id }
 }
 
-/// `name` is a path to a GGUF file, or the id of a model in `dir`.
-pub fn resolve(name: &str, dir: &Path) -> Result<PathBuf> {
-    let as_path = PathBuf::from(name);
-    if as_path.is_file() {
-        return Ok(as_path);
-    }
-    let in_dir = dir.join(format!("{name}.gguf"));
-    if in_dir.is_file() {
-        return Ok(in_dir);
-    }
-    Err(Error::BadArgument(format!(
-        "no model {name:?}: it is not a file, and {} has no {name}.gguf (see `fieldbrief models list`)",
-        dir.display()
-    )))
-}
-
+/// The SHA-256 prefix version of a file outside the models directory.
 pub fn version(store: &Store, path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| Error::BadArgument(format!("reading {}: {e}", path.display())))?;
     let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
@@ -42,24 +53,10 @@ pub fn version(store: &Store, path: &Path) -> Result<String> {
     if let Some(v) = store.setting(&key)? {
         return Ok(v);
     }
-    let mut file = std::fs::File::open(path).map_err(|e| Error::BadArgument(format!("reading {}: {e}", path.display())))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::BadArgument(format!("reading {}: {e}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    let hex: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
-    store.set_setting(&key, &hex)?;
-    Ok(hex)
-}
-
-pub fn local_model(store: &Store, path: PathBuf) -> Result<LocalModel> {
-    let version = version(store, &path)?;
-    Ok(LocalModel { id: id_of(&path), version, path })
+    let (sha, _) = fieldbrief_models::sha256_file(path).map_err(|e| Error::BadArgument(e.to_string()))?;
+    let v = sha[..12].to_string();
+    store.set_setting(&key, &v)?;
+    Ok(v)
 }
 
 fn crash_key(m: &LocalModel) -> String {
@@ -76,35 +73,636 @@ pub fn record_crash(store: &Store, m: &LocalModel) -> Result<u32> {
     Ok(n)
 }
 
-pub fn record_success(store: &Store, m: &LocalModel) -> Result<()> {
-    if crashes(store, m)? > 0 {
-        store.set_setting(&crash_key(m), "0")?;
+/// An installed version of a model, as `models list` and the app show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub version: String,
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    /// Summaries use it: its id is the active model and this is the id's current version.
+    pub active: bool,
+    /// The version its id points at; the others are kept for rollback.
+    pub current: bool,
+    pub quarantined: bool,
+    pub sha256: String,
+    pub trust: Trust,
+    pub installed_at: String,
+    pub source: String,
+    /// The last automatic (or manual) rollback of this id.
+    pub rollback: Option<Rollback>,
+    /// What the file says about itself; `None` when it is not a valid model (see `problem`).
+    pub info: Option<fieldbrief_gguf::ModelInfo>,
+    pub problem: Option<String>,
+}
+
+/// The catalog as the app and `models catalog` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogView {
+    pub source: String,
+    pub signed_by: Option<String>,
+    /// Why the organisation's catalog could not be used; the built-in entries are listed.
+    pub error: Option<String>,
+    pub metered: bool,
+    pub entries: Vec<CatalogItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogItem {
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub size_bytes: u64,
+    pub trust_on_first_use: bool,
+    pub installed: Vec<String>,
+    pub current: Option<String>,
+    pub update_available: bool,
+    pub fits_ram: bool,
+    pub download: Option<PullProgress>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullState {
+    Starting,
+    Downloading,
+    Retrying,
+    Paused,
+    Verifying,
+    Testing,
+    Installed,
+    Failed,
+    Cancelled,
+}
+
+/// Progress of `pull`, for the CLI's bar and the app's event.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullProgress {
+    pub id: String,
+    pub version: String,
+    pub state: PullState,
+    pub downloaded: u64,
+    pub total: Option<u64>,
+    pub rate_bps: f64,
+    pub eta_s: Option<f64>,
+    pub message: Option<String>,
+}
+
+/// A newer version in a catalog than the one installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateOffer {
+    pub id: String,
+    pub installed: Option<String>,
+    pub available: String,
+    pub size_bytes: u64,
+    /// Installed now without asking (the organisation's catalog said so, and the laptop was
+    /// not on battery saver or a metered connection).
+    pub installed_automatically: bool,
+    /// Why an automatic install did not happen.
+    pub held_back: Option<String>,
+}
+
+impl Fieldbrief {
+    pub fn models_dir(&self) -> PathBuf {
+        self.settings.models.dir.clone().unwrap_or_else(|| self.home.root().join("models"))
     }
-    Ok(())
-}
 
-/// Copies a validated GGUF file into `dir` atomically (temporary file, fsync, rename).
-pub fn import(source: &Path, dir: &Path) -> Result<PathBuf> {
-    let bad = |e: std::io::Error| Error::BadArgument(format!("importing {}: {e}", source.display()));
-    fieldbrief_gguf::inspect(source).map_err(|e| Error::InvalidModel(format!("{}: {e}", source.display())))?;
-    std::fs::create_dir_all(dir).map_err(bad)?;
-    let target = dir.join(format!("{}.gguf", id_of(source)));
-    let temp = dir.join(format!(".{}.gguf.partial", id_of(source)));
-    std::fs::copy(source, &temp).map_err(bad)?;
-    std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(bad)?;
-    std::fs::rename(&temp, &target).map_err(bad)?;
-    Ok(target)
-}
+    pub(crate) fn installed(&self) -> Result<Models> {
+        Ok(Models::open(&self.models_dir())?)
+    }
 
-/// Models in `dir`, by id.
-pub fn list(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "gguf") && p.is_file())
-                .collect()
+    pub(crate) fn active_model_id(&self) -> Option<String> {
+        self.settings.models.active.clone().or_else(|| self.store.setting("active_model").ok().flatten())
+    }
+
+    /// `name` is a path to a GGUF file, `ID`, or `ID@VERSION` of an installed model.
+    pub(crate) fn resolve_model(&self, name: &str) -> Result<LocalModel> {
+        let as_path = PathBuf::from(name);
+        let models = self.installed()?;
+        let (id, version) = match name.split_once('@') {
+            Some((i, v)) => (i, Some(v)),
+            None => (name, None),
+        };
+        let found = match version {
+            Some(v) => models.get(id, v),
+            None => models.current(id),
+        };
+        if let Some(i) = found {
+            return Ok(LocalModel { id: i.record.id, version: i.record.version, path: i.path });
+        }
+        if as_path.is_file() {
+            let version = version_of_file(&self.store, &as_path)?;
+            return Ok(LocalModel { id: id_of(&as_path), version, path: as_path });
+        }
+        Err(Error::BadArgument(format!(
+            "no model {name:?}: it is not a file, and {} has no such installed model (see `fieldbrief models list`)",
+            self.models_dir().display()
+        )))
+    }
+
+    /// Loads `file` in a fresh worker and generates a few tokens; `Err(why)` if the output is
+    /// not well-formed or the worker died.
+    fn smoke_test(&self, file: &Path) -> std::result::Result<(), String> {
+        let Some(worker) = self.worker.clone() else {
+            return Err("this build has no engine worker to test the model with".into());
+        };
+        let model = LocalModel { id: "smoke-test".into(), version: "0".into(), path: file.to_path_buf() };
+        let e = &self.settings.engine;
+        let settings = LocalSettings { gpu_layers: e.gpu_layers, context: 512, threads: e.threads, ..Default::default() };
+        let engine = LocalEngine::new(worker, model, settings);
+        match engine.smoke(SMOKE_TOKENS) {
+            Ok(Ok(report)) => {
+                tracing::info!(tokens = report.tokens, ms = report.ms, "smoke test passed");
+                Ok(())
+            }
+            Ok(Err(why)) => Err(why),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn keep_previous(&self) -> usize {
+        self.settings.models.keep_previous
+    }
+
+    /// Imports a GGUF file, or every model in a folder (a USB stick). A folder with a signed
+    /// `catalog.json` installs its models under the catalog's ids, versions and hashes.
+    /// Each model is hashed, validated and smoke-tested before it becomes current; the first
+    /// model installed becomes the active one.
+    pub fn import_model(&mut self, source: &Path) -> Result<Vec<ModelEntry>> {
+        let models = self.installed()?;
+        let mut done = Vec::new();
+        if source.is_dir() {
+            let manifest = source.join("catalog.json");
+            let mut listed: Vec<PathBuf> = Vec::new();
+            if manifest.is_file() {
+                let catalog = self.read_signed_catalog(&manifest.display().to_string())?;
+                let trust = Trust::Signed;
+                for e in &catalog.entries {
+                    let file = PathBuf::from(&e.url);
+                    if !file.is_file() {
+                        continue;
+                    }
+                    listed.push(file.clone());
+                    done.push(self.install_file(&models, &e.id, &e.version, &file, false, e.sha256.as_deref(), trust, file.display().to_string())?);
+                }
+            }
+            let mut files: Vec<PathBuf> = std::fs::read_dir(source)
+                .map_err(|e| Error::BadArgument(format!("reading {}: {e}", source.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")) && p.is_file() && !listed.contains(p))
+                .collect();
+            files.sort();
+            if files.is_empty() && done.is_empty() {
+                return Err(Error::BadArgument(format!("{}: no .gguf files in this folder", source.display())));
+            }
+            for f in files {
+                done.push(self.import_file(&models, &f)?);
+            }
+        } else {
+            done.push(self.import_file(&models, source)?);
+        }
+        Ok(done)
+    }
+
+    fn import_file(&mut self, models: &Models, source: &Path) -> Result<ModelEntry> {
+        // A bad file is refused before anything is copied.
+        fieldbrief_gguf::inspect(source).map_err(|e| Error::InvalidModel(format!("{}: {e}", source.display())))?;
+        let (sha, _) = fieldbrief_models::sha256_file(source).map_err(|e| Error::BadArgument(e.to_string()))?;
+        let id = id_of(source);
+        let version = sha[..12].to_string();
+        self.install_file(models, &id, &version, source, false, Some(&sha), Trust::Imported, source.display().to_string())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn install_file(
+        &mut self,
+        models: &Models,
+        id: &str,
+        version: &str,
+        file: &Path,
+        take: bool,
+        sha256: Option<&str>,
+        trust: Trust,
+        source: String,
+    ) -> Result<ModelEntry> {
+        let req = inst::Request { id, version, file, take, sha256, trust, source, keep_previous: self.keep_previous() };
+        let installed = models.install(&req, &mut |staged| self.smoke_test(staged))?;
+        if self.active_model_id().is_none() {
+            self.store.set_setting("active_model", id)?;
+        }
+        // A running worker may hold the old version.
+        self.local = None;
+        tracing::info!(id, version, trust = trust.label(), "model installed and active for its id");
+        self.model_entry(models, &installed.record.id, &installed.record.version)
+    }
+
+    pub fn models(&self) -> Result<Vec<ModelEntry>> {
+        let models = self.installed()?;
+        let mut out = Vec::new();
+        for id in models.ids() {
+            for v in models.versions(&id) {
+                out.push(self.model_entry(&models, &id, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn model_entry(&self, models: &Models, id: &str, version: &str) -> Result<ModelEntry> {
+        let i = models.get(id, version).ok_or_else(|| Error::BadArgument(format!("{id}@{version} is not installed")))?;
+        let info = fieldbrief_gguf::inspect(&i.path);
+        let local = LocalModel { id: id.to_string(), version: version.to_string(), path: i.path.clone() };
+        Ok(ModelEntry {
+            active: i.current && self.active_model_id().as_deref() == Some(id),
+            current: i.current,
+            quarantined: crashes(&self.store, &local)? >= QUARANTINE_AFTER,
+            id: id.to_string(),
+            version: version.to_string(),
+            size_bytes: i.record.size,
+            sha256: i.record.sha256,
+            trust: i.record.trust,
+            installed_at: i.record.installed_at,
+            source: i.record.source,
+            rollback: models.pointer(id).and_then(|p| p.rollback),
+            problem: info.as_ref().err().map(|e| e.to_string()),
+            info: info.ok(),
+            path: i.path,
         })
-        .unwrap_or_default();
-    v.sort();
-    v
+    }
+
+    /// Makes `id` (at `version`, else its current version) the model `summarize` uses.
+    pub fn use_model(&mut self, id: &str, version: Option<&str>) -> Result<()> {
+        let (id, version) = match (id.split_once('@'), version) {
+            (Some((i, v)), None) => (i, Some(v)),
+            (_, v) => (id, v),
+        };
+        let models = self.installed()?;
+        if let Some(v) = version {
+            models.activate(id, v, self.keep_previous())?;
+        } else if models.current(id).is_none() {
+            return Err(Error::BadArgument(format!("no installed model {id:?} (see `fieldbrief models list`)")));
+        }
+        self.store.set_setting("active_model", id)?;
+        self.local = None;
+        Ok(())
+    }
+
+    /// Back to the version before the current one of `id`.
+    pub fn rollback_model(&mut self, id: &str) -> Result<ModelEntry> {
+        let models = self.installed()?;
+        let r = models.rollback(id, "rolled back by the user")?;
+        self.local = None;
+        self.model_entry(&models, id, &r.to_version)
+    }
+
+    pub fn verify_models(&self, id: Option<&str>) -> Result<Vec<VerifyReport>> {
+        Ok(self.installed()?.verify(id)?)
+    }
+
+    /// Deletes `version` of `id` (or every version). The ledger keeps its history.
+    pub fn remove_model(&mut self, id: &str, version: Option<&str>) -> Result<Vec<String>> {
+        let (id, version) = match (id.split_once('@'), version) {
+            (Some((i, v)), None) => (i, Some(v)),
+            (_, v) => (id, v),
+        };
+        let models = self.installed()?;
+        let removed = models.remove(id, version)?;
+        self.local = None;
+        if models.current(id).is_none() && self.active_model_id().as_deref() == Some(id) {
+            self.store.delete_setting("active_model")?;
+        }
+        Ok(removed)
+    }
+
+    fn read_signed_catalog(&self, location: &str) -> Result<Catalog> {
+        let key_text = self.settings.models.catalog_public_key.as_deref().ok_or_else(|| {
+            Error::BadArgument(format!(
+                "{location} is an organisation catalog, but no public key is configured ([models] catalog_public_key); it is refused"
+            ))
+        })?;
+        let key = PublicKey::parse(key_text)?;
+        let (bytes, sig) = if location.contains("://") {
+            let cached = self.models_dir().join("org-catalog.json");
+            match (fetch_small(location), fetch_small(&format!("{location}.sig")).ok()) {
+                (Ok(b), sig) => {
+                    let sig = sig.and_then(|s| String::from_utf8(s).ok());
+                    // Verified before it is kept; kept so the catalog is there offline.
+                    Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location)?;
+                    let _ = inst::replace_file(&cached, &b);
+                    if let Some(s) = &sig {
+                        let _ = inst::replace_file(&cached.with_extension("json.sig"), s.as_bytes());
+                    }
+                    (b, sig)
+                }
+                (Err(e), _) => {
+                    let b = std::fs::read(&cached).map_err(|_| Error::Models(format!("fetching the organisation catalog: {e}")))?;
+                    (b, std::fs::read_to_string(cached.with_extension("json.sig")).ok())
+                }
+            }
+        } else {
+            let bytes = std::fs::read(location).map_err(|e| Error::BadArgument(format!("reading {location}: {e}")))?;
+            (bytes, std::fs::read_to_string(format!("{location}.sig")).ok())
+        };
+        Ok(Catalog::from_signed_manifest(&bytes, sig.as_deref(), &key, location)?)
+    }
+
+    /// The organisation's catalog (fetched when `refresh` and allowed, else the verified copy
+    /// kept from the last fetch), else the built-in one.
+    fn catalogs(&self, refresh: bool) -> (Vec<Catalog>, Option<String>) {
+        let mut out = Vec::new();
+        let mut error = None;
+        if let Some(url) = &self.settings.models.catalog_url {
+            let offline = self.settings.cloud.work_offline;
+            let cached_exists = self.models_dir().join("org-catalog.json").is_file();
+            let location = if url.contains("://") && ((!refresh && cached_exists) || offline) {
+                // Not fetching: the copy verified at the last fetch, checked again.
+                let cached = self.models_dir().join("org-catalog.json");
+                cached.is_file().then(|| cached.display().to_string())
+            } else {
+                Some(url.clone())
+            };
+            if let Some(location) = location {
+                match self.read_signed_catalog(&location) {
+                    Ok(mut c) => {
+                        if let Source::Organisation { location: l, .. } = &mut c.source {
+                            *l = url.clone();
+                        }
+                        out.push(c);
+                    }
+                    Err(e) => error = Some(e.to_string()),
+                }
+            }
+        }
+        match Catalog::built_in() {
+            Ok(c) => out.push(c),
+            Err(e) => error = error.or(Some(e.to_string())),
+        }
+        (out, error)
+    }
+
+    fn find_entry(&self, id: &str, version: Option<&str>) -> Result<(Entry, Trust)> {
+        // A pull is going online anyway: read the organisation's catalog as it is now.
+        let (catalogs, error) = self.catalogs(true);
+        for c in &catalogs {
+            if let Some(e) = c.find(id, version) {
+                let trust = match (&c.source, &e.sha256) {
+                    (_, None) => Trust::FirstUse,
+                    (Source::Organisation { .. }, Some(_)) => Trust::Signed,
+                    (Source::BuiltIn, Some(_)) => Trust::Verified,
+                };
+                return Ok((e.clone(), trust));
+            }
+        }
+        let wanted = version.map_or_else(|| id.to_string(), |v| format!("{id}@{v}"));
+        Err(Error::BadArgument(format!(
+            "{wanted} is not in the catalog (see `fieldbrief models catalog`){}",
+            error.map(|e| format!("; the organisation catalog was not used: {e}")).unwrap_or_default()
+        )))
+    }
+
+    /// The catalog entries with what is installed, updates and paused downloads.
+    pub fn model_catalog(&self, refresh: bool) -> Result<CatalogView> {
+        let (catalogs, error) = self.catalogs(refresh);
+        let models = self.installed()?;
+        let ram_gb = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes)).map_or(0.0, |b| b as f64 / 1e9);
+        let mut entries = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &catalogs {
+            for e in c.newest() {
+                if !seen.insert(e.id.clone()) {
+                    continue;
+                }
+                let current = models.pointer(&e.id).map(|p| p.version);
+                let partial = models.partial_path(&e.id, &e.version);
+                entries.push(CatalogItem {
+                    size_bytes: e.size,
+                    trust_on_first_use: e.trust_on_first_use(),
+                    installed: models.versions(&e.id),
+                    update_available: current.as_ref().is_some_and(|c| fieldbrief_models::compare_versions(&e.version, c).is_gt()),
+                    current,
+                    fits_ram: ram_gb <= 0.0 || e.min_ram_gb <= ram_gb,
+                    download: download::partial_state(&partial).map(|(have, total)| PullProgress {
+                        id: e.id.clone(),
+                        version: e.version.clone(),
+                        state: PullState::Paused,
+                        downloaded: have,
+                        total,
+                        rate_bps: 0.0,
+                        eta_s: None,
+                        message: None,
+                    }),
+                    entry: e.clone(),
+                });
+            }
+        }
+        let (source, signed_by) = match catalogs.first().map(|c| &c.source) {
+            Some(Source::Organisation { location, publisher }) => (format!("organisation catalog {location}"), Some(publisher.clone())),
+            _ => ("built-in catalog".to_string(), None),
+        };
+        Ok(CatalogView { source, signed_by, error, metered: self.settings.models.metered, entries })
+    }
+
+    /// Downloads `id` (at `version`, else the newest in the catalog), resuming any partial
+    /// download, then installs it like an import: hash, validation, smoke test, activation.
+    pub fn pull_model(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<ModelEntry> {
+        let (id, version) = match (id.split_once('@'), version) {
+            (Some((i, v)), None) => (i, Some(v)),
+            (_, v) => (id, v),
+        };
+        let (entry, trust) = self.find_entry(id, version)?;
+        let models = self.installed()?;
+        if let Some(existing) = models.get(&entry.id, &entry.version) {
+            // Already here: make it current (a repeated pull is not a new download).
+            models.activate(&entry.id, &entry.version, self.keep_previous())?;
+            if self.active_model_id().is_none() {
+                self.store.set_setting("active_model", &entry.id)?;
+            }
+            self.local = None;
+            return self.model_entry(&models, &existing.record.id, &existing.record.version);
+        }
+        let pinned = models.pin(&entry.id, &entry.version);
+        let expected = entry.sha256.clone().or(pinned);
+        let m = &self.settings.models;
+        let opts = Options {
+            stall: Duration::from_secs(m.download_stall_secs.max(1)),
+            retry_base: Duration::from_millis(m.download_retry_ms.max(1)),
+            max_retries: m.download_max_retries,
+            min_free: m.min_free_mib.saturating_mul(1 << 20),
+            ..Options::default()
+        };
+        let job = Job {
+            url: entry.url.clone(),
+            partial: models.partial_path(&entry.id, &entry.version),
+            sha256: expected.clone(),
+            // A size without a hash is only the publisher's estimate (the server's length rules).
+            size: Some(entry.size).filter(|_| expected.is_some()),
+        };
+        let (pid, pversion) = (entry.id.clone(), entry.version.clone());
+        let report = |state, downloaded, total, rate_bps, eta_s, message| PullProgress {
+            id: pid.clone(),
+            version: pversion.clone(),
+            state,
+            downloaded,
+            total,
+            rate_bps,
+            eta_s,
+            message,
+        };
+        // Disk space for an estimate-only entry is still checked before the first byte.
+        if expected.is_none() {
+            let dir = job.partial.parent().map(Path::to_path_buf).unwrap_or_else(|| self.models_dir());
+            std::fs::create_dir_all(&dir).map_err(|e| Error::Models(format!("creating {}: {e}", dir.display())))?;
+            let have = download::partial_state(&job.partial).map_or(0, |(h, _)| h);
+            let free = download::free_space(&dir)?;
+            let needed = entry.size.saturating_sub(have).saturating_add(opts.min_free);
+            if free < needed {
+                return Err(Error::Models(format!(
+                    "not enough disk space for {}: it needs about {} more (plus {} kept free), and {} has {} free",
+                    entry.id,
+                    fieldbrief_models::human_bytes(entry.size.saturating_sub(have)),
+                    fieldbrief_models::human_bytes(opts.min_free),
+                    dir.display(),
+                    fieldbrief_models::human_bytes(free)
+                )));
+            }
+        }
+        let got = download::download(&job, &opts, control, &mut |p| {
+            let state = match p.phase {
+                Phase::Starting => PullState::Starting,
+                Phase::Downloading => PullState::Downloading,
+                Phase::Retrying => PullState::Retrying,
+            };
+            progress(&report(state, p.downloaded, p.total, p.rate_bps, p.eta_s, p.message.clone()));
+        });
+        let got = match got {
+            Ok(g) => g,
+            Err(fieldbrief_models::Error::Paused(have)) => {
+                progress(&report(PullState::Paused, have, download::partial_state(&job.partial).and_then(|s| s.1), 0.0, None, None));
+                return Err(Error::Models(format!("the download of {}@{} is paused at {}; pull it again to resume", entry.id, entry.version, fieldbrief_models::human_bytes(have))));
+            }
+            Err(fieldbrief_models::Error::Cancelled) => {
+                progress(&report(PullState::Cancelled, 0, None, 0.0, None, None));
+                return Err(Error::Cancelled);
+            }
+            Err(e) => {
+                progress(&report(PullState::Failed, 0, None, 0.0, None, Some(e.to_string())));
+                return Err(e.into());
+            }
+        };
+        progress(&report(PullState::Testing, got.size, Some(got.size), 0.0, None, None));
+        let installed = self.install_file(&models, &entry.id, &entry.version, &got.path, true, Some(&got.sha256), trust, entry.url.clone());
+        match &installed {
+            Ok(_) => progress(&report(PullState::Installed, got.size, Some(got.size), 0.0, None, None)),
+            Err(e) => progress(&report(PullState::Failed, got.size, Some(got.size), 0.0, None, Some(e.to_string()))),
+        }
+        installed
+    }
+
+    /// Deletes a paused download's bytes.
+    pub fn discard_download(&self, id: &str, version: &str) -> Result<()> {
+        download::discard(&self.installed()?.partial_path(id, version));
+        Ok(())
+    }
+
+    /// Compares the catalogs with what is installed. New versions are offered; a version the
+    /// organisation's catalog marks `auto_install` is installed at once unless on battery
+    /// saver, a metered connection, or "work offline" (then it is offered and says why).
+    pub fn check_updates(&mut self, refresh: bool, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<Vec<UpdateOffer>> {
+        let view = self.model_catalog(refresh && self.settings.models.check_updates)?;
+        let mode = self.power_state().map(|p| p.mode).unwrap_or_default();
+        let mut offers = Vec::new();
+        for item in view.entries.iter().filter(|i| i.update_available) {
+            let mut offer = UpdateOffer {
+                id: item.entry.id.clone(),
+                installed: item.current.clone(),
+                available: item.entry.version.clone(),
+                size_bytes: item.entry.size,
+                installed_automatically: false,
+                held_back: None,
+            };
+            if item.entry.auto_install {
+                let held = if self.settings.models.metered {
+                    Some("the connection is marked metered")
+                } else if mode == Mode::Saver {
+                    Some("the laptop is in battery saver mode")
+                } else if self.settings.cloud.work_offline {
+                    Some("working offline")
+                } else {
+                    None
+                };
+                match held {
+                    Some(why) => offer.held_back = Some(format!("not installed automatically: {why}")),
+                    None => match self.pull_model(&item.entry.id, Some(&item.entry.version), control, progress) {
+                        Ok(_) => offer.installed_automatically = true,
+                        Err(e) => offer.held_back = Some(format!("automatic install failed: {e}")),
+                    },
+                }
+            }
+            offers.push(offer);
+        }
+        Ok(offers)
+    }
+
+    /// The local engine crashed on `model`: counts it, and rolls a version on probation back.
+    /// Returns the reason to show when it rolled back.
+    pub(crate) fn model_crashed(&self, model: &LocalModel, why: &str) -> Result<Option<fieldbrief_core::route::Reason>> {
+        let n = record_crash(&self.store, model)?;
+        if n >= QUARANTINE_AFTER {
+            tracing::warn!(model = %model.id, crashes = n, "model quarantined");
+        }
+        let models = self.installed()?;
+        if models.get(&model.id, &model.version).is_none_or(|i| i.path != model.path) {
+            return Ok(None);
+        }
+        Ok(models.crashed(&model.id, &model.version, why)?.map(|r| {
+            tracing::warn!(model = %model.id, from = %r.from_version, to = %r.to_version, "model rolled back");
+            fieldbrief_core::route::Reason {
+                code: fieldbrief_core::route::ReasonCode::ModelRolledBack,
+                detail: format!("{}; {} is active again", r.reason, r.to_version),
+            }
+        }))
+    }
+
+    /// A request succeeded on `model`: the crash count restarts and probation ends.
+    pub(crate) fn model_succeeded(&self, model: &LocalModel) -> Result<()> {
+        if crashes(&self.store, model)? > 0 {
+            self.store.set_setting(&crash_key(model), "0")?;
+        }
+        let models = self.installed()?;
+        if models.get(&model.id, &model.version).is_some_and(|i| i.path == model.path) {
+            models.confirm(&model.id, &model.version)?;
+        }
+        Ok(())
+    }
+}
+
+fn version_of_file(store: &Store, path: &Path) -> Result<String> {
+    version(store, path)
+}
+
+/// A small file over HTTP(S) (a catalog or its signature), at most 4 MiB, 20 s.
+fn fetch_small(url: &str) -> std::result::Result<Vec<u8>, String> {
+    download::check_url(url).map_err(|e| e.to_string())?;
+    let runtime = tokio_runtime()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let r = client.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
+        if !r.status().is_success() {
+            return Err(format!("{url}: the server answered {}", r.status()));
+        }
+        if r.content_length().is_some_and(|n| n > 4 << 20) {
+            return Err(format!("{url}: larger than 4 MiB; not a catalog"));
+        }
+        let b = r.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        if b.len() > 4 << 20 {
+            return Err(format!("{url}: larger than 4 MiB; not a catalog"));
+        }
+        Ok(b.to_vec())
+    })
+}
+
+fn tokio_runtime() -> std::result::Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
 }

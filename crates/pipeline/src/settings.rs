@@ -29,6 +29,9 @@ pub struct SettingsForm {
     pub redact: BTreeMap<String, String>,
     pub power_mode: Override,
     pub prefer: Preference,
+    /// The connection is metered: models are never downloaded on their own.
+    #[serde(default)]
+    pub metered: bool,
 }
 
 /// The form, and what the view shows beside it.
@@ -51,6 +54,7 @@ impl SettingsForm {
             redact: s.cloud.redact.clone(),
             power_mode: s.power.mode,
             prefer: s.routing.prefer,
+            metered: s.models.metered,
         }
     }
 
@@ -119,6 +123,7 @@ pub fn edit_config(text: &str, form: &SettingsForm) -> std::result::Result<Strin
     }
     table(&mut doc, "power")?["mode"] = value(enum_str(&form.power_mode));
     table(&mut doc, "routing")?["prefer"] = value(enum_str(&form.prefer));
+    table(&mut doc, "models")?["metered"] = value(form.metered);
     Ok(doc.to_string())
 }
 
@@ -278,8 +283,10 @@ mod tests {
         f.model = Some("m".into());
         f.work_offline = true;
         f.prefer = Preference::Local;
+        f.metered = true;
         a.save_settings(&f).unwrap();
         assert!(a.settings().cloud.enabled && a.settings().cloud.work_offline);
+        assert!(a.settings().models.metered, "metered reaches [models]");
         assert_eq!(a.settings().cloud.endpoint.as_deref(), Some("http://127.0.0.1:9/v1"), "trimmed");
         assert!(!b.settings().cloud.enabled);
         assert!(b.reload_settings().unwrap());

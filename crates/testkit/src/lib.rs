@@ -5,5 +5,6 @@
 
 pub mod bad_inputs;
 pub mod fake_cloud;
+pub mod file_server;
 pub mod pdf;
 pub mod samples;

@@ -96,7 +96,8 @@ pub fn run(idle_unload: Duration) -> i32 {
             Request::Info { model, .. }
             | Request::Tokenize { model, .. }
             | Request::Generate { model, .. }
-            | Request::Bench { model, .. } => model.clone(),
+            | Request::Bench { model, .. }
+            | Request::Smoke { model, .. } => model.clone(),
         };
         let loaded = match session::load(&backend, &spec) {
             Ok(l) => l,
@@ -154,7 +155,8 @@ fn request_model(r: &Request) -> Option<&LoadSpec> {
         Request::Info { model, .. }
         | Request::Tokenize { model, .. }
         | Request::Generate { model, .. }
-        | Request::Bench { model, .. } => Some(model),
+        | Request::Bench { model, .. }
+        | Request::Smoke { model, .. } => Some(model),
         Request::Devices { .. } | Request::Cancel { .. } | Request::Shutdown => None,
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::{Cancellations, Emitter, backend_name, is_cancelled};
 use fieldbrief_engine::protocol::{
-    BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason,
+    BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, SmokeReport,
+    StopReason,
 };
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -123,6 +124,7 @@ impl<'a> Session<'a> {
             Request::Bench { id, prompt_tokens, gen_tokens, .. } => {
                 self.bench(&id, prompt_tokens, gen_tokens).map(|stats| Event::Bench { id: id.clone(), stats })
             }
+            Request::Smoke { id, tokens, .. } => self.smoke(&id, tokens).map(|report| Event::Smoke { id: id.clone(), report }),
             Request::Devices { .. } | Request::Cancel { .. } | Request::Shutdown => return,
         };
         match result {
@@ -313,6 +315,58 @@ impl<'a> Session<'a> {
             out.emit(&Event::Token { id: id.into(), text: rest });
         }
         Ok((stop, produced, ttft))
+    }
+
+    /// Greedy generation from a short chat prompt, checking every step's logits are finite and
+    /// every token is in the vocabulary; end-of-text does not stop it.
+    fn smoke(&mut self, id: &str, tokens: u32) -> Result<SmokeReport, Failure> {
+        let started = Instant::now();
+        let prompt = self.format(&[Message {
+            role: "user".into(),
+            content: "Summarize in one line: pump P-101 seal replaced, pressure 4.2 bar, no leaks.".into(),
+        }]);
+        let prompt_tokens = self.tokenize(&prompt, true);
+        if prompt_tokens.is_empty() {
+            return Err((ErrorKind::BadRequest, "the smoke prompt tokenized to nothing".into()));
+        }
+        if let Some(ctx) = self.ctx.as_mut() {
+            ctx.clear_kv_cache();
+        }
+        self.cached.clear();
+        self.prefill(id, &prompt_tokens)?;
+        let n_ctx = self.loaded.desc.n_ctx as usize;
+        let n_vocab = self.loaded.model.n_vocab();
+        let vocab = self.loaded.model.vocab();
+        let mut sampler = LlamaSampler::greedy();
+        let mut batch = LlamaBatch::new(1, 1);
+        let mut report = SmokeReport { tokens: 0, non_finite_logits: 0, out_of_vocabulary: false, text: String::new(), ms: 0.0 };
+        let mut bytes = Vec::new();
+        let mut logits_at = -1;
+        while report.tokens < tokens && self.cached.len() < n_ctx {
+            let ctx = self.context()?;
+            let bad = ctx.get_logits_ith(logits_at).iter().filter(|x| !x.is_finite()).count();
+            if bad > 0 {
+                report.non_finite_logits = bad as u32;
+                break;
+            }
+            let token = sampler.sample(ctx, logits_at);
+            if token.0 < 0 || token.0 >= n_vocab {
+                report.out_of_vocabulary = true;
+                break;
+            }
+            report.tokens += 1;
+            bytes.extend_from_slice(&vocab.token_to_piece(token, false, None));
+            batch.clear();
+            let pos = self.cached.len() as i32;
+            batch.add(token, pos, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            let ctx = self.context()?;
+            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
+            self.cached.push(token);
+            logits_at = 0;
+        }
+        report.text = String::from_utf8_lossy(&bytes).into_owned();
+        report.ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(report)
     }
 
     /// Prompt processing and generation speed on a synthetic prompt, through the same decode

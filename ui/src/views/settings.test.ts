@@ -12,6 +12,7 @@ const view = (form: Partial<SettingsForm> = {}, keySource: SettingsView["keySour
     redact: {},
     powerMode: "auto",
     prefer: "auto",
+    metered: false,
     ...form,
   },
   keySource,
@@ -56,6 +57,7 @@ describe("Settings view", () => {
     type(input("cloud-endpoint"), "  https://llm.example.org/v1 ");
     type(input("cloud-model"), "qwen2.5-7b");
     input("work-offline").click();
+    input("metered").click();
     byId("add-pattern").click();
     const row = document.querySelector(".pattern-row")!;
     type(row.querySelector(".pattern-name") as HTMLInputElement, "site_id");
@@ -74,6 +76,7 @@ describe("Settings view", () => {
           redact: { site_id: "SITE-\\d{4}" },
           powerMode: "saver",
           prefer: "local",
+          metered: true,
         },
       },
     ]);

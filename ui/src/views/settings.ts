@@ -38,6 +38,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
   const endpoint = h("input", { id: "cloud-endpoint", type: "url", placeholder: "https://llm.example.com/v1", autocomplete: "off", spellcheck: "false" });
   const model = h("input", { id: "cloud-model", type: "text", placeholder: "model name the endpoint knows", autocomplete: "off", spellcheck: "false" });
   const offline = check("work-offline", "Work offline", "Treat the cloud as unreachable: refinements wait, nothing is probed.");
+  const metered = check("metered", "Metered connection", "Never download models on their own: updates are offered, and you choose when.");
   const keyInput = h("input", { id: "api-key", type: "password", autocomplete: "off", placeholder: "paste the API key", "aria-describedby": "key-source" });
   const keySource = h("p", { id: "key-source", class: "muted" });
   const saveKey = h("button", { type: "button", id: "save-key", onclick: () => void storeKey() }, "Save key to keychain");
@@ -80,6 +81,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
       h("div", { class: "toolbar" }, addPattern),
     ),
     h("fieldset", {}, h("legend", {}, "Power and routing"), field("Power mode", powerMode), field("Route preference", prefer)),
+    h("fieldset", {}, h("legend", {}, "Model downloads"), metered.el),
     errors.el,
     h("div", { class: "toolbar" }, saveButton, saved),
     configPath,
@@ -124,6 +126,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
       redact,
       powerMode: powerMode.value as PowerOverride,
       prefer: prefer.value as Preference,
+      metered: metered.input.checked,
     };
   }
 
@@ -133,6 +136,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
     endpoint.value = f.endpoint ?? "";
     model.value = f.model ?? "";
     offline.input.checked = f.workOffline;
+    metered.input.checked = f.metered;
     clear(patterns);
     for (const [name, re] of Object.entries(f.redact)) patternRow(name, re);
     powerMode.value = f.powerMode;

@@ -1,0 +1,364 @@
+//! Model management through the real binary: an organisation's signed catalog on a loopback
+//! server that cuts connections, pulls that resume, wrong hashes and signatures refused, the
+//! smoke test, automatic rollback after a crash, SIGKILL during install, and the disk check.
+
+mod common;
+
+use common::*;
+use fieldbrief_gguf::write::{LlamaSpec, corrupt};
+use fieldbrief_models::install::sha256_bytes;
+use fieldbrief_models::sign::signer::Signer;
+use fieldbrief_testkit::file_server::{FileServer, Misbehave};
+use std::time::Duration;
+
+fn model_bytes(seed: u64) -> Vec<u8> {
+    LlamaSpec { seed, ..LlamaSpec::tiny() }.writer().to_bytes()
+}
+
+struct Org {
+    server: FileServer,
+    signer: Signer,
+}
+
+struct Published<'a> {
+    id: &'a str,
+    version: &'a str,
+    file: &'a str,
+    sha256: String,
+    size: u64,
+    auto_install: bool,
+}
+
+impl Org {
+    fn new() -> Org {
+        Org { server: FileServer::start(), signer: Signer::from_seed([21; 32]) }
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> Published<'static> {
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        self.server.put(name, bytes.to_vec());
+        Published { id: "tiny", version: "1", file: name, sha256: sha256_bytes(bytes), size: bytes.len() as u64, auto_install: false }
+    }
+
+    /// Publishes a manifest of `entries`, signed by `signer` (the organisation's own key
+    /// unless a test forges it).
+    fn publish(&self, entries: &[Published], signer: &Signer) {
+        let models: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "id": e.id, "version": e.version, "url": e.file, "sha256": e.sha256, "size": e.size,
+                    "quantization": "F32", "context_length": 2048, "licence": "MIT", "min_ram_gb": 0.1,
+                    "prompt_template": "chatml", "auto_install": e.auto_install
+                })
+            })
+            .collect();
+        let manifest = serde_json::to_vec(&serde_json::json!({ "schema": 1, "publisher": "Acme Field Ops", "models": models })).unwrap();
+        self.server.put("catalog.json.sig", signer.sign(&manifest).into_bytes());
+        self.server.put("catalog.json", manifest);
+    }
+
+    fn configure(&self, home: &Home) {
+        self.configure_with(home, "");
+    }
+
+    fn configure_with(&self, home: &Home, extra: &str) {
+        home.config(&format!(
+            "[models]\ncatalog_url = \"{}\"\ncatalog_public_key = \"{}\"\ndownload_retry_ms = 1\ndownload_stall_secs = 2\ndownload_max_retries = 30\nmin_free_mib = 0\n{extra}",
+            self.server.url("catalog.json"),
+            self.signer.public_key()
+        ));
+    }
+
+    fn requests_for(&self, file: &str) -> usize {
+        self.server.requests().iter().filter(|(p, _)| p == file).count()
+    }
+}
+
+fn current_version(home: &Home, id: &str) -> Option<String> {
+    let list = home.json(&["models", "list", "--json"]);
+    list["models"].as_array().unwrap().iter().find(|m| m["id"] == id && m["current"] == true).map(|m| m["version"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn a_pull_resumes_through_cut_connections_and_the_new_version_is_used_and_recorded() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    org.publish(&[Published { ..v1 }], &org.signer);
+    let first = home.json(&["models", "pull", "tiny", "--json"]);
+    assert_eq!(first["models"][0]["version"], "1");
+    assert_eq!(first["models"][0]["trust"], "signed");
+    assert_eq!(first["models"][0]["active"], true, "the first model becomes active");
+
+    // Version 2 is published; the update is offered, not installed.
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    let bytes2 = model_bytes(2);
+    let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &bytes2) };
+    org.publish(&[v1, v2], &org.signer);
+    let updates = home.json(&["models", "updates", "--json"]);
+    assert_eq!(updates["updates"][0]["available"], "2", "{updates}");
+    assert_eq!(updates["updates"][0]["installed_automatically"], false);
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+
+    // Cut the transfer of version 2 ten times.
+    let len = bytes2.len() as u64;
+    org.server.plan((1..=10).map(|i| Misbehave::CutAt(len * i / 11)));
+    let out = home.run(&["models", "pull", "tiny"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("retrying"), "the interruptions are shown: {stderr}");
+    let resumed: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
+    assert!(resumed.len() >= 2 && resumed.windows(2).all(|w| w[0] <= w[1]) && resumed.last() > Some(&0), "resumed with Range: {resumed:?}");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+    let verify = home.run(&["models", "verify", "tiny"]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let list = home.json(&["models", "list", "--json"]);
+    let installed = list["models"].as_array().unwrap();
+    assert_eq!(installed.len(), 2, "version 1 is kept for rollback");
+    let v2_entry = installed.iter().find(|m| m["version"] == "2").unwrap();
+    assert_eq!(v2_entry["sha256"], sha256_bytes(&bytes2));
+
+    // Summaries use the new version, and the ledger says which.
+    let v = home.json(&["summarize", "--json", s(&sample("checklist-short.txt"))]);
+    assert_eq!(v["model"]["version"], "2", "{v}");
+    let recorded: String = home
+        .sqlite()
+        .query_row("SELECT model_version FROM ledger ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(recorded, "2");
+
+    // Rollback by hand, then forward again with `use`.
+    home.json(&["models", "rollback", "tiny", "--json"]);
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+    assert!(home.run(&["models", "use", "tiny@2"]).status.success());
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+}
+
+#[test]
+fn a_wrong_hash_is_refused_and_the_active_model_is_untouched() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let good = org.file("tiny-1.gguf", &model_bytes(1));
+    let mut lying = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
+    lying.sha256 = sha256_bytes(b"something else");
+    org.publish(&[good, lying], &org.signer);
+    assert!(home.run(&["models", "pull", "tiny@1"]).status.success());
+    let pointer = std::fs::read(home.path().join("models/tiny/current.json")).unwrap();
+    let out = home.run(&["models", "pull", "tiny@2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.starts_with("error:") && last.contains("not the published file"), "{err}");
+    assert_eq!(std::fs::read(home.path().join("models/tiny/current.json")).unwrap(), pointer);
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+    assert!(!home.path().join("models/tiny/2").exists());
+    assert!(!home.path().join("models/.downloads/tiny@2.part").exists(), "the bad bytes are gone");
+}
+
+#[test]
+fn a_catalog_with_a_bad_signature_is_refused() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    org.publish(&[v1], &Signer::from_seed([99; 32]));
+    let out = home.run(&["models", "pull", "tiny"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("signature is refused"), "{err}");
+    assert_eq!(org.requests_for("tiny-1.gguf"), 0, "nothing was downloaded from a refused catalog");
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert!(cat["error"].as_str().unwrap().contains("signature is refused"), "{cat}");
+    assert_eq!(cat["source"], "built-in catalog");
+    // Unsigned: refused too.
+    org.server.put("catalog.json.sig", Vec::new());
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert!(cat["error"].as_str().is_some(), "{cat}");
+}
+
+#[test]
+fn not_enough_disk_space_is_a_clear_error_before_downloading() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let mut huge = org.file("huge.gguf", &model_bytes(1));
+    huge.id = "huge";
+    huge.size = 1 << 55;
+    org.publish(&[huge], &org.signer);
+    let out = home.run(&["models", "pull", "huge"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not enough disk space for huge.gguf"), "{err}");
+    assert_eq!(org.requests_for("huge.gguf"), 0);
+}
+
+#[test]
+fn a_model_that_fails_the_smoke_test_is_never_activated() {
+    let home = Home::new();
+    let good = tiny_model(&home);
+    assert!(home.run(&["models", "import", s(&good)]).status.success());
+    let nan = home.write("broken.gguf", &corrupt::nan_weights());
+    let out = home.run(&["models", "import", s(&nan)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("failed the smoke test") && err.contains("NaN"), "{err}");
+    let list = home.json(&["models", "list", "--json"]);
+    let ids: Vec<&str> = list["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["tiny"]);
+    let status = home.json(&["status", "--json"]);
+    assert_eq!(status["active_model"]["id"], "tiny");
+}
+
+#[test]
+fn a_new_version_that_kills_the_worker_is_rolled_back_with_the_reason_shown() {
+    let home = Home::new();
+    let dir_a = home.dir.path().join("a");
+    let dir_b = home.dir.path().join("b");
+    std::fs::create_dir_all(&dir_a).unwrap();
+    std::fs::create_dir_all(&dir_b).unwrap();
+    let (a, b) = (dir_a.join("tiny.gguf"), dir_b.join("tiny.gguf"));
+    std::fs::write(&a, model_bytes(1)).unwrap();
+    std::fs::write(&b, model_bytes(2)).unwrap();
+    let v1 = home.json(&["models", "import", s(&a), "--json"])["models"][0]["version"].as_str().unwrap().to_string();
+    let v2 = home.json(&["models", "import", s(&b), "--json"])["models"][0]["version"].as_str().unwrap().to_string();
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some(v2.as_str()));
+
+    // The new version's first request: its worker dies.
+    let child = home
+        .command(&["summarize", "--json", s(&sample("incident-report-long.md"))])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let worker = wait_for_worker(child.id());
+    std::thread::sleep(Duration::from_millis(400));
+    kill9(worker);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = one_json_object(&out.stdout);
+    let rolled = v["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "model_rolled_back").expect("rollback reason");
+    let detail = rolled["detail"].as_str().unwrap();
+    assert!(detail.contains(&v2) && detail.contains(&v1) && detail.contains("signal 9"), "{detail}");
+    // In the ledger, with the request that crashed.
+    let reasons: String = home.sqlite().query_row("SELECT reasons FROM ledger ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert!(reasons.contains("model_rolled_back"), "{reasons}");
+    // Shown by `models list`, and the previous version serves the next summary.
+    let list = home.json(&["models", "list", "--json"]);
+    let cur = list["models"].as_array().unwrap().iter().find(|m| m["current"] == true).unwrap();
+    assert_eq!(cur["version"], v1.as_str());
+    assert_eq!(cur["rollback"]["from_version"], v2.as_str());
+    let human = String::from_utf8(home.run(&["models", "list"]).stdout).unwrap();
+    assert!(human.contains(&format!("rolled back from {v2} to {v1}")), "{human}");
+    let next = home.json(&["summarize", "--json", s(&sample("checklist-short.txt"))]);
+    assert_eq!(next["route"], "local");
+    assert_eq!(next["model"]["version"], v1.as_str());
+}
+
+#[test]
+fn sigkill_at_random_points_during_install_never_leaves_a_half_installed_active_model() {
+    let home = Home::new();
+    // About 20 MB, so the copy, hash and smoke test take long enough to be interrupted.
+    let spec = |seed| LlamaSpec { seed, n_vocab: 8000, n_embd: 256, n_ff: 512, ..LlamaSpec::tiny() };
+    let base = home.dir.path().join("base/big.gguf");
+    std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+    spec(1).write(&base).unwrap();
+    assert!(home.run(&["models", "import", s(&base)]).status.success());
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut interrupted = 0;
+    for round in 0..12u64 {
+        let file = home.dir.path().join(format!("r{round}/big.gguf"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        spec(100 + round).write(&file).unwrap();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let delay = Duration::from_millis(x % 600);
+        let mut child = home.command(&["models", "import", s(&file)]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            interrupted += 1;
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        // Whatever happened, the pointer names a complete version whose bytes match.
+        let pointer: serde_json::Value = serde_json::from_slice(&std::fs::read(home.path().join("models/big/current.json")).unwrap()).unwrap();
+        let version = pointer["version"].as_str().unwrap();
+        let dir = home.path().join("models/big").join(version);
+        let record: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("install.json")).unwrap()).unwrap();
+        let bytes = std::fs::read(dir.join("model.gguf")).unwrap();
+        assert_eq!(sha256_bytes(&bytes), record["sha256"].as_str().unwrap(), "round {round} ({delay:?})");
+        let verify = home.run(&["models", "verify", "big"]);
+        assert!(verify.status.success(), "round {round}: {}", String::from_utf8_lossy(&verify.stdout));
+    }
+    eprintln!("{interrupted} of 12 installs were killed part-way");
+    assert!(interrupted > 0, "no install was interrupted; the test proved nothing");
+    // A summary still runs on whatever is active.
+    let v = home.json(&["summarize", "--json", s(&sample("checklist-short.txt"))]);
+    assert_eq!(v["route"], "local", "{v}");
+}
+
+#[test]
+fn a_folder_on_a_usb_stick_with_a_signed_catalog_installs_under_its_versions() {
+    let home = Home::new();
+    let signer = Signer::from_seed([21; 32]);
+    let stick = home.dir.path().join("usb");
+    std::fs::create_dir_all(&stick).unwrap();
+    let bytes = model_bytes(5);
+    std::fs::write(stick.join("tiny-7.gguf"), &bytes).unwrap();
+    std::fs::write(stick.join("extra.gguf"), model_bytes(6)).unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({ "schema": 1, "publisher": "Acme", "models": [{
+        "id": "tiny", "version": "7", "url": "tiny-7.gguf", "sha256": sha256_bytes(&bytes), "size": bytes.len(),
+        "quantization": "F32", "context_length": 2048, "licence": "MIT", "min_ram_gb": 0.1, "prompt_template": "chatml" }]}))
+    .unwrap();
+    std::fs::write(stick.join("catalog.json"), &manifest).unwrap();
+    std::fs::write(stick.join("catalog.json.sig"), signer.sign(&manifest)).unwrap();
+    // Without the organisation's key configured, the signed folder is refused.
+    let out = home.run(&["models", "import", s(&stick)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no public key is configured"));
+    home.config(&format!("[models]\ncatalog_public_key = \"{}\"\n", signer.public_key()));
+    let v = home.json(&["models", "import", s(&stick), "--json"]);
+    let got: Vec<(String, String)> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap().to_string(), m["trust"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(got, vec![("tiny".to_string(), "signed".to_string()), ("extra".to_string(), "imported".to_string())]);
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("7"));
+}
+
+#[test]
+fn an_automatic_update_waits_for_mains_power_and_an_unmetered_connection() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    org.publish(&[v1], &org.signer);
+    assert!(home.run(&["models", "pull", "tiny"]).status.success());
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    let v2 = Published { version: "2", auto_install: true, ..org.file("tiny-2.gguf", &model_bytes(2)) };
+    org.publish(&[v1, v2], &org.signer);
+
+    let saver = "{\"battery\": {\"percent\": 8, \"on_ac\": false}, \"cpu_celsius\": 50}\n";
+    let out = home.command(&["models", "updates", "--json"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace(saver)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = one_json_object(&out.stdout);
+    assert_eq!(v["updates"][0]["installed_automatically"], false, "{v}");
+    assert!(v["updates"][0]["held_back"].as_str().unwrap().contains("battery saver"), "{v}");
+
+    org.configure_with(&home, "metered = true\n");
+    let v = home.json(&["models", "updates", "--json"]);
+    assert!(v["updates"][0]["held_back"].as_str().unwrap().contains("metered"), "{v}");
+    assert_eq!(org.requests_for("tiny-2.gguf"), 0, "nothing downloaded on its own");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+
+    org.configure(&home);
+    let v = home.json(&["models", "updates", "--json"]);
+    assert_eq!(v["updates"][0]["installed_automatically"], true, "{v}");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+}

@@ -1,0 +1,531 @@
+//! Streaming downloads that survive a field connection.
+//!
+//! A download writes `<partial>` and a small sidecar `<partial>.json` (the URL, the expected
+//! hash and size, the server's validator). Whatever stops it — a cut connection, a stall, a
+//! pause, the app being killed — the next attempt re-hashes the bytes already on disk and asks
+//! for the rest with `Range`; a server that answers the whole file instead (or a file that
+//! changed, per `If-Range`) starts it over. Attempts that make progress never use up the retry
+//! budget; attempts that don't back off exponentially. The free space is checked before the
+//! first byte is asked for, and again once the server says how big the file is. The SHA-256 is
+//! computed as the bytes arrive; a file whose hash or size differs from the catalog's is
+//! deleted and refused.
+
+use crate::{Error, Result, hex, human_bytes};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// No byte for this long: the connection is dropped and resumed.
+    pub stall: Duration,
+    /// First retry delay; doubles per attempt without progress, up to 30 s.
+    pub retry_base: Duration,
+    /// Attempts in a row without a new byte before giving up.
+    pub max_retries: u32,
+    /// Space to leave free on the disk after the download.
+    pub min_free: u64,
+    pub connect_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            stall: Duration::from_secs(30),
+            retry_base: Duration::from_secs(1),
+            max_retries: 8,
+            min_free: 256 << 20,
+            connect_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Pause and cancel, from another thread (the app's buttons, Ctrl-C).
+#[derive(Debug, Clone, Default)]
+pub struct Control(Arc<AtomicU8>);
+
+impl Control {
+    const RUN: u8 = 0;
+    const PAUSE: u8 = 1;
+    const CANCEL: u8 = 2;
+
+    pub fn pause(&self) {
+        self.0.store(Self::PAUSE, Ordering::SeqCst);
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(Self::CANCEL, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> u8 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Starting,
+    Downloading,
+    Retrying,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub downloaded: u64,
+    pub total: Option<u64>,
+    /// Bytes per second over the last few seconds.
+    pub rate_bps: f64,
+    pub eta_s: Option<f64>,
+    /// Why a retry is happening.
+    pub message: Option<String>,
+}
+
+/// What to fetch and where to put it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub url: String,
+    /// Where the bytes go while downloading (the sidecar is this path + ".json").
+    pub partial: PathBuf,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Downloaded {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    /// Bytes that were already on disk from an earlier attempt or session.
+    pub resumed_from: u64,
+    /// Connections it took.
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Sidecar {
+    url: String,
+    sha256: Option<String>,
+    size: Option<u64>,
+    validator: Option<String>,
+    total: Option<u64>,
+}
+
+/// The sidecar of a download that is paused or was interrupted, if any.
+pub fn partial_state(partial: &Path) -> Option<(u64, Option<u64>)> {
+    let sidecar: Sidecar = serde_json::from_slice(&std::fs::read(sidecar_path(partial)).ok()?).ok()?;
+    let have = std::fs::metadata(partial).ok()?.len();
+    Some((have, sidecar.total.or(sidecar.size)))
+}
+
+/// Deletes a partial download and its sidecar.
+pub fn discard(partial: &Path) {
+    let _ = std::fs::remove_file(partial);
+    let _ = std::fs::remove_file(sidecar_path(partial));
+}
+
+fn sidecar_path(partial: &Path) -> PathBuf {
+    let mut s = partial.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
+
+/// Plain HTTP only to this machine: integrity comes from the hash, but a trust-on-first-use
+/// download has nothing else to rely on.
+pub fn check_url(url: &str) -> Result<()> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Ok(());
+    }
+    if let Some(rest) = lower.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let host = if host.starts_with('[') { host.split(']').next().unwrap_or("").trim_start_matches('[') } else { host.split(':').next().unwrap_or("") };
+        let loopback_ip = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if host == "localhost" || loopback_ip {
+            return Ok(());
+        }
+        return Err(Error::BadInput(format!("{url}: models are downloaded over HTTPS only (plain HTTP is allowed to this machine alone)")));
+    }
+    Err(Error::BadInput(format!("{url}: not an http(s) URL")))
+}
+
+/// Free bytes on the disk holding `dir`.
+pub fn free_space(dir: &Path) -> Result<u64> {
+    fs4::available_space(dir).map_err(Error::io(format!("measuring free space at {}", dir.display())))
+}
+
+fn check_space(dir: &Path, still_needed: u64, opts: &Options, what: &str) -> Result<()> {
+    let free = free_space(dir)?;
+    let needed = still_needed.saturating_add(opts.min_free);
+    if free < needed {
+        return Err(Error::DiskSpace(format!(
+            "not enough disk space for {what}: it needs {} more (plus {} kept free), and {} has {} free",
+            human_bytes(still_needed),
+            human_bytes(opts.min_free),
+            dir.display(),
+            human_bytes(free)
+        )));
+    }
+    Ok(())
+}
+
+/// Downloads `job`, resuming whatever is on disk, calling `progress` a few times a second.
+pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn FnMut(&Progress)) -> Result<Downloaded> {
+    check_url(&job.url)?;
+    let dir = job.partial.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
+    let what = job.url.rsplit('/').next().unwrap_or(&job.url).to_string();
+
+    // What is on disk from before, if it was the same file.
+    let mut sidecar = Sidecar { url: job.url.clone(), sha256: job.sha256.clone(), size: job.size, validator: None, total: job.size };
+    if let Some(old) = std::fs::read(sidecar_path(&job.partial)).ok().and_then(|b| serde_json::from_slice::<Sidecar>(&b).ok()) {
+        if old.url == job.url && old.sha256 == job.sha256 && old.size == job.size {
+            sidecar = old;
+        } else {
+            discard(&job.partial);
+        }
+    } else if job.partial.exists() {
+        discard(&job.partial);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .write(true)
+        .truncate(false)
+        .open(&job.partial)
+        .map_err(Error::io(format!("opening {}", job.partial.display())))?;
+    let mut hasher = Sha256::new();
+    let mut have = hash_existing(&mut file, &mut hasher, &job.partial)?;
+    let resumed_from = have;
+    if let Some(total) = sidecar.total.or(job.size) {
+        if have > total {
+            file.set_len(0).map_err(Error::io("truncating the partial download"))?;
+            hasher = Sha256::new();
+            have = 0;
+        }
+        check_space(&dir, total.saturating_sub(have), opts, &what)?;
+    }
+    save_sidecar(&job.partial, &sidecar)?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::io("starting the network runtime"))?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 8 {
+                attempt.error("too many redirects")
+            } else if check_url(attempt.url().as_str()).is_err() {
+                attempt.error("redirected to plain HTTP")
+            } else {
+                attempt.follow()
+            }
+        }))
+        .user_agent(concat!("fieldbrief/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Network(format!("setting up the download: {e}")))?;
+
+    let mut meter = Meter::new(have);
+    let mut failures = 0u32;
+    let mut attempts = 0u32;
+    progress(&meter.report(Phase::Starting, have, sidecar.total, None));
+    loop {
+        match control.check() {
+            Control::PAUSE => return pause(&mut file, &job.partial, &sidecar, have),
+            Control::CANCEL => return cancel(file, &job.partial),
+            _ => {}
+        }
+        attempts += 1;
+        let before = have;
+        let step = runtime.block_on(fetch(&client, job, &dir, &what, opts, control, &mut sidecar, &mut file, &mut hasher, &mut have, &mut meter, progress));
+        match step {
+            Ok(Fetched::Complete) => break,
+            Ok(Fetched::Restart) => {
+                file.set_len(0).map_err(Error::io("truncating the partial download"))?;
+                file.seek(SeekFrom::Start(0)).map_err(Error::io("rewinding the partial download"))?;
+                hasher = Sha256::new();
+                have = 0;
+                continue;
+            }
+            Ok(Fetched::Paused) => return pause(&mut file, &job.partial, &sidecar, have),
+            Ok(Fetched::Cancelled) => return cancel(file, &job.partial),
+            Err(Attempt::Fatal(e)) => {
+                let _ = file.sync_all();
+                let _ = save_sidecar(&job.partial, &sidecar);
+                return Err(e);
+            }
+            Err(Attempt::Retry(why)) => {
+                let _ = file.sync_data();
+                save_sidecar(&job.partial, &sidecar)?;
+                failures = if have > before { 1 } else { failures + 1 };
+                if failures > opts.max_retries {
+                    return Err(Error::Network(format!(
+                        "downloading {what} failed {} times in a row without progress ({why}); {} of it is kept, and the next try resumes there",
+                        failures,
+                        human_bytes(have)
+                    )));
+                }
+                let delay = opts.retry_base.saturating_mul(1 << (failures - 1).min(5)).min(Duration::from_secs(30));
+                tracing::info!(%why, attempt = attempts, delay_ms = delay.as_millis() as u64, have, "download interrupted; resuming");
+                progress(&meter.report(Phase::Retrying, have, sidecar.total, Some(why)));
+                let until = Instant::now() + delay;
+                while Instant::now() < until {
+                    if control.check() != Control::RUN {
+                        break;
+                    }
+                    std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+                }
+            }
+        }
+    }
+    file.sync_all().map_err(Error::io(format!("writing {}", job.partial.display())))?;
+    drop(file);
+    let sha256 = hex(&hasher.finalize());
+    let size_wrong = job.sha256.is_some() && job.size.is_some_and(|s| s != have);
+    if size_wrong || job.sha256.as_ref().is_some_and(|h| *h != sha256) {
+        discard(&job.partial);
+        return Err(Error::Integrity(format!(
+            "{what} is not the published file: its sha256 is {sha256} ({}), the catalog says {} ({}); it was deleted",
+            human_bytes(have),
+            job.sha256.as_deref().unwrap_or("?"),
+            job.size.map(human_bytes).unwrap_or_default()
+        )));
+    }
+    let _ = std::fs::remove_file(sidecar_path(&job.partial));
+    progress(&meter.report(Phase::Downloading, have, Some(have), None));
+    Ok(Downloaded { path: job.partial.clone(), sha256, size: have, resumed_from, attempts })
+}
+
+fn hash_existing(file: &mut std::fs::File, hasher: &mut Sha256, path: &Path) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n_total = 0u64;
+    file.seek(SeekFrom::Start(0)).map_err(Error::io(format!("reading {}", path.display())))?;
+    loop {
+        let n = file.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        n_total += n as u64;
+    }
+    Ok(n_total)
+}
+
+fn save_sidecar(partial: &Path, s: &Sidecar) -> Result<()> {
+    let path = sidecar_path(partial);
+    let temp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec(s).map_err(|e| Error::BadInput(e.to_string()))?;
+    std::fs::write(&temp, bytes).map_err(Error::io(format!("writing {}", temp.display())))?;
+    std::fs::rename(&temp, &path).map_err(Error::io(format!("writing {}", path.display())))
+}
+
+fn pause(file: &mut std::fs::File, partial: &Path, sidecar: &Sidecar, have: u64) -> Result<Downloaded> {
+    file.sync_all().map_err(Error::io(format!("writing {}", partial.display())))?;
+    save_sidecar(partial, sidecar)?;
+    Err(Error::Paused(have))
+}
+
+fn cancel(file: std::fs::File, partial: &Path) -> Result<Downloaded> {
+    drop(file);
+    discard(partial);
+    Err(Error::Cancelled)
+}
+
+enum Fetched {
+    Complete,
+    Restart,
+    Paused,
+    Cancelled,
+}
+
+enum Attempt {
+    Retry(String),
+    Fatal(Error),
+}
+
+/// One connection: asks for the bytes after `have` and appends what arrives.
+#[allow(clippy::too_many_arguments)]
+async fn fetch(
+    client: &reqwest::Client,
+    job: &Job,
+    dir: &Path,
+    what: &str,
+    opts: &Options,
+    control: &Control,
+    sidecar: &mut Sidecar,
+    file: &mut std::fs::File,
+    hasher: &mut Sha256,
+    have: &mut u64,
+    meter: &mut Meter,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Fetched, Attempt> {
+    use reqwest::StatusCode;
+    use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+    let mut request = client.get(&job.url);
+    if *have > 0 {
+        request = request.header(RANGE, format!("bytes={}-", *have));
+        if let Some(v) = &sidecar.validator {
+            request = request.header(IF_RANGE, v);
+        }
+    }
+    let response = match tokio::time::timeout(opts.stall + opts.connect_timeout, request.send()).await {
+        Err(_) => return Err(Attempt::Retry("the server did not answer".into())),
+        Ok(Err(e)) => return Err(Attempt::Retry(describe(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status();
+    let header = |name| response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
+    let validator = header(ETAG).or_else(|| header(LAST_MODIFIED));
+    let total = match status {
+        StatusCode::PARTIAL_CONTENT => {
+            // "bytes START-END/TOTAL": it must start where we are.
+            let range = header(CONTENT_RANGE).unwrap_or_default();
+            let start = range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<u64>().ok());
+            if start != Some(*have) {
+                return Ok(Fetched::Restart);
+            }
+            range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok())
+        }
+        StatusCode::OK => {
+            if *have > 0 {
+                // The server ignored the range, or the file changed: start over.
+                tracing::info!("server sent the whole file; starting over");
+                *have = 0;
+                file.set_len(0).map_err(|e| Attempt::Fatal(Error::io("truncating the partial download")(e)))?;
+                file.seek(SeekFrom::Start(0)).map_err(|e| Attempt::Fatal(Error::io("rewinding")(e)))?;
+                *hasher = Sha256::new();
+            }
+            header(CONTENT_LENGTH).and_then(|t| t.parse::<u64>().ok())
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            let total = header(CONTENT_RANGE).and_then(|r| r.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()));
+            return if total == Some(*have) { Ok(Fetched::Complete) } else { Ok(Fetched::Restart) };
+        }
+        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
+            return Err(Attempt::Retry(format!("the server answered {s}")));
+        }
+        s => return Err(Attempt::Fatal(Error::Network(format!("{}: the server answered {s}", job.url)))),
+    };
+    if let Some(t) = total {
+        if job.sha256.is_some() && job.size.is_some_and(|s| s != t) {
+            return Err(Attempt::Fatal(Error::Integrity(format!(
+                "{what}: the server offers {} bytes, the catalog says {}; nothing was installed",
+                t,
+                job.size.unwrap_or(0)
+            ))));
+        }
+        if sidecar.total != Some(t) {
+            check_space(dir, t.saturating_sub(*have), opts, what).map_err(Attempt::Fatal)?;
+        }
+        sidecar.total = Some(t);
+    }
+    sidecar.validator = validator;
+    save_sidecar(&job.partial, sidecar).map_err(Attempt::Fatal)?;
+    file.seek(SeekFrom::Start(*have)).map_err(|e| Attempt::Fatal(Error::io("seeking the partial download")(e)))?;
+    let mut response = response;
+    loop {
+        match control.check() {
+            Control::PAUSE => return Ok(Fetched::Paused),
+            Control::CANCEL => return Ok(Fetched::Cancelled),
+            _ => {}
+        }
+        let chunk = match tokio::time::timeout(opts.stall, response.chunk()).await {
+            Err(_) => return Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
+            Ok(Err(e)) => return Err(Attempt::Retry(describe(&e))),
+            Ok(Ok(None)) => {
+                return match sidecar.total {
+                    Some(t) if *have < t => Err(Attempt::Retry(format!("the connection closed at {} of {}", *have, t))),
+                    _ => Ok(Fetched::Complete),
+                };
+            }
+            Ok(Ok(Some(c))) => c,
+        };
+        if let Err(e) = file.write_all(&chunk) {
+            let full = e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull;
+            let err = if full {
+                Error::DiskSpace(format!("the disk filled up while downloading {what}; {} are kept to resume", human_bytes(*have)))
+            } else {
+                Error::io(format!("writing {}", job.partial.display()))(e)
+            };
+            return Err(Attempt::Fatal(err));
+        }
+        hasher.update(&chunk);
+        *have += chunk.len() as u64;
+        if sidecar.total.is_some_and(|t| *have > t) {
+            return Ok(Fetched::Restart);
+        }
+        if meter.due() {
+            progress(&meter.report(Phase::Downloading, *have, sidecar.total, None));
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+/// Rate over a sliding window of a few seconds, and when to report.
+struct Meter {
+    samples: std::collections::VecDeque<(Instant, u64)>,
+    last_report: Option<Instant>,
+}
+
+impl Meter {
+    fn new(have: u64) -> Meter {
+        let mut samples = std::collections::VecDeque::new();
+        samples.push_back((Instant::now(), have));
+        Meter { samples, last_report: None }
+    }
+
+    fn due(&mut self) -> bool {
+        self.last_report.is_none_or(|t| t.elapsed() >= Duration::from_millis(100))
+    }
+
+    fn report(&mut self, phase: Phase, have: u64, total: Option<u64>, message: Option<String>) -> Progress {
+        let now = Instant::now();
+        self.last_report = Some(now);
+        self.samples.push_back((now, have));
+        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(5)) {
+            self.samples.pop_front();
+        }
+        let rate = match (self.samples.front(), self.samples.back()) {
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 && b1 >= b0 => (b1 - b0) as f64 / t1.duration_since(*t0).as_secs_f64(),
+            _ => 0.0,
+        };
+        let eta_s = match total {
+            Some(t) if rate > 0.0 => Some(t.saturating_sub(have) as f64 / rate),
+            _ => None,
+        };
+        Progress { phase, downloaded: have, total, rate_bps: rate, eta_s, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_allowed_only_to_this_machine() {
+        check_url("https://huggingface.co/x.gguf").unwrap();
+        check_url("http://127.0.0.1:8080/x.gguf").unwrap();
+        check_url("http://localhost/x").unwrap();
+        check_url("http://[::1]:9/x").unwrap();
+        assert!(check_url("http://models.example/x.gguf").is_err());
+        assert!(check_url("http://127.0.0.1.evil.example/x").is_err());
+        assert!(check_url("ftp://x/y").is_err());
+    }
+}

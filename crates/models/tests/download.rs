@@ -1,0 +1,188 @@
+//! Downloads against a loopback server that cuts, stalls and misbehaves, ending in installs.
+
+use fieldbrief_gguf::write::LlamaSpec;
+use fieldbrief_models::download::{self, Control, Job, Options};
+use fieldbrief_models::install::{Models, Request, Trust, sha256_bytes};
+use fieldbrief_models::Error;
+use fieldbrief_testkit::file_server::{FileServer, Misbehave};
+use std::time::Duration;
+
+fn quick() -> Options {
+    Options { stall: Duration::from_millis(500), retry_base: Duration::from_millis(1), max_retries: 4, min_free: 0, ..Options::default() }
+}
+
+/// A generated model of about 1.6 MB (wider than the tiny one, so offsets spread out).
+fn model_bytes(seed: u64) -> Vec<u8> {
+    LlamaSpec { seed, n_vocab: 3000, n_embd: 128, ..LlamaSpec::tiny() }.writer().to_bytes()
+}
+
+/// xorshift, so a failing run can be repeated from its seed.
+fn offsets(seed: u64, n: usize, len: u64) -> Vec<u64> {
+    let mut x = seed.max(1);
+    let mut v: Vec<u64> = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            1 + x % (len - 1)
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+#[test]
+fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
+    let bytes = model_bytes(11);
+    let sha = sha256_bytes(&bytes);
+    let server = FileServer::start();
+    server.put("tiny-2.gguf", bytes.clone());
+    let seed = std::env::var("FIELDBRIEF_CUT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe_u64);
+    let cuts = offsets(seed, 50, bytes.len() as u64);
+    eprintln!("cut seed {seed:#x}: {} cuts in {} bytes", cuts.len(), bytes.len());
+    server.plan(cuts.iter().map(|&c| Misbehave::CutAt(c)));
+
+    let t = tempfile::tempdir().unwrap();
+    let models = Models::open(&t.path().join("models")).unwrap();
+    // An older version is active before the update.
+    let old = t.path().join("old.gguf");
+    std::fs::write(&old, model_bytes(10)).unwrap();
+    models
+        .install(&Request { id: "tiny", version: "1", file: &old, take: false, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
+        .unwrap();
+
+    let job = Job { url: server.url("tiny-2.gguf"), partial: models.partial_path("tiny", "2"), sha256: Some(sha.clone()), size: Some(bytes.len() as u64) };
+    let mut reports = 0;
+    // Every cut may land before the server flushed its buffer (no progress at all), so the
+    // budget of attempts without progress must cover them; the product's default is 8.
+    let opts = Options { max_retries: 60, ..quick() };
+    let got = download::download(&job, &opts, &Control::default(), &mut |_| reports += 1).unwrap();
+    assert_eq!(got.sha256, sha);
+    assert!(got.attempts as usize > cuts.len(), "every cut cost a connection: {} attempts", got.attempts);
+    // Each request resumed where the last one ended: never from the start again.
+    let starts: Vec<u64> = server.requests().iter().map(|(_, s)| *s).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "resumed, never restarted: {starts:?}");
+    assert!(starts.iter().filter(|&&s| s > 0).count() >= cuts.len() / 2, "most requests were resumes: {starts:?}");
+    assert!(server.served_bytes() < bytes.len() * 2, "resumed, not restarted: {} bytes served", server.served_bytes());
+    assert!(reports > 0);
+
+    let req = Request { id: "tiny", version: "2", file: &got.path, take: true, sha256: Some(&sha), trust: Trust::Signed, source: job.url.clone(), keep_previous: 1 };
+    let inst = models.install(&req, &mut |p| fieldbrief_gguf::inspect(p).map(|_| ()).map_err(|e| e.to_string())).unwrap();
+    assert!(inst.current);
+    assert_eq!(models.current("tiny").unwrap().record.sha256, sha);
+    assert_eq!(std::fs::read(&inst.path).unwrap(), bytes);
+    assert!(models.verify(Some("tiny")).unwrap().iter().all(|r| r.ok));
+    assert!(!job.partial.exists());
+}
+
+#[test]
+fn a_stall_is_detected_and_resumed_and_a_500_retried() {
+    let bytes = model_bytes(12);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    server.plan([Misbehave::ServerError, Misbehave::StallAt(100_000), Misbehave::ServerError]);
+    let t = tempfile::tempdir().unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(got.size, bytes.len() as u64);
+    let starts: Vec<u64> = server.requests().iter().map(|(_, s)| *s).collect();
+    assert_eq!(starts, vec![0, 0, 100_000, 100_000], "500, stall at 100 000, 500, rest");
+}
+
+#[test]
+fn a_server_that_ignores_ranges_restarts_cleanly() {
+    let bytes = model_bytes(13);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    server.plan([Misbehave::CutAt(300_000), Misbehave::IgnoreRange]);
+    let t = tempfile::tempdir().unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
+}
+
+#[test]
+fn a_wrong_hash_is_refused_deleted_and_the_active_model_is_untouched() {
+    let bytes = model_bytes(14);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    let t = tempfile::tempdir().unwrap();
+    let models = Models::open(&t.path().join("models")).unwrap();
+    let old = t.path().join("old.gguf");
+    std::fs::write(&old, model_bytes(10)).unwrap();
+    models
+        .install(&Request { id: "m", version: "1", file: &old, take: false, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
+        .unwrap();
+    let pointer_before = std::fs::read(models.dir().join("m/current.json")).unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "2"), sha256: Some("0".repeat(64)), size: Some(bytes.len() as u64) };
+    let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
+    assert!(matches!(&e, Error::Integrity(m) if m.contains("is not the published file")), "{e}");
+    assert!(!job.partial.exists(), "the bad bytes were deleted");
+    assert_eq!(std::fs::read(models.dir().join("m/current.json")).unwrap(), pointer_before);
+    assert_eq!(models.current("m").unwrap().record.version, "1");
+}
+
+#[test]
+fn not_enough_disk_space_is_an_error_before_any_byte_is_asked_for() {
+    let server = FileServer::start();
+    server.put("big.gguf", vec![0; 10]);
+    let t = tempfile::tempdir().unwrap();
+    let job = Job { url: server.url("big.gguf"), partial: t.path().join("big.part"), sha256: Some("ab".repeat(32)), size: Some(1 << 55) };
+    let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
+    assert!(matches!(&e, Error::DiskSpace(m) if m.contains("not enough disk space for big.gguf")), "{e}");
+    assert!(server.requests().is_empty(), "nothing was requested");
+}
+
+#[test]
+fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
+    let bytes = model_bytes(15);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    let t = tempfile::tempdir().unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let control = Control::default();
+    let c = control.clone();
+    let e = download::download(&job, &quick(), &control, &mut |p| {
+        if p.downloaded > 200_000 {
+            c.pause();
+        }
+    })
+    .unwrap_err();
+    let Error::Paused(kept) = e else { panic!("{e}") };
+    assert!(kept > 200_000 && kept < bytes.len() as u64);
+    assert_eq!(download::partial_state(&job.partial), Some((kept, Some(bytes.len() as u64))));
+    // "After an app restart": a fresh call with a fresh control resumes from the kept bytes.
+    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(got.resumed_from, kept);
+    assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
+    assert_eq!(server.requests().last().map(|r| r.1), Some(kept));
+
+    let job2 = Job { partial: t.path().join("m2.part"), ..job };
+    let control = Control::default();
+    let c = control.clone();
+    let e = download::download(&job2, &quick(), &control, &mut |p| {
+        if p.downloaded > 100_000 {
+            c.cancel();
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::Cancelled));
+    assert!(!job2.partial.exists() && download::partial_state(&job2.partial).is_none());
+}
+
+#[test]
+fn a_trust_on_first_use_download_pins_its_hash() {
+    let bytes = model_bytes(16);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    let t = tempfile::tempdir().unwrap();
+    let models = Models::open(&t.path().join("models")).unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "1"), sha256: None, size: Some(999) };
+    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(got.sha256, sha256_bytes(&bytes), "the size in a catalog without a hash is only a hint");
+    let req = Request { id: "m", version: "1", file: &got.path, take: true, sha256: None, trust: Trust::FirstUse, source: job.url.clone(), keep_previous: 1 };
+    let inst = models.install(&req, &mut |_| Ok(())).unwrap();
+    assert_eq!(inst.record.trust, Trust::FirstUse);
+    assert_eq!(models.pin("m", "1"), Some(got.sha256));
+}
