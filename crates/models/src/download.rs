@@ -200,18 +200,19 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
         .truncate(false)
         .open(&job.partial)
         .map_err(Error::io(format!("opening {}", job.partial.display())))?;
-    let mut hasher = Sha256::new();
-    let mut have = hash_existing(&mut file, &mut hasher, &job.partial)?;
+    let mut existing = Sha256::new();
+    let mut have = hash_existing(&mut file, &mut existing, &job.partial)?;
     let resumed_from = have;
     if let Some(total) = sidecar.total.or(job.size) {
         if have > total {
             file.set_len(0).map_err(Error::io("truncating the partial download"))?;
-            hasher = Sha256::new();
+            existing = Sha256::new();
             have = 0;
         }
         check_space(&dir, total.saturating_sub(have), opts, &what)?;
     }
     save_sidecar(&job.partial, &sidecar)?;
+    let hasher = Hashing::start(existing);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -244,13 +245,13 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
         }
         attempts += 1;
         let before = have;
-        let step = runtime.block_on(fetch(&client, job, &dir, &what, opts, control, &mut sidecar, &mut file, &mut hasher, &mut have, &mut meter, progress));
+        let step = runtime.block_on(fetch(&client, job, &dir, &what, opts, control, &mut sidecar, &mut file, &hasher, &mut have, &mut meter, progress));
         match step {
             Ok(Fetched::Complete) => break,
             Ok(Fetched::Restart) => {
                 file.set_len(0).map_err(Error::io("truncating the partial download"))?;
                 file.seek(SeekFrom::Start(0)).map_err(Error::io("rewinding the partial download"))?;
-                hasher = Sha256::new();
+                hasher.reset();
                 have = 0;
                 continue;
             }
@@ -287,7 +288,7 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
     }
     file.sync_all().map_err(Error::io(format!("writing {}", job.partial.display())))?;
     drop(file);
-    let sha256 = hex(&hasher.finalize());
+    let sha256 = hasher.finish()?;
     let size_wrong = job.sha256.is_some() && job.size.is_some_and(|s| s != have);
     if size_wrong || job.sha256.as_ref().is_some_and(|h| *h != sha256) {
         discard(&job.partial);
@@ -361,7 +362,7 @@ async fn fetch(
     control: &Control,
     sidecar: &mut Sidecar,
     file: &mut std::fs::File,
-    hasher: &mut Sha256,
+    hasher: &Hashing,
     have: &mut u64,
     meter: &mut Meter,
     progress: &mut dyn FnMut(&Progress),
@@ -400,7 +401,7 @@ async fn fetch(
                 *have = 0;
                 file.set_len(0).map_err(|e| Attempt::Fatal(Error::io("truncating the partial download")(e)))?;
                 file.seek(SeekFrom::Start(0)).map_err(|e| Attempt::Fatal(Error::io("rewinding")(e)))?;
-                *hasher = Sha256::new();
+                hasher.reset();
             }
             header(CONTENT_LENGTH).and_then(|t| t.parse::<u64>().ok())
         }
@@ -430,39 +431,116 @@ async fn fetch(
     save_sidecar(&job.partial, sidecar).map_err(Attempt::Fatal)?;
     file.seek(SeekFrom::Start(*have)).map_err(|e| Attempt::Fatal(Error::io("seeking the partial download")(e)))?;
     let mut response = response;
-    loop {
+    // Writes go out in 1 MiB blocks; `have` counts only bytes in the file.
+    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BLOCK);
+    let outcome = loop {
         match control.check() {
-            Control::PAUSE => return Ok(Fetched::Paused),
-            Control::CANCEL => return Ok(Fetched::Cancelled),
+            Control::PAUSE => break Ok(Fetched::Paused),
+            Control::CANCEL => break Ok(Fetched::Cancelled),
             _ => {}
         }
+        let received = *have + pending.len() as u64;
         let chunk = match tokio::time::timeout(opts.stall, response.chunk()).await {
-            Err(_) => return Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
-            Ok(Err(e)) => return Err(Attempt::Retry(describe(&e))),
+            Err(_) => break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
+            Ok(Err(e)) => break Err(Attempt::Retry(describe(&e))),
             Ok(Ok(None)) => {
-                return match sidecar.total {
-                    Some(t) if *have < t => Err(Attempt::Retry(format!("the connection closed at {} of {}", *have, t))),
+                break match sidecar.total {
+                    Some(t) if received < t => Err(Attempt::Retry(format!("the connection closed at {received} of {t}"))),
                     _ => Ok(Fetched::Complete),
                 };
             }
             Ok(Ok(Some(c))) => c,
         };
-        if let Err(e) = file.write_all(&chunk) {
-            let full = e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull;
-            let err = if full {
-                Error::DiskSpace(format!("the disk filled up while downloading {what}; {} are kept to resume", human_bytes(*have)))
-            } else {
-                Error::io(format!("writing {}", job.partial.display()))(e)
-            };
-            return Err(Attempt::Fatal(err));
+        if sidecar.total.is_some_and(|t| received + chunk.len() as u64 > t) {
+            break Ok(Fetched::Restart);
         }
-        hasher.update(&chunk);
-        *have += chunk.len() as u64;
-        if sidecar.total.is_some_and(|t| *have > t) {
-            return Ok(Fetched::Restart);
+        pending.extend_from_slice(&chunk);
+        hasher.update(chunk);
+        if pending.len() >= WRITE_BLOCK
+            && let Err(e) = write_block(file, &mut pending, have, what, &job.partial)
+        {
+            return Err(Attempt::Fatal(e));
         }
         if meter.due() {
-            progress(&meter.report(Phase::Downloading, *have, sidecar.total, None));
+            progress(&meter.report(Phase::Downloading, *have + pending.len() as u64, sidecar.total, None));
+        }
+    };
+    if let Err(e) = write_block(file, &mut pending, have, what, &job.partial) {
+        return Err(Attempt::Fatal(e));
+    }
+    outcome
+}
+
+const WRITE_BLOCK: usize = 1 << 20;
+
+fn write_block(file: &mut std::fs::File, pending: &mut Vec<u8>, have: &mut u64, what: &str, partial: &Path) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if let Err(e) = file.write_all(pending) {
+        let full = e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull;
+        return Err(if full {
+            Error::DiskSpace(format!("the disk filled up while downloading {what}; {} are kept to resume", human_bytes(*have)))
+        } else {
+            Error::io(format!("writing {}", partial.display()))(e)
+        });
+    }
+    *have += pending.len() as u64;
+    pending.clear();
+    Ok(())
+}
+
+/// SHA-256 on its own thread, so hashing overlaps the network and the disk.
+struct Hashing {
+    tx: Option<std::sync::mpsc::SyncSender<HashMsg>>,
+    handle: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+enum HashMsg {
+    Data(bytes::Bytes),
+    Reset,
+}
+
+impl Hashing {
+    fn start(initial: Sha256) -> Hashing {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashMsg>(256);
+        let handle = std::thread::spawn(move || {
+            let mut h = initial;
+            for m in rx {
+                match m {
+                    HashMsg::Data(b) => h.update(&b),
+                    HashMsg::Reset => h = Sha256::new(),
+                }
+            }
+            h
+        });
+        Hashing { tx: Some(tx), handle: Some(handle) }
+    }
+
+    fn update(&self, b: bytes::Bytes) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(HashMsg::Data(b));
+        }
+    }
+
+    fn reset(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(HashMsg::Reset);
+        }
+    }
+
+    fn finish(mut self) -> Result<String> {
+        drop(self.tx.take());
+        let h = self.handle.take().and_then(|h| h.join().ok()).ok_or_else(|| Error::Network("the hashing thread failed".into()))?;
+        Ok(hex(&h.finalize()))
+    }
+}
+
+impl Drop for Hashing {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Downloads against a loopback server that cuts, stalls and misbehaves, ending in installs.
 
 use fieldbrief_gguf::write::LlamaSpec;
-use fieldbrief_models::download::{self, Control, Job, Options};
+use fieldbrief_models::download::{self, Control, Job, Options, Phase};
 use fieldbrief_models::install::{Models, Request, Trust, sha256_bytes};
 use fieldbrief_models::Error;
 use fieldbrief_testkit::file_server::{FileServer, Misbehave};
@@ -139,18 +139,20 @@ fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
     let bytes = model_bytes(15);
     let server = FileServer::start();
     server.put("m.gguf", bytes.clone());
+    // The first connection is cut at 300 000; the user pauses while it waits to retry.
+    server.plan([Misbehave::CutAt(300_000)]);
     let t = tempfile::tempdir().unwrap();
     let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
     let control = Control::default();
     let c = control.clone();
     let e = download::download(&job, &quick(), &control, &mut |p| {
-        if p.downloaded > 200_000 {
+        if p.phase == Phase::Retrying {
             c.pause();
         }
     })
     .unwrap_err();
     let Error::Paused(kept) = e else { panic!("{e}") };
-    assert!(kept > 200_000 && kept < bytes.len() as u64);
+    assert!(kept > 0 && kept <= 300_000, "{kept}");
     assert_eq!(download::partial_state(&job.partial), Some((kept, Some(bytes.len() as u64))));
     // "After an app restart": a fresh call with a fresh control resumes from the kept bytes.
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
@@ -159,10 +161,11 @@ fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
     assert_eq!(server.requests().last().map(|r| r.1), Some(kept));
 
     let job2 = Job { partial: t.path().join("m2.part"), ..job };
+    server.plan([Misbehave::CutAt(100_000)]);
     let control = Control::default();
     let c = control.clone();
     let e = download::download(&job2, &quick(), &control, &mut |p| {
-        if p.downloaded > 100_000 {
+        if p.phase == Phase::Retrying {
             c.cancel();
         }
     })
