@@ -304,36 +304,40 @@ async fn model_catalog(app: AppHandle, refresh: bool) -> Result<fieldbrief_pipel
 /// `cancelled`.
 #[tauri::command]
 async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
-    blocking(app, move |app, shell| {
-        let control = fieldbrief_pipeline::DownloadControl::default();
-        {
-            let mut downloads = shell.downloads.lock().unwrap_or_else(|p| p.into_inner());
-            if downloads.contains_key(&id) {
-                return Err(UiError::bad_input(format!("{id} is already downloading.")));
-            }
-            downloads.insert(id.clone(), control.clone());
+    blocking(app, move |app, shell| start_download(app, shell, id, version)).await
+}
+
+/// Starts (or resumes) a download on its own handle and thread, registered so the window can
+/// pause or cancel it; progress arrives as `fieldbrief://model-download` events, the last one
+/// `installed`, `failed`, `paused` or `cancelled`.
+fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<String>) -> Result<(), UiError> {
+    let control = fieldbrief_pipeline::DownloadControl::default();
+    {
+        let mut downloads = shell.downloads.lock().unwrap_or_else(|p| p.into_inner());
+        if downloads.contains_key(&id) {
+            return Err(UiError::bad_input(format!("{id} is already downloading.")));
         }
-        let mut fb = match shell.open_another() {
-            Ok(fb) => fb,
-            Err(e) => {
-                shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                return Err(e);
-            }
+        downloads.insert(id.clone(), control.clone());
+    }
+    let mut fb = match shell.open_another() {
+        Ok(fb) => fb,
+        Err(e) => {
+            shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            return Err(e);
+        }
+    };
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let emit = |p: &fieldbrief_pipeline::PullProgress| {
+            let _ = app.emit("fieldbrief://model-download", p);
         };
-        let app = app.clone();
-        std::thread::spawn(move || {
-            let emit = |p: &fieldbrief_pipeline::PullProgress| {
-                let _ = app.emit("fieldbrief://model-download", p);
-            };
-            let result = fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p));
-            if let Err(e) = &result {
-                tracing::warn!(model = %id, error = %e, "model download stopped");
-            }
-            app.state::<Shell>().downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-        });
-        Ok(())
-    })
-    .await
+        let result = fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p));
+        if let Err(e) = &result {
+            tracing::warn!(model = %id, error = %e, "model download stopped");
+        }
+        app.state::<Shell>().downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    });
+    Ok(())
 }
 
 #[tauri::command]
@@ -472,11 +476,16 @@ fn spawn_update_checks(app: AppHandle) {
                 continue;
             }
             let control = fieldbrief_pipeline::DownloadControl::default();
-            let emitter = app.clone();
-            match fb.check_updates(true, &control, &mut |p| {
-                let _ = emitter.emit("fieldbrief://model-download", p);
-            }) {
-                Ok(offers) => tracing::info!(offers = offers.len(), "model update check"),
+            match fb.check_updates(true, false, &control, &mut |_| {}) {
+                Ok(offers) => {
+                    tracing::info!(offers = offers.len(), "model update check");
+                    // Automatic installs run like any download: shown, pausable, cancellable.
+                    for o in offers.into_iter().filter(|o| o.auto_install_due) {
+                        if let Err(e) = start_download(&app, &shell, o.id.clone(), Some(o.available.clone())) {
+                            tracing::warn!(model = %o.id, error = %e.message, "automatic model update not started");
+                        }
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "model update check failed"),
             }
         }

@@ -411,7 +411,7 @@ fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<
         ModelsCommand::Updates { json } => {
             let control = fieldbrief_pipeline::DownloadControl::default();
             let mut bar = render::PullBar::new(!json && std::io::stderr().is_terminal());
-            let offers = fb.check_updates(true, &control, &mut |p| bar.update(p));
+            let offers = fb.check_updates(true, true, &control, &mut |p| bar.update(p));
             bar.finish();
             render::updates(&offers?, json)
         }
@@ -462,6 +462,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Worker { idle_secs } => {
+            // Ctrl-C at the terminal reaches the whole process group: the worker leaves it to
+            // its parent (which cancels, pauses or shuts the worker down), instead of dying
+            // under a smoke test or a summary.
+            let _ = ctrlc::set_handler(|| {});
             std::process::exit(fieldbrief_worker::run(std::time::Duration::from_secs(idle_secs.max(1))))
         }
         Command::Models(command) => models_command(open(cli.home)?, command),

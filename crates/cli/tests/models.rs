@@ -362,3 +362,56 @@ fn an_automatic_update_waits_for_mains_power_and_an_unmetered_connection() {
     assert_eq!(v["updates"][0]["installed_automatically"], true, "{v}");
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
 }
+
+#[test]
+fn a_model_without_a_published_hash_is_pinned_on_first_use_and_held_to_it() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let mut tofu = org.file("tiny-1.gguf", &model_bytes(1));
+    tofu.sha256 = "unknown".into();
+    tofu.size = 999; // only the publisher's estimate
+    org.publish(&[tofu], &org.signer);
+    let first = home.json(&["models", "pull", "tiny", "--json"]);
+    assert_eq!(first["models"][0]["trust"], "first-use", "{first}");
+    let human = String::from_utf8(home.run(&["models", "list"]).stdout).unwrap();
+    assert!(human.contains("trust on first use"), "{human}");
+    // Removed and pulled again: the same bytes pass the pinned hash, whatever the estimate.
+    assert!(home.run(&["models", "remove", "tiny@1"]).status.success());
+    let again = home.json(&["models", "pull", "tiny", "--json"]);
+    assert_eq!(again["models"][0]["sha256"], first["models"][0]["sha256"]);
+    // Different bytes under the same version are refused against the pin.
+    assert!(home.run(&["models", "remove", "tiny@1"]).status.success());
+    org.server.put("tiny-1.gguf", model_bytes(2));
+    let out = home.run(&["models", "pull", "tiny"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the published file"));
+}
+
+#[test]
+fn a_crash_at_each_step_of_an_install_leaves_the_old_version_or_the_new_one_never_half() {
+    let home = Home::new();
+    let base = home.dir.path().join("base/tiny.gguf");
+    std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+    std::fs::write(&base, model_bytes(1)).unwrap();
+    let old = home.json(&["models", "import", s(&base), "--json"])["models"][0]["version"].as_str().unwrap().to_string();
+    for (i, point) in ["staged", "smoke-tested", "renamed", "pointer-written"].iter().enumerate() {
+        let file = home.dir.path().join(format!("v{i}/tiny.gguf"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, model_bytes(10 + i as u64)).unwrap();
+        let out = home.command(&["models", "import", s(&file)]).env("FIELDBRIEF_FAILPOINT", point).output().unwrap();
+        assert!(!out.status.success(), "{point}: the process was meant to die");
+        // The pointer still names the old version, whole.
+        assert_eq!(current_version(&home, "tiny").as_deref(), Some(old.as_str()), "after a crash at {point}");
+        assert!(home.run(&["models", "verify", "tiny"]).status.success(), "after a crash at {point}");
+        // Running the same import again completes it.
+        let v = home.json(&["models", "import", s(&file), "--json"]);
+        assert_eq!(v["models"][0]["current"], true, "{point}: {v}");
+        let new = v["models"][0]["version"].as_str().unwrap();
+        assert_eq!(current_version(&home, "tiny").as_deref(), Some(new));
+        // Back to the first version for the next round.
+        assert!(home.run(&["models", "use", &format!("tiny@{old}")]).status.success());
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(home.path().join("models/tiny")).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "the killed write's temporary pointer was cleaned up: {leftovers:?}");
+}

@@ -138,21 +138,19 @@ fn sidecar_path(partial: &Path) -> PathBuf {
 /// Plain HTTP only to this machine: integrity comes from the hash, but a trust-on-first-use
 /// download has nothing else to rely on.
 pub fn check_url(url: &str) -> Result<()> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return Ok(());
+    let parsed = reqwest::Url::parse(url).map_err(|e| Error::BadInput(format!("{url}: not a URL ({e})")))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(Error::BadInput(format!("{url}: models are downloaded over HTTPS only (plain HTTP is allowed to this machine alone)"))),
+        _ => Err(Error::BadInput(format!("{url}: not an http(s) URL"))),
     }
-    if let Some(rest) = lower.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let host = if host.starts_with('[') { host.split(']').next().unwrap_or("").trim_start_matches('[') } else { host.split(':').next().unwrap_or("") };
-        let loopback_ip = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if host == "localhost" || loopback_ip {
-            return Ok(());
-        }
-        return Err(Error::BadInput(format!("{url}: models are downloaded over HTTPS only (plain HTTP is allowed to this machine alone)")));
-    }
-    Err(Error::BadInput(format!("{url}: not an http(s) URL")))
 }
 
 /// Free bytes on the disk holding `dir`.
@@ -249,6 +247,12 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
         match step {
             Ok(Fetched::Complete) => break,
             Ok(Fetched::Restart) => {
+                // Starting over makes no progress: it counts against the retry budget.
+                failures += 1;
+                if failures > opts.max_retries {
+                    let _ = save_sidecar(&job.partial, &sidecar);
+                    return Err(Error::Network(format!("downloading {what}: the server kept changing the file or its length; try again later")));
+                }
                 file.set_len(0).map_err(Error::io("truncating the partial download"))?;
                 file.seek(SeekFrom::Start(0)).map_err(Error::io("rewinding the partial download"))?;
                 hasher.reset();
@@ -299,7 +303,10 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
             job.size.map(human_bytes).unwrap_or_default()
         )));
     }
-    let _ = std::fs::remove_file(sidecar_path(&job.partial));
+    // The sidecar stays until the caller has installed the file (then `discard`): a file
+    // that was complete but not installed (a kill, a failed install) is not fetched again.
+    sidecar.total = Some(have);
+    save_sidecar(&job.partial, &sidecar)?;
     progress(&meter.report(Phase::Downloading, have, Some(have), None));
     Ok(Downloaded { path: job.partial.clone(), sha256, size: have, resumed_from, attempts })
 }
@@ -369,10 +376,16 @@ async fn fetch(
 ) -> Result<Fetched, Attempt> {
     use reqwest::StatusCode;
     use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+    if *have > 0 && job.sha256.is_none() && sidecar.validator.is_none() {
+        // Nothing would tell a changed file from the one begun, and no hash would catch a
+        // splice: a trust-on-first-use download without a validator starts over.
+        return Ok(Fetched::Restart);
+    }
     let mut request = client.get(&job.url);
     if *have > 0 {
         request = request.header(RANGE, format!("bytes={}-", *have));
-        if let Some(v) = &sidecar.validator {
+        // A weak validator cannot be used with If-Range (RFC 9110); it is compared below.
+        if let Some(v) = sidecar.validator.as_ref().filter(|v| !v.starts_with("W/")) {
             request = request.header(IF_RANGE, v);
         }
     }
@@ -389,10 +402,14 @@ async fn fetch(
             // "bytes START-END/TOTAL": it must start where we are.
             let range = header(CONTENT_RANGE).unwrap_or_default();
             let start = range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<u64>().ok());
-            if start != Some(*have) {
+            let total = range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
+            let changed_length = matches!((sidecar.total, total), (Some(a), Some(b)) if a != b);
+            let changed_validator = matches!((&sidecar.validator, &validator), (Some(a), Some(b)) if a != b);
+            if start != Some(*have) || changed_length || changed_validator {
+                tracing::info!(changed_length, changed_validator, "the file on the server is not the one begun; starting over");
                 return Ok(Fetched::Restart);
             }
-            range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok())
+            total
         }
         StatusCode::OK => {
             if *have > 0 {
@@ -452,6 +469,9 @@ async fn fetch(
             Ok(Ok(Some(c))) => c,
         };
         if sidecar.total.is_some_and(|t| received + chunk.len() as u64 > t) {
+            if job.sha256.is_some() && job.size.is_some() {
+                break Err(Attempt::Fatal(Error::Integrity(format!("{what}: the server sent more than the catalog's {} bytes; nothing was installed", job.size.unwrap_or(0)))));
+            }
             break Ok(Fetched::Restart);
         }
         pending.extend_from_slice(&chunk);
@@ -604,6 +624,8 @@ mod tests {
         check_url("http://[::1]:9/x").unwrap();
         assert!(check_url("http://models.example/x.gguf").is_err());
         assert!(check_url("http://127.0.0.1.evil.example/x").is_err());
+        assert!(check_url("http://evil.example#@localhost/x.gguf").is_err());
+        assert!(check_url("http://evil.example?@127.0.0.1/x").is_err());
         assert!(check_url("ftp://x/y").is_err());
     }
 }

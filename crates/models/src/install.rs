@@ -94,13 +94,25 @@ pub struct Installed {
     pub current: bool,
 }
 
+/// How the file gets into the models directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// An import: the source stays as it is.
+    Copy,
+    /// A finished download: moved in; moved back if the install fails for any reason but
+    /// the file itself (so a kill or a passing failure does not cost the download).
+    Move,
+    /// A file already in the models directory (the older layout): hard-linked where the file
+    /// system allows, else copied; the original is removed only after the install.
+    Link,
+}
+
 /// What to install.
 pub struct Request<'a> {
     pub id: &'a str,
     pub version: &'a str,
     pub file: &'a Path,
-    /// Move the file (a finished download) instead of copying it (an import).
-    pub take: bool,
+    pub transfer: Transfer,
     /// The hash it must have, if known.
     pub sha256: Option<&'a str>,
     pub trust: Trust,
@@ -216,6 +228,20 @@ impl Models {
         replace_file(&self.dir.join("pins.json"), &bytes)
     }
 
+    /// Serialises changes to pointers and pins between threads and processes (the app's
+    /// handles, a CLI beside it). Released when the returned file is dropped.
+    fn lock(&self) -> Result<std::fs::File> {
+        let path = self.dir.join(".lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io(format!("opening {}", path.display())))?;
+        f.lock().map_err(Error::io(format!("locking {}", path.display())))?;
+        Ok(f)
+    }
+
     /// Stages, hashes, validates and smoke-tests `req.file`, then makes it `req.id`'s current
     /// version. `smoke` gets the staged file and answers why it is not usable, if it is not.
     pub fn install(&self, req: &Request, smoke: &mut dyn FnMut(&Path) -> std::result::Result<(), String>) -> Result<Installed> {
@@ -227,6 +253,13 @@ impl Models {
         let staging = staging_root.join(format!("{}@{}.{}.{nanos}", req.id, req.version, std::process::id()));
         std::fs::create_dir_all(&staging).map_err(Error::io(format!("creating {}", staging.display())))?;
         let result = self.stage_and_activate(req, &staging, smoke);
+        if let Err(e) = &result
+            && req.transfer == Transfer::Move
+            && !matches!(e, Error::Integrity(_) | Error::InvalidModel(_) | Error::SmokeTest(_))
+        {
+            // Not the file's fault: give the download back.
+            let _ = std::fs::rename(staging.join(MODEL_FILE), req.file);
+        }
         if staging.exists() {
             let _ = std::fs::remove_dir_all(&staging);
         }
@@ -236,13 +269,17 @@ impl Models {
     fn stage_and_activate(&self, req: &Request, staging: &Path, smoke: &mut dyn FnMut(&Path) -> std::result::Result<(), String>) -> Result<Installed> {
         let staged = staging.join(MODEL_FILE);
         let source_name = req.file.display().to_string();
-        if req.take && std::fs::rename(req.file, &staged).is_ok() {
-            // A download in the same directory tree: moved, hashed below.
-        } else {
+        let moved = match req.transfer {
+            Transfer::Move => std::fs::rename(req.file, &staged).is_ok(),
+            Transfer::Link => std::fs::hard_link(req.file, &staged).is_ok(),
+            Transfer::Copy => false,
+        };
+        if !moved {
             copy_synced(req.file, &staged)?;
         }
         let (sha256, size) = sha256_file(&staged)?;
         File::sync(&staged)?;
+        failpoint("staged");
         if let Some(expected) = req.sha256
             && !expected.eq_ignore_ascii_case(&sha256)
         {
@@ -253,6 +290,7 @@ impl Models {
         }
         fieldbrief_gguf::inspect(&staged).map_err(|e| Error::InvalidModel(format!("{source_name}: {e}")))?;
         smoke(&staged).map_err(|why| Error::SmokeTest(format!("{}@{} failed the smoke test and was not activated: {why}", req.id, req.version)))?;
+        failpoint("smoke-tested");
         let record = Record {
             id: req.id.to_string(),
             version: req.version.to_string(),
@@ -266,6 +304,7 @@ impl Models {
         write_synced(&staging.join("install.json"), &json)?;
         sync_dir(staging);
 
+        let _lock = self.lock()?;
         let id_dir = self.id_dir(req.id);
         std::fs::create_dir_all(&id_dir).map_err(Error::io(format!("creating {}", id_dir.display())))?;
         let target = self.version_dir(req.id, req.version);
@@ -283,16 +322,27 @@ impl Models {
             }
             std::fs::rename(staging, &target).map_err(Error::io(format!("installing into {}", target.display())))?;
             sync_dir(&id_dir);
+            failpoint("renamed");
         }
         if req.trust == Trust::FirstUse {
             self.save_pin(req.id, req.version, &sha256)?;
         }
-        self.activate(req.id, req.version, req.keep_previous)?;
+        self.activate_locked(req.id, req.version, req.keep_previous)?;
         self.get(req.id, req.version).ok_or_else(|| Error::BadInput(format!("{}@{} vanished after install", req.id, req.version)))
     }
 
     /// Makes an installed version current; the old current one becomes the first previous.
     pub fn activate(&self, id: &str, version: &str, keep_previous: usize) -> Result<()> {
+        check_name("model id", id)?;
+        check_name("version", version)?;
+        let _lock = self.lock()?;
+        self.activate_locked(id, version, keep_previous)
+    }
+
+    fn activate_locked(&self, id: &str, version: &str, keep_previous: usize) -> Result<()> {
+        // At least one previous version, or a new version on probation has nothing to roll
+        // back to.
+        let keep_previous = keep_previous.max(1);
         if self.get(id, version).is_none() {
             return Err(Error::BadInput(format!("{id}@{version} is not installed (see `fieldbrief models list`)")));
         }
@@ -323,6 +373,12 @@ impl Models {
 
     /// Back to the previous version. `reason` is recorded (an automatic rollback says why).
     pub fn rollback(&self, id: &str, reason: &str) -> Result<Rollback> {
+        check_name("model id", id)?;
+        let _lock = self.lock()?;
+        self.rollback_locked(id, reason)
+    }
+
+    fn rollback_locked(&self, id: &str, reason: &str) -> Result<Rollback> {
         let p = self.pointer(id).ok_or_else(|| Error::BadInput(format!("no installed model {id:?} (see `fieldbrief models list`)")))?;
         let Some(to) = p.previous.iter().find(|v| self.get(id, v).is_some()).cloned() else {
             return Err(Error::BadInput(format!("{id} has no previous version to roll back to (only {} is installed)", p.version)));
@@ -337,6 +393,10 @@ impl Models {
 
     /// A request succeeded on `id@version`: it is no longer on probation.
     pub fn confirm(&self, id: &str, version: &str) -> Result<()> {
+        if !self.pointer(id).is_some_and(|p| p.version == version && p.probation) {
+            return Ok(());
+        }
+        let _lock = self.lock()?;
         match self.pointer(id) {
             Some(mut p) if p.version == version && p.probation => {
                 p.probation = false;
@@ -349,10 +409,11 @@ impl Models {
     /// `id@version` crashed the engine. If it was activated and has not yet served a request,
     /// and a previous version is kept, rolls back and returns what happened.
     pub fn crashed(&self, id: &str, version: &str, why: &str) -> Result<Option<Rollback>> {
+        let _lock = self.lock()?;
         match self.pointer(id) {
-            Some(p) if p.version == version && p.probation && !p.previous.is_empty() => {
-                Ok(Some(self.rollback(id, &format!("{id}@{version} crashed the engine on its first request after activation ({why})"))?))
-            }
+            Some(p) if p.version == version && p.probation && p.previous.iter().any(|v| self.get(id, v).is_some()) => Ok(Some(
+                self.rollback_locked(id, &format!("{id}@{version} crashed the engine on its first request after activation ({why})"))?,
+            )),
             _ => Ok(None),
         }
     }
@@ -393,6 +454,10 @@ impl Models {
     /// previous one current; removing the last one leaves the id uninstalled.
     pub fn remove(&self, id: &str, version: Option<&str>) -> Result<Vec<String>> {
         check_name("model id", id)?;
+        if let Some(v) = version {
+            check_name("version", v)?;
+        }
+        let _lock = self.lock()?;
         let versions = self.versions(id);
         let targets: Vec<String> = match version {
             Some(v) if versions.iter().any(|x| x == v) => vec![v.to_string()],
@@ -403,9 +468,11 @@ impl Models {
         if let Some(mut p) = self.pointer(id) {
             p.previous.retain(|v| !targets.contains(v));
             if targets.contains(&p.version) {
-                match p.previous.first().cloned() {
+                // The previous version, else the newest one still installed.
+                let next = p.previous.first().cloned().or_else(|| versions.iter().find(|v| !targets.contains(v)).cloned());
+                match next {
                     Some(next) => {
-                        p.previous.remove(0);
+                        p.previous.retain(|v| *v != next);
                         p.version = next;
                         p.probation = false;
                         self.write_pointer(id, &p)?;
@@ -453,40 +520,75 @@ impl Models {
             }
         }
         let _ = std::fs::remove_dir_all(self.dir.join(".trash"));
+        // Temporary pointers of a write that was killed (".current.json.<pid>.<n>.tmp").
+        for id in read_dir_names(&self.dir).into_iter().filter(|n| !n.starts_with('.')) {
+            for name in read_dir_names(&self.dir.join(&id)) {
+                let pid = name.strip_suffix(".tmp").and_then(|n| n.split('.').rev().nth(1)).and_then(|p| p.parse::<u32>().ok());
+                if name.starts_with('.') && pid.is_some_and(|p| !process_alive(p)) {
+                    let _ = std::fs::remove_file(self.dir.join(&id).join(&name));
+                }
+            }
+        }
     }
 
+    /// Moves models of the older flat layout (`<dir>/<id>.gguf`) into versions, once (a
+    /// marker remembers it). A file that is not a valid model is left where it is.
     fn migrate_flat_files(&self) {
+        let marker = self.dir.join(".layout-v1");
+        if marker.exists() {
+            return;
+        }
         for name in read_dir_names(&self.dir) {
             let path = self.dir.join(&name);
             if name.starts_with('.') && name.ends_with(".gguf.partial") {
                 let _ = std::fs::remove_file(&path);
                 continue;
             }
-            let Some(id) = name.strip_suffix(".gguf") else { continue };
-            if !path.is_file() || check_name("model id", id).is_err() {
+            let Some(stem) = name.strip_suffix(".gguf") else { continue };
+            if !path.is_file() {
                 continue;
             }
+            let id = sanitize_id(stem);
             let moved = (|| -> Result<()> {
+                fieldbrief_gguf::inspect(&path).map_err(|e| Error::InvalidModel(e.to_string()))?;
                 let (sha256, _) = sha256_file(&path)?;
                 let version = sha256[..12].to_string();
                 let req = Request {
-                    id,
+                    id: &id,
                     version: &version,
                     file: &path,
-                    take: true,
+                    transfer: Transfer::Link,
                     sha256: Some(&sha256),
                     trust: Trust::Imported,
                     source: path.display().to_string(),
-                    keep_previous: 2,
+                    keep_previous: 1,
                 };
                 // It was in use before versions existed: no new smoke test.
                 self.install(&req, &mut |_| Ok(()))?;
+                std::fs::remove_file(&path).map_err(Error::io(format!("removing {}", path.display())))?;
                 Ok(())
             })();
             if let Err(e) = moved {
-                tracing::warn!(error = %e, file = %path.display(), "could not move a model into the versioned layout");
+                tracing::warn!(error = %e, file = %path.display(), "left a file of the older layout where it is");
             }
         }
+        let _ = std::fs::write(&marker, b"models/<id>/<version>/model.gguf\n");
+    }
+}
+
+/// A model id from a file name: characters outside the id alphabet become '-'.
+pub fn sanitize_id(stem: &str) -> String {
+    let id: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '-' }).collect();
+    let id = id.trim_start_matches('.').to_string();
+    if id.is_empty() { "model".into() } else { id }
+}
+
+/// For the crash tests: `FIELDBRIEF_FAILPOINT=<name>` aborts the process there, as a kill or
+/// a power cut would. The names: staged, smoke-tested, renamed, pointer-written.
+fn failpoint(name: &str) {
+    if std::env::var("FIELDBRIEF_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
     }
 }
 
@@ -542,10 +644,13 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Replaces `path` whole: temporary file, fsync, rename, directory fsync.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     write_synced(&temp, bytes)?;
+    failpoint("pointer-written");
     std::fs::rename(&temp, path).map_err(Error::io(format!("writing {}", path.display())))?;
     sync_dir(dir);
     Ok(())
@@ -579,7 +684,7 @@ mod tests {
     }
 
     fn req<'a>(id: &'a str, version: &'a str, file: &'a Path) -> Request<'a> {
-        Request { id, version, file, take: false, sha256: None, trust: Trust::Imported, source: "test".into(), keep_previous: 1 }
+        Request { id, version, file, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "test".into(), keep_previous: 1 }
     }
 
     #[test]
@@ -682,9 +787,17 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         LlamaSpec::tiny().write(&dir.join("old.gguf")).unwrap();
         let sha = sha256_file(&dir.join("old.gguf")).unwrap().0;
+        std::fs::write(dir.join("notes.gguf"), b"not a model").unwrap();
+        LlamaSpec { seed: 9, ..LlamaSpec::tiny() }.write(&dir.join("Field Model.gguf")).unwrap();
         let m = Models::open(&dir).unwrap();
         let cur = m.current("old").unwrap();
         assert_eq!(cur.record.version, &sha[..12]);
         assert!(!dir.join("old.gguf").exists());
+        assert!(m.current("Field-Model").is_some(), "a name outside the id alphabet is cleaned");
+        assert_eq!(std::fs::read(dir.join("notes.gguf")).unwrap(), b"not a model", "an invalid file is left alone");
+        // Once: a file dropped in later is not installed behind the user's back.
+        LlamaSpec { seed: 10, ..LlamaSpec::tiny() }.write(&dir.join("later.gguf")).unwrap();
+        let m = Models::open(&dir).unwrap();
+        assert!(m.current("later").is_none() && dir.join("later.gguf").exists());
     }
 }

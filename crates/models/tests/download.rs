@@ -2,7 +2,7 @@
 
 use fieldbrief_gguf::write::LlamaSpec;
 use fieldbrief_models::download::{self, Control, Job, Options, Phase};
-use fieldbrief_models::install::{Models, Request, Trust, sha256_bytes};
+use fieldbrief_models::install::{Models, Request, Transfer, Trust, sha256_bytes};
 use fieldbrief_models::Error;
 use fieldbrief_testkit::file_server::{FileServer, Misbehave};
 use std::time::Duration;
@@ -49,7 +49,7 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
     let old = t.path().join("old.gguf");
     std::fs::write(&old, model_bytes(10)).unwrap();
     models
-        .install(&Request { id: "tiny", version: "1", file: &old, take: false, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
+        .install(&Request { id: "tiny", version: "1", file: &old, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
         .unwrap();
 
     let job = Job { url: server.url("tiny-2.gguf"), partial: models.partial_path("tiny", "2"), sha256: Some(sha.clone()), size: Some(bytes.len() as u64) };
@@ -67,7 +67,7 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
     assert!(server.served_bytes() < bytes.len() * 2, "resumed, not restarted: {} bytes served", server.served_bytes());
     assert!(reports > 0);
 
-    let req = Request { id: "tiny", version: "2", file: &got.path, take: true, sha256: Some(&sha), trust: Trust::Signed, source: job.url.clone(), keep_previous: 1 };
+    let req = Request { id: "tiny", version: "2", file: &got.path, transfer: Transfer::Move, sha256: Some(&sha), trust: Trust::Signed, source: job.url.clone(), keep_previous: 1 };
     let inst = models.install(&req, &mut |p| fieldbrief_gguf::inspect(p).map(|_| ()).map_err(|e| e.to_string())).unwrap();
     assert!(inst.current);
     assert_eq!(models.current("tiny").unwrap().record.sha256, sha);
@@ -84,10 +84,13 @@ fn a_stall_is_detected_and_resumed_and_a_500_retried() {
     server.plan([Misbehave::ServerError, Misbehave::StallAt(100_000), Misbehave::ServerError]);
     let t = tempfile::tempdir().unwrap();
     let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
-    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    // A stall limit long enough that a loaded machine does not look like a stall itself.
+    let opts = Options { stall: Duration::from_secs(2), ..quick() };
+    let got = download::download(&job, &opts, &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(got.size, bytes.len() as u64);
     let starts: Vec<u64> = server.requests().iter().map(|(_, s)| *s).collect();
-    assert_eq!(starts, vec![0, 0, 100_000, 100_000], "500, stall at 100 000, 500, rest");
+    assert_eq!(&starts[..2], &[0, 0], "the 500 was retried from the start: {starts:?}");
+    assert!(starts[2..].iter().all(|&s| s > 0) && starts.len() >= 4, "after the stall it resumed: {starts:?}");
 }
 
 #[test]
@@ -112,7 +115,7 @@ fn a_wrong_hash_is_refused_deleted_and_the_active_model_is_untouched() {
     let old = t.path().join("old.gguf");
     std::fs::write(&old, model_bytes(10)).unwrap();
     models
-        .install(&Request { id: "m", version: "1", file: &old, take: false, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
+        .install(&Request { id: "m", version: "1", file: &old, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
         .unwrap();
     let pointer_before = std::fs::read(models.dir().join("m/current.json")).unwrap();
     let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "2"), sha256: Some("0".repeat(64)), size: Some(bytes.len() as u64) };
@@ -184,8 +187,52 @@ fn a_trust_on_first_use_download_pins_its_hash() {
     let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "1"), sha256: None, size: Some(999) };
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(got.sha256, sha256_bytes(&bytes), "the size in a catalog without a hash is only a hint");
-    let req = Request { id: "m", version: "1", file: &got.path, take: true, sha256: None, trust: Trust::FirstUse, source: job.url.clone(), keep_previous: 1 };
+    let req = Request { id: "m", version: "1", file: &got.path, transfer: Transfer::Move, sha256: None, trust: Trust::FirstUse, source: job.url.clone(), keep_previous: 1 };
     let inst = models.install(&req, &mut |_| Ok(())).unwrap();
     assert_eq!(inst.record.trust, Trust::FirstUse);
     assert_eq!(models.pin("m", "1"), Some(got.sha256));
+}
+
+#[test]
+fn a_file_that_changed_on_the_server_mid_download_is_started_over_not_spliced() {
+    let old = model_bytes(17);
+    let new = model_bytes(18);
+    let server = FileServer::start();
+    server.put("m.gguf", old.clone());
+    server.plan([Misbehave::CutAt(500_000)]);
+    let t = tempfile::tempdir().unwrap();
+    // Trust on first use: no hash to catch a splice, so the validator must.
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: None, size: None };
+    let control = Control::default();
+    let c = control.clone();
+    let e = download::download(&job, &quick(), &control, &mut |p| {
+        if p.phase == Phase::Retrying {
+            c.pause();
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(e, Error::Paused(n) if n > 0));
+    // The publisher replaces the file (another length, another ETag) before the resume.
+    let mut changed = new.clone();
+    changed.extend_from_slice(b"...");
+    server.put("m.gguf", changed.clone());
+    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), changed, "the new file whole, not old bytes + new bytes");
+    assert_eq!(got.sha256, sha256_bytes(&changed));
+}
+
+#[test]
+fn a_complete_download_that_was_not_installed_is_not_fetched_again() {
+    let bytes = model_bytes(19);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    let t = tempfile::tempdir().unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    let served = server.served_bytes();
+    // Say the process died before installing: the next call verifies what is on disk.
+    let again = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(again.resumed_from, bytes.len() as u64);
+    assert_eq!(server.served_bytes(), served, "no byte was sent twice");
+    assert_eq!(again.sha256, sha256_bytes(&bytes));
 }

@@ -13,7 +13,7 @@ use fieldbrief_core::power::Mode;
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
 use fieldbrief_models::catalog::{Catalog, Entry, Source};
 use fieldbrief_models::download::{self, Control, Job, Options, Phase};
-use fieldbrief_models::install::{self as inst, Models, Rollback, Trust, VerifyReport};
+use fieldbrief_models::install::{self as inst, Models, Rollback, Transfer, Trust, VerifyReport};
 use fieldbrief_models::sign::PublicKey;
 use fieldbrief_store::Store;
 use serde::Serialize;
@@ -39,10 +39,7 @@ impl From<fieldbrief_models::Error> for Error {
 }
 
 pub fn id_of(path: &Path) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    let id: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '-' }).collect();
-    let id = id.trim_start_matches('.').to_string();
-    if id.is_empty() { "model".into() } else { id }
+    inst::sanitize_id(&path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
 }
 
 /// The SHA-256 prefix version of a file outside the models directory.
@@ -159,6 +156,9 @@ pub struct UpdateOffer {
     pub installed_automatically: bool,
     /// Why an automatic install did not happen.
     pub held_back: Option<String>,
+    /// The organisation asks for it and nothing holds it back, but the caller chose to start
+    /// the download itself (the app, so it can be paused and cancelled like any other).
+    pub auto_install_due: bool,
 }
 
 impl Fieldbrief {
@@ -182,9 +182,11 @@ impl Fieldbrief {
             Some((i, v)) => (i, Some(v)),
             None => (name, None),
         };
+        // An id chosen before ids were sanitized ("Field Model") names its migrated model.
+        let clean = inst::sanitize_id(id);
         let found = match version {
-            Some(v) => models.get(id, v),
-            None => models.current(id),
+            Some(v) => models.get(&clean, v),
+            None => models.current(&clean),
         };
         if let Some(i) = found {
             return Ok(LocalModel { id: i.record.id, version: i.record.version, path: i.path });
@@ -234,15 +236,17 @@ impl Fieldbrief {
             let manifest = source.join("catalog.json");
             let mut listed: Vec<PathBuf> = Vec::new();
             if manifest.is_file() {
-                let catalog = self.read_signed_catalog(&manifest.display().to_string())?;
-                let trust = Trust::Signed;
+                let catalog = self.read_signed_catalog(&manifest.display().to_string(), false)?;
                 for e in &catalog.entries {
                     let file = PathBuf::from(&e.url);
                     if !file.is_file() {
                         continue;
                     }
                     listed.push(file.clone());
-                    done.push(self.install_file(&models, &e.id, &e.version, &file, false, e.sha256.as_deref(), trust, file.display().to_string())?);
+                    // A signed entry without a hash is trusted on first use (and pinned).
+                    let trust = if e.sha256.is_some() { Trust::Signed } else { Trust::FirstUse };
+                    let pinned = e.sha256.clone().or_else(|| models.pin(&e.id, &e.version));
+                    done.push(self.install_file(&models, &e.id, &e.version, &file, Transfer::Copy, pinned.as_deref(), trust, file.display().to_string())?);
                 }
             }
             let mut files: Vec<PathBuf> = std::fs::read_dir(source)
@@ -269,7 +273,7 @@ impl Fieldbrief {
         let (sha, _) = fieldbrief_models::sha256_file(source).map_err(|e| Error::BadArgument(e.to_string()))?;
         let id = id_of(source);
         let version = sha[..12].to_string();
-        self.install_file(models, &id, &version, source, false, Some(&sha), Trust::Imported, source.display().to_string())
+        self.install_file(models, &id, &version, source, Transfer::Copy, Some(&sha), Trust::Imported, source.display().to_string())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -279,12 +283,12 @@ impl Fieldbrief {
         id: &str,
         version: &str,
         file: &Path,
-        take: bool,
+        transfer: Transfer,
         sha256: Option<&str>,
         trust: Trust,
         source: String,
     ) -> Result<ModelEntry> {
-        let req = inst::Request { id, version, file, take, sha256, trust, source, keep_previous: self.keep_previous() };
+        let req = inst::Request { id, version, file, transfer, sha256, trust, source, keep_previous: self.keep_previous() };
         let installed = models.install(&req, &mut |staged| self.smoke_test(staged))?;
         if self.active_model_id().is_none() {
             self.store.set_setting("active_model", id)?;
@@ -372,7 +376,10 @@ impl Fieldbrief {
         Ok(removed)
     }
 
-    fn read_signed_catalog(&self, location: &str) -> Result<Catalog> {
+    /// An organisation catalog at `location` (a URL or a path), signature checked. For a URL,
+    /// `fetch` asks the server (a missing answer falls back to the copy verified at the last
+    /// fetch); otherwise that copy is read. Relative model URLs resolve against `location`.
+    fn read_signed_catalog(&self, location: &str, fetch: bool) -> Result<Catalog> {
         let key_text = self.settings.models.catalog_public_key.as_deref().ok_or_else(|| {
             Error::BadArgument(format!(
                 "{location} is an organisation catalog, but no public key is configured ([models] catalog_public_key); it is refused"
@@ -381,20 +388,36 @@ impl Fieldbrief {
         let key = PublicKey::parse(key_text)?;
         let (bytes, sig) = if location.contains("://") {
             let cached = self.models_dir().join("org-catalog.json");
-            match (fetch_small(location), fetch_small(&format!("{location}.sig")).ok()) {
-                (Ok(b), sig) => {
-                    let sig = sig.and_then(|s| String::from_utf8(s).ok());
+            let cached_sig = self.models_dir().join("org-catalog.json.sig");
+            let fetched = if fetch {
+                match (fetch_small(location), fetch_small(&format!("{location}.sig"))) {
+                    (Ok(b), Ok(sig)) => Some((b, String::from_utf8(sig).ok())),
+                    // Answered, but unsigned: refused, not replaced by an older copy.
+                    (Ok(b), Err(e)) if e.contains("404") => Some((b, None)),
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::info!(error = %e, "organisation catalog not fetched; using the copy kept from the last fetch");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            match fetched {
+                Some((b, sig)) => {
                     // Verified before it is kept; kept so the catalog is there offline.
                     Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location)?;
+                    let _ = std::fs::create_dir_all(self.models_dir());
                     let _ = inst::replace_file(&cached, &b);
                     if let Some(s) = &sig {
-                        let _ = inst::replace_file(&cached.with_extension("json.sig"), s.as_bytes());
+                        let _ = inst::replace_file(&cached_sig, s.as_bytes());
                     }
                     (b, sig)
                 }
-                (Err(e), _) => {
-                    let b = std::fs::read(&cached).map_err(|_| Error::Models(format!("fetching the organisation catalog: {e}")))?;
-                    (b, std::fs::read_to_string(cached.with_extension("json.sig")).ok())
+                None => {
+                    let b = std::fs::read(&cached).map_err(|_| {
+                        Error::Models(format!("the organisation catalog {location} could not be fetched, and no copy is kept from an earlier fetch"))
+                    })?;
+                    (b, std::fs::read_to_string(&cached_sig).ok())
                 }
             }
         } else {
@@ -404,31 +427,18 @@ impl Fieldbrief {
         Ok(Catalog::from_signed_manifest(&bytes, sig.as_deref(), &key, location)?)
     }
 
-    /// The organisation's catalog (fetched when `refresh` and allowed, else the verified copy
-    /// kept from the last fetch), else the built-in one.
+    /// The organisation's catalog (fetched when `refresh`, or when no copy is kept, unless
+    /// working offline), else the built-in one.
     fn catalogs(&self, refresh: bool) -> (Vec<Catalog>, Option<String>) {
         let mut out = Vec::new();
         let mut error = None;
         if let Some(url) = &self.settings.models.catalog_url {
             let offline = self.settings.cloud.work_offline;
             let cached_exists = self.models_dir().join("org-catalog.json").is_file();
-            let location = if url.contains("://") && ((!refresh && cached_exists) || offline) {
-                // Not fetching: the copy verified at the last fetch, checked again.
-                let cached = self.models_dir().join("org-catalog.json");
-                cached.is_file().then(|| cached.display().to_string())
-            } else {
-                Some(url.clone())
-            };
-            if let Some(location) = location {
-                match self.read_signed_catalog(&location) {
-                    Ok(mut c) => {
-                        if let Source::Organisation { location: l, .. } = &mut c.source {
-                            *l = url.clone();
-                        }
-                        out.push(c);
-                    }
-                    Err(e) => error = Some(e.to_string()),
-                }
+            let fetch = !offline && (refresh || !cached_exists);
+            match self.read_signed_catalog(url, fetch) {
+                Ok(c) => out.push(c),
+                Err(e) => error = Some(e.to_string()),
             }
         }
         match Catalog::built_in() {
@@ -533,7 +543,7 @@ impl Fieldbrief {
             partial: models.partial_path(&entry.id, &entry.version),
             sha256: expected.clone(),
             // A size without a hash is only the publisher's estimate (the server's length rules).
-            size: Some(entry.size).filter(|_| expected.is_some()),
+            size: Some(entry.size).filter(|_| entry.sha256.is_some()),
         };
         let (pid, pversion) = (entry.id.clone(), entry.version.clone());
         let report = |state, downloaded, total, rate_bps, eta_s, message| PullProgress {
@@ -588,9 +598,13 @@ impl Fieldbrief {
             }
         };
         progress(&report(PullState::Testing, got.size, Some(got.size), 0.0, None, None));
-        let installed = self.install_file(&models, &entry.id, &entry.version, &got.path, true, Some(&got.sha256), trust, entry.url.clone());
+        let installed = self.install_file(&models, &entry.id, &entry.version, &got.path, Transfer::Move, Some(&got.sha256), trust, entry.url.clone());
         match &installed {
-            Ok(_) => progress(&report(PullState::Installed, got.size, Some(got.size), 0.0, None, None)),
+            Ok(_) => {
+                // The download's sidecar was kept until the install succeeded.
+                download::discard(&job.partial);
+                progress(&report(PullState::Installed, got.size, Some(got.size), 0.0, None, None));
+            }
             Err(e) => progress(&report(PullState::Failed, got.size, Some(got.size), 0.0, None, Some(e.to_string()))),
         }
         installed
@@ -598,6 +612,8 @@ impl Fieldbrief {
 
     /// Deletes a paused download's bytes.
     pub fn discard_download(&self, id: &str, version: &str) -> Result<()> {
+        fieldbrief_models::check_name("model id", id)?;
+        fieldbrief_models::check_name("version", version)?;
         download::discard(&self.installed()?.partial_path(id, version));
         Ok(())
     }
@@ -605,7 +621,8 @@ impl Fieldbrief {
     /// Compares the catalogs with what is installed. New versions are offered; a version the
     /// organisation's catalog marks `auto_install` is installed at once unless on battery
     /// saver, a metered connection, or "work offline" (then it is offered and says why).
-    pub fn check_updates(&mut self, refresh: bool, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<Vec<UpdateOffer>> {
+    /// With `install` false, automatic installs are only marked `auto_install_due`.
+    pub fn check_updates(&mut self, refresh: bool, install: bool, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<Vec<UpdateOffer>> {
         let view = self.model_catalog(refresh && self.settings.models.check_updates)?;
         let mode = self.power_state().map(|p| p.mode).unwrap_or_default();
         let mut offers = Vec::new();
@@ -617,6 +634,7 @@ impl Fieldbrief {
                 size_bytes: item.entry.size,
                 installed_automatically: false,
                 held_back: None,
+                auto_install_due: false,
             };
             if item.entry.auto_install {
                 let held = if self.settings.models.metered {
@@ -630,6 +648,7 @@ impl Fieldbrief {
                 };
                 match held {
                     Some(why) => offer.held_back = Some(format!("not installed automatically: {why}")),
+                    None if !install => offer.auto_install_due = true,
                     None => match self.pull_model(&item.entry.id, Some(&item.entry.version), control, progress) {
                         Ok(_) => offer.installed_automatically = true,
                         Err(e) => offer.held_back = Some(format!("automatic install failed: {e}")),
@@ -652,7 +671,15 @@ impl Fieldbrief {
         if models.get(&model.id, &model.version).is_none_or(|i| i.path != model.path) {
             return Ok(None);
         }
-        Ok(models.crashed(&model.id, &model.version, why)?.map(|r| {
+        let rolled = match models.crashed(&model.id, &model.version, why) {
+            Ok(r) => r,
+            Err(e) => {
+                // The summary goes on (extractive); only the rollback could not be recorded.
+                tracing::warn!(error = %e, model = %model.id, "could not roll the model back");
+                None
+            }
+        };
+        Ok(rolled.map(|r| {
             tracing::warn!(model = %model.id, from = %r.from_version, to = %r.to_version, "model rolled back");
             fieldbrief_core::route::Reason {
                 code: fieldbrief_core::route::ReasonCode::ModelRolledBack,
@@ -667,8 +694,10 @@ impl Fieldbrief {
             self.store.set_setting(&crash_key(model), "0")?;
         }
         let models = self.installed()?;
-        if models.get(&model.id, &model.version).is_some_and(|i| i.path == model.path) {
-            models.confirm(&model.id, &model.version)?;
+        if models.get(&model.id, &model.version).is_some_and(|i| i.path == model.path)
+            && let Err(e) = models.confirm(&model.id, &model.version)
+        {
+            tracing::warn!(error = %e, model = %model.id, "could not end the model's probation");
         }
         Ok(())
     }
