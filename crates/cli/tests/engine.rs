@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use fieldbrief_gguf::write::corrupt;
-use std::time::Duration;
 
 #[test]
 fn a_tiny_model_summarizes_locally_and_the_ledger_says_which_model() {
@@ -64,22 +63,8 @@ fn corrupt_models_are_refused_with_exit_2_and_the_exact_problem() {
     assert_eq!(notes, 7);
 }
 
-/// Starts a summary of a long note with the tiny model, waits until the worker is generating,
-/// and SIGKILLs the worker. Returns the CLI's JSON report.
 fn summarize_and_kill_worker(home: &Home, model: &std::path::Path) -> serde_json::Value {
-    let child = home
-        .command(&["summarize", "--json", "--model", s(model), s(&sample("incident-report-long.md"))])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let worker = wait_for_worker(child.id());
-    // Let it get into the parts of the long note, then kill it.
-    std::thread::sleep(Duration::from_millis(400));
-    kill9(worker);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    one_json_object(&out.stdout)
+    common::summarize_long_note_and_kill_worker(home, &["--model", s(model)])
 }
 
 #[test]

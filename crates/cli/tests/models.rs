@@ -227,18 +227,7 @@ fn a_new_version_that_kills_the_worker_is_rolled_back_with_the_reason_shown() {
     assert_eq!(current_version(&home, "tiny").as_deref(), Some(v2.as_str()));
 
     // The new version's first request: its worker dies.
-    let child = home
-        .command(&["summarize", "--json", s(&sample("incident-report-long.md"))])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let worker = wait_for_worker(child.id());
-    std::thread::sleep(Duration::from_millis(400));
-    kill9(worker);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = one_json_object(&out.stdout);
+    let v = summarize_long_note_and_kill_worker(&home, &[]);
     let rolled = v["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "model_rolled_back").expect("rollback reason");
     let detail = rolled["detail"].as_str().unwrap();
     assert!(detail.contains(&v2) && detail.contains(&v1) && detail.contains("signal 9"), "{detail}");

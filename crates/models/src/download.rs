@@ -13,7 +13,7 @@
 use crate::{Error, Result, hex, human_bytes};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -312,18 +312,8 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
 }
 
 fn hash_existing(file: &mut std::fs::File, hasher: &mut Sha256, path: &Path) -> Result<u64> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n_total = 0u64;
     file.seek(SeekFrom::Start(0)).map_err(Error::io(format!("reading {}", path.display())))?;
-    loop {
-        let n = file.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        n_total += n as u64;
-    }
-    Ok(n_total)
+    crate::hash_into(file, hasher, path)
 }
 
 fn save_sidecar(partial: &Path, s: &Sidecar) -> Result<()> {

@@ -71,20 +71,25 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Streams a file through SHA-256; returns (hex digest, bytes read).
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     use sha2::{Digest, Sha256};
-    use std::io::Read;
     let mut file = std::fs::File::open(path).map_err(Error::io(format!("reading {}", path.display())))?;
     let mut hasher = Sha256::new();
+    let total = hash_into(&mut file, &mut hasher, path)?;
+    Ok((hex(&hasher.finalize()), total))
+}
+
+/// Feeds everything `reader` has left into `hasher` (1 MiB at a time); returns the bytes read.
+pub(crate) fn hash_into(reader: &mut impl std::io::Read, hasher: &mut sha2::Sha256, path: &Path) -> Result<u64> {
+    use sha2::Digest;
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
-        let n = file.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
+        let n = reader.read(&mut buf).map_err(Error::io(format!("reading {}", path.display())))?;
         if n == 0 {
-            break;
+            return Ok(total);
         }
         hasher.update(&buf[..n]);
         total += n as u64;
     }
-    Ok((hex(&hasher.finalize()), total))
 }
 
 /// Ids and versions become directory names: a small alphabet, no separators, no leading dot.

@@ -16,6 +16,12 @@ fn model_bytes(seed: u64) -> Vec<u8> {
     LlamaSpec { seed, n_vocab: 3000, n_embd: 128, ..LlamaSpec::tiny() }.writer().to_bytes()
 }
 
+/// An older version, imported as it is (no smoke test in these tests).
+fn install_copy(models: &Models, id: &str, version: &str, file: &std::path::Path) {
+    let req = Request { id, version, file, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 };
+    models.install(&req, &mut |_| Ok(())).unwrap();
+}
+
 /// xorshift, so a failing run can be repeated from its seed.
 fn offsets(seed: u64, n: usize, len: u64) -> Vec<u64> {
     let mut x = seed.max(1);
@@ -48,9 +54,7 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
     // An older version is active before the update.
     let old = t.path().join("old.gguf");
     std::fs::write(&old, model_bytes(10)).unwrap();
-    models
-        .install(&Request { id: "tiny", version: "1", file: &old, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
-        .unwrap();
+    install_copy(&models, "tiny", "1", &old);
 
     let job = Job { url: server.url("tiny-2.gguf"), partial: models.partial_path("tiny", "2"), sha256: Some(sha.clone()), size: Some(bytes.len() as u64) };
     let mut reports = 0;
@@ -114,9 +118,7 @@ fn a_wrong_hash_is_refused_deleted_and_the_active_model_is_untouched() {
     let models = Models::open(&t.path().join("models")).unwrap();
     let old = t.path().join("old.gguf");
     std::fs::write(&old, model_bytes(10)).unwrap();
-    models
-        .install(&Request { id: "m", version: "1", file: &old, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 }, &mut |_| Ok(()))
-        .unwrap();
+    install_copy(&models, "m", "1", &old);
     let pointer_before = std::fs::read(models.dir().join("m/current.json")).unwrap();
     let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "2"), sha256: Some("0".repeat(64)), size: Some(bytes.len() as u64) };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();

@@ -143,6 +143,23 @@ pub fn kill9(pid: u32) {
     assert!(status.success());
 }
 
+/// Starts a summary of the long sample note (with `extra` arguments, e.g. a model), waits
+/// until the worker is generating, and SIGKILLs the worker. Returns the CLI's JSON report.
+pub fn summarize_long_note_and_kill_worker(home: &Home, extra: &[&str]) -> serde_json::Value {
+    let long = sample("incident-report-long.md");
+    let mut args = vec!["summarize", "--json"];
+    args.extend_from_slice(extra);
+    args.push(s(&long));
+    let child = home.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let worker = wait_for_worker(child.id());
+    // Let it get into the parts of the long note, then kill it.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    kill9(worker);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    one_json_object(&out.stdout)
+}
+
 /// Waits until `parent` has started its engine worker, and returns the worker's pid.
 pub fn wait_for_worker(parent: u32) -> u32 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
