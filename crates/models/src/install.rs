@@ -136,13 +136,25 @@ pub struct Models {
 }
 
 impl Models {
-    /// Opens (creating) the models directory; removes stale staging directories and moves
-    /// models from the older flat layout (`<dir>/<id>.gguf`) into versioned ones.
+    /// Opens (creating) the models directory. The first open of a directory in a process
+    /// also removes what killed processes left (staging directories, temporary pointers) and
+    /// moves models from the older flat layout (`<dir>/<id>.gguf`) into versioned ones; later
+    /// opens (every summary resolves its model) do no more than that first one did.
     pub fn open(dir: &Path) -> Result<Models> {
+        static TIDIED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
         std::fs::create_dir_all(dir).map_err(Error::io(format!("creating {}", dir.display())))?;
         let m = Models { dir: dir.to_path_buf() };
-        m.clean_stale();
-        m.migrate_flat_files();
+        let first = TIDIED.lock().map(|mut seen| {
+            let new = !seen.iter().any(|d| d == dir);
+            if new {
+                seen.push(dir.to_path_buf());
+            }
+            new
+        });
+        if first.unwrap_or(true) {
+            m.clean_stale();
+            m.migrate_flat_files();
+        }
         Ok(m)
     }
 
@@ -278,7 +290,7 @@ impl Models {
             copy_synced(req.file, &staged)?;
         }
         let (sha256, size) = sha256_file(&staged)?;
-        File::sync(&staged)?;
+        sync_file(&staged)?;
         failpoint("staged");
         if let Some(expected) = req.sha256
             && !expected.eq_ignore_ascii_case(&sha256)
@@ -609,12 +621,8 @@ fn process_alive(_pid: u32) -> bool {
     true
 }
 
-struct File;
-
-impl File {
-    fn sync(path: &Path) -> Result<()> {
-        std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(Error::io(format!("writing {}", path.display())))
-    }
+fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn copy_synced(from: &Path, to: &Path) -> Result<()> {

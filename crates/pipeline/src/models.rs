@@ -192,7 +192,7 @@ impl Fieldbrief {
             return Ok(LocalModel { id: i.record.id, version: i.record.version, path: i.path });
         }
         if as_path.is_file() {
-            let version = version_of_file(&self.store, &as_path)?;
+            let version = self::version(&self.store, &as_path)?;
             return Ok(LocalModel { id: id_of(&as_path), version, path: as_path });
         }
         Err(Error::BadArgument(format!(
@@ -701,10 +701,6 @@ impl Fieldbrief {
         }
         Ok(())
     }
-}
-
-fn version_of_file(store: &Store, path: &Path) -> Result<String> {
-    version(store, path)
 }
 
 /// A small file over HTTP(S) (a catalog or its signature), at most 4 MiB, 20 s.
