@@ -18,6 +18,8 @@ fn model_bytes(seed: u64) -> Vec<u8> {
 struct Org {
     server: FileServer,
     signer: Signer,
+    /// Each manifest is dated a minute after the last one.
+    published: std::cell::Cell<u32>,
 }
 
 struct Published<'a> {
@@ -31,7 +33,7 @@ struct Published<'a> {
 
 impl Org {
     fn new() -> Org {
-        Org { server: FileServer::start(), signer: Signer::from_seed([21; 32]) }
+        Org { server: FileServer::start(), signer: Signer::from_seed([21; 32]), published: std::cell::Cell::new(0) }
     }
 
     fn file(&self, name: &str, bytes: &[u8]) -> Published<'static> {
@@ -41,8 +43,8 @@ impl Org {
     }
 
     /// Publishes a manifest of `entries`, signed by `signer` (the organisation's own key
-    /// unless a test forges it).
-    fn publish(&self, entries: &[Published], signer: &Signer) {
+    /// unless a test forges it). Returns the manifest and its signature, as served.
+    fn publish(&self, entries: &[Published], signer: &Signer) -> (Vec<u8>, Vec<u8>) {
         let models: Vec<serde_json::Value> = entries
             .iter()
             .map(|e| {
@@ -53,9 +55,20 @@ impl Org {
                 })
             })
             .collect();
-        let manifest = serde_json::to_vec(&serde_json::json!({ "schema": 1, "publisher": "Acme Field Ops", "models": models })).unwrap();
-        self.server.put("catalog.json.sig", signer.sign(&manifest).into_bytes());
-        self.server.put("catalog.json", manifest);
+        let n = self.published.get() + 1;
+        self.published.set(n);
+        let generated = format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + n / 1440, n / 60 % 24, n % 60);
+        let manifest =
+            serde_json::to_vec(&serde_json::json!({ "schema": 1, "publisher": "Acme Field Ops", "generated": generated, "models": models })).unwrap();
+        let sig = signer.sign(&manifest).into_bytes();
+        self.replay(&manifest, &sig);
+        (manifest, sig)
+    }
+
+    /// Serves exactly these bytes as the catalog (a manifest published earlier, say).
+    fn replay(&self, manifest: &[u8], sig: &[u8]) {
+        self.server.put("catalog.json.sig", sig.to_vec());
+        self.server.put("catalog.json", manifest.to_vec());
     }
 
     fn configure(&self, home: &Home) {
@@ -177,6 +190,37 @@ fn a_catalog_with_a_bad_signature_is_refused() {
     org.server.put("catalog.json.sig", Vec::new());
     let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
     assert!(cat["error"].as_str().is_some(), "{cat}");
+}
+
+#[test]
+fn an_older_signed_catalog_replayed_is_refused_and_the_newer_one_kept_is_used() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let (old_manifest, old_sig) = org.publish(&[org.file("tiny-1.gguf", &model_bytes(1))], &org.signer);
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
+    org.publish(&[v1, v2], &org.signer);
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
+    assert!(cat["error"].is_null(), "{cat}");
+
+    // Someone between the laptop and the server serves the older, validly signed manifest.
+    org.replay(&old_manifest, &old_sig);
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    let error = cat["error"].as_str().unwrap_or_default();
+    assert!(error.contains("older than the one already accepted") && error.contains("replayed"), "{cat}");
+    assert_eq!(cat["signed_by"], "Acme Field Ops", "the newer catalog kept from before is still used: {cat}");
+    assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
+    let pulled = home.json(&["models", "pull", "tiny", "--json"]);
+    assert_eq!(pulled["models"][0]["version"], "2", "{pulled}");
+
+    // The organisation publishes again: a newer manifest is accepted.
+    let v3 = Published { version: "3", ..org.file("tiny-3.gguf", &model_bytes(3)) };
+    org.publish(&[v3], &org.signer);
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert!(cat["error"].is_null(), "{cat}");
+    assert_eq!(cat["entries"][0]["version"], "3", "{cat}");
 }
 
 #[test]

@@ -78,6 +78,10 @@ pub enum Source {
 pub struct Catalog {
     pub source: Source,
     pub entries: Vec<Entry>,
+    /// When an organisation's manifest says it was generated (RFC 3339). A fetched manifest
+    /// older than the one already seen is a replay and is refused ([`Catalog::check_newer_than`]).
+    #[serde(skip)]
+    pub generated: Option<time::OffsetDateTime>,
 }
 
 #[derive(Deserialize)]
@@ -92,8 +96,8 @@ struct TomlCatalog {
 struct Manifest {
     schema: u32,
     publisher: String,
+    /// RFC 3339; required for replay protection once a dated manifest has been seen.
     #[serde(default)]
-    #[allow(dead_code)]
     generated: Option<String>,
     models: Vec<Entry>,
 }
@@ -112,7 +116,7 @@ impl Catalog {
             // Only a signed organisation catalog may install without asking.
             e.auto_install = false;
         }
-        Ok(Catalog { source: Source::BuiltIn, entries })
+        Ok(Catalog { source: Source::BuiltIn, entries, generated: None })
     }
 
     /// An organisation's manifest, after its signature has been checked against `key`.
@@ -127,12 +131,42 @@ impl Catalog {
         if manifest.schema != 1 {
             return Err(Error::BadInput(format!("the catalog at {location} has schema {}; this app reads schema 1", manifest.schema)));
         }
+        let generated = match &manifest.generated {
+            None => None,
+            Some(g) => Some(time::OffsetDateTime::parse(g, &time::format_description::well_known::Rfc3339).map_err(|e| {
+                Error::BadInput(format!("the catalog at {location}: \"generated\" must be an RFC 3339 time such as 2026-11-30T08:00:00Z ({e})"))
+            })?),
+        };
         let mut entries = manifest.models;
         for e in &mut entries {
             e.check()?;
             e.url = resolve_url(location, &e.url);
         }
-        Ok(Catalog { source: Source::Organisation { location: location.to_string(), publisher: manifest.publisher }, entries })
+        Ok(Catalog { source: Source::Organisation { location: location.to_string(), publisher: manifest.publisher }, entries, generated })
+    }
+
+    /// Refuses a manifest that is older than `seen` (the last one accepted from the same
+    /// place): a validly signed old catalog replayed by a network in the middle would
+    /// otherwise roll the fleet back to versions the organisation has withdrawn. A manifest
+    /// without a date after a dated one is refused too; two undated ones cannot be compared.
+    pub fn check_newer_than(&self, seen: &Catalog) -> Result<()> {
+        let location = match &self.source {
+            Source::Organisation { location, .. } => location.as_str(),
+            Source::BuiltIn => "the built-in catalog",
+        };
+        let fmt = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string());
+        match (&self.generated, &seen.generated) {
+            (Some(new), Some(old)) if new < old => Err(Error::Signature(format!(
+                "the catalog at {location} is dated {}, older than the one already accepted (dated {}); it may be an old catalog replayed and is refused",
+                fmt(new),
+                fmt(old)
+            ))),
+            (None, Some(old)) => Err(Error::Signature(format!(
+                "the catalog at {location} carries no \"generated\" date, but the one already accepted is dated {}; it is refused",
+                fmt(old)
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// `id` at `version`, or its newest version.
@@ -219,6 +253,31 @@ mod tests {
             Catalog::from_signed_manifest(tampered.as_bytes(), Some(&s.sign(m.as_bytes())), &key, "c.json"),
             Err(Error::Signature(_))
         ));
+    }
+
+    #[test]
+    fn an_older_or_undated_manifest_after_a_dated_one_is_refused_as_a_replay() {
+        let s = Signer::from_seed([3; 32]);
+        let key = PublicKey::parse(&s.public_key()).unwrap();
+        let dated = |when: Option<&str>| {
+            let m = match when {
+                Some(w) => manifest("x.gguf").replacen("{\"schema\":1,", &format!("{{\"schema\":1,\"generated\":\"{w}\","), 1),
+                None => manifest("x.gguf"),
+            };
+            Catalog::from_signed_manifest(m.as_bytes(), Some(&s.sign(m.as_bytes())), &key, "https://acme.example/c.json")
+        };
+        let nov = dated(Some("2026-11-01T08:00:00Z")).unwrap();
+        let dec = dated(Some("2026-12-01T09:30:00+01:00")).unwrap();
+        let undated = dated(None).unwrap();
+        assert!(dec.check_newer_than(&nov).is_ok());
+        assert!(dec.check_newer_than(&dec).is_ok(), "the same catalog fetched again is fine");
+        let replay = nov.check_newer_than(&dec).unwrap_err();
+        assert!(matches!(replay, Error::Signature(_)) && replay.to_string().contains("older than the one already accepted"), "{replay}");
+        assert!(undated.check_newer_than(&dec).is_err());
+        assert!(nov.check_newer_than(&undated).is_ok(), "a first date after undated ones is accepted");
+        assert!(undated.check_newer_than(&undated).is_ok());
+        let bad = dated(Some("yesterday")).unwrap_err();
+        assert!(bad.to_string().contains("RFC 3339"), "{bad}");
     }
 
     #[test]

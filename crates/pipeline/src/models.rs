@@ -236,7 +236,7 @@ impl Fieldbrief {
             let manifest = source.join("catalog.json");
             let mut listed: Vec<PathBuf> = Vec::new();
             if manifest.is_file() {
-                let catalog = self.read_signed_catalog(&manifest.display().to_string(), false)?;
+                let (catalog, _) = self.read_signed_catalog(&manifest.display().to_string(), false)?;
                 for e in &catalog.entries {
                     let file = PathBuf::from(&e.url);
                     if !file.is_file() {
@@ -379,52 +379,62 @@ impl Fieldbrief {
     /// An organisation catalog at `location` (a URL or a path), signature checked. For a URL,
     /// `fetch` asks the server (a missing answer falls back to the copy verified at the last
     /// fetch); otherwise that copy is read. Relative model URLs resolve against `location`.
-    fn read_signed_catalog(&self, location: &str, fetch: bool) -> Result<Catalog> {
+    /// A fetched catalog older than the kept one is refused as a replay: the kept one is used
+    /// and the refusal is returned beside it.
+    fn read_signed_catalog(&self, location: &str, fetch: bool) -> Result<(Catalog, Option<String>)> {
         let key_text = self.settings.models.catalog_public_key.as_deref().ok_or_else(|| {
             Error::BadArgument(format!(
                 "{location} is an organisation catalog, but no public key is configured ([models] catalog_public_key); it is refused"
             ))
         })?;
         let key = PublicKey::parse(key_text)?;
-        let (bytes, sig) = if location.contains("://") {
-            let cached = self.models_dir().join("org-catalog.json");
-            let cached_sig = self.models_dir().join("org-catalog.json.sig");
-            let fetched = if fetch {
-                match (fetch_small(location), fetch_small(&format!("{location}.sig"))) {
-                    (Ok(b), Ok(sig)) => Some((b, String::from_utf8(sig).ok())),
-                    // Answered, but unsigned: refused, not replaced by an older copy.
-                    (Ok(b), Err(e)) if e.contains("404") => Some((b, None)),
-                    (Err(e), _) | (_, Err(e)) => {
-                        tracing::info!(error = %e, "organisation catalog not fetched; using the copy kept from the last fetch");
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            match fetched {
-                Some((b, sig)) => {
-                    // Verified before it is kept; kept so the catalog is there offline.
-                    Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location)?;
-                    let _ = std::fs::create_dir_all(self.models_dir());
-                    let _ = inst::replace_file(&cached, &b);
-                    if let Some(s) = &sig {
-                        let _ = inst::replace_file(&cached_sig, s.as_bytes());
-                    }
-                    (b, sig)
-                }
-                None => {
-                    let b = std::fs::read(&cached).map_err(|_| {
-                        Error::Models(format!("the organisation catalog {location} could not be fetched, and no copy is kept from an earlier fetch"))
-                    })?;
-                    (b, std::fs::read_to_string(&cached_sig).ok())
+        if !location.contains("://") {
+            let bytes = std::fs::read(location).map_err(|e| Error::BadArgument(format!("reading {location}: {e}")))?;
+            let sig = std::fs::read_to_string(format!("{location}.sig")).ok();
+            return Ok((Catalog::from_signed_manifest(&bytes, sig.as_deref(), &key, location)?, None));
+        }
+        let cached = self.models_dir().join("org-catalog.json");
+        let cached_sig = self.models_dir().join("org-catalog.json.sig");
+        // The copy kept from the last accepted fetch, if it still verifies under this key.
+        let kept = || -> Option<Catalog> {
+            let b = std::fs::read(&cached).ok()?;
+            let sig = std::fs::read_to_string(&cached_sig).ok();
+            Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location).ok()
+        };
+        let fetched = if fetch {
+            match (fetch_small(location), fetch_small(&format!("{location}.sig"))) {
+                (Ok(b), Ok(sig)) => Some((b, String::from_utf8(sig).ok())),
+                // Answered, but unsigned: refused, not replaced by an older copy.
+                (Ok(b), Err(e)) if e.contains("404") => Some((b, None)),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::info!(error = %e, "organisation catalog not fetched; using the copy kept from the last fetch");
+                    None
                 }
             }
         } else {
-            let bytes = std::fs::read(location).map_err(|e| Error::BadArgument(format!("reading {location}: {e}")))?;
-            (bytes, std::fs::read_to_string(format!("{location}.sig")).ok())
+            None
         };
-        Ok(Catalog::from_signed_manifest(&bytes, sig.as_deref(), &key, location)?)
+        if let Some((b, sig)) = fetched {
+            let catalog = Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location)?;
+            if let Some(seen) = kept()
+                && let Err(replay) = catalog.check_newer_than(&seen)
+            {
+                tracing::warn!(error = %replay, "organisation catalog refused as a replay; the kept copy is used");
+                return Ok((seen, Some(replay.to_string())));
+            }
+            // Verified before it is kept; kept so the catalog is there offline.
+            let _ = std::fs::create_dir_all(self.models_dir());
+            let _ = inst::replace_file(&cached, &b);
+            if let Some(s) = &sig {
+                let _ = inst::replace_file(&cached_sig, s.as_bytes());
+            }
+            return Ok((catalog, None));
+        }
+        let b = std::fs::read(&cached).map_err(|_| {
+            Error::Models(format!("the organisation catalog {location} could not be fetched, and no copy is kept from an earlier fetch"))
+        })?;
+        let sig = std::fs::read_to_string(&cached_sig).ok();
+        Ok((Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location)?, None))
     }
 
     /// The organisation's catalog (fetched when `refresh`, or when no copy is kept, unless
@@ -437,7 +447,10 @@ impl Fieldbrief {
             let cached_exists = self.models_dir().join("org-catalog.json").is_file();
             let fetch = !offline && (refresh || !cached_exists);
             match self.read_signed_catalog(url, fetch) {
-                Ok(c) => out.push(c),
+                Ok((c, warning)) => {
+                    out.push(c);
+                    error = warning;
+                }
                 Err(e) => error = Some(e.to_string()),
             }
         }
