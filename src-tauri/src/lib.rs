@@ -304,13 +304,19 @@ async fn model_catalog(app: AppHandle, refresh: bool) -> Result<fieldbrief_pipel
 /// `cancelled`.
 #[tauri::command]
 async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
-    blocking(app, move |app, shell| start_download(app, shell, id, version)).await
+    blocking(app, move |app, shell| {
+        shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        start_download(app, shell, id, version, false)
+    })
+    .await
 }
 
 /// Starts (or resumes) a download on its own handle and thread, registered so the window can
 /// pause or cancel it; progress arrives as `fieldbrief://model-download` events, the last one
-/// `installed`, `failed`, `paused` or `cancelled`.
-fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<String>) -> Result<(), UiError> {
+/// `installed`, `failed`, `paused` or `cancelled`. An `automatic` one (an update the
+/// organisation marked so) pauses itself when the laptop goes to battery saver, the connection
+/// is marked metered or the app works offline.
+fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<String>, automatic: bool) -> Result<(), UiError> {
     let control = fieldbrief_pipeline::DownloadControl::default();
     {
         let mut downloads = shell.downloads.lock().unwrap_or_else(|p| p.into_inner());
@@ -331,7 +337,11 @@ fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<St
         let emit = |p: &fieldbrief_pipeline::PullProgress| {
             let _ = app.emit("fieldbrief://model-download", p);
         };
-        let result = fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p));
+        let result = if automatic {
+            fb.pull_model_automatically(&id, version.as_deref(), &control, &mut |p| emit(p))
+        } else {
+            fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p))
+        };
         if let Err(e) = &result {
             tracing::warn!(model = %id, error = %e, "model download stopped");
         }
@@ -347,6 +357,7 @@ async fn pause_download(app: AppHandle, id: String) -> Result<(), UiError> {
             Some(c) => c.pause(),
             None => return Err(UiError::bad_input(format!("{id} is not downloading."))),
         }
+        shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         Ok(())
     })
     .await
@@ -356,6 +367,7 @@ async fn pause_download(app: AppHandle, id: String) -> Result<(), UiError> {
 #[tauri::command]
 async fn cancel_download(app: AppHandle, id: String) -> Result<(), UiError> {
     blocking(app, move |app, shell| {
+        shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
         if let Some(c) = shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             c.cancel();
             return Ok(());
@@ -463,7 +475,8 @@ fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
 /// Looks for model updates a minute after start and every six hours, when an organisation
 /// catalog is configured: new versions are offered in the Models view; one the organisation
 /// marks automatic is installed (never on battery saver, a metered connection or offline),
-/// with its progress sent like any download's.
+/// with its progress sent like any download's. While an automatic install waits for one of
+/// those to change (or was paused by it), it is looked at again every ten minutes.
 fn spawn_update_checks(app: AppHandle) {
     std::thread::spawn(move || {
         let mut wait = std::time::Duration::from_secs(60);
@@ -480,9 +493,16 @@ fn spawn_update_checks(app: AppHandle) {
                 Ok(offers) => {
                     tracing::info!(offers = offers.len(), "model update check");
                     // Automatic installs run like any download: shown, pausable, cancellable.
-                    for o in offers.into_iter().filter(|o| o.auto_install_due) {
-                        if let Err(e) = start_download(&app, &shell, o.id.clone(), Some(o.available.clone())) {
-                            tracing::warn!(model = %o.id, error = %e.message, "automatic model update not started");
+                    let stopped_by_user = shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    for o in offers.iter().filter(|o| !stopped_by_user.contains(&o.id)) {
+                        if o.auto_install_due {
+                            // Looked at again soon in case it pauses itself (battery saver…).
+                            wait = std::time::Duration::from_secs(600);
+                            if let Err(e) = start_download(&app, &shell, o.id.clone(), Some(o.available.clone()), true) {
+                                tracing::warn!(model = %o.id, error = %e.message, "automatic model update not started");
+                            }
+                        } else if o.held_back.is_some() {
+                            wait = std::time::Duration::from_secs(600);
                         }
                     }
                 }

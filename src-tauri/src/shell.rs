@@ -40,6 +40,8 @@ pub struct Shell {
     worker_command: Option<WorkerCommand>,
     /// Model downloads in flight, by model id.
     pub downloads: Mutex<HashMap<String, fieldbrief_pipeline::DownloadControl>>,
+    /// Models whose download the user paused or cancelled: automatic updates leave them be.
+    pub stopped_by_user: Mutex<std::collections::HashSet<String>>,
 }
 
 struct Handles {
@@ -90,6 +92,7 @@ impl Shell {
             home,
             worker_command: worker,
             downloads: Mutex::default(),
+            stopped_by_user: Mutex::default(),
         }
     }
 

@@ -140,7 +140,14 @@ pub fn catalog(c: &fieldbrief_pipeline::CatalogView, as_json: bool) -> anyhow::R
         };
         let tofu = if i.trust_on_first_use { " · sha256 not published: trust on first use" } else { "" };
         let ram = if i.fits_ram { String::new() } else { format!(" · needs {} GB RAM, more than this laptop has", e.min_ram_gb) };
-        let paused = i.download.as_ref().map(|d| format!(" · paused download at {}", human_bytes(d.downloaded))).unwrap_or_default();
+        let paused = i
+            .download
+            .as_ref()
+            .map(|d| match d.version == e.version {
+                true => format!(" · paused download at {}", human_bytes(d.downloaded)),
+                false => format!(" · paused download of version {} at {} (`models pull {}@{} --discard` deletes it)", d.version, human_bytes(d.downloaded), d.id, d.version),
+            })
+            .unwrap_or_default();
         out!("{}@{}  {} · {} · context {} · {} · {state}{tofu}{ram}{paused}", e.id, e.version, human_bytes(e.size), e.quantization, e.context_length, e.licence);
         if !e.description.is_empty() {
             out!("    {}", e.description);

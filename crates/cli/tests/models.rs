@@ -397,6 +397,70 @@ fn an_automatic_update_waits_for_mains_power_and_an_unmetered_connection() {
 }
 
 #[test]
+fn an_automatic_download_pauses_when_the_laptop_goes_to_battery_saver_and_resumes_on_mains() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure_with(&home, "\n[power]\npoll_secs = 1\n");
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    org.publish(&[v1], &org.signer);
+    assert!(home.run(&["models", "pull", "tiny"]).status.success());
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    let bytes2 = model_bytes(2);
+    let v2 = Published { version: "2", auto_install: true, ..org.file("tiny-2.gguf", &bytes2) };
+    org.publish(&[v1, v2], &org.signer);
+
+    // On mains when the download starts; on battery at 8 % a second later, while the
+    // transfer is stalled half way (the stall lasts the configured 2 s).
+    org.server.plan_for("tiny-2.gguf", [Misbehave::StallAt(bytes2.len() as u64 / 2)]);
+    let unplugged = "{\"at_s\": 0, \"battery\": {\"percent\": 80, \"on_ac\": true}}\n{\"at_s\": 1, \"battery\": {\"percent\": 8, \"on_ac\": false}}\n";
+    let out = home.command(&["models", "updates", "--json"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace(unplugged)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = one_json_object(&out.stdout);
+    assert_eq!(v["updates"][0]["installed_automatically"], false, "{v}");
+    let held = v["updates"][0]["held_back"].as_str().unwrap_or_default();
+    assert!(held.contains("paused because the laptop is in battery saver mode"), "{v}");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+    let cat = home.json(&["models", "catalog", "--json"]);
+    let paused = &cat["entries"][0]["download"];
+    assert_eq!(paused["state"], "paused", "{cat}");
+    assert!(paused["downloaded"].as_u64().unwrap_or(0) > 0, "the bytes are kept: {cat}");
+
+    // Back on mains (this machine's own sensors): the next check resumes where it stopped.
+    let v = home.json(&["models", "updates", "--json"]);
+    assert_eq!(v["updates"][0]["installed_automatically"], true, "{v}");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+    let starts: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
+    assert!(starts.len() == 2 && starts[1] > 0, "resumed, not started over: {starts:?}");
+}
+
+#[test]
+fn a_download_paused_before_the_catalog_moved_on_is_still_shown_and_can_be_discarded() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let bytes1 = model_bytes(1);
+    let v1 = org.file("tiny-1.gguf", &bytes1);
+    org.publish(&[v1], &org.signer);
+    // Cut a third of the way, then the server fails more often than the retries allow.
+    let steps = std::iter::once(Misbehave::CutAt(bytes1.len() as u64 / 3)).chain(std::iter::repeat_n(Misbehave::ServerError, 31));
+    org.server.plan_for("tiny-1.gguf", steps);
+    let out = home.run(&["models", "pull", "tiny"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is kept, and the next try resumes there"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
+    org.publish(&[v2], &org.signer);
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
+    assert_eq!(cat["entries"][0]["download"]["version"], "1", "the older download is still listed: {cat}");
+    let text = home.run(&["models", "catalog"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("paused download of version 1"), "{}", String::from_utf8_lossy(&text.stdout));
+    assert!(home.run(&["models", "pull", "tiny@1", "--discard"]).status.success());
+    let cat = home.json(&["models", "catalog", "--json"]);
+    assert!(cat["entries"][0]["download"].is_null(), "{cat}");
+}
+
+#[test]
 fn a_model_without_a_published_hash_is_pinned_on_first_use_and_held_to_it() {
     let home = Home::new();
     let org = Org::new();

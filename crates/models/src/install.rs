@@ -166,6 +166,19 @@ impl Models {
         self.dir.join(".downloads").join(format!("{id}@{version}.part"))
     }
 
+    /// The versions of `id` with an unfinished download, newest first.
+    pub fn partial_versions(&self, id: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.dir.join(".downloads")) else { return Vec::new() };
+        let prefix = format!("{id}@");
+        let mut versions: Vec<String> = dir
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_prefix(&prefix)?.strip_suffix(".part").map(str::to_string))
+            .filter(|v| check_name("version", v).is_ok())
+            .collect();
+        versions.sort_by(|a, b| compare_versions(b, a));
+        versions
+    }
+
     fn id_dir(&self, id: &str) -> PathBuf {
         self.dir.join(id)
     }

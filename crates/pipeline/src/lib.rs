@@ -623,11 +623,11 @@ impl Fieldbrief {
         // waits for a cloud refinement is not.
         if verdict.passed && decision.route != Route::Deferred {
             let lq = local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str()));
-            if let Some(producer) = self.producer_of(&engine_name, style, lq) {
-                if let Err(e) = self.cache_store(&doc, &base, decision.route, &output.text, &producer) {
-                    // The summary is saved; a cache that cannot be written only costs speed.
-                    tracing::warn!(error = %e, "could not cache the summary");
-                }
+            if let Some(producer) = self.producer_of(&engine_name, style, lq)
+                && let Err(e) = self.cache_store(&doc, &base, decision.route, &output.text, &producer)
+            {
+                // The summary is saved; a cache that cannot be written only costs speed.
+                tracing::warn!(error = %e, "could not cache the summary");
             }
         }
         if decision.route == Route::Deferred {

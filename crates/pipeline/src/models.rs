@@ -494,7 +494,11 @@ impl Fieldbrief {
                     continue;
                 }
                 let current = models.pointer(&e.id).map(|p| p.version);
-                let partial = models.partial_path(&e.id, &e.version);
+                // The newest version's paused download, else an older one's (the catalog may
+                // have moved on since it was paused), so it can be resumed or discarded.
+                let paused = std::iter::once(e.version.clone())
+                    .chain(models.partial_versions(&e.id))
+                    .find_map(|v| download::partial_state(&models.partial_path(&e.id, &v)).map(|state| (v, state)));
                 entries.push(CatalogItem {
                     size_bytes: e.size,
                     trust_on_first_use: e.trust_on_first_use(),
@@ -502,9 +506,9 @@ impl Fieldbrief {
                     update_available: current.as_ref().is_some_and(|c| fieldbrief_models::compare_versions(&e.version, c).is_gt()),
                     current,
                     fits_ram: ram_gb <= 0.0 || e.min_ram_gb <= ram_gb,
-                    download: download::partial_state(&partial).map(|(have, total)| PullProgress {
+                    download: paused.map(|(version, (have, total))| PullProgress {
                         id: e.id.clone(),
-                        version: e.version.clone(),
+                        version,
                         state: PullState::Paused,
                         downloaded: have,
                         total,
@@ -637,7 +641,6 @@ impl Fieldbrief {
     /// With `install` false, automatic installs are only marked `auto_install_due`.
     pub fn check_updates(&mut self, refresh: bool, install: bool, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<Vec<UpdateOffer>> {
         let view = self.model_catalog(refresh && self.settings.models.check_updates)?;
-        let mode = self.power_state().map(|p| p.mode).unwrap_or_default();
         let mut offers = Vec::new();
         for item in view.entries.iter().filter(|i| i.update_available) {
             let mut offer = UpdateOffer {
@@ -650,27 +653,77 @@ impl Fieldbrief {
                 auto_install_due: false,
             };
             if item.entry.auto_install {
-                let held = if self.settings.models.metered {
-                    Some("the connection is marked metered")
-                } else if mode == Mode::Saver {
-                    Some("the laptop is in battery saver mode")
-                } else if self.settings.cloud.work_offline {
-                    Some("working offline")
-                } else {
-                    None
-                };
-                match held {
+                match self.automatic_install_hold() {
                     Some(why) => offer.held_back = Some(format!("not installed automatically: {why}")),
                     None if !install => offer.auto_install_due = true,
-                    None => match self.pull_model(&item.entry.id, Some(&item.entry.version), control, progress) {
+                    None => match self.pull_model_automatically(&item.entry.id, Some(&item.entry.version), control, progress) {
                         Ok(_) => offer.installed_automatically = true,
-                        Err(e) => offer.held_back = Some(format!("automatic install failed: {e}")),
+                        Err(e) => offer.held_back = Some(format!("automatic install stopped: {e}")),
                     },
                 }
             }
             offers.push(offer);
         }
         Ok(offers)
+    }
+
+    /// Why an automatic install must wait now, if it must: the settings as saved now (the
+    /// app's settings window may have marked the connection metered) and the power state.
+    pub fn automatic_install_hold(&mut self) -> Option<&'static str> {
+        if let Err(e) = self.reload_settings() {
+            tracing::warn!(error = %e, "could not re-read the settings");
+        }
+        let mode = self.power_state().map(|p| p.mode).unwrap_or_default();
+        hold_reason(&self.settings, mode)
+    }
+
+    /// [`Fieldbrief::pull_model`] for an install nobody asked for: checked before it starts,
+    /// and paused (its bytes kept, to resume later) as soon as the laptop goes to battery
+    /// saver, the connection is marked metered or "work offline" is switched on. The paused
+    /// progress report carries the reason.
+    pub fn pull_model_automatically(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<ModelEntry> {
+        if let Some(why) = self.automatic_install_hold() {
+            return Err(Error::Models(format!("{id} is not installed automatically now: {why}")));
+        }
+        let config = self.home.config_path();
+        let mut settings = self.settings.clone();
+        let mut settings_read = std::time::Instant::now();
+        // The monitor keeps its own poll interval; it is handed back afterwards.
+        let mut power = self.power.take();
+        let mut held: Option<&'static str> = None;
+        let result = {
+            let mut watch = |p: &PullProgress| {
+                if held.is_none() && matches!(p.state, PullState::Starting | PullState::Downloading | PullState::Retrying) {
+                    if settings_read.elapsed() >= Duration::from_secs(1) {
+                        match fieldbrief_core::config::Settings::load(&config) {
+                            Ok(s) => settings = s,
+                            Err(e) => tracing::warn!(error = %e, "could not re-read the settings during a download"),
+                        }
+                        settings_read = std::time::Instant::now();
+                    }
+                    let mode = power.as_mut().map(|(m, _)| m.state().mode).unwrap_or_default();
+                    if let Some(why) = hold_reason(&settings, mode) {
+                        tracing::info!(model = %p.id, why, "automatic download paused");
+                        held = Some(why);
+                        control.pause();
+                    }
+                }
+                match (p.state, held) {
+                    (PullState::Paused, Some(why)) => progress(&PullProgress { message: Some(format!("paused automatically: {why}")), ..p.clone() }),
+                    _ => progress(p),
+                }
+            };
+            self.pull_model(id, version, control, &mut watch)
+        };
+        if self.power.is_none() {
+            self.power = power;
+        }
+        match (result, held) {
+            (Err(Error::Models(_)), Some(why)) => Err(Error::Models(format!(
+                "the automatic download of {id} is paused because {why}; its bytes are kept and it resumes when that changes"
+            ))),
+            (r, _) => r,
+        }
     }
 
     /// The local engine crashed on `model`: counts it, and rolls a version on probation back.
@@ -713,6 +766,19 @@ impl Fieldbrief {
             tracing::warn!(error = %e, model = %model.id, "could not end the model's probation");
         }
         Ok(())
+    }
+}
+
+/// Why an automatic install must wait, if it must.
+fn hold_reason(settings: &fieldbrief_core::config::Settings, mode: Mode) -> Option<&'static str> {
+    if settings.models.metered {
+        Some("the connection is marked metered")
+    } else if mode == Mode::Saver {
+        Some("the laptop is in battery saver mode")
+    } else if settings.cloud.work_offline {
+        Some("working offline")
+    } else {
+        None
     }
 }
 

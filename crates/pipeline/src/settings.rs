@@ -249,7 +249,8 @@ mod tests {
         std::fs::write(fb.home().config_path(), "# mine\n[summary]\nmax_words = 90\n").unwrap();
         fb.reload_settings().unwrap();
         let before = std::fs::read_to_string(fb.home().config_path()).unwrap();
-        let cases: [(fn(&mut SettingsForm), &str); 4] = [
+        type Edit = fn(&mut SettingsForm);
+        let cases: [(Edit, &str); 4] = [
             (|f| f.cloud_enabled = true, "needs an endpoint and a model"),
             (
                 |f| {

@@ -29,7 +29,8 @@ pub enum Misbehave {
 #[derive(Default)]
 struct Shared {
     files: Mutex<BTreeMap<String, Arc<Vec<u8>>>>,
-    plan: Mutex<VecDeque<Misbehave>>,
+    /// Planned misbehaviours, each for any path (`None`) or for one.
+    plan: Mutex<VecDeque<(Option<String>, Misbehave)>>,
     /// (path, first byte asked for)
     requests: Mutex<Vec<(String, u64)>>,
     served_bytes: AtomicUsize,
@@ -74,7 +75,15 @@ impl FileServer {
     /// Misbehaviours for the next requests, one each, in order.
     pub fn plan(&self, steps: impl IntoIterator<Item = Misbehave>) {
         if let Ok(mut p) = self.shared.plan.lock() {
-            p.extend(steps);
+            p.extend(steps.into_iter().map(|s| (None, s)));
+        }
+    }
+
+    /// Misbehaviours for the next requests of `/path` only, one each, in order.
+    pub fn plan_for(&self, path: &str, steps: impl IntoIterator<Item = Misbehave>) {
+        let path = path.trim_start_matches('/').to_string();
+        if let Ok(mut p) = self.shared.plan.lock() {
+            p.extend(steps.into_iter().map(|s| (Some(path.clone()), s)));
         }
     }
 
@@ -109,7 +118,10 @@ async fn serve(State(s): State<Arc<Shared>>, Path(path): Path<String>, headers: 
     if let Ok(mut r) = s.requests.lock() {
         r.push((path.clone(), asked.unwrap_or(0)));
     }
-    let step = s.plan.lock().ok().and_then(|mut p| p.pop_front());
+    let step = s.plan.lock().ok().and_then(|mut p| {
+        let i = p.iter().position(|(only, _)| only.as_ref().is_none_or(|o| *o == path))?;
+        p.remove(i).map(|(_, step)| step)
+    });
     let len = file.len() as u64;
     let (start, status) = match (asked, step) {
         (_, Some(Misbehave::ServerError)) => return (StatusCode::INTERNAL_SERVER_ERROR, "try later").into_response(),
