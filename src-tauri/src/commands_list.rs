@@ -18,6 +18,7 @@ pub const COMMANDS: &[&str] = &[
     "delete_note",
     "list_models",
     "import_model",
+    "import_model_folder",
     "use_model",
     "remove_model",
     "model_catalog",

@@ -277,6 +277,23 @@ async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
     .await
 }
 
+/// Asks for a folder (a USB stick, say): a signed `catalog.json` in it installs its models
+/// under the catalog's ids, versions and hashes (the organisation's key must be configured);
+/// other `.gguf` files are imported by hash. Every one goes through the smoke test. Empty
+/// when the user cancels.
+#[tauri::command]
+async fn import_model_folder(app: AppHandle) -> Result<Vec<ModelEntry>, UiError> {
+    blocking(app, |app, shell| {
+        let path = shell.dialogs.ask(|| app.dialog().file().set_title("Import models from a folder").blocking_pick_folder());
+        let Some(path) = path else { return Ok(Vec::new()) };
+        if !path.is_dir() {
+            return Err(UiError::bad_input(format!("{} is not a folder.", path.display())));
+        }
+        Ok(shell.browse()?.import_model(&path)?)
+    })
+    .await
+}
+
 #[tauri::command]
 async fn use_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
     blocking(app, move |_, shell| Ok(shell.browse()?.use_model(&id, version.as_deref())?)).await
@@ -557,6 +574,7 @@ pub fn run() {
             delete_note,
             list_models,
             import_model,
+            import_model_folder,
             use_model,
             remove_model,
             model_catalog,

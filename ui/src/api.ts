@@ -77,6 +77,8 @@ export const api = {
   deleteNote: (id: number) => call<void>("delete_note", { id }),
   models: () => call<ModelEntry[]>("list_models"),
   importModel: () => call<ModelEntry | null>("import_model"),
+  /** Asks for a folder (a USB stick): its signed catalog's models, or its GGUF files. Empty = cancelled. */
+  importModelFolder: () => call<ModelEntry[]>("import_model_folder"),
   /** Makes `id` the active model; `version` null = the id's current version. */
   useModel: (id: string, version: string | null = null) => call<void>("use_model", { id, version }),
   /** Deletes one version of `id`; `version` null = every version of it. */

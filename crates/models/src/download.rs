@@ -348,6 +348,32 @@ enum Attempt {
     Fatal(Error),
 }
 
+enum Waited<T> {
+    Done(T),
+    TimedOut,
+    Stopped(Fetched),
+}
+
+/// Awaits `fut` for at most `limit`, looking at `control` every 100 ms so that a pause or a
+/// cancel takes effect at once, even while the server sends nothing. (`fut` is polled in
+/// place, never restarted: reqwest's `send` and `chunk` lose nothing between polls.)
+async fn unless_stopped<T>(fut: impl std::future::Future<Output = T>, limit: Duration, control: &Control) -> Waited<T> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        let tick = deadline.min(tokio::time::Instant::now() + Duration::from_millis(100));
+        if let Ok(out) = tokio::time::timeout_at(tick, fut.as_mut()).await {
+            return Waited::Done(out);
+        }
+        match control.check() {
+            Control::PAUSE => return Waited::Stopped(Fetched::Paused),
+            Control::CANCEL => return Waited::Stopped(Fetched::Cancelled),
+            _ if tokio::time::Instant::now() >= deadline => return Waited::TimedOut,
+            _ => {}
+        }
+    }
+}
+
 /// One connection: asks for the bytes after `have` and appends what arrives.
 #[allow(clippy::too_many_arguments)]
 async fn fetch(
@@ -379,10 +405,11 @@ async fn fetch(
             request = request.header(IF_RANGE, v);
         }
     }
-    let response = match tokio::time::timeout(opts.stall + opts.connect_timeout, request.send()).await {
-        Err(_) => return Err(Attempt::Retry("the server did not answer".into())),
-        Ok(Err(e)) => return Err(Attempt::Retry(describe(&e))),
-        Ok(Ok(r)) => r,
+    let response = match unless_stopped(request.send(), opts.stall + opts.connect_timeout, control).await {
+        Waited::Stopped(f) => return Ok(f),
+        Waited::TimedOut => return Err(Attempt::Retry("the server did not answer".into())),
+        Waited::Done(Err(e)) => return Err(Attempt::Retry(describe(&e))),
+        Waited::Done(Ok(r)) => r,
     };
     let status = response.status();
     let header = |name| response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
@@ -447,16 +474,17 @@ async fn fetch(
             _ => {}
         }
         let received = *have + pending.len() as u64;
-        let chunk = match tokio::time::timeout(opts.stall, response.chunk()).await {
-            Err(_) => break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
-            Ok(Err(e)) => break Err(Attempt::Retry(describe(&e))),
-            Ok(Ok(None)) => {
+        let chunk = match unless_stopped(response.chunk(), opts.stall, control).await {
+            Waited::Stopped(f) => break Ok(f),
+            Waited::TimedOut => break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
+            Waited::Done(Err(e)) => break Err(Attempt::Retry(describe(&e))),
+            Waited::Done(Ok(None)) => {
                 break match sidecar.total {
                     Some(t) if received < t => Err(Attempt::Retry(format!("the connection closed at {received} of {t}"))),
                     _ => Ok(Fetched::Complete),
                 };
             }
-            Ok(Ok(Some(c))) => c,
+            Waited::Done(Ok(Some(c))) => c,
         };
         if sidecar.total.is_some_and(|t| received + chunk.len() as u64 > t) {
             if job.sha256.is_some() && job.size.is_some() {

@@ -180,6 +180,36 @@ fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
 }
 
 #[test]
+fn a_pause_while_the_server_sends_nothing_takes_effect_without_waiting_for_the_stall_limit() {
+    let bytes = model_bytes(16);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    server.plan([Misbehave::StallAt(300_000)]);
+    let t = tempfile::tempdir().unwrap();
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    // A stall limit far longer than the test: only the pause can end this connection.
+    let opts = Options { stall: Duration::from_secs(600), ..quick() };
+    let control = Control::default();
+    let mut phases = Vec::new();
+    let e = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while server.served_bytes() < 300_000 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            control.pause();
+        });
+        download::download(&job, &opts, &control, &mut |p| phases.push(p.phase))
+    })
+    .unwrap_err();
+    let Error::Paused(kept) = e else { panic!("{e}") };
+    assert!(kept <= 300_000, "{kept}");
+    assert!(!phases.contains(&Phase::Retrying), "paused on the stalled connection, not after a stall was declared: {phases:?}");
+    assert_eq!(server.requests().len(), 1);
+    let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
+}
+
+#[test]
 fn a_trust_on_first_use_download_pins_its_hash() {
     let bytes = model_bytes(16);
     let server = FileServer::start();

@@ -131,6 +131,25 @@ describe("Models view: installed models", () => {
     expect(byId<HTMLButtonElement>("import-model").disabled).toBe(false);
   });
 
+  it("imports a folder's models and names them, or says why the folder was refused", async () => {
+    let answer: () => unknown = () => [entry({ version: "3", trust: "signed", active: true }), entry({ id: "phi-mini", version: "7", trust: "signed" })];
+    const shell = fakeShell({ list_models: () => [], model_catalog: () => catalogOf([]), import_model_folder: () => answer() });
+    const { view, ctx } = mount();
+    await view.refresh();
+    byId("import-model-folder").click();
+    expect(byId<HTMLButtonElement>("import-model-folder").disabled).toBe(true);
+    await settle();
+    expect(shell.named("import_model_folder")).toHaveLength(1);
+    expect(ctx.notify).toHaveBeenCalledWith("Imported 2 models: qwen2.5-1.5b-q4 3, phi-mini 7; qwen2.5-1.5b-q4 is now the active model");
+    expect(byId<HTMLButtonElement>("import-model-folder").disabled).toBe(false);
+
+    answer = () => Promise.reject({ kind: "bad_input", message: "/media/usb/catalog.json is an organisation catalog, but no public key is configured ([models] catalog_public_key); it is refused" });
+    byId("import-model-folder").click();
+    await settle();
+    expect(byId("models-error").textContent).toContain("no public key is configured");
+    expect(ctx.notify).toHaveBeenCalledTimes(1);
+  });
+
   it("removes one version only after confirmation", async () => {
     const shell = fakeShell({ list_models: () => [entry({ active: true })], remove_model: () => null, model_catalog: () => catalogOf([]) });
     const { view, ctx } = mount();

@@ -66,6 +66,11 @@ export function modelsView(ctx: Context): View & { refresh: () => Promise<void>;
   const errors = errorBox("models-error");
   const importing = h("span", { id: "import-state", class: "muted", "aria-live": "polite" });
   const importButton = h("button", { type: "button", id: "import-model", class: "primary", onclick: () => void importModel() }, "Import GGUF model…");
+  const importFolderButton = h(
+    "button",
+    { type: "button", id: "import-model-folder", title: "A folder such as a USB stick: a signed catalog.json in it installs its models under the catalog's versions and hashes", onclick: () => void importFolder() },
+    "Import folder…",
+  );
   const verifyButton = h("button", { type: "button", id: "verify-models", onclick: () => void verify() }, "Verify files");
   const notices = h("div", { id: "rollback-notices" });
   const verifyResults = h("div", { id: "verify-results", class: "verify-results", role: "status", "aria-live": "polite", hidden: true });
@@ -129,7 +134,7 @@ export function modelsView(ctx: Context): View & { refresh: () => Promise<void>;
     "section",
     { id: "view-models", class: "view", "aria-label": "Models" },
     h("h2", {}, "On this laptop"),
-    h("div", { class: "toolbar" }, importButton, verifyButton, importing),
+    h("div", { class: "toolbar" }, importButton, importFolderButton, verifyButton, importing),
     errors.el,
     notices,
     verifyResults,
@@ -287,6 +292,28 @@ export function modelsView(ctx: Context): View & { refresh: () => Promise<void>;
       errors.show(e as UiError);
     } finally {
       importButton.disabled = false;
+      importing.textContent = "";
+    }
+  }
+
+  async function importFolder() {
+    errors.clear();
+    importButton.disabled = importFolderButton.disabled = true;
+    importing.textContent = "Checking, copying and testing the folder's models…";
+    try {
+      const imported = await ctx.api.importModelFolder();
+      if (imported.length > 0) {
+        const names = imported.map((m) => `${m.id} ${m.version}`).join(", ");
+        const active = imported.find((m) => m.active);
+        ctx.notify(`Imported ${imported.length === 1 ? "1 model" : `${imported.length} models`}: ${names}${active ? `; ${active.id} is now the active model` : ""}`);
+      }
+      await refresh();
+      void loadCatalog(false);
+      ctx.refreshStatus();
+    } catch (e) {
+      errors.show(e as UiError);
+    } finally {
+      importButton.disabled = importFolderButton.disabled = false;
       importing.textContent = "";
     }
   }
