@@ -335,12 +335,21 @@ async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Resu
 /// is marked metered or the app works offline.
 fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<String>, automatic: bool) -> Result<(), UiError> {
     let control = fieldbrief_pipeline::DownloadControl::default();
-    {
+    // Resume right after Pause: the paused download lets go of its file within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
         let mut downloads = shell.downloads.lock().unwrap_or_else(|p| p.into_inner());
-        if downloads.contains_key(&id) {
-            return Err(UiError::bad_input(format!("{id} is already downloading.")));
+        match downloads.get(&id) {
+            None => {
+                downloads.insert(id.clone(), control.clone());
+                break;
+            }
+            Some(c) if c.is_stopping() && std::time::Instant::now() < deadline => {
+                drop(downloads);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Some(_) => return Err(UiError::bad_input(format!("{id} is already downloading."))),
         }
-        downloads.insert(id.clone(), control.clone());
     }
     let mut fb = match shell.open_another() {
         Ok(fb) => fb,

@@ -8,7 +8,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { Keys, Session } from "./webdriver.mjs";
@@ -49,6 +51,74 @@ async function screenshot(name) {
   fs.writeFileSync(file, await s.screenshot());
 }
 
+/**
+ * The organisation's model server on loopback: a catalog signed with a raw Ed25519 key (the
+ * app is configured with its public half) and one model whose first transfer stops half way
+ * and stays silent until the app lets go, so that the test can watch, pause and resume it.
+ */
+const org = { keys: crypto.generateKeyPairSync("ed25519"), files: new Map(), requests: [], server: null, url: "", released: false };
+
+async function startOrgServer() {
+  org.server = http.createServer((req, res) => {
+    const name = decodeURIComponent(req.url.slice(1));
+    const body = org.files.get(name);
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    const start = range ? Number(range[1]) : 0;
+    org.requests.push({ name, start });
+    const headers = { "Content-Length": String(body.length - start), ETag: '"e2e-1"', "Accept-Ranges": "bytes" };
+    if (range) res.writeHead(206, { ...headers, "Content-Range": `bytes ${start}-${body.length - 1}/${body.length}` });
+    else res.writeHead(200, headers);
+    if (name.endsWith(".gguf") && org.requests.filter((r) => r.name === name).length === 1) {
+      res.write(body.subarray(start, Math.floor(body.length / 2)));
+      res.on("close", () => (org.released = true));
+      return; // then silence
+    }
+    res.end(body.subarray(start));
+  });
+  await new Promise((resolve) => org.server.listen(0, "127.0.0.1", resolve));
+  org.url = `http://127.0.0.1:${org.server.address().port}`;
+}
+
+/** Publishes `file` as fieldtiny 1 in a freshly signed catalog. */
+function publishModel(file) {
+  const bytes = fs.readFileSync(file);
+  org.files.set("fieldtiny-1.gguf", bytes);
+  const { manifest, signature } = signedCatalog(bytes, "1", "fieldtiny-1.gguf");
+  org.files.set("catalog.json", manifest);
+  org.files.set("catalog.json.sig", signature);
+}
+
+/** A catalog listing `bytes` as fieldtiny `version` at `url`, and its signature by the organisation. */
+function signedCatalog(bytes, version, url) {
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schema: 1,
+      publisher: "E2E Field Ops",
+      generated: new Date().toISOString(),
+      models: [
+        {
+          id: "fieldtiny",
+          version,
+          url,
+          sha256: crypto.createHash("sha256").update(bytes).digest("hex"),
+          size: bytes.length,
+          quantization: "F32",
+          context_length: 2048,
+          licence: "MIT",
+          min_ram_gb: 0.1,
+          prompt_template: "chatml",
+          description: "Published by the end-to-end test",
+        },
+      ],
+    }),
+  );
+  return { manifest, signature: Buffer.from(crypto.sign(null, manifest, org.keys.privateKey).toString("base64")) };
+}
+
 /** The next native file dialog answers with `file` (see FIELDBRIEF_SCRIPTED_DIALOGS). */
 function answerDialogWith(file) {
   fs.writeFileSync(dialogAnswer, file + "\n");
@@ -78,6 +148,13 @@ before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   fs.mkdirSync(home, { recursive: true });
   answerDialogWith("");
+  // The organisation's catalog is configured before the app starts, as IT would ship it.
+  await startOrgServer();
+  const publicKey = Buffer.from(org.keys.publicKey.export({ format: "jwk" }).x, "base64url").toString("base64");
+  fs.writeFileSync(
+    path.join(home, "config.toml"),
+    `[models]\ncatalog_url = "${org.url}/catalog.json"\ncatalog_public_key = "${publicKey}"\nmin_free_mib = 0\ndownload_stall_secs = 600\n`,
+  );
   driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
     stdio: ["ignore", "inherit", "inherit"],
     env: {
@@ -105,6 +182,8 @@ after(async () => {
     if (s) await s.end();
   } finally {
     driver?.kill();
+    org.server?.closeAllConnections();
+    org.server?.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
@@ -190,6 +269,65 @@ test("a model imported from disk summarizes locally", async () => {
   assert.equal(await (await s.find("#route-badge")).attribute("data-route"), "local");
   assert.match(await text("#doc-info"), new RegExp(`model ${id}`));
   await screenshot("local-summary");
+});
+
+test("a model from the organisation's signed catalog downloads with progress, pauses, resumes and installs", async () => {
+  publishModel(model);
+  await click("#tab-models");
+  await click("#check-updates");
+  const row = '#catalog-body tr[data-catalog="fieldtiny"]';
+  await s.waitFor("the organisation's catalog", async () => (await s.findAll(row)).length === 1, 30000);
+  assert.match(await text("#catalog-source"), /E2E Field Ops/);
+  await click(`${row} .pull-model`);
+
+  // Half the file arrives, then the server goes quiet: the bar shows the half, not zero.
+  const half = Math.floor(org.files.get("fieldtiny-1.gguf").length / 2);
+  const dl = '[data-download="fieldtiny"]';
+  await s.waitFor(
+    "half the download",
+    async () => {
+      const bars = await s.findAll(`${dl} progress`);
+      return bars.length === 1 && Number(await bars[0].property("value")) === half;
+    },
+    30000,
+  );
+  assert.match(await text(`${dl} .download-state`), /fieldtiny 1/);
+  await screenshot("download-half");
+
+  await click(`${dl} .pause-download`);
+  await s.waitFor("the pause", async () => (await (await s.find(dl)).attribute("data-state")) === "paused");
+  await s.waitFor("the app to let go of the connection", async () => org.released, 10000);
+  await click(`${dl} .resume-download`);
+  await s.waitFor("the installed model", async () => (await s.findAll('tr[data-model="fieldtiny"]')).length === 1, 60000);
+  assert.match(await text('tr[data-model="fieldtiny"]'), /Signed/);
+  await s.waitFor("the catalog row", async () => /Installed/.test(await text(row)));
+  const starts = org.requests.filter((r) => r.name === "fieldtiny-1.gguf").map((r) => r.start);
+  assert.deepEqual(starts, [0, half], "resumed where it paused, not started over");
+  // The model imported before is still the one in use.
+  assert.equal(await text("#status-model"), `Model: ${path.basename(model, ".gguf")}`);
+  await screenshot("download-installed");
+  await click("#tab-summarize");
+});
+
+test("a folder on a USB stick with the organisation's signed catalog imports under its version", async () => {
+  const stick = path.join(work, "usb-stick");
+  fs.mkdirSync(stick, { recursive: true });
+  const bytes = fs.readFileSync(model);
+  fs.writeFileSync(path.join(stick, "fieldtiny-2.gguf"), bytes);
+  const { manifest, signature } = signedCatalog(bytes, "2", "fieldtiny-2.gguf");
+  fs.writeFileSync(path.join(stick, "catalog.json"), manifest);
+  fs.writeFileSync(path.join(stick, "catalog.json.sig"), signature);
+  await click("#tab-models");
+  answerDialogWith(stick);
+  await click("#import-model-folder");
+  await s.waitFor("version 2", async () => (await s.findAll('tr[data-model="fieldtiny"][data-version="2"]')).length === 1, 30000);
+  const row = await text('tr[data-model="fieldtiny"][data-version="2"]');
+  assert.match(row, /Signed/);
+  assert.match(row, /Current version/);
+  assert.match(await text('tr[data-model="fieldtiny"][data-version="1"]'), /Kept for rollback/);
+  assert.equal(await visible("#models-error"), false);
+  await screenshot("usb-folder-import");
+  await click("#tab-summarize");
 });
 
 test("Esc cancels a running summary and the app goes on", async () => {

@@ -61,6 +61,11 @@ impl Control {
         self.0.store(Self::CANCEL, Ordering::SeqCst);
     }
 
+    /// Paused or cancelled, and the download may not have stopped yet.
+    pub fn is_stopping(&self) -> bool {
+        self.check() != Self::RUN
+    }
+
     fn check(&self) -> u8 {
         self.0.load(Ordering::SeqCst)
     }
@@ -348,6 +353,9 @@ enum Attempt {
     Fatal(Error),
 }
 
+/// How long a download waits for data before it looks at the clock and reports progress.
+const QUIET_STEP: Duration = Duration::from_millis(250);
+
 enum Waited<T> {
     Done(T),
     TimedOut,
@@ -467,6 +475,7 @@ async fn fetch(
     let mut response = response;
     // Writes go out in 1 MiB blocks; `have` counts only bytes in the file.
     let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BLOCK);
+    let mut last_data = Instant::now();
     let outcome = loop {
         match control.check() {
             Control::PAUSE => break Ok(Fetched::Paused),
@@ -474,9 +483,18 @@ async fn fetch(
             _ => {}
         }
         let received = *have + pending.len() as u64;
-        let chunk = match unless_stopped(response.chunk(), opts.stall, control).await {
+        // Waits in short steps (a chunk future that is dropped loses nothing), so that while
+        // the server is quiet the progress still shows every byte that came.
+        let chunk = match unless_stopped(response.chunk(), QUIET_STEP.min(opts.stall), control).await {
             Waited::Stopped(f) => break Ok(f),
-            Waited::TimedOut => break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
+            Waited::TimedOut if last_data.elapsed() >= opts.stall => break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
+            Waited::TimedOut => {
+                // Every byte that came is shown, and the rate falls while nothing comes.
+                if meter.due() {
+                    progress(&meter.report(Phase::Downloading, received, sidecar.total, None));
+                }
+                continue;
+            }
             Waited::Done(Err(e)) => break Err(Attempt::Retry(describe(&e))),
             Waited::Done(Ok(None)) => {
                 break match sidecar.total {
@@ -499,6 +517,7 @@ async fn fetch(
         {
             return Err(Attempt::Fatal(e));
         }
+        last_data = Instant::now();
         if meter.due() {
             progress(&meter.report(Phase::Downloading, *have + pending.len() as u64, sidecar.total, None));
         }

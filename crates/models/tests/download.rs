@@ -180,7 +180,7 @@ fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
 }
 
 #[test]
-fn a_pause_while_the_server_sends_nothing_takes_effect_without_waiting_for_the_stall_limit() {
+fn while_the_server_sends_nothing_the_progress_shows_every_byte_and_a_pause_takes_effect_at_once() {
     let bytes = model_bytes(16);
     let server = FileServer::start();
     server.put("m.gguf", bytes.clone());
@@ -190,20 +190,26 @@ fn a_pause_while_the_server_sends_nothing_takes_effect_without_waiting_for_the_s
     // A stall limit far longer than the test: only the pause can end this connection.
     let opts = Options { stall: Duration::from_secs(600), ..quick() };
     let control = Control::default();
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
     let mut phases = Vec::new();
     let e = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            while server.served_bytes() < 300_000 {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            control.pause();
+        // The user pauses once the bar shows all 300 000 bytes that came before the silence.
+        let pauser = control.clone();
+        scope.spawn(move || {
+            while rx.recv().is_ok_and(|n| n < 300_000) {}
+            pauser.pause();
         });
-        download::download(&job, &opts, &control, &mut |p| phases.push(p.phase))
+        // `tx` goes with the download, so the pauser never waits for more than it will get.
+        let tx = tx;
+        download::download(&job, &opts, &control, &mut |p| {
+            phases.push(p.phase);
+            let _ = tx.send(p.downloaded);
+        })
     })
     .unwrap_err();
     let Error::Paused(kept) = e else { panic!("{e}") };
-    assert!(kept <= 300_000, "{kept}");
-    assert!(!phases.contains(&Phase::Retrying), "paused on the stalled connection, not after a stall was declared: {phases:?}");
+    assert_eq!(kept, 300_000);
+    assert!(!phases.contains(&Phase::Retrying), "paused on the quiet connection, not after a stall was declared: {phases:?}");
     assert_eq!(server.requests().len(), 1);
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
