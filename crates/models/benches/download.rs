@@ -36,7 +36,7 @@ fn main() {
     let mut curl_synced = Vec::new();
     for round in 0..3 {
         let partial = dir.path().join(format!("ours-{round}.part"));
-        let job = Job { url: url.clone(), partial: partial.clone(), sha256: Some(sha.clone()), size: Some((mib << 20) as u64) };
+        let job = Job { url: url.clone(), partial: partial.clone(), sha256: Some(sha.clone()), size: Some((mib << 20) as u64), size_hint: None };
         let t = Instant::now();
         download::download(&job, &opts, &Control::default(), &mut |_| {}).expect("download");
         ours.push(len / t.elapsed().as_secs_f64());
@@ -63,7 +63,7 @@ fn main() {
         file
     } else {
         let p = dir.path().join("hash-me");
-        let job = Job { url: url.clone(), partial: p.clone(), sha256: None, size: None };
+        let job = Job { url: url.clone(), partial: p.clone(), sha256: None, size: None, size_hint: None };
         download::download(&job, &opts, &Control::default(), &mut |_| {}).expect("download");
         p
     };

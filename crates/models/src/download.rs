@@ -98,7 +98,11 @@ pub struct Job {
     /// Where the bytes go while downloading (the sidecar is this path + ".json").
     pub partial: PathBuf,
     pub sha256: Option<String>,
+    /// The exact size (checked; only given together with `sha256`).
     pub size: Option<u64>,
+    /// The publisher's estimate where no exact size is known: used only to check the free
+    /// space before the first byte (the server's length decides after that).
+    pub size_hint: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +217,8 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
             have = 0;
         }
         check_space(&dir, total.saturating_sub(have), opts, &what)?;
+    } else if let Some(estimate) = job.size_hint {
+        check_space(&dir, estimate.saturating_sub(have), opts, &what)?;
     }
     save_sidecar(&job.partial, &sidecar)?;
     let hasher = Hashing::start(existing);

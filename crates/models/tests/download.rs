@@ -56,7 +56,7 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
     std::fs::write(&old, model_bytes(10)).unwrap();
     install_copy(&models, "tiny", "1", &old);
 
-    let job = Job { url: server.url("tiny-2.gguf"), partial: models.partial_path("tiny", "2"), sha256: Some(sha.clone()), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("tiny-2.gguf"), partial: models.partial_path("tiny", "2"), sha256: Some(sha.clone()), size: Some(bytes.len() as u64), size_hint: None };
     let mut reports = 0;
     // Every cut may land before the server flushed its buffer (no progress at all), so the
     // budget of attempts without progress must cover them; the product's default is 8.
@@ -87,7 +87,7 @@ fn a_stall_is_detected_and_resumed_and_a_500_retried() {
     server.put("m.gguf", bytes.clone());
     server.plan([Misbehave::ServerError, Misbehave::StallAt(100_000), Misbehave::ServerError]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
     // A stall limit long enough that a loaded machine does not look like a stall itself.
     let opts = Options { stall: Duration::from_secs(2), ..quick() };
     let got = download::download(&job, &opts, &Control::default(), &mut |_| {}).unwrap();
@@ -104,7 +104,7 @@ fn a_server_that_ignores_ranges_restarts_cleanly() {
     server.put("m.gguf", bytes.clone());
     server.plan([Misbehave::CutAt(300_000), Misbehave::IgnoreRange]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
 }
@@ -120,7 +120,7 @@ fn a_wrong_hash_is_refused_deleted_and_the_active_model_is_untouched() {
     std::fs::write(&old, model_bytes(10)).unwrap();
     install_copy(&models, "m", "1", &old);
     let pointer_before = std::fs::read(models.dir().join("m/current.json")).unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "2"), sha256: Some("0".repeat(64)), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "2"), sha256: Some("0".repeat(64)), size: Some(bytes.len() as u64), size_hint: None };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(&e, Error::Integrity(m) if m.contains("is not the published file")), "{e}");
     assert!(!job.partial.exists(), "the bad bytes were deleted");
@@ -133,9 +133,15 @@ fn not_enough_disk_space_is_an_error_before_any_byte_is_asked_for() {
     let server = FileServer::start();
     server.put("big.gguf", vec![0; 10]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("big.gguf"), partial: t.path().join("big.part"), sha256: Some("ab".repeat(32)), size: Some(1 << 55) };
+    let job = Job { url: server.url("big.gguf"), partial: t.path().join("big.part"), sha256: Some("ab".repeat(32)), size: Some(1 << 55), size_hint: None };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(&e, Error::DiskSpace(m) if m.contains("not enough disk space for big.gguf")), "{e}");
+    assert!(server.requests().is_empty(), "nothing was requested");
+
+    // Without a published hash the size is only an estimate, and still checked first.
+    let estimate = Job { sha256: None, size: None, size_hint: Some(1 << 55), partial: t.path().join("est.part"), ..job };
+    let e = download::download(&estimate, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
+    assert!(matches!(&e, Error::DiskSpace(m) if m.contains("it needs 36028.8 TB more")), "{e}");
     assert!(server.requests().is_empty(), "nothing was requested");
 }
 
@@ -147,7 +153,7 @@ fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
     // The first connection is cut at 300 000; the user pauses while it waits to retry.
     server.plan([Misbehave::CutAt(300_000)]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
     let control = Control::default();
     let c = control.clone();
     let e = download::download(&job, &quick(), &control, &mut |p| {
@@ -186,7 +192,7 @@ fn while_the_server_sends_nothing_the_progress_shows_every_byte_and_a_pause_take
     server.put("m.gguf", bytes.clone());
     server.plan([Misbehave::StallAt(300_000)]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
     // A stall limit far longer than the test: only the pause can end this connection.
     let opts = Options { stall: Duration::from_secs(600), ..quick() };
     let control = Control::default();
@@ -222,7 +228,7 @@ fn a_trust_on_first_use_download_pins_its_hash() {
     server.put("m.gguf", bytes.clone());
     let t = tempfile::tempdir().unwrap();
     let models = Models::open(&t.path().join("models")).unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "1"), sha256: None, size: Some(999) };
+    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "1"), sha256: None, size: Some(999), size_hint: None };
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(got.sha256, sha256_bytes(&bytes), "the size in a catalog without a hash is only a hint");
     let req = Request { id: "m", version: "1", file: &got.path, transfer: Transfer::Move, sha256: None, trust: Trust::FirstUse, source: job.url.clone(), keep_previous: 1 };
@@ -240,7 +246,7 @@ fn a_file_that_changed_on_the_server_mid_download_is_started_over_not_spliced() 
     server.plan([Misbehave::CutAt(500_000)]);
     let t = tempfile::tempdir().unwrap();
     // Trust on first use: no hash to catch a splice, so the validator must.
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: None, size: None };
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: None, size: None, size_hint: None };
     let control = Control::default();
     let c = control.clone();
     let e = download::download(&job, &quick(), &control, &mut |p| {
@@ -265,7 +271,7 @@ fn a_complete_download_that_was_not_installed_is_not_fetched_again() {
     let server = FileServer::start();
     server.put("m.gguf", bytes.clone());
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64) };
+    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
     download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     let served = server.served_bytes();
     // Say the process died before installing: the next call verifies what is on disk.

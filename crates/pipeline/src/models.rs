@@ -561,6 +561,7 @@ impl Fieldbrief {
             sha256: expected.clone(),
             // A size without a hash is only the publisher's estimate (the server's length rules).
             size: Some(entry.size).filter(|_| entry.sha256.is_some()),
+            size_hint: Some(entry.size),
         };
         let (pid, pversion) = (entry.id.clone(), entry.version.clone());
         let report = |state, downloaded, total, rate_bps, eta_s, message| PullProgress {
@@ -573,24 +574,6 @@ impl Fieldbrief {
             eta_s,
             message,
         };
-        // Disk space for an estimate-only entry is still checked before the first byte.
-        if expected.is_none() {
-            let dir = job.partial.parent().map(Path::to_path_buf).unwrap_or_else(|| self.models_dir());
-            std::fs::create_dir_all(&dir).map_err(|e| Error::Models(format!("creating {}: {e}", dir.display())))?;
-            let have = download::partial_state(&job.partial).map_or(0, |(h, _)| h);
-            let free = download::free_space(&dir)?;
-            let needed = entry.size.saturating_sub(have).saturating_add(opts.min_free);
-            if free < needed {
-                return Err(Error::Models(format!(
-                    "not enough disk space for {}: it needs about {} more (plus {} kept free), and {} has {} free",
-                    entry.id,
-                    fieldbrief_models::human_bytes(entry.size.saturating_sub(have)),
-                    fieldbrief_models::human_bytes(opts.min_free),
-                    dir.display(),
-                    fieldbrief_models::human_bytes(free)
-                )));
-            }
-        }
         let got = download::download(&job, &opts, control, &mut |p| {
             let state = match p.phase {
                 Phase::Starting => PullState::Starting,
