@@ -130,6 +130,42 @@ Bearing temperature 78 °C at the drive end. Replaced bearing P/N 6309-2Z-C3; se
     }
 
     #[test]
+    fn a_refinement_streaming_when_the_cloud_is_switched_off_stops_and_is_dropped_unstored() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Some(dir.path().to_path_buf());
+        // One byte every 200 ms: left alone, the answer would take minutes to arrive.
+        let cloud = FakeCloud::start(&[], Fault::SlowDrip);
+        let slow = "total_timeout_secs = 600\nfirst_byte_timeout_secs = 60\n";
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!("[cloud]\nenabled = true\nendpoint = \"{}\"\nmodel = \"fake-1\"\nconnect_timeout_secs = 1\n{slow}", cloud.endpoint()),
+        )
+        .unwrap();
+        let note = queue_one(dir.path());
+        let runner = std::thread::spawn(move || {
+            let mut handle = None;
+            run_once(&mut handle, &home)
+        });
+        while cloud.connections() == 0 {
+            assert!(!runner.is_finished(), "the refinement ended before it was sent");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The user switches the cloud off in Settings while the answer streams.
+        std::fs::write(dir.path().join("config.toml"), format!("[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"fake-1\"\n{slow}", cloud.endpoint())).unwrap();
+        let done = runner.join().unwrap();
+        assert!(done.is_empty(), "nothing is announced: {done:?}");
+        let fb = Fieldbrief::open(Some(dir.path().to_path_buf())).unwrap();
+        let job = &fb.deferred(true).unwrap()[0];
+        assert_eq!(job.state, "dropped", "{job:?}");
+        assert!(job.last_error.as_deref().unwrap_or_default().contains("switched off while it was being sent"), "{job:?}");
+        let shown = fb.note(note).unwrap();
+        assert!(shown.summaries.iter().all(|s| s.route != "cloud"), "no cloud summary was stored: {:?}", shown.summaries);
+        let ledger = fb.ledger_entries(None).unwrap();
+        let stopped = ledger.iter().find(|e| e.engine.as_deref() == Some("cloud")).expect("the request that went out is in the ledger");
+        assert_eq!(stopped.error_code.as_deref(), Some("cancelled"), "{stopped:?}");
+    }
+
+    #[test]
     fn a_runner_nudged_after_the_cloud_was_switched_off_sends_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let cloud = FakeCloud::start(&[], Fault::Ok);

@@ -269,7 +269,17 @@ impl Fieldbrief {
                 out.push(r("waiting", "being sent by another Fieldbrief process".into(), None));
                 continue;
             }
-            match self.refine(&job, &note, &mut |e| events(job.note_id, e)) {
+            let (result, stopped_by) = self.refine_watching_settings(&job, &note, &mut |e| events(job.note_id, e));
+            match result {
+                Err(Error::Cancelled) if stopped_by == Some(SettingsStop::CloudOff) => {
+                    let why = "not finished: the cloud was switched off while it was being sent; its answer was discarded".to_string();
+                    self.store.finish_deferred(job.id, "dropped", &why, &now())?;
+                    out.push(r("dropped", why, None));
+                }
+                Err(Error::Cancelled) if stopped_by == Some(SettingsStop::WorkOffline) => {
+                    self.store.release_deferred(job.id)?;
+                    out.push(r("waiting", "stopped: \"work offline\" was switched on while it was being sent".into(), None));
+                }
                 Ok(request_id) => {
                     self.store.finish_deferred(job.id, "done", &request_id, &now())?;
                     // The interim summary was escalated: the ledger says so on its request.
@@ -293,6 +303,48 @@ impl Fieldbrief {
             }
         }
         Ok(out)
+    }
+
+    /// [`Fieldbrief::refine`], stopped as soon as the saved settings switch the cloud off or
+    /// "work offline" on (the app's Settings, or a person editing `config.toml`): the
+    /// settings file is read every half second on a watcher thread while the answer streams,
+    /// so that no more is received, paid for or stored after the user said no.
+    fn refine_watching_settings(
+        &mut self,
+        job: &DeferredJob,
+        note: &fieldbrief_store::NoteRecord,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> (Result<String>, Option<SettingsStop>) {
+        let cancel = self.cancel.clone();
+        let config = self.home.config_path();
+        let (finished, watching) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            let watcher = scope.spawn(move || {
+                loop {
+                    match watching.recv_timeout(Duration::from_millis(500)) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => return None,
+                    }
+                    let Ok(settings) = fieldbrief_core::config::Settings::load(&config) else { continue };
+                    let stop = match (settings.cloud.enabled, settings.cloud.work_offline) {
+                        (false, _) => SettingsStop::CloudOff,
+                        (true, true) => SettingsStop::WorkOffline,
+                        (true, false) => continue,
+                    };
+                    tracing::info!(?stop, "the refinement being sent is stopped: the settings changed");
+                    cancel.store(true, Ordering::SeqCst);
+                    return Some(stop);
+                }
+            });
+            let result = self.refine(job, note, events);
+            drop(finished);
+            let stopped_by = watcher.join().ok().flatten();
+            if stopped_by.is_some() {
+                // The flag was this watcher's; the next job starts clean.
+                self.cancel.store(false, Ordering::SeqCst);
+            }
+            (result, stopped_by)
+        })
     }
 
     fn refine(&mut self, job: &DeferredJob, note: &fieldbrief_store::NoteRecord, events: &mut dyn FnMut(EngineEvent)) -> Result<String> {
@@ -334,7 +386,14 @@ impl Fieldbrief {
                 self.store.record_summary(&summary, &entry)?;
                 Ok(request_id)
             }
-            Err(CloudError::Cancelled) => Err(Error::Cancelled),
+            Err(CloudError::Cancelled) => {
+                // The request went out: the ledger keeps it, marked cancelled.
+                entry.error_code = Some("cancelled".into());
+                entry.error = Some("stopped before the answer was complete".into());
+                entry.timings = fieldbrief_core::ledger::Timings { generate: crate::ms(t), total: crate::ms(started), ..Default::default() };
+                self.record_failure_quietly(&entry);
+                Err(Error::Cancelled)
+            }
             Err(e) => {
                 entry.error_code = Some(e.code().into());
                 entry.error = Some(e.to_string());
@@ -350,6 +409,13 @@ impl Fieldbrief {
     pub fn set_keep_on_device(&self, note_id: i64, keep: bool) -> Result<()> {
         if self.store.set_keep_on_device(note_id, keep)? { Ok(()) } else { Err(Error::NoSuchNote(note_id)) }
     }
+}
+
+/// Why a refinement was stopped while it streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SettingsStop {
+    CloudOff,
+    WorkOffline,
 }
 
 /// Puts placeholders back while text streams: a placeholder split across pieces ("[EMA",
