@@ -314,6 +314,10 @@ enum LedgerCommand {
         request_id: String,
         #[arg(value_enum)]
         outcome: OutcomeArg,
+        /// With `edited`: the corrected summary (a file, or - for stdin); it replaces the
+        /// summary in history, search and exports, and the engine's text is kept beside it.
+        #[arg(long, value_name = "FILE")]
+        text: Option<PathBuf>,
     },
 }
 
@@ -508,7 +512,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("deleted note {id}");
             Ok(())
         }
-        Command::Ledger(LedgerCommand::Outcome { request_id, outcome }) => {
+        Command::Ledger(LedgerCommand::Outcome { request_id, outcome: OutcomeArg::Edited, text: Some(file) }) => {
+            let mut text = String::new();
+            if file.as_os_str() == "-" {
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            } else {
+                text = std::fs::read_to_string(&file).map_err(|e| UsageError(format!("reading {}: {e}", file.display())))?;
+            }
+            open(cli.home)?.edit_summary(&request_id, &text)?;
+            Ok(())
+        }
+        Command::Ledger(LedgerCommand::Outcome { text: Some(_), .. }) => Err(UsageError("--text goes with the outcome `edited`".into()).into()),
+        Command::Ledger(LedgerCommand::Outcome { request_id, outcome, text: None }) => {
             use fieldbrief_core::ledger::Outcome;
             let outcome = match outcome {
                 OutcomeArg::Accepted => Outcome::Accepted,

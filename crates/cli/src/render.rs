@@ -329,7 +329,8 @@ pub fn note(n: &NoteRecord, as_json: bool) -> anyhow::Result<()> {
     }
     for s in &n.summaries {
         let model = s.model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| s.engine.clone());
-        out!("── summary {} · {} · {} · {} · {}", s.id, short_time(&s.created_at), s.style, s.route, model);
+        let edited = s.edited_at.as_deref().map(|at| format!(" · edited {}", short_time(at))).unwrap_or_default();
+        out!("── summary {} · {} · {} · {} · {}{edited}", s.id, short_time(&s.created_at), s.style, s.route, model);
         out!("{}\n", s.text);
     }
     Ok(())

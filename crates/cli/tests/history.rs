@@ -90,6 +90,17 @@ fn saved_notes_are_summarized_again_deleted_and_rated() {
     assert_eq!((report["requests"].as_u64(), report["succeeded"].as_u64()), (Some(2), Some(1)));
     assert_eq!(home.run(&["ledger", "outcome", "no-such-request", "accepted"]).status.code(), Some(2));
 
+    // The handover summary, corrected by the technician (from stdin), is what history shows.
+    let edit = home.run_with_stdin(&["ledger", "outcome", again["request_id"].as_str().unwrap(), "edited", "--text", "-"], b"Found: bearing worn.\nDone: bearing replaced.\n");
+    assert!(edit.status.success(), "{}", String::from_utf8_lossy(&edit.stderr));
+    let shown = home.json(&["history", "show", &id, "--json"]);
+    let edited = &shown["summaries"][1];
+    assert_eq!(edited["text"], "Found: bearing worn.\nDone: bearing replaced.");
+    assert_eq!(edited["original_text"], again["summary"], "the engine's text is kept");
+    let text = home.run(&["history", "show", &id]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains(" · edited "), "{}", String::from_utf8_lossy(&text.stdout));
+    assert_eq!(home.run(&["ledger", "outcome", "r", "accepted", "--text", "-"]).status.code(), Some(2), "--text only with edited");
+
     assert!(home.run(&["history", "delete", &id]).status.success());
     assert_eq!(home.run(&["history", "show", &id]).status.code(), Some(2));
     assert_eq!(home.run(&["summarize", "--note", &id]).status.code(), Some(2));

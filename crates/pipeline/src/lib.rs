@@ -965,16 +965,31 @@ impl Fieldbrief {
         if self.store.delete_note(id)? { Ok(()) } else { Err(Error::NoSuchNote(id)) }
     }
 
-    /// Records what the user made of a summary (thumbs up = accepted, down = rejected…).
-    /// Records what the user made of a summary. A rejected or regenerated summary is also
-    /// forgotten by the cache, so the same note is never answered with it again.
+    /// Records what the user made of a summary (thumbs up = accepted, down = rejected…). A
+    /// rejected, regenerated or edited summary is also forgotten by the cache, so the same
+    /// note is never answered with it again.
     pub fn feedback(&self, request_id: &str, outcome: Outcome) -> Result<()> {
         if !self.store.set_outcome(request_id, outcome)? {
             return Err(Error::NoSuchRequest(request_id.into()));
         }
-        if matches!(outcome, Outcome::Rejected | Outcome::Regenerated) {
+        if matches!(outcome, Outcome::Rejected | Outcome::Regenerated | Outcome::Edited) {
             self.store.cache_forget_request(request_id)?;
         }
+        Ok(())
+    }
+
+    /// The technician corrected a summary: `text` replaces it in history, search and exports
+    /// (the engine's own text is kept beside it), the request's outcome becomes `edited`, and
+    /// the cache forgets the engine's version.
+    pub fn edit_summary(&self, request_id: &str, text: &str) -> Result<()> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::BadArgument("an edited summary cannot be empty (rate it as poor instead)".into()));
+        }
+        if !self.store.edit_summary(request_id, text, &now())? {
+            return Err(Error::NoSuchRequest(request_id.into()));
+        }
+        self.store.cache_forget_request(request_id)?;
         Ok(())
     }
 

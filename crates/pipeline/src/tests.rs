@@ -153,6 +153,28 @@ fn a_draft_becomes_a_note_once_and_a_saved_note_is_summarized_again_without_a_co
 }
 
 #[test]
+fn an_edited_summary_is_what_history_shows_and_the_cache_no_longer_serves_the_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    let path = samples_dir().join("pump-inspection.md");
+    let first = fb.summarize(Input::Path(path.clone()), &SummarizeOptions::default()).unwrap();
+    let engine_text = first.summary.clone().unwrap();
+    assert!(fb.edit_summary(&first.request_id, "   ").unwrap_err().is_bad_input(), "an empty edit is refused");
+    assert!(fb.edit_summary("no-such-request", "x").unwrap_err().is_bad_input());
+    fb.edit_summary(&first.request_id, "  - Bearing replaced; vibration back to 2.1 mm/s.\n").unwrap();
+
+    let note = fb.note(first.note_id.unwrap()).unwrap();
+    assert_eq!(note.summaries[0].text, "- Bearing replaced; vibration back to 2.1 mm/s.");
+    assert_eq!(note.summaries[0].original_text.as_deref(), Some(engine_text.as_str()));
+    let e = fb.ledger_entries(None).unwrap().into_iter().find(|e| e.request_id == first.request_id).unwrap();
+    assert_eq!(e.outcome, fieldbrief_core::ledger::Outcome::Edited);
+
+    // The same file again: not the engine's text from the cache, which the technician corrected.
+    let again = fb.summarize(Input::Path(path), &SummarizeOptions::default()).unwrap();
+    assert_ne!(again.route, Route::Cache, "{:?}", codes(&again));
+}
+
+#[test]
 fn feedback_sets_the_outcome_and_deleting_a_note_keeps_the_counts() {
     let dir = tempfile::tempdir().unwrap();
     let mut fb = open(&dir);

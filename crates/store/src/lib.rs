@@ -31,6 +31,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0002_drafts.sql")),
     M::up(include_str!("../migrations/0003_hybrid_routing.sql")),
     M::up(include_str!("../migrations/0004_cache_and_device.sql")),
+    M::up(include_str!("../migrations/0005_summary_edits.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -78,7 +79,11 @@ pub struct SummaryRecord {
     pub engine: String,
     pub model: Option<ModelRef>,
     pub prompt_version: String,
+    /// The summary as it stands: the technician's edit, if they made one.
     pub text: String,
+    /// What the engine wrote, when the technician edited it.
+    pub original_text: Option<String>,
+    pub edited_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -281,7 +286,8 @@ impl Store {
             .optional()?;
         let Some(mut note) = note else { return Ok(None) };
         let mut stmt = self.conn.prepare(
-            "SELECT id, request_id, created_at, style, route, engine, model_id, model_version, prompt_version, body
+            "SELECT id, request_id, created_at, style, route, engine, model_id, model_version, prompt_version, body,
+                    original_body, edited_at
              FROM summaries WHERE note_id = ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([id], |r| {
@@ -299,6 +305,8 @@ impl Store {
                 model,
                 prompt_version: r.get(8)?,
                 text: r.get(9)?,
+                original_text: r.get(10)?,
+                edited_at: r.get(11)?,
             })
         })?;
         note.summaries = rows.collect::<rusqlite::Result<_>>()?;
@@ -476,6 +484,23 @@ impl Store {
     pub fn set_outcome(&self, request_id: &str, outcome: Outcome) -> Result<bool> {
         let n = self.conn.execute("UPDATE ledger SET outcome = ?1 WHERE request_id = ?2", params![outcome.as_str(), request_id])?;
         Ok(n == 1)
+    }
+
+    /// The technician corrected the summary made by `request_id`: their text replaces it
+    /// (the engine's first text is kept), and the request's outcome becomes `edited`, in one
+    /// transaction. Returns whether such a summary exists.
+    pub fn edit_summary(&self, request_id: &str, text: &str, at: &str) -> Result<bool> {
+        let tx = self.conn.unchecked_transaction()?;
+        let n = tx.execute(
+            "UPDATE summaries SET original_body = coalesce(original_body, body), body = ?1, edited_at = ?2 WHERE request_id = ?3",
+            params![text, at, request_id],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.execute("UPDATE ledger SET outcome = ?1 WHERE request_id = ?2", params![Outcome::Edited.as_str(), request_id])?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Sets the outcome of a request the user has not judged yet (a verdict they gave stands).

@@ -161,6 +161,28 @@ fn search_finds_words_numbers_codes_and_summaries() {
 }
 
 #[test]
+fn an_edited_summary_replaces_the_text_everywhere_keeps_the_engines_and_marks_the_request_edited() {
+    let mut store = Store::open_in_memory().unwrap();
+    let note_id = store.insert_note(&doc("Rooftop unit RTU-3 filters changed."), "2026-11-21T09:00:00Z").unwrap();
+    let s = NewSummary { note_id, route: Route::Local, engine: "local", text: "- Compressor contactor worn" };
+    store.record_summary(&s, &entry("r1", Some(note_id))).unwrap();
+
+    assert!(store.edit_summary("r1", "- Filters changed; contactor K2 pitted, replace next visit", "2026-11-21T10:00:00Z").unwrap());
+    assert!(store.edit_summary("r1", "- Filters changed; contactor K2 pitted, replace at next visit", "2026-11-21T10:05:00Z").unwrap());
+    let saved = &store.note(note_id).unwrap().unwrap().summaries[0];
+    assert_eq!(saved.text, "- Filters changed; contactor K2 pitted, replace at next visit");
+    assert_eq!(saved.original_text.as_deref(), Some("- Compressor contactor worn"), "the engine's first text is kept, not an earlier edit");
+    assert_eq!(saved.edited_at.as_deref(), Some("2026-11-21T10:05:00Z"));
+    assert_eq!(store.ledger(None).unwrap()[0].outcome, Outcome::Edited);
+    // Search follows the edit.
+    let ids = |q: &str| store.search(q, 10).unwrap().into_iter().map(|h| h.note_id).collect::<Vec<_>>();
+    assert_eq!(ids("K2"), vec![note_id]);
+    assert!(ids("worn").is_empty(), "the replaced words are no longer found");
+
+    assert!(!store.edit_summary("no-such-request", "x", "2026-11-21T10:00:00Z").unwrap());
+}
+
+#[test]
 fn settings_upsert() {
     let store = Store::open_in_memory().unwrap();
     assert_eq!(store.setting("k").unwrap(), None);
