@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     "summarize",
     "cancel_summary",
     "feedback",
+    "edit_summary",
     "export_markdown",
     "history",
     "search_history",

@@ -212,6 +212,13 @@ async fn feedback(app: AppHandle, request_id: String, outcome: Outcome) -> Resul
     blocking(app, move |_, shell| Ok(shell.browse()?.feedback(&request_id, outcome)?)).await
 }
 
+/// The technician's correction of a summary: it replaces the summary in history, search and
+/// exports (the engine's text is kept), and the request's outcome becomes `edited`.
+#[tauri::command]
+async fn edit_summary(app: AppHandle, request_id: String, text: String) -> Result<(), UiError> {
+    blocking(app, move |_, shell| Ok(shell.browse()?.edit_summary(&request_id, &text)?)).await
+}
+
 /// Saves `markdown` where the user chooses. Returns the path, or `None` when they cancel.
 #[tauri::command]
 async fn export_markdown(app: AppHandle, markdown: String, suggested_name: String) -> Result<Option<PathBuf>, UiError> {
@@ -576,6 +583,7 @@ pub fn run() {
             summarize,
             cancel_summary,
             feedback,
+            edit_summary,
             export_markdown,
             history,
             search_history,

@@ -222,6 +222,31 @@ test("a typed note is autosaved and summarized (extractive) with the route badge
   await screenshot("typed-note-extractive");
 });
 
+test("the technician corrects the summary, and history keeps the correction and the engine's text", async () => {
+  const engineText = await text("#summary-output");
+  await click("#edit-summary");
+  const area = await s.find("#summary-editor");
+  // Append a line, as a technician would, then save with Ctrl+Enter.
+  await s.execute("const a = document.getElementById('summary-editor'); a.focus(); a.setSelectionRange(a.value.length, a.value.length);");
+  await area.type(Keys.ENTER + "- Alignment within 0.05 mm after the bearing change.");
+  await screenshot("editing-summary");
+  await area.type(Keys.CONTROL + Keys.ENTER + Keys.NULL);
+  await s.waitFor("the saved edit", async () => (await s.findAll("#summary-editor")).length === 0 && (await text("#summary-output")).includes("Alignment within 0.05 mm"));
+  assert.equal((await text("#summary-output")).trim(), `${engineText.trim()}\n- Alignment within 0.05 mm after the bearing change.`);
+
+  await click("#tab-history");
+  await s.waitFor("the history list", async () => (await s.findAll("#history-list [data-note-id]")).length > 0);
+  await click("#history-list [data-note-id]");
+  await s.waitFor("the saved summary", async () => (await s.findAll(".saved-summary")).length > 0);
+  const saved = await text(".saved-summary");
+  assert.match(saved, /edited by you/);
+  assert.match(saved, /Alignment within 0\.05 mm/);
+  await click(".original-summary > summary");
+  assert.equal((await text(".original-summary .summary")).trim(), engineText.trim());
+  await screenshot("edited-summary-in-history");
+  await click("#tab-summarize");
+});
+
 test("a PDF opened from the file dialog is summarized", async () => {
   answerDialogWith(path.join(samples, "substation-inspection.pdf"));
   await click("#open-file");

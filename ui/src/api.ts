@@ -69,6 +69,8 @@ export const api = {
   },
   cancel: () => call<boolean>("cancel_summary"),
   feedback: (requestId: string, outcome: Outcome) => call<void>("feedback", { requestId, outcome }),
+  /** The technician's correction replaces the summary; the request becomes "edited". */
+  editSummary: (requestId: string, text: string) => call<void>("edit_summary", { requestId, text }),
   exportMarkdown: (markdown: string, suggestedName: string) =>
     call<string | null>("export_markdown", { markdown, suggestedName }),
   history: (limit?: number) => call<NoteListItem[]>("history", { limit }),

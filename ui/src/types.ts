@@ -158,7 +158,11 @@ export interface SummaryRecord {
   engine: string;
   model: ModelRef | null;
   prompt_version: string;
+  /** The summary as it stands: the technician's edit, if they made one. */
   text: string;
+  /** What the engine wrote, when the technician edited it. */
+  original_text: string | null;
+  edited_at: string | null;
 }
 
 export interface NoteRecord {

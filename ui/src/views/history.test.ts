@@ -15,7 +15,7 @@ const note = {
   pages: 2,
   notices: [],
   text: "TX1 LV tails at 86 °C.",
-  summaries: [{ id: 1, request_id: "r", created_at: "2026-11-20T08:00:01Z", style: "bullets", route: "extractive", engine: "extractive", model: null, prompt_version: "textrank-1", text: "- TX1 LV tails at 86 °C" }],
+  summaries: [{ id: 1, request_id: "r", created_at: "2026-11-20T08:00:01Z", style: "bullets", route: "extractive", engine: "extractive", model: null, prompt_version: "textrank-1", text: "- TX1 LV tails at 86 °C", original_text: null, edited_at: null }],
 };
 
 function mount() {
@@ -74,5 +74,21 @@ describe("History view", () => {
     await settle();
     expect(shell.named("delete_note")).toEqual([{ id: 5 }]);
     expect(byId("note-detail").textContent).toContain("Note deleted.");
+  });
+
+  it("shows an edited summary as the technician wrote it, with the engine's text beside it", async () => {
+    const edited = { ...note.summaries[0], text: "- TX1 LV tails at 86 °C; re-torqued", original_text: "- TX1 LV tails at 86 °C", edited_at: "2026-11-20T09:00:00Z" };
+    fakeShell({
+      history: () => [{ id: 5, created_at: note.created_at, title: note.title, source_kind: "pdf", source_name: note.source_name, words: 700, summaries: 1 }],
+      open_note: () => ({ ...note, summaries: [edited] }),
+    });
+    const { view } = mount();
+    await view.refresh();
+    (document.querySelector("[data-note-id='5']") as HTMLElement).click();
+    await settle();
+    const saved = document.querySelector(".saved-summary")!;
+    expect(saved.querySelector(".summary")!.textContent).toBe("- TX1 LV tails at 86 °C; re-torqued");
+    expect(saved.textContent).toContain("edited by you");
+    expect(saved.querySelector(".original-summary .summary")!.textContent).toBe("- TX1 LV tails at 86 °C");
   });
 });

@@ -123,8 +123,9 @@ export function historyView(ctx: Context, summarizeAgain: (id: number, title: st
         h(
           "article",
           { class: "saved-summary" },
-          h("p", { class: "muted" }, `${formatWhen(s.created_at)} · ${s.style} · ${routeLabel(s.route)}${s.model ? ` · ${s.model.id}` : ""}`),
+          h("p", { class: "muted" }, `${formatWhen(s.created_at)} · ${s.style} · ${routeLabel(s.route)}${s.model ? ` · ${s.model.id}` : ""}${s.edited_at ? ` · edited by you ${formatWhen(s.edited_at)}` : ""}`),
           h("div", { class: "summary" }, s.text),
+          s.original_text != null ? h("details", { class: "original-summary" }, h("summary", {}, "What the engine wrote"), h("div", { class: "summary" }, s.original_text)) : null,
         ),
       ),
       h("h3", {}, "Note"),

@@ -106,6 +106,46 @@ describe("Summarize view", () => {
     expect(byId("thumb-down").getAttribute("aria-pressed")).toBe("true");
   });
 
+  it("edits the summary: the correction is saved, shown and copied, and Esc discards an edit", async () => {
+    const shell = fakeShell({
+      save_draft: () => 3,
+      summarize: () => report({ summary: "- Pump P-101 bearing at 78 °C" }),
+      edit_summary: () => null,
+    });
+    const { notes } = mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "Pump P-101 bearing at 78 °C.");
+    byId("summarize").click();
+    await settle();
+    expect(byId<HTMLButtonElement>("edit-summary").disabled).toBe(false);
+
+    byId("edit-summary").click();
+    const area = byId<HTMLTextAreaElement>("summary-editor");
+    expect(area.value).toBe("- Pump P-101 bearing at 78 °C");
+    expect(byId<HTMLButtonElement>("copy").disabled).toBe(true);
+    area.value = "   ";
+    byId("save-edit").click();
+    await settle();
+    expect(shell.named("edit_summary")).toHaveLength(0);
+    expect(byId("summarize-error").textContent).toContain("cannot be empty");
+
+    area.value = "- Pump P-101 bearing at 78 °C; replaced, 41 °C after";
+    key("Enter", { ctrlKey: true });
+    await settle();
+    expect(shell.named("edit_summary")).toEqual([{ requestId: "req-1", text: "- Pump P-101 bearing at 78 °C; replaced, 41 °C after" }]);
+    expect(shell.named("summarize"), "Ctrl+Enter saved the edit, it did not summarize again").toHaveLength(1);
+    expect(byId("summary-output").textContent).toBe("- Pump P-101 bearing at 78 °C; replaced, 41 °C after");
+    expect(notes).toContain("Your edit is saved");
+    expect(byId<HTMLButtonElement>("copy").disabled).toBe(false);
+
+    byId("edit-summary").click();
+    byId<HTMLTextAreaElement>("summary-editor").value = "something else";
+    key("Escape");
+    await settle();
+    expect(document.getElementById("summary-editor")).toBeNull();
+    expect(byId("summary-output").textContent).toBe("- Pump P-101 bearing at 78 °C; replaced, 41 °C after");
+    expect(shell.named("edit_summary")).toHaveLength(1);
+  });
+
   it("shows the shell's error for a bad file, and no stale summary", async () => {
     fakeShell({
       pick_file: () => ({ token: 4, name: "broken.pdf", bytes: 2048, kind: "pdf" }),

@@ -29,6 +29,8 @@ export function summarizeView(ctx: Context): SummarizeView {
   let running = false;
   let report: SummaryReport | null = null;
   let outcome: Outcome | null = null;
+  /** The summary's editor while the technician corrects it. */
+  let editing: HTMLTextAreaElement | null = null;
 
   // ── Note side ──────────────────────────────────────────────────────────────
   const editor = h("textarea", {
@@ -94,6 +96,7 @@ export function summarizeView(ctx: Context): SummarizeView {
   const similar = h("div", { id: "similar-offer", class: "offer", role: "note", hidden: true });
   const docInfo = h("p", { id: "doc-info", class: "muted" });
   const errors = errorBox("summarize-error");
+  const editButton = h("button", { type: "button", id: "edit-summary", disabled: true, title: "Correct the summary; your text is what history, copy and export use", onclick: () => startEdit() }, "Edit");
   const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
   const exportButton = h("button", { type: "button", id: "export", disabled: true, onclick: () => void exportMd() }, "Export Markdown…");
   const up = h("button", { type: "button", id: "thumb-up", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Good summary", title: "Good summary", onclick: () => void rate("accepted") }, icon(ICONS.thumbUp));
@@ -123,7 +126,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     h(
       "div",
       { class: "pane summary-pane" },
-      h("div", { class: "toolbar" }, badge, progress, progressLabel, h("span", { class: "spacer" }), copyButton, exportButton, up, down),
+      h("div", { class: "toolbar" }, badge, progress, progressLabel, h("span", { class: "spacer" }), editButton, copyButton, exportButton, up, down),
       errors.el,
       why,
       output,
@@ -218,6 +221,7 @@ export function summarizeView(ctx: Context): SummarizeView {
   function resetOutput() {
     report = null;
     outcome = null;
+    editing = null;
     pending = "";
     clear(output, placeholder);
     badge.hidden = true;
@@ -225,7 +229,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     quality.hidden = true;
     similar.hidden = true;
     docInfo.textContent = "";
-    for (const b of [copyButton, exportButton, up, down]) b.disabled = true;
+    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = true;
     up.setAttribute("aria-pressed", "false");
     down.setAttribute("aria-pressed", "false");
     errors.clear();
@@ -333,7 +337,62 @@ export function summarizeView(ctx: Context): SummarizeView {
     ]
       .filter(Boolean)
       .join(" · ");
-    for (const b of [copyButton, exportButton, up, down]) b.disabled = false;
+    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = false;
+  }
+
+  // ── Editing the summary ────────────────────────────────────────────────────
+  // The technician's correction replaces the summary (history, search, copy, export); the
+  // request is recorded as "edited" and the engine's own text is kept in history.
+
+  function startEdit() {
+    if (!report?.summary || running || editing) return;
+    const area = h("textarea", { id: "summary-editor", class: "summary-editor", rows: 10, "aria-label": "Edit the summary" }) as HTMLTextAreaElement;
+    area.value = report.summary;
+    editing = area;
+    clear(
+      output,
+      area,
+      h(
+        "div",
+        { class: "toolbar" },
+        h("span", { class: "muted" }, "Ctrl+Enter saves, Esc discards"),
+        h("span", { class: "spacer" }),
+        h("button", { type: "button", id: "discard-edit", onclick: () => endEdit() }, "Discard"),
+        h("button", { type: "button", id: "save-edit", class: "primary", onclick: () => void saveEdit() }, "Save edit"),
+      ),
+    );
+    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = true;
+    area.focus();
+  }
+
+  function endEdit() {
+    if (!report) return;
+    editing = null;
+    clear(output, report.summary ?? "");
+    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = false;
+    editButton.focus();
+  }
+
+  async function saveEdit() {
+    if (!report || !editing) return;
+    const text = editing.value.trim();
+    errors.clear();
+    if (!text) {
+      errors.show({ kind: "bad_input", message: "An edited summary cannot be empty. Discard the edit, or rate the summary as poor." });
+      editing.focus();
+      return;
+    }
+    try {
+      await ctx.api.editSummary(report.request_id, text);
+      report = { ...report, summary: text };
+      outcome = "edited";
+      up.setAttribute("aria-pressed", "false");
+      down.setAttribute("aria-pressed", "false");
+      endEdit();
+      ctx.notify("Your edit is saved");
+    } catch (e) {
+      errors.show(e as UiError);
+    }
   }
 
   function showSimilar(r: SummaryReport) {
@@ -407,6 +466,14 @@ export function summarizeView(ctx: Context): SummarizeView {
     el,
     shown: () => editor.focus(),
     onKey(e) {
+      if (editing && e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        void saveEdit();
+        return true;
+      }
+      if (editing && e.key === "Escape") {
+        endEdit();
+        return true;
+      }
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         void run();
         return true;
