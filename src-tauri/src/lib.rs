@@ -279,7 +279,9 @@ async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
                 .blocking_pick_file()
         });
         let Some(path) = path else { return Ok(None) };
-        Ok(shell.browse()?.import_model(&path)?.into_iter().next())
+        // On a handle of its own: copying and smoke-testing take a while, and the other views
+        // must stay usable meanwhile.
+        Ok(shell.open_another()?.import_model(&path)?.into_iter().next())
     })
     .await
 }
@@ -296,7 +298,7 @@ async fn import_model_folder(app: AppHandle) -> Result<Vec<ModelEntry>, UiError>
         if !path.is_dir() {
             return Err(UiError::bad_input(format!("{} is not a folder.", path.display())));
         }
-        Ok(shell.browse()?.import_model(&path)?)
+        Ok(shell.open_another()?.import_model(&path)?)
     })
     .await
 }
@@ -329,7 +331,6 @@ async fn model_catalog(app: AppHandle, refresh: bool) -> Result<fieldbrief_pipel
 #[tauri::command]
 async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
     blocking(app, move |app, shell| {
-        shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         start_download(app, shell, id, version, false)
     })
     .await
@@ -371,9 +372,17 @@ fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<St
             let _ = app.emit("fieldbrief://model-download", p);
         };
         let result = if automatic {
-            fb.pull_model_automatically(&id, version.as_deref(), &control, &mut |p| emit(p))
+            match fb.pull_model_automatically(&id, version.as_deref(), &control, &mut |p| emit(p)) {
+                Ok(fieldbrief_pipeline::AutoPull::Held(why)) => {
+                    tracing::info!(model = %id, why, "automatic download held back");
+                    app.state::<Shell>().update_check_soon.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                }
+                Ok(fieldbrief_pipeline::AutoPull::Installed(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
         } else {
-            fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p))
+            fb.pull_model(&id, version.as_deref(), &control, &mut |p| emit(p)).map(|_| ())
         };
         if let Err(e) = &result {
             tracing::warn!(model = %id, error = %e, "model download stopped");
@@ -390,7 +399,6 @@ async fn pause_download(app: AppHandle, id: String) -> Result<(), UiError> {
             Some(c) => c.pause(),
             None => return Err(UiError::bad_input(format!("{id} is not downloading."))),
         }
-        shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         Ok(())
     })
     .await
@@ -400,7 +408,6 @@ async fn pause_download(app: AppHandle, id: String) -> Result<(), UiError> {
 #[tauri::command]
 async fn cancel_download(app: AppHandle, id: String) -> Result<(), UiError> {
     blocking(app, move |app, shell| {
-        shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
         if let Some(c) = shell.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             c.cancel();
             return Ok(());
@@ -509,14 +516,23 @@ fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
 /// catalog is configured: new versions are offered in the Models view; one the organisation
 /// marks automatic is installed (never on battery saver, a metered connection or offline),
 /// with its progress sent like any download's. While an automatic install waits for one of
-/// those to change (or was paused by it), it is looked at again every ten minutes.
+/// those to change, or paused itself because of one, it is looked at again every ten minutes.
+/// A download the user paused or cancelled is left alone (the pipeline remembers it).
 fn spawn_update_checks(app: AppHandle) {
+    use std::time::{Duration, Instant};
+    const SOON: Duration = Duration::from_secs(600);
     std::thread::spawn(move || {
-        let mut wait = std::time::Duration::from_secs(60);
+        let mut next = Instant::now() + Duration::from_secs(60);
         loop {
-            std::thread::sleep(wait);
-            wait = std::time::Duration::from_secs(6 * 3600);
+            std::thread::sleep(Duration::from_secs(20));
             let shell = app.state::<Shell>();
+            if shell.update_check_soon.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                next = next.min(Instant::now() + SOON);
+            }
+            if Instant::now() < next {
+                continue;
+            }
+            next = Instant::now() + Duration::from_secs(6 * 3600);
             let Ok(mut fb) = shell.open_another() else { continue };
             if fb.settings().models.catalog_url.is_none() || !fb.settings().models.check_updates {
                 continue;
@@ -525,17 +541,15 @@ fn spawn_update_checks(app: AppHandle) {
             match fb.check_updates(true, false, &control, &mut |_| {}) {
                 Ok(offers) => {
                     tracing::info!(offers = offers.len(), "model update check");
-                    // Automatic installs run like any download: shown, pausable, cancellable.
-                    let stopped_by_user = shell.stopped_by_user.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    for o in offers.iter().filter(|o| !stopped_by_user.contains(&o.id)) {
-                        if o.auto_install_due {
-                            // Looked at again soon in case it pauses itself (battery saver…).
-                            wait = std::time::Duration::from_secs(600);
-                            if let Err(e) = start_download(&app, &shell, o.id.clone(), Some(o.available.clone()), true) {
-                                tracing::warn!(model = %o.id, error = %e.message, "automatic model update not started");
-                            }
-                        } else if o.held_back.is_some() {
-                            wait = std::time::Duration::from_secs(600);
+                    for o in &offers {
+                        if o.retry_soon {
+                            next = next.min(Instant::now() + SOON);
+                        }
+                        // Automatic installs run like any download: shown, pausable, cancellable.
+                        if o.auto_install_due
+                            && let Err(e) = start_download(&app, &shell, o.id.clone(), Some(o.available.clone()), true)
+                        {
+                            tracing::warn!(model = %o.id, error = %e.message, "automatic model update not started");
                         }
                     }
                 }

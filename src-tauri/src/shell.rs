@@ -40,8 +40,9 @@ pub struct Shell {
     worker_command: Option<WorkerCommand>,
     /// Model downloads in flight, by model id.
     pub downloads: Mutex<HashMap<String, fieldbrief_pipeline::DownloadControl>>,
-    /// Models whose download the user paused or cancelled: automatic updates leave them be.
-    pub stopped_by_user: Mutex<std::collections::HashSet<String>>,
+    /// Set when an automatic download paused itself (battery saver…): the update check looks
+    /// again in minutes rather than hours.
+    pub update_check_soon: AtomicBool,
 }
 
 struct Handles {
@@ -92,7 +93,7 @@ impl Shell {
             home,
             worker_command: worker,
             downloads: Mutex::default(),
-            stopped_by_user: Mutex::default(),
+            update_check_soon: AtomicBool::new(false),
         }
     }
 

@@ -370,16 +370,7 @@ fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<
             Ok(())
         }
         ModelsCommand::Pull { model, json, .. } => {
-            let control = fieldbrief_pipeline::DownloadControl::default();
-            let pause = control.clone();
-            // Ctrl-C pauses (the bytes are kept); a second one quits at once.
-            let pressed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let _ = ctrlc::set_handler(move || {
-                if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    std::process::exit(130);
-                }
-                pause.pause();
-            });
+            let control = pause_on_ctrl_c();
             let mut bar = render::PullBar::new(!json && std::io::stderr().is_terminal());
             let result = fb.pull_model(&model, None, &control, &mut |p| bar.update(p));
             bar.finish();
@@ -413,7 +404,8 @@ fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<
             Ok(())
         }
         ModelsCommand::Updates { json } => {
-            let control = fieldbrief_pipeline::DownloadControl::default();
+            // An automatic download paused with Ctrl-C is left alone by later checks.
+            let control = pause_on_ctrl_c();
             let mut bar = render::PullBar::new(!json && std::io::stderr().is_terminal());
             let offers = fb.check_updates(true, true, &control, &mut |p| bar.update(p));
             bar.finish();
@@ -429,6 +421,20 @@ fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<
 }
 
 /// A usage mistake the argument parser cannot see (exit code 2).
+/// A download control that Ctrl-C pauses (the bytes are kept); a second Ctrl-C quits at once.
+fn pause_on_ctrl_c() -> fieldbrief_pipeline::DownloadControl {
+    let control = fieldbrief_pipeline::DownloadControl::default();
+    let pause = control.clone();
+    let pressed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = ctrlc::set_handler(move || {
+        if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        pause.pause();
+    });
+    control
+}
+
 #[derive(Debug)]
 struct UsageError(String);
 

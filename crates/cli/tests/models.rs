@@ -83,6 +83,18 @@ impl Org {
         ));
     }
 
+    /// Version 1 pulled and current; version 2 (returned) then published for automatic install.
+    fn version_1_installed_and_2_published_for_automatic_install(&self, home: &Home) -> Vec<u8> {
+        let v1 = self.file("tiny-1.gguf", &model_bytes(1));
+        self.publish(&[v1], &self.signer);
+        assert!(home.run(&["models", "pull", "tiny"]).status.success());
+        let v1 = self.file("tiny-1.gguf", &model_bytes(1));
+        let bytes2 = model_bytes(2);
+        let v2 = Published { version: "2", auto_install: true, ..self.file("tiny-2.gguf", &bytes2) };
+        self.publish(&[v1, v2], &self.signer);
+        bytes2
+    }
+
     fn requests_for(&self, file: &str) -> usize {
         self.server.requests().iter().filter(|(p, _)| p == file).count()
     }
@@ -214,6 +226,13 @@ fn an_older_signed_catalog_replayed_is_refused_and_the_newer_one_kept_is_used() 
     assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
     let pulled = home.json(&["models", "pull", "tiny", "--json"]);
     assert_eq!(pulled["models"][0]["version"], "2", "{pulled}");
+
+    // Without the copy kept on disk (deleted, or a write that failed), the date remembered in
+    // the database still refuses the replay.
+    std::fs::remove_file(home.path().join("models/org-catalog.json")).unwrap();
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert!(cat["error"].as_str().unwrap_or_default().contains("older than the one already accepted"), "{cat}");
+    assert_eq!(cat["source"], "built-in catalog", "{cat}");
 
     // The organisation publishes again: a newer manifest is accepted.
     let v3 = Published { version: "3", ..org.file("tiny-3.gguf", &model_bytes(3)) };
@@ -363,6 +382,19 @@ fn a_folder_on_a_usb_stick_with_a_signed_catalog_installs_under_its_versions() {
         .collect();
     assert_eq!(got, vec![("tiny".to_string(), "signed".to_string()), ("extra".to_string(), "imported".to_string())]);
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("7"));
+
+    // An older stick, validly signed, does not roll the laptop back.
+    let old_stick = home.dir.path().join("old-usb");
+    std::fs::create_dir_all(&old_stick).unwrap();
+    let old = model_bytes(4);
+    std::fs::write(old_stick.join("tiny-6.gguf"), &old).unwrap();
+    let manifest = String::from_utf8(manifest).unwrap().replace("\"version\":\"7\"", "\"version\":\"6\"").replace("tiny-7.gguf", "tiny-6.gguf").replace(&sha256_bytes(&bytes), &sha256_bytes(&old)).replace(&format!("\"size\":{}", bytes.len()), &format!("\"size\":{}", old.len()));
+    std::fs::write(old_stick.join("catalog.json"), &manifest).unwrap();
+    std::fs::write(old_stick.join("catalog.json.sig"), signer.sign(manifest.as_bytes())).unwrap();
+    let out = home.run(&["models", "import", s(&old_stick)]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing newer than what is installed (tiny@6 (installed: 7))"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("7"));
 }
 
 #[test]
@@ -401,13 +433,7 @@ fn an_automatic_download_pauses_when_the_laptop_goes_to_battery_saver_and_resume
     let home = Home::new();
     let org = Org::new();
     org.configure_with(&home, "\n[power]\npoll_secs = 1\n");
-    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
-    org.publish(&[v1], &org.signer);
-    assert!(home.run(&["models", "pull", "tiny"]).status.success());
-    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
-    let bytes2 = model_bytes(2);
-    let v2 = Published { version: "2", auto_install: true, ..org.file("tiny-2.gguf", &bytes2) };
-    org.publish(&[v1, v2], &org.signer);
+    let bytes2 = org.version_1_installed_and_2_published_for_automatic_install(&home);
 
     // On mains when the download starts; on battery at 8 % a second later, while the
     // transfer is stalled half way (the stall lasts the configured 2 s).
@@ -425,8 +451,11 @@ fn an_automatic_download_pauses_when_the_laptop_goes_to_battery_saver_and_resume
     assert_eq!(paused["state"], "paused", "{cat}");
     assert!(paused["downloaded"].as_u64().unwrap_or(0) > 0, "the bytes are kept: {cat}");
 
-    // Back on mains (this machine's own sensors): the next check resumes where it stopped.
-    let v = home.json(&["models", "updates", "--json"]);
+    // Back on mains: the next check resumes where it stopped.
+    let mains = "{\"at_s\": 0, \"battery\": {\"percent\": 80, \"on_ac\": true}, \"cpu_celsius\": 45}\n";
+    let out = home.command(&["models", "updates", "--json"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace(mains)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = one_json_object(&out.stdout);
     assert_eq!(v["updates"][0]["installed_automatically"], true, "{v}");
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
     let starts: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
@@ -434,7 +463,48 @@ fn an_automatic_download_pauses_when_the_laptop_goes_to_battery_saver_and_resume
 }
 
 #[test]
-fn a_download_paused_before_the_catalog_moved_on_is_still_shown_and_can_be_discarded() {
+fn an_automatic_download_the_user_paused_is_left_alone_until_they_pull_it() {
+    let home = Home::new();
+    let org = Org::new();
+    // A stall limit longer than the test: only Ctrl-C ends the quiet transfer below.
+    home.config(&format!(
+        "[models]\ncatalog_url = \"{}\"\ncatalog_public_key = \"{}\"\ndownload_retry_ms = 1\ndownload_stall_secs = 600\nmin_free_mib = 0\n",
+        org.server.url("catalog.json"),
+        org.signer.public_key()
+    ));
+    let bytes2 = org.version_1_installed_and_2_published_for_automatic_install(&home);
+
+    // The automatic download goes quiet half way; the user presses Ctrl-C.
+    org.server.plan_for("tiny-2.gguf", [Misbehave::StallAt(bytes2.len() as u64 / 2)]);
+    let served_before = org.server.served_bytes();
+    let child = home.command(&["models", "updates", "--json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    while org.server.served_bytes() < served_before + bytes2.len() / 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = one_json_object(&out.stdout);
+    assert!(v["updates"][0]["held_back"].as_str().unwrap_or_default().contains("paused"), "{v}");
+
+    // Later checks leave it paused: nothing more is asked of the server.
+    let asked = org.requests_for("tiny-2.gguf");
+    let v = home.json(&["models", "updates", "--json"]);
+    assert!(v["updates"][0]["held_back"].as_str().unwrap_or_default().contains("you paused or cancelled"), "{v}");
+    assert_eq!(org.requests_for("tiny-2.gguf"), asked);
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+
+    // The user pulls it: it resumes, and automatic updates may take it up again.
+    let out = home.run(&["models", "pull", "tiny"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+    let starts: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
+    assert!(starts.len() == 2 && starts[1] > 0, "resumed: {starts:?}");
+}
+
+#[test]
+fn a_paused_download_of_an_older_version_still_offered_is_shown_and_can_be_discarded() {
     let home = Home::new();
     let org = Org::new();
     org.configure(&home);
@@ -448,8 +518,16 @@ fn a_download_paused_before_the_catalog_moved_on_is_still_shown_and_can_be_disca
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is kept, and the next try resumes there"), "{}", String::from_utf8_lossy(&out.stderr));
 
+    // Version 1 withdrawn: its bytes cannot be resumed, so no paused download is offered.
     let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
     org.publish(&[v2], &org.signer);
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
+    assert!(cat["entries"][0]["download"].is_null(), "{cat}");
+    // Version 2 added beside version 1: the download of 1 is still there to resume or discard.
+    let v1 = org.file("tiny-1.gguf", &bytes1);
+    let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
+    org.publish(&[v1, v2], &org.signer);
     let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
     assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
     assert_eq!(cat["entries"][0]["download"]["version"], "1", "the older download is still listed: {cat}");

@@ -150,12 +150,18 @@ impl Catalog {
     /// otherwise roll the fleet back to versions the organisation has withdrawn. A manifest
     /// without a date after a dated one is refused too; two undated ones cannot be compared.
     pub fn check_newer_than(&self, seen: &Catalog) -> Result<()> {
+        self.check_not_before(seen.generated)
+    }
+
+    /// [`Catalog::check_newer_than`] against the date of the newest manifest accepted before
+    /// (`None`: none was dated).
+    pub fn check_not_before(&self, seen: Option<time::OffsetDateTime>) -> Result<()> {
         let location = match &self.source {
             Source::Organisation { location, .. } => location.as_str(),
             Source::BuiltIn => "the built-in catalog",
         };
         let fmt = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string());
-        match (&self.generated, &seen.generated) {
+        match (&self.generated, &seen) {
             (Some(new), Some(old)) if new < old => Err(Error::Signature(format!(
                 "the catalog at {location} is dated {}, older than the one already accepted (dated {}); it may be an old catalog replayed and is refused",
                 fmt(new),

@@ -29,7 +29,7 @@ pub use cache::{CachedFrom, SimilarOffer};
 pub use eval::EVAL_ROUTES;
 pub use hybrid::{CloudPreview, NetState, Refinement};
 pub use settings::{SettingsForm, SettingsView, edit_config};
-pub use models::{CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer};
+pub use models::{AutoPull, CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer};
 pub use fieldbrief_models::download::Control as DownloadControl;
 pub use fieldbrief_models::install::{Rollback, Trust, VerifyReport};
 

@@ -19,9 +19,13 @@ use fieldbrief_store::Store;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
 
 /// Crashes in a row after which a model is not used again until it is replaced.
 pub const QUARANTINE_AFTER: u32 = 3;
+
+/// Setting: the `generated` date of the newest organisation catalog accepted (RFC 3339).
+const ACCEPTED_CATALOG_DATE: &str = "models.accepted_catalog_generated";
 
 /// Tokens the smoke test generates.
 pub const SMOKE_TOKENS: u32 = 8;
@@ -159,6 +163,23 @@ pub struct UpdateOffer {
     /// The organisation asks for it and nothing holds it back, but the caller chose to start
     /// the download itself (the app, so it can be paused and cancelled like any other).
     pub auto_install_due: bool,
+    /// Held back by something that may change soon (battery saver, a metered connection,
+    /// working offline): worth looking again in minutes, not hours.
+    pub retry_soon: bool,
+}
+
+/// How an automatic install ended.
+#[derive(Debug)]
+pub enum AutoPull {
+    Installed(Box<ModelEntry>),
+    /// Not started, or paused with its bytes kept: the reason. It goes on when that changes.
+    Held(&'static str),
+}
+
+/// Setting, per `id@version`: the user paused or cancelled its automatic download, so updates
+/// leave it alone until they pull it themselves.
+fn stopped_by_user_key(id: &str, version: &str) -> String {
+    format!("models.stopped_by_user.{id}@{version}")
 }
 
 impl Fieldbrief {
@@ -226,23 +247,36 @@ impl Fieldbrief {
     }
 
     /// Imports a GGUF file, or every model in a folder (a USB stick). A folder with a signed
-    /// `catalog.json` installs its models under the catalog's ids, versions and hashes.
-    /// Each model is hashed, validated and smoke-tested before it becomes current; the first
-    /// model installed becomes the active one.
+    /// `catalog.json` installs its models under the catalog's ids, versions and hashes, oldest
+    /// first, skipping any version not newer than the one installed. Each model is hashed,
+    /// validated and smoke-tested before it becomes current; the first model installed becomes
+    /// the active one.
     pub fn import_model(&mut self, source: &Path) -> Result<Vec<ModelEntry>> {
         let models = self.installed()?;
         let mut done = Vec::new();
         if source.is_dir() {
             let manifest = source.join("catalog.json");
             let mut listed: Vec<PathBuf> = Vec::new();
+            let mut not_newer = Vec::new();
             if manifest.is_file() {
                 let (catalog, _) = self.read_signed_catalog(&manifest.display().to_string(), false)?;
-                for e in &catalog.entries {
+                // Oldest first, and never one older than what is installed: an old stick must
+                // not roll a laptop back to a version the organisation has since replaced.
+                let mut entries: Vec<&Entry> = catalog.entries.iter().collect();
+                entries.sort_by(|a, b| a.id.cmp(&b.id).then(fieldbrief_models::compare_versions(&a.version, &b.version)));
+                for e in entries {
                     let file = PathBuf::from(&e.url);
                     if !file.is_file() {
                         continue;
                     }
                     listed.push(file.clone());
+                    if let Some(current) = models.pointer(&e.id).map(|p| p.version)
+                        && fieldbrief_models::compare_versions(&e.version, &current).is_le()
+                    {
+                        tracing::info!(id = %e.id, version = %e.version, %current, "not imported: not newer than the installed version");
+                        not_newer.push(format!("{}@{} (installed: {current})", e.id, e.version));
+                        continue;
+                    }
                     // A signed entry without a hash is trusted on first use (and pinned).
                     let trust = if e.sha256.is_some() { Trust::Signed } else { Trust::FirstUse };
                     let pinned = e.sha256.clone().or_else(|| models.pin(&e.id, &e.version));
@@ -256,6 +290,13 @@ impl Fieldbrief {
                 .collect();
             files.sort();
             if files.is_empty() && done.is_empty() {
+                if !not_newer.is_empty() {
+                    return Err(Error::BadArgument(format!(
+                        "{}: nothing newer than what is installed ({}); `fieldbrief models use ID@VERSION` goes back to a version on purpose",
+                        source.display(),
+                        not_newer.join(", ")
+                    )));
+                }
                 return Err(Error::BadArgument(format!("{}: no .gguf files in this folder", source.display())));
             }
             for f in files {
@@ -416,17 +457,28 @@ impl Fieldbrief {
         };
         if let Some((b, sig)) = fetched {
             let catalog = Catalog::from_signed_manifest(&b, sig.as_deref(), &key, location)?;
-            if let Some(seen) = kept()
-                && let Err(replay) = catalog.check_newer_than(&seen)
-            {
+            // The newest date accepted is also in the database, so a lost or torn copy on disk
+            // does not switch the replay check off.
+            let kept = kept();
+            let remembered = self.store.setting(ACCEPTED_CATALOG_DATE)?.and_then(|d| time::OffsetDateTime::parse(&d, &Rfc3339).ok());
+            let seen = kept.as_ref().and_then(|k| k.generated).max(remembered);
+            if let Err(replay) = catalog.check_not_before(seen) {
                 tracing::warn!(error = %replay, "organisation catalog refused as a replay; the kept copy is used");
-                return Ok((seen, Some(replay.to_string())));
+                return match kept {
+                    Some(k) => Ok((k, Some(replay.to_string()))),
+                    None => Err(replay.into()),
+                };
+            }
+            if let Some(date) = catalog.generated.and_then(|g| g.format(&Rfc3339).ok()) {
+                self.store.set_setting(ACCEPTED_CATALOG_DATE, &date)?;
             }
             // Verified before it is kept; kept so the catalog is there offline.
-            let _ = std::fs::create_dir_all(self.models_dir());
-            let _ = inst::replace_file(&cached, &b);
-            if let Some(s) = &sig {
-                let _ = inst::replace_file(&cached_sig, s.as_bytes());
+            let keep = std::fs::create_dir_all(self.models_dir())
+                .map_err(|e| e.to_string())
+                .and_then(|_| inst::replace_file(&cached, &b).map_err(|e| e.to_string()))
+                .and_then(|_| sig.as_ref().map_or(Ok(()), |s| inst::replace_file(&cached_sig, s.as_bytes()).map_err(|e| e.to_string())));
+            if let Err(e) = keep {
+                tracing::warn!(error = %e, "the organisation catalog could not be kept for offline use");
             }
             return Ok((catalog, None));
         }
@@ -495,9 +547,11 @@ impl Fieldbrief {
                 }
                 let current = models.pointer(&e.id).map(|p| p.version);
                 // The newest version's paused download, else an older one's (the catalog may
-                // have moved on since it was paused), so it can be resumed or discarded.
+                // have added a version since it was paused), so it can be resumed or discarded.
                 let paused = std::iter::once(e.version.clone())
                     .chain(models.partial_versions(&e.id))
+                    // Only one that can be resumed: its version still in a catalog.
+                    .filter(|v| *v == e.version || catalogs.iter().any(|c| c.find(&e.id, Some(v)).is_some()))
                     .find_map(|v| download::partial_state(&models.partial_path(&e.id, &v)).map(|state| (v, state)));
                 entries.push(CatalogItem {
                     size_bytes: e.size,
@@ -535,6 +589,8 @@ impl Fieldbrief {
             (_, v) => (id, v),
         };
         let (entry, trust) = self.find_entry(id, version)?;
+        // Pulled on purpose: automatic updates may take this version up again.
+        self.store.delete_setting(&stopped_by_user_key(&entry.id, &entry.version))?;
         let models = self.installed()?;
         if let Some(existing) = models.get(&entry.id, &entry.version) {
             // Already here: make it current (a repeated pull is not a new download).
@@ -634,13 +690,24 @@ impl Fieldbrief {
                 installed_automatically: false,
                 held_back: None,
                 auto_install_due: false,
+                retry_soon: false,
             };
-            if item.entry.auto_install {
+            let stopped_by_user = self.store.setting(&stopped_by_user_key(&item.entry.id, &item.entry.version))?.is_some();
+            if item.entry.auto_install && stopped_by_user {
+                offer.held_back = Some("you paused or cancelled its automatic download; download it yourself when you want it".into());
+            } else if item.entry.auto_install {
                 match self.automatic_install_hold() {
-                    Some(why) => offer.held_back = Some(format!("not installed automatically: {why}")),
+                    Some(why) => {
+                        offer.held_back = Some(format!("not installed automatically: {why}"));
+                        offer.retry_soon = true;
+                    }
                     None if !install => offer.auto_install_due = true,
                     None => match self.pull_model_automatically(&item.entry.id, Some(&item.entry.version), control, progress) {
-                        Ok(_) => offer.installed_automatically = true,
+                        Ok(AutoPull::Installed(_)) => offer.installed_automatically = true,
+                        Ok(AutoPull::Held(why)) => {
+                            offer.held_back = Some(format!("the automatic download is paused because {why}; its bytes are kept and it resumes when that changes"));
+                            offer.retry_soon = true;
+                        }
                         Err(e) => offer.held_back = Some(format!("automatic install stopped: {e}")),
                     },
                 }
@@ -664,9 +731,11 @@ impl Fieldbrief {
     /// and paused (its bytes kept, to resume later) as soon as the laptop goes to battery
     /// saver, the connection is marked metered or "work offline" is switched on. The paused
     /// progress report carries the reason.
-    pub fn pull_model_automatically(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<ModelEntry> {
+    /// A pause or cancel by the user (not by those conditions) is remembered for that version,
+    /// and [`Fieldbrief::check_updates`] leaves it alone until the user pulls it.
+    pub fn pull_model_automatically(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<AutoPull> {
         if let Some(why) = self.automatic_install_hold() {
-            return Err(Error::Models(format!("{id} is not installed automatically now: {why}")));
+            return Ok(AutoPull::Held(why));
         }
         let config = self.home.config_path();
         let mut settings = self.settings.clone();
@@ -674,8 +743,13 @@ impl Fieldbrief {
         // The monitor keeps its own poll interval; it is handed back afterwards.
         let mut power = self.power.take();
         let mut held: Option<&'static str> = None;
+        // How it stopped, if it did (paused or cancelled), and which version it was.
+        let mut stopped: Option<(PullState, String)> = None;
         let result = {
             let mut watch = |p: &PullProgress| {
+                if matches!(p.state, PullState::Paused | PullState::Cancelled) {
+                    stopped = Some((p.state, p.version.clone()));
+                }
                 if held.is_none() && matches!(p.state, PullState::Starting | PullState::Downloading | PullState::Retrying) {
                     if settings_read.elapsed() >= Duration::from_secs(1) {
                         match fieldbrief_core::config::Settings::load(&config) {
@@ -701,11 +775,14 @@ impl Fieldbrief {
         if self.power.is_none() {
             self.power = power;
         }
-        match (result, held) {
-            (Err(Error::Models(_)), Some(why)) => Err(Error::Models(format!(
-                "the automatic download of {id} is paused because {why}; its bytes are kept and it resumes when that changes"
-            ))),
-            (r, _) => r,
+        match (result, held, stopped) {
+            (Ok(entry), _, _) => Ok(AutoPull::Installed(Box::new(entry))),
+            (Err(_), Some(why), Some((PullState::Paused, _))) => Ok(AutoPull::Held(why)),
+            (Err(e), None, Some((_, version))) => {
+                self.store.set_setting(&stopped_by_user_key(id, &version), "1")?;
+                Err(e)
+            }
+            (Err(e), _, _) => Err(e),
         }
     }
 

@@ -280,7 +280,7 @@ export function modelsView(ctx: Context): View & { refresh: () => Promise<void>;
 
   async function importModel() {
     errors.clear();
-    importButton.disabled = true;
+    importButton.disabled = importFolderButton.disabled = true;
     importing.textContent = "Checking, copying and testing the model…";
     try {
       const m = await ctx.api.importModel();
@@ -290,8 +290,10 @@ export function modelsView(ctx: Context): View & { refresh: () => Promise<void>;
       ctx.refreshStatus();
     } catch (e) {
       errors.show(e as UiError);
+      // What was installed before the failure is listed all the same.
+      void refresh();
     } finally {
-      importButton.disabled = false;
+      importButton.disabled = importFolderButton.disabled = false;
       importing.textContent = "";
     }
   }
@@ -312,6 +314,9 @@ export function modelsView(ctx: Context): View & { refresh: () => Promise<void>;
       ctx.refreshStatus();
     } catch (e) {
       errors.show(e as UiError);
+      // Models installed before the one that failed are listed all the same.
+      void refresh();
+      void loadCatalog(false);
     } finally {
       importButton.disabled = importFolderButton.disabled = false;
       importing.textContent = "";

@@ -111,6 +111,7 @@ describe("Summarize view", () => {
       save_draft: () => 3,
       summarize: () => report({ summary: "- Pump P-101 bearing at 78 °C" }),
       edit_summary: () => null,
+      feedback: () => null,
     });
     const { notes } = mount();
     type(byId<HTMLTextAreaElement>("note-editor"), "Pump P-101 bearing at 78 °C.");
@@ -144,6 +145,41 @@ describe("Summarize view", () => {
     expect(document.getElementById("summary-editor")).toBeNull();
     expect(byId("summary-output").textContent).toBe("- Pump P-101 bearing at 78 °C; replaced, 41 °C after");
     expect(shell.named("edit_summary")).toHaveLength(1);
+
+    // A thumb after the edit, taken back: the request is "edited" again, not "pending".
+    byId("thumb-up").click();
+    await settle();
+    byId("thumb-up").click();
+    await settle();
+    expect(shell.named("feedback")).toEqual([
+      { requestId: "req-1", outcome: "accepted" },
+      { requestId: "req-1", outcome: "edited" },
+    ]);
+  });
+
+  it("an edit saved while a new summary starts does not overwrite the new one", async () => {
+    let finishEdit: () => void = () => {};
+    let summaries = 0;
+    fakeShell({
+      save_draft: () => 3,
+      summarize: () => report({ request_id: `req-${++summaries}`, summary: summaries === 1 ? "first" : "second" }),
+      edit_summary: () => new Promise<null>((resolve) => (finishEdit = () => resolve(null))),
+    });
+    const { view } = mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "Pump P-101 bearing at 78 °C.");
+    byId("summarize").click();
+    await settle();
+    byId("edit-summary").click();
+    byId<HTMLTextAreaElement>("summary-editor").value = "first, corrected";
+    byId("save-edit").click();
+    await settle();
+    expect(byId<HTMLButtonElement>("summarize").disabled).toBe(true);
+    // The save is slow; History's "Summarize again" starts a new summary meanwhile.
+    view.summarizeSaved!(5, "Another note");
+    await settle();
+    finishEdit();
+    await settle();
+    expect(byId("summary-output").textContent).toBe("second");
   });
 
   it("shows the shell's error for a bad file, and no stale summary", async () => {

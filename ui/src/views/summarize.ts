@@ -31,6 +31,9 @@ export function summarizeView(ctx: Context): SummarizeView {
   let outcome: Outcome | null = null;
   /** The summary's editor while the technician corrects it. */
   let editing: HTMLTextAreaElement | null = null;
+  let savingEdit = false;
+  /** The shown summary is the technician's correction (its outcome is "edited" unless rated). */
+  let edited = false;
 
   // ── Note side ──────────────────────────────────────────────────────────────
   const editor = h("textarea", {
@@ -222,6 +225,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     report = null;
     outcome = null;
     editing = null;
+    edited = false;
     pending = "";
     clear(output, placeholder);
     badge.hidden = true;
@@ -374,17 +378,24 @@ export function summarizeView(ctx: Context): SummarizeView {
   }
 
   async function saveEdit() {
-    if (!report || !editing) return;
-    const text = editing.value.trim();
+    const target = report;
+    const area = editing;
+    if (!target || !area || savingEdit) return;
+    const text = area.value.trim();
     errors.clear();
     if (!text) {
       errors.show({ kind: "bad_input", message: "An edited summary cannot be empty. Discard the edit, or rate the summary as poor." });
-      editing.focus();
+      area.focus();
       return;
     }
+    savingEdit = true;
+    summarizeButton.disabled = true;
     try {
-      await ctx.api.editSummary(report.request_id, text);
+      await ctx.api.editSummary(target.request_id, text);
+      // A new summary may have replaced this one meanwhile: the edit is saved, nothing to show.
+      if (report !== target) return;
       report = { ...report, summary: text };
+      edited = true;
       outcome = "edited";
       up.setAttribute("aria-pressed", "false");
       down.setAttribute("aria-pressed", "false");
@@ -392,6 +403,9 @@ export function summarizeView(ctx: Context): SummarizeView {
       ctx.notify("Your edit is saved");
     } catch (e) {
       errors.show(e as UiError);
+    } finally {
+      savingEdit = false;
+      summarizeButton.disabled = running;
     }
   }
 
@@ -449,14 +463,14 @@ export function summarizeView(ctx: Context): SummarizeView {
 
   async function rate(o: Outcome) {
     if (!report) return;
-    const next = outcome === o ? null : o;
+    const next = outcome === o ? (edited ? "edited" : null) : o;
     try {
-      // Taking a rating back records the request as pending again.
+      // Taking a rating back records the request as pending again (or edited, if it was).
       await ctx.api.feedback(report.request_id, next ?? "pending");
       outcome = next;
       up.setAttribute("aria-pressed", String(outcome === "accepted"));
       down.setAttribute("aria-pressed", String(outcome === "rejected"));
-      ctx.notify(next ? "Thanks: recorded" : "Rating removed");
+      ctx.notify(next && next !== "edited" ? "Thanks: recorded" : "Rating removed");
     } catch (e) {
       errors.show(e as UiError);
     }
