@@ -373,7 +373,7 @@ fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<St
         };
         let result = if automatic {
             match fb.pull_model_automatically(&id, version.as_deref(), &control, &mut |p| emit(p)) {
-                Ok(fieldbrief_pipeline::AutoPull::Held(why)) => {
+                Ok(fieldbrief_pipeline::AutoPull::NotStarted(why) | fieldbrief_pipeline::AutoPull::Paused(why)) => {
                     tracing::info!(model = %id, why, "automatic download held back");
                     app.state::<Shell>().update_check_soon.store(true, std::sync::atomic::Ordering::SeqCst);
                     Ok(())

@@ -7,6 +7,11 @@ use fieldbrief_models::Error;
 use fieldbrief_testkit::file_server::{FileServer, Misbehave};
 use std::time::Duration;
 
+/// `name` from `server` into `partial`, with the exact hash and size of `bytes`.
+fn exact_job(server: &FileServer, name: &str, partial: std::path::PathBuf, bytes: &[u8]) -> Job {
+    Job { url: server.url(name), partial, sha256: Some(sha256_bytes(bytes)), size: Some(bytes.len() as u64), size_hint: None }
+}
+
 fn quick() -> Options {
     Options { stall: Duration::from_millis(500), retry_base: Duration::from_millis(1), max_retries: 4, min_free: 0, ..Options::default() }
 }
@@ -87,7 +92,7 @@ fn a_stall_is_detected_and_resumed_and_a_500_retried() {
     server.put("m.gguf", bytes.clone());
     server.plan([Misbehave::ServerError, Misbehave::StallAt(100_000), Misbehave::ServerError]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
+    let job = exact_job(&server, "m.gguf", t.path().join("m.part"), &bytes);
     // A stall limit long enough that a loaded machine does not look like a stall itself.
     let opts = Options { stall: Duration::from_secs(2), ..quick() };
     let got = download::download(&job, &opts, &Control::default(), &mut |_| {}).unwrap();
@@ -104,7 +109,7 @@ fn a_server_that_ignores_ranges_restarts_cleanly() {
     server.put("m.gguf", bytes.clone());
     server.plan([Misbehave::CutAt(300_000), Misbehave::IgnoreRange]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
+    let job = exact_job(&server, "m.gguf", t.path().join("m.part"), &bytes);
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
 }
@@ -153,7 +158,7 @@ fn pause_keeps_the_bytes_and_a_later_call_resumes_cancel_deletes_them() {
     // The first connection is cut at 300 000; the user pauses while it waits to retry.
     server.plan([Misbehave::CutAt(300_000)]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
+    let job = exact_job(&server, "m.gguf", t.path().join("m.part"), &bytes);
     let control = Control::default();
     let c = control.clone();
     let e = download::download(&job, &quick(), &control, &mut |p| {
@@ -192,7 +197,7 @@ fn while_the_server_sends_nothing_the_progress_shows_every_byte_and_a_pause_take
     server.put("m.gguf", bytes.clone());
     server.plan([Misbehave::StallAt(300_000)]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
+    let job = exact_job(&server, "m.gguf", t.path().join("m.part"), &bytes);
     // A stall limit far longer than the test: only the pause can end this connection.
     let opts = Options { stall: Duration::from_secs(600), ..quick() };
     let control = Control::default();
@@ -271,7 +276,7 @@ fn a_complete_download_that_was_not_installed_is_not_fetched_again() {
     let server = FileServer::start();
     server.put("m.gguf", bytes.clone());
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: Some(sha256_bytes(&bytes)), size: Some(bytes.len() as u64), size_hint: None };
+    let job = exact_job(&server, "m.gguf", t.path().join("m.part"), &bytes);
     download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     let served = server.served_bytes();
     // Say the process died before installing: the next call verifies what is on disk.

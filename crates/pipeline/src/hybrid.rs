@@ -325,13 +325,7 @@ impl Fieldbrief {
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                         _ => return None,
                     }
-                    // Only a settings file that is there and reads whole counts: one missing or
-                    // empty for a moment (an editor saving it) would read as "cloud off".
-                    let Ok(text) = std::fs::read_to_string(&config) else { continue };
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    let Ok(settings) = fieldbrief_core::config::Settings::parse(&text) else { continue };
+                    let Some(settings) = crate::settings::saved_settings(&config) else { continue };
                     let stop = match (settings.cloud.enabled, settings.cloud.work_offline) {
                         (false, _) => SettingsStop::CloudOff,
                         (true, true) => SettingsStop::WorkOffline,

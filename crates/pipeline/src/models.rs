@@ -172,8 +172,10 @@ pub struct UpdateOffer {
 #[derive(Debug)]
 pub enum AutoPull {
     Installed(Box<ModelEntry>),
-    /// Not started, or paused with its bytes kept: the reason. It goes on when that changes.
-    Held(&'static str),
+    /// Not started: the reason. It starts when that changes.
+    NotStarted(&'static str),
+    /// Paused with its bytes kept: the reason. It resumes when that changes.
+    Paused(&'static str),
 }
 
 /// Setting, per `id@version`: the user paused or cancelled its automatic download, so updates
@@ -696,20 +698,25 @@ impl Fieldbrief {
             if item.entry.auto_install && stopped_by_user {
                 offer.held_back = Some("you paused or cancelled its automatic download; download it yourself when you want it".into());
             } else if item.entry.auto_install {
-                match self.automatic_install_hold() {
-                    Some(why) => {
+                // With `install`, the install itself (which checks the same before it starts);
+                // without, only whether it may start now (`None`: it may).
+                let outcome = if install {
+                    Some(self.pull_model_automatically(&item.entry.id, Some(&item.entry.version), control, progress))
+                } else {
+                    self.automatic_install_hold().map(|why| Ok(AutoPull::NotStarted(why)))
+                };
+                match outcome {
+                    None => offer.auto_install_due = true,
+                    Some(Ok(AutoPull::Installed(_))) => offer.installed_automatically = true,
+                    Some(Ok(AutoPull::NotStarted(why))) => {
                         offer.held_back = Some(format!("not installed automatically: {why}"));
                         offer.retry_soon = true;
                     }
-                    None if !install => offer.auto_install_due = true,
-                    None => match self.pull_model_automatically(&item.entry.id, Some(&item.entry.version), control, progress) {
-                        Ok(AutoPull::Installed(_)) => offer.installed_automatically = true,
-                        Ok(AutoPull::Held(why)) => {
-                            offer.held_back = Some(format!("the automatic download is paused because {why}; its bytes are kept and it resumes when that changes"));
-                            offer.retry_soon = true;
-                        }
-                        Err(e) => offer.held_back = Some(format!("automatic install stopped: {e}")),
-                    },
+                    Some(Ok(AutoPull::Paused(why))) => {
+                        offer.held_back = Some(format!("the automatic download is paused because {why}; its bytes are kept and it resumes when that changes"));
+                        offer.retry_soon = true;
+                    }
+                    Some(Err(e)) => offer.held_back = Some(format!("automatic install stopped: {e}")),
                 }
             }
             offers.push(offer);
@@ -735,7 +742,7 @@ impl Fieldbrief {
     /// and [`Fieldbrief::check_updates`] leaves it alone until the user pulls it.
     pub fn pull_model_automatically(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<AutoPull> {
         if let Some(why) = self.automatic_install_hold() {
-            return Ok(AutoPull::Held(why));
+            return Ok(AutoPull::NotStarted(why));
         }
         let config = self.home.config_path();
         let mut settings = self.settings.clone();
@@ -752,9 +759,8 @@ impl Fieldbrief {
                 }
                 if held.is_none() && matches!(p.state, PullState::Starting | PullState::Downloading | PullState::Retrying) {
                     if settings_read.elapsed() >= Duration::from_secs(1) {
-                        match fieldbrief_core::config::Settings::load(&config) {
-                            Ok(s) => settings = s,
-                            Err(e) => tracing::warn!(error = %e, "could not re-read the settings during a download"),
+                        if let Some(s) = crate::settings::saved_settings(&config) {
+                            settings = s;
                         }
                         settings_read = std::time::Instant::now();
                     }
@@ -777,7 +783,7 @@ impl Fieldbrief {
         }
         match (result, held, stopped) {
             (Ok(entry), _, _) => Ok(AutoPull::Installed(Box::new(entry))),
-            (Err(_), Some(why), Some((PullState::Paused, _))) => Ok(AutoPull::Held(why)),
+            (Err(_), Some(why), Some((PullState::Paused, _))) => Ok(AutoPull::Paused(why)),
             (Err(e), None, Some((_, version))) => {
                 self.store.set_setting(&stopped_by_user_key(id, &version), "1")?;
                 Err(e)
