@@ -155,8 +155,12 @@ before(async () => {
     path.join(home, "config.toml"),
     `[models]\ncatalog_url = "${org.url}/catalog.json"\ncatalog_public_key = "${publicKey}"\nmin_free_mib = 0\ndownload_stall_secs = 600\n`,
   );
+  // The driver's and the app's output go to a file, not to this process's pipes: an app that
+  // outlives its session would otherwise hold the test runner's pipe open, and the run would
+  // never end.
+  const driverLog = fs.openSync(path.join(artifacts, "driver.log"), "w");
   driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", driverLog, driverLog],
     env: {
       ...process.env,
       FIELDBRIEF_HOME: home,
