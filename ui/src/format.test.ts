@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exportName, formatBytes, formatEta, formatRate, reasonLines, snippetParts, summaryMarkdown } from "./format";
+import { exportName, formatBytes, formatEta, formatRate, lengthLine, reasonLines, snippetParts, summaryMarkdown } from "./format";
 import type { SummaryReport } from "./types";
 
 export function report(over: Partial<SummaryReport> = {}): SummaryReport {
@@ -31,6 +31,14 @@ describe("format", () => {
     expect(md).toContain("- Route: Local model (qwen@abc123)");
     expect(md).toContain("- Made: 2026-11-21T10:00:00Z by Fieldbrief");
     expect(md).not.toContain("Quality checks failed");
+  });
+
+  it("says how long the summary is against its target and where the target came from", () => {
+    const r = report({ max_words: 45, length_from: "note", document: { ...report().document, words: 150 } });
+    expect(lengthLine(r)).toBe("11 of 45 words (scaled to the 150-word note)");
+    expect(lengthLine({ ...r, length_from: "request" })).toBe("11 of 45 words (the length asked for)");
+    expect(lengthLine({ ...r, length_from: null })).toBe("11 of 45 words");
+    expect(summaryMarkdown(r)).toContain("- Style: bullets, 11 of 45 words (scaled to the 150-word note)\n");
   });
 
   it("says which quality checks failed", () => {

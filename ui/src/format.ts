@@ -30,6 +30,20 @@ export function reasonLines(reasons: Reason[]): string[] {
   return reasons.map((r) => (r.detail ? r.detail : r.code.replace(/_/g, " ")));
 }
 
+/** The summary's length against its target, e.g. "38 of 45 words (scaled to the 150-word note)". */
+export function lengthLine(r: Pick<SummaryReport, "summary" | "max_words" | "length_from" | "document">): string {
+  const words = (r.summary ?? "").split(/\s+/).filter((w) => w && !["-", "*", "•"].includes(w)).length;
+  const from =
+    r.length_from === "note"
+      ? `scaled to the ${r.document.words}-word note`
+      : r.length_from === "settings"
+        ? "the length in Settings"
+        : r.length_from === "request"
+          ? "the length asked for"
+          : "";
+  return `${words} of ${r.max_words} words${from ? ` (${from})` : ""}`;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ["KiB", "MiB", "GiB", "TiB"];
@@ -97,7 +111,7 @@ export function summaryMarkdown(r: SummaryReport, when: Date = new Date()): stri
     "---",
     "",
     `- Source: ${r.document.name} (${r.document.words} words)`,
-    `- Style: ${r.style}, at most ${r.max_words} words`,
+    `- Style: ${r.style}, ${lengthLine(r)}`,
     `- Route: ${routeLabel(r.route)}${r.model ? ` (${r.model.id}@${r.model.version})` : ""}`,
     `- Made: ${when.toISOString().replace(/\.\d+Z$/, "Z")} by Fieldbrief`,
   ];

@@ -52,7 +52,10 @@ export interface SummaryReport {
   engine: string | null;
   prompt_version: string | null;
   style: Style;
+  /** The length target in words… */
   max_words: number;
+  /** …and where it came from: asked for, configured, or scaled to the note's length. */
+  length_from?: "request" | "settings" | "note" | null;
   tokens: { input: number; output: number };
   timings_ms: { ingest: number; save_note: number; route: number; generate: number; store: number; total: number };
   quality: Verdict | null;

@@ -148,7 +148,8 @@ enum CloudCommand {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// The set: one JSON object per line with id, style, max_words, note, reference, key_facts.
+    /// The set: one JSON object per line with id, style, note, reference, key_facts and an
+    /// optional max_words (else the default length for the note).
     set: PathBuf,
     /// Routes to compare (extractive, local, cloud); those that cannot run are reported.
     #[arg(long, value_delimiter = ',', default_value = "extractive,local,cloud")]
@@ -651,11 +652,11 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
         }
     });
     // Stream generated text to the terminal as it comes (not with --json: one object only).
-    let mut streamed = false;
+    let mut streamed = String::new();
     let stream = !args.json && std::io::stdout().is_terminal();
     let report = fb.summarize_with(input, &opts, &mut |event| match event {
         EngineEvent::Token { text } if stream => {
-            streamed = true;
+            streamed.push_str(&text);
             print!("{text}");
             let _ = std::io::Write::flush(&mut std::io::stdout());
         }
@@ -663,8 +664,14 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
         EngineEvent::Progress { stage, done, total } => eprintln!("{stage}: {done} of {total}"),
         _ => {}
     })?;
-    if streamed {
+    // What streamed is the summary, unless the gate replaced it (a retry, the extractive
+    // stand-in) or it was cut back to a complete ending: then the final text follows.
+    let shown = !streamed.is_empty() && report.summary.as_deref().map(str::trim) == Some(streamed.trim());
+    if !streamed.is_empty() {
         println!();
+        if !shown {
+            eprintln!("(the text above did not pass the quality checks or was cut back; the summary is:)");
+        }
     }
-    render::summary(&report, args.json, streamed)
+    render::summary(&report, args.json, shown)
 }

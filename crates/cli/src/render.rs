@@ -271,9 +271,10 @@ pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Res
             "tokens_streamed": b.tokens_streamed,
             "summary_cold_ms": b.summary_cold_ms,
             "summary_warm_ms": b.summary_warm_ms,
+            "chat": b.chat,
         }));
     }
-    out!("model         {}@{} ({}, {} threads)", b.model.id, b.model.version, s.backend, s.threads);
+    out!("model         {}@{} ({}, {} threads, prompts in {} markup)", b.model.id, b.model.version, s.backend, s.threads, b.chat);
     out!("load          {:.0} ms", s.load_ms);
     out!("prompt        {:.1} tokens/s ({} tokens)", s.prompt_tok_s, s.prompt_tokens);
     out!("generation    {:.1} tokens/s ({} tokens, streamed through the worker protocol)", s.gen_tok_s, s.gen_tokens);
@@ -486,15 +487,32 @@ pub fn eval(r: &fieldbrief_core::eval::EvalReport, regressions: &[fieldbrief_cor
         return json(&serde_json::json!({ "report": r, "regressions": regressions }));
     }
     out!("{}: {} cases", r.set, r.cases);
+    // Per note: what a technician would look at first.
     out!(
-        "\n{:<11} {:>6} {:>7} {:>8} {:>10} {:>8} {:>8} {:>9} {:>9} {:>10}",
-        "ROUTE", "CASES", "FAILED", "ROUGE-L", "KEY FACTS", "LENGTH", "QUALITY", "P50 MS", "P95 MS", "COST/CASE"
+        "\n{:<36} {:<10} {:<11} {:>6} {:>6} {:>6} {:>9} {:>8} {:>6} {:>7}",
+        "CASE", "ROUTE", "SERVED BY", "WORDS", "TARGET", "RATIO", "KEY FACTS", "INVENTED", "CLEAN", "SECONDS"
+    );
+    for run in &r.runs {
+        let served = run.served_by.as_deref().unwrap_or(&run.route);
+        match &run.score {
+            Some(s) => out!(
+                "{:<36} {:<10} {:<11} {:>6} {:>6} {:>6.2} {:>8.0}% {:>8} {:>6} {:>7.1}",
+                clip(&run.case, 36), run.route, served, s.words, run.target_words, s.compression,
+                s.key_fact_recall * 100.0, s.invented.len(), if s.clean_ending { "yes" } else { "NO" }, run.latency_ms / 1000.0
+            ),
+            None => out!("{:<36} {:<10} failed: {}", clip(&run.case, 36), run.route, run.error.as_deref().unwrap_or("")),
+        }
+    }
+    out!(
+        "\n{:<11} {:>6} {:>7} {:>8} {:>10} {:>8} {:>9} {:>7} {:>8} {:>7} {:>8} {:>9} {:>9} {:>10}",
+        "ROUTE", "CASES", "FAILED", "ROUGE-L", "KEY FACTS", "INVENTED", "RATIO P50", "CLEAN", "LENGTH", "SERVED", "QUALITY", "P50 MS", "P95 MS", "COST/CASE"
     );
     for x in &r.routes {
         out!(
-            "{:<11} {:>6} {:>7} {:>8.3} {:>9.1}% {:>7.1}% {:>7.1}% {:>9.1} {:>9.1} {:>10.6}",
-            x.route, x.cases, x.failed, x.rouge_l, x.key_fact_recall * 100.0, x.length_compliance * 100.0,
-            x.quality_pass_rate * 100.0, x.latency_p50_ms, x.latency_p95_ms, x.cost_per_case
+            "{:<11} {:>6} {:>7} {:>8.3} {:>9.1}% {:>8} {:>9.2} {:>6.0}% {:>7.1}% {:>6.0}% {:>7.1}% {:>9.1} {:>9.1} {:>10.6}",
+            x.route, x.cases, x.failed, x.rouge_l, x.key_fact_recall * 100.0, x.invented_figures, x.compression_median,
+            x.clean_endings * 100.0, x.length_compliance * 100.0, x.served_share * 100.0, x.quality_pass_rate * 100.0,
+            x.latency_p50_ms, x.latency_p95_ms, x.cost_per_case
         );
     }
     for (route, why) in &r.skipped {
@@ -504,4 +522,14 @@ pub fn eval(r: &fieldbrief_core::eval::EvalReport, regressions: &[fieldbrief_cor
         out!("REGRESSION {} {}: {:.3} → {:.3}", g.route, g.metric, g.baseline, g.now);
     }
     Ok(())
+}
+
+/// `s` cut to `n` characters, with an ellipsis when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
 }

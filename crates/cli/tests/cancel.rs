@@ -4,10 +4,10 @@
 
 mod common;
 use common::*;
-use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, SummaryRequest};
+use fieldbrief_core::engine::{Engine, EngineError, SummaryRequest};
 use fieldbrief_core::Style;
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
-use fieldbrief_engine::protocol::{Event, LoadSpec, Message, Request, Sampling};
+use fieldbrief_engine::protocol::{Event, LoadSpec, Message, Request, Sampling, StopReason};
 use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -20,43 +20,55 @@ fn worker() -> WorkerCommand {
 fn cancel_stops_generation_unfinished_and_the_worker_serves_the_next_request() {
     let home = Home::new();
     let path = tiny_model(&home);
-    let model = LocalModel { path, id: "tiny".into(), version: "test".into() };
-    // Greedy decoding without end-of-text on random weights: it would run to the token limit.
-    let settings = LocalSettings { sampling: Sampling::deterministic(0), ..Default::default() };
-    let engine = std::sync::Arc::new(LocalEngine::new(worker(), model, settings));
-    let doc = fieldbrief_ingest::from_typed("Pump P-101 seal replaced; discharge 4.2 bar.").unwrap();
-    let request = SummaryRequest::new(Style::Bullets, Some(2000));
-
-    let cancel = engine.cancel_flag();
+    // Greedy decoding without end-of-text and without a layout grammar on random weights: it
+    // would run to its 4,000-token limit. (A summary's grammar lets the text end after any
+    // bullet, where random weights soon do.)
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0 };
+    let request = Request::Generate {
+        id: "long".into(),
+        model: spec,
+        messages: vec![Message { role: "user".into(), content: "Pump P-101 seal replaced; discharge 4.2 bar.".into() }],
+        sampling: Sampling::deterministic(4000),
+    };
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel::<Instant>();
     let runner = {
-        let engine = engine.clone();
-        let doc = doc.clone();
+        let cancel = cancel.clone();
         std::thread::spawn(move || {
+            let mut supervisor = Supervisor::new(worker());
             let mut tokens = 0;
-            let result = engine.summarize(&doc, &request, &mut |e| {
-                if let EngineEvent::Token { .. } = e {
-                    tokens += 1;
-                    if tokens == 20 {
-                        let _ = tx.send(Instant::now());
-                    }
+            let result = supervisor.call(&request, Some(&cancel), |_| {
+                tokens += 1;
+                if tokens == 20 {
+                    let _ = tx.send(Instant::now());
                 }
             });
-            (result, Instant::now())
+            (result.map_err(|e| e.to_string()), Instant::now())
         })
     };
     let generating_at = rx.recv_timeout(Duration::from_secs(60)).expect("generation started");
     let cancelled_at = Instant::now();
     cancel.store(true, Ordering::SeqCst);
     let (result, returned_at) = runner.join().unwrap();
-    // Unfinished: a generation that had run to its 2,000-word limit would be Ok.
-    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    // Unfinished: a generation that had run to its 4,000-token limit would say max_tokens.
+    match result {
+        Ok(Event::Done { stats, .. }) => assert_eq!(stats.stop, StopReason::Cancelled, "{stats:?}"),
+        other => panic!("{other:?}"),
+    }
     let latency = returned_at - cancelled_at;
     eprintln!("cancel landed {latency:?} after the flag was set (target under 100 ms on an idle machine)");
     // Only a guard against a hang: a loaded CI machine must not fail a correct cancel.
     assert!(latency < Duration::from_secs(10), "stopped {latency:?} after the cancel");
     assert!(cancelled_at >= generating_at);
 
+    // The engine: a request while the flag is set is cancelled before it starts; once the
+    // owner clears the flag, the same worker serves the next one.
+    let model = LocalModel { path, id: "tiny".into(), version: "test".into() };
+    let engine = LocalEngine::new(worker(), model, LocalSettings { sampling: Sampling::deterministic(0), ..Default::default() });
+    let doc = fieldbrief_ingest::from_typed("Pump P-101 seal replaced; discharge 4.2 bar.").unwrap();
+    let cancel = engine.cancel_flag();
+    assert!(engine.summarize(&doc, &SummaryRequest::new(Style::Bullets, Some(8)), &mut |_| {}).is_ok());
+    cancel.store(true, Ordering::SeqCst);
     // Same worker process, next request: works once the owner clears the flag (the engine
     // leaves it set, so a cancel that lands between requests is not lost).
     let pid = engine.worker_pid();

@@ -38,6 +38,8 @@ pub struct Completion {
     /// Token counts from the endpoint's `usage`, when it sends them.
     pub input_tokens: Option<usize>,
     pub output_tokens: Option<usize>,
+    /// Why the endpoint stopped: `"stop"`, `"length"` (out of `max_tokens`)…, when it says.
+    pub finish_reason: Option<String>,
     /// Requests made, retries included.
     pub attempts: u32,
     /// What each retried attempt failed with, oldest first.

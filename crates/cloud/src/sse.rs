@@ -12,6 +12,7 @@ pub(crate) struct Parser {
     model: String,
     input_tokens: Option<usize>,
     output_tokens: Option<usize>,
+    finish_reason: Option<String>,
     events: usize,
     pub done: bool,
 }
@@ -63,6 +64,9 @@ impl Parser {
                     self.text.push_str(text);
                     on_text(text);
                 }
+                if let Some(why) = choices.first().and_then(|c| c.get("finish_reason")).and_then(Value::as_str) {
+                    self.finish_reason = Some(why.to_string());
+                }
                 Ok(())
             }
             // The usage-only chunk at the end has an empty or missing `choices`.
@@ -77,6 +81,7 @@ impl Parser {
             model: self.model,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
+            finish_reason: self.finish_reason,
             attempts: 1,
             retried: Vec::new(),
             first_byte_ms: 0.0,
@@ -110,6 +115,7 @@ pub(crate) fn whole_answer(bytes: &[u8]) -> Result<Completion, String> {
         model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
         input_tokens: usage("prompt_tokens"),
         output_tokens: usage("completion_tokens"),
+        finish_reason: v.pointer("/choices/0/finish_reason").and_then(Value::as_str).map(str::to_string),
         attempts: 1,
         retried: Vec::new(),
         first_byte_ms: 0.0,

@@ -10,11 +10,71 @@ pub struct SummaryRequest {
     pub style: Style,
     /// Upper bound on the summary's words (see [`crate::quality::summary_words`]).
     pub max_words: usize,
+    /// A first try, or the one retry under tighter constraints after a local summary failed
+    /// the quality gate.
+    #[serde(default)]
+    pub attempt: Attempt,
+}
+
+/// Which try at a summary this is. A small model that copies or overruns on the first try is
+/// asked once more, with a shorter budget, fewer bullets and greedy decoding, before the
+/// pipeline falls back to the extractive summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Attempt {
+    #[default]
+    First,
+    Retry,
+}
+
+/// Where a request's length target came from: the technician (per request, or in the
+/// settings), or the default for a note of this length ([`Style::target_words`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthFrom {
+    Request,
+    Settings,
+    Note,
+}
+
+/// A request's length target, as reported in the JSON, the ledger and the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LengthTarget {
+    pub words: usize,
+    pub from: LengthFrom,
+}
+
+impl LengthFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LengthFrom::Request => "request",
+            LengthFrom::Settings => "settings",
+            LengthFrom::Note => "note",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LengthFrom> {
+        [LengthFrom::Request, LengthFrom::Settings, LengthFrom::Note].into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+impl LengthTarget {
+    /// The length asked for per request wins, then the settings' length, then the default for
+    /// a note of `note_words` words.
+    pub fn choose(style: Style, asked: Option<usize>, settings: Option<usize>, note_words: usize) -> LengthTarget {
+        match (asked, settings) {
+            (Some(words), _) => LengthTarget { words, from: LengthFrom::Request },
+            (None, Some(words)) => LengthTarget { words, from: LengthFrom::Settings },
+            (None, None) => LengthTarget { words: style.target_words(note_words), from: LengthFrom::Note },
+        }
+    }
 }
 
 impl SummaryRequest {
+    /// A first try at `max_words` words, or at the style's ceiling when `None` (tests and
+    /// benchmarks; the pipeline sizes requests with [`LengthTarget::choose`]).
     pub fn new(style: Style, max_words: Option<usize>) -> Self {
-        SummaryRequest { style, max_words: max_words.unwrap_or_else(|| style.default_max_words()) }
+        SummaryRequest { style, max_words: max_words.unwrap_or_else(|| style.max_target_words()), attempt: Attempt::First }
     }
 }
 
@@ -48,6 +108,10 @@ pub struct EngineOutput {
     pub chunks: usize,
     /// Set when the model was meant to run on the GPU and ran on the CPU instead, and why.
     pub gpu_fallback: Option<String>,
+    /// The generation ran out of its token budget and the text was cut back to its last
+    /// complete bullet or sentence (see [`crate::ending`]).
+    #[serde(default)]
+    pub trimmed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,9 @@
 //!   dates) found verbatim in the summary, ignoring case and runs of spaces. A summary that
 //!   drops "E-104" is wrong however fluent it reads.
 //! - **length compliance**: the summary keeps to the word budget.
+//! - **invented figures**: numbers, codes and dates in the summary that are not in the note.
+//! - **compression**: the summary's words over the note's (a summary condenses).
+//! - **clean ending**: the summary ends at a complete bullet or sentence.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,7 +25,10 @@ pub struct Case {
     pub title: String,
     #[serde(default)]
     pub style: crate::Style,
-    pub max_words: usize,
+    /// The length budget; when absent, the product's default for this note
+    /// ([`crate::Style::target_words`]), as a technician who sets no length gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_words: Option<usize>,
     pub note: String,
     pub reference: String,
     pub key_facts: Vec<String>,
@@ -40,7 +46,7 @@ pub fn parse_set(text: &str) -> Result<Vec<Case>, String> {
         if case.note.trim().is_empty() || case.reference.trim().is_empty() {
             return Err(format!("line {}: case {:?} has an empty note or reference", i + 1, case.id));
         }
-        if case.max_words == 0 {
+        if case.max_words == Some(0) {
             return Err(format!("line {}: case {:?}: max_words must be at least 1", i + 1, case.id));
         }
         if cases.iter().any(|c| c.id == case.id) {
@@ -94,6 +100,13 @@ pub fn facts_kept<'a>(summary: &str, facts: &'a [String]) -> Vec<&'a str> {
 }
 
 /// Scores of one summary.
+impl Case {
+    /// The case's length budget in words.
+    pub fn target_words(&self) -> usize {
+        self.max_words.unwrap_or_else(|| self.style.target_words(crate::quality::summary_words(&self.note)))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub rouge_l: f64,
@@ -101,6 +114,14 @@ pub struct Score {
     pub missing_facts: Vec<String>,
     pub words: usize,
     pub within_length: bool,
+    /// Figures and codes of the summary that are not in the note.
+    #[serde(default)]
+    pub invented: Vec<String>,
+    /// The summary's words over the note's.
+    #[serde(default)]
+    pub compression: f64,
+    #[serde(default)]
+    pub clean_ending: bool,
 }
 
 pub fn score(summary: &str, case: &Case) -> Score {
@@ -111,7 +132,10 @@ pub fn score(summary: &str, case: &Case) -> Score {
         key_fact_recall: if case.key_facts.is_empty() { 1.0 } else { kept.len() as f64 / case.key_facts.len() as f64 },
         missing_facts: case.key_facts.iter().filter(|f| !kept.contains(&f.as_str())).cloned().collect(),
         words,
-        within_length: words <= case.max_words,
+        within_length: words <= case.target_words(),
+        invented: crate::quality::invented_facts(&case.note, summary),
+        compression: crate::quality::summary_words(summary) as f64 / crate::quality::summary_words(&case.note).max(1) as f64,
+        clean_ending: crate::ending::check(summary).is_ok(),
     }
 }
 
@@ -126,6 +150,16 @@ pub struct Run {
     pub latency_ms: f64,
     pub cost: f64,
     pub quality_passed: Option<bool>,
+    /// What finally produced the summary on this route: for `local`, `local`, `local-retry`
+    /// (the retry after a failed quality gate) or `extractive` (both tries failed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// The length budget the case ran with.
+    #[serde(default)]
+    pub target_words: usize,
+    /// The summary itself, to read what the scores describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// A route's averages over the set.
@@ -142,6 +176,18 @@ pub struct RouteSummary {
     pub latency_p95_ms: f64,
     pub cost: f64,
     pub cost_per_case: f64,
+    /// Figures and codes in the route's summaries that are not in their notes, in all.
+    #[serde(default)]
+    pub invented_figures: usize,
+    /// The median of summary words over note words.
+    #[serde(default)]
+    pub compression_median: f64,
+    /// The share of summaries that end at a complete bullet or sentence.
+    #[serde(default)]
+    pub clean_endings: f64,
+    /// The share of cases the route served itself (for `local`: not the extractive stand-in).
+    #[serde(default)]
+    pub served_share: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,6 +220,14 @@ pub fn summarize_runs(set: &str, cases: usize, runs: Vec<Run>, skipped: BTreeMap
                 rouge_l: mean(&|s| s.rouge_l),
                 key_fact_recall: mean(&|s| s.key_fact_recall),
                 length_compliance: mean(&|s| if s.within_length { 1.0 } else { 0.0 }),
+                invented_figures: scored.iter().map(|s| s.invented.len()).sum(),
+                compression_median: {
+                    let c: Vec<f64> = scored.iter().map(|s| s.compression).collect();
+                    crate::ledger::percentile(&c, 50.0)
+                },
+                clean_endings: mean(&|s| if s.clean_ending { 1.0 } else { 0.0 }),
+                served_share: rs.iter().filter(|r| r.score.is_some() && r.served_by.as_deref().is_none_or(|b| b.starts_with(route))).count() as f64
+                    / rs.len() as f64,
                 quality_pass_rate: rs.iter().filter(|r| r.quality_passed == Some(true)).count() as f64 / rs.len() as f64,
                 latency_p50_ms: crate::ledger::percentile(&latencies, 50.0),
                 latency_p95_ms: crate::ledger::percentile(&latencies, 95.0),
@@ -231,7 +285,7 @@ mod tests {
             id: "c".into(),
             title: String::new(),
             style: crate::Style::Bullets,
-            max_words,
+            max_words: Some(max_words),
             note: "n".into(),
             reference: reference.into(),
             key_facts: facts.iter().map(|f| f.to_string()).collect(),
@@ -270,11 +324,14 @@ mod tests {
         let run = |route: &str, r: Option<f64>, ms: f64| Run {
             case: "c".into(),
             route: route.into(),
-            score: r.map(|r| Score { rouge_l: r, key_fact_recall: r, missing_facts: vec![], words: 5, within_length: true }),
+            score: r.map(|r| Score { rouge_l: r, key_fact_recall: r, missing_facts: vec![], words: 5, within_length: true, invented: vec![], compression: 0.3, clean_ending: true }),
             error: r.is_none().then(|| "engine failed".into()),
             latency_ms: ms,
             cost: 0.01,
             quality_passed: Some(r.is_some()),
+            served_by: None,
+            target_words: 40,
+            summary: None,
         };
         let report = summarize_runs("set", 3, vec![run("local", Some(0.6), 100.0), run("local", Some(0.3), 300.0), run("local", None, 1.0)], BTreeMap::new());
         let local = &report.routes[0];
@@ -282,6 +339,7 @@ mod tests {
         assert!((local.rouge_l - 0.3).abs() < 1e-12, "(0.6 + 0.3 + 0) / 3");
         assert!((local.length_compliance - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!((local.latency_p50_ms, local.latency_p95_ms), (100.0, 300.0));
+        assert_eq!((local.invented_figures, local.compression_median, local.clean_endings), (0, 0.3, 2.0 / 3.0));
         assert!((local.cost_per_case - 0.01).abs() < 1e-12);
 
         let better = summarize_runs("set", 3, vec![run("local", Some(0.9), 1.0)], BTreeMap::new());

@@ -87,7 +87,10 @@ pub struct Entry {
     pub model: Option<ModelRef>,
     pub prompt_version: Option<String>,
     pub style: Style,
+    /// The length target in words.
     pub max_words: usize,
+    /// Where the target came from; `None` in rows from before targets scaled with the note.
+    pub length_from: Option<crate::engine::LengthFrom>,
     pub timings: Timings,
     pub quality: Option<Verdict>,
     pub status: Status,
@@ -132,6 +135,7 @@ impl Entry {
             prompt_version: None,
             style,
             max_words,
+            length_from: None,
             timings: Timings::default(),
             quality: None,
             status: Status::Failed,

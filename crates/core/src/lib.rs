@@ -16,6 +16,7 @@ pub mod config;
 pub mod cost;
 pub mod document;
 pub mod engine;
+pub mod ending;
 pub mod eval;
 pub mod facts;
 pub mod ledger;
@@ -28,5 +29,5 @@ pub mod segment;
 pub mod style;
 
 pub use document::{Document, SourceKind};
-pub use engine::{Engine, EngineError, EngineOutput, SummaryRequest};
+pub use engine::{Attempt, Engine, EngineError, EngineOutput, LengthFrom, LengthTarget, SummaryRequest};
 pub use style::Style;

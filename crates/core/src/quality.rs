@@ -2,8 +2,13 @@
 //!
 //! Pure and cheap, so it runs on every request whatever the route. Extractive output passes
 //! these checks by construction unless something upstream broke (which is what they catch);
-//! model output can fail them, and the pipeline escalates a failed local summary to the cloud
-//! when that is allowed and reachable, or returns it flagged with what failed.
+//! model output can fail them. A failed local summary escalates to the cloud when that is
+//! allowed and reachable; otherwise the pipeline retries once on the device under tighter
+//! constraints and, if that fails too, serves the extractive summary (see
+//! `route::after_quality_gate`). Garbage is never the answer.
+//!
+//! [`assess`] is for every summary; [`assess_generated`] adds the checks that only make sense
+//! for text a model wrote (an extractive summary is verbatim by design).
 
 use crate::facts;
 use serde::{Deserialize, Serialize};
@@ -27,6 +32,67 @@ pub fn summary_words(summary: &str) -> usize {
     summary.split_whitespace().filter(|w| !matches!(*w, "-" | "*" | "•")).count()
 }
 
+/// Figures, codes and dates in `summary` that are not in `note`. A figure counts as the
+/// note's when its letters, digits and signs are there in the same order: "12V" is the note's
+/// "12 V" and "vcb-2019-06631" its "VCB-2019-06631", while "12.5 V" or "VCB-2019-06632" is not.
+pub fn invented_facts(note: &str, summary: &str) -> Vec<String> {
+    let squashed_note = squash(note);
+    facts::extract(summary).into_iter().filter(|f| !squashed_note.contains(&squash(&f.text))).map(|f| f.text).collect()
+}
+
+/// `text` without white space or Markdown emphasis, lower-cased: how figures are compared.
+fn squash(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '*').flat_map(char::to_lowercase).collect()
+}
+
+/// Every check of [`assess`], plus `not_copied`: a model's summary that is mostly long
+/// verbatim runs of the note has not condensed it.
+pub fn assess_generated(note: &str, summary: &str, max_words: usize) -> Verdict {
+    let mut verdict = assess(note, summary, max_words);
+    let (copied, words) = copied_words(note, summary);
+    let share = if words == 0 { 0.0 } else { copied as f64 / words as f64 };
+    // A short note leaves a summary little to do but pick its lines.
+    let judged = summary_words(note) >= MIN_WORDS_JUDGED_ON_COPYING;
+    verdict.checks.push(Check {
+        name: "not_copied".into(),
+        passed: !judged || share <= MAX_COPIED_SHARE,
+        detail: if judged {
+            format!("{copied} of {words} words are in runs of {COPY_RUN}+ words copied from the note ({:.0} %)", share * 100.0)
+        } else {
+            format!("a note under {MIN_WORDS_JUDGED_ON_COPYING} words is not judged on copying")
+        },
+    });
+    verdict.passed = verdict.checks.iter().all(|c| c.passed);
+    verdict
+}
+
+/// A run of this many words found verbatim in the note counts as copied.
+pub const COPY_RUN: usize = 12;
+/// Notes shorter than this are not judged on copying.
+pub const MIN_WORDS_JUDGED_ON_COPYING: usize = 80;
+/// The share of a model's summary that may be copied runs.
+pub const MAX_COPIED_SHARE: f64 = 0.75;
+
+/// (words of `summary` inside runs of at least [`COPY_RUN`] words that occur verbatim in
+/// `note`, words of `summary`). Words are compared case-blind, punctuation and bullets ignored.
+pub fn copied_words(note: &str, summary: &str) -> (usize, usize) {
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    };
+    let (n, s) = (words(note), words(summary));
+    if s.len() < COPY_RUN || n.len() < COPY_RUN {
+        return (0, s.len());
+    }
+    let in_note: std::collections::HashSet<&[String]> = n.windows(COPY_RUN).collect();
+    let mut covered = vec![false; s.len()];
+    for (i, w) in s.windows(COPY_RUN).enumerate() {
+        if in_note.contains(w) {
+            covered[i..i + COPY_RUN].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    (covered.iter().filter(|&&c| c).count(), s.len())
+}
+
 pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
     let mut checks = Vec::new();
     let words = summary_words(summary);
@@ -36,19 +102,26 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         passed: words > 0,
         detail: format!("{words} words"),
     });
+    let note_words = summary_words(note).max(1);
     checks.push(Check {
         name: "within_length".into(),
         passed: words <= max_words,
-        detail: format!("{words} of at most {max_words} words"),
+        detail: format!(
+            "{words} of at most {max_words} words ({:.0} % of the note's {note_words})",
+            words as f64 * 100.0 / note_words as f64
+        ),
+    });
+    let ending = crate::ending::check(summary);
+    checks.push(Check {
+        name: "clean_ending".into(),
+        passed: ending.is_ok(),
+        detail: match ending {
+            Ok(()) => "ends at a complete bullet or sentence".into(),
+            Err(why) => why,
+        },
     });
 
-    // Summaries quote units, whose whitespace and Markdown emphasis are flattened.
-    let flat_note = crate::segment::flatten(note);
-    let invented: Vec<String> = facts::extract(summary)
-        .into_iter()
-        .filter(|f| !note.contains(&f.text) && !flat_note.contains(&f.text))
-        .map(|f| f.text)
-        .collect();
+    let invented = invented_facts(note, summary);
     checks.push(Check {
         name: "no_invented_facts".into(),
         passed: invented.is_empty(),
@@ -143,8 +216,8 @@ fn key_facts(note: &str, summary: &str, max_words: usize) -> (usize, usize, Vec<
     if key.is_empty() {
         return (0, 0, Vec::new());
     }
-    let flat = crate::segment::flatten(summary);
-    let (kept, missing): (Vec<&String>, Vec<&String>) = key.iter().partition(|f| summary.contains(f.as_str()) || flat.contains(&crate::segment::flatten(f)));
+    let squashed = squash(summary);
+    let (kept, missing): (Vec<&String>, Vec<&String>) = key.iter().partition(|f| squashed.contains(&squash(f)));
     // Below 25 words there is no room to promise any.
     let expected = key.len().min(max_words / 25);
     (kept.len().min(expected), expected, missing.into_iter().take(3).cloned().collect())
@@ -219,11 +292,13 @@ mod tests {
         let looping = "the pump is fine and ok. ".repeat(4);
         let cases: &[(&str, usize, &[&str])] = &[
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 50, &[]),
-            ("", 50, &["non_empty", "key_facts_kept"]),
+            ("", 50, &["non_empty", "clean_ending", "key_facts_kept"]),
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 5, &["within_length"]),
             ("Pump ran at 5.5 bar with fault E999.", 50, &["no_invented_facts", "key_facts_kept"]),
+            ("- Pump ran at 4.2bar, fault e104 cleared.", 50, &[]),
             ("Seal replaced on site.\nSeal replaced on site.", 50, &["key_facts_kept", "no_repetition"]),
             ("Found:\n- Pump P-101 ran at\n4.2 bar.\nDone:\n- E104 cleared\nOpen:\n- none recorded", 50, &[]),
+            ("- Pump ran at 4.2 bar.\n- Fault E104 cleared and the", 50, &["clean_ending"]),
             (&looping, 100, &["key_facts_kept", "no_repetition"]),
             ("- ofo b\u{5} w9\u{FFFD} w31 found o t", 50, &["readable", "key_facts_kept"]),
             ("- Gearbox oiled thoroughly yesterday afternoon, customer satisfied.", 50, &["grounded", "key_facts_kept"]),
@@ -259,6 +334,33 @@ mod tests {
                       weil die Schwingung zu hoch war und der Druck 4.2 bar betrug. Fehler E104 wurde zweimal protokolliert.";
         let v = assess(REPORT, german, 60);
         assert!(failed(&v).contains(&"same_language"), "{:?}", v.checks);
+    }
+
+    #[test]
+    fn a_model_summary_that_copies_the_note_wholesale_fails() {
+        let report = &format!(
+            "{REPORT} The site manager was told that the standby pump stays in service until the seal kit \
+             arrives, and that the next vibration route should include this pump and its motor."
+        );
+        let copy = "- The technician inspected pump P-101 at the north station this morning.\n- Discharge pressure was 4.2 bar \
+                    and the bearing temperature read 78 °C at the drive end.\n- Vibration measured 7.1 mm/s, above the alarm limit.";
+        let v = assess_generated(report, copy, 60);
+        assert_eq!(failed(&v), ["not_copied"]);
+        let (copied, words) = copied_words(report, copy);
+        assert!(copied * 100 > words * 75, "{copied} of {words}");
+        // The same text from the extractive engine is verbatim by design: not judged on it.
+        assert!(!failed(&assess(report, copy, 60)).contains(&"not_copied"));
+        let condensed = "- Pump P-101: discharge 4.2 bar, bearing 78 °C, vibration 7.1 mm/s.\n- Fault E104 logged twice; bearing P/N 6309-2Z-C3 replaced, seal kit to order.";
+        assert_eq!(failed(&assess_generated(report, condensed, 60)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_short_note_is_not_judged_on_copying() {
+        let copy = "- The technician inspected pump P-101 at the north station this morning.\n- Discharge pressure was 4.2 bar \
+                    and the bearing temperature read 78 °C at the drive end.";
+        let v = assess_generated(REPORT, copy, 60);
+        let check = v.checks.iter().find(|c| c.name == "not_copied").unwrap();
+        assert!(check.passed && check.detail.contains("not judged"), "{check:?}");
     }
 
     #[test]

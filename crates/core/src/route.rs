@@ -135,6 +135,15 @@ reason_codes! {
     CloudFailed = "cloud_failed",
     /// The connectivity probe found the endpoint unreachable.
     EndpointUnreachable = "endpoint_unreachable",
+    /// The model ran out of its token budget; the summary shown ends at its last complete
+    /// bullet or sentence.
+    SummaryTrimmed = "summary_trimmed",
+    /// The local summary failed the quality gate and the cloud could not take the note: the
+    /// model was asked once more under tighter constraints.
+    LocalRetried = "local_retried",
+    /// The local summary failed the quality gate on the retry too: the extractive summary
+    /// stands in.
+    ExtractiveAfterQualityGate = "extractive_after_quality_gate",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,6 +364,64 @@ fn serve_local(s: &Snapshot, limit: usize) -> (Route, Vec<Reason>) {
     }
 }
 
+/// What produced a summary the quality gate judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Producer {
+    /// The local model, first try, on the whole note in one pass.
+    Local,
+    /// The local model, first try, on a long note in parts: a retry would read every part
+    /// again, so a failure goes to the extractive summary instead.
+    LocalInParts,
+    /// The local model's retry under tighter constraints.
+    LocalRetry,
+    Cloud,
+    Extractive,
+}
+
+/// Whether the cloud may take the note now: `Allowed` when the gate permits it, the route is
+/// not a deferral and no probe or request has failed; `NotNow` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudNow {
+    Allowed,
+    NotNow,
+}
+
+/// The step after the quality gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterGate {
+    /// Store this summary (flagged with what failed, if it failed).
+    Accept,
+    /// Send the note to the cloud.
+    Escalate,
+    /// Ask the local model once more under tighter constraints.
+    RetryLocal,
+    /// Serve the extractive summary.
+    Extractive,
+}
+
+/// What happens after the quality gate judged a summary. Pure, so the whole re-routing is a
+/// table (tested below):
+///
+/// | passed | producer          | cloud now | next |
+/// |--------|-------------------|-----------|------|
+/// | yes    | –                 | –         | accept |
+/// | no     | cloud             | –         | accept, flagged (nothing better is at hand) |
+/// | no     | local (any), extractive | allowed | escalate (`escalated_after_quality_gate`) |
+/// | no     | extractive        | not now   | accept, flagged |
+/// | no     | local             | not now   | retry local (`local_retried`) |
+/// | no     | local in parts, local retry | – | extractive (`extractive_after_quality_gate`) |
+///
+/// A failed escalation (probe offline, cloud error) asks again with `NotNow`, so a local summary
+/// that failed the gate is never the answer as it stands: garbage is never shown.
+pub fn after_quality_gate(passed: bool, producer: Producer, cloud: CloudNow) -> AfterGate {
+    match (passed, producer, cloud) {
+        (true, _, _) | (false, Producer::Cloud, _) | (false, Producer::Extractive, CloudNow::NotNow) => AfterGate::Accept,
+        (false, Producer::Local | Producer::LocalInParts | Producer::Extractive, CloudNow::Allowed) => AfterGate::Escalate,
+        (false, Producer::Local, CloudNow::NotNow) => AfterGate::RetryLocal,
+        (false, Producer::LocalInParts, CloudNow::NotNow) | (false, Producer::LocalRetry, _) => AfterGate::Extractive,
+    }
+}
+
 /// Why this note should go to the cloud, if it should.
 fn wants_cloud(s: &Snapshot, limit: usize) -> Option<Reason> {
     let fits = s.local.is_some_and(|m| s.doc_tokens <= m.room());
@@ -552,6 +619,36 @@ mod tests {
         }
         for c in ReasonCode::ALL {
             assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{}\"", c.as_str()));
+        }
+    }
+
+    #[test]
+    fn after_the_quality_gate_a_failed_local_summary_is_never_the_answer() {
+        use AfterGate::{Accept, Escalate, RetryLocal};
+        use Producer::{Cloud, Local, LocalInParts, LocalRetry};
+        let table = [
+            (true, Local, CloudNow::Allowed, Accept),
+            (true, Local, CloudNow::NotNow, Accept),
+            (true, LocalRetry, CloudNow::NotNow, Accept),
+            (true, Cloud, CloudNow::Allowed, Accept),
+            (false, Local, CloudNow::Allowed, Escalate),
+            (false, Local, CloudNow::NotNow, RetryLocal),
+            (false, LocalRetry, CloudNow::Allowed, AfterGate::Extractive),
+            (false, LocalRetry, CloudNow::NotNow, AfterGate::Extractive),
+            (false, Cloud, CloudNow::Allowed, Accept),
+            (false, Producer::Extractive, CloudNow::NotNow, Accept),
+            (false, Producer::Extractive, CloudNow::Allowed, Escalate),
+            (false, LocalInParts, CloudNow::Allowed, Escalate),
+            (false, LocalInParts, CloudNow::NotNow, AfterGate::Extractive),
+        ];
+        for (passed, producer, cloud, want) in table {
+            assert_eq!(after_quality_gate(passed, producer, cloud), want, "{passed} {producer:?} {cloud:?}");
+        }
+        // Every failing local producer leads somewhere else.
+        for producer in [Local, LocalInParts, LocalRetry] {
+            for cloud in [CloudNow::Allowed, CloudNow::NotNow] {
+                assert_ne!(after_quality_gate(false, producer, cloud), Accept);
+            }
         }
     }
 }

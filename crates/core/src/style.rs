@@ -28,14 +28,39 @@ impl Style {
         }
     }
 
-    /// The word budget used when the request does not set one. A brief is meant to be read in
-    /// a glance; a handover carries three sections and needs more room.
-    pub fn default_max_words(self) -> usize {
+    /// The most words a default-length summary in this style gets, however long the note. A
+    /// brief is meant to be read in a glance; a handover carries three sections and needs more
+    /// room.
+    pub fn max_target_words(self) -> usize {
         match self {
             Style::Bullets => 150,
             Style::Brief => 70,
             Style::Handover => 180,
         }
+    }
+
+    /// The fewest words a default-length summary gets: below this a summary stops being
+    /// useful, whatever the note's length.
+    pub fn min_target_words(self) -> usize {
+        match self {
+            Style::Bullets => 25,
+            Style::Brief => 20,
+            Style::Handover => 40,
+        }
+    }
+
+    /// The default length of a summary of a `note_words`-word note: a share of the note
+    /// (bullets 40 %, brief 25 %, handover 40 %: a summary condenses), at least
+    /// [`Style::min_target_words`] and at most [`Style::max_target_words`], and never more
+    /// words than the note itself has (a ten-word note is not padded to 25).
+    pub fn target_words(self, note_words: usize) -> usize {
+        let percent = match self {
+            Style::Bullets => 40,
+            Style::Brief => 25,
+            Style::Handover => 40,
+        };
+        let share = (note_words * percent).div_ceil(100);
+        share.clamp(self.min_target_words(), self.max_target_words()).min(note_words.max(10))
     }
 }
 
@@ -57,6 +82,39 @@ impl FromStr for Style {
             "brief" => Ok(Style::Brief),
             "handover" => Ok(Style::Handover),
             other => Err(UnknownStyle(other.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_length_scales_with_the_note_between_a_floor_and_the_styles_ceiling() {
+        // (style, note words, target)
+        let table = [
+            (Style::Bullets, 5, 10),
+            (Style::Bullets, 20, 20),
+            (Style::Bullets, 60, 25),
+            (Style::Bullets, 150, 60),
+            (Style::Bullets, 250, 100),
+            (Style::Bullets, 2000, 150),
+            (Style::Brief, 150, 38),
+            (Style::Brief, 80, 20),
+            (Style::Brief, 1000, 70),
+            (Style::Handover, 150, 60),
+            (Style::Handover, 90, 40),
+            (Style::Handover, 5000, 180),
+        ];
+        for (style, words, want) in table {
+            assert_eq!(style.target_words(words), want, "{style} for {words} words");
+        }
+        for style in Style::ALL {
+            for words in [40, 100, 150, 250, 400] {
+                let t = style.target_words(words);
+                assert!(t * 100 <= words * 45 || t == style.min_target_words(), "{style}: {t} of {words} does not condense");
+            }
         }
     }
 }

@@ -9,10 +9,11 @@
 //! own tokens.
 
 use crate::chunk::{self, Piece};
-use crate::prompt;
+use crate::prompt::{self, Layout};
 use crate::protocol::{BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason};
 use crate::supervisor::{self, Supervisor, WorkerCommand};
-use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, EngineOutput, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{Attempt, Engine, EngineError, EngineEvent, EngineOutput, ModelRef, SummaryRequest};
+use fieldbrief_core::ending;
 use fieldbrief_core::segment;
 use fieldbrief_core::{Document, Style};
 use std::path::PathBuf;
@@ -67,6 +68,35 @@ pub struct LocalEngine {
 
 /// Tokens the chat template's markup may add around the messages.
 const TEMPLATE_MARGIN: usize = 48;
+
+/// How one generation is asked for: its layout (prompt and grammar), its token budget and
+/// which try it is.
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    layout: &'a Layout,
+    max_tokens: u32,
+    attempt: Attempt,
+}
+
+/// A finished generation: its text, cut back to the last complete bullet or sentence when the
+/// budget ran out (`trimmed`).
+struct Generated {
+    text: String,
+    stats: GenerationStats,
+    trimmed: bool,
+}
+
+impl Generated {
+    fn finish(raw: &str, stats: GenerationStats) -> Generated {
+        let cut = matches!(stats.stop, StopReason::MaxTokens | StopReason::ContextFull);
+        // A text with nothing complete in it stays as it is: the quality gate's clean_ending
+        // check fails it, and the pipeline retries or serves the extractive summary.
+        match cut.then(|| ending::trim_to_complete(raw)).flatten() {
+            Some(text) => Generated { text, stats, trimmed: true },
+            None => Generated { text: raw.trim().to_string(), stats, trimmed: false },
+        }
+    }
+}
 
 impl LocalEngine {
     pub fn new(command: WorkerCommand, model: LocalModel, settings: LocalSettings) -> LocalEngine {
@@ -170,7 +200,8 @@ impl LocalEngine {
     pub fn plan(&self, doc: &Document, request: &SummaryRequest) -> Result<Plan, EngineError> {
         let model = self.describe()?;
         let context = model.n_ctx as usize;
-        let overhead = self.prompt_tokens(&prompt::single(request.style, request.max_words, ""))?;
+        let layout = Layout::new(request.style, request.max_words, request.attempt);
+        let overhead = self.prompt_tokens(&prompt::single_frame(&layout, &doc.text))?;
         let doc_tokens = self.count(vec![doc.text.clone()])?.first().copied().unwrap_or(0) as usize;
         let reserved = overhead + Self::output_budget(request.max_words, context) as usize;
         Ok(Plan { doc_tokens, context_tokens: context, reserved_tokens: reserved, model })
@@ -179,10 +210,10 @@ impl LocalEngine {
     fn generate(
         &self,
         messages: Vec<Message>,
-        max_tokens: u32,
+        shape: Shape<'_>,
         on_token: &mut dyn FnMut(&str),
-    ) -> Result<(String, GenerationStats), EngineError> {
-        match self.try_generate(messages, max_tokens, on_token)? {
+    ) -> Result<Generated, EngineError> {
+        match self.try_generate(messages, shape, on_token)? {
             Ok(done) => Ok(done),
             Err(overflow) => Err(EngineError::Failed(overflow)),
         }
@@ -193,10 +224,14 @@ impl LocalEngine {
     fn try_generate(
         &self,
         messages: Vec<Message>,
-        max_tokens: u32,
+        shape: Shape<'_>,
         on_token: &mut dyn FnMut(&str),
-    ) -> Result<Result<(String, GenerationStats), String>, EngineError> {
-        let sampling = Sampling { max_tokens, ..self.settings.sampling.clone() };
+    ) -> Result<Result<Generated, String>, EngineError> {
+        let mut sampling = Sampling { max_tokens: shape.max_tokens, grammar: Some(shape.layout.grammar()), ..self.settings.sampling.clone() };
+        if shape.attempt == Attempt::Retry {
+            // The retry is greedy: the most likely wording, not a sample of it.
+            sampling = Sampling { grammar: sampling.grammar, ..Sampling::deterministic(shape.max_tokens) };
+        }
         let mut text = String::new();
         let request = Request::Generate { id: self.id(), model: self.spec(), messages, sampling };
         let event = self.call_raw(request, &mut |t| {
@@ -205,7 +240,7 @@ impl LocalEngine {
         })?;
         match event {
             Event::Done { stats, .. } if stats.stop == StopReason::Cancelled => Err(EngineError::Cancelled),
-            Event::Done { stats, .. } => Ok(Ok((text.trim().to_string(), stats))),
+            Event::Done { stats, .. } => Ok(Ok(Generated::finish(&text, stats))),
             Event::Error { kind: ErrorKind::ContextOverflow, message, .. } => Ok(Err(message)),
             Event::Error { kind: ErrorKind::InvalidModel, message, .. } => Err(EngineError::InvalidModel(message)),
             Event::Error { message, .. } => Err(EngineError::Failed(message)),
@@ -236,7 +271,8 @@ impl LocalEngine {
         }
     }
 
-    /// Map-reduce over a note too long for the context.
+    /// Map-reduce over a note too long for the context. Returns the text, the number of parts
+    /// and whether the final text was trimmed.
     fn summarize_in_parts(
         &self,
         doc: &Document,
@@ -244,12 +280,13 @@ impl LocalEngine {
         plan: &Plan,
         events: &mut dyn FnMut(EngineEvent),
         totals: &mut (usize, usize),
-    ) -> Result<(String, usize), EngineError> {
+    ) -> Result<(String, usize, bool), EngineError> {
         let context = plan.context_tokens;
         let part_words = (request.max_words / 2).clamp(40, 120);
-        let part_out = Self::output_budget(part_words, context);
-        let part_overhead = self.prompt_tokens(&prompt::part(99, 99, part_words, ""))?;
-        let budget = context.saturating_sub(part_overhead + part_out as usize + TEMPLATE_MARGIN).max(64) as u32;
+        let part_layout = Layout::new(Style::Bullets, part_words, request.attempt);
+        let part_shape = Shape { layout: &part_layout, max_tokens: Self::output_budget(part_words, context), attempt: request.attempt };
+        let part_overhead = self.prompt_tokens(&prompt::part(99, 99, &part_layout, ""))?;
+        let budget = context.saturating_sub(part_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN).max(64) as u32;
 
         // Every unit of the note, headings included, in order.
         let units: Vec<String> = segment::segment(&doc.text).units.into_iter().map(|u| u.text).collect();
@@ -269,23 +306,24 @@ impl LocalEngine {
         let total = chunks.len();
         let mut partials = Vec::with_capacity(total);
         for (i, c) in chunks.iter().enumerate() {
-            let (text, stats) = self.generate(prompt::part(i + 1, total, part_words, &c.text), part_out, &mut |_| {})?;
-            totals.0 += stats.prompt_tokens as usize;
-            totals.1 += stats.output_tokens as usize;
-            partials.push(text);
+            let g = self.generate(prompt::part(i + 1, total, &part_layout, &c.text), part_shape, &mut |_| {})?;
+            totals.0 += g.stats.prompt_tokens as usize;
+            totals.1 += g.stats.output_tokens as usize;
+            partials.push(g.text);
             events(EngineEvent::Progress { stage: "parts".into(), done: i + 1, total });
         }
 
         // Combine, in rounds while the part summaries do not fit one prompt together.
-        let final_out = Self::output_budget(request.max_words, context);
+        let layout = Layout::new(request.style, request.max_words, request.attempt);
+        let shape = Shape { layout: &layout, max_tokens: Self::output_budget(request.max_words, context), attempt: request.attempt };
         for round in 1..=6 {
-            let messages = prompt::combine(request.style, request.max_words, &partials);
-            if self.prompt_tokens(&messages)? + final_out as usize <= context {
-                match self.try_generate(messages, final_out, &mut |t| events(EngineEvent::Token { text: t.to_string() }))? {
-                    Ok((text, stats)) => {
-                        totals.0 += stats.prompt_tokens as usize;
-                        totals.1 += stats.output_tokens as usize;
-                        return Ok((text, total));
+            let messages = prompt::combine(&layout, &partials);
+            if self.prompt_tokens(&messages)? + shape.max_tokens as usize <= context {
+                match self.try_generate(messages, shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))? {
+                    Ok(g) => {
+                        totals.0 += g.stats.prompt_tokens as usize;
+                        totals.1 += g.stats.output_tokens as usize;
+                        return Ok((g.text, total, g.trimmed));
                     }
                     // Measured to fit but did not (nothing was generated): shrink once more.
                     Err(overflow) => tracing::debug!(%overflow, round, "combined prompt overflowed; shrinking again"),
@@ -293,10 +331,10 @@ impl LocalEngine {
             }
             // A group's prompt is the combine instructions plus each part with its "Part N:"
             // label: budget for all of it, not only the parts' own tokens.
-            let combine_overhead = self.prompt_tokens(&prompt::combine(Style::Bullets, part_words, &[]))?;
+            let combine_overhead = self.prompt_tokens(&prompt::combine(&part_layout, &[]))?;
             let label = self.count(vec!["Part 999:\n\n".to_string()])?.first().copied().unwrap_or(8);
             let group_budget =
-                context.saturating_sub(combine_overhead + part_out as usize + TEMPLATE_MARGIN).max(64) as u32;
+                context.saturating_sub(combine_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN).max(64) as u32;
             // One line per part: the packed groups are split back into parts at newlines.
             let lines: Vec<String> = partials.iter().map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
             let pieces: Vec<Piece> = {
@@ -308,10 +346,10 @@ impl LocalEngine {
             let mut next = Vec::with_capacity(n);
             for (i, g) in groups.into_iter().enumerate() {
                 let parts: Vec<String> = g.text.split('\n').map(str::to_string).collect();
-                let (text, stats) = self.generate(prompt::combine(Style::Bullets, part_words, &parts), part_out, &mut |_| {})?;
-                totals.0 += stats.prompt_tokens as usize;
-                totals.1 += stats.output_tokens as usize;
-                next.push(text);
+                let g = self.generate(prompt::combine(&part_layout, &parts), part_shape, &mut |_| {})?;
+                totals.0 += g.stats.prompt_tokens as usize;
+                totals.1 += g.stats.output_tokens as usize;
+                next.push(g.text);
                 events(EngineEvent::Progress { stage: format!("combine round {round}"), done: i + 1, total: n });
             }
             partials = next;
@@ -371,13 +409,12 @@ impl LocalEngine {
         }
         let plan = self.plan(doc, request)?;
         let mut totals = (0usize, 0usize);
-        let (text, chunks) = if plan.fits() {
-            let out = Self::output_budget(request.max_words, plan.context_tokens);
-            let (text, stats) = self.generate(prompt::single(request.style, request.max_words, &doc.text), out, &mut |t| {
-                events(EngineEvent::Token { text: t.to_string() })
-            })?;
-            totals = (stats.prompt_tokens as usize, stats.output_tokens as usize);
-            (text, 1)
+        let (text, chunks, trimmed) = if plan.fits() {
+            let layout = Layout::new(request.style, request.max_words, request.attempt);
+            let shape = Shape { layout: &layout, max_tokens: Self::output_budget(request.max_words, plan.context_tokens), attempt: request.attempt };
+            let g = self.generate(prompt::single(&layout, &doc.text), shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))?;
+            totals = (g.stats.prompt_tokens as usize, g.stats.output_tokens as usize);
+            (g.text, 1, g.trimmed)
         } else {
             self.summarize_in_parts(doc, request, &plan, events, &mut totals)?
         };
@@ -389,6 +426,7 @@ impl LocalEngine {
             prompt_version: prompt::version(request.style),
             chunks,
             gpu_fallback: plan.model.gpu_fallback.clone(),
+            trimmed,
         })
     }
 }

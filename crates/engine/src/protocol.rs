@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The hidden subcommand that turns the `fieldbrief` binary into a worker.
 pub const WORKER_ARG: &str = "__engine-worker";
@@ -19,18 +19,22 @@ pub struct Sampling {
     pub repeat_penalty: f32,
     pub max_tokens: u32,
     pub seed: u32,
+    /// A GBNF grammar (llama.cpp's format, rule `root`) the text must follow: the layout of
+    /// the summary style, which also bounds how many bullets it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grammar: Option<String>,
 }
 
 impl Default for Sampling {
     fn default() -> Self {
-        Sampling { temperature: 0.2, top_p: 0.9, repeat_penalty: 1.1, max_tokens: 384, seed: 1 }
+        Sampling { temperature: 0.2, top_p: 0.9, repeat_penalty: 1.1, max_tokens: 384, seed: 1, grammar: None }
     }
 }
 
 impl Sampling {
     /// Greedy decoding: the same prompt always gives the same tokens. For tests and benchmarks.
     pub fn deterministic(max_tokens: u32) -> Sampling {
-        Sampling { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, max_tokens, seed: 0 }
+        Sampling { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, max_tokens, seed: 0, grammar: None }
     }
 }
 
@@ -97,6 +101,11 @@ pub struct ModelDescription {
     pub n_ctx: u32,
     pub n_params: u64,
     pub has_chat_template: bool,
+    /// What formats the prompts: `"template"` (the file's own, through llama.cpp), or the
+    /// family markup told by the vocabulary (`"chat_ml"`, `"llama3"`, `"gemma"`, `"phi3"`) for
+    /// a file without one; `"chat_ml"` when nothing else is known.
+    #[serde(default)]
+    pub chat: String,
     pub backend: String,
     /// What runs the model, e.g. "CPU" or the GPU's name.
     pub device: String,

@@ -54,6 +54,7 @@ impl Engine for Extractive {
             input_tokens: estimate_tokens(&doc.text),
             model: None,
             prompt_version: ALGORITHM_VERSION.to_string(),
+            trimmed: false,
         })
     }
 }
@@ -180,7 +181,9 @@ pub(crate) fn select(ranked: &[Ranked], seg: &Segmented, budget: usize, allow: i
         }
         let text = &seg.units[r.unit].text;
         let words = text.split_whitespace().count();
-        if used + words > budget {
+        // A fragment that dangles ("…retest at next annual if over") is half a thought out of
+        // its context: never a line of a summary.
+        if used + words > budget || fieldbrief_core::ending::check(text).is_err() {
             continue;
         }
         let these = terms::term_set(text);

@@ -67,7 +67,7 @@ fn output_never_exceeds_the_word_budget_and_passes_the_quality_gate() {
     for (name, doc) in samples() {
         for style in Style::ALL {
             for max_words in [3, 12, 40, 150, 600] {
-                let request = SummaryRequest { style, max_words };
+                let request = SummaryRequest::new(style, Some(max_words));
                 let summary = summarize(&doc.text, &request).unwrap();
                 let words = quality::summary_words(&summary.text);
                 assert!(words <= max_words, "{name} {style} max {max_words}: {words} words\n{}", summary.text);
@@ -119,7 +119,7 @@ fn styles_are_laid_out_as_named_and_deterministic() {
 
 #[test]
 fn tiny_budgets_cut_the_best_unit_visibly() {
-    let s = summarize("The pump seal was leaking badly at the drive end today.", &SummaryRequest { style: Style::Bullets, max_words: 4 })
+    let s = summarize("The pump seal was leaking badly at the drive end today.", &SummaryRequest::new(Style::Bullets, Some(4)))
         .unwrap();
     assert_eq!(s.text, "The pump seal was…");
 }

@@ -94,6 +94,43 @@ pub struct ModelInfo {
     pub tensor_count: u64,
     pub file_size: u64,
     pub chat_template: Option<String>,
+    /// The chat markup the vocabulary's special tokens belong to, for a file that carries no
+    /// template llama.cpp can apply (a base model, an older conversion).
+    pub chat_format: Option<ChatFormat>,
+}
+
+/// Chat markups of the model families Fieldbrief knows, told apart by the special tokens in
+/// the vocabulary: a Gemma file without a template still has `<start_of_turn>`, and feeding it
+/// ChatML would be text it never saw in training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatFormat {
+    /// `<|im_start|>role … <|im_end|>`: Qwen, SmolLM and many others.
+    ChatMl,
+    /// `<|start_header_id|>role<|end_header_id|> … <|eot_id|>`: Llama 3.
+    Llama3,
+    /// `<start_of_turn>user … <end_of_turn>`, no system role: Gemma.
+    Gemma,
+    /// `<|user|> … <|end|>`: Phi-3.
+    Phi3,
+}
+
+impl ChatFormat {
+    /// The format whose markers are all tokens of `vocab`, if any.
+    pub fn detect(has: &dyn Fn(&str) -> bool) -> Option<ChatFormat> {
+        let all = |markers: &[&str]| markers.iter().all(|m| has(m));
+        if all(&["<|im_start|>", "<|im_end|>"]) {
+            Some(ChatFormat::ChatMl)
+        } else if all(&["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]) {
+            Some(ChatFormat::Llama3)
+        } else if all(&["<start_of_turn>", "<end_of_turn>"]) {
+            Some(ChatFormat::Gemma)
+        } else if all(&["<|user|>", "<|assistant|>", "<|end|>"]) {
+            Some(ChatFormat::Phi3)
+        } else {
+            None
+        }
+    }
 }
 
 const MAX_TENSORS: u64 = 1 << 20;
@@ -362,6 +399,7 @@ impl Gguf {
             tensor_count: self.tensors.len() as u64,
             file_size: self.file_size,
             chat_template: self.metadata.get("tokenizer.chat_template").and_then(Value::as_str).map(str::to_string),
+            chat_format: ChatFormat::detect(&|t| seen.contains_key(t)),
             architecture: arch,
         })
     }

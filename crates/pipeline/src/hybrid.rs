@@ -157,7 +157,8 @@ impl Fieldbrief {
     pub(crate) fn preview(&self, doc: &Document, request: &SummaryRequest) -> Result<(CloudPreview, Redacted)> {
         let patterns = self.settings.cloud.redaction_patterns().map_err(|e| Error::BadArgument(e.to_string()))?;
         let redacted = redact::redact(&doc.text, &patterns);
-        let messages: Vec<ChatMessage> = fieldbrief_engine::prompt::single(request.style, request.max_words, &redacted.text)
+        let layout = fieldbrief_engine::prompt::Layout::new(request.style, request.max_words, request.attempt);
+        let messages: Vec<ChatMessage> = fieldbrief_engine::prompt::single(&layout, &redacted.text)
             .into_iter()
             .map(|m| ChatMessage { role: m.role, content: m.content })
             .collect();
@@ -196,13 +197,16 @@ impl Fieldbrief {
             events(EngineEvent::Token { text: rest });
         }
         let text = redact::restore(&c.text, &redacted.replacements);
+        // Out of tokens: what is shown ends at the last complete bullet or sentence.
+        let trimmed = (c.finish_reason.as_deref() == Some("length")).then(|| fieldbrief_core::ending::trim_to_complete(&text)).flatten();
         let tokens = CloudTokens {
             input: c.input_tokens.unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&preview.messages.iter().map(|m| m.content.as_str()).collect::<String>())),
             output: c.output_tokens.unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&c.text)),
         };
         tracing::info!(attempts = c.attempts, first_byte_ms = c.first_byte_ms, redactions = redacted.replacements.len(), "cloud answered");
         let output = EngineOutput {
-            text: text.trim().to_string(),
+            trimmed: trimmed.is_some(),
+            text: trimmed.unwrap_or_else(|| text.trim().to_string()),
             input_tokens: tokens.input,
             output_tokens: tokens.output,
             model: Some(ModelRef { id: c.model.clone(), version: "cloud".into() }),
@@ -350,7 +354,7 @@ impl Fieldbrief {
     fn refine(&mut self, job: &DeferredJob, note: &fieldbrief_store::NoteRecord, events: &mut dyn FnMut(EngineEvent)) -> Result<String> {
         let started = Instant::now();
         let style: Style = job.style.parse().unwrap_or_default();
-        let request = SummaryRequest { style, max_words: job.max_words };
+        let request = SummaryRequest::new(style, Some(job.max_words));
         let doc = crate::saved_document(note.clone());
         let request_id = uuid::Uuid::now_v7().to_string();
         let mut entry = Entry::started(request_id.clone(), now(), style, request.max_words);

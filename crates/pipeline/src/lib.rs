@@ -12,6 +12,7 @@
 mod atomic;
 mod cache;
 mod eval;
+mod gate;
 mod home;
 mod hybrid;
 mod models;
@@ -34,7 +35,7 @@ pub use fieldbrief_models::download::Control as DownloadControl;
 pub use fieldbrief_models::install::{Rollback, Trust, VerifyReport};
 
 use fieldbrief_core::config::{ConfigError, Settings};
-use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, LengthFrom, LengthTarget, ModelRef, SummaryRequest};
 use fieldbrief_core::ledger::{self, Entry, Outcome, Status, Timings};
 use fieldbrief_core::quality::{self, Verdict};
 use fieldbrief_core::route::{self, CloudGate, Decision, ReasonCode, Route};
@@ -179,7 +180,11 @@ pub struct SummaryReport {
     pub engine: Option<String>,
     pub prompt_version: Option<String>,
     pub style: Style,
+    /// The length target in words…
     pub max_words: usize,
+    /// …and where it came from: asked for (`request`), configured (`settings`) or scaled to
+    /// the note's length (`note`).
+    pub length_from: Option<LengthFrom>,
     pub tokens: Tokens,
     pub timings_ms: Timings,
     pub quality: Option<Verdict>,
@@ -218,6 +223,8 @@ pub struct BenchReport {
     /// the prompt prefix in the KV cache.
     pub summary_cold_ms: f64,
     pub summary_warm_ms: f64,
+    /// What formats the prompts (see `ModelDescription::chat`).
+    pub chat: String,
 }
 
 const BENCH_NOTE: &str = "Pump P-101 inspected on 2026-03-14. Discharge 4.2 bar, bearing 78 °C, \
@@ -377,6 +384,13 @@ impl Fieldbrief {
                 Ok(saved_document(note))
             }
         };
+        // The length target: asked for, configured, or scaled to the note.
+        if let Ok(d) = &doc {
+            let target = LengthTarget::choose(style, opts.max_words, self.settings.summary.max_words, quality::summary_words(&d.text));
+            request.max_words = target.words;
+            base.max_words = target.words;
+            base.length_from = Some(target.from);
+        }
         // Summarizing a saved note again in the same style and length says the last summary
         // was not the answer: that request's outcome becomes `regenerated` (unless the user
         // already judged it), and the cache forgets it so an engine runs. Another style or
@@ -437,7 +451,7 @@ impl Fieldbrief {
         base.power_mode = Some(power.mode);
         base.power = serde_json::to_string(&power).ok();
         let profile = power.profile();
-        if opts.max_words.is_none() && self.settings.summary.max_words.is_none() && profile.output_budget_percent < 100 {
+        if base.length_from == Some(LengthFrom::Note) && profile.output_budget_percent < 100 {
             // Saver mode: a shorter summary by default (a length the user asked for stands).
             request.max_words = (request.max_words * profile.output_budget_percent as usize / 100).max(10);
             base.max_words = request.max_words;
@@ -552,52 +566,11 @@ impl Fieldbrief {
             None => self.summarize_here(&doc, &request, local.as_deref(), &mut decision, &mut base, events, (timings, t, started))?,
         };
 
-        // 5. Quality gate (escalating a failed local summary when allowed), then the summary
-        // and the ledger row in one transaction.
-        let mut verdict = quality::assess(&doc.text, &output.text, request.max_words);
-        if !verdict.passed && base.engine.as_deref() != Some("cloud") {
-            let failed: Vec<&str> = verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
-            decision.reasons.push(route::Reason::new(
-                ReasonCode::QualityGateFailed,
-                format!("the {} summary failed: {}", base.engine.as_deref().unwrap_or("local"), failed.join(", ")),
-            ));
-            if gate == CloudGate::Available && decision.route != Route::Deferred {
-                if matches!(net, NetState::NotProbed { .. }) {
-                    net = self.probe();
-                    base.connectivity = serde_json::to_string(&net).ok();
-                }
-                match &net {
-                    NetState::Online => match self.run_cloud(&doc, &request, events) {
-                        Ok((o, tokens)) => {
-                            let cloud_verdict = quality::assess(&doc.text, &o.text, request.max_words);
-                            base.cloud_tokens = Some(tokens);
-                            decision.reasons.push(route::Reason::new(
-                                ReasonCode::EscalatedAfterQualityGate,
-                                "the note went to the cloud after the local summary failed the quality gate",
-                            ));
-                            decision.route = Route::Cloud;
-                            base.engine = Some("cloud".into());
-                            output = o;
-                            verdict = cloud_verdict;
-                        }
-                        Err(fieldbrief_cloud::CloudError::Cancelled) => return Err(self.cancelled(&mut base, timings, t, started)),
-                        Err(e) => {
-                            base.error_code = Some(e.code().into());
-                            decision.reasons.push(route::Reason::new(ReasonCode::CloudFailed, format!("{e}; the local summary is kept, flagged")));
-                        }
-                    },
-                    NetState::Offline { error } => {
-                        decision.reasons.push(route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
-                        defer(&mut decision);
-                    }
-                    NetState::NotProbed { .. } => {}
-                }
-            } else if gate.permitted() && decision.route != Route::Deferred {
-                defer(&mut decision);
-            }
-            base.route = Some(decision.route);
-            base.reasons = decision.reasons.clone();
-        }
+        // 5. The quality gate, and what follows from it (`route::after_quality_gate`), then
+        // the summary and the ledger row in one transaction.
+        let verdict = self.gate_and_reroute(&doc, &request, local.as_deref(), &mut output, &mut decision, &mut base, &mut net, gate, events, (timings, t, started))?;
+        base.route = Some(decision.route);
+        base.reasons = decision.reasons.clone();
         // Generation includes an escalation after the quality gate.
         timings.generate = ms(t);
         let t = Instant::now();
@@ -620,8 +593,9 @@ impl Fieldbrief {
         self.account(&mut base, used_local);
         self.store.record_summary(&summary, &base)?;
         // Only a summary that passed the gate is worth serving again; an interim summary that
-        // waits for a cloud refinement is not.
-        if verdict.passed && decision.route != Route::Deferred {
+        // waits for a cloud refinement is not, nor the extractive stand-in for a model whose
+        // summaries failed (the model gets its chance again next time).
+        if verdict.passed && decision.route != Route::Deferred && !decision.has(ReasonCode::ExtractiveAfterQualityGate) {
             let lq = local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str()));
             if let Some(producer) = self.producer_of(&engine_name, style, lq)
                 && let Err(e) = self.cache_store(&doc, &base, decision.route, &output.text, &producer)
@@ -859,7 +833,7 @@ impl Fieldbrief {
                 (n, p) => n.min(p),
             },
             batch: profile.batch,
-            sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed },
+            sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed, grammar: None },
         };
         if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model && e.settings() == &settings) {
             return Ok(Some((engine.clone(), info.quantization)));
@@ -904,7 +878,8 @@ impl Fieldbrief {
         let t = Instant::now();
         engine.summarize(&doc, &request, &mut |_| {}).map_err(|e| self.engine_error(&model, e))?;
         let warm = ms(t);
-        Ok(BenchReport { model: ModelRef { id: model.id, version: model.version }, stats: first.0, tokens_streamed: first.1, summary_cold_ms: cold, summary_warm_ms: warm })
+        let chat = engine.describe().map(|d| d.chat).unwrap_or_default();
+        Ok(BenchReport { model: ModelRef { id: model.id, version: model.version }, stats: first.0, tokens_streamed: first.1, summary_cold_ms: cold, summary_warm_ms: warm, chat })
     }
 
     fn engine_error(&self, model: &LocalModel, e: EngineError) -> Error {
@@ -1122,6 +1097,7 @@ fn report(
         prompt_version: base.prompt_version.clone(),
         style: base.style,
         max_words: base.max_words,
+        length_from: base.length_from,
         tokens: Tokens { input: base.input_tokens, output: base.output_tokens },
         timings_ms: timings,
         quality,

@@ -15,7 +15,7 @@ mod cache;
 pub use cache::{CacheEntry, CacheStats, NewCacheEntry, Similar};
 
 use fieldbrief_core::{Document, Style};
-use fieldbrief_core::engine::ModelRef;
+use fieldbrief_core::engine::{LengthFrom, ModelRef};
 use fieldbrief_core::ledger::{CloudTokens, Entry, Outcome, Status, Timings};
 use fieldbrief_core::quality::Verdict;
 use fieldbrief_core::route::{Reason, Route};
@@ -32,6 +32,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0003_hybrid_routing.sql")),
     M::up(include_str!("../migrations/0004_cache_and_device.sql")),
     M::up(include_str!("../migrations/0005_summary_edits.sql")),
+    M::up(include_str!("../migrations/0006_length_target.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -354,7 +355,7 @@ impl Store {
                     reasons, engine, model_id, model_version, prompt_version, style, max_words, t_ingest_ms,
                     t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms, quality_checks,
                     quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh,
-                    power_mode, cloud_input_tokens, cloud_output_tokens, device_class, device
+                    power_mode, cloud_input_tokens, cloud_output_tokens, device_class, device, length_from
              FROM ledger WHERE created_at >= ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([since.unwrap_or("")], |r| {
@@ -397,6 +398,7 @@ impl Store {
                     cloud_output_tokens: r.get(33)?,
                     device_class: r.get(34)?,
                     device: r.get(35)?,
+                    length_from: r.get(36)?,
             })
         })?;
         rows.map(|r| r.map_err(Error::from).and_then(RawEntry::decode)).collect()
@@ -626,9 +628,9 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
                              t_ingest_ms, t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms,
                              quality_passed, quality_checks, status, error_code, error, outcome, power,
                              connectivity, cost, energy_wh, power_mode, cloud_input_tokens, cloud_output_tokens,
-                             device_class, device)
+                             device_class, device, length_from)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)",
+                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)",
         params![
             e.request_id,
             e.created_at,
@@ -669,6 +671,7 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
             e.cloud_tokens.map(|t| t.output as i64),
             e.device_class,
             e.device,
+            e.length_from.map(LengthFrom::as_str),
         ],
     )?;
     Ok(())
@@ -706,6 +709,7 @@ struct RawEntry {
     cloud_output_tokens: Option<i64>,
     device_class: Option<String>,
     device: Option<String>,
+    length_from: Option<String>,
 }
 
 impl RawEntry {
@@ -758,6 +762,7 @@ impl RawEntry {
             power_mode: self.power_mode.as_deref().and_then(fieldbrief_core::power::Mode::parse),
             device_class: self.device_class,
             device: self.device,
+            length_from: self.length_from.as_deref().and_then(LengthFrom::parse),
             cloud_tokens: match (self.cloud_input_tokens, self.cloud_output_tokens) {
                 (Some(i), Some(o)) => Some(CloudTokens { input: i.max(0) as usize, output: o.max(0) as usize }),
                 _ => None,

@@ -34,6 +34,7 @@ fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
             checks: vec![Check { name: "non_empty".into(), passed: true, detail: "12 words".into() }],
         }),
         status: Status::Ok,
+        length_from: Some(fieldbrief_core::engine::LengthFrom::Note),
         ..Entry::started(request_id.into(), "2026-11-21T10:00:00Z".into(), Style::Handover, 180)
     }
 }

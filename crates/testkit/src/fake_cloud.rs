@@ -286,7 +286,11 @@ fn summarize(prompt: &str) -> String {
             break;
         }
         words += n;
-        bullets.push(format!("- {sentence}"));
+        // A summarizer shortens: articles and auxiliaries go (so the answer is not the note's
+        // sentences verbatim), figures stay as written.
+        let short: Vec<&str> =
+            sentence.split_whitespace().filter(|w| !matches!(w.to_lowercase().as_str(), "the" | "a" | "an" | "was" | "were" | "is")).collect();
+        bullets.push(format!("- {}", short.join(" ")));
     }
     if bullets.is_empty() {
         bullets.push(format!("- {}", note.split_whitespace().take(20).collect::<Vec<_>>().join(" ")));

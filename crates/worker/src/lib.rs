@@ -12,6 +12,7 @@
 //! in the KV cache so a prompt that starts the same way (the system prompt, the next chunk of
 //! a long note) only pays for its new tokens; it is unloaded after an idle time.
 
+mod chat;
 mod session;
 
 use fieldbrief_engine::protocol::{ErrorKind, Event, LoadSpec, Request, VERSION};

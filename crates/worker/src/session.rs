@@ -14,6 +14,9 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::vocab::LlamaVocab;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Instant;
@@ -23,6 +26,8 @@ type Failure = (ErrorKind, String);
 pub(crate) struct Loaded {
     pub model: LlamaModel,
     pub desc: ModelDescription,
+    /// The family's chat markup, for a file without a usable template.
+    pub chat_format: Option<fieldbrief_gguf::ChatFormat>,
 }
 
 /// Validates the file first (llama.cpp answers a bad file with null, or aborts), then loads it
@@ -55,13 +60,20 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
         n_ctx,
         n_params: model.n_params(),
         has_chat_template: info.chat_template.is_some(),
+        chat: match (&info.chat_template, info.chat_format) {
+            (Some(_), _) => "template".into(),
+            (None, format) => serde_json::to_value(format.unwrap_or(fieldbrief_gguf::ChatFormat::ChatMl))
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        },
         backend: if gpu_layers > 0 { backend_name().into() } else { "cpu".into() },
         device: if gpu_layers > 0 { device } else { "CPU".into() },
         gpu_layers,
         load_ms: started.elapsed().as_secs_f64() * 1000.0,
         gpu_fallback,
     };
-    Ok(Loaded { model, desc })
+    Ok(Loaded { model, desc, chat_format: info.chat_format })
 }
 
 fn gpus() -> Vec<llama_cpp_2::LlamaBackendDevice> {
@@ -172,7 +184,8 @@ impl<'a> Session<'a> {
         self.ctx.as_mut().ok_or((ErrorKind::LoadFailed, "no context".into()))
     }
 
-    /// The model's own chat template when it has one that llama.cpp knows, ChatML otherwise.
+    /// The model's own chat template when it has one that llama.cpp knows; else its family's
+    /// markup, told by the vocabulary (`crate::chat`); ChatML when neither is known.
     fn format(&self, messages: &[Message]) -> String {
         let model = &self.loaded.model;
         if let Ok(template) = model.chat_template(None) {
@@ -183,14 +196,10 @@ impl<'a> Session<'a> {
             {
                 return text;
             }
-            tracing::warn!("the model's chat template could not be applied; using ChatML");
+            tracing::warn!("the model's chat template could not be applied; using its family's markup");
         }
-        let mut text = String::new();
-        for m in messages {
-            text.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content));
-        }
-        text.push_str("<|im_start|>assistant\n");
-        text
+        let format = self.loaded.chat_format.unwrap_or(fieldbrief_gguf::ChatFormat::ChatMl);
+        crate::chat::render(format, messages)
     }
 
     /// Decodes `tokens` after the longest prefix already in the KV cache. Returns how many
@@ -243,7 +252,7 @@ impl<'a> Session<'a> {
         }
         let reused = self.prefill(id, &tokens)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut sampler = sampler(sampling, self.loaded.model.n_vocab());
+        let mut sampler = Picker::new(sampling, &self.loaded.model)?;
         let (stop, output_tokens, ttft_ms) = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true, true)?;
         Ok(GenerationStats {
             prompt_tokens: tokens.len() as u32,
@@ -262,7 +271,7 @@ impl<'a> Session<'a> {
     fn decode_loop(
         &mut self,
         id: &str,
-        sampler: &mut LlamaSampler,
+        sampler: &mut Picker,
         max_tokens: u32,
         started: Instant,
         emit: bool,
@@ -288,7 +297,7 @@ impl<'a> Session<'a> {
                 break StopReason::ContextFull;
             }
             let ctx = self.context()?;
-            let token = sampler.sample(ctx, logits_at);
+            let token = sampler.pick(ctx, logits_at, &vocab);
             if stop_at_eog && vocab.is_eog(token) {
                 break StopReason::EndOfText;
             }
@@ -392,7 +401,7 @@ impl<'a> Session<'a> {
             let started = Instant::now();
             this.prefill(id, &tokens)?;
             let prompt_s = started.elapsed().as_secs_f64();
-            let mut sampler = LlamaSampler::greedy();
+            let mut sampler = Picker::greedy();
             let gen_started = Instant::now();
             // Random weights end text early: benchmarks decode end-of-text like any token.
             let (_, produced, ttft) = this.decode_loop(id, &mut sampler, gen_tokens, started, emit, false)?;
@@ -413,6 +422,64 @@ impl<'a> Session<'a> {
             backend: self.loaded.desc.backend.clone(),
             peak_rss_mib: peak_rss_mib(),
         })
+    }
+}
+
+/// Picks each next token: the sampling chain, held to a grammar when the request has one
+/// (the layout of a summary style, see `fieldbrief_engine::prompt::grammar`).
+///
+/// The grammar is checked on the token the chain picked first, and applied to the whole
+/// vocabulary only when that token breaks it, as llama.cpp's own common sampler does: running
+/// it over 150,000 candidates for every token would cost more than the decode itself. Only
+/// tokens the grammar allows are ever accepted into it, so it never reaches a dead state.
+pub(crate) struct Picker {
+    chain: LlamaSampler,
+    grammar: Option<LlamaSampler>,
+}
+
+impl Picker {
+    fn new(s: &Sampling, model: &LlamaModel) -> Result<Picker, Failure> {
+        let grammar = match &s.grammar {
+            Some(g) => Some(
+                LlamaSampler::grammar(model, g, "root")
+                    .map_err(|e| (ErrorKind::BadRequest, format!("the layout grammar was refused: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Picker { chain: sampler(s, model.n_vocab()), grammar })
+    }
+
+    fn greedy() -> Picker {
+        Picker { chain: LlamaSampler::greedy(), grammar: None }
+    }
+
+    fn pick(&mut self, ctx: &LlamaContext, idx: i32, vocab: &LlamaVocab) -> LlamaToken {
+        let Some(grammar) = self.grammar.as_mut() else {
+            return self.chain.sample(ctx, idx);
+        };
+        let mut all = ctx.token_data_array_ith(idx);
+        all.apply_sampler(&mut self.chain);
+        let first = all.selected_token();
+        let allowed = first.is_some_and(|t| {
+            let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 1.0, 0.0)], false);
+            one.apply_sampler(grammar);
+            one.data.first().is_some_and(|d| d.logit().is_finite())
+        });
+        let token = match first {
+            Some(t) if allowed => t,
+            _ => {
+                let mut all = ctx.token_data_array_ith(idx);
+                all.apply_sampler(grammar);
+                all.apply_sampler(&mut self.chain);
+                // Nothing the grammar allows: end the text (the caller treats it as the end).
+                all.selected_token().unwrap_or_else(|| vocab.eos())
+            }
+        };
+        self.chain.accept(token);
+        if !vocab.is_eog(token) {
+            grammar.accept(token);
+        }
+        token
     }
 }
 
