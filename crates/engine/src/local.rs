@@ -201,7 +201,7 @@ impl LocalEngine {
         let model = self.describe()?;
         let context = model.n_ctx as usize;
         let layout = Layout::new(request.style, request.max_words, request.attempt);
-        let overhead = self.prompt_tokens(&prompt::single_frame(&layout, &doc.text))?;
+        let overhead = self.prompt_tokens(&prompt::single_frame(&layout))?;
         let doc_tokens = self.count(vec![doc.text.clone()])?.first().copied().unwrap_or(0) as usize;
         let reserved = overhead + Self::output_budget(request.max_words, context) as usize;
         Ok(Plan { doc_tokens, context_tokens: context, reserved_tokens: reserved, model })

@@ -149,7 +149,7 @@ pub fn single(layout: &Layout, note: &str) -> Vec<Message> {
 
 /// [`single`] without the note itself: what the prompt costs besides the note, for measuring
 /// whether the note fits.
-pub fn single_frame(layout: &Layout, _note: &str) -> Vec<Message> {
+pub fn single_frame(layout: &Layout) -> Vec<Message> {
     single(layout, "")
 }
 
