@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exportName, formatBytes, formatEta, formatRate, lengthLine, reasonLines, snippetParts, summaryMarkdown } from "./format";
+import { exportName, formatBytes, formatEta, formatRate, lengthLine, linesLine, reasonLines, snippetParts, summaryMarkdown } from "./format";
 import type { SummaryReport } from "./types";
 
 export function report(over: Partial<SummaryReport> = {}): SummaryReport {
@@ -38,6 +38,9 @@ describe("format", () => {
     expect(lengthLine(r)).toBe("11 of 45 words (scaled to the 150-word note)");
     expect(lengthLine({ ...r, length_from: "request" })).toBe("11 of 45 words (the length asked for)");
     expect(lengthLine({ ...r, length_from: null })).toBe("11 of 45 words");
+    expect(linesLine({ lines: { written: 5, kept: 1 } })).toBe("the model rewrote 5 of 6 lines; 1 kept the note's own words");
+    expect(linesLine({ lines: { written: 4, kept: 0 } })).toBe("the model rewrote 4 of 4 lines");
+    expect(linesLine({})).toBe("");
     expect(summaryMarkdown(r)).toContain("- Style: bullets, 11 of 45 words (scaled to the 150-word note)\n");
   });
 

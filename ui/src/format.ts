@@ -44,6 +44,14 @@ export function lengthLine(r: Pick<SummaryReport, "summary" | "max_words" | "len
   return `${words} of ${r.max_words} words${from ? ` (${from})` : ""}`;
 }
 
+/** How the local model wrote the summary, for one written line by line; "" otherwise. */
+export function linesLine(r: Pick<SummaryReport, "lines">): string {
+  if (!r.lines) return "";
+  const total = r.lines.written + r.lines.kept;
+  const kept = r.lines.kept ? `; ${r.lines.kept} kept the note's own words` : "";
+  return `the model rewrote ${r.lines.written} of ${total} lines${kept}`;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ["KiB", "MiB", "GiB", "TiB"];

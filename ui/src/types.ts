@@ -61,6 +61,8 @@ export interface SummaryReport {
   quality: Verdict | null;
   dry_run: boolean;
   chunks: number;
+  /** Lines the local model rewrote, and lines that kept the note's own words. */
+  lines?: { written: number; kept: number };
   document: DocumentInfo;
   /** For "deferred": the route that served the note now. */
   interim_route?: Route | null;

@@ -82,7 +82,10 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
         );
     }
     if let Some(m) = &r.model {
-        let parts = if r.chunks > 1 { format!(" · summarized in {} parts", r.chunks) } else { String::new() };
+        let mut parts = if r.chunks > 1 { format!(" · summarized in {} parts", r.chunks) } else { String::new() };
+        if let Some(l) = r.lines {
+            parts.push_str(&format!(" · rewrote {} of {} lines", l.written, l.written + l.kept));
+        }
         eprintln!("  model: {}@{} · {} prompt tokens, {} generated{parts}", m.id, m.version, r.tokens.input, r.tokens.output);
     }
     Ok(())

@@ -112,6 +112,17 @@ pub struct EngineOutput {
     /// complete bullet or sentence (see [`crate::ending`]).
     #[serde(default)]
     pub trimmed: bool,
+    /// For a summary outlined from the note's lines and written line by line: how many lines
+    /// the model rewrote and how many kept the note's own words because its rewrites failed
+    /// the checks (`crate::condense`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Lines>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lines {
+    pub written: usize,
+    pub kept: usize,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@
 //! crates around this one.
 
 pub mod cache;
+pub mod condense;
 pub mod config;
 pub mod cost;
 pub mod document;

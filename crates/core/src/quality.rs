@@ -66,6 +66,19 @@ pub fn assess_generated(note: &str, summary: &str, max_words: usize) -> Verdict 
     verdict
 }
 
+/// For a summary outlined from the note's lines and written line by line by a model
+/// (`crate::condense`): the model must have written at least half of the lines it was given. A
+/// model whose rewrites keep failing the checks has not summarized anything, however good the
+/// lines it fell back on.
+pub fn lines_written(lines: crate::engine::Lines) -> Check {
+    let total = lines.written + lines.kept;
+    Check {
+        name: "lines_written".into(),
+        passed: lines.written * 2 >= total,
+        detail: format!("the model rewrote {} of {total} lines; {} kept the note's own words", lines.written, lines.kept),
+    }
+}
+
 /// A run of this many words found verbatim in the note counts as copied.
 pub const COPY_RUN: usize = 12;
 /// Notes shorter than this are not judged on copying.
@@ -279,6 +292,15 @@ fn repeated_line(summary: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_outlined_summary_passes_only_when_the_model_wrote_half_its_lines() {
+        use crate::engine::Lines;
+        assert!(lines_written(Lines { written: 3, kept: 3 }).passed);
+        let failed = lines_written(Lines { written: 2, kept: 3 });
+        assert!(!failed.passed);
+        assert_eq!(failed.detail, "the model rewrote 2 of 5 lines; 3 kept the note's own words");
+    }
+
     use super::*;
 
     const NOTE: &str = "Pump P-101 ran at 4.2\nbar. Fault **E104** cleared. Seal replaced.";

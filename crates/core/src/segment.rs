@@ -68,6 +68,7 @@ pub fn segment(text: &str) -> Segmented {
             continue;
         }
         blocks += 1;
+        let wrapped = looks_wrapped(&lines);
         let mut prose: Vec<&str> = Vec::new();
         let mut table_header: Vec<String> = Vec::new();
         let flush = |prose: &mut Vec<&str>, units: &mut Vec<Unit>, heading: Option<usize>| {
@@ -117,7 +118,7 @@ pub fn segment(text: &str) -> Segmented {
                 continue;
             }
             prose.push(line);
-            if !continues_on_next_line(line, next) {
+            if !continues_on_next_line(line, next, wrapped) {
                 flush(&mut prose, &mut units, current_heading);
             }
         }
@@ -248,7 +249,22 @@ fn strip_emphasis(s: &str) -> String {
 /// Whether `line` is a wrapped part of a paragraph that goes on in `next`. A line that ends a
 /// sentence, or a short line followed by a capitalised one ("Discharge 4.2 bar" / "Suction
 /// 0.8 bar"), stands alone.
-fn continues_on_next_line(line: &str, next: Option<&str>) -> bool {
+/// Whether a block's lines look hard-wrapped at a fixed width (an e-mail, a pasted report): every
+/// line but the last is long and near the longest. A log or a list of terse readings has lines
+/// of every length, each a unit of its own, even when one starts with a capital after a long one.
+fn looks_wrapped(lines: &[&str]) -> bool {
+    let Some((_, body)) = lines.split_last() else { return false };
+    if body.is_empty() {
+        return false;
+    }
+    let longest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    body.iter().all(|l| {
+        let n = l.chars().count();
+        n >= 50 && n * 4 >= longest * 3
+    })
+}
+
+fn continues_on_next_line(line: &str, next: Option<&str>, wrapped: bool) -> bool {
     let Some(next) = next else { return false };
     if line.ends_with(['.', '!', '?', ':', ';']) {
         // A sentence end: the next line starts a new sentence, which the sentence splitter
@@ -263,7 +279,9 @@ fn continues_on_next_line(line: &str, next: Option<&str>) -> bool {
     let first = next.chars().next();
     let next_starts_lower = first.is_some_and(char::is_lowercase);
     let next_starts_upper = first.is_some_and(char::is_uppercase);
-    next_starts_lower || (line.chars().count() >= 50 && next_starts_upper) || line.ends_with([',', '-', '(', '/'])
+    next_starts_lower
+        || (wrapped && line.chars().count() >= 50 && next_starts_upper)
+        || line.ends_with([',', '-', '(', '/', '&', '+'])
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -383,6 +401,22 @@ mod tests {
         assert!(s.units.len() >= 6, "{}", s.units.len());
         assert!(s.units.iter().all(|u| u.text.split_whitespace().count() <= MAX_UNIT_WORDS));
         assert_eq!(s.units.iter().map(|u| u.text.split_whitespace().count()).sum::<usize>(), 500);
+    }
+
+    #[test]
+    fn lines_of_a_log_stay_apart_however_long_and_a_wrapped_paragraph_joins() {
+        let log = "0400 alm AL-36 exh gas temp hi cyl 4: 468 °C vs avg 385 °C (alm set 450 °C)\n\
+                   Load 410 kW at the time, A/E No.1 + No.2 in parallel\n\
+                   Pulled inj cyl 4: nozzle dribbling, spray pattern poor, opening press 285 bar (spec 320 bar)\n\
+                   Fitted spare inj P/N INJ-320-AE, tested on bench 320 bar ok\n\
+                   C/O to SWP-1, SWP-2 isolated + tagged";
+        let s = segment(log);
+        assert_eq!(s.units.len(), 5, "{:?}", texts(&s));
+        assert!(s.units[2].text.starts_with("Pulled") && s.units[2].text.ends_with("(spec 320 bar)"), "{:?}", texts(&s));
+        let wrapped = "The customer reported that the pump had been tripping since the storm on\n\
+                       Monday night and that the site manager had reset it twice before we came\n\
+                       to site.";
+        assert_eq!(segment(wrapped).units.len(), 1, "{:?}", texts(&segment(wrapped)));
     }
 
     #[test]

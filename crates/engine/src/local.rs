@@ -12,7 +12,9 @@ use crate::chunk::{self, Piece};
 use crate::prompt::{self, Layout};
 use crate::protocol::{BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason};
 use crate::supervisor::{self, Supervisor, WorkerCommand};
-use fieldbrief_core::engine::{Attempt, Engine, EngineError, EngineEvent, EngineOutput, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{Attempt, Engine, EngineError, EngineEvent, EngineOutput, Lines, ModelRef, SummaryRequest};
+use fieldbrief_core::{condense, quality};
+use fieldbrief_extractive::Line;
 use fieldbrief_core::ending;
 use fieldbrief_core::segment;
 use fieldbrief_core::{Document, Style};
@@ -73,7 +75,7 @@ const TEMPLATE_MARGIN: usize = 48;
 /// which try it is.
 #[derive(Clone, Copy)]
 struct Shape<'a> {
-    layout: &'a Layout,
+    grammar: &'a str,
     max_tokens: u32,
     attempt: Attempt,
 }
@@ -227,7 +229,7 @@ impl LocalEngine {
         shape: Shape<'_>,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<Result<Generated, String>, EngineError> {
-        let mut sampling = Sampling { max_tokens: shape.max_tokens, grammar: Some(shape.layout.grammar()), ..self.settings.sampling.clone() };
+        let mut sampling = Sampling { max_tokens: shape.max_tokens, grammar: Some(shape.grammar.to_string()), ..self.settings.sampling.clone() };
         if shape.attempt == Attempt::Retry {
             // The retry is greedy: the most likely wording, not a sample of it.
             sampling = Sampling { grammar: sampling.grammar, ..Sampling::deterministic(shape.max_tokens) };
@@ -271,6 +273,97 @@ impl LocalEngine {
         }
     }
 
+    /// Outline, then write: the note's most telling lines are chosen as the extractive
+    /// summarizer would choose them (facts, actions, centrality), sized for the target on the
+    /// expectation that a rewrite keeps about [`condense::EXPECTED_RATIO`] of a line's words,
+    /// and the model rewrites each one shorter. A rewrite that drops or alters a figure, invents
+    /// one, is not shorter or is not about its line is asked for once more with a looser word
+    /// limit, then the line keeps its own words. When the rewrites leave room, more lines are
+    /// outlined and written; the lowest-ranked lines go when they leave too little.
+    fn summarize_outlined(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+        events: &mut dyn FnMut(EngineEvent),
+        totals: &mut (usize, usize),
+    ) -> Result<(String, Lines), EngineError> {
+        let seg = segment::segment(&doc.text);
+        let ranked = fieldbrief_extractive::rank(&seg);
+        if ranked.is_empty() {
+            return Err(EngineError::Unsummarizable("the note has no sentences to summarize".into()));
+        }
+        let target = request.max_words.max(1);
+        let mut written: Vec<Line> = Vec::new();
+        let mut taken: Vec<usize> = Vec::new();
+        let mut counts = Lines { written: 0, kept: 0 };
+        let mut used = 0usize;
+        for round in 1..=2 {
+            let room = target.saturating_sub(used);
+            let budget = (room as f64 / condense::EXPECTED_RATIO) as usize;
+            let mut outline = fieldbrief_extractive::outline(&seg, &ranked, request.style, budget, &taken);
+            if outline.is_empty() {
+                if round == 1 {
+                    // Not even the best line fits: write it anyway, and let the layout cut.
+                    let best = &ranked[0];
+                    outline.push(Line { unit: best.unit, score: best.score, section: best.section, text: seg.units[best.unit].text.clone() });
+                } else {
+                    break;
+                }
+            }
+            taken.extend(outline.iter().map(|l| l.unit));
+            let total = outline.len();
+            for (i, mut line) in outline.into_iter().enumerate() {
+                match self.condense_line(&line.text, totals)? {
+                    Some(short) => {
+                        line.text = short;
+                        counts.written += 1;
+                    }
+                    None => counts.kept += 1,
+                }
+                written.push(line);
+                events(EngineEvent::Progress { stage: format!("lines (round {round})"), done: i + 1, total });
+            }
+            used = quality::summary_words(&fieldbrief_extractive::render(request.style, &written));
+            // Room for at least two more short lines: outline again.
+            if used + 12 > target {
+                break;
+            }
+        }
+        let (text, kept) = fieldbrief_extractive::fit(request.style, written, target);
+        tracing::debug!(lines = kept.len(), written = counts.written, kept_own_words = counts.kept, "outlined summary");
+        events(EngineEvent::Token { text: text.clone() });
+        Ok((text, counts))
+    }
+
+    /// The model's shorter rewrite of one line, or `None` when two tries failed the checks
+    /// (the line then keeps its own words). Lines of five words or fewer are short already.
+    fn condense_line(&self, line: &str, totals: &mut (usize, usize)) -> Result<Option<String>, EngineError> {
+        let words = condense::word_count(line);
+        if words <= 5 {
+            return Ok(None);
+        }
+        let first = condense::words_for(words);
+        // The second try gives the model more room: most failures are a figure dropped to
+        // meet the word limit.
+        let second = (first + words).div_ceil(2);
+        for ask in [first, second] {
+            let max_tokens = (words * 3 + 16) as u32;
+            let shape = Shape { grammar: prompt::CONDENSE_GRAMMAR, max_tokens, attempt: Attempt::Retry };
+            let g = self.generate(prompt::condense(ask, line), shape, &mut |_| {})?;
+            totals.0 += g.stats.prompt_tokens as usize;
+            totals.1 += g.stats.output_tokens as usize;
+            let rewrite = g.text.trim().trim_start_matches(['-', '*', '•', ' ']).to_string();
+            match condense::check(line, &rewrite) {
+                Ok(()) => return Ok(Some(rewrite)),
+                Err(why) => tracing::debug!(%why, line, rewrite, ask, "rewrite rejected"),
+            }
+            if ask == second {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
     /// Map-reduce over a note too long for the context. Returns the text, the number of parts
     /// and whether the final text was trimmed.
     fn summarize_in_parts(
@@ -284,7 +377,8 @@ impl LocalEngine {
         let context = plan.context_tokens;
         let part_words = (request.max_words / 2).clamp(40, 120);
         let part_layout = Layout::new(Style::Bullets, part_words, request.attempt);
-        let part_shape = Shape { layout: &part_layout, max_tokens: Self::output_budget(part_words, context), attempt: request.attempt };
+        let part_grammar = part_layout.grammar();
+        let part_shape = Shape { grammar: &part_grammar, max_tokens: Self::output_budget(part_words, context), attempt: request.attempt };
         let part_overhead = self.prompt_tokens(&prompt::part(99, 99, &part_layout, ""))?;
         let budget = context.saturating_sub(part_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN).max(64) as u32;
 
@@ -315,7 +409,8 @@ impl LocalEngine {
 
         // Combine, in rounds while the part summaries do not fit one prompt together.
         let layout = Layout::new(request.style, request.max_words, request.attempt);
-        let shape = Shape { layout: &layout, max_tokens: Self::output_budget(request.max_words, context), attempt: request.attempt };
+        let grammar = layout.grammar();
+        let shape = Shape { grammar: &grammar, max_tokens: Self::output_budget(request.max_words, context), attempt: request.attempt };
         for round in 1..=6 {
             let messages = prompt::combine(&layout, &partials);
             if self.prompt_tokens(&messages)? + shape.max_tokens as usize <= context {
@@ -409,9 +504,15 @@ impl LocalEngine {
         }
         let plan = self.plan(doc, request)?;
         let mut totals = (0usize, 0usize);
-        let (text, chunks, trimmed) = if plan.fits() {
+        let mut lines = None;
+        let (text, chunks, trimmed) = if plan.fits() && request.attempt == Attempt::First {
+            let (text, counts) = self.summarize_outlined(doc, request, events, &mut totals)?;
+            lines = Some(counts);
+            (text, 1, false)
+        } else if plan.fits() {
             let layout = Layout::new(request.style, request.max_words, request.attempt);
-            let shape = Shape { layout: &layout, max_tokens: Self::output_budget(request.max_words, plan.context_tokens), attempt: request.attempt };
+            let grammar = layout.grammar();
+            let shape = Shape { grammar: &grammar, max_tokens: Self::output_budget(request.max_words, plan.context_tokens), attempt: request.attempt };
             let g = self.generate(prompt::single(&layout, &doc.text), shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))?;
             totals = (g.stats.prompt_tokens as usize, g.stats.output_tokens as usize);
             (g.text, 1, g.trimmed)
@@ -427,6 +528,7 @@ impl LocalEngine {
             chunks,
             gpu_fallback: plan.model.gpu_fallback.clone(),
             trimmed,
+            lines,
         })
     }
 }

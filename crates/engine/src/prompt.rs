@@ -18,7 +18,7 @@ use crate::protocol::Message;
 use fieldbrief_core::engine::Attempt;
 use fieldbrief_core::Style;
 
-pub const VERSION: &str = "prompts-2";
+pub const VERSION: &str = "prompts-3";
 
 /// The ledger's prompt version for a style, e.g. `"prompts-2/handover"`.
 pub fn version(style: Style) -> String {
@@ -153,6 +153,51 @@ pub fn single_frame(layout: &Layout) -> Vec<Message> {
     single(layout, "")
 }
 
+const CONDENSE_SYSTEM: &str = "You shorten single lines of field technicians' notes so another technician reads them \
+at a glance. Write plain words instead of jargon abbreviations and drop filler and times of day. Keep every number, \
+unit, code, date and part number exactly as written, with its label such as P/N. Answer with the shortened line only.";
+
+/// Worked examples for [`condense`]: lines of an invented note and their shortened form. The
+/// same for every request, so the worker keeps them in its KV cache.
+const CONDENSE_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "07:40 arrived, BMS showing alarm A-17 low disch press, pressure at 2.1 bar (setpoint 4.5 bar)",
+        "Alarm A-17: low discharge pressure, 2.1 bar (setpoint 4.5 bar).",
+    ),
+    (
+        "Checked the suction strainer on the way in and it was about half blocked with scale so I cleaned it out and refitted it",
+        "Suction strainer half blocked with scale: cleaned.",
+    ),
+    (
+        "de-isolated pump 2, ran it on duty: disch 4.4 bar, current 6.8 A, brg temp 41 °C, vib 1.2 mm/s, all ok",
+        "Pump 2 on duty: 4.4 bar, 6.8 A, bearing 41 °C, vibration 1.2 mm/s, all normal.",
+    ),
+    (
+        "need impeller P/N 98-1123-07 for pump 1 (S/N GR-88-40213), quote to be sent to the managing agent by 2026-02-18",
+        "Impeller P/N 98-1123-07 needed for pump 1 (S/N GR-88-40213); quote to the agent by 2026-02-18.",
+    ),
+];
+
+fn condense_ask(words: usize, line: &str) -> String {
+    format!("Shorten to at most {words} words:\n{line}")
+}
+
+/// One line of the note to rewrite in at most `words` words (the "write" step of an outlined
+/// summary; see `fieldbrief_core::condense`).
+pub fn condense(words: usize, line: &str) -> Vec<Message> {
+    let mut m = vec![Message { role: "system".into(), content: CONDENSE_SYSTEM.into() }];
+    for (source, short) in CONDENSE_EXAMPLES {
+        let ask = fieldbrief_core::condense::words_for(fieldbrief_core::condense::word_count(source));
+        m.push(Message { role: "user".into(), content: condense_ask(ask, source) });
+        m.push(Message { role: "assistant".into(), content: (*short).into() });
+    }
+    m.push(Message { role: "user".into(), content: condense_ask(words, line) });
+    m
+}
+
+/// The grammar of a rewritten line: one line of text.
+pub const CONDENSE_GRAMMAR: &str = "root ::= [^\\n-] [^\\n]*\n";
+
 /// One part of a long note (the map step).
 pub fn part(part: usize, parts: usize, layout: &Layout, text: &str) -> Vec<Message> {
     messages(format!(
@@ -176,6 +221,17 @@ pub fn combine(layout: &Layout, partials: &[String]) -> Vec<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_condense_examples_pass_the_checks_a_rewrite_is_held_to() {
+        for (source, short) in CONDENSE_EXAMPLES {
+            assert_eq!(fieldbrief_core::condense::check(source, short), Ok(()), "{short}");
+        }
+        let m = condense(7, "Pump 2 tripped on E-104 again.");
+        assert_eq!(m.len(), 2 + 2 * CONDENSE_EXAMPLES.len());
+        assert!(m.last().unwrap().content.ends_with("7 words:\nPump 2 tripped on E-104 again."));
+        assert_eq!(condense(12, "other")[..m.len() - 1], m[..m.len() - 1], "the examples are the same for every line");
+    }
 
     #[test]
     fn layouts_bound_the_bullets_and_ask_for_less_on_a_retry() {

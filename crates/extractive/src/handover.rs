@@ -83,7 +83,7 @@ pub fn classify(text: &str, heading: Option<&str>) -> Section {
     }
 }
 
-const NONE_LINE: &str = "- none recorded";
+pub const NONE_LINE: &str = "- none recorded";
 
 /// Lays out a handover within `max_words` (section titles and "none recorded" lines count).
 pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, Vec<usize>) {

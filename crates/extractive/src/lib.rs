@@ -55,6 +55,7 @@ impl Engine for Extractive {
             model: None,
             prompt_version: ALGORITHM_VERSION.to_string(),
             trimmed: false,
+            lines: None,
         })
     }
 }
@@ -105,6 +106,9 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
                     FactKind::ErrorCode | FactKind::PartNumber | FactKind::SerialNumber => 0.35,
                     FactKind::Measurement => 0.2,
                     FactKind::Identifier => 0.15,
+                    // A date after the note's opening line is a deadline or a delivery
+                    // ("ETA 2026-04-06", "fit by 2026-07-21"): something to act on.
+                    FactKind::Date if k > 0 => 0.3,
                     FactKind::Date | FactKind::Time => 0.08,
                 })
                 .sum::<f64>()
@@ -117,6 +121,9 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
                 Section::Found if handover::has_finding_cue(&unit.text) => 0.1,
                 Section::Found => 0.0,
             };
+            // A reading set against what it should be ("3.6 bar (normal 4.1 bar)", "FAIL") is
+            // the finding itself.
+            let off_spec_bonus = if !found.is_empty() && has_off_spec_cue(&unit.text) { 0.2 } else { 0.0 };
             let keyword_bonus = 0.1 * vectors[k].iter().filter(|(t, _)| keywords.contains(t)).count().min(3) as f64;
             let position_bonus = 0.15 * (1.0 - k as f64 / n).powi(2);
             // Fragments ("Busy night.") say little; very long units eat the budget; table
@@ -130,12 +137,20 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
                 _ => 1.0,
             };
             let score =
-                (centrality[k] / max_c + fact_bonus + action_bonus + keyword_bonus + position_bonus) * length_factor;
+                (centrality[k] / max_c + fact_bonus + action_bonus + off_spec_bonus + keyword_bonus + position_bonus) * length_factor;
             Ranked { unit: i, score, section }
         })
         .collect();
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
     ranked
+}
+
+/// Words that set a reading against its expected value, or say it failed.
+fn has_off_spec_cue(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["normal", "spec", "limit", "expected", "threshold", "nameplate", "setpoint", "set ", " vs", "target", "fail", "should be", "alarm"]
+        .iter()
+        .any(|cue| lower.contains(cue))
 }
 
 /// Summarizes normalised text.
@@ -195,6 +210,74 @@ pub(crate) fn select(ranked: &[Ranked], seg: &Segmented, budget: usize, allow: i
         chosen_terms.push(these);
     }
     chosen
+}
+
+/// One line of a summary being written: a unit of the note, where it ranks, its handover
+/// section, and its text (the unit's own words, or a model's shorter rewrite of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub unit: usize,
+    pub score: f64,
+    pub section: Section,
+    pub text: String,
+}
+
+/// The outline of a summary: the best units of the note, in rank order, whose own words come
+/// to at most `budget`, leaving out units in `taken`. The handover style starts with the best
+/// unit of each section so no section with content comes out empty. The local engine has a
+/// model rewrite each shorter, then lays them out with [`fit`].
+pub fn outline(seg: &Segmented, ranked: &[Ranked], style: Style, budget: usize, taken: &[usize]) -> Vec<Line> {
+    let mut order: Vec<Ranked> = Vec::with_capacity(ranked.len());
+    if style == Style::Handover {
+        for s in [Section::Found, Section::Done, Section::Open] {
+            if let Some(best) = ranked.iter().find(|r| r.section == s && !taken.contains(&r.unit)) {
+                order.push(best.clone());
+            }
+        }
+    }
+    let seeds: Vec<usize> = order.iter().map(|r| r.unit).collect();
+    order.extend(ranked.iter().filter(|r| !seeds.contains(&r.unit)).cloned());
+    let chosen = select(&order, seg, budget, |r| !taken.contains(&r.unit));
+    chosen
+        .into_iter()
+        .filter_map(|unit| order.iter().find(|r| r.unit == unit))
+        .map(|r| Line { unit: r.unit, score: r.score, section: r.section, text: seg.units[r.unit].text.clone() })
+        .collect()
+}
+
+/// Lays out `lines` in document order in `style`.
+pub fn render(style: Style, lines: &[Line]) -> String {
+    let mut in_order: Vec<&Line> = lines.iter().collect();
+    in_order.sort_by_key(|l| l.unit);
+    match style {
+        Style::Bullets => in_order.iter().map(|l| format!("- {}", l.text)).collect::<Vec<_>>().join("\n"),
+        Style::Brief => in_order.iter().map(|l| as_prose_sentence(&l.text)).collect::<Vec<_>>().join(" "),
+        Style::Handover => {
+            let mut out = Vec::new();
+            for s in [Section::Found, Section::Done, Section::Open] {
+                out.push(s.title().to_string());
+                let before = out.len();
+                out.extend(in_order.iter().filter(|l| l.section == s).map(|l| format!("- {}", l.text)));
+                if out.len() == before {
+                    out.push(handover::NONE_LINE.to_string());
+                }
+            }
+            out.join("\n")
+        }
+    }
+}
+
+/// [`render`], dropping the lowest-ranked lines until the text is within `max_words`. Returns
+/// the text and the lines kept.
+pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec<Line>) {
+    lines.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
+    loop {
+        let text = render(style, &lines);
+        if lines.len() <= 1 || fieldbrief_core::quality::summary_words(&text) <= max_words {
+            return (text, lines);
+        }
+        lines.pop();
+    }
 }
 
 /// A list item read as prose ends with a full stop.

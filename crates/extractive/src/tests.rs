@@ -130,3 +130,43 @@ fn nothing_to_summarize_is_an_error_not_an_empty_summary() {
     let s = summarize("PUMP OK", &SummaryRequest::new(Style::Bullets, None)).unwrap();
     assert_eq!(s.text, "- PUMP OK");
 }
+
+#[test]
+fn an_outline_takes_the_best_lines_within_its_budget_and_skips_those_taken() {
+    let text = "Pump P-101 was noisy on arrival. Bearing temperature 78 °C.\n\nReplaced bearing P/N 6205-2RS.\n\n\
+                Weather was fine and the site was quiet all day.\n\nCustomer needs to order a spare seal.";
+    let seg = segment::segment(text);
+    let ranked = rank(&seg);
+    let lines = outline(&seg, &ranked, Style::Bullets, 12, &[]);
+    let words: usize = lines.iter().map(|l| l.text.split_whitespace().count()).sum();
+    assert!(!lines.is_empty() && words <= 12, "{lines:?}");
+    assert!(lines.windows(2).all(|w| w[0].score >= w[1].score), "rank order: {lines:?}");
+    assert!(!lines.iter().any(|l| l.text.starts_with("Weather")), "{lines:?}");
+    let taken: Vec<usize> = lines.iter().map(|l| l.unit).collect();
+    let more = outline(&seg, &ranked, Style::Bullets, 100, &taken);
+    assert!(!more.is_empty() && more.iter().all(|l| !taken.contains(&l.unit)), "{more:?}");
+    // A handover outline starts with the best line of each section.
+    let handover = outline(&seg, &ranked, Style::Handover, 100, &[]);
+    let firsts: Vec<Section> = handover.iter().take(3).map(|l| l.section).collect();
+    assert_eq!(firsts, [Section::Found, Section::Done, Section::Open], "{handover:?}");
+}
+
+#[test]
+fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
+    let line = |unit, score, section, text: &str| Line { unit, score, section, text: text.into() };
+    let lines = vec![
+        line(3, 0.9, Section::Open, "Spare seal to order."),
+        line(0, 0.5, Section::Found, "P-101 noisy, bearing 78 °C."),
+        line(2, 0.7, Section::Done, "Bearing P/N 6205-2RS replaced."),
+    ];
+    assert_eq!(render(Style::Bullets, &lines), "- P-101 noisy, bearing 78 °C.\n- Bearing P/N 6205-2RS replaced.\n- Spare seal to order.");
+    assert_eq!(render(Style::Brief, &lines[..1]), "Spare seal to order.");
+    assert_eq!(
+        render(Style::Handover, &lines[..1]),
+        "Found:\n- none recorded\nDone:\n- none recorded\nOpen:\n- Spare seal to order."
+    );
+    // Over budget: the lowest-ranked line goes first.
+    let (text, kept) = fit(Style::Bullets, lines, 9);
+    assert_eq!(text, "- Bearing P/N 6205-2RS replaced.\n- Spare seal to order.");
+    assert_eq!(kept.len(), 2);
+}

@@ -113,7 +113,7 @@ impl Fieldbrief {
                         Run {
                             case: case.id.clone(),
                             route: route.to_string(),
-                            quality_passed: Some(gate::judge(&doc.text, &output.text, request.max_words, producer).passed),
+                            quality_passed: Some(gate::judge(&doc.text, &output, request.max_words, producer).passed),
                             score: Some(eval::score(&output.text, case)),
                             error: None,
                             latency_ms,

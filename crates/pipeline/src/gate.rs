@@ -18,13 +18,19 @@ use fieldbrief_extractive::Extractive;
 use std::time::Instant;
 
 /// The verdict on `output` from `producer`: model output is also checked for copying.
-pub(crate) fn judge(note: &str, output: &str, max_words: usize, producer: Producer) -> Verdict {
-    match producer {
-        Producer::Extractive => quality::assess(note, output, max_words),
+/// An outlined local summary is also checked that the model wrote most of its lines.
+pub(crate) fn judge(note: &str, output: &EngineOutput, max_words: usize, producer: Producer) -> Verdict {
+    let mut verdict = match producer {
+        Producer::Extractive => quality::assess(note, &output.text, max_words),
         Producer::Local | Producer::LocalInParts | Producer::LocalRetry | Producer::Cloud => {
-            quality::assess_generated(note, output, max_words)
+            quality::assess_generated(note, &output.text, max_words)
         }
+    };
+    if let Some(lines) = output.lines {
+        verdict.checks.push(quality::lines_written(lines));
+        verdict.passed = verdict.checks.iter().all(|c| c.passed);
     }
+    verdict
 }
 
 /// Which producer made `output`, by its engine's name.
@@ -55,7 +61,7 @@ impl Fieldbrief {
         clock: (Timings, Instant, Instant),
     ) -> Result<Verdict> {
         let mut producer = producer_of(base.engine.as_deref(), output);
-        let mut verdict = judge(&doc.text, &output.text, request.max_words, producer);
+        let mut verdict = judge(&doc.text, output, request.max_words, producer);
         // Tokens every attempt spent: the ledger counts what the request cost, not only what
         // produced the final text.
         let mut spent = (0usize, 0usize);
@@ -181,7 +187,7 @@ impl Fieldbrief {
                 },
             }
             if fresh {
-                verdict = judge(&doc.text, &output.text, request.max_words, producer);
+                verdict = judge(&doc.text, output, request.max_words, producer);
             }
         }
         output.input_tokens += spent.0;

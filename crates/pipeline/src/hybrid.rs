@@ -206,6 +206,7 @@ impl Fieldbrief {
         tracing::info!(attempts = c.attempts, first_byte_ms = c.first_byte_ms, redactions = redacted.replacements.len(), "cloud answered");
         let output = EngineOutput {
             trimmed: trimmed.is_some(),
+            lines: None,
             text: trimmed.unwrap_or_else(|| text.trim().to_string()),
             input_tokens: tokens.input,
             output_tokens: tokens.output,

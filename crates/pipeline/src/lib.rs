@@ -191,6 +191,10 @@ pub struct SummaryReport {
     pub dry_run: bool,
     /// Parts the note was summarized in (1 when it fitted whole).
     pub chunks: usize,
+    /// For a summary the local model wrote line by line: lines it rewrote, and lines that kept
+    /// the note's own words because the rewrites failed the checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<fieldbrief_core::engine::Lines>,
     pub document: DocumentInfo,
     /// For `deferred`: the route that served the note now.
     pub interim_route: Option<Route>,
@@ -613,6 +617,7 @@ impl Fieldbrief {
         tracing::info!(route = %decision.route, total_ms = timings.total, "summarized");
         let mut r = report(&base, &doc, doc_tokens, decision, Some(output.text), Some(verdict), timings, false);
         r.chunks = output.chunks;
+        r.lines = output.lines;
         r.power = Some(power);
         r.connectivity = net;
         r.similar = similar;
@@ -1103,6 +1108,7 @@ fn report(
         quality,
         dry_run,
         chunks: 1,
+        lines: None,
         power: None,
         connectivity: NetState::NotProbed { why: String::new() },
         preview: None,

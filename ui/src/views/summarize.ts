@@ -3,7 +3,7 @@
 
 import { debounce, h, clear, icon, ICONS } from "../dom";
 import { errorBox, type Context, type View } from "../context";
-import { exportName, formatBytes, formatMs, formatWhen, lengthLine, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
+import { exportName, formatBytes, formatMs, formatWhen, lengthLine, linesLine, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
 import type { EngineEvent, GrantedFile, Outcome, Route, Source, Style, SummaryReport, UiError } from "../types";
 
 type Input =
@@ -336,6 +336,7 @@ export function summarizeView(ctx: Context): SummarizeView {
       `${d.name}: ${d.words} words`,
       d.pages ? `${d.pages} pages` : "",
       r.summary ? `summary ${lengthLine(r)}` : "",
+      linesLine(r),
       r.model ? `model ${r.model.id}` : r.engine ?? "",
       `${formatMs(r.timings_ms.total)}`,
       ...d.notices,

@@ -1,0 +1,221 @@
+//! Checks on one line of a note rewritten shorter by a model: the local engine plans a summary
+//! as the note's most telling lines and has the model condense each ("outline, then write").
+//! A rewrite is kept only when it is shorter, keeps every figure of its line exactly, invents
+//! none, and is still about its line; otherwise the engine asks once more, greedily, and then
+//! keeps the line's own words.
+//!
+//! Small models condense one line well and a whole note badly: asked for a summary of a note,
+//! a 0.5B model walks it top-down and runs out of words before the outcome, dropping most of
+//! the figures a technician acts on. Asked to shorten one line, it keeps them, and what it
+//! writes can be checked line by line against what it was given.
+
+use crate::facts::{self, FactKind};
+use std::fmt;
+
+/// Why a rewrite was not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    Empty,
+    /// Not shorter than the line itself: the line says it better.
+    NotShorter { line: usize, rewrite: usize },
+    /// A figure of the line is missing or altered.
+    Dropped(String),
+    /// A figure that is not in the line.
+    Invented(String),
+    /// Mostly words that are not in the line: not a rewrite of it.
+    Unrelated,
+    /// It stops mid-thought.
+    Unfinished,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::Empty => write!(f, "empty"),
+            Rejection::NotShorter { line, rewrite } => write!(f, "{rewrite} words for a {line}-word line"),
+            Rejection::Dropped(x) => write!(f, "dropped {x:?}"),
+            Rejection::Invented(x) => write!(f, "invented {x:?}"),
+            Rejection::Unrelated => write!(f, "not a rewrite of the line"),
+            Rejection::Unfinished => write!(f, "unfinished"),
+        }
+    }
+}
+
+/// `text` without white space or Markdown emphasis, lower-cased: how figures are compared
+/// ("12V" is "12 V").
+fn squash(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && *c != '*').flat_map(char::to_lowercase).collect()
+}
+
+/// The figures a rewrite of `line` must keep, as written: measurements, codes, part and serial
+/// numbers with their label ("P/N 98-1123-07": a bare number is not a part number to the
+/// reader), identifiers and dates. Times of day may go: the order of the lines says enough.
+/// (Measured and dropped: requiring only a line's first reading let the 0.5B model drop the
+/// one that gave another its meaning: "reading 3.6 bar (normal ± 0.2 bar)".)
+pub fn required_figures(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in facts::extract(line) {
+        let text = match f.kind {
+            FactKind::Time => continue,
+            FactKind::PartNumber | FactKind::SerialNumber => match label_before(line, f.start) {
+                Some(start) => line[start..f.end].to_string(),
+                None => f.text,
+            },
+            _ => f.text,
+        };
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
+}
+
+/// Where the "P/N" or "S/N" label right before a number starts, if there is one.
+fn label_before(line: &str, start: usize) -> Option<usize> {
+    let before = line[..start].trim_end_matches([' ', ':', '#']);
+    ["P/N", "S/N", "PN", "SN"].iter().find_map(|label| {
+        let at = before.len().checked_sub(label.len())?;
+        let candidate = before.get(at..)?;
+        let bounded = before[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+        (candidate.eq_ignore_ascii_case(label) && bounded).then_some(at)
+    })
+}
+
+/// Words as compared for relatedness: lower-cased alphanumeric runs.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// Words a rewrite may use that are not in its line.
+const GLUE: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from", "by", "as", "is",
+    "was", "were", "are", "be", "been", "it", "its", "this", "that", "not", "no", "so", "then", "than", "now",
+    "still", "after", "before", "against", "into", "out", "up", "off", "all", "both", "each", "per", "which",
+];
+
+/// Whether `short` could be an abbreviation of `long`: same first letter, and its letters in
+/// order ("alm" for "alarm", "avg" for "average", "temp" for "temperature").
+fn abbreviates(short: &str, long: &str) -> bool {
+    if short.len() < 2 || short.chars().next() != long.chars().next() {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
+}
+
+/// The words of the rewrite not in `line`, as a share of its words. Figures are left out (they
+/// are checked on their own), and abbreviations written out ("inj" → "injector") count as the
+/// line's words.
+fn foreign_share(line: &str, rewrite: &str) -> f64 {
+    let mut prose = rewrite.to_string();
+    for f in facts::extract(rewrite).iter().rev() {
+        prose.replace_range(f.start..f.end, " ");
+    }
+    let own = words(line);
+    let theirs: Vec<String> = words(&prose).into_iter().filter(|w| w.len() >= 2 && w.chars().any(char::is_alphabetic)).collect();
+    if theirs.is_empty() {
+        return 0.0;
+    }
+    let related = |w: &String| {
+        GLUE.contains(&w.as_str()) || own.iter().any(|o| o == w || abbreviates(o, w) || (w.len() >= 4 && o.starts_with(w.as_str())))
+    };
+    theirs.iter().filter(|w| !related(w)).count() as f64 / theirs.len() as f64
+}
+
+/// Most of a rewrite's words must be the line's or plain glue; beyond this it is not a rewrite.
+pub const MAX_FOREIGN_SHARE: f64 = 0.5;
+
+/// Words in `text`, as a reader counts them (a bullet marker is not one).
+pub fn word_count(text: &str) -> usize {
+    crate::quality::summary_words(text)
+}
+
+/// Whether `rewrite` may stand for `line` in a summary.
+pub fn check(line: &str, rewrite: &str) -> Result<(), Rejection> {
+    let rewrite = rewrite.trim();
+    if rewrite.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    let (before, after) = (word_count(line), word_count(rewrite));
+    if after >= before && before > 0 {
+        return Err(Rejection::NotShorter { line: before, rewrite: after });
+    }
+    let squashed = squash(rewrite);
+    if let Some(dropped) = required_figures(line).into_iter().find(|f| !squashed.contains(&squash(f))) {
+        return Err(Rejection::Dropped(dropped));
+    }
+    if let Some(invented) = crate::quality::invented_facts(line, rewrite).into_iter().next() {
+        return Err(Rejection::Invented(invented));
+    }
+    if foreign_share(line, rewrite) > MAX_FOREIGN_SHARE {
+        return Err(Rejection::Unrelated);
+    }
+    if crate::ending::check(rewrite).is_err() {
+        return Err(Rejection::Unfinished);
+    }
+    Ok(())
+}
+
+/// The words asked of a rewrite of a `words`-word line: about 60 %, never under 5.
+pub fn words_for(words: usize) -> usize {
+    (words * 3).div_ceil(5).max(5).min(words.max(1))
+}
+
+/// Estimated share of its line's words a kept rewrite has, for planning how many lines fit a
+/// summary before any is written.
+pub const EXPECTED_RATIO: f64 = 0.65;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = "0400 alm AL-36 exh gas temp hi cyl 4: 468 °C vs avg 385 °C, fitted spare inj P/N INJ-320-AE";
+
+    #[test]
+    fn every_figure_must_stay_part_numbers_with_their_label_while_times_may_go() {
+        assert_eq!(required_figures(LINE), ["AL-36", "468 °C", "385 °C", "P/N INJ-320-AE"]);
+        assert_eq!(required_figures("motor s/n: GX2231-0457 at 09:40"), ["s/n: GX2231-0457"]);
+        assert_eq!(required_figures("spare part no. KSB-4471"), ["KSB-4471"]);
+    }
+
+    #[test]
+    fn a_good_rewrite_is_kept() {
+        let rewrite = "Alarm AL-36: cylinder 4 exhaust 468°C (average 385 °C); injector P/N INJ-320-AE fitted.";
+        assert_eq!(check(LINE, rewrite), Ok(()));
+    }
+
+    #[test]
+    fn each_fault_is_named() {
+        let cases: &[(&str, Rejection)] = &[
+            ("  ", Rejection::Empty),
+            (LINE, Rejection::NotShorter { line: 20, rewrite: 20 }),
+            ("AL-36: cyl 4 at 468 °C (avg 385 °C); fitted INJ-320-AE.", Rejection::Dropped("P/N INJ-320-AE".into())),
+            ("AL-36: cyl 4 at 486 °C (avg 385 °C); P/N INJ-320-AE.", Rejection::Dropped("468 °C".into())),
+            ("AL-36: cyl 4 at 468 °C (avg 358 °C); P/N INJ-320-AE.", Rejection::Dropped("385 °C".into())),
+            ("AL-36: cyl 4 at 468 °C, 385 °C, 12 bar; P/N INJ-320-AE.", Rejection::Invented("12 bar".into())),
+            (
+                "Bananas AL-36 purple 468 °C monkey 385 °C elephant P/N INJ-320-AE giraffe zebra",
+                Rejection::Unrelated,
+            ),
+            ("AL-36, 468 °C, 385 °C, P/N INJ-320-AE fitted on the", Rejection::Unfinished),
+        ];
+        for (rewrite, want) in cases {
+            assert_eq!(check(LINE, rewrite).as_ref(), Err(want), "{rewrite:?}");
+        }
+    }
+
+    #[test]
+    fn written_out_abbreviations_are_the_lines_words() {
+        assert!(foreign_share("exh temp hi on inj cyl 4", "exhaust temperature high on injector cylinder 4") < 0.2);
+        assert!(foreign_share("exh temp hi", "weather forecast looks sunny") > 0.9);
+        assert_eq!(foreign_share("alm hi, avg 385 °C", "Alarm high, average 385 °C"), 0.0);
+        assert!(abbreviates("tk", "tank") && !abbreviates("tk", "kit") && !abbreviates("t", "tank"));
+    }
+
+    #[test]
+    fn the_ask_is_shorter_than_the_line_but_never_tiny() {
+        assert_eq!(words_for(20), 12);
+        assert_eq!(words_for(6), 5);
+        assert_eq!(words_for(3), 3);
+    }
+}
