@@ -505,7 +505,9 @@ impl LocalEngine {
         let plan = self.plan(doc, request)?;
         let mut totals = (0usize, 0usize);
         let mut lines = None;
-        let (text, chunks, trimmed) = if plan.fits() && request.attempt == Attempt::First {
+        let (text, chunks, trimmed) = if plan.fits() && request.attempt == Attempt::Retry {
+            // The second try is another way of writing, not the same one again: outline, then
+            // write line by line, each line checked.
             let (text, counts) = self.summarize_outlined(doc, request, events, &mut totals)?;
             lines = Some(counts);
             (text, 1, false)
