@@ -12,7 +12,11 @@
 //! - measured and dropped: the note's figures handed over as a list (the model listed bare
 //!   codes, and key-fact recall fell); llama.cpp's DRY sampler against copying the note (the
 //!   model then altered figures to avoid repeating them: "Vcb-2019-06631", "12V"); the
-//!   extractive stage's selection in place of the note (faster, no better recall).
+//!   extractive stage's selection in place of the note (faster, no better recall);
+//! - the retry after a failed gate is [`condense`], one line at a time: tried first, it served
+//!   more of the holdout notes but copied the real-model test's terse rooftop note line by line;
+//!   asking for neighbouring lines merged into one made the 0.5B model copy one and drop the
+//!   other, and requiring only a line's first reading let it drop the one another depended on.
 
 use crate::protocol::Message;
 use fieldbrief_core::engine::Attempt;
