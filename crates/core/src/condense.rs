@@ -10,6 +10,7 @@
 //! writes can be checked line by line against what it was given.
 
 use crate::facts::{self, FactKind};
+use crate::quality::{squash, summary_words};
 use std::fmt;
 
 /// Why a rewrite was not kept.
@@ -39,12 +40,6 @@ impl fmt::Display for Rejection {
             Rejection::Unfinished => write!(f, "unfinished"),
         }
     }
-}
-
-/// `text` without white space or Markdown emphasis, lower-cased: how figures are compared
-/// ("12V" is "12 V").
-fn squash(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace() && *c != '*').flat_map(char::to_lowercase).collect()
 }
 
 /// The figures a rewrite of `line` must keep, as written: measurements, codes, part and serial
@@ -125,18 +120,13 @@ fn foreign_share(line: &str, rewrite: &str) -> f64 {
 /// Most of a rewrite's words must be the line's or plain glue; beyond this it is not a rewrite.
 pub const MAX_FOREIGN_SHARE: f64 = 0.5;
 
-/// Words in `text`, as a reader counts them (a bullet marker is not one).
-pub fn word_count(text: &str) -> usize {
-    crate::quality::summary_words(text)
-}
-
 /// Whether `rewrite` may stand for `line` in a summary.
 pub fn check(line: &str, rewrite: &str) -> Result<(), Rejection> {
     let rewrite = rewrite.trim();
     if rewrite.is_empty() {
         return Err(Rejection::Empty);
     }
-    let (before, after) = (word_count(line), word_count(rewrite));
+    let (before, after) = (summary_words(line), summary_words(rewrite));
     if after >= before && before > 0 {
         return Err(Rejection::NotShorter { line: before, rewrite: after });
     }

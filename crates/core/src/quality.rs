@@ -41,7 +41,7 @@ pub fn invented_facts(note: &str, summary: &str) -> Vec<String> {
 }
 
 /// `text` without white space or Markdown emphasis, lower-cased: how figures are compared.
-fn squash(text: &str) -> String {
+pub(crate) fn squash(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace() && *c != '*').flat_map(char::to_lowercase).collect()
 }
 

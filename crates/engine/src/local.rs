@@ -338,7 +338,7 @@ impl LocalEngine {
     /// The model's shorter rewrite of one line, or `None` when two tries failed the checks
     /// (the line then keeps its own words). Lines of five words or fewer are short already.
     fn condense_line(&self, line: &str, totals: &mut (usize, usize)) -> Result<Option<String>, EngineError> {
-        let words = condense::word_count(line);
+        let words = quality::summary_words(line);
         if words <= 5 {
             return Ok(None);
         }
@@ -346,9 +346,8 @@ impl LocalEngine {
         // The second try gives the model more room: most failures are a figure dropped to
         // meet the word limit.
         let second = (first + words).div_ceil(2);
-        for ask in [first, second] {
-            let max_tokens = (words * 3 + 16) as u32;
-            let shape = Shape { grammar: prompt::CONDENSE_GRAMMAR, max_tokens, attempt: Attempt::Retry };
+        let shape = Shape { grammar: prompt::CONDENSE_GRAMMAR, max_tokens: (words * 3 + 16) as u32, attempt: Attempt::Retry };
+        for ask in std::iter::once(first).chain((second > first).then_some(second)) {
             let g = self.generate(prompt::condense(ask, line), shape, &mut |_| {})?;
             totals.0 += g.stats.prompt_tokens as usize;
             totals.1 += g.stats.output_tokens as usize;
@@ -356,9 +355,6 @@ impl LocalEngine {
             match condense::check(line, &rewrite) {
                 Ok(()) => return Ok(Some(rewrite)),
                 Err(why) => tracing::debug!(%why, line, rewrite, ask, "rewrite rejected"),
-            }
-            if ask == second {
-                break;
             }
         }
         Ok(None)

@@ -191,7 +191,7 @@ fn condense_ask(words: usize, line: &str) -> String {
 pub fn condense(words: usize, line: &str) -> Vec<Message> {
     let mut m = vec![Message { role: "system".into(), content: CONDENSE_SYSTEM.into() }];
     for (source, short) in CONDENSE_EXAMPLES {
-        let ask = fieldbrief_core::condense::words_for(fieldbrief_core::condense::word_count(source));
+        let ask = fieldbrief_core::condense::words_for(fieldbrief_core::quality::summary_words(source));
         m.push(Message { role: "user".into(), content: condense_ask(ask, source) });
         m.push(Message { role: "assistant".into(), content: (*short).into() });
     }

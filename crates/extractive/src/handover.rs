@@ -85,6 +85,20 @@ pub fn classify(text: &str, heading: Option<&str>) -> Section {
 
 pub const NONE_LINE: &str = "- none recorded";
 
+/// `ranked` with the best unit of each section first, so no section with content comes out
+/// empty, leaving out units in `taken`.
+pub(crate) fn sections_first(ranked: &[Ranked], taken: &[usize]) -> Vec<Ranked> {
+    let mut seeded: Vec<Ranked> = Vec::with_capacity(ranked.len());
+    for s in [Section::Found, Section::Done, Section::Open] {
+        if let Some(best) = ranked.iter().find(|r| r.section == s && !taken.contains(&r.unit)) {
+            seeded.push(best.clone());
+        }
+    }
+    let seeds: Vec<usize> = seeded.iter().map(|r| r.unit).collect();
+    seeded.extend(ranked.iter().filter(|r| !seeds.contains(&r.unit)).cloned());
+    seeded
+}
+
 /// Lays out a handover within `max_words` (section titles and "none recorded" lines count).
 pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, Vec<usize>) {
     let sections = [Section::Found, Section::Done, Section::Open];
@@ -92,15 +106,7 @@ pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, 
     let reserved = sections.len() + 2 * (sections.len() - present.len());
     let budget = max_words.saturating_sub(reserved);
 
-    // The best unit of each section goes first so no section with content comes out empty.
-    let mut seeded: Vec<Ranked> = Vec::with_capacity(ranked.len());
-    for s in &present {
-        if let Some(best) = ranked.iter().find(|r| r.section == *s) {
-            seeded.push(best.clone());
-        }
-    }
-    let seeds: Vec<usize> = seeded.iter().map(|r| r.unit).collect();
-    seeded.extend(ranked.iter().filter(|r| !seeds.contains(&r.unit)).cloned());
+    let seeded = sections_first(ranked, &[]);
     let mut chosen = select(&seeded, seg, budget, |_| true);
     let section_of = |unit: usize| ranked.iter().find(|r| r.unit == unit).map(|r| r.section);
     loop {

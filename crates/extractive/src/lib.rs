@@ -227,16 +227,7 @@ pub struct Line {
 /// unit of each section so no section with content comes out empty. The local engine has a
 /// model rewrite each shorter, then lays them out with [`fit`].
 pub fn outline(seg: &Segmented, ranked: &[Ranked], style: Style, budget: usize, taken: &[usize]) -> Vec<Line> {
-    let mut order: Vec<Ranked> = Vec::with_capacity(ranked.len());
-    if style == Style::Handover {
-        for s in [Section::Found, Section::Done, Section::Open] {
-            if let Some(best) = ranked.iter().find(|r| r.section == s && !taken.contains(&r.unit)) {
-                order.push(best.clone());
-            }
-        }
-    }
-    let seeds: Vec<usize> = order.iter().map(|r| r.unit).collect();
-    order.extend(ranked.iter().filter(|r| !seeds.contains(&r.unit)).cloned());
+    let order: Vec<Ranked> = if style == Style::Handover { handover::sections_first(ranked, taken) } else { ranked.to_vec() };
     let chosen = select(&order, seg, budget, |r| !taken.contains(&r.unit));
     chosen
         .into_iter()
