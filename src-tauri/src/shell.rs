@@ -20,9 +20,8 @@ use crate::error::UiError;
 pub fn worker_beside(exe: &Path) -> Option<WorkerCommand> {
     let name = if cfg!(windows) { "fieldbrief.exe" } else { "fieldbrief" };
     let candidate = exe.parent()?.join(name);
-    candidate.is_file().then(|| WorkerCommand {
-        program: candidate,
-        args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()],
+    candidate.is_file().then(|| {
+        WorkerCommand { program: candidate, args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()] }.for_this_cpu()
     })
 }
 

@@ -57,7 +57,19 @@ export interface SummaryReport {
   /** …and where it came from: asked for, configured, or scaled to the note's length. */
   length_from?: "request" | "settings" | "note" | null;
   tokens: { input: number; output: number };
-  timings_ms: { ingest: number; save_note: number; route: number; generate: number; store: number; total: number };
+  timings_ms: {
+    ingest: number;
+    save_note: number;
+    route: number;
+    generate: number;
+    store: number;
+    total: number;
+    /** The local model's time to its first token (0 without one). */
+    first_token?: number;
+    /** Speculative decoding: tokens guessed from the note, and how many were right. */
+    drafted?: number;
+    accepted?: number;
+  };
   quality: Verdict | null;
   dry_run: boolean;
   chunks: number;
@@ -312,7 +324,14 @@ export interface Device {
 export interface StatusReport {
   version: string;
   active_model: ModelRef | null;
-  engine: { backend: string; device: string; devices: Device[]; available: string[] };
+  engine: {
+    backend: string;
+    device: string;
+    devices: Device[];
+    /** The CPU instruction set of the running worker's kernels ("x86-64-v4": AVX-512…). */
+    cpu_variant?: string | null;
+    available: string[];
+  };
   cloud: { enabled: boolean; endpoint: string | null; model: string | null; work_offline?: boolean; deferred_pending?: number };
   connectivity: NetState;
   power: PowerState;

@@ -182,6 +182,9 @@ struct BenchArgs {
     prompt_tokens: u32,
     #[arg(long, default_value_t = 128)]
     gen_tokens: u32,
+    /// Also summarize this note end to end, with and without speculative decoding.
+    #[arg(long, value_name = "FILE")]
+    note: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -468,7 +471,7 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Usage is checked before the data directory is touched.
     let open = |home| -> anyhow::Result<Fieldbrief> {
-        let worker = WorkerCommand::current_exe(&[])?;
+        let worker = WorkerCommand::current_exe(&[])?.for_this_cpu();
         Ok(Fieldbrief::open(home)?.with_worker(worker, fieldbrief_worker::backend_name()))
     };
     match cli.command {
@@ -484,7 +487,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => {
             let mut fb = open(cli.home)?;
             let model = if args.model == "synthetic-1b" { synthetic_model(&fb)? } else { args.model.clone() };
-            render::bench(&fb.bench(&model, args.threads, args.prompt_tokens, args.gen_tokens)?, args.json)
+            render::bench(&fb.bench(&model, args.threads, args.prompt_tokens, args.gen_tokens, args.note.as_deref())?, args.json)
         }
         Command::Summarize(args) => {
             let input = summarize_input(&args)?;

@@ -86,6 +86,10 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
         if let Some(l) = r.lines {
             parts.push_str(&format!(" · rewrote {} of {} lines", l.written, l.written + l.kept));
         }
+        let t = &r.timings_ms;
+        if t.drafted > 0 {
+            parts.push_str(&format!(" · {} of {} guessed tokens right", t.accepted, t.drafted));
+        }
         eprintln!("  model: {}@{} · {} prompt tokens, {} generated{parts}", m.id, m.version, r.tokens.input, r.tokens.output);
     }
     Ok(())
@@ -268,6 +272,7 @@ pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Res
             "peak_rss_mib": s.peak_rss_mib,
             "threads": s.threads,
             "backend": s.backend,
+            "cpu_variant": s.cpu_variant,
             "prompt_tokens": s.prompt_tokens,
             "gen_tokens": s.gen_tokens,
             "gen_tok_s_without_streaming": s.gen_tok_s_silent,
@@ -275,15 +280,35 @@ pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Res
             "summary_cold_ms": b.summary_cold_ms,
             "summary_warm_ms": b.summary_warm_ms,
             "chat": b.chat,
+            "note": b.note,
         }));
     }
-    out!("model         {}@{} ({}, {} threads, prompts in {} markup)", b.model.id, b.model.version, s.backend, s.threads, b.chat);
+    out!(
+        "model         {}@{} ({}, {} kernels, {} threads, prompts in {} markup)",
+        b.model.id, b.model.version, s.backend, s.cpu_variant, s.threads, b.chat
+    );
     out!("load          {:.0} ms", s.load_ms);
     out!("prompt        {:.1} tokens/s ({} tokens)", s.prompt_tok_s, s.prompt_tokens);
     out!("generation    {:.1} tokens/s ({} tokens, streamed through the worker protocol)", s.gen_tok_s, s.gen_tokens);
     out!("  same loop   {:.1} tokens/s without streaming", s.gen_tok_s_silent);
     out!("first token   {:.0} ms", s.ttft_ms);
     out!("peak RSS      {:.0} MiB (worker)", s.peak_rss_mib);
+    if let Some(n) = &b.note {
+        out!("note          {} ({} words, summarized to at most {} words, greedy, on a fresh worker)", n.name, n.words, n.target_words);
+        for r in &n.runs {
+            let how = match (r.draft, r.warm_start) {
+                (0, _) => "plain".to_string(),
+                (d, false) => format!("drafts of {d}"),
+                (d, true) => format!("drafts of {d}, warm"),
+            };
+            out!(
+                "  {how:<20} {:.1} s · first token {:.0} ms · {} tokens at {:.1} tokens/s · {} of {} guesses right",
+                r.seconds, r.first_token_ms, r.output_tokens, r.decode_tok_s, r.accepted, r.drafted
+            );
+        }
+        out!("  speculation  {:.2}× decode speed, {}", n.speedup, if n.identical { "same summary" } else { "DIFFERENT summary" });
+        out!("  warm start   first token in {:.2}× the cold start's time", n.warm_first_token_ratio);
+    }
     out!("summary       {:.0} ms cold, {:.0} ms with the prompt prefix cached", b.summary_cold_ms, b.summary_warm_ms);
     Ok(())
 }
@@ -403,7 +428,8 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
     out!("data:         {}", s.home.display());
     out!("database:     {} (schema {})", s.database.display(), s.schema_version);
     out!("history:      {} notes, {} summaries, {} requests", s.counts.notes, s.counts.summaries, s.counts.requests);
-    out!("engine:       {} on {} · available: {}", s.engine.backend, s.engine.device, s.engine.available.join(", "));
+    let cpu = s.engine.cpu_variant.as_deref().map(|v| format!(" ({v} kernels)")).unwrap_or_default();
+    out!("engine:       {} on {}{cpu} · available: {}", s.engine.backend, s.engine.device, s.engine.available.join(", "));
     out!(
         "active model: {}",
         s.active_model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| "none (extractive summaries only)".into())

@@ -23,7 +23,7 @@ fn cancel_stops_generation_unfinished_and_the_worker_serves_the_next_request() {
     // Greedy decoding without end-of-text and without a layout grammar on random weights: it
     // would run to its 4,000-token limit. (A summary's grammar lets the text end after any
     // bullet, where random weights soon do.)
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0 };
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
     let request = Request::Generate {
         id: "long".into(),
         model: spec,
@@ -85,7 +85,7 @@ fn a_prompt_that_starts_like_the_last_one_reuses_its_kv_cache() {
     let home = Home::new();
     let path = tiny_model(&home);
     let mut supervisor = Supervisor::new(worker());
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0 };
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
     let system = Message { role: "system".into(), content: "You summarize field technicians' notes. ".repeat(8) };
     let mut stats = Vec::new();
     for (i, note) in ["Seal replaced on P-101.", "Bearing 78 °C on P-102."].iter().enumerate() {
@@ -141,7 +141,7 @@ fn the_worker_keeps_the_model_loaded_between_requests_and_unloads_it_when_idle()
         args: vec!["__engine-worker".into(), "--idle-secs".into(), "1".into()],
     };
     let mut supervisor = Supervisor::new(command);
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0 };
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
     let mut info = |i: usize| match supervisor.call(&Request::Info { id: format!("i{i}"), model: spec.clone() }, None, |_| {}) {
         Ok(Event::Info { model, .. }) => model.load_ms,
         other => panic!("{other:?}"),

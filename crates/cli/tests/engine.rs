@@ -172,3 +172,114 @@ fn a_very_long_note_is_combined_in_rounds_that_fit_the_context() {
     assert!(!codes.contains(&"local_engine_failed"), "{v}");
     assert!(v["chunks"].as_u64().unwrap() > 20, "{v}");
 }
+
+#[test]
+fn speculative_decoding_changes_no_token_and_contexts_are_sized_to_the_request() {
+    use fieldbrief_engine::protocol::{Event, LoadSpec, Message, Request, Sampling};
+    use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
+    let home = Home::new();
+    let path = tiny_model(&home);
+    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
+    let mut supervisor = Supervisor::new(WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] });
+    // Random weights run on without an end of text after this prompt (see cancel.rs).
+    let note = "Pump P-101 seal replaced; discharge 4.2 bar.";
+    let mut run = |draft: u32, tokens: u32| {
+        let request = Request::Generate {
+            id: format!("d{draft}-{tokens}"),
+            model: spec.clone(),
+            messages: vec![Message { role: "user".into(), content: note.into() }],
+            sampling: Sampling { draft, ..Sampling::deterministic(tokens) },
+        };
+        let mut pieces = Vec::new();
+        match supervisor.call(&request, None, |t| pieces.push(t.to_string())) {
+            Ok(Event::Done { stats, .. }) => (pieces.concat(), stats),
+            other => panic!("{other:?}"),
+        }
+    };
+    // Random weights fall into loops, which prompt lookup guesses well: the guesses are used,
+    // and not one token differs from plain greedy decoding.
+    let (plain, plain_stats) = run(0, 300);
+    let (fast, stats) = run(8, 300);
+    assert_eq!(fast, plain);
+    assert_eq!((stats.output_tokens, stats.stop), (plain_stats.output_tokens, plain_stats.stop));
+    assert_eq!(plain_stats.drafted_tokens, 0);
+    assert!(stats.accepted_tokens > 0 && stats.accepted_tokens <= stats.drafted_tokens, "{stats:?}");
+    // The context holds the prompt and the output asked for, not the model's 2,048-token
+    // window... which is also the smallest context made; a request for more than the window
+    // is refused, not cut.
+    assert_eq!(stats.context_tokens, 2048);
+    let request = Request::Generate {
+        id: "too-long".into(),
+        model: spec.clone(),
+        messages: vec![Message { role: "user".into(), content: note.into() }],
+        sampling: Sampling::deterministic(4000),
+    };
+    match supervisor.call(&request, None, |_| {}) {
+        Ok(Event::Done { stats, .. }) => assert!(stats.context_tokens <= 2048, "{stats:?}"),
+        Ok(Event::Error { kind, .. }) => assert_eq!(kind, fieldbrief_engine::protocol::ErrorKind::ContextOverflow),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_new_worker_starts_warm_from_the_saved_prompt_beginning_and_writes_the_same_text() {
+    use fieldbrief_engine::protocol::{Event, GenerationStats, LoadSpec, Message, Request, Sampling};
+    use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
+    let home = Home::new();
+    let path = tiny_model(&home);
+    let state_dir = home.dir.path().join("engine-state");
+    let spec = LoadSpec {
+        path: path.display().to_string(),
+        gpu_layers: Some(0),
+        n_ctx: 0,
+        threads: 0,
+        batch: 0,
+        state_dir: Some(state_dir.display().to_string()),
+    };
+    let instructions = "Summarize the technician's note as short bullets. Keep every figure exactly. ".repeat(6);
+    // Each request on a new worker: nothing in its KV cache.
+    let run = |note: &str| -> (String, GenerationStats) {
+        let mut supervisor =
+            Supervisor::new(WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] });
+        let request = Request::Generate {
+            id: "w".into(),
+            model: spec.clone(),
+            messages: vec![
+                Message { role: "system".into(), content: instructions.clone() },
+                Message { role: "user".into(), content: note.into() },
+            ],
+            sampling: Sampling::deterministic(40),
+        };
+        let mut text = String::new();
+        match supervisor.call(&request, None, |t| text.push_str(t)) {
+            Ok(Event::Done { stats, .. }) => (text, stats),
+            other => panic!("{other:?}"),
+        }
+    };
+    let states = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&state_dir).map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "kv")).collect()).unwrap_or_default()
+    };
+    let note = "Pump P-101 seal replaced; discharge 4.2 bar.";
+    let (cold, cold_stats) = run(note);
+    assert!(!cold_stats.warm_start);
+    let saved = states();
+    assert_eq!(saved.len(), 1, "the beginning's state is saved");
+    let bytes = std::fs::read(&saved[0]).unwrap();
+    let (warm, warm_stats) = run(note);
+    assert!(warm_stats.warm_start, "{warm_stats:?}");
+    assert!(warm_stats.cached_tokens > 32, "{warm_stats:?}");
+    assert_eq!(warm, cold, "a warm start writes what a cold one does");
+    // Another note after the same instructions starts warm from the same state: it holds the
+    // instructions only, never a note (the note's tokens are all decoded fresh).
+    let (_, other) = run("Fan 2 contactor K12 replaced.");
+    assert!(other.warm_start);
+    assert_eq!(other.cached_tokens, warm_stats.cached_tokens);
+    assert!(other.cached_tokens + 8 <= other.prompt_tokens, "{other:?}");
+    assert_eq!(states().len(), 1);
+    // A state file cut short is not used: a cold start again, the same text, a new state.
+    std::fs::write(&saved[0], &bytes[..bytes.len() / 2]).unwrap();
+    let (again, again_stats) = run(note);
+    assert!(!again_stats.warm_start);
+    assert_eq!(again, cold);
+    assert!(run(note).1.warm_start);
+}

@@ -110,6 +110,70 @@ fn a_real_model_summarizes_notes_locally_and_the_summaries_hold_up() {
     }
 }
 
+/// Greedy text with and without speculative decoding from the prompt, through the worker.
+fn greedy_with_and_without_drafts(model: &std::path::Path, messages: Vec<fieldbrief_engine::protocol::Message>, grammar: Option<String>, tokens: u32) -> [(String, fieldbrief_engine::protocol::GenerationStats); 2] {
+    use fieldbrief_engine::protocol::{Event, LoadSpec, Request, Sampling};
+    use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
+    let spec = LoadSpec { path: model.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
+    let mut supervisor = Supervisor::new(WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] });
+    [0, 8].map(|draft| {
+        let sampling = Sampling { grammar: grammar.clone(), draft, ..Sampling::deterministic(tokens) };
+        let request = Request::Generate { id: format!("d{draft}"), model: spec.clone(), messages: messages.clone(), sampling };
+        let mut text = String::new();
+        match supervisor.call(&request, None, |t| text.push_str(t)) {
+            Ok(Event::Done { stats, .. }) => (text, stats),
+            other => panic!("{other:?}"),
+        }
+    })
+}
+
+/// Each position is sampled exactly as plain decoding samples it, so the text cannot change as
+/// long as llama.cpp computes a position's logits the same in a batch as alone. Only greedy
+/// text is compared: at a temperature the smallest rounding difference picks another token.
+/// On the baseline x86-64 kernels this test binary runs, these summaries come out identical;
+/// with AVX-512 kernels a batch's rounding can tip a near-tie (README, Benchmarks).
+#[test]
+fn speculative_decoding_gives_the_same_summary_as_plain_decoding() {
+    use fieldbrief_core::engine::Attempt;
+    use fieldbrief_core::Style;
+    use fieldbrief_engine::prompt;
+    let model = qwen();
+    for sample in SAMPLES {
+        let style: Style = sample.style.parse().unwrap();
+        let layout = prompt::Layout::new(style, 60, Attempt::First);
+        let [(plain, plain_stats), (drafted, stats)] =
+            greedy_with_and_without_drafts(&model, prompt::single(&layout, sample.note), Some(layout.grammar()), 160);
+        assert_eq!(plain_stats.drafted_tokens, 0);
+        assert_eq!(drafted, plain, "{}: the text changed with speculative decoding", sample.name);
+        assert_eq!(stats.output_tokens, plain_stats.output_tokens);
+        // A summary copies figures and phrases from its note: some guesses are right.
+        assert!(stats.accepted_tokens > 0 && stats.accepted_tokens <= stats.drafted_tokens, "{stats:?}");
+        eprintln!(
+            "{}: {} tokens, {} guessed, {} right; {:.0} ms plain, {:.0} ms speculative",
+            sample.name, stats.output_tokens, stats.drafted_tokens, stats.accepted_tokens, plain_stats.generate_ms, stats.generate_ms
+        );
+    }
+    // Turned on in the settings (it is off by default), it runs on the summarize path, and the
+    // ledger says how well it guessed over all the request's attempts, whichever route served.
+    let home = Home::new();
+    std::fs::create_dir_all(home.path()).unwrap();
+    std::fs::write(home.path().join("config.toml"), "[engine]\ndraft_tokens = 8\n").unwrap();
+    let note = home.write("note.txt", SAMPLES[0].note.as_bytes());
+    let v = home.json(&["summarize", s(&note), "--model", s(&model), "--cloud", "deny", "--json"]);
+    assert_eq!(v["model"]["id"].as_str().is_some(), true, "{v:#}");
+    let (drafted, accepted, first_token): (i64, i64, f64) = home
+        .sqlite()
+        .query_row(
+            "SELECT drafted_tokens, accepted_drafts, t_first_token_ms FROM ledger WHERE request_id = ?1",
+            [v["request_id"].as_str().unwrap()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(drafted > 0 && accepted > 0 && accepted <= drafted, "{drafted} drafted, {accepted} accepted");
+    assert!(first_token > 0.0);
+    assert_eq!(v["timings_ms"]["drafted"].as_i64(), Some(drafted));
+}
+
 #[test]
 fn each_real_model_gets_its_familys_chat_markup() {
     let home = Home::new();

@@ -78,6 +78,11 @@ pub struct EngineSettings {
     pub top_p: f32,
     pub repeat_penalty: f32,
     pub seed: u32,
+    /// Speculative decoding: at most this many tokens guessed per step from what followed the
+    /// same words in the note (prompt-lookup decoding, e.g. 8); 0, the default, is off. Each
+    /// token is still the one the model picks; it pays where a batch of tokens costs little
+    /// more than one (GPUs), not on the CPUs measured (`fieldbrief bench --note` tells).
+    pub draft_tokens: u32,
 }
 
 impl Default for EngineSettings {
@@ -91,6 +96,7 @@ impl Default for EngineSettings {
             top_p: 0.9,
             repeat_penalty: 1.1,
             seed: 1,
+            draft_tokens: 0,
         }
     }
 }

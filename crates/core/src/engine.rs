@@ -95,7 +95,7 @@ pub enum EngineEvent {
     Progress { stage: String, done: usize, total: usize },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineOutput {
     pub text: String,
     pub input_tokens: usize,
@@ -117,6 +117,33 @@ pub struct EngineOutput {
     /// the checks (`crate::condense`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Lines>,
+    /// How the model's tokens came (`None` for engines that use no model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoding: Option<Decoding>,
+}
+
+/// How a local model's text was decoded, over all its generations for one summary.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Decoding {
+    /// From the first generation's start to its first token, ms.
+    pub first_token_ms: f64,
+    /// Speculative decoding: tokens guessed from the note, and how many of them were right.
+    pub drafted: usize,
+    pub accepted: usize,
+    /// The first generation's prompt began from a saved state (a warm start).
+    #[serde(default)]
+    pub warm_start: bool,
+}
+
+impl Decoding {
+    /// Over two attempts, the earlier first: guesses add up; the time to the first token and
+    /// the warm start are the earlier attempt's (what the user waited for first).
+    pub fn combine(earlier: Option<Decoding>, later: Option<Decoding>) -> Option<Decoding> {
+        match (earlier, later) {
+            (Some(a), Some(b)) => Some(Decoding { drafted: a.drafted + b.drafted, accepted: a.accepted + b.accepted, ..a }),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -67,6 +67,15 @@ pub struct Timings {
     /// The summary/ledger transaction.
     pub store: f64,
     pub total: f64,
+    /// From the local model's first generation start to its first token; 0 without one.
+    #[serde(default)]
+    pub first_token: f64,
+    /// Speculative decoding on the local route: tokens guessed from the note and how many
+    /// were right (the accepted-draft rate is their ratio).
+    #[serde(default)]
+    pub drafted: u32,
+    #[serde(default)]
+    pub accepted: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

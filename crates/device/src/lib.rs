@@ -67,9 +67,9 @@ impl PowerState {
         PowerState { source, snapshot, thermal: snapshot.thermal(), mode: a.mode, why: a.why.clone(), missing }
     }
 
-    /// What the mode lets the local engine do on this machine.
+    /// What the mode lets the local engine do on this machine (sized by its physical cores).
     pub fn profile(&self) -> power::Profile {
-        power::profile(self.mode, std::thread::available_parallelism().map_or(1, |n| n.get()))
+        power::profile(self.mode, physical_cores())
     }
 
     /// One line for people: "on battery 15 % · 61 °C · saver (on battery at 15 % (below 20 %))".
@@ -399,3 +399,10 @@ mod tests {
     }
 }
 
+
+/// Physical CPU cores (hyperthreads not counted); the logical CPU count where unknown.
+pub fn physical_cores() -> usize {
+    sysinfo::System::physical_core_count()
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

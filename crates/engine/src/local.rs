@@ -12,7 +12,7 @@ use crate::chunk::{self, Piece};
 use crate::prompt::{self, Layout};
 use crate::protocol::{BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason};
 use crate::supervisor::{self, Supervisor, WorkerCommand};
-use fieldbrief_core::engine::{Attempt, Engine, EngineError, EngineEvent, EngineOutput, Lines, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, Lines, ModelRef, SummaryRequest};
 use fieldbrief_core::{condense, quality};
 use fieldbrief_extractive::Line;
 use fieldbrief_core::ending;
@@ -40,6 +40,8 @@ pub struct LocalSettings {
     /// Prompt-processing batch in tokens; 0 for 512.
     pub batch: u32,
     pub sampling: Sampling,
+    /// Where the worker keeps the KV state of prompts' fixed beginnings for warm starts.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// The numbers the router needs, measured with the model's tokenizer.
@@ -86,6 +88,29 @@ struct Generated {
     text: String,
     stats: GenerationStats,
     trimmed: bool,
+}
+
+/// Tokens and decoding over all the generations of one summary.
+#[derive(Debug, Default)]
+struct Usage {
+    input: usize,
+    output: usize,
+    decoding: Decoding,
+    generations: usize,
+}
+
+impl Usage {
+    fn add(&mut self, stats: &GenerationStats) {
+        if self.generations == 0 {
+            self.decoding.first_token_ms = stats.ttft_ms;
+            self.decoding.warm_start = stats.warm_start;
+        }
+        self.generations += 1;
+        self.input += stats.prompt_tokens as usize;
+        self.output += stats.output_tokens as usize;
+        self.decoding.drafted += stats.drafted_tokens as usize;
+        self.decoding.accepted += stats.accepted_tokens as usize;
+    }
 }
 
 impl Generated {
@@ -142,6 +167,7 @@ impl LocalEngine {
             n_ctx: self.settings.context,
             threads: self.settings.threads,
             batch: self.settings.batch,
+            state_dir: self.settings.state_dir.as_ref().map(|d| d.display().to_string()),
         }
     }
 
@@ -232,7 +258,7 @@ impl LocalEngine {
         let mut sampling = Sampling { max_tokens: shape.max_tokens, grammar: Some(shape.grammar.to_string()), ..self.settings.sampling.clone() };
         if shape.attempt == Attempt::Retry {
             // The retry is greedy: the most likely wording, not a sample of it.
-            sampling = Sampling { grammar: sampling.grammar, ..Sampling::deterministic(shape.max_tokens) };
+            sampling = Sampling { grammar: sampling.grammar, draft: sampling.draft, ..Sampling::deterministic(shape.max_tokens) };
         }
         let mut text = String::new();
         let request = Request::Generate { id: self.id(), model: self.spec(), messages, sampling };
@@ -285,7 +311,7 @@ impl LocalEngine {
         doc: &Document,
         request: &SummaryRequest,
         events: &mut dyn FnMut(EngineEvent),
-        totals: &mut (usize, usize),
+        totals: &mut Usage,
     ) -> Result<(String, Lines), EngineError> {
         let seg = segment::segment(&doc.text);
         let ranked = fieldbrief_extractive::rank(&seg);
@@ -337,7 +363,7 @@ impl LocalEngine {
 
     /// The model's shorter rewrite of one line, or `None` when two tries failed the checks
     /// (the line then keeps its own words). Lines of five words or fewer are short already.
-    fn condense_line(&self, line: &str, totals: &mut (usize, usize)) -> Result<Option<String>, EngineError> {
+    fn condense_line(&self, line: &str, totals: &mut Usage) -> Result<Option<String>, EngineError> {
         let words = quality::summary_words(line);
         if words <= 5 {
             return Ok(None);
@@ -349,8 +375,7 @@ impl LocalEngine {
         let shape = Shape { grammar: prompt::CONDENSE_GRAMMAR, max_tokens: (words * 3 + 16) as u32, attempt: Attempt::Retry };
         for ask in std::iter::once(first).chain((second > first).then_some(second)) {
             let g = self.generate(prompt::condense(ask, line), shape, &mut |_| {})?;
-            totals.0 += g.stats.prompt_tokens as usize;
-            totals.1 += g.stats.output_tokens as usize;
+            totals.add(&g.stats);
             let rewrite = g.text.trim().trim_start_matches(['-', '*', '•', ' ']).to_string();
             match condense::check(line, &rewrite) {
                 Ok(()) => return Ok(Some(rewrite)),
@@ -368,7 +393,7 @@ impl LocalEngine {
         request: &SummaryRequest,
         plan: &Plan,
         events: &mut dyn FnMut(EngineEvent),
-        totals: &mut (usize, usize),
+        totals: &mut Usage,
     ) -> Result<(String, usize, bool), EngineError> {
         let context = plan.context_tokens;
         let part_words = (request.max_words / 2).clamp(40, 120);
@@ -397,8 +422,7 @@ impl LocalEngine {
         let mut partials = Vec::with_capacity(total);
         for (i, c) in chunks.iter().enumerate() {
             let g = self.generate(prompt::part(i + 1, total, &part_layout, &c.text), part_shape, &mut |_| {})?;
-            totals.0 += g.stats.prompt_tokens as usize;
-            totals.1 += g.stats.output_tokens as usize;
+            totals.add(&g.stats);
             partials.push(g.text);
             events(EngineEvent::Progress { stage: "parts".into(), done: i + 1, total });
         }
@@ -412,8 +436,7 @@ impl LocalEngine {
             if self.prompt_tokens(&messages)? + shape.max_tokens as usize <= context {
                 match self.try_generate(messages, shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))? {
                     Ok(g) => {
-                        totals.0 += g.stats.prompt_tokens as usize;
-                        totals.1 += g.stats.output_tokens as usize;
+                        totals.add(&g.stats);
                         return Ok((g.text, total, g.trimmed));
                     }
                     // Measured to fit but did not (nothing was generated): shrink once more.
@@ -438,8 +461,7 @@ impl LocalEngine {
             for (i, g) in groups.into_iter().enumerate() {
                 let parts: Vec<String> = g.text.split('\n').map(str::to_string).collect();
                 let g = self.generate(prompt::combine(&part_layout, &parts), part_shape, &mut |_| {})?;
-                totals.0 += g.stats.prompt_tokens as usize;
-                totals.1 += g.stats.output_tokens as usize;
+                totals.add(&g.stats);
                 next.push(g.text);
                 events(EngineEvent::Progress { stage: format!("combine round {round}"), done: i + 1, total: n });
             }
@@ -499,7 +521,7 @@ impl LocalEngine {
             return Err(EngineError::Cancelled);
         }
         let plan = self.plan(doc, request)?;
-        let mut totals = (0usize, 0usize);
+        let mut totals = Usage::default();
         let mut lines = None;
         let (text, chunks, trimmed) = if plan.fits() && request.attempt == Attempt::Retry {
             // The second try is another way of writing, not the same one again: outline, then
@@ -512,15 +534,16 @@ impl LocalEngine {
             let grammar = layout.grammar();
             let shape = Shape { grammar: &grammar, max_tokens: Self::output_budget(request.max_words, plan.context_tokens), attempt: request.attempt };
             let g = self.generate(prompt::single(&layout, &doc.text), shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))?;
-            totals = (g.stats.prompt_tokens as usize, g.stats.output_tokens as usize);
+            totals.add(&g.stats);
             (g.text, 1, g.trimmed)
         } else {
             self.summarize_in_parts(doc, request, &plan, events, &mut totals)?
         };
         Ok(EngineOutput {
             text,
-            input_tokens: totals.0,
-            output_tokens: totals.1,
+            input_tokens: totals.input,
+            output_tokens: totals.output,
+            decoding: Some(totals.decoding),
             model: Some(ModelRef { id: self.model.id.clone(), version: self.model.version.clone() }),
             prompt_version: prompt::version(request.style),
             chunks,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The hidden subcommand that turns the `fieldbrief` binary into a worker.
 pub const WORKER_ARG: &str = "__engine-worker";
@@ -23,18 +23,30 @@ pub struct Sampling {
     /// the summary style, which also bounds how many bullets it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grammar: Option<String>,
+    /// Speculative decoding from the prompt: at most this many tokens guessed per step from
+    /// the text that followed the same words earlier (prompt-lookup decoding); 0 = off. The
+    /// text is the same either way.
+    #[serde(default)]
+    pub draft: u32,
 }
+
+/// Tokens guessed per step when speculative decoding is on (see [`Sampling::draft`]), and what
+/// `fieldbrief bench --note` measures it with. It is off by default: on the CPUs measured
+/// (README, Performance) verifying a batch of guesses costs about as much as decoding them one
+/// by one, so it saves nothing, and with AVX-512 kernels a batch's rounding can tip a near-tie
+/// the other way.
+pub const DRAFT: u32 = 8;
 
 impl Default for Sampling {
     fn default() -> Self {
-        Sampling { temperature: 0.2, top_p: 0.9, repeat_penalty: 1.1, max_tokens: 384, seed: 1, grammar: None }
+        Sampling { temperature: 0.2, top_p: 0.9, repeat_penalty: 1.1, max_tokens: 384, seed: 1, grammar: None, draft: 0 }
     }
 }
 
 impl Sampling {
     /// Greedy decoding: the same prompt always gives the same tokens. For tests and benchmarks.
     pub fn deterministic(max_tokens: u32) -> Sampling {
-        Sampling { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, max_tokens, seed: 0, grammar: None }
+        Sampling { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, max_tokens, seed: 0, grammar: None, draft: 0 }
     }
 }
 
@@ -51,6 +63,10 @@ pub struct LoadSpec {
     /// Prompt tokens decoded per batch (the power mode lowers it); 0 = 512.
     #[serde(default)]
     pub batch: u32,
+    /// Where the KV state of prompts' fixed beginnings (the instructions and examples before
+    /// the note, never the note) is kept across restarts, for warm starts; none = not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +161,17 @@ pub struct GenerationStats {
     pub generate_ms: f64,
     pub ttft_ms: f64,
     pub stop: StopReason,
+    /// Tokens the context was sized to hold for this request.
+    #[serde(default)]
+    pub context_tokens: u32,
+    /// Speculative decoding: tokens guessed from the prompt, and how many were right.
+    #[serde(default)]
+    pub drafted_tokens: u32,
+    #[serde(default)]
+    pub accepted_tokens: u32,
+    /// The prompt's fixed beginning came from a saved KV state (a warm start).
+    #[serde(default)]
+    pub warm_start: bool,
 }
 
 /// What a smoke test saw.
@@ -193,6 +220,9 @@ pub struct BenchStats {
     pub threads: u32,
     pub backend: String,
     pub peak_rss_mib: f64,
+    /// The CPU instruction set the worker's kernels were built for.
+    #[serde(default)]
+    pub cpu_variant: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +242,14 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    Ready { version: u32, pid: u32, backend: String },
+    Ready {
+        version: u32,
+        pid: u32,
+        backend: String,
+        /// The CPU instruction set its kernels were built for (`x86-64-v3`, …).
+        #[serde(default)]
+        cpu: String,
+    },
     Info { id: String, model: ModelDescription },
     Tokens { id: String, counts: Vec<u32> },
     Token { id: String, text: String },
@@ -238,7 +275,7 @@ mod tests {
 
     #[test]
     fn requests_and_events_are_single_json_lines_that_round_trip() {
-        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: Some(0), n_ctx: 0, threads: 2, batch: 0 };
+        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: Some(0), n_ctx: 0, threads: 2, batch: 0, state_dir: None };
         let requests = vec![
             Request::Generate {
                 id: "r1".into(),

@@ -42,6 +42,49 @@ impl WorkerCommand {
         args.extend_from_slice(extra);
         Ok(WorkerCommand { program: std::env::current_exe()?, args })
     }
+
+    /// This command, or the best CPU-specific worker beside its program that this CPU runs
+    /// (`fieldbrief-engine-<variant>`, built with that instruction set's llama.cpp kernels; the
+    /// bundles carry them). Without one, the program itself serves: built for the baseline CPU
+    /// it runs everywhere, only slower.
+    pub fn for_this_cpu(self) -> WorkerCommand {
+        self.with_variant_from(&supported_cpu_variants())
+    }
+
+    /// [`WorkerCommand::for_this_cpu`] for a CPU that runs `supported` (best first).
+    pub fn with_variant_from(self, supported: &[&str]) -> WorkerCommand {
+        let Some(dir) = self.program.parent() else { return self };
+        for variant in supported {
+            let candidate = dir.join(format!("{VARIANT_PREFIX}{variant}{}", std::env::consts::EXE_SUFFIX));
+            if candidate.is_file() {
+                return WorkerCommand { program: candidate, args: self.args };
+            }
+        }
+        self
+    }
+}
+
+/// CPU-specific workers are named this, then the variant.
+pub const VARIANT_PREFIX: &str = "fieldbrief-engine-";
+
+/// The CPU-specific worker builds this CPU runs, best first: the x86-64 psABI levels v4
+/// (AVX-512) and v3 (AVX2, FMA, F16C).
+pub fn supported_cpu_variants() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut found = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let v3 = has!("avx") && has!("avx2") && has!("bmi1") && has!("bmi2") && has!("f16c") && has!("fma") && has!("lzcnt") && has!("movbe");
+        let v4 = v3 && has!("avx512f") && has!("avx512bw") && has!("avx512cd") && has!("avx512dq") && has!("avx512vl");
+        if v4 {
+            found.push("x86-64-v4");
+        }
+        if v3 {
+            found.push("x86-64-v3");
+        }
+    }
+    found
 }
 
 enum Incoming {
@@ -61,11 +104,13 @@ pub struct Supervisor {
     worker: Option<Worker>,
     /// How long to wait for a worker to start, and for any event while a request runs.
     pub patience: Duration,
+    /// The CPU variant the last worker started said it was built for.
+    cpu_variant: Option<String>,
 }
 
 impl Supervisor {
     pub fn new(command: WorkerCommand) -> Supervisor {
-        Supervisor { command, worker: None, patience: Duration::from_secs(600) }
+        Supervisor { command, worker: None, patience: Duration::from_secs(600), cpu_variant: None }
     }
 
     /// The running worker's pid, if one is running.
@@ -73,14 +118,21 @@ impl Supervisor {
         self.worker.as_ref().map(|w| w.child.id())
     }
 
+    /// The CPU instruction set the last worker started was built for (`x86-64-v3`, …).
+    pub fn cpu_variant(&self) -> Option<&str> {
+        self.cpu_variant.as_deref()
+    }
+
     fn worker(&mut self) -> Result<&mut Worker, Error> {
         if self.worker.is_none() {
-            self.worker = Some(self.spawn()?);
+            let (worker, cpu) = self.spawn()?;
+            self.worker = Some(worker);
+            self.cpu_variant = Some(cpu).filter(|c| !c.is_empty());
         }
         self.worker.as_mut().ok_or_else(|| Error::Protocol("no worker".into()))
     }
 
-    fn spawn(&self) -> Result<Worker, Error> {
+    fn spawn(&self) -> Result<(Worker, String), Error> {
         let program = self.command.program.display().to_string();
         let mut child = Command::new(&self.command.program)
             .args(&self.command.args)
@@ -119,7 +171,7 @@ impl Supervisor {
         });
         let mut worker = Worker { child, stdin, events };
         match recv(&mut worker, self.patience)? {
-            Event::Ready { version, .. } if version == VERSION => Ok(worker),
+            Event::Ready { version, cpu, .. } if version == VERSION => Ok((worker, cpu)),
             Event::Ready { version, .. } => Err(Error::Version { found: version }),
             other => Err(Error::Protocol(format!("expected ready, got {other:?}"))),
         }
@@ -277,5 +329,26 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     match status.code() {
         Some(code) => format!("exit code {code}"),
         None => "unknown exit".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_best_cpu_specific_worker_beside_the_program_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = |name: &str| dir.path().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        let base = WorkerCommand { program: exe("fieldbrief"), args: vec![crate::protocol::WORKER_ARG.into()] };
+        // No variant there: the program itself.
+        assert_eq!(base.clone().with_variant_from(&["x86-64-v4", "x86-64-v3"]).program, base.program);
+        std::fs::write(exe("fieldbrief-engine-x86-64-v3"), b"").unwrap();
+        std::fs::write(exe("fieldbrief-engine-x86-64-v4"), b"").unwrap();
+        // The best the CPU runs, with the same arguments; never one it does not run.
+        let best = base.clone().with_variant_from(&["x86-64-v4", "x86-64-v3"]);
+        assert_eq!((best.program, best.args), (exe("fieldbrief-engine-x86-64-v4"), base.args.clone()));
+        assert_eq!(base.clone().with_variant_from(&["x86-64-v3"]).program, exe("fieldbrief-engine-x86-64-v3"));
+        assert_eq!(base.clone().with_variant_from(&[]).program, base.program);
     }
 }

@@ -56,6 +56,7 @@ impl Engine for Extractive {
             prompt_version: ALGORITHM_VERSION.to_string(),
             trimmed: false,
             lines: None,
+            decoding: None,
         })
     }
 }

@@ -97,6 +97,10 @@ pub struct ModelInfo {
     /// The chat markup the vocabulary's special tokens belong to, for a file that carries no
     /// template llama.cpp can apply (a base model, an older conversion).
     pub chat_format: Option<ChatFormat>,
+    /// Bytes one token takes in an f16 KV cache: every layer's keys and values for the
+    /// key/value heads (fewer than the query heads in grouped-query attention). Sizes the
+    /// context to the memory there is.
+    pub kv_bytes_per_token: u64,
 }
 
 /// Chat markups of the model families Fieldbrief knows, told apart by the special tokens in
@@ -322,6 +326,26 @@ impl Gguf {
         v.as_u64().ok_or(Error::WrongType { key: key.into(), expected: "an unsigned integer", found: v.type_name() })
     }
 
+    /// A per-model number that some architectures give per layer (an array): the largest.
+    fn opt_u64(&self, key: &str) -> Option<u64> {
+        match self.metadata.get(key)? {
+            Value::Array(items) => items.iter().filter_map(Value::as_u64).max(),
+            v => v.as_u64(),
+        }
+    }
+
+    /// See [`ModelInfo::kv_bytes_per_token`]; missing head counts read as one head per
+    /// 64 dimensions of the embedding, missing key/value lengths as the embedding split evenly
+    /// over the heads.
+    fn kv_bytes_per_token(&self, arch: &str, embedding_length: u64, block_count: u64) -> u64 {
+        let heads = self.opt_u64(&format!("{arch}.attention.head_count")).filter(|&h| h > 0).unwrap_or((embedding_length / 64).max(1));
+        let kv_heads = self.opt_u64(&format!("{arch}.attention.head_count_kv")).filter(|&h| h > 0).unwrap_or(heads);
+        let head_dim = (embedding_length / heads).max(1);
+        let k = self.opt_u64(&format!("{arch}.attention.key_length")).unwrap_or(head_dim);
+        let v = self.opt_u64(&format!("{arch}.attention.value_length")).unwrap_or(head_dim);
+        block_count * kv_heads * (k + v) * 2
+    }
+
     fn get_str(&self, key: &str, context: &str) -> Result<&str, Error> {
         let v = self.get(key, context)?;
         v.as_str().ok_or(Error::WrongType { key: key.into(), expected: "a string", found: v.type_name() })
@@ -400,6 +424,7 @@ impl Gguf {
             file_size: self.file_size,
             chat_template: self.metadata.get("tokenizer.chat_template").and_then(Value::as_str).map(str::to_string),
             chat_format: ChatFormat::detect(&|t| seen.contains_key(t)),
+            kv_bytes_per_token: self.kv_bytes_per_token(&arch, embedding_length, block_count),
             architecture: arch,
         })
     }

@@ -21,6 +21,9 @@ fn a_tiny_model_round_trips_and_describes_itself() {
     assert_eq!(info.tensor_count, 3 + 9 * 2);
     assert_eq!(info.file_size, std::fs::metadata(&path).unwrap().len());
     assert!(info.chat_template.is_none());
+    // 2 layers × keys and values × the KV heads' dimensions × 2 bytes (f16).
+    let head_dim = spec.n_embd / spec.n_head;
+    assert_eq!(info.kv_bytes_per_token, 2 * 2 * spec.n_head_kv * head_dim * 2);
 
     let g = read(&path).unwrap();
     assert_eq!(g.version, 3);

@@ -208,13 +208,13 @@ impl Fieldbrief {
         // this request used the GPU is in the detail.
         let gpu = match self.backend {
             "cpu" => false,
-            "auto" => self.devices.get().is_some_and(|ds| ds.iter().any(|d| d.gpu)),
+            "auto" => self.devices.get().is_some_and(|ds| ds.0.iter().any(|d| d.gpu)),
             _ => true,
         };
         let used_gpu = gpu && local_used.is_some_and(|e| e.settings().gpu_layers != Some(0));
         let gib = |b: u64| (b as f64 / (1u64 << 30) as f64).round() as u64;
         let ram_gib = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes)).map(gib);
-        let vram_gib = self.devices.get().and_then(|ds| ds.iter().filter(|d| d.gpu).map(|d| d.memory_total).max()).map(gib);
+        let vram_gib = self.devices.get().and_then(|ds| ds.0.iter().filter(|d| d.gpu).map(|d| d.memory_total).max()).map(gib);
         let compute = if gpu { "gpu" } else { "cpu" };
         let ram = ram_gib.map(|g| format!(", {g} GiB")).unwrap_or_default();
         let source = if on_battery { "battery" } else { "on AC" };

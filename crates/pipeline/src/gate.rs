@@ -8,7 +8,7 @@
 //! the answer as it stands.
 
 use crate::{Fieldbrief, NetState, Result, Timings, defer};
-use fieldbrief_core::engine::{Attempt, Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest};
+use fieldbrief_core::engine::{Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest};
 use fieldbrief_core::ledger::Entry;
 use fieldbrief_core::quality::{self, Verdict};
 use fieldbrief_core::route::{self, AfterGate, CloudGate, CloudNow, Decision, Producer, ReasonCode, Route};
@@ -65,6 +65,8 @@ impl Fieldbrief {
         // Tokens every attempt spent: the ledger counts what the request cost, not only what
         // produced the final text.
         let mut spent = (0usize, 0usize);
+        // And how the local model's tokens came, over all its attempts.
+        let mut decoding: Option<Decoding> = None;
         let mut cloud_tried = false;
         // Whether `verdict` is new since the last step (a failed escalation or retry leaves it
         // as it was, and its failure is already in the reasons).
@@ -140,6 +142,7 @@ impl Fieldbrief {
                     }) {
                         Ok(o) => {
                             spent = (spent.0 + output.input_tokens, spent.1 + output.output_tokens);
+                            decoding = Decoding::combine(decoding, output.decoding);
                             *output = o;
                             fresh = true;
                         }
@@ -173,6 +176,7 @@ impl Fieldbrief {
                         // tokens it spent.
                         let tried = std::mem::replace(output, extract);
                         spent = (spent.0 + tried.input_tokens, spent.1 + tried.output_tokens);
+                        decoding = Decoding::combine(decoding, tried.decoding);
                         output.model = tried.model;
                         output.chunks = tried.chunks;
                         output.input_tokens = 0;
@@ -192,6 +196,7 @@ impl Fieldbrief {
         }
         output.input_tokens += spent.0;
         output.output_tokens += spent.1;
+        output.decoding = Decoding::combine(decoding, output.decoding);
         if output.trimmed {
             decision.reasons.push(route::Reason::new(
                 ReasonCode::SummaryTrimmed,

@@ -31,6 +31,12 @@ impl Home {
         self.root.join("config.toml")
     }
 
+    /// The local engine's saved KV state of prompts' fixed beginnings (warm starts): the
+    /// instructions and examples only, never a note. Safe to delete.
+    pub fn engine_state_dir(&self) -> PathBuf {
+        self.root.join("engine-state")
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.root.join("fieldbrief.sqlite3")
     }

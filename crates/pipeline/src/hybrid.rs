@@ -207,6 +207,7 @@ impl Fieldbrief {
         let output = EngineOutput {
             trimmed: trimmed.is_some(),
             lines: None,
+            decoding: None,
             text: trimmed.unwrap_or_else(|| text.trim().to_string()),
             input_tokens: tokens.input,
             output_tokens: tokens.output,

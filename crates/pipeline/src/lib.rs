@@ -47,7 +47,7 @@ use fieldbrief_extractive::Extractive;
 use fieldbrief_store::{Counts, NewSummary, Store};
 use serde::Serialize;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -229,6 +229,44 @@ pub struct BenchReport {
     pub summary_warm_ms: f64,
     /// What formats the prompts (see `ModelDescription::chat`).
     pub chat: String,
+    /// `bench --note`: a real summary of the note, with and without speculative decoding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<NoteBench>,
+}
+
+/// One note summarized end to end on the local model (the first, whole-note pass, greedy), on
+/// a fresh worker each time: without speculative decoding, with it, and with it again from a
+/// warm start (the prompt's fixed beginning restored from the state the run before saved).
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteBench {
+    pub name: String,
+    pub words: usize,
+    pub target_words: usize,
+    /// Plain decoding (cold), speculative (cold), speculative (warm start).
+    pub runs: Vec<NoteRun>,
+    /// All runs wrote exactly the same summary (greedy decoding: they must).
+    pub identical: bool,
+    /// Effective decode speed with speculation over without.
+    pub speedup: f64,
+    /// Time to first token of the warm start over the cold one.
+    pub warm_first_token_ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteRun {
+    /// Tokens guessed per step (0 = plain decoding).
+    pub draft: u32,
+    pub warm_start: bool,
+    pub seconds: f64,
+    pub first_token_ms: f64,
+    pub output_tokens: usize,
+    /// Output tokens over the time after the first token.
+    pub decode_tok_s: f64,
+    pub drafted: usize,
+    pub accepted: usize,
+    /// The summary it wrote.
+    #[serde(rename = "summary")]
+    pub text: String,
 }
 
 const BENCH_NOTE: &str = "Pump P-101 inspected on 2026-03-14. Discharge 4.2 bar, bearing 78 °C, \
@@ -259,6 +297,9 @@ pub struct EngineStatus {
     pub device: String,
     /// Every compute device llama.cpp sees (asked of a worker process).
     pub devices: Vec<fieldbrief_engine::protocol::Device>,
+    /// The CPU instruction set the worker's kernels were built for (`x86-64-v4`: AVX-512,
+    /// `x86-64-v3`: AVX2; the best one this CPU runs is started).
+    pub cpu_variant: Option<String>,
     /// Engines that can serve a request right now.
     pub available: Vec<&'static str>,
     /// What the power mode lets the local engine do now (threads, GPU layers, batch…).
@@ -300,7 +341,7 @@ pub struct Fieldbrief {
     cancel: Arc<AtomicBool>,
     /// The compute devices a worker reported: they do not change while the process runs, and
     /// asking starts a process (the app asks for its status after every summary).
-    devices: std::sync::OnceLock<Vec<fieldbrief_engine::protocol::Device>>,
+    devices: std::sync::OnceLock<(Vec<fieldbrief_engine::protocol::Device>, Option<String>)>,
     /// This machine's memory, for the ledger's device class: read once, it does not change.
     ram_bytes: std::sync::OnceLock<Option<u64>>,
     /// Started on first use: reading sensors costs a little, and the CLI's history commands
@@ -577,6 +618,11 @@ impl Fieldbrief {
         base.reasons = decision.reasons.clone();
         // Generation includes an escalation after the quality gate.
         timings.generate = ms(t);
+        if let Some(d) = output.decoding {
+            timings.first_token = d.first_token_ms;
+            timings.drafted = d.drafted as u32;
+            timings.accepted = d.accepted as u32;
+        }
         let t = Instant::now();
         base.status = Status::Ok;
         base.output_tokens = output.output_tokens;
@@ -838,7 +884,8 @@ impl Fieldbrief {
                 (n, p) => n.min(p),
             },
             batch: profile.batch,
-            sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed, grammar: None },
+            sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed, grammar: None, draft: e.draft_tokens },
+            state_dir: Some(self.home.engine_state_dir()),
         };
         if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model && e.settings() == &settings) {
             return Ok(Some((engine.clone(), info.quantization)));
@@ -864,14 +911,14 @@ impl Fieldbrief {
     }
 
     /// Speed of a model through the worker path `summarize` uses.
-    pub fn bench(&mut self, model: &str, threads: u32, prompt_tokens: u32, gen_tokens: u32) -> Result<BenchReport> {
+    pub fn bench(&mut self, model: &str, threads: u32, prompt_tokens: u32, gen_tokens: u32, note: Option<&Path>) -> Result<BenchReport> {
         let worker = self.worker.clone().ok_or_else(|| Error::Home("no engine worker in this build".into()))?;
         let model = self.resolve_model(model)?;
         fieldbrief_gguf::inspect(&model.path).map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
         let e = &self.settings.engine;
         // The model's own context (or the configured one) also holds the real summaries below.
         let settings = LocalSettings { gpu_layers: e.gpu_layers, context: e.context, threads, ..Default::default() };
-        let engine = LocalEngine::new(worker, model.clone(), settings);
+        let engine = LocalEngine::new(worker.clone(), model.clone(), settings);
         let first = engine.bench(prompt_tokens, gen_tokens).map_err(|e| self.engine_error(&model, e))?;
         // A second, real request on the warm worker: its time to first token shows what the
         // prefix cache saves when a prompt starts like the previous one.
@@ -884,7 +931,55 @@ impl Fieldbrief {
         engine.summarize(&doc, &request, &mut |_| {}).map_err(|e| self.engine_error(&model, e))?;
         let warm = ms(t);
         let chat = engine.describe().map(|d| d.chat).unwrap_or_default();
-        Ok(BenchReport { model: ModelRef { id: model.id, version: model.version }, stats: first.0, tokens_streamed: first.1, summary_cold_ms: cold, summary_warm_ms: warm, chat })
+        drop(engine);
+        let note = match note {
+            Some(path) => Some(self.bench_note(&worker, &model, threads, path)?),
+            None => None,
+        };
+        Ok(BenchReport { model: ModelRef { id: model.id, version: model.version }, stats: first.0, tokens_streamed: first.1, summary_cold_ms: cold, summary_warm_ms: warm, chat, note })
+    }
+
+    fn bench_note(&self, worker: &WorkerCommand, model: &LocalModel, threads: u32, path: &Path) -> Result<NoteBench> {
+        let limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
+        let doc = fieldbrief_ingest::read_path(path, &limits)?;
+        let words = quality::summary_words(&doc.text);
+        let target = LengthTarget::choose(Style::Bullets, None, None, words).words;
+        let request = SummaryRequest::new(Style::Bullets, Some(target));
+        let e = &self.settings.engine;
+        let draft = if e.draft_tokens > 0 { e.draft_tokens } else { fieldbrief_engine::protocol::DRAFT };
+        // Its own states, started empty: the first runs are cold starts.
+        let states = self.home.engine_state_dir().join("bench");
+        let _ = std::fs::remove_dir_all(&states);
+        let mut runs = Vec::new();
+        for (d, state) in [(0, "plain"), (draft, "speculative"), (draft, "speculative")] {
+            let sampling = Sampling { draft: d, ..Sampling::deterministic(0) };
+            let state_dir = Some(states.join(state));
+            let settings = LocalSettings { gpu_layers: e.gpu_layers, context: e.context, threads, sampling, state_dir, ..Default::default() };
+            let engine = LocalEngine::new(worker.clone(), model.clone(), settings);
+            // Loaded first: the run measures the summary, not the model load.
+            engine.describe().map_err(|err| self.engine_error(model, err))?;
+            let t = Instant::now();
+            let out = engine.summarize(&doc, &request, &mut |_| {}).map_err(|err| self.engine_error(model, err))?;
+            let seconds = t.elapsed().as_secs_f64();
+            let decoding = out.decoding.unwrap_or_default();
+            let decode_s = (seconds - decoding.first_token_ms / 1000.0).max(1e-6);
+            runs.push(NoteRun {
+                draft: d,
+                warm_start: decoding.warm_start,
+                seconds,
+                first_token_ms: decoding.first_token_ms,
+                output_tokens: out.output_tokens,
+                decode_tok_s: out.output_tokens as f64 / decode_s,
+                drafted: decoding.drafted,
+                accepted: decoding.accepted,
+                text: out.text,
+            });
+        }
+        let _ = std::fs::remove_dir_all(&states);
+        let identical = runs.iter().all(|r| r.text == runs[0].text);
+        let speedup = runs[1].decode_tok_s / runs[0].decode_tok_s.max(1e-9);
+        let warm_first_token_ratio = runs[2].first_token_ms / runs[1].first_token_ms.max(1e-9);
+        Ok(NoteBench { name: doc.name.clone(), words, target_words: target, runs, identical, speedup, warm_first_token_ratio })
     }
 
     fn engine_error(&self, model: &LocalModel, e: EngineError) -> Error {
@@ -896,27 +991,28 @@ impl Fieldbrief {
 
     /// Asks a short-lived worker which devices llama.cpp sees (once: the answer is kept);
     /// none without a worker.
-    fn devices(&self) -> Vec<fieldbrief_engine::protocol::Device> {
+    fn devices(&self) -> (Vec<fieldbrief_engine::protocol::Device>, Option<String>) {
         if let Some(known) = self.devices.get() {
             return known.clone();
         }
         let found = self.ask_devices();
         // A failed answer is not kept: the next status asks again.
-        if !found.is_empty() {
+        if !found.0.is_empty() {
             let _ = self.devices.set(found.clone());
         }
         found
     }
 
-    fn ask_devices(&self) -> Vec<fieldbrief_engine::protocol::Device> {
-        let Some(worker) = self.worker.clone() else { return Vec::new() };
+    /// The devices and the worker's CPU variant.
+    fn ask_devices(&self) -> (Vec<fieldbrief_engine::protocol::Device>, Option<String>) {
+        let Some(worker) = self.worker.clone() else { return (Vec::new(), None) };
         let mut supervisor = fieldbrief_engine::supervisor::Supervisor::new(worker);
         supervisor.patience = std::time::Duration::from_secs(10);
         match supervisor.call(&fieldbrief_engine::protocol::Request::Devices { id: "devices".into() }, None, |_| {}) {
-            Ok(fieldbrief_engine::protocol::Event::Devices { devices, .. }) => devices,
+            Ok(fieldbrief_engine::protocol::Event::Devices { devices, .. }) => (devices, supervisor.cpu_variant().map(str::to_string)),
             other => {
                 tracing::warn!(?other, "could not list compute devices");
-                Vec::new()
+                (Vec::new(), None)
             }
         }
     }
@@ -1034,7 +1130,7 @@ impl Fieldbrief {
         };
         let deferred_pending = self.store.deferred(false)?.len();
         let cloud = &self.settings.cloud;
-        let devices = self.devices();
+        let (devices, cpu_variant) = self.devices();
         let active_model = self.active_model_ref();
         Ok(StatusReport {
             version: env!("CARGO_PKG_VERSION"),
@@ -1050,6 +1146,7 @@ impl Fieldbrief {
                     .find(|d| d.gpu && self.backend != "cpu" && self.settings.engine.gpu_layers != Some(0))
                     .map_or_else(|| "CPU".to_string(), |d| if d.description.is_empty() { d.name.clone() } else { d.description.clone() }),
                 devices,
+                cpu_variant,
                 available: if self.worker.is_some() && active_model.is_some() {
                     vec!["local", Extractive.name()]
                 } else {

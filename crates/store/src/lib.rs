@@ -33,6 +33,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0004_cache_and_device.sql")),
     M::up(include_str!("../migrations/0005_summary_edits.sql")),
     M::up(include_str!("../migrations/0006_length_target.sql")),
+    M::up(include_str!("../migrations/0007_decoding.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -355,7 +356,8 @@ impl Store {
                     reasons, engine, model_id, model_version, prompt_version, style, max_words, t_ingest_ms,
                     t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms, quality_checks,
                     quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh,
-                    power_mode, cloud_input_tokens, cloud_output_tokens, device_class, device, length_from
+                    power_mode, cloud_input_tokens, cloud_output_tokens, device_class, device, length_from,
+                    t_first_token_ms, drafted_tokens, accepted_drafts
              FROM ledger WHERE created_at >= ?1 ORDER BY created_at, id",
         )?;
         let rows = stmt.query_map([since.unwrap_or("")], |r| {
@@ -382,6 +384,9 @@ impl Store {
                         generate: r.get(18)?,
                         store: r.get(19)?,
                         total: r.get(20)?,
+                        first_token: r.get(37)?,
+                        drafted: r.get(38)?,
+                        accepted: r.get(39)?,
                     },
                     quality_checks: r.get(21)?,
                     quality_passed: r.get(22)?,
@@ -628,9 +633,9 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
                              t_ingest_ms, t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms,
                              quality_passed, quality_checks, status, error_code, error, outcome, power,
                              connectivity, cost, energy_wh, power_mode, cloud_input_tokens, cloud_output_tokens,
-                             device_class, device, length_from)
+                             device_class, device, length_from, t_first_token_ms, drafted_tokens, accepted_drafts)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)",
+                 ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
         params![
             e.request_id,
             e.created_at,
@@ -672,6 +677,9 @@ fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
             e.device_class,
             e.device,
             e.length_from.map(LengthFrom::as_str),
+            e.timings.first_token,
+            e.timings.drafted,
+            e.timings.accepted,
         ],
     )?;
     Ok(())

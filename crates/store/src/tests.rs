@@ -28,7 +28,7 @@ fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
         reasons: vec![Reason { code: ReasonCode::NoLocalModel, detail: "none installed".into() }],
         engine: Some("extractive".into()),
         prompt_version: Some("textrank-1".into()),
-        timings: Timings { ingest: 1.5, save_note: 2.0, route: 0.1, generate: 7.25, store: 3.0, total: 14.0 },
+        timings: Timings { ingest: 1.5, save_note: 2.0, route: 0.1, generate: 7.25, store: 3.0, total: 14.0, first_token: 0.5, drafted: 40, accepted: 29 },
         quality: Some(Verdict {
             passed: true,
             checks: vec![Check { name: "non_empty".into(), passed: true, detail: "12 words".into() }],

@@ -14,6 +14,7 @@
 
 mod chat;
 mod session;
+mod warm;
 
 use fieldbrief_engine::protocol::{ErrorKind, Event, LoadSpec, Request, VERSION};
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -33,6 +34,23 @@ pub fn backend_name() -> &'static str {
         "metal"
     } else {
         "cpu"
+    }
+}
+
+/// The CPU instruction set this build's llama.cpp kernels were compiled for (the bundles carry
+/// one worker per level and the supervisor starts the best one the CPU runs; see
+/// `fieldbrief_engine::supervisor::WorkerCommand::for_this_cpu`).
+pub fn cpu_variant() -> &'static str {
+    if cfg!(all(target_arch = "x86_64", target_feature = "avx512f", target_feature = "avx512bw")) {
+        "x86-64-v4"
+    } else if cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
+        "x86-64-v3"
+    } else if cfg!(target_arch = "x86_64") {
+        "x86-64"
+    } else if cfg!(target_arch = "aarch64") {
+        "aarch64"
+    } else {
+        std::env::consts::ARCH
     }
 }
 
@@ -73,7 +91,7 @@ pub fn run(idle_unload: Duration) -> i32 {
             return 1;
         }
     };
-    out.emit(&Event::Ready { version: VERSION, pid: std::process::id(), backend: backend_name().into() });
+    out.emit(&Event::Ready { version: VERSION, pid: std::process::id(), backend: backend_name().into(), cpu: cpu_variant().into() });
 
     let cancellations: Cancellations = Arc::default();
     let requests = spawn_reader(cancellations.clone(), out.clone());

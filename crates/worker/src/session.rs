@@ -30,6 +30,27 @@ pub(crate) struct Loaded {
     pub chat_format: Option<fieldbrief_gguf::ChatFormat>,
 }
 
+/// Prompt beginnings shorter than this are decoded, not restored: the file costs more.
+const MIN_WARM_PREFIX: usize = 32;
+
+/// The smallest context a session allocates: room for a short note, its prompt and answer,
+/// so most requests never regrow it.
+const MIN_CONTEXT: u32 = 2048;
+
+/// The largest context the KV cache may take in `free` bytes of memory: at most half of it,
+/// so the model, compute buffers and everything else on the laptop keep the rest.
+fn memory_cap(kv_bytes_per_token: u64, free: u64) -> u32 {
+    let tokens = (free / 2) / kv_bytes_per_token.max(1);
+    (tokens.min(u32::MAX as u64) as u32 / 256 * 256).max(512)
+}
+
+/// The context to allocate for `needed` tokens (prompt and output): the next power of two, at
+/// least [`MIN_CONTEXT`], at most `cap`.
+pub(crate) fn context_size(needed: usize, cap: u32) -> u32 {
+    let want = (needed.max(1) as u64).next_power_of_two().max(MIN_CONTEXT as u64);
+    want.min(cap as u64) as u32
+}
+
 /// Validates the file first (llama.cpp answers a bad file with null, or aborts), then loads it
 /// memory-mapped; if GPU offload fails, loads it again on the CPU and says so.
 pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Failure> {
@@ -54,7 +75,15 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
         Err(e) => return Err((ErrorKind::LoadFailed, format!("llama.cpp could not load {}: {e}", spec.path))),
     };
     let n_ctx_train = model.n_ctx_train();
-    let n_ctx = if spec.n_ctx == 0 { n_ctx_train } else { spec.n_ctx.min(n_ctx_train.max(spec.n_ctx)) };
+    // The most any request may use: what was asked for (the model's own maximum by default),
+    // capped by the memory the KV cache may take on the device that holds it. Each request
+    // then gets a context sized to its prompt and output (`context_size`), not this.
+    let asked = if spec.n_ctx == 0 { n_ctx_train } else { spec.n_ctx };
+    let free = memory_free(gpu_layers > 0);
+    let n_ctx = match free {
+        Some(free) => asked.min(memory_cap(info.kv_bytes_per_token, free)),
+        None => asked,
+    };
     let desc = ModelDescription {
         n_ctx_train,
         n_ctx,
@@ -74,6 +103,18 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
         gpu_fallback,
     };
     Ok(Loaded { model, desc, chat_format: info.chat_format })
+}
+
+/// Free memory of the device the KV cache lives on (the GPU's when layers are offloaded, else
+/// the machine's), as llama.cpp's backends report it.
+fn memory_free(on_gpu: bool) -> Option<u64> {
+    use llama_cpp_2::LlamaBackendDeviceType::{Cpu, Gpu, IntegratedGpu};
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .filter(|d| if on_gpu { matches!(d.device_type, Gpu | IntegratedGpu) } else { matches!(d.device_type, Cpu) })
+        .map(|d| d.memory_free as u64)
+        .filter(|&f| f > 0)
+        .max()
 }
 
 fn gpus() -> Vec<llama_cpp_2::LlamaBackendDevice> {
@@ -107,6 +148,8 @@ pub(crate) struct Session<'a> {
     out: &'a Emitter,
     cancellations: &'a Cancellations,
     ctx: Option<LlamaContext<'a>>,
+    /// Tokens the context holds (0 before there is one).
+    ctx_size: u32,
     /// Tokens whose KV entries are in the context, in order.
     cached: Vec<LlamaToken>,
 }
@@ -119,7 +162,7 @@ impl<'a> Session<'a> {
         out: &'a Emitter,
         cancellations: &'a Cancellations,
     ) -> Session<'a> {
-        Session { backend, loaded, spec, out, cancellations, ctx: None, cached: Vec::new() }
+        Session { backend, loaded, spec, out, cancellations, ctx: None, ctx_size: 0, cached: Vec::new() }
     }
 
     pub(crate) fn serve(&mut self, request: Request) {
@@ -166,22 +209,43 @@ impl<'a> Session<'a> {
         self.loaded.model.vocab().tokenize(text.as_bytes(), add_special, add_special)
     }
 
+    /// The context, created at the smallest size when there is none yet.
     fn context(&mut self) -> Result<&mut LlamaContext<'a>, Failure> {
         if self.ctx.is_none() {
-            let mut params = LlamaContextParams::default()
-                .with_n_ctx(NonZeroU32::new(self.loaded.desc.n_ctx))
-                .with_n_batch(self.batch());
-            let threads = self.threads() as i32;
-            params = params.with_n_threads(threads).with_n_threads_batch(threads);
-            let ctx = self
-                .loaded
-                .model
-                .new_context(self.backend, params)
-                .map_err(|e| (ErrorKind::LoadFailed, format!("could not create a context: {e}")))?;
-            self.ctx = Some(ctx);
-            self.cached.clear();
+            self.ensure_context(0)?;
         }
         self.ctx.as_mut().ok_or((ErrorKind::LoadFailed, "no context".into()))
+    }
+
+    /// Makes sure the context holds `needed` tokens: a context is sized to the work
+    /// ([`context_size`]), not to the model's maximum, and is made again, larger, when a request
+    /// needs more (the KV prefix it held is lost then).
+    fn ensure_context(&mut self, needed: usize) -> Result<(), Failure> {
+        let cap = self.loaded.desc.n_ctx;
+        if needed > cap as usize {
+            return Err((ErrorKind::ContextOverflow, format!("the request needs {needed} tokens; the context holds {cap}")));
+        }
+        if self.ctx.is_some() && needed <= self.ctx_size as usize {
+            return Ok(());
+        }
+        let size = context_size(needed, cap);
+        self.ctx = None;
+        let threads = self.threads() as i32;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(size))
+            .with_n_batch(self.batch().min(size))
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let ctx = self
+            .loaded
+            .model
+            .new_context(self.backend, params)
+            .map_err(|e| (ErrorKind::LoadFailed, format!("could not create a {size}-token context: {e}")))?;
+        tracing::debug!(size, needed, cap, "context created");
+        self.ctx = Some(ctx);
+        self.ctx_size = size;
+        self.cached.clear();
+        Ok(())
     }
 
     /// The model's own chat template when it has one that llama.cpp knows; else its family's
@@ -202,9 +266,70 @@ impl<'a> Session<'a> {
         crate::chat::render(format, messages)
     }
 
-    /// Decodes `tokens` after the longest prefix already in the KV cache. Returns how many
-    /// tokens were reused.
-    fn prefill(&mut self, id: &str, tokens: &[LlamaToken]) -> Result<usize, Failure> {
+    /// The fixed beginning of a prompt: the tokens before the last message's content (the
+    /// instructions and worked examples), found as the tokens the prompt shares with the same
+    /// messages around two other contents. 0 for a prompt of one message.
+    fn fixed_prefix(&self, messages: &[Message], tokens: &[LlamaToken]) -> usize {
+        let Some((last, earlier)) = messages.split_last() else { return 0 };
+        if earlier.is_empty() {
+            return 0;
+        }
+        let with = |content: &str| {
+            let mut m = earlier.to_vec();
+            m.push(Message { role: last.role.clone(), content: content.into() });
+            self.tokenize(&self.format(&m), true)
+        };
+        let (a, b) = (with("x"), with("y"));
+        let shared = |p: &[LlamaToken], q: &[LlamaToken]| p.iter().zip(q).take_while(|(x, y)| x == y).count();
+        shared(&a, &b).min(shared(&a, tokens))
+    }
+
+    /// Warm start: when the KV cache is empty (a new worker, a new context), the prompt's
+    /// fixed beginning ([`Session::fixed_prefix`]) is restored from the state saved by an
+    /// earlier request, or decoded and saved for the next one. Kept per model file and
+    /// beginning, so a new prompt version or model gets its own. Returns whether it restored.
+    fn warm_start(&mut self, id: &str, messages: &[Message], tokens: &[LlamaToken], reserve: usize) -> Result<bool, Failure> {
+        let Some(dir) = self.spec.state_dir.clone() else { return Ok(false) };
+        if !self.cached.is_empty() {
+            return Ok(false);
+        }
+        let prefix = self.fixed_prefix(messages, tokens);
+        if prefix < MIN_WARM_PREFIX {
+            return Ok(false);
+        }
+        let store = crate::warm::Store::new(Path::new(&dir), Path::new(&self.spec.path));
+        let key = store.key(tokens[..prefix].iter().map(|t| t.0));
+        self.ensure_context((tokens.len() + reserve).min(self.loaded.desc.n_ctx as usize))?;
+        if let Some(path) = store.verified(&key) {
+            let ctx = self.context()?;
+            match ctx.state_seq_load_file(&path, 0, prefix + 1) {
+                Ok((restored, _)) if restored.as_slice() == &tokens[..prefix] => {
+                    self.cached = restored;
+                    return Ok(true);
+                }
+                outcome => {
+                    tracing::warn!(path = %path.display(), ok = outcome.is_ok(), "saved prompt state unusable; discarded");
+                    ctx.clear_kv_cache();
+                    self.cached.clear();
+                    store.discard(&key);
+                }
+            }
+        }
+        // Cold: decode the beginning alone, save it, and the caller decodes the rest after it.
+        self.prefill(id, &tokens[..prefix], tokens.len() - prefix + reserve)?;
+        if self.cached.len() == prefix {
+            let ctx = self.context()?;
+            let saved = store.save(&key, |tmp| ctx.state_seq_save_file(tmp, 0, &tokens[..prefix]).map(|_| ()).map_err(|e| e.to_string()));
+            if let Err(e) = saved {
+                tracing::warn!(error = %e, "could not save the prompt state for warm starts");
+            }
+        }
+        Ok(false)
+    }
+
+    /// Decodes `tokens` after the longest prefix already in the KV cache, in a context with
+    /// room for `reserve` more (the output). Returns how many tokens were reused.
+    fn prefill(&mut self, id: &str, tokens: &[LlamaToken], reserve: usize) -> Result<usize, Failure> {
         let n_ctx = self.loaded.desc.n_ctx as usize;
         if tokens.len() >= n_ctx {
             return Err((
@@ -212,6 +337,8 @@ impl<'a> Session<'a> {
                 format!("the prompt is {} tokens; the context holds {n_ctx}", tokens.len()),
             ));
         }
+        // The output may be cut by a full context, never the prompt.
+        self.ensure_context((tokens.len() + reserve).min(n_ctx))?;
         let mut reuse = self.cached.iter().zip(tokens).take_while(|(a, b)| a == b).count();
         // The last prompt token is always decoded again: its logits start the generation.
         reuse = reuse.min(tokens.len().saturating_sub(1));
@@ -226,6 +353,8 @@ impl<'a> Session<'a> {
         let ctx = self.context()?;
         let mut batch = LlamaBatch::new(n_batch, 1);
         let last = tokens.len() - 1;
+        // Only what was decoded is in the cache: a cancel stops between batches.
+        let mut decoded = reuse;
         for (chunk_start, chunk) in tokens[reuse..].chunks(n_batch).enumerate().map(|(i, c)| (reuse + i * n_batch, c)) {
             if is_cancelled(&cancellations, id) {
                 break;
@@ -238,8 +367,9 @@ impl<'a> Session<'a> {
                     .map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
             }
             ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("prompt decode failed: {e}")))?;
+            decoded = chunk_start + chunk.len();
         }
-        self.cached.extend_from_slice(&tokens[reuse..]);
+        self.cached.extend_from_slice(&tokens[reuse..decoded]);
         Ok(reuse)
     }
 
@@ -250,24 +380,38 @@ impl<'a> Session<'a> {
         if tokens.is_empty() {
             return Err((ErrorKind::BadRequest, "empty prompt".into()));
         }
-        let reused = self.prefill(id, &tokens)?;
+        let reserve = sampling.max_tokens as usize;
+        let warm_start = self.warm_start(id, messages, &tokens, reserve)?;
+        let reused = self.prefill(id, &tokens, reserve)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = Picker::new(sampling, &self.loaded.model)?;
-        let (stop, output_tokens, ttft_ms) = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true, true)?;
+        let done = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true, true, sampling.draft)?;
         Ok(GenerationStats {
             prompt_tokens: tokens.len() as u32,
             cached_tokens: reused as u32,
-            output_tokens,
+            output_tokens: done.tokens,
             prompt_ms,
             generate_ms: started.elapsed().as_secs_f64() * 1000.0 - prompt_ms,
-            ttft_ms,
-            stop,
+            ttft_ms: done.ttft_ms,
+            stop: done.stop,
+            context_tokens: self.ctx_size,
+            drafted_tokens: done.drafted,
+            accepted_tokens: done.accepted,
+            warm_start,
         })
     }
 
     /// Samples and decodes until end of text (when `stop_at_eog`), the token limit, a full
-    /// context or a cancel, streaming text when `emit`. Returns (why it stopped, tokens
-    /// generated, ms from `started` to the first token).
+    /// context or a cancel, streaming text when `emit`.
+    ///
+    /// With `draft_max` > 0 it decodes speculatively from the prompt (prompt-lookup decoding,
+    /// [`draft`]): after each token, the tokens that followed the latest earlier occurrence of
+    /// the text's last few tokens are guessed to come next, and the token and its guesses are
+    /// decoded in one batch. Each position is then sampled in order, exactly as plain decoding
+    /// samples it; a guess is kept while it equals what was sampled, and the first mismatch
+    /// ends the batch (its sample is the next token; the KV entries after it are dropped). So
+    /// the text is the one plain decoding gives, at the cost of one batch where several
+    /// one-token decodes would be.
     fn decode_loop(
         &mut self,
         id: &str,
@@ -276,54 +420,93 @@ impl<'a> Session<'a> {
         started: Instant,
         emit: bool,
         stop_at_eog: bool,
-    ) -> Result<(StopReason, u32, f64), Failure> {
-        let n_ctx = self.loaded.desc.n_ctx as usize;
+        draft_max: u32,
+    ) -> Result<Decoded, Failure> {
+        let n_ctx = self.ctx_size as usize;
         let cancellations = self.cancellations.clone();
         let out = self.out.clone();
         let vocab = self.loaded.model.vocab();
         let mut text = Utf8Stream::default();
-        let mut batch = LlamaBatch::new(1, 1);
-        let mut produced = 0u32;
-        let mut ttft = 0.0;
-        let mut logits_at = -1; // the last token of the previous decode
-        let stop = loop {
-            if is_cancelled(&cancellations, id) {
-                break StopReason::Cancelled;
+        let mut batch = LlamaBatch::new(draft_max as usize + 1, 1);
+        let mut done = Decoded { stop: StopReason::MaxTokens, tokens: 0, ttft_ms: 0.0, drafted: 0, accepted: 0 };
+        let mut emit_token = |token: LlamaToken, done: &mut Decoded| {
+            if done.tokens == 0 {
+                done.ttft_ms = started.elapsed().as_secs_f64() * 1000.0;
             }
-            if produced >= max_tokens {
-                break StopReason::MaxTokens;
-            }
-            if self.cached.len() >= n_ctx {
-                break StopReason::ContextFull;
-            }
-            let ctx = self.context()?;
-            let token = sampler.pick(ctx, logits_at, &vocab);
-            if stop_at_eog && vocab.is_eog(token) {
-                break StopReason::EndOfText;
-            }
-            if produced == 0 {
-                ttft = started.elapsed().as_secs_f64() * 1000.0;
-            }
-            produced += 1;
+            done.tokens += 1;
             if emit {
                 // One event per token, so clients can count them; the text is empty while a
                 // character split across tokens is incomplete.
                 let chunk = text.push(&vocab.token_to_piece(token, false, None));
                 out.emit(&Event::Token { id: id.into(), text: chunk });
             }
+        };
+        // A prompt cancelled while it was being read has no logits to sample from.
+        if is_cancelled(&cancellations, id) {
+            done.stop = StopReason::Cancelled;
+            return Ok(done);
+        }
+        // The next token, sampled but not yet decoded.
+        let mut next = {
+            let ctx = self.context()?;
+            sampler.pick(ctx, -1, &vocab)
+        };
+        done.stop = loop {
+            if is_cancelled(&cancellations, id) {
+                break StopReason::Cancelled;
+            }
+            if stop_at_eog && vocab.is_eog(next) {
+                break StopReason::EndOfText;
+            }
+            if done.tokens >= max_tokens {
+                break StopReason::MaxTokens;
+            }
+            if self.cached.len() >= n_ctx {
+                break StopReason::ContextFull;
+            }
+            emit_token(next, &mut done);
+            self.cached.push(next);
+            // Guesses never run past the token limit or the context.
+            let room = (max_tokens - done.tokens).min(n_ctx.saturating_sub(self.cached.len() + 1) as u32);
+            let guesses: Vec<LlamaToken> = draft(&self.cached, draft_max.min(room) as usize).to_vec();
             batch.clear();
-            let pos = self.cached.len() as i32;
-            batch.add(token, pos, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            let start = self.cached.len() - 1;
+            for (k, &tok) in std::iter::once(&next).chain(&guesses).enumerate() {
+                batch.add(tok, (start + k) as i32, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            }
             let ctx = self.context()?;
             ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
-            self.cached.push(token);
-            logits_at = 0;
+            done.drafted += guesses.len() as u32;
+            let mut k = 0;
+            next = loop {
+                let ctx = self.context()?;
+                let token = sampler.pick(ctx, k as i32, &vocab);
+                let keep = guesses.get(k) == Some(&token)
+                    && !(stop_at_eog && vocab.is_eog(token))
+                    && done.tokens < max_tokens
+                    && !is_cancelled(&cancellations, id);
+                if !keep {
+                    break token;
+                }
+                emit_token(token, &mut done);
+                self.cached.push(token);
+                done.accepted += 1;
+                k += 1;
+            };
+            if k < guesses.len() {
+                // The KV entries of the guesses after the first wrong one.
+                let keep = self.cached.len() as u32;
+                let ctx = self.context()?;
+                if ctx.kv_cache_seq_rm(0, Some(keep), None).is_err() {
+                    return Err((ErrorKind::DecodeFailed, "could not drop rejected draft tokens from the KV cache".into()));
+                }
+            }
         };
         let rest = text.finish();
         if emit && !rest.is_empty() {
             out.emit(&Event::Token { id: id.into(), text: rest });
         }
-        Ok((stop, produced, ttft))
+        Ok(done)
     }
 
     /// Greedy generation from a short chat prompt, checking every step's logits are finite and
@@ -342,8 +525,8 @@ impl<'a> Session<'a> {
             ctx.clear_kv_cache();
         }
         self.cached.clear();
-        self.prefill(id, &prompt_tokens)?;
-        let n_ctx = self.loaded.desc.n_ctx as usize;
+        self.prefill(id, &prompt_tokens, tokens as usize)?;
+        let n_ctx = self.ctx_size as usize;
         let n_vocab = self.loaded.model.n_vocab();
         let vocab = self.loaded.model.vocab();
         let mut sampler = LlamaSampler::greedy();
@@ -399,14 +582,14 @@ impl<'a> Session<'a> {
             }
             this.cached.clear();
             let started = Instant::now();
-            this.prefill(id, &tokens)?;
+            this.prefill(id, &tokens, gen_tokens as usize)?;
             let prompt_s = started.elapsed().as_secs_f64();
             let mut sampler = Picker::greedy();
             let gen_started = Instant::now();
             // Random weights end text early: benchmarks decode end-of-text like any token.
-            let (_, produced, ttft) = this.decode_loop(id, &mut sampler, gen_tokens, started, emit, false)?;
+            let done = this.decode_loop(id, &mut sampler, gen_tokens, started, emit, false, 0)?;
             let gen_s = gen_started.elapsed().as_secs_f64();
-            Ok((tokens.len() as f64 / prompt_s, produced as f64 / gen_s.max(1e-9), ttft))
+            Ok((tokens.len() as f64 / prompt_s, done.tokens as f64 / gen_s.max(1e-9), done.ttft_ms))
         };
         let (prompt_tok_s, gen_tok_s, ttft_ms) = run(true, self)?;
         let (_, gen_tok_s_silent, _) = run(false, self)?;
@@ -421,8 +604,49 @@ impl<'a> Session<'a> {
             threads: self.threads(),
             backend: self.loaded.desc.backend.clone(),
             peak_rss_mib: peak_rss_mib(),
+            cpu_variant: crate::cpu_variant().into(),
         })
     }
+}
+
+/// How a decode loop ended.
+pub(crate) struct Decoded {
+    pub stop: StopReason,
+    /// Tokens generated.
+    pub tokens: u32,
+    /// From the request's start to the first generated token.
+    pub ttft_ms: f64,
+    /// Tokens guessed from the prompt, and how many of them were right.
+    pub drafted: u32,
+    pub accepted: u32,
+}
+
+/// The longest n-gram this short (and at least this long) that ends the text is looked up
+/// earlier in it.
+const DRAFT_NGRAM_MAX: usize = 4;
+const DRAFT_NGRAM_MIN: usize = 2;
+
+/// Prompt-lookup drafting: finds the latest earlier occurrence of the last
+/// [`DRAFT_NGRAM_MAX`]…[`DRAFT_NGRAM_MIN`] tokens of `history` (longest first) and returns up
+/// to `max` of the tokens that followed it. Summaries copy figures, part numbers and phrases
+/// from their note, so what followed in the note is often what comes next.
+pub(crate) fn draft<T: PartialEq>(history: &[T], max: usize) -> &[T] {
+    if max == 0 {
+        return &[];
+    }
+    let len = history.len();
+    for n in (DRAFT_NGRAM_MIN..=DRAFT_NGRAM_MAX).rev() {
+        if len <= n {
+            continue;
+        }
+        let tail = &history[len - n..];
+        // Latest occurrence first; one that ends right before the tail still has a follower.
+        if let Some(start) = (0..len - n).rev().find(|&i| &history[i..i + n] == tail) {
+            let from = start + n;
+            return &history[from..(from + max).min(len)];
+        }
+    }
+    &[]
 }
 
 /// Picks each next token: the sampling chain, held to a grammar when the request has one
@@ -548,7 +772,38 @@ fn peak_rss_mib() -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::Utf8Stream;
+    use super::{Utf8Stream, context_size, draft, memory_cap};
+
+    #[test]
+    fn drafts_continue_the_latest_earlier_occurrence_of_the_longest_tail() {
+        // "… 4 . 2 bar" seen before: after "4 ." comes "2 bar".
+        let h = [1, 4, 9, 2, 7, 5, 4, 9, 2, 8, 3, 4, 9];
+        // tail [4, 9] occurs at 6 (latest) and 1: the latest one's followers.
+        assert_eq!(draft(&h, 3), &[2, 8, 3]);
+        // A longer matching tail wins over a later short one.
+        let h = [5, 6, 7, 1, 0, 0, 7, 1, 9, 9, 5, 6, 7];
+        assert_eq!(draft(&h, 2), &[1, 0]);
+        // Followers stop at the end of the history.
+        let h = [3, 3, 3];
+        assert_eq!(draft(&h, 8), &[3]);
+        // No earlier occurrence, too short a history, or nothing wanted: no guesses.
+        assert!(draft(&[1, 2, 3, 4], 4).is_empty());
+        assert!(draft(&[1, 2], 4).is_empty());
+        assert!(draft(&[1, 2, 1, 2], 0).is_empty());
+    }
+
+    #[test]
+    fn contexts_are_sized_to_the_work_within_the_cap() {
+        assert_eq!(context_size(10, 32768), 2048);
+        assert_eq!(context_size(2049, 32768), 4096);
+        assert_eq!(context_size(5000, 32768), 8192);
+        assert_eq!(context_size(40000, 32768), 32768);
+        assert_eq!(context_size(3000, 1024), 1024);
+        // Qwen2.5 0.5B: 24 layers × 2 KV heads × (64 + 64) × 2 bytes = 12 KiB a token; with
+        // 1 GiB free, at most half of it: 43,690 tokens, rounded down to 256.
+        assert_eq!(memory_cap(12288, 1 << 30), 43520);
+        assert_eq!(memory_cap(12288, 0), 512);
+    }
 
     #[test]
     fn characters_split_across_tokens_come_out_whole() {

@@ -56,7 +56,10 @@ export function statusBar() {
       const r = s.report;
       renderEngine();
       const gpu = r.engine.devices.find((d) => d.gpu);
-      device.textContent = s.worker ? `Device: ${r.engine.device}${gpu && r.engine.device === "CPU" ? " (GPU not used)" : ""}` : "Device: CPU (no engine worker installed)";
+      const kernels = r.engine.device === "CPU" && r.engine.cpu_variant ? ` (${r.engine.cpu_variant} kernels)` : "";
+      device.textContent = s.worker
+        ? `Device: ${r.engine.device}${kernels}${gpu && r.engine.device === "CPU" ? " (GPU not used)" : ""}`
+        : "Device: CPU (no engine worker installed)";
       model.textContent = r.active_model ? `Model: ${r.active_model.id}` : "Model: none";
       const [net, netTitle] = networkText(r);
       network.textContent = net;
