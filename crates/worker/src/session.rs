@@ -576,6 +576,9 @@ impl<'a> Session<'a> {
                 format!("{} prompt + {gen_tokens} generated tokens exceed the {n_ctx}-token context", tokens.len()),
             ));
         }
+        // The context is made before the clock starts, as llama-bench does: its allocation is
+        // not prompt processing.
+        self.ensure_context(tokens.len() + gen_tokens as usize)?;
         let run = |emit: bool, this: &mut Self| -> Result<(f64, f64, f64), Failure> {
             if let Some(ctx) = this.ctx.as_mut() {
                 ctx.clear_kv_cache();
