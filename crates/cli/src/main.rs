@@ -476,10 +476,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Worker { idle_secs } => {
-            // Ctrl-C at the terminal reaches the whole process group: the worker leaves it to
-            // its parent (which cancels, pauses or shuts the worker down), instead of dying
-            // under a smoke test or a summary.
-            let _ = ctrlc::set_handler(|| {});
             std::process::exit(fieldbrief_worker::run(std::time::Duration::from_secs(idle_secs.max(1))))
         }
         Command::Models(command) => models_command(open(cli.home)?, command),

@@ -82,6 +82,10 @@ pub(crate) fn is_cancelled(c: &Cancellations, id: &str) -> bool {
 
 /// Runs the worker until stdin closes or a shutdown request arrives. Returns the exit code.
 pub fn run(idle_unload: Duration) -> i32 {
+    // Ctrl-C at a terminal reaches the whole process group: the worker leaves it to its parent
+    // (which cancels, pauses or shuts the worker down), instead of dying under a smoke test or
+    // a summary.
+    let _ = ctrlc::set_handler(|| {});
     llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
     let out = Emitter;
     let backend = match LlamaBackend::init() {

@@ -32,7 +32,5 @@ fn main() {
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
-    // Ctrl-C at a terminal reaches the whole process group: the parent decides what happens.
-    let _ = ctrlc::set_handler(|| {});
     std::process::exit(fieldbrief_worker::run(Duration::from_secs(idle_secs.max(1))));
 }

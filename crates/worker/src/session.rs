@@ -108,10 +108,16 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
 /// Free memory of the device the KV cache lives on (the GPU's when layers are offloaded, else
 /// the machine's), as llama.cpp's backends report it.
 fn memory_free(on_gpu: bool) -> Option<u64> {
-    use llama_cpp_2::LlamaBackendDeviceType::{Cpu, Gpu, IntegratedGpu};
-    llama_cpp_2::list_llama_ggml_backend_devices()
+    let devices = if on_gpu {
+        gpus()
+    } else {
+        llama_cpp_2::list_llama_ggml_backend_devices()
+            .into_iter()
+            .filter(|d| matches!(d.device_type, llama_cpp_2::LlamaBackendDeviceType::Cpu))
+            .collect()
+    };
+    devices
         .into_iter()
-        .filter(|d| if on_gpu { matches!(d.device_type, Gpu | IntegratedGpu) } else { matches!(d.device_type, Cpu) })
         .map(|d| d.memory_free as u64)
         .filter(|&f| f > 0)
         .max()
