@@ -46,6 +46,9 @@ mod tests {
         let e = UiError::from(fieldbrief_pipeline::Error::NoSuchNote(7));
         assert_eq!(e, UiError { kind: "bad_input", message: "No note with id 7".into() });
         assert_eq!(UiError::from(fieldbrief_pipeline::Error::Cancelled).kind, "cancelled");
-        assert_eq!(UiError::from(fieldbrief_pipeline::Error::Home("disk full".into())).kind, "failure");
+        assert_eq!(
+            UiError::from(fieldbrief_pipeline::Error::Home("disk full".into())).kind,
+            "failure"
+        );
     }
 }

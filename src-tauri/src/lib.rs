@@ -18,7 +18,10 @@ pub use shell::{Dialogs, GrantedFile, Shell};
 use fieldbrief_core::Style;
 use fieldbrief_core::engine::EngineEvent;
 use fieldbrief_core::ledger::Outcome;
-use fieldbrief_pipeline::{Input, ModelEntry, SettingsForm, SettingsView, SummarizeOptions, SummaryReport, write_atomically};
+use fieldbrief_pipeline::{
+    Input, ModelEntry, SettingsForm, SettingsView, SummarizeOptions, SummaryReport,
+    write_atomically,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -35,7 +38,11 @@ where
 {
     tauri::async_runtime::spawn_blocking(move || f(&app, app.state::<Shell>().inner()))
         .await
-        .map_err(|e| UiError::failure(format!("Internal error ({e}); your notes are saved. Please report this.")))?
+        .map_err(|e| {
+            UiError::failure(format!(
+                "Internal error ({e}); your notes are saved. Please report this."
+            ))
+        })?
 }
 
 #[derive(Serialize)]
@@ -92,7 +99,11 @@ struct DraftOut {
 async fn load_draft(app: AppHandle) -> Result<Option<DraftOut>, UiError> {
     blocking(app, |_, shell| {
         let drafts = shell.browse()?.drafts()?;
-        Ok(drafts.into_iter().next().map(|d| DraftOut { id: d.id, body: d.body, updated_at: d.updated_at }))
+        Ok(drafts.into_iter().next().map(|d| DraftOut {
+            id: d.id,
+            body: d.body,
+            updated_at: d.updated_at,
+        }))
     })
     .await
 }
@@ -120,8 +131,7 @@ async fn save_draft(app: AppHandle, id: Option<i64>, body: String) -> Result<Opt
 async fn pick_file(app: AppHandle) -> Result<Option<GrantedFile>, UiError> {
     blocking(app, |app, shell| {
         let path = shell.dialogs.ask(|| {
-            app
-                .dialog()
+            app.dialog()
                 .file()
                 .set_title("Open a note or report")
                 .add_filter("Notes and reports", &["txt", "md", "markdown", "text", "log", "pdf"])
@@ -160,7 +170,11 @@ struct SummarizeRequest {
 
 /// Summarizes, streaming tokens and progress to `on_event` as the engine produces them.
 #[tauri::command]
-async fn summarize(app: AppHandle, request: SummarizeRequest, on_event: Channel<EngineEvent>) -> Result<SummaryReport, UiError> {
+async fn summarize(
+    app: AppHandle,
+    request: SummarizeRequest,
+    on_event: Channel<EngineEvent>,
+) -> Result<SummaryReport, UiError> {
     blocking(app, move |_, shell| {
         let mut fb = shell.work()?;
         shell.cancel.store(false, Ordering::SeqCst);
@@ -221,11 +235,14 @@ async fn edit_summary(app: AppHandle, request_id: String, text: String) -> Resul
 
 /// Saves `markdown` where the user chooses. Returns the path, or `None` when they cancel.
 #[tauri::command]
-async fn export_markdown(app: AppHandle, markdown: String, suggested_name: String) -> Result<Option<PathBuf>, UiError> {
+async fn export_markdown(
+    app: AppHandle,
+    markdown: String,
+    suggested_name: String,
+) -> Result<Option<PathBuf>, UiError> {
     blocking(app, move |app, shell| {
         let target = shell.dialogs.ask(|| {
-            app
-                .dialog()
+            app.dialog()
                 .file()
                 .set_title("Export summary as Markdown")
                 .set_file_name(&suggested_name)
@@ -241,12 +258,19 @@ async fn export_markdown(app: AppHandle, markdown: String, suggested_name: Strin
 }
 
 #[tauri::command]
-async fn history(app: AppHandle, limit: Option<usize>) -> Result<Vec<fieldbrief_pipeline::NoteListItem>, UiError> {
+async fn history(
+    app: AppHandle,
+    limit: Option<usize>,
+) -> Result<Vec<fieldbrief_pipeline::NoteListItem>, UiError> {
     blocking(app, move |_, shell| Ok(shell.browse()?.history(limit.unwrap_or(200))?)).await
 }
 
 #[tauri::command]
-async fn search_history(app: AppHandle, query: String, limit: Option<usize>) -> Result<Vec<fieldbrief_pipeline::SearchHit>, UiError> {
+async fn search_history(
+    app: AppHandle,
+    query: String,
+    limit: Option<usize>,
+) -> Result<Vec<fieldbrief_pipeline::SearchHit>, UiError> {
     blocking(app, move |_, shell| Ok(shell.browse()?.search(&query, limit.unwrap_or(100))?)).await
 }
 
@@ -271,8 +295,7 @@ async fn list_models(app: AppHandle) -> Result<Vec<ModelEntry>, UiError> {
 async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
     blocking(app, |app, shell| {
         let path = shell.dialogs.ask(|| {
-            app
-                .dialog()
+            app.dialog()
                 .file()
                 .set_title("Import a GGUF model")
                 .add_filter("GGUF models", &["gguf"])
@@ -293,7 +316,9 @@ async fn import_model(app: AppHandle) -> Result<Option<ModelEntry>, UiError> {
 #[tauri::command]
 async fn import_model_folder(app: AppHandle) -> Result<Vec<ModelEntry>, UiError> {
     blocking(app, |app, shell| {
-        let path = shell.dialogs.ask(|| app.dialog().file().set_title("Import models from a folder").blocking_pick_folder());
+        let path = shell.dialogs.ask(|| {
+            app.dialog().file().set_title("Import models from a folder").blocking_pick_folder()
+        });
         let Some(path) = path else { return Ok(Vec::new()) };
         if !path.is_dir() {
             return Err(UiError::bad_input(format!("{} is not a folder.", path.display())));
@@ -312,7 +337,9 @@ async fn use_model(app: AppHandle, id: String, version: Option<String>) -> Resul
 async fn remove_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
     blocking(app, move |_, shell| {
         if shell.is_busy() {
-            return Err(UiError::bad_input("Wait for the running summary to finish before removing a model."));
+            return Err(UiError::bad_input(
+                "Wait for the running summary to finish before removing a model.",
+            ));
         }
         shell.browse()?.remove_model(&id, version.as_deref())?;
         Ok(())
@@ -321,7 +348,10 @@ async fn remove_model(app: AppHandle, id: String, version: Option<String>) -> Re
 }
 
 #[tauri::command]
-async fn model_catalog(app: AppHandle, refresh: bool) -> Result<fieldbrief_pipeline::CatalogView, UiError> {
+async fn model_catalog(
+    app: AppHandle,
+    refresh: bool,
+) -> Result<fieldbrief_pipeline::CatalogView, UiError> {
     blocking(app, move |_, shell| Ok(shell.browse()?.model_catalog(refresh)?)).await
 }
 
@@ -330,10 +360,7 @@ async fn model_catalog(app: AppHandle, refresh: bool) -> Result<fieldbrief_pipel
 /// `cancelled`.
 #[tauri::command]
 async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Result<(), UiError> {
-    blocking(app, move |app, shell| {
-        start_download(app, shell, id, version, false)
-    })
-    .await
+    blocking(app, move |app, shell| start_download(app, shell, id, version, false)).await
 }
 
 /// Starts (or resumes) a download on its own handle and thread, registered so the window can
@@ -341,7 +368,13 @@ async fn pull_model(app: AppHandle, id: String, version: Option<String>) -> Resu
 /// `installed`, `failed`, `paused` or `cancelled`. An `automatic` one (an update the
 /// organisation marked so) pauses itself when the laptop goes to battery saver, the connection
 /// is marked metered or the app works offline.
-fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<String>, automatic: bool) -> Result<(), UiError> {
+fn start_download(
+    app: &AppHandle,
+    shell: &Shell,
+    id: String,
+    version: Option<String>,
+    automatic: bool,
+) -> Result<(), UiError> {
     let control = fieldbrief_pipeline::DownloadControl::default();
     // Resume right after Pause: the paused download lets go of its file within moments.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -373,9 +406,14 @@ fn start_download(app: &AppHandle, shell: &Shell, id: String, version: Option<St
         };
         let result = if automatic {
             match fb.pull_model_automatically(&id, version.as_deref(), &control, &mut |p| emit(p)) {
-                Ok(fieldbrief_pipeline::AutoPull::NotStarted(why) | fieldbrief_pipeline::AutoPull::Paused(why)) => {
+                Ok(
+                    fieldbrief_pipeline::AutoPull::NotStarted(why)
+                    | fieldbrief_pipeline::AutoPull::Paused(why),
+                ) => {
                     tracing::info!(model = %id, why, "automatic download held back");
-                    app.state::<Shell>().update_check_soon.store(true, std::sync::atomic::Ordering::SeqCst);
+                    app.state::<Shell>()
+                        .update_check_soon
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
                     Ok(())
                 }
                 Ok(fieldbrief_pipeline::AutoPull::Installed(_)) => Ok(()),
@@ -417,7 +455,10 @@ async fn cancel_download(app: AppHandle, id: String) -> Result<(), UiError> {
         for item in catalog.entries.iter().filter(|i| i.entry.id == id) {
             if let Some(d) = &item.download {
                 fb.discard_download(&d.id, &d.version)?;
-                let cancelled = fieldbrief_pipeline::PullProgress { state: fieldbrief_pipeline::PullState::Cancelled, ..d.clone() };
+                let cancelled = fieldbrief_pipeline::PullProgress {
+                    state: fieldbrief_pipeline::PullState::Cancelled,
+                    ..d.clone()
+                };
                 let _ = app.emit("fieldbrief://model-download", cancelled);
             }
         }
@@ -432,13 +473,19 @@ async fn rollback_model(app: AppHandle, id: String) -> Result<ModelEntry, UiErro
 }
 
 #[tauri::command]
-async fn verify_models(app: AppHandle, id: Option<String>) -> Result<Vec<fieldbrief_pipeline::VerifyReport>, UiError> {
+async fn verify_models(
+    app: AppHandle,
+    id: Option<String>,
+) -> Result<Vec<fieldbrief_pipeline::VerifyReport>, UiError> {
     blocking(app, move |_, shell| Ok(shell.browse()?.verify_models(id.as_deref())?)).await
 }
 
 /// The Ledger view: the report, the ledger day by day, the cache. `since` is a date or time.
 #[tauri::command]
-async fn dashboard(app: AppHandle, since: Option<String>) -> Result<fieldbrief_pipeline::Dashboard, UiError> {
+async fn dashboard(
+    app: AppHandle,
+    since: Option<String>,
+) -> Result<fieldbrief_pipeline::Dashboard, UiError> {
     blocking(app, move |_, shell| {
         let since = since.as_deref().map(fieldbrief_pipeline::parse_since).transpose()?;
         Ok(shell.browse()?.dashboard(since.as_ref())?)
@@ -547,7 +594,13 @@ fn spawn_update_checks(app: AppHandle) {
                         }
                         // Automatic installs run like any download: shown, pausable, cancellable.
                         if o.auto_install_due
-                            && let Err(e) = start_download(&app, &shell, o.id.clone(), Some(o.available.clone()), true)
+                            && let Err(e) = start_download(
+                                &app,
+                                &shell,
+                                o.id.clone(),
+                                Some(o.available.clone()),
+                                true,
+                            )
                         {
                             tracing::warn!(model = %o.id, error = %e.message, "automatic model update not started");
                         }
@@ -563,7 +616,8 @@ fn spawn_update_checks(app: AppHandle) {
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FIELDBRIEF_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("FIELDBRIEF_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -580,9 +634,14 @@ pub fn run() {
             // Refinements queued while offline run in the background; the window hears of each
             // one that is ready.
             let handle = app.handle().clone();
-            let nudge = refiner::spawn(home, std::time::Duration::from_secs(5), refiner::INTERVAL, move |r| {
-                let _ = handle.emit("fieldbrief://refined", r);
-            });
+            let nudge = refiner::spawn(
+                home,
+                std::time::Duration::from_secs(5),
+                refiner::INTERVAL,
+                move |r| {
+                    let _ = handle.emit("fieldbrief://refined", r);
+                },
+            );
             app.state::<Shell>().set_refiner(nudge);
             spawn_update_checks(app.handle().clone());
             Ok(())
@@ -635,14 +694,18 @@ mod tests {
     fn the_capability_grants_exactly_the_registered_commands_and_no_shell() {
         let text = include_str!("../capabilities/main-window.json");
         let cap: serde_json::Value = serde_json::from_str(text).unwrap();
-        let granted: Vec<&str> = cap["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+        let granted: Vec<&str> =
+            cap["permissions"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
         for command in COMMANDS {
             let permission = format!("allow-{}", command.replace('_', "-"));
             assert!(granted.contains(&permission.as_str()), "{permission} is not granted");
         }
         let own: Vec<&&str> = granted.iter().filter(|p| !p.contains(':')).collect();
         assert_eq!(own.len(), COMMANDS.len(), "a granted app permission has no command: {own:?}");
-        assert!(granted.iter().all(|p| !p.starts_with("shell:") && !p.starts_with("fs:")), "{granted:?}");
+        assert!(
+            granted.iter().all(|p| !p.starts_with("shell:") && !p.starts_with("fs:")),
+            "{granted:?}"
+        );
         // The UI opens no dialog itself (the shell does, and grants the file), so the dialog
         // plugin's commands are not granted either.
         assert!(granted.iter().all(|p| !p.starts_with("dialog:")), "{granted:?}");
@@ -658,12 +721,19 @@ mod tests {
 
     #[test]
     fn the_csp_allows_nothing_remote_and_no_eval() {
-        let conf: serde_json::Value = serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
         let csp = &conf["app"]["security"]["csp"];
         for (directive, value) in csp.as_object().unwrap() {
             let value = value.as_str().unwrap();
-            assert!(!value.contains("unsafe-eval") && !value.contains("unsafe-inline"), "{directive}: {value}");
-            assert!(!value.contains("http://") || value == "ipc: http://ipc.localhost", "{directive}: {value}");
+            assert!(
+                !value.contains("unsafe-eval") && !value.contains("unsafe-inline"),
+                "{directive}: {value}"
+            );
+            assert!(
+                !value.contains("http://") || value == "ipc: http://ipc.localhost",
+                "{directive}: {value}"
+            );
             assert!(!value.contains("https:") && !value.contains('*'), "{directive}: {value}");
         }
         assert_eq!(csp["default-src"], "'self'");

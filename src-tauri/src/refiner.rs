@@ -56,7 +56,12 @@ pub fn run_once(handle: &mut Option<Fieldbrief>, home: &Option<PathBuf>) -> Vec<
 
 /// Starts the runner thread. `ready` is called for each finished refinement. The returned
 /// sender nudges it to run now; dropping every sender stops it.
-pub fn spawn(home: Option<PathBuf>, first_after: Duration, interval: Duration, ready: impl Fn(&Refinement) + Send + 'static) -> Sender<()> {
+pub fn spawn(
+    home: Option<PathBuf>,
+    first_after: Duration,
+    interval: Duration,
+    ready: impl Fn(&Refinement) + Send + 'static,
+) -> Sender<()> {
     let (nudge, nudged) = mpsc::channel::<()>();
     let spawned = std::thread::Builder::new().name("refiner".into()).spawn(move || {
         let mut handle = None;
@@ -151,17 +156,37 @@ Bearing temperature 78 °C at the drive end. Replaced bearing P/N 6309-2Z-C3; se
             std::thread::sleep(Duration::from_millis(20));
         }
         // The user switches the cloud off in Settings while the answer streams.
-        std::fs::write(dir.path().join("config.toml"), format!("[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"fake-1\"\n{slow}", cloud.endpoint())).unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!(
+                "[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"fake-1\"\n{slow}",
+                cloud.endpoint()
+            ),
+        )
+        .unwrap();
         let done = runner.join().unwrap();
         assert!(done.is_empty(), "nothing is announced: {done:?}");
         let fb = Fieldbrief::open(Some(dir.path().to_path_buf())).unwrap();
         let job = &fb.deferred(true).unwrap()[0];
         assert_eq!(job.state, "dropped", "{job:?}");
-        assert!(job.last_error.as_deref().unwrap_or_default().contains("switched off while it was being sent"), "{job:?}");
+        assert!(
+            job.last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("switched off while it was being sent"),
+            "{job:?}"
+        );
         let shown = fb.note(note).unwrap();
-        assert!(shown.summaries.iter().all(|s| s.route != "cloud"), "no cloud summary was stored: {:?}", shown.summaries);
+        assert!(
+            shown.summaries.iter().all(|s| s.route != "cloud"),
+            "no cloud summary was stored: {:?}",
+            shown.summaries
+        );
         let ledger = fb.ledger_entries(None).unwrap();
-        let stopped = ledger.iter().find(|e| e.engine.as_deref() == Some("cloud")).expect("the request that went out is in the ledger");
+        let stopped = ledger
+            .iter()
+            .find(|e| e.engine.as_deref() == Some("cloud"))
+            .expect("the request that went out is in the ledger");
         assert_eq!(stopped.error_code.as_deref(), Some("cancelled"), "{stopped:?}");
     }
 
@@ -171,11 +196,23 @@ Bearing temperature 78 °C at the drive end. Replaced bearing P/N 6309-2Z-C3; se
         let cloud = FakeCloud::start(&[], Fault::Ok);
         config(dir.path(), &cloud, "");
         queue_one(dir.path());
-        std::fs::write(dir.path().join("config.toml"), format!("[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"m\"\n", cloud.endpoint())).unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!(
+                "[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"m\"\n",
+                cloud.endpoint()
+            ),
+        )
+        .unwrap();
         let (tx, rx) = mpsc::channel();
-        let nudge = spawn(Some(dir.path().to_path_buf()), Duration::from_secs(3600), Duration::from_secs(3600), move |r| {
-            let _ = tx.send(r.clone());
-        });
+        let nudge = spawn(
+            Some(dir.path().to_path_buf()),
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+            move |r| {
+                let _ = tx.send(r.clone());
+            },
+        );
         nudge.send(()).unwrap();
         // The nudged run drops the job unsent: nothing is announced and the cloud sees nothing.
         let fb = Fieldbrief::open(Some(dir.path().to_path_buf())).unwrap();
@@ -186,7 +223,10 @@ Bearing temperature 78 °C at the drive end. Replaced bearing P/N 6309-2Z-C3; se
         }
         let job = &fb.deferred(true).unwrap()[0];
         assert_eq!(job.state, "dropped", "{job:?}");
-        assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "a dropped job is not announced");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(500)).is_err(),
+            "a dropped job is not announced"
+        );
         assert_eq!(cloud.connections(), 0);
     }
 }

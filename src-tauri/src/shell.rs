@@ -21,7 +21,11 @@ pub fn worker_beside(exe: &Path) -> Option<WorkerCommand> {
     let name = if cfg!(windows) { "fieldbrief.exe" } else { "fieldbrief" };
     let candidate = exe.parent()?.join(name);
     candidate.is_file().then(|| {
-        WorkerCommand { program: candidate, args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()] }.for_this_cpu()
+        WorkerCommand {
+            program: candidate,
+            args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()],
+        }
+        .for_this_cpu()
     })
 }
 
@@ -76,7 +80,8 @@ impl Shell {
                 None => fb,
             })
         };
-        let opened = open().and_then(|work| Ok(Handles { browse: Mutex::new(open()?), work: Mutex::new(work) }));
+        let opened = open()
+            .and_then(|work| Ok(Handles { browse: Mutex::new(open()?), work: Mutex::new(work) }));
         let cancel = match &opened {
             Ok(h) => h.work.lock().expect("fresh mutex").cancel_flag(),
             Err(_) => Arc::default(),
@@ -112,7 +117,9 @@ impl Shell {
     }
 
     fn handles(&self) -> Result<&Handles, UiError> {
-        self.opened.as_ref().map_err(|e| UiError::failure(format!("Fieldbrief could not open its data: {e}")))
+        self.opened
+            .as_ref()
+            .map_err(|e| UiError::failure(format!("Fieldbrief could not open its data: {e}")))
     }
 
     /// The handle for everything but summarizing.
@@ -125,7 +132,9 @@ impl Shell {
         match self.handles()?.work.try_lock() {
             Ok(g) => Ok(g),
             Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
-            Err(TryLockError::WouldBlock) => Err(UiError::bad_input("A summary is already running: wait for it or cancel it.")),
+            Err(TryLockError::WouldBlock) => {
+                Err(UiError::bad_input("A summary is already running: wait for it or cancel it."))
+            }
         }
     }
 
@@ -134,13 +143,17 @@ impl Shell {
         let mut g = self.granted.lock().unwrap_or_else(|p| p.into_inner());
         g.next += 1;
         let token = g.next;
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let kind = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-            Some("pdf") => "pdf",
-            Some("gguf") => "model",
-            _ => "text",
-        };
+        let kind =
+            match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref()
+            {
+                Some("pdf") => "pdf",
+                Some("gguf") => "model",
+                _ => "text",
+            };
         g.files.insert(token, path);
         GrantedFile { token, name, bytes, kind }
     }
@@ -148,7 +161,10 @@ impl Shell {
     /// The path behind a token the UI was given.
     pub fn granted(&self, token: u64) -> Result<PathBuf, UiError> {
         let g = self.granted.lock().unwrap_or_else(|p| p.into_inner());
-        g.files.get(&token).cloned().ok_or_else(|| UiError::bad_input("That file is no longer available: open it again."))
+        g.files
+            .get(&token)
+            .cloned()
+            .ok_or_else(|| UiError::bad_input("That file is no longer available: open it again."))
     }
 
     pub fn set_refiner(&self, nudge: std::sync::mpsc::Sender<()>) {
@@ -188,7 +204,10 @@ impl Dialogs {
 
     /// Asks the user for a file: through `native` (a dialog of the dialog plugin, built by the
     /// caller), or from the script. `None` when they cancel.
-    pub fn ask(&self, native: impl FnOnce() -> Option<tauri_plugin_dialog::FilePath>) -> Option<PathBuf> {
+    pub fn ask(
+        &self,
+        native: impl FnOnce() -> Option<tauri_plugin_dialog::FilePath>,
+    ) -> Option<PathBuf> {
         match self {
             Dialogs::Scripted(script) => Dialogs::scripted_answer(script),
             Dialogs::Native => native().and_then(|p| p.into_path().ok()),

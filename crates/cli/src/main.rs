@@ -346,16 +346,23 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`fieldbrief history list | head`): not an error of ours.
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            if matches!(e.downcast_ref::<fieldbrief_pipeline::Error>(), Some(fieldbrief_pipeline::Error::Cancelled)) {
+            if matches!(
+                e.downcast_ref::<fieldbrief_pipeline::Error>(),
+                Some(fieldbrief_pipeline::Error::Cancelled)
+            ) {
                 eprintln!("cancelled");
                 return ExitCode::from(130);
             }
-            let bad_input = e.downcast_ref::<fieldbrief_pipeline::Error>().is_some_and(|e| e.is_bad_input())
-                || e.downcast_ref::<UsageError>().is_some();
+            let bad_input =
+                e.downcast_ref::<fieldbrief_pipeline::Error>().is_some_and(|e| e.is_bad_input())
+                    || e.downcast_ref::<UsageError>().is_some();
             eprintln!("error: {}", one_line(&format!("{e:#}")));
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
@@ -365,10 +372,14 @@ fn main() -> ExitCode {
 fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<()> {
     match command {
         ModelsCommand::List { json } => render::models(&fb.models()?, json),
-        ModelsCommand::Catalog { refresh, json } => render::catalog(&fb.model_catalog(refresh)?, json),
+        ModelsCommand::Catalog { refresh, json } => {
+            render::catalog(&fb.model_catalog(refresh)?, json)
+        }
         ModelsCommand::Import { path, json } => render::models(&fb.import_model(&path)?, json),
         ModelsCommand::Pull { model, discard: true, .. } => {
-            let (id, version) = model.split_once('@').ok_or_else(|| UsageError("--discard needs ID@VERSION".into()))?;
+            let (id, version) = model
+                .split_once('@')
+                .ok_or_else(|| UsageError("--discard needs ID@VERSION".into()))?;
             fb.discard_download(id, version)?;
             eprintln!("the partial download of {model} was deleted");
             Ok(())
@@ -462,7 +473,9 @@ fn init_logging(verbose: u8) {
     };
     let filter = std::env::var("FIELDBRIEF_LOG").unwrap_or_else(|_| default.to_string());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| default.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| default.into()),
+        )
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
@@ -475,15 +488,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Ok(Fieldbrief::open(home)?.with_worker(worker, fieldbrief_worker::backend_name()))
     };
     match cli.command {
-        Command::Worker { idle_secs } => {
-            std::process::exit(fieldbrief_worker::run(std::time::Duration::from_secs(idle_secs.max(1))))
-        }
+        Command::Worker { idle_secs } => std::process::exit(fieldbrief_worker::run(
+            std::time::Duration::from_secs(idle_secs.max(1)),
+        )),
         Command::Models(command) => models_command(open(cli.home)?, command),
         Command::Eval(args) => eval(&mut open(cli.home)?, args),
         Command::Bench(args) => {
             let mut fb = open(cli.home)?;
-            let model = if args.model == "synthetic-1b" { synthetic_model(&fb)? } else { args.model.clone() };
-            render::bench(&fb.bench(&model, args.threads, args.prompt_tokens, args.gen_tokens, args.note.as_deref())?, args.json)
+            let model = if args.model == "synthetic-1b" {
+                synthetic_model(&fb)?
+            } else {
+                args.model.clone()
+            };
+            render::bench(
+                &fb.bench(
+                    &model,
+                    args.threads,
+                    args.prompt_tokens,
+                    args.gen_tokens,
+                    args.note.as_deref(),
+                )?,
+                args.json,
+            )
         }
         Command::Summarize(args) => {
             let input = summarize_input(&args)?;
@@ -497,20 +523,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let since = since.as_deref().map(fieldbrief_pipeline::parse_since).transpose()?;
             render::json(&open(cli.home)?.ledger_aggregate(since.as_ref())?)
         }
-        Command::Cache(CacheCommand::Stats { json }) => render::cache_stats(&open(cli.home)?.cache_stats()?, json),
+        Command::Cache(CacheCommand::Stats { json }) => {
+            render::cache_stats(&open(cli.home)?.cache_stats()?, json)
+        }
         Command::Cache(CacheCommand::Clear) => {
             let n = open(cli.home)?.clear_cache()?;
             eprintln!("removed {n} cached summaries");
             Ok(())
         }
-        Command::History(HistoryCommand::List { limit, json }) => render::history(&open(cli.home)?.history(limit)?, json),
+        Command::History(HistoryCommand::List { limit, json }) => {
+            render::history(&open(cli.home)?.history(limit)?, json)
+        }
         Command::History(HistoryCommand::Search { query, limit, json }) => {
             render::search(&query, &open(cli.home)?.search(&query, limit)?, json)
         }
-        Command::History(HistoryCommand::Show { id, json }) => render::note(&open(cli.home)?.note(id)?, json),
+        Command::History(HistoryCommand::Show { id, json }) => {
+            render::note(&open(cli.home)?.note(id)?, json)
+        }
         Command::History(HistoryCommand::Keep { id, state }) => {
             open(cli.home)?.set_keep_on_device(id, matches!(state, OnOff::On))?;
-            eprintln!("note {id}: {}", if matches!(state, OnOff::On) { "kept on this device" } else { "may go to the cloud when allowed" });
+            eprintln!(
+                "note {id}: {}",
+                if matches!(state, OnOff::On) {
+                    "kept on this device"
+                } else {
+                    "may go to the cloud when allowed"
+                }
+            );
             Ok(())
         }
         Command::History(HistoryCommand::Delete { id }) => {
@@ -518,17 +557,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("deleted note {id}");
             Ok(())
         }
-        Command::Ledger(LedgerCommand::Outcome { request_id, outcome: OutcomeArg::Edited, text: Some(file) }) => {
+        Command::Ledger(LedgerCommand::Outcome {
+            request_id,
+            outcome: OutcomeArg::Edited,
+            text: Some(file),
+        }) => {
             let mut text = String::new();
             if file.as_os_str() == "-" {
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
             } else {
-                text = std::fs::read_to_string(&file).map_err(|e| UsageError(format!("reading {}: {e}", file.display())))?;
+                text = std::fs::read_to_string(&file)
+                    .map_err(|e| UsageError(format!("reading {}: {e}", file.display())))?;
             }
             open(cli.home)?.edit_summary(&request_id, &text)?;
             Ok(())
         }
-        Command::Ledger(LedgerCommand::Outcome { text: Some(_), .. }) => Err(UsageError("--text goes with the outcome `edited`".into()).into()),
+        Command::Ledger(LedgerCommand::Outcome { text: Some(_), .. }) => {
+            Err(UsageError("--text goes with the outcome `edited`".into()).into())
+        }
         Command::Ledger(LedgerCommand::Outcome { request_id, outcome, text: None }) => {
             use fieldbrief_core::ledger::Outcome;
             let outcome = match outcome {
@@ -541,7 +587,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status(JsonFlag { json }) => render::status(&open(cli.home)?.status()?, json),
-        Command::Deferred(DeferredCommand::List { all, json }) => render::deferred(&open(cli.home)?.deferred(all)?, json),
+        Command::Deferred(DeferredCommand::List { all, json }) => {
+            render::deferred(&open(cli.home)?.deferred(all)?, json)
+        }
         Command::Deferred(DeferredCommand::Run { json }) => {
             let mut fb = open(cli.home)?;
             let refinements = fb.run_deferred(&mut |_, _| {})?;
@@ -569,8 +617,15 @@ fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
     Ok(match args.path.as_deref() {
         Some("-") => Input::Stream(Box::new(std::io::stdin()), "stdin".into()),
         Some(path) => Input::Path(PathBuf::from(path)),
-        None if !std::io::stdin().is_terminal() => Input::Stream(Box::new(std::io::stdin()), "stdin".into()),
-        None => return Err(UsageError("give a file to summarize, or - to read the note from stdin".into()).into()),
+        None if !std::io::stdin().is_terminal() => {
+            Input::Stream(Box::new(std::io::stdin()), "stdin".into())
+        }
+        None => {
+            return Err(UsageError(
+                "give a file to summarize, or - to read the note from stdin".into(),
+            )
+            .into());
+        }
     })
 }
 
@@ -578,11 +633,16 @@ fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
 fn eval(fb: &mut Fieldbrief, args: EvalArgs) -> anyhow::Result<()> {
     use fieldbrief_core::eval;
     let read = |path: &PathBuf| -> anyhow::Result<String> {
-        std::fs::read_to_string(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())).into())
+        std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("reading {}: {e}", path.display())).into())
     };
-    let cases = eval::parse_set(&read(&args.set)?).map_err(|e| UsageError(format!("{}: {e}", args.set.display())))?;
+    let cases = eval::parse_set(&read(&args.set)?)
+        .map_err(|e| UsageError(format!("{}: {e}", args.set.display())))?;
     let baseline: Option<eval::EvalReport> = match &args.baseline {
-        Some(path) => Some(serde_json::from_str(&read(path)?).map_err(|e| UsageError(format!("{}: not an eval report: {e}", path.display())))?),
+        Some(path) => Some(
+            serde_json::from_str(&read(path)?)
+                .map_err(|e| UsageError(format!("{}: not an eval report: {e}", path.display())))?,
+        ),
         None => None,
     };
     let cancel = fb.cancel_flag();
@@ -593,22 +653,31 @@ fn eval(fb: &mut Fieldbrief, args: EvalArgs) -> anyhow::Result<()> {
     });
     let name = args.set.display().to_string();
     let interactive = std::io::stderr().is_terminal();
-    let report = fb.eval(&name, &cases, &args.routes, args.model.as_deref(), &mut |done, total| {
-        if interactive {
-            eprint!("\r{done}/{total} summaries");
-        }
-    })?;
+    let report =
+        fb.eval(&name, &cases, &args.routes, args.model.as_deref(), &mut |done, total| {
+            if interactive {
+                eprint!("\r{done}/{total} summaries");
+            }
+        })?;
     if interactive {
         eprintln!();
     }
     if let Some(path) = &args.save {
         let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, text).map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))?;
+        std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))?;
     }
-    let regressions = baseline.as_ref().map(|b| eval::regressions(b, &report, args.tolerance)).unwrap_or_default();
+    let regressions = baseline
+        .as_ref()
+        .map(|b| eval::regressions(b, &report, args.tolerance))
+        .unwrap_or_default();
     render::eval(&report, &regressions, args.json)?;
     if !regressions.is_empty() {
-        anyhow::bail!("{} score(s) fell by more than {} since the baseline", regressions.len(), args.tolerance);
+        anyhow::bail!(
+            "{} score(s) fell by more than {} since the baseline",
+            regressions.len(),
+            args.tolerance
+        );
     }
     Ok(())
 }
@@ -618,7 +687,10 @@ fn synthetic_model(fb: &Fieldbrief) -> anyhow::Result<String> {
     let path = dir.join("synthetic-1.1b-q8_0.gguf");
     if !path.is_file() {
         std::fs::create_dir_all(&dir)?;
-        eprintln!("generating a synthetic 1.1B-parameter model (about 1.2 GB) at {} …", path.display());
+        eprintln!(
+            "generating a synthetic 1.1B-parameter model (about 1.2 GB) at {} …",
+            path.display()
+        );
         let partial = dir.join("synthetic-1.1b-q8_0.gguf.partial");
         fieldbrief_gguf::write::LlamaSpec::synthetic_1b().write(&partial)?;
         std::fs::rename(&partial, &path)?;
@@ -665,11 +737,14 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
     })?;
     // What streamed is the summary, unless the gate replaced it (a retry, the extractive
     // stand-in) or it was cut back to a complete ending: then the final text follows.
-    let shown = !streamed.is_empty() && report.summary.as_deref().map(str::trim) == Some(streamed.trim());
+    let shown =
+        !streamed.is_empty() && report.summary.as_deref().map(str::trim) == Some(streamed.trim());
     if !streamed.is_empty() {
         println!();
         if !shown {
-            eprintln!("(the text above did not pass the quality checks or was cut back; the summary is:)");
+            eprintln!(
+                "(the text above did not pass the quality checks or was cut back; the summary is:)"
+            );
         }
     }
     render::summary(&report, args.json, shown)

@@ -32,24 +32,44 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
     if let (Some(text), false) = (&r.summary, already_streamed) {
         out!("{text}");
     }
-    let why = r.reasons.iter().map(|x| format!("{} ({})", x.detail, x.code.as_str())).collect::<Vec<_>>().join("; ");
+    let why = r
+        .reasons
+        .iter()
+        .map(|x| format!("{} ({})", x.detail, x.code.as_str()))
+        .collect::<Vec<_>>()
+        .join("; ");
     let route = match r.interim_route {
         Some(now) => format!("{} ({} now, the cloud later)", r.route, now),
         None => r.route.to_string(),
     };
     if r.dry_run {
-        eprintln!("\nwould route {} ({} words, ~{} tokens) to: {route}", r.document.name, r.document.words, r.tokens.input);
+        eprintln!(
+            "\nwould route {} ({} words, ~{} tokens) to: {route}",
+            r.document.name, r.document.words, r.tokens.input
+        );
         eprintln!("why: {why}");
         if let Some(similar) = &r.similar {
-            eprintln!("similar: \"{}\" ({:.0} % alike) was summarized on {}", similar.note_title, similar.similarity * 100.0, similar.summarized_at.get(..10).unwrap_or(&similar.summarized_at));
+            eprintln!(
+                "similar: \"{}\" ({:.0} % alike) was summarized on {}",
+                similar.note_title,
+                similar.similarity * 100.0,
+                similar.summarized_at.get(..10).unwrap_or(&similar.summarized_at)
+            );
         }
         if let Some(p) = &r.preview {
-            eprintln!("\nwould send {} bytes to {} (model {}), exactly:", p.bytes, p.endpoint, p.model);
+            eprintln!(
+                "\nwould send {} bytes to {} (model {}), exactly:",
+                p.bytes, p.endpoint, p.model
+            );
             for m in &p.messages {
                 out!("--- {} ---\n{}", m.role, m.content);
             }
-            let kinds: Vec<String> = p.redactions.iter().map(|x| format!("{} ({})", x.placeholder, x.kind)).collect();
-            eprintln!("redacted: {}", if kinds.is_empty() { "nothing found to redact".into() } else { kinds.join(", ") });
+            let kinds: Vec<String> =
+                p.redactions.iter().map(|x| format!("{} ({})", x.placeholder, x.kind)).collect();
+            eprintln!(
+                "redacted: {}",
+                if kinds.is_empty() { "nothing found to redact".into() } else { kinds.join(", ") }
+            );
         }
         eprintln!("(dry run: nothing was saved, summarized or sent)");
         return Ok(());
@@ -58,7 +78,12 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
         Some(q) if q.passed => "quality checks passed".to_string(),
         Some(q) => format!(
             "quality checks FAILED: {}",
-            q.checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect::<Vec<_>>().join(", ")
+            q.checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| format!("{} ({})", c.name, c.detail))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         None => String::new(),
     };
@@ -82,7 +107,11 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
         );
     }
     if let Some(m) = &r.model {
-        let mut parts = if r.chunks > 1 { format!(" · summarized in {} parts", r.chunks) } else { String::new() };
+        let mut parts = if r.chunks > 1 {
+            format!(" · summarized in {} parts", r.chunks)
+        } else {
+            String::new()
+        };
         if let Some(l) = r.lines {
             parts.push_str(&format!(" · rewrote {} of {} lines", l.written, l.written + l.kept));
         }
@@ -90,7 +119,10 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
         if t.drafted > 0 {
             parts.push_str(&format!(" · {} of {} guessed tokens right", t.accepted, t.drafted));
         }
-        eprintln!("  model: {}@{} · {} prompt tokens, {} generated{parts}", m.id, m.version, r.tokens.input, r.tokens.output);
+        eprintln!(
+            "  model: {}@{} · {} prompt tokens, {} generated{parts}",
+            m.id, m.version, r.tokens.input, r.tokens.output
+        );
     }
     Ok(())
 }
@@ -100,7 +132,9 @@ pub fn models(models: &[fieldbrief_pipeline::ModelEntry], as_json: bool) -> anyh
         return json(&serde_json::json!({ "models": models }));
     }
     if models.is_empty() {
-        out!("No models. Download one with `fieldbrief models pull ID` (see `fieldbrief models catalog`),");
+        out!(
+            "No models. Download one with `fieldbrief models pull ID` (see `fieldbrief models catalog`),"
+        );
         out!("or import a GGUF file: fieldbrief models import MODEL.gguf");
         return Ok(());
     }
@@ -124,7 +158,13 @@ pub fn models(models: &[fieldbrief_pipeline::ModelEntry], as_json: bool) -> anyh
         if let Some(r) = &m.rollback
             && rollbacks_shown.insert(m.id.clone())
         {
-            out!("    rolled back from {} to {} at {}: {}", r.from_version, r.to_version, r.at, r.reason);
+            out!(
+                "    rolled back from {} to {} at {}: {}",
+                r.from_version,
+                r.to_version,
+                r.at,
+                r.reason
+            );
         }
     }
     Ok(())
@@ -134,7 +174,11 @@ pub fn catalog(c: &fieldbrief_pipeline::CatalogView, as_json: bool) -> anyhow::R
     if as_json {
         return json(c);
     }
-    out!("{}{}", c.source, c.signed_by.as_ref().map(|p| format!(" (signed by {p})")).unwrap_or_default());
+    out!(
+        "{}{}",
+        c.source,
+        c.signed_by.as_ref().map(|p| format!(" (signed by {p})")).unwrap_or_default()
+    );
     if let Some(e) = &c.error {
         out!("warning: {e}");
     }
@@ -145,8 +189,13 @@ pub fn catalog(c: &fieldbrief_pipeline::CatalogView, as_json: bool) -> anyhow::R
             (Some(cur), false) => format!("installed {cur}"),
             (None, _) => "not installed".into(),
         };
-        let tofu = if i.trust_on_first_use { " · sha256 not published: trust on first use" } else { "" };
-        let ram = if i.fits_ram { String::new() } else { format!(" · needs {} GB RAM, more than this laptop has", e.min_ram_gb) };
+        let tofu =
+            if i.trust_on_first_use { " · sha256 not published: trust on first use" } else { "" };
+        let ram = if i.fits_ram {
+            String::new()
+        } else {
+            format!(" · needs {} GB RAM, more than this laptop has", e.min_ram_gb)
+        };
         let paused = i
             .download
             .as_ref()
@@ -155,7 +204,15 @@ pub fn catalog(c: &fieldbrief_pipeline::CatalogView, as_json: bool) -> anyhow::R
                 false => format!(" · paused download of version {} at {} (`models pull {}@{} --discard` deletes it)", d.version, human_bytes(d.downloaded), d.id, d.version),
             })
             .unwrap_or_default();
-        out!("{}@{}  {} · {} · context {} · {} · {state}{tofu}{ram}{paused}", e.id, e.version, human_bytes(e.size), e.quantization, e.context_length, e.licence);
+        out!(
+            "{}@{}  {} · {} · context {} · {} · {state}{tofu}{ram}{paused}",
+            e.id,
+            e.version,
+            human_bytes(e.size),
+            e.quantization,
+            e.context_length,
+            e.licence
+        );
         if !e.description.is_empty() {
             out!("    {}", e.description);
         }
@@ -191,7 +248,13 @@ pub fn updates(offers: &[fieldbrief_pipeline::UpdateOffer], as_json: bool) -> an
         } else {
             format!("offered: fieldbrief models pull {}@{}", o.id, o.available)
         };
-        out!("{}: {} → {} ({}) {what}", o.id, o.installed.as_deref().unwrap_or("none"), o.available, human_bytes(o.size_bytes));
+        out!(
+            "{}: {} → {} ({}) {what}",
+            o.id,
+            o.installed.as_deref().unwrap_or("none"),
+            o.available,
+            human_bytes(o.size_bytes)
+        );
     }
     Ok(())
 }
@@ -206,9 +269,11 @@ impl PullBar {
     pub fn new(interactive: bool) -> PullBar {
         let bar = interactive.then(|| {
             let bar = indicatif::ProgressBar::new(0);
-            let style = indicatif::ProgressStyle::with_template("{msg:12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> ");
+            let style = indicatif::ProgressStyle::with_template(
+                "{msg:12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
             bar.set_style(style);
             bar
         });
@@ -238,14 +303,23 @@ impl PullBar {
                 if p.state == S::Retrying
                     && let Some(m) = &p.message
                 {
-                    bar.println(format!("connection lost ({m}); resuming at {}", human_bytes(p.downloaded)));
+                    bar.println(format!(
+                        "connection lost ({m}); resuming at {}",
+                        human_bytes(p.downloaded)
+                    ));
                 }
             }
             None => {
                 // A failure is the command's error line; no need to say it twice.
                 if self.last != Some(p.state) && p.state != S::Failed {
                     let of = p.total.map(|t| format!(" of {}", human_bytes(t))).unwrap_or_default();
-                    eprintln!("{}@{}: {label} ({}{of}){}", p.id, p.version, human_bytes(p.downloaded), p.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default());
+                    eprintln!(
+                        "{}@{}: {label} ({}{of}){}",
+                        p.id,
+                        p.version,
+                        human_bytes(p.downloaded),
+                        p.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+                    );
                 }
             }
         }
@@ -285,16 +359,30 @@ pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Res
     }
     out!(
         "model         {}@{} ({}, {} kernels, {} threads, prompts in {} markup)",
-        b.model.id, b.model.version, s.backend, s.cpu_variant, s.threads, b.chat
+        b.model.id,
+        b.model.version,
+        s.backend,
+        s.cpu_variant,
+        s.threads,
+        b.chat
     );
     out!("load          {:.0} ms", s.load_ms);
     out!("prompt        {:.1} tokens/s ({} tokens)", s.prompt_tok_s, s.prompt_tokens);
-    out!("generation    {:.1} tokens/s ({} tokens, streamed through the worker protocol)", s.gen_tok_s, s.gen_tokens);
+    out!(
+        "generation    {:.1} tokens/s ({} tokens, streamed through the worker protocol)",
+        s.gen_tok_s,
+        s.gen_tokens
+    );
     out!("  same loop   {:.1} tokens/s without streaming", s.gen_tok_s_silent);
     out!("first token   {:.0} ms", s.ttft_ms);
     out!("peak RSS      {:.0} MiB (worker)", s.peak_rss_mib);
     if let Some(n) = &b.note {
-        out!("note          {} ({} words, summarized to at most {} words, greedy, on a fresh worker)", n.name, n.words, n.target_words);
+        out!(
+            "note          {} ({} words, summarized to at most {} words, greedy, on a fresh worker)",
+            n.name,
+            n.words,
+            n.target_words
+        );
         for r in &n.runs {
             let how = match (r.draft, r.warm_start) {
                 (0, _) => "plain".to_string(),
@@ -303,13 +391,29 @@ pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Res
             };
             out!(
                 "  {how:<20} {:.1} s · first token {:.0} ms · {} tokens at {:.1} tokens/s · {} of {} guesses right",
-                r.seconds, r.first_token_ms, r.output_tokens, r.decode_tok_s, r.accepted, r.drafted
+                r.seconds,
+                r.first_token_ms,
+                r.output_tokens,
+                r.decode_tok_s,
+                r.accepted,
+                r.drafted
             );
         }
-        out!("  speculation  {:.2}× decode speed, {}", n.speedup, if n.identical { "same summary" } else { "DIFFERENT summary" });
-        out!("  warm start   first token in {:.2}× the cold start's time", n.warm_first_token_ratio);
+        out!(
+            "  speculation  {:.2}× decode speed, {}",
+            n.speedup,
+            if n.identical { "same summary" } else { "DIFFERENT summary" }
+        );
+        out!(
+            "  warm start   first token in {:.2}× the cold start's time",
+            n.warm_first_token_ratio
+        );
     }
-    out!("summary       {:.0} ms cold, {:.0} ms with the prompt prefix cached", b.summary_cold_ms, b.summary_warm_ms);
+    out!(
+        "summary       {:.0} ms cold, {:.0} ms with the prompt prefix cached",
+        b.summary_cold_ms,
+        b.summary_warm_ms
+    );
     Ok(())
 }
 
@@ -323,7 +427,14 @@ pub fn history(items: &[NoteListItem], as_json: bool) -> anyhow::Result<()> {
     }
     out!("{:>5}  {:<16}  {:>6}  {:>9}  TITLE", "ID", "SAVED (UTC)", "WORDS", "SUMMARIES");
     for n in items {
-        out!("{:>5}  {:<16}  {:>6}  {:>9}  {}", n.id, short_time(&n.created_at), n.words, n.summaries, n.title);
+        out!(
+            "{:>5}  {:<16}  {:>6}  {:>9}  {}",
+            n.id,
+            short_time(&n.created_at),
+            n.words,
+            n.summaries,
+            n.title
+        );
     }
     Ok(())
 }
@@ -348,7 +459,14 @@ pub fn note(n: &NoteRecord, as_json: bool) -> anyhow::Result<()> {
         return json(n);
     }
     out!("Note {} — {}", n.id, n.title);
-    out!("saved {} · {} {} · {} · {}", short_time(&n.created_at), n.source_kind, n.source_name, n.encoding, human_bytes(n.original_bytes));
+    out!(
+        "saved {} · {} {} · {} · {}",
+        short_time(&n.created_at),
+        n.source_kind,
+        n.source_name,
+        n.encoding,
+        human_bytes(n.original_bytes)
+    );
     for notice in &n.notices {
         out!("note: {notice}");
     }
@@ -357,9 +475,24 @@ pub fn note(n: &NoteRecord, as_json: bool) -> anyhow::Result<()> {
         out!("(no summary yet — the request may have been interrupted; summarize it again)");
     }
     for s in &n.summaries {
-        let model = s.model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| s.engine.clone());
-        let edited = s.edited_at.as_deref().map(|at| format!(" · edited {}", short_time(at))).unwrap_or_default();
-        out!("── summary {} · {} · {} · {} · {}{edited}", s.id, short_time(&s.created_at), s.style, s.route, model);
+        let model = s
+            .model
+            .as_ref()
+            .map(|m| format!("{}@{}", m.id, m.version))
+            .unwrap_or_else(|| s.engine.clone());
+        let edited = s
+            .edited_at
+            .as_deref()
+            .map(|at| format!(" · edited {}", short_time(at)))
+            .unwrap_or_default();
+        out!(
+            "── summary {} · {} · {} · {} · {}{edited}",
+            s.id,
+            short_time(&s.created_at),
+            s.style,
+            s.route,
+            model
+        );
         out!("{}\n", s.text);
     }
     Ok(())
@@ -377,44 +510,97 @@ pub fn ledger(r: &Report, as_json: bool, as_csv: bool) -> anyhow::Result<()> {
         for row in &r.rows {
             out!(
                 "{},{},{},{},{},{},{},{:.4},{:.4},{:.1},{:.1},{},{:.6},{:.4},{}",
-                csv(&row.route), csv(&row.model), csv(&row.power_mode), csv(&row.device_class), row.requests, row.succeeded,
-                row.failed, row.success_rate, row.fallback_rate, row.latency_p50_ms, row.latency_p95_ms, row.output_tokens,
-                row.cost, row.energy_wh, opt(row.cost_per_success)
+                csv(&row.route),
+                csv(&row.model),
+                csv(&row.power_mode),
+                csv(&row.device_class),
+                row.requests,
+                row.succeeded,
+                row.failed,
+                row.success_rate,
+                row.fallback_rate,
+                row.latency_p50_ms,
+                row.latency_p95_ms,
+                row.output_tokens,
+                row.cost,
+                row.energy_wh,
+                opt(row.cost_per_success)
             );
         }
         return Ok(());
     }
     let since = r.since.as_deref().map(|s| format!(" since {s}")).unwrap_or_default();
-    let per = r.cost_per_success.map(|c| format!("{c:.5} per successful summary")).unwrap_or_else(|| "no successful summary".into());
+    let per = r
+        .cost_per_success
+        .map(|c| format!("{c:.5} per successful summary"))
+        .unwrap_or_else(|| "no successful summary".into());
     out!(
         "{} requests{since}, {} succeeded · cache hits {} ({:.0} %) · cost {:.5} ({per}) · {:.3} Wh",
-        r.requests, r.succeeded, r.cache_hits, r.cache_hit_rate * 100.0, r.cost, r.energy_wh
+        r.requests,
+        r.succeeded,
+        r.cache_hits,
+        r.cache_hit_rate * 100.0,
+        r.cost,
+        r.energy_wh
     );
     if r.rows.is_empty() {
         return Ok(());
     }
     out!(
         "\n{:<14} {:<22} {:<12} {:<24} {:>8} {:>8} {:>9} {:>9} {:>9} {:>12}",
-        "ROUTE", "MODEL", "POWER", "DEVICE", "REQUESTS", "SUCCESS", "FALLBACK", "P50 MS", "P95 MS", "COST/SUCCESS"
+        "ROUTE",
+        "MODEL",
+        "POWER",
+        "DEVICE",
+        "REQUESTS",
+        "SUCCESS",
+        "FALLBACK",
+        "P50 MS",
+        "P95 MS",
+        "COST/SUCCESS"
     );
     for row in &r.rows {
         out!(
             "{:<14} {:<22} {:<12} {:<24} {:>8} {:>7.1}% {:>8.1}% {:>9.1} {:>9.1} {:>12}",
-            row.route, row.model, row.power_mode, row.device_class, row.requests, row.success_rate * 100.0, row.fallback_rate * 100.0,
-            row.latency_p50_ms, row.latency_p95_ms, opt(row.cost_per_success)
+            row.route,
+            row.model,
+            row.power_mode,
+            row.device_class,
+            row.requests,
+            row.success_rate * 100.0,
+            row.fallback_rate * 100.0,
+            row.latency_p50_ms,
+            row.latency_p95_ms,
+            opt(row.cost_per_success)
         );
     }
     out!("\nHybrid route trial (per device class and power mode):");
     out!(
         "{:<24} {:<12} {:>8} {:>6} {:>13} {:>12} {:>12} {:>14} {:>12}",
-        "DEVICE", "POWER", "REQUESTS", "LOCAL", "LOCAL SUCCESS", "LOCAL P50", "LOCAL P95", "CLOUD FALLBACK", "COST/SUCCESS"
+        "DEVICE",
+        "POWER",
+        "REQUESTS",
+        "LOCAL",
+        "LOCAL SUCCESS",
+        "LOCAL P50",
+        "LOCAL P95",
+        "CLOUD FALLBACK",
+        "COST/SUCCESS"
     );
     for t in &r.trial {
         out!(
             "{:<24} {:<12} {:>8} {:>6} {:>13} {:>12.1} {:>12.1} {:>13.1}% {:>12}",
-            t.device_class, t.power_mode, t.requests, t.local_requests,
-            t.local_success_rate.map(|x| format!("{:.1}%", x * 100.0)).unwrap_or_else(|| "-".into()),
-            t.local_latency_p50_ms, t.local_latency_p95_ms, t.cloud_fallback_rate * 100.0, opt(t.cost_per_success)
+            t.device_class,
+            t.power_mode,
+            t.requests,
+            t.local_requests,
+            t.local_success_rate
+                .map(|x| format!("{:.1}%", x * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            t.local_latency_p50_ms,
+            t.local_latency_p95_ms,
+            t.cloud_fallback_rate * 100.0,
+            opt(t.cost_per_success)
         );
     }
     Ok(())
@@ -427,12 +613,26 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
     out!("fieldbrief {}", s.version);
     out!("data:         {}", s.home.display());
     out!("database:     {} (schema {})", s.database.display(), s.schema_version);
-    out!("history:      {} notes, {} summaries, {} requests", s.counts.notes, s.counts.summaries, s.counts.requests);
-    let cpu = s.engine.cpu_variant.as_deref().map(|v| format!(" ({v} kernels)")).unwrap_or_default();
-    out!("engine:       {} on {}{cpu} · available: {}", s.engine.backend, s.engine.device, s.engine.available.join(", "));
+    out!(
+        "history:      {} notes, {} summaries, {} requests",
+        s.counts.notes,
+        s.counts.summaries,
+        s.counts.requests
+    );
+    let cpu =
+        s.engine.cpu_variant.as_deref().map(|v| format!(" ({v} kernels)")).unwrap_or_default();
+    out!(
+        "engine:       {} on {}{cpu} · available: {}",
+        s.engine.backend,
+        s.engine.device,
+        s.engine.available.join(", ")
+    );
     out!(
         "active model: {}",
-        s.active_model.as_ref().map(|m| format!("{}@{}", m.id, m.version)).unwrap_or_else(|| "none (extractive summaries only)".into())
+        s.active_model
+            .as_ref()
+            .map(|m| format!("{}@{}", m.id, m.version))
+            .unwrap_or_else(|| "none (extractive summaries only)".into())
     );
     let cloud = if s.cloud.enabled {
         format!("enabled · {}", s.cloud.endpoint.as_deref().unwrap_or("no endpoint configured"))
@@ -441,7 +641,10 @@ pub fn status(s: &StatusReport, as_json: bool) -> anyhow::Result<()> {
     };
     out!("cloud:        {cloud}");
     if s.cloud.deferred_pending > 0 {
-        out!("deferred:     {} cloud refinements waiting for the network", s.cloud.deferred_pending);
+        out!(
+            "deferred:     {} cloud refinements waiting for the network",
+            s.cloud.deferred_pending
+        );
     }
     out!("connectivity: {}", net(&s.connectivity));
     out!("power:        {}", s.power.describe());
@@ -467,8 +670,17 @@ pub fn deferred(jobs: &[fieldbrief_pipeline::DeferredJob], as_json: bool) -> any
         eprintln!("no cloud refinements are waiting");
     }
     for j in jobs {
-        let error = j.last_error.as_deref().map(|e| format!(" · last error: {e}")).unwrap_or_default();
-        out!("{:>4}  note {:<5} {:<8} {}  {} · {} attempts{error}", j.id, j.note_id, j.state, short_time(&j.created_at), j.note_title, j.attempts);
+        let error =
+            j.last_error.as_deref().map(|e| format!(" · last error: {e}")).unwrap_or_default();
+        out!(
+            "{:>4}  note {:<5} {:<8} {}  {} · {} attempts{error}",
+            j.id,
+            j.note_id,
+            j.state,
+            short_time(&j.created_at),
+            j.note_title,
+            j.attempts
+        );
     }
     Ok(())
 }
@@ -487,7 +699,11 @@ pub fn refinements(rs: &[fieldbrief_pipeline::Refinement], as_json: bool) -> any
 }
 
 fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field.to_string() }
+    if field.contains([',', '"', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
 }
 
 /// "2026-11-21T10:02:33.123Z" → "2026-11-21 10:02".
@@ -507,11 +723,20 @@ pub fn cache_stats(s: &fieldbrief_store::CacheStats, as_json: bool) -> anyhow::R
     if as_json {
         return json(s);
     }
-    out!("{} cached summaries, {:.1} KiB, served {} times", s.entries, s.bytes as f64 / 1024.0, s.hits);
+    out!(
+        "{} cached summaries, {:.1} KiB, served {} times",
+        s.entries,
+        s.bytes as f64 / 1024.0,
+        s.hits
+    );
     Ok(())
 }
 
-pub fn eval(r: &fieldbrief_core::eval::EvalReport, regressions: &[fieldbrief_core::eval::Regression], as_json: bool) -> anyhow::Result<()> {
+pub fn eval(
+    r: &fieldbrief_core::eval::EvalReport,
+    regressions: &[fieldbrief_core::eval::Regression],
+    as_json: bool,
+) -> anyhow::Result<()> {
     if as_json {
         return json(&serde_json::json!({ "report": r, "regressions": regressions }));
     }
@@ -519,29 +744,75 @@ pub fn eval(r: &fieldbrief_core::eval::EvalReport, regressions: &[fieldbrief_cor
     // Per note: what a technician would look at first.
     out!(
         "\n{:<36} {:<10} {:<11} {:>6} {:>6} {:>6} {:>9} {:>8} {:>6} {:>7}",
-        "CASE", "ROUTE", "SERVED BY", "WORDS", "TARGET", "RATIO", "KEY FACTS", "INVENTED", "CLEAN", "SECONDS"
+        "CASE",
+        "ROUTE",
+        "SERVED BY",
+        "WORDS",
+        "TARGET",
+        "RATIO",
+        "KEY FACTS",
+        "INVENTED",
+        "CLEAN",
+        "SECONDS"
     );
     for run in &r.runs {
         let served = run.served_by.as_deref().unwrap_or(&run.route);
         match &run.score {
             Some(s) => out!(
                 "{:<36} {:<10} {:<11} {:>6} {:>6} {:>6.2} {:>8.0}% {:>8} {:>6} {:>7.1}",
-                clip(&run.case, 36), run.route, served, s.words, run.target_words, s.compression,
-                s.key_fact_recall * 100.0, s.invented.len(), if s.clean_ending { "yes" } else { "NO" }, run.latency_ms / 1000.0
+                clip(&run.case, 36),
+                run.route,
+                served,
+                s.words,
+                run.target_words,
+                s.compression,
+                s.key_fact_recall * 100.0,
+                s.invented.len(),
+                if s.clean_ending { "yes" } else { "NO" },
+                run.latency_ms / 1000.0
             ),
-            None => out!("{:<36} {:<10} failed: {}", clip(&run.case, 36), run.route, run.error.as_deref().unwrap_or("")),
+            None => out!(
+                "{:<36} {:<10} failed: {}",
+                clip(&run.case, 36),
+                run.route,
+                run.error.as_deref().unwrap_or("")
+            ),
         }
     }
     out!(
         "\n{:<11} {:>6} {:>7} {:>8} {:>10} {:>8} {:>9} {:>7} {:>8} {:>7} {:>8} {:>9} {:>9} {:>10}",
-        "ROUTE", "CASES", "FAILED", "ROUGE-L", "KEY FACTS", "INVENTED", "RATIO P50", "CLEAN", "LENGTH", "SERVED", "QUALITY", "P50 MS", "P95 MS", "COST/CASE"
+        "ROUTE",
+        "CASES",
+        "FAILED",
+        "ROUGE-L",
+        "KEY FACTS",
+        "INVENTED",
+        "RATIO P50",
+        "CLEAN",
+        "LENGTH",
+        "SERVED",
+        "QUALITY",
+        "P50 MS",
+        "P95 MS",
+        "COST/CASE"
     );
     for x in &r.routes {
         out!(
             "{:<11} {:>6} {:>7} {:>8.3} {:>9.1}% {:>8} {:>9.2} {:>6.0}% {:>7.1}% {:>6.0}% {:>7.1}% {:>9.1} {:>9.1} {:>10.6}",
-            x.route, x.cases, x.failed, x.rouge_l, x.key_fact_recall * 100.0, x.invented_figures, x.compression_median,
-            x.clean_endings * 100.0, x.length_compliance * 100.0, x.served_share * 100.0, x.quality_pass_rate * 100.0,
-            x.latency_p50_ms, x.latency_p95_ms, x.cost_per_case
+            x.route,
+            x.cases,
+            x.failed,
+            x.rouge_l,
+            x.key_fact_recall * 100.0,
+            x.invented_figures,
+            x.compression_median,
+            x.clean_endings * 100.0,
+            x.length_compliance * 100.0,
+            x.served_share * 100.0,
+            x.quality_pass_rate * 100.0,
+            x.latency_p50_ms,
+            x.latency_p95_ms,
+            x.cost_per_case
         );
     }
     for (route, why) in &r.skipped {

@@ -31,7 +31,10 @@ fn table_of_bad_files() {
 
     let cases: Vec<(std::path::PathBuf, &str)> = vec![
         (home.write("cut.pdf", &bad_inputs::truncated_pdf()), "corrupt PDF"),
-        (home.write("hostile.pdf", &bad_inputs::pdf_that_panics_the_parser()), "the PDF parser could not read it"),
+        (
+            home.write("hostile.pdf", &bad_inputs::pdf_that_panics_the_parser()),
+            "the PDF parser could not read it",
+        ),
         (home.write("photo.pdf", &bad_inputs::jpeg()), "is not a PDF: it looks like a JPEG image"),
         (home.write("scanned.pdf", &pdf::without_text(2)), "no text layer on any of its 2 pages"),
         (home.write("empty.txt", b""), "the file is empty (0 bytes)"),
@@ -50,7 +53,9 @@ fn table_of_bad_files() {
     }
     // Every refusal is in the ledger as a failed request, and no note was made.
     let db = home.sqlite();
-    let failed: i64 = db.query_row("SELECT count(*) FROM ledger WHERE status = 'failed'", [], |r| r.get(0)).unwrap();
+    let failed: i64 = db
+        .query_row("SELECT count(*) FROM ledger WHERE status = 'failed'", [], |r| r.get(0))
+        .unwrap();
     let notes: i64 = db.query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
     assert_eq!((failed as usize, notes), (cases.len(), 0));
 }
@@ -71,7 +76,11 @@ fn bad_stdin_config_and_usage() {
     let home = Home::new();
     assert_refused(&home.run_with_stdin(&["summarize", "-"], b""), "stdin", "empty");
     assert_refused(&home.run(&["history", "show", "999"]), "999", "no note with id");
-    assert_refused(&home.run(&["ledger", "report", "--since", "last week"]), "last week", "expected a date like 2026-05-14");
+    assert_refused(
+        &home.run(&["ledger", "report", "--since", "last week"]),
+        "last week",
+        "expected a date like 2026-05-14",
+    );
     let usage = home.run(&["summarize", "--style", "fancy", "x.md"]);
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("fancy"));

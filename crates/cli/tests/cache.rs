@@ -9,7 +9,12 @@ use fieldbrief_testkit::fake_cloud::{FakeCloud, Fault};
 use serde_json::Value;
 
 fn codes(v: &Value) -> Vec<String> {
-    v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -25,11 +30,20 @@ fn the_same_note_twice_is_served_from_the_cache_and_counted_as_a_hit() {
     assert_eq!(second["summary"], first["summary"], "the same summary");
     assert_eq!(second["cached"]["request_id"], first["request_id"]);
     assert_eq!(second["quality"]["passed"], true);
-    assert_ne!(second["note_id"], first["note_id"], "the note is saved again, as every request's note is");
+    assert_ne!(
+        second["note_id"], first["note_id"],
+        "the note is saved again, as every request's note is"
+    );
 
     // Another style or length is another summary.
-    assert_eq!(home.json(&["summarize", "--json", "--style", "brief", s(&pump)])["route"], "extractive");
-    assert_eq!(home.json(&["summarize", "--json", "--max-words", "60", s(&pump)])["route"], "extractive");
+    assert_eq!(
+        home.json(&["summarize", "--json", "--style", "brief", s(&pump)])["route"],
+        "extractive"
+    );
+    assert_eq!(
+        home.json(&["summarize", "--json", "--max-words", "60", s(&pump)])["route"],
+        "extractive"
+    );
     // A dry run says it would be a hit, and counts nothing.
     let dry = home.json(&["summarize", "--json", "--dry-run", s(&pump)]);
     assert_eq!(dry["route"], "cache");
@@ -45,7 +59,11 @@ fn the_same_note_twice_is_served_from_the_cache_and_counted_as_a_hit() {
     assert_eq!(shown["summaries"][0]["route"], "cache");
 
     // Rejecting the summary the cache served forgets it: the next request runs the engine.
-    assert!(home.run(&["ledger", "outcome", second["request_id"].as_str().unwrap(), "rejected"]).status.success());
+    assert!(
+        home.run(&["ledger", "outcome", second["request_id"].as_str().unwrap(), "rejected"])
+            .status
+            .success()
+    );
     assert_eq!(home.json(&["summarize", "--json", s(&pump)])["route"], "extractive");
     // Off in the settings: never served.
     home.config("[cache]\nenabled = false\n");
@@ -89,7 +107,8 @@ fn a_new_cloud_model_or_a_local_model_misses_and_failed_summaries_are_never_cach
     for _ in 0..2 {
         let v = home.json(&["summarize", "--json", "--model", s(&model), s(&note)]);
         assert_eq!(v["route"], "extractive", "{v}");
-        let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        let codes: Vec<&str> =
+            v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
         assert!(codes.contains(&"local_retried") && !codes.contains(&"cache_hit"), "{codes:?}");
     }
 }
@@ -109,7 +128,8 @@ fn edit(text: &str) -> String {
 #[test]
 fn near_duplicates_are_offered_not_served_and_unrelated_notes_are_not_offered() {
     let home = Home::new();
-    let text_samples: Vec<_> = samples().into_iter().filter(|p| p.extension().is_some_and(|e| e != "pdf")).collect();
+    let text_samples: Vec<_> =
+        samples().into_iter().filter(|p| p.extension().is_some_and(|e| e != "pdf")).collect();
     assert!(text_samples.len() >= 8, "{text_samples:?}");
     // Every sample note, each compared with all those summarized before it: none of them is a
     // near-duplicate of another, so no offer is a false positive.
@@ -140,14 +160,18 @@ fn near_duplicates_are_offered_not_served_and_unrelated_notes_are_not_offered() 
         assert_ne!(v["route"], "cache", "{}: a near-duplicate must not be served", path.display());
         if v["similar"]["note_id"].as_i64() == Some(*id) {
             found += 1;
-            assert!(v["similar"]["similarity"].as_f64().unwrap() >= fieldbrief_core::cache::NEAR_THRESHOLD);
+            assert!(
+                v["similar"]["similarity"].as_f64().unwrap()
+                    >= fieldbrief_core::cache::NEAR_THRESHOLD
+            );
         }
     }
     eprintln!("near-duplicates offered: {found} of {}", text_samples.len());
     assert_eq!(found, text_samples.len());
 
     // The human output says so.
-    let reworded = edit(&std::fs::read_to_string(sample("pump-inspection.md")).unwrap()).replacen("changed", "altered", 1);
+    let reworded = edit(&std::fs::read_to_string(sample("pump-inspection.md")).unwrap())
+        .replacen("changed", "altered", 1);
     let edited = home.write("edited-pump.md", reworded.as_bytes());
     let out = home.run(&["summarize", s(&edited)]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -159,7 +183,12 @@ fn the_aggregate_export_has_counts_and_no_note_text_or_hashes() {
     let home = Home::new();
     let mut requests = Vec::new();
     for name in ["pump-inspection.md", "hvac-service.txt", "pump-inspection.md"] {
-        requests.push(home.json(&["summarize", "--json", s(&sample(name))])["request_id"].as_str().unwrap().to_string());
+        requests.push(
+            home.json(&["summarize", "--json", s(&sample(name))])["request_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     home.run(&["summarize", s(&home.write("empty.txt", b""))]);
     let out = home.run(&["ledger", "export", "--aggregate"]);
@@ -175,8 +204,20 @@ fn the_aggregate_export_has_counts_and_no_note_text_or_hashes() {
 
     // Nothing of the notes: no words from them, no content hashes, no request ids, no paths.
     let db = home.sqlite();
-    let hashes: Vec<String> = db.prepare("SELECT content_hash FROM notes").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-    let bodies: Vec<String> = db.prepare("SELECT body FROM notes").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let hashes: Vec<String> = db
+        .prepare("SELECT content_hash FROM notes")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let bodies: Vec<String> = db
+        .prepare("SELECT body FROM notes")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(hashes.len(), 3);
     for h in &hashes {
         assert!(!text.contains(h.as_str()) && !text.contains(&h[..16]), "a content hash leaked");
@@ -185,7 +226,10 @@ fn the_aggregate_export_has_counts_and_no_note_text_or_hashes() {
         assert!(!text.contains(id.as_str()), "a request id leaked");
     }
     for body in &bodies {
-        for word in body.split_whitespace().filter(|w| w.len() >= 6 && w.chars().any(|c| c.is_ascii_digit())) {
+        for word in body
+            .split_whitespace()
+            .filter(|w| w.len() >= 6 && w.chars().any(|c| c.is_ascii_digit()))
+        {
             assert!(!text.contains(word), "note text leaked: {word}");
         }
     }
@@ -211,17 +255,38 @@ fn every_ledger_row_has_a_device_class_and_a_cost() {
     // A refused input is a ledger row too, on the same device class.
     assert_eq!(home.run(&["summarize", s(&home.write("empty.txt", b""))]).status.code(), Some(2));
     let report = home.json(&["ledger", "report", "--json"]);
-    let refused = report["rows"].as_array().unwrap().iter().find(|r| r["route"] == "none").expect("the refused request");
+    let refused = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["route"] == "none")
+        .expect("the refused request");
     assert_eq!(refused["device_class"], v["device_class"], "{refused}");
     let row = report["rows"].as_array().unwrap().iter().find(|r| r["route"] != "none").unwrap();
     assert_eq!(row["device_class"], v["device_class"]);
     assert_eq!(row["power_mode"], "performance");
-    assert!((row["cost_per_success"].as_f64().unwrap() - v["cost"].as_f64().unwrap()).abs() < 1e-12);
-    assert_eq!(report["trial"].as_array().unwrap().iter().filter(|t| t["device_class"] == v["device_class"]).count(), 1);
+    assert!(
+        (row["cost_per_success"].as_f64().unwrap() - v["cost"].as_f64().unwrap()).abs() < 1e-12
+    );
+    assert_eq!(
+        report["trial"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["device_class"] == v["device_class"])
+            .count(),
+        1
+    );
 
     // On battery, the battery's measured draw prices the energy instead of the setting.
-    let trace = home.power_trace(r#"{"battery": {"percent": 80, "on_ac": false, "energy_rate_w": 12.0}, "cpu_celsius": 50}"#);
-    let out = home.command(&["summarize", "--json", s(&sample("pump-inspection.md"))]).env("FIELDBRIEF_POWER_TRACE", &trace).output().unwrap();
+    let trace = home.power_trace(
+        r#"{"battery": {"percent": 80, "on_ac": false, "energy_rate_w": 12.0}, "cpu_celsius": 50}"#,
+    );
+    let out = home
+        .command(&["summarize", "--json", s(&sample("pump-inspection.md"))])
+        .env("FIELDBRIEF_POWER_TRACE", &trace)
+        .output()
+        .unwrap();
     let b = common::one_json_object(&out.stdout);
     assert!(b["device_class"].as_str().unwrap().ends_with("battery"), "{b}");
     let generate_s = b["timings_ms"]["generate"].as_f64().unwrap() / 1000.0;
@@ -235,7 +300,11 @@ fn summarizing_a_saved_note_again_marks_the_last_summary_regenerated_and_bypasse
     let id = first["note_id"].to_string();
     let outcome = |request: &Value| -> String {
         home.sqlite()
-            .query_row("SELECT outcome FROM ledger WHERE request_id = ?1", [request["request_id"].as_str().unwrap()], |r| r.get(0))
+            .query_row(
+                "SELECT outcome FROM ledger WHERE request_id = ?1",
+                [request["request_id"].as_str().unwrap()],
+                |r| r.get(0),
+            )
             .unwrap()
     };
     // Another style is a new request, not a verdict on the first.
@@ -247,9 +316,17 @@ fn summarizing_a_saved_note_again_marks_the_last_summary_regenerated_and_bypasse
     assert_ne!(again["route"], "cache", "a regeneration runs an engine: {again}");
     assert_eq!(outcome(&brief), "pending");
     // A verdict the user gave stands.
-    assert!(home.run(&["ledger", "outcome", again["request_id"].as_str().unwrap(), "accepted"]).status.success());
+    assert!(
+        home.run(&["ledger", "outcome", again["request_id"].as_str().unwrap(), "accepted"])
+            .status
+            .success()
+    );
     home.json(&["summarize", "--json", "--note", &id]);
     assert_eq!(outcome(&again), "accepted");
     let report = home.json(&["ledger", "report", "--json"]);
-    assert_eq!(report["succeeded"].as_u64(), Some(3), "the regenerated summary is not a success: {report}");
+    assert_eq!(
+        report["succeeded"].as_u64(),
+        Some(3),
+        "the regenerated summary is not a success: {report}"
+    );
 }

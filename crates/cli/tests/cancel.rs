@@ -4,8 +4,8 @@
 
 mod common;
 use common::*;
-use fieldbrief_core::engine::{Engine, EngineError, SummaryRequest};
 use fieldbrief_core::Style;
+use fieldbrief_core::engine::{Engine, EngineError, SummaryRequest};
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
 use fieldbrief_engine::protocol::{Event, LoadSpec, Message, Request, Sampling, StopReason};
 use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
@@ -13,7 +13,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 fn worker() -> WorkerCommand {
-    WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] }
+    WorkerCommand {
+        program: env!("CARGO_BIN_EXE_fieldbrief").into(),
+        args: vec!["__engine-worker".into()],
+    }
 }
 
 #[test]
@@ -23,11 +26,21 @@ fn cancel_stops_generation_unfinished_and_the_worker_serves_the_next_request() {
     // Greedy decoding without end-of-text and without a layout grammar on random weights: it
     // would run to its 4,000-token limit. (A summary's grammar lets the text end after any
     // bullet, where random weights soon do.)
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
+    let spec = LoadSpec {
+        path: path.display().to_string(),
+        gpu_layers: Some(0),
+        n_ctx: 0,
+        threads: 0,
+        batch: 0,
+        state_dir: None,
+    };
     let request = Request::Generate {
         id: "long".into(),
         model: spec,
-        messages: vec![Message { role: "user".into(), content: "Pump P-101 seal replaced; discharge 4.2 bar.".into() }],
+        messages: vec![Message {
+            role: "user".into(),
+            content: "Pump P-101 seal replaced; discharge 4.2 bar.".into(),
+        }],
         sampling: Sampling::deterministic(4000),
     };
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -56,7 +69,9 @@ fn cancel_stops_generation_unfinished_and_the_worker_serves_the_next_request() {
         other => panic!("{other:?}"),
     }
     let latency = returned_at - cancelled_at;
-    eprintln!("cancel landed {latency:?} after the flag was set (target under 100 ms on an idle machine)");
+    eprintln!(
+        "cancel landed {latency:?} after the flag was set (target under 100 ms on an idle machine)"
+    );
     // Only a guard against a hang: a loaded CI machine must not fail a correct cancel.
     assert!(latency < Duration::from_secs(10), "stopped {latency:?} after the cancel");
     assert!(cancelled_at >= generating_at);
@@ -64,15 +79,25 @@ fn cancel_stops_generation_unfinished_and_the_worker_serves_the_next_request() {
     // The engine: a request while the flag is set is cancelled before it starts; once the
     // owner clears the flag, the same worker serves the next one.
     let model = LocalModel { path, id: "tiny".into(), version: "test".into() };
-    let engine = LocalEngine::new(worker(), model, LocalSettings { sampling: Sampling::deterministic(0), ..Default::default() });
-    let doc = fieldbrief_ingest::from_typed("Pump P-101 seal replaced; discharge 4.2 bar.").unwrap();
+    let engine = LocalEngine::new(
+        worker(),
+        model,
+        LocalSettings { sampling: Sampling::deterministic(0), ..Default::default() },
+    );
+    let doc =
+        fieldbrief_ingest::from_typed("Pump P-101 seal replaced; discharge 4.2 bar.").unwrap();
     let cancel = engine.cancel_flag();
-    assert!(engine.summarize(&doc, &SummaryRequest::new(Style::Bullets, Some(8)), &mut |_| {}).is_ok());
+    assert!(
+        engine.summarize(&doc, &SummaryRequest::new(Style::Bullets, Some(8)), &mut |_| {}).is_ok()
+    );
     cancel.store(true, Ordering::SeqCst);
     // Same worker process, next request: works once the owner clears the flag (the engine
     // leaves it set, so a cancel that lands between requests is not lost).
     let pid = engine.worker_pid();
-    assert!(matches!(engine.summarize(&doc, &SummaryRequest::new(Style::Bullets, Some(8)), &mut |_| {}), Err(EngineError::Cancelled)));
+    assert!(matches!(
+        engine.summarize(&doc, &SummaryRequest::new(Style::Bullets, Some(8)), &mut |_| {}),
+        Err(EngineError::Cancelled)
+    ));
     cancel.store(false, Ordering::SeqCst);
     let short = SummaryRequest::new(Style::Bullets, Some(8));
     let ok = engine.summarize(&doc, &short, &mut |_| {}).expect("next request");
@@ -85,14 +110,27 @@ fn a_prompt_that_starts_like_the_last_one_reuses_its_kv_cache() {
     let home = Home::new();
     let path = tiny_model(&home);
     let mut supervisor = Supervisor::new(worker());
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
-    let system = Message { role: "system".into(), content: "You summarize field technicians' notes. ".repeat(8) };
+    let spec = LoadSpec {
+        path: path.display().to_string(),
+        gpu_layers: Some(0),
+        n_ctx: 0,
+        threads: 0,
+        batch: 0,
+        state_dir: None,
+    };
+    let system = Message {
+        role: "system".into(),
+        content: "You summarize field technicians' notes. ".repeat(8),
+    };
     let mut stats = Vec::new();
     for (i, note) in ["Seal replaced on P-101.", "Bearing 78 °C on P-102."].iter().enumerate() {
         let request = Request::Generate {
             id: format!("g{i}"),
             model: spec.clone(),
-            messages: vec![system.clone(), Message { role: "user".into(), content: note.to_string() }],
+            messages: vec![
+                system.clone(),
+                Message { role: "user".into(), content: note.to_string() },
+            ],
             sampling: Sampling::deterministic(4),
         };
         match supervisor.call(&request, None, |_| {}).unwrap() {
@@ -119,7 +157,13 @@ fn ctrl_c_in_the_cli_stops_cleanly_and_is_recorded() {
     let pid = child.id();
     wait_for_worker(pid);
     std::thread::sleep(Duration::from_millis(400));
-    assert!(std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -141,8 +185,19 @@ fn the_worker_keeps_the_model_loaded_between_requests_and_unloads_it_when_idle()
         args: vec!["__engine-worker".into(), "--idle-secs".into(), "1".into()],
     };
     let mut supervisor = Supervisor::new(command);
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
-    let mut info = |i: usize| match supervisor.call(&Request::Info { id: format!("i{i}"), model: spec.clone() }, None, |_| {}) {
+    let spec = LoadSpec {
+        path: path.display().to_string(),
+        gpu_layers: Some(0),
+        n_ctx: 0,
+        threads: 0,
+        batch: 0,
+        state_dir: None,
+    };
+    let mut info = |i: usize| match supervisor.call(
+        &Request::Info { id: format!("i{i}"), model: spec.clone() },
+        None,
+        |_| {},
+    ) {
         Ok(Event::Info { model, .. }) => model.load_ms,
         other => panic!("{other:?}"),
     };

@@ -22,7 +22,12 @@ fn cloud_config(home: &Home, cloud: &FakeCloud, extra: &str) {
 }
 
 fn codes(v: &Value) -> Vec<String> {
-    v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// `deferred list|run --json` print one JSON array.
@@ -49,7 +54,10 @@ fn the_cloud_sees_only_redacted_text_and_the_summary_gets_the_originals_back() {
     assert_eq!(v["route"], "cloud", "{v}");
     assert_eq!(codes(&v), ["no_local_model", "cloud_permitted"]);
     let summary = v["summary"].as_str().unwrap();
-    assert!(summary.contains("jo.smith@acme-water.co.uk") && summary.contains("+44 20 7946 0958"), "{summary}");
+    assert!(
+        summary.contains("jo.smith@acme-water.co.uk") && summary.contains("+44 20 7946 0958"),
+        "{summary}"
+    );
     assert!(!summary.contains("[EMAIL_1]"), "{summary}");
     assert_eq!(v["connectivity"]["state"], "online");
     assert!(v["cloud_tokens"]["input"].as_u64().unwrap() > 0);
@@ -59,8 +67,14 @@ fn the_cloud_sees_only_redacted_text_and_the_summary_gets_the_originals_back() {
     for secret in ["jo.smith", "7946", "SITE-0042"] {
         assert!(!sent.iter().any(|b| b.contains(secret)), "{secret} left the laptop: {chat}");
     }
-    assert!(chat.contains("[EMAIL_1]") && chat.contains("[PHONE_1]") && chat.contains("[SITE_1]"), "{chat}");
-    assert!(chat.contains("4.2 bar") && chat.contains("6309-2Z-C3"), "facts must still be sent: {chat}");
+    assert!(
+        chat.contains("[EMAIL_1]") && chat.contains("[PHONE_1]") && chat.contains("[SITE_1]"),
+        "{chat}"
+    );
+    assert!(
+        chat.contains("4.2 bar") && chat.contains("6309-2Z-C3"),
+        "facts must still be sent: {chat}"
+    );
 
     let db = home.sqlite();
     let (engine, route, cloud_in, conn): (String, String, i64, String) = db
@@ -71,7 +85,9 @@ fn the_cloud_sees_only_redacted_text_and_the_summary_gets_the_originals_back() {
     assert_eq!((engine.as_str(), route.as_str()), ("cloud", "cloud"));
     assert!(cloud_in > 0 && conn.contains("online"), "{cloud_in} {conn}");
     // The key is never stored: there is none here, and nothing in the database looks like one.
-    let dump: i64 = db.query_row("SELECT count(*) FROM settings WHERE value LIKE '%sk-%'", [], |r| r.get(0)).unwrap();
+    let dump: i64 = db
+        .query_row("SELECT count(*) FROM settings WHERE value LIKE '%sk-%'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(dump, 0);
 }
 
@@ -80,13 +96,22 @@ fn the_api_key_from_the_environment_is_sent_and_never_stored() {
     let home = Home::new();
     let cloud = FakeCloud::start(&[], Fault::Ok);
     cloud_config(&home, &cloud, "");
-    let out = home.command(&["summarize", "--json", s(&note(&home))]).env("FIELDBRIEF_CLOUD_API_KEY", "sk-field-123").output().unwrap();
+    let out = home
+        .command(&["summarize", "--json", s(&note(&home))])
+        .env("FIELDBRIEF_CLOUD_API_KEY", "sk-field-123")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(cloud.requests().iter().any(|r| r.authorization.as_deref() == Some("Bearer sk-field-123")));
+    assert!(
+        cloud.requests().iter().any(|r| r.authorization.as_deref() == Some("Bearer sk-field-123"))
+    );
     let db = std::fs::read(home.db()).unwrap();
     let wal = std::fs::read(home.path().join("fieldbrief.sqlite3-wal")).unwrap_or_default();
     let needle = b"sk-field-123";
-    assert!(!db.windows(needle.len()).any(|w| w == needle) && !wal.windows(needle.len()).any(|w| w == needle));
+    assert!(
+        !db.windows(needle.len()).any(|w| w == needle)
+            && !wal.windows(needle.len()).any(|w| w == needle)
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("sk-field-123"));
 }
 
@@ -108,14 +133,22 @@ fn every_cloud_fault_ends_in_a_summary_made_here_with_the_reason_recorded() {
         let started = Instant::now();
         let out = home.run(&["summarize", "--json", s(&note(&home))]);
         assert!(out.status.success(), "{fault:?}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(started.elapsed() < Duration::from_secs(20), "{fault:?} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{fault:?} took {:?}",
+            started.elapsed()
+        );
         let v = common::one_json_object(&out.stdout);
         assert_eq!(v["route"], "extractive", "{fault:?}: {v}");
         assert!(codes(&v).contains(&"cloud_failed".to_string()), "{fault:?}: {v}");
         assert!(!v["summary"].as_str().unwrap().is_empty());
-        let recorded: String = home.sqlite().query_row("SELECT error_code FROM ledger", [], |r| r.get(0)).unwrap();
+        let recorded: String =
+            home.sqlite().query_row("SELECT error_code FROM ledger", [], |r| r.get(0)).unwrap();
         assert_eq!(recorded, code, "{fault:?}");
-        assert!(cloud.requests().iter().any(|r| r.path.ends_with("/chat/completions")), "{fault:?}: the cloud was not tried");
+        assert!(
+            cloud.requests().iter().any(|r| r.path.ends_with("/chat/completions")),
+            "{fault:?}: the cloud was not tried"
+        );
     }
 }
 
@@ -130,7 +163,11 @@ fn no_connection_at_all_when_the_cloud_is_off_the_note_is_kept_or_denied() {
     // Queue two refinements while "offline", with the cloud allowed.
     cloud_config(&home, &cloud, "");
     let queued = home.json(&["summarize", "--json", "--offline", s(&long)]);
-    assert_eq!((queued["route"].as_str(), queued["interim_route"].as_str()), (Some("deferred"), Some("extractive")), "{queued}");
+    assert_eq!(
+        (queued["route"].as_str(), queued["interim_route"].as_str()),
+        (Some("deferred"), Some("extractive")),
+        "{queued}"
+    );
     let kept = home.json(&["summarize", "--json", "--offline", s(&short)]);
     assert_eq!(kept["route"], "deferred");
     let kept_id = kept["note_id"].as_i64().unwrap().to_string();
@@ -148,10 +185,12 @@ fn no_connection_at_all_when_the_cloud_is_off_the_note_is_kept_or_denied() {
         assert_ne!(v["route"], "cloud", "{args:?}: {v}");
         assert_eq!(v["connectivity"]["state"], "not_probed", "{args:?}");
     }
-    let gated = home.json(&["summarize", "--json", "--cloud", "deny", "--model", s(&model), s(&short)]);
+    let gated =
+        home.json(&["summarize", "--json", "--cloud", "deny", "--model", s(&model), s(&short)]);
     assert!(codes(&gated).contains(&"quality_gate_failed".to_string()), "{gated}");
     let run = list(&home, &["deferred", "run", "--json"]);
-    let states: Vec<&str> = run.as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> =
+        run.as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
     // The kept note's job is dropped unsent; the other one is sent (the cloud is on for it).
     assert!(states.contains(&"dropped"), "{run}");
     let after_kept = cloud.connections();
@@ -161,7 +200,10 @@ fn no_connection_at_all_when_the_cloud_is_off_the_note_is_kept_or_denied() {
     // 2. Cloud escalation switched off (after one more refinement was queued): nothing,
     // whatever the path.
     assert_eq!(home.json(&["summarize", "--json", "--offline", s(&long)])["route"], "deferred");
-    home.config(&format!("[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"fake-1\"\n", cloud.endpoint()));
+    home.config(&format!(
+        "[cloud]\nenabled = false\nendpoint = \"{}\"\nmodel = \"fake-1\"\n",
+        cloud.endpoint()
+    ));
     for args in [
         vec!["summarize", "--json", s(&long)],
         vec!["summarize", "--json", "--model", s(&model), s(&short)],
@@ -203,13 +245,22 @@ fn a_refinement_queued_offline_runs_when_the_network_returns_across_restarts() {
     let run = list(&home, &["deferred", "run", "--json"]);
     assert_eq!(run[0]["state"], "done", "{run}");
     let shown = home.json(&["history", "show", &id.to_string(), "--json"]);
-    let routes: Vec<&str> = shown["summaries"].as_array().unwrap().iter().map(|s| s["route"].as_str().unwrap()).collect();
+    let routes: Vec<&str> = shown["summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["route"].as_str().unwrap())
+        .collect();
     assert_eq!(routes, ["deferred", "cloud"]);
     assert!(list(&home, &["deferred", "list", "--json"]).as_array().unwrap().is_empty());
     // The interim summary's request now says it was escalated.
     let outcome: String = home
         .sqlite()
-        .query_row("SELECT outcome FROM ledger WHERE request_id = ?1", [v["request_id"].as_str().unwrap()], |r| r.get(0))
+        .query_row(
+            "SELECT outcome FROM ledger WHERE request_id = ?1",
+            [v["request_id"].as_str().unwrap()],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(outcome, "escalated");
 }
@@ -223,7 +274,11 @@ fn a_local_summary_that_fails_the_quality_gate_escalates_when_allowed() {
     let v = home.json(&["summarize", "--json", "--model", s(&model), s(&note(&home))]);
     assert_eq!(v["route"], "cloud", "{v}");
     let c = codes(&v);
-    assert!(c.contains(&"quality_gate_failed".into()) && c.contains(&"escalated_after_quality_gate".into()), "{c:?}");
+    assert!(
+        c.contains(&"quality_gate_failed".into())
+            && c.contains(&"escalated_after_quality_gate".into()),
+        "{c:?}"
+    );
 
     // The cloud fails too: the model is asked once more on the device, and when that fails
     // the gate as well, the extractive summary stands in; the failed text is never shown.
@@ -233,7 +288,9 @@ fn a_local_summary_that_fails_the_quality_gate_escalates_when_allowed() {
     assert_eq!(v["route"], "extractive", "{v}");
     assert_eq!(v["engine"], "extractive");
     let c = codes(&v);
-    for code in ["quality_gate_failed", "cloud_failed", "local_retried", "extractive_after_quality_gate"] {
+    for code in
+        ["quality_gate_failed", "cloud_failed", "local_retried", "extractive_after_quality_gate"]
+    {
         assert!(c.contains(&code.into()), "{code}: {c:?}");
     }
     // The model whose summaries failed stays on the record, for its fallback rate.
@@ -247,7 +304,8 @@ fn dry_run_shows_the_exact_redacted_request_and_sends_nothing() {
     cloud_config(&home, &cloud, "");
     let v = home.json(&["summarize", "--json", "--dry-run", s(&note(&home))]);
     assert_eq!(v["route"], "cloud");
-    let user = v["preview"]["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap();
+    let user =
+        v["preview"]["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap();
     assert!(user.contains("[EMAIL_1]") && !user.contains("jo.smith"), "{user}");
     assert_eq!(v["preview"]["redactions"][0]["placeholder"], "[EMAIL_1]");
     assert!(v["preview"]["redactions"][0].get("original").is_none());
@@ -265,11 +323,17 @@ fn power_traces_change_the_mode_the_engine_settings_and_the_route() {
                    {\"battery\": {\"percent\": 21, \"on_ac\": false}, \"cpu_celsius\": 55}\n\
                    {\"battery\": {\"percent\": 15, \"on_ac\": false}, \"cpu_celsius\": 56}\n";
     let run = |trace: &str, args: &[&str]| -> Value {
-        let out = home.command(args).env("FIELDBRIEF_POWER_TRACE", home.power_trace(trace)).output().unwrap();
+        let out = home
+            .command(args)
+            .env("FIELDBRIEF_POWER_TRACE", home.power_trace(trace))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         common::one_json_object(&out.stdout)
     };
-    let route = |trace: &str| run(trace, &["summarize", "--json", "--dry-run", "--model", s(&model), s(&long)]);
+    let route = |trace: &str| {
+        run(trace, &["summarize", "--json", "--dry-run", "--model", s(&model), s(&long)])
+    };
 
     let st = run(common::AC_COOL, &["status", "--json"]);
     assert_eq!(st["power"]["mode"], "performance");
@@ -296,14 +360,22 @@ fn power_traces_change_the_mode_the_engine_settings_and_the_route() {
     assert_eq!(run(common::AC_COOL, &["status", "--json"])["power"]["mode"], "performance");
     assert_eq!(route(common::AC_COOL)["route"], "local-chunked");
     let fresh = Home::new();
-    let out = fresh.command(&["status", "--json"]).env("FIELDBRIEF_POWER_TRACE", fresh.power_trace(at_25)).output().unwrap();
+    let out = fresh
+        .command(&["status", "--json"])
+        .env("FIELDBRIEF_POWER_TRACE", fresh.power_trace(at_25))
+        .output()
+        .unwrap();
     assert_eq!(common::one_json_object(&out.stdout)["power"]["mode"], "balanced");
 }
 
 #[test]
 fn a_bad_power_trace_is_a_clear_error() {
     let home = Home::new();
-    let out = home.command(&["status"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace("{\"battery\": 3}\n")).output().unwrap();
+    let out = home
+        .command(&["status"])
+        .env("FIELDBRIEF_POWER_TRACE", home.power_trace("{\"battery\": 3}\n"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: power trace") && err.contains("line 1"), "{err}");

@@ -9,22 +9,49 @@ use fieldbrief_gguf::write::corrupt;
 fn a_tiny_model_summarizes_locally_and_the_ledger_says_which_model() {
     let home = Home::new();
     let model = tiny_model(&home);
-    let v = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("checklist-short.txt"))]);
+    let v = home.json(&[
+        "summarize",
+        "--json",
+        "--model",
+        s(&model),
+        s(&sample("checklist-short.txt")),
+    ]);
     assert_eq!(v["reasons"][0]["code"], "fits_local_context");
     // Random weights write noise: the gate fails it, the model is asked once more, fails
     // again, and the extractive summary stands in. The noise is never the answer.
-    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["fits_local_context", "quality_gate_failed", "local_retried", "quality_gate_failed", "extractive_after_quality_gate"], "{v}");
-    assert_eq!((v["route"].as_str(), v["engine"].as_str()), (Some("extractive"), Some("extractive")));
+    let codes: Vec<&str> =
+        v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        [
+            "fits_local_context",
+            "quality_gate_failed",
+            "local_retried",
+            "quality_gate_failed",
+            "extractive_after_quality_gate"
+        ],
+        "{v}"
+    );
+    assert_eq!(
+        (v["route"].as_str(), v["engine"].as_str()),
+        (Some("extractive"), Some("extractive"))
+    );
     let note = std::fs::read_to_string(sample("checklist-short.txt")).unwrap();
     for line in v["summary"].as_str().unwrap().lines() {
-        assert!(note.contains(line.trim_start_matches("- ").trim()), "not the note's own line: {line:?}");
+        assert!(
+            note.contains(line.trim_start_matches("- ").trim()),
+            "not the note's own line: {line:?}"
+        );
     }
     // The model that ran is on the record, with the tokens both tries spent.
     assert_eq!(v["model"]["id"], "tiny");
     let version = v["model"]["version"].as_str().unwrap();
     assert_eq!(version.len(), 12);
-    assert!(v["tokens"]["input"].as_u64().unwrap() > v["document"]["tokens"].as_u64().unwrap() * 2, "{}", v["tokens"]);
+    assert!(
+        v["tokens"]["input"].as_u64().unwrap() > v["document"]["tokens"].as_u64().unwrap() * 2,
+        "{}",
+        v["tokens"]
+    );
     assert!(v["tokens"]["output"].as_u64().unwrap() > 0);
 
     let (route, model_id, model_version, input, output, engine): (String, String, String, i64, i64, String) = home
@@ -35,8 +62,14 @@ fn a_tiny_model_summarizes_locally_and_the_ledger_says_which_model() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
         .unwrap();
-    assert_eq!((route.as_str(), model_id.as_str(), model_version.as_str(), engine.as_str()), ("extractive", "tiny", version, "extractive"));
-    assert_eq!((input as u64, output as u64), (v["tokens"]["input"].as_u64().unwrap(), v["tokens"]["output"].as_u64().unwrap()));
+    assert_eq!(
+        (route.as_str(), model_id.as_str(), model_version.as_str(), engine.as_str()),
+        ("extractive", "tiny", version, "extractive")
+    );
+    assert_eq!(
+        (input as u64, output as u64),
+        (v["tokens"]["input"].as_u64().unwrap(), v["tokens"]["output"].as_u64().unwrap())
+    );
 }
 
 #[test]
@@ -46,7 +79,11 @@ fn corrupt_models_are_refused_with_exit_2_and_the_exact_problem() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("magic.gguf", corrupt::wrong_magic(), "not a GGUF model: the file starts with \"GGML\""),
         ("cut.gguf", corrupt::truncated(0.5), "truncated: header says 21 tensors, but tensor"),
-        ("nokey.gguf", corrupt::missing_key("llama.context_length"), "missing metadata key 'llama.context_length'"),
+        (
+            "nokey.gguf",
+            corrupt::missing_key("llama.context_length"),
+            "missing metadata key 'llama.context_length'",
+        ),
         ("absurd.gguf", corrupt::absurd_tensor_size(), "tensor 'blk.1.ffn_up.weight'"),
         ("nobytes.gguf", corrupt::without_byte_tokens(), "lacks byte tokens"),
         ("dup.gguf", corrupt::duplicate_token(), "has token"),
@@ -54,18 +91,24 @@ fn corrupt_models_are_refused_with_exit_2_and_the_exact_problem() {
     ];
     for (name, bytes, problem) in cases {
         let path = home.write(name, &bytes);
-        for args in [vec!["summarize", "--model", s(&path), s(&note)], vec!["models", "import", s(&path)]] {
+        for args in
+            [vec!["summarize", "--model", s(&path), s(&note)], vec!["models", "import", s(&path)]]
+        {
             let out = home.run(&args);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
             let lines: Vec<&str> = stderr.trim_end().lines().collect();
             assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
-            assert!(lines[0].starts_with("error: invalid model file ") && lines[0].contains(name), "{stderr}");
+            assert!(
+                lines[0].starts_with("error: invalid model file ") && lines[0].contains(name),
+                "{stderr}"
+            );
             assert!(lines[0].contains(problem), "{args:?}: {stderr}");
         }
     }
     // The note was still saved: the model was refused, not the note.
-    let notes: i64 = home.sqlite().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
+    let notes: i64 =
+        home.sqlite().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
     assert_eq!(notes, 7);
 }
 
@@ -79,37 +122,67 @@ fn a_killed_worker_fails_over_cleanly_and_repeated_crashes_quarantine_the_model(
     let model = tiny_model(&home);
     let v = summarize_and_kill_worker(&home, &model);
     assert_eq!(v["route"], "extractive", "{v}");
-    let failed = v["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "local_engine_failed").expect("reason");
+    let failed = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "local_engine_failed")
+        .expect("reason");
     assert!(failed["detail"].as_str().unwrap().contains("killed by signal 9"), "{failed}");
     assert!(!v["summary"].as_str().unwrap().is_empty(), "the extractive summary stood in");
 
     // The next request gets a fresh worker, which serves it (its noise then fails the gate).
-    let ok = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("checklist-short.txt"))]);
-    let codes: Vec<&str> = ok["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    let ok = home.json(&[
+        "summarize",
+        "--json",
+        "--model",
+        s(&model),
+        s(&sample("checklist-short.txt")),
+    ]);
+    let codes: Vec<&str> =
+        ok["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
     assert!(codes.contains(&"local_retried") && !codes.contains(&"local_engine_failed"), "{ok}");
 
     // Three crashes in a row quarantine the model; it is then skipped with the reason shown.
     for _ in 0..3 {
         summarize_and_kill_worker(&home, &model);
     }
-    let q = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("checklist-short.txt"))]);
+    let q = home.json(&[
+        "summarize",
+        "--json",
+        "--model",
+        s(&model),
+        s(&sample("checklist-short.txt")),
+    ]);
     assert_eq!(q["route"], "extractive");
     assert_eq!(q["reasons"][0]["code"], "model_quarantined", "{q}");
-    assert!(q["reasons"][0]["detail"].as_str().unwrap().contains("crashed the engine 3 times in a row"));
+    assert!(
+        q["reasons"][0]["detail"].as_str().unwrap().contains("crashed the engine 3 times in a row")
+    );
 }
 
 #[test]
 fn a_note_longer_than_the_context_is_summarized_in_parts_with_nothing_dropped() {
     let home = Home::new();
     let model = tiny_model(&home);
-    let out = home.run(&["summarize", "--json", "--model", s(&model), s(&sample("site-log-multiday.md"))]);
+    let out = home.run(&[
+        "summarize",
+        "--json",
+        "--model",
+        s(&model),
+        s(&sample("site-log-multiday.md")),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = one_json_object(&out.stdout);
     // The model read it in parts; its noise fails the gate, and a note in parts is not read
     // again: the extractive summary stands in at once.
     assert_eq!(v["reasons"][0]["code"], "doc_exceeds_local_context");
-    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"extractive_after_quality_gate") && !codes.contains(&"local_retried"), "{v}");
+    let codes: Vec<&str> =
+        v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert!(
+        codes.contains(&"extractive_after_quality_gate") && !codes.contains(&"local_retried"),
+        "{v}"
+    );
     let parts = v["chunks"].as_u64().unwrap();
     assert!(parts >= 2, "{parts}");
     // Progress for every part, in order.
@@ -140,7 +213,11 @@ fn models_import_list_use_and_status() {
     assert!(devices.iter().any(|d| d["backend"] == "CPU" && d["gpu"] == false), "{devices:?}");
     // With an active model, summarize uses it without --model.
     let v = home.json(&["summarize", "--json", s(&sample("checklist-short.txt"))]);
-    assert_eq!((v["reasons"][0]["code"].as_str(), v["model"]["id"].as_str()), (Some("fits_local_context"), Some("tiny")), "{v}");
+    assert_eq!(
+        (v["reasons"][0]["code"].as_str(), v["model"]["id"].as_str()),
+        (Some("fits_local_context"), Some("tiny")),
+        "{v}"
+    );
     let out = home.run(&["models", "use", "nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -149,7 +226,18 @@ fn models_import_list_use_and_status() {
 fn bench_reports_the_contract_keys() {
     let home = Home::new();
     let model = tiny_model(&home);
-    let v = home.json(&["bench", "--model", s(&model), "--prompt-tokens", "64", "--gen-tokens", "16", "--threads", "1", "--json"]);
+    let v = home.json(&[
+        "bench",
+        "--model",
+        s(&model),
+        "--prompt-tokens",
+        "64",
+        "--gen-tokens",
+        "16",
+        "--threads",
+        "1",
+        "--json",
+    ]);
     for key in ["load_ms", "prompt_tok_s", "gen_tok_s", "ttft_ms", "peak_rss_mib"] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
     }
@@ -166,8 +254,15 @@ fn bench_reports_the_contract_keys() {
 fn a_very_long_note_is_combined_in_rounds_that_fit_the_context() {
     let home = Home::new();
     let model = tiny_model(&home);
-    let v = home.json(&["summarize", "--json", "--model", s(&model), s(&sample("incident-report-long.md"))]);
-    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    let v = home.json(&[
+        "summarize",
+        "--json",
+        "--model",
+        s(&model),
+        s(&sample("incident-report-long.md")),
+    ]);
+    let codes: Vec<&str> =
+        v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
     assert_eq!(codes[0], "doc_exceeds_local_context", "{v}");
     assert!(!codes.contains(&"local_engine_failed"), "{v}");
     assert!(v["chunks"].as_u64().unwrap() > 20, "{v}");
@@ -179,8 +274,18 @@ fn speculative_decoding_changes_no_token_and_contexts_are_sized_to_the_request()
     use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
     let home = Home::new();
     let path = tiny_model(&home);
-    let spec = LoadSpec { path: path.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
-    let mut supervisor = Supervisor::new(WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] });
+    let spec = LoadSpec {
+        path: path.display().to_string(),
+        gpu_layers: Some(0),
+        n_ctx: 0,
+        threads: 0,
+        batch: 0,
+        state_dir: None,
+    };
+    let mut supervisor = Supervisor::new(WorkerCommand {
+        program: env!("CARGO_BIN_EXE_fieldbrief").into(),
+        args: vec!["__engine-worker".into()],
+    });
     // Random weights run on without an end of text after this prompt (see cancel.rs).
     let note = "Pump P-101 seal replaced; discharge 4.2 bar.";
     let mut run = |draft: u32, tokens: u32| {
@@ -203,7 +308,10 @@ fn speculative_decoding_changes_no_token_and_contexts_are_sized_to_the_request()
     assert_eq!(fast, plain);
     assert_eq!((stats.output_tokens, stats.stop), (plain_stats.output_tokens, plain_stats.stop));
     assert_eq!(plain_stats.drafted_tokens, 0);
-    assert!(stats.accepted_tokens > 0 && stats.accepted_tokens <= stats.drafted_tokens, "{stats:?}");
+    assert!(
+        stats.accepted_tokens > 0 && stats.accepted_tokens <= stats.drafted_tokens,
+        "{stats:?}"
+    );
     // The context holds the prompt and the output asked for, not the model's 2,048-token
     // window... which is also the smallest context made; a request for more than the window
     // is refused, not cut.
@@ -216,14 +324,18 @@ fn speculative_decoding_changes_no_token_and_contexts_are_sized_to_the_request()
     };
     match supervisor.call(&request, None, |_| {}) {
         Ok(Event::Done { stats, .. }) => assert!(stats.context_tokens <= 2048, "{stats:?}"),
-        Ok(Event::Error { kind, .. }) => assert_eq!(kind, fieldbrief_engine::protocol::ErrorKind::ContextOverflow),
+        Ok(Event::Error { kind, .. }) => {
+            assert_eq!(kind, fieldbrief_engine::protocol::ErrorKind::ContextOverflow)
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[test]
 fn a_new_worker_starts_warm_from_the_saved_prompt_beginning_and_writes_the_same_text() {
-    use fieldbrief_engine::protocol::{Event, GenerationStats, LoadSpec, Message, Request, Sampling};
+    use fieldbrief_engine::protocol::{
+        Event, GenerationStats, LoadSpec, Message, Request, Sampling,
+    };
     use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
     let home = Home::new();
     let path = tiny_model(&home);
@@ -236,11 +348,14 @@ fn a_new_worker_starts_warm_from_the_saved_prompt_beginning_and_writes_the_same_
         batch: 0,
         state_dir: Some(state_dir.display().to_string()),
     };
-    let instructions = "Summarize the technician's note as short bullets. Keep every figure exactly. ".repeat(6);
+    let instructions =
+        "Summarize the technician's note as short bullets. Keep every figure exactly. ".repeat(6);
     // Each request on a new worker: nothing in its KV cache.
     let run = |note: &str| -> (String, GenerationStats) {
-        let mut supervisor =
-            Supervisor::new(WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] });
+        let mut supervisor = Supervisor::new(WorkerCommand {
+            program: env!("CARGO_BIN_EXE_fieldbrief").into(),
+            args: vec!["__engine-worker".into()],
+        });
         let request = Request::Generate {
             id: "w".into(),
             model: spec.clone(),
@@ -257,7 +372,13 @@ fn a_new_worker_starts_warm_from_the_saved_prompt_beginning_and_writes_the_same_
         }
     };
     let states = || -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(&state_dir).map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "kv")).collect()).unwrap_or_default()
+        std::fs::read_dir(&state_dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "kv"))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let note = "Pump P-101 seal replaced; discharge 4.2 bar.";
     let (cold, cold_stats) = run(note);

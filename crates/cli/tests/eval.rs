@@ -15,7 +15,8 @@ fn starter_set() -> PathBuf {
 fn the_starter_set_runs_extractive_and_a_baseline_catches_a_regression() {
     let home = Home::new();
     let set = starter_set();
-    let lines = std::fs::read_to_string(&set).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+    let lines =
+        std::fs::read_to_string(&set).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
     assert!(lines >= 30, "the starter set has {lines} cases");
 
     let saved = home.path().join("baseline.json");
@@ -43,7 +44,8 @@ fn the_starter_set_runs_extractive_and_a_baseline_catches_a_regression() {
     assert!(table.contains("ROUGE-L") && table.contains("extractive"), "{table}");
 
     // A baseline that was better: the drop is reported and the command fails.
-    let mut better: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let mut better: Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     better["routes"][0]["rouge_l"] = Value::from(rouge + 0.1);
     std::fs::write(&saved, better.to_string()).unwrap();
     let worse = home.run(&["eval", s(&set), "--routes", "extractive", "--baseline", s(&saved)]);

@@ -11,11 +11,17 @@ fn history_search_show_ledger_and_status() {
     home.run(&["summarize", s(&home.write("empty.txt", b""))]);
 
     let list = home.json(&["history", "list", "--json"]);
-    let ids: Vec<i64> = list["notes"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, vec![latin["note_id"].as_i64().unwrap(), pump["note_id"].as_i64().unwrap()], "newest first");
+    let ids: Vec<i64> =
+        list["notes"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![latin["note_id"].as_i64().unwrap(), pump["note_id"].as_i64().unwrap()],
+        "newest first"
+    );
 
     let hits = home.json(&["history", "search", "KSB-4471-22B", "--json"]);
-    let hit_ids: Vec<i64> = hits["hits"].as_array().unwrap().iter().map(|h| h["note_id"].as_i64().unwrap()).collect();
+    let hit_ids: Vec<i64> =
+        hits["hits"].as_array().unwrap().iter().map(|h| h["note_id"].as_i64().unwrap()).collect();
     assert_eq!(hit_ids, vec![pump["note_id"].as_i64().unwrap()]);
     // Latin-1 text was decoded, so its accented words are searchable (diacritics folded).
     let hits = home.json(&["history", "search", "uberlast", "--json"]);
@@ -32,9 +38,13 @@ fn history_search_show_ledger_and_status() {
 
     let report = home.json(&["ledger", "report", "--json"]);
     assert_eq!((report["requests"].as_u64(), report["succeeded"].as_u64()), (Some(3), Some(2)));
-    let extractive = report["rows"].as_array().unwrap().iter().find(|r| r["route"] == "extractive").unwrap();
+    let extractive =
+        report["rows"].as_array().unwrap().iter().find(|r| r["route"] == "extractive").unwrap();
     assert_eq!(extractive["requests"], 2);
-    assert!(extractive["latency_p95_ms"].as_f64().unwrap() >= extractive["latency_p50_ms"].as_f64().unwrap());
+    assert!(
+        extractive["latency_p95_ms"].as_f64().unwrap()
+            >= extractive["latency_p50_ms"].as_f64().unwrap()
+    );
     let future = home.json(&["ledger", "report", "--since", "2999-01-01", "--json"]);
     assert_eq!(future["requests"], 0);
 
@@ -43,7 +53,11 @@ fn history_search_show_ledger_and_status() {
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("route,model,power_mode,device_class,requests,"));
     // The device class holds commas, so it is quoted.
-    assert!(lines.any(|l| l.starts_with("extractive,extractive,performance,\"cpu, ") && l.contains("on AC\",2,2,0,")), "{csv}");
+    assert!(
+        lines.any(|l| l.starts_with("extractive,extractive,performance,\"cpu, ")
+            && l.contains("on AC\",2,2,0,")),
+        "{csv}"
+    );
 
     let status = home.json(&["status", "--json"]);
     assert_eq!(status["counts"]["notes"], 2);
@@ -88,18 +102,32 @@ fn saved_notes_are_summarized_again_deleted_and_rated() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let report = home.json(&["ledger", "report", "--json"]);
     assert_eq!((report["requests"].as_u64(), report["succeeded"].as_u64()), (Some(2), Some(1)));
-    assert_eq!(home.run(&["ledger", "outcome", "no-such-request", "accepted"]).status.code(), Some(2));
+    assert_eq!(
+        home.run(&["ledger", "outcome", "no-such-request", "accepted"]).status.code(),
+        Some(2)
+    );
 
     // The handover summary, corrected by the technician (from stdin), is what history shows.
-    let edit = home.run_with_stdin(&["ledger", "outcome", again["request_id"].as_str().unwrap(), "edited", "--text", "-"], b"Found: bearing worn.\nDone: bearing replaced.\n");
+    let edit = home.run_with_stdin(
+        &["ledger", "outcome", again["request_id"].as_str().unwrap(), "edited", "--text", "-"],
+        b"Found: bearing worn.\nDone: bearing replaced.\n",
+    );
     assert!(edit.status.success(), "{}", String::from_utf8_lossy(&edit.stderr));
     let shown = home.json(&["history", "show", &id, "--json"]);
     let edited = &shown["summaries"][1];
     assert_eq!(edited["text"], "Found: bearing worn.\nDone: bearing replaced.");
     assert_eq!(edited["original_text"], again["summary"], "the engine's text is kept");
     let text = home.run(&["history", "show", &id]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains(" · edited "), "{}", String::from_utf8_lossy(&text.stdout));
-    assert_eq!(home.run(&["ledger", "outcome", "r", "accepted", "--text", "-"]).status.code(), Some(2), "--text only with edited");
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(" · edited "),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    assert_eq!(
+        home.run(&["ledger", "outcome", "r", "accepted", "--text", "-"]).status.code(),
+        Some(2),
+        "--text only with edited"
+    );
 
     assert!(home.run(&["history", "delete", &id]).status.success());
     assert_eq!(home.run(&["history", "show", &id]).status.code(), Some(2));

@@ -17,7 +17,11 @@ fn note_count(home: &Home) -> Option<i64> {
     if !home.db().exists() {
         return None;
     }
-    let db = rusqlite::Connection::open_with_flags(home.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let db = rusqlite::Connection::open_with_flags(
+        home.db(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()?;
     db.query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).ok()
 }
 
@@ -26,7 +30,11 @@ fn sigkill_at_any_moment_leaves_a_sound_database() {
     let home = Home::new();
     let note = sample("incident-report-long.md");
     for delay_ms in [0u64, 1, 3, 7, 15, 30, 60, 120, 250] {
-        let mut child = home.command(&["summarize", s(&note)]).stdout(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = home
+            .command(&["summarize", s(&note)])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
@@ -50,7 +58,11 @@ fn a_note_killed_mid_summary_is_there_on_the_next_run() {
     let mut killed_mid_summary = false;
     for _attempt in 0..5 {
         let before = note_count(&home).unwrap();
-        let mut child = home.command(&["summarize", s(&note)]).stdout(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = home
+            .command(&["summarize", s(&note)])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while note_count(&home).unwrap_or(before) == before && Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(200));
@@ -60,14 +72,20 @@ fn a_note_killed_mid_summary_is_there_on_the_next_run() {
         child.kill().ok();
         child.wait().unwrap();
         if !finished_already {
-            let summaries: i64 = home.sqlite().query_row("SELECT count(*) FROM summaries", [], |r| r.get(0)).unwrap();
+            let summaries: i64 = home
+                .sqlite()
+                .query_row("SELECT count(*) FROM summaries", [], |r| r.get(0))
+                .unwrap();
             if summaries == 0 {
                 killed_mid_summary = true;
                 break;
             }
         }
     }
-    assert!(killed_mid_summary, "could not catch the process between saving the note and storing the summary");
+    assert!(
+        killed_mid_summary,
+        "could not catch the process between saving the note and storing the summary"
+    );
     assert_eq!(integrity(&home), "ok");
 
     let list = home.json(&["history", "list", "--json"]);

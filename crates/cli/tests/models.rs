@@ -33,13 +33,24 @@ struct Published<'a> {
 
 impl Org {
     fn new() -> Org {
-        Org { server: FileServer::start(), signer: Signer::from_seed([21; 32]), published: std::cell::Cell::new(0) }
+        Org {
+            server: FileServer::start(),
+            signer: Signer::from_seed([21; 32]),
+            published: std::cell::Cell::new(0),
+        }
     }
 
     fn file(&self, name: &str, bytes: &[u8]) -> Published<'static> {
         let name: &'static str = Box::leak(name.to_string().into_boxed_str());
         self.server.put(name, bytes.to_vec());
-        Published { id: "tiny", version: "1", file: name, sha256: sha256_bytes(bytes), size: bytes.len() as u64, auto_install: false }
+        Published {
+            id: "tiny",
+            version: "1",
+            file: name,
+            sha256: sha256_bytes(bytes),
+            size: bytes.len() as u64,
+            auto_install: false,
+        }
     }
 
     /// Publishes a manifest of `entries`, signed by `signer` (the organisation's own key
@@ -90,7 +101,8 @@ impl Org {
         assert!(home.run(&["models", "pull", "tiny"]).status.success());
         let v1 = self.file("tiny-1.gguf", &model_bytes(1));
         let bytes2 = model_bytes(2);
-        let v2 = Published { version: "2", auto_install: true, ..self.file("tiny-2.gguf", &bytes2) };
+        let v2 =
+            Published { version: "2", auto_install: true, ..self.file("tiny-2.gguf", &bytes2) };
         self.publish(&[v1, v2], &self.signer);
         bytes2
     }
@@ -102,7 +114,12 @@ impl Org {
 
 fn current_version(home: &Home, id: &str) -> Option<String> {
     let list = home.json(&["models", "list", "--json"]);
-    list["models"].as_array().unwrap().iter().find(|m| m["id"] == id && m["current"] == true).map(|m| m["version"].as_str().unwrap().to_string())
+    list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id && m["current"] == true)
+        .map(|m| m["version"].as_str().unwrap().to_string())
 }
 
 #[test]
@@ -134,8 +151,12 @@ fn a_pull_resumes_through_cut_connections_and_the_new_version_is_used_and_record
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("retrying"), "the interruptions are shown: {stderr}");
-    let resumed: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
-    assert!(resumed.len() >= 2 && resumed.windows(2).all(|w| w[0] <= w[1]) && resumed.last() > Some(&0), "resumed with Range: {resumed:?}");
+    let resumed: Vec<u64> =
+        org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
+    assert!(
+        resumed.len() >= 2 && resumed.windows(2).all(|w| w[0] <= w[1]) && resumed.last() > Some(&0),
+        "resumed with Range: {resumed:?}"
+    );
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
     let verify = home.run(&["models", "verify", "tiny"]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
@@ -209,7 +230,8 @@ fn an_older_signed_catalog_replayed_is_refused_and_the_newer_one_kept_is_used() 
     let home = Home::new();
     let org = Org::new();
     org.configure(&home);
-    let (old_manifest, old_sig) = org.publish(&[org.file("tiny-1.gguf", &model_bytes(1))], &org.signer);
+    let (old_manifest, old_sig) =
+        org.publish(&[org.file("tiny-1.gguf", &model_bytes(1))], &org.signer);
     let v1 = org.file("tiny-1.gguf", &model_bytes(1));
     let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
     org.publish(&[v1, v2], &org.signer);
@@ -221,8 +243,14 @@ fn an_older_signed_catalog_replayed_is_refused_and_the_newer_one_kept_is_used() 
     org.replay(&old_manifest, &old_sig);
     let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
     let error = cat["error"].as_str().unwrap_or_default();
-    assert!(error.contains("older than the one already accepted") && error.contains("replayed"), "{cat}");
-    assert_eq!(cat["signed_by"], "Acme Field Ops", "the newer catalog kept from before is still used: {cat}");
+    assert!(
+        error.contains("older than the one already accepted") && error.contains("replayed"),
+        "{cat}"
+    );
+    assert_eq!(
+        cat["signed_by"], "Acme Field Ops",
+        "the newer catalog kept from before is still used: {cat}"
+    );
     assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
     let pulled = home.json(&["models", "pull", "tiny", "--json"]);
     assert_eq!(pulled["models"][0]["version"], "2", "{pulled}");
@@ -231,7 +259,10 @@ fn an_older_signed_catalog_replayed_is_refused_and_the_newer_one_kept_is_used() 
     // the database still refuses the replay.
     std::fs::remove_file(home.path().join("models/org-catalog.json")).unwrap();
     let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
-    assert!(cat["error"].as_str().unwrap_or_default().contains("older than the one already accepted"), "{cat}");
+    assert!(
+        cat["error"].as_str().unwrap_or_default().contains("older than the one already accepted"),
+        "{cat}"
+    );
     assert_eq!(cat["source"], "built-in catalog", "{cat}");
 
     // The organisation publishes again: a newer manifest is accepted.
@@ -269,7 +300,8 @@ fn a_model_that_fails_the_smoke_test_is_never_activated() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("failed the smoke test") && err.contains("NaN"), "{err}");
     let list = home.json(&["models", "list", "--json"]);
-    let ids: Vec<&str> = list["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        list["models"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["tiny"]);
     let status = home.json(&["status", "--json"]);
     assert_eq!(status["active_model"]["id"], "tiny");
@@ -285,17 +317,34 @@ fn a_new_version_that_kills_the_worker_is_rolled_back_with_the_reason_shown() {
     let (a, b) = (dir_a.join("tiny.gguf"), dir_b.join("tiny.gguf"));
     std::fs::write(&a, model_bytes(1)).unwrap();
     std::fs::write(&b, model_bytes(2)).unwrap();
-    let v1 = home.json(&["models", "import", s(&a), "--json"])["models"][0]["version"].as_str().unwrap().to_string();
-    let v2 = home.json(&["models", "import", s(&b), "--json"])["models"][0]["version"].as_str().unwrap().to_string();
+    let v1 = home.json(&["models", "import", s(&a), "--json"])["models"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v2 = home.json(&["models", "import", s(&b), "--json"])["models"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(current_version(&home, "tiny").as_deref(), Some(v2.as_str()));
 
     // The new version's first request: its worker dies.
     let v = summarize_long_note_and_kill_worker(&home, &[]);
-    let rolled = v["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "model_rolled_back").expect("rollback reason");
+    let rolled = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "model_rolled_back")
+        .expect("rollback reason");
     let detail = rolled["detail"].as_str().unwrap();
-    assert!(detail.contains(&v2) && detail.contains(&v1) && detail.contains("signal 9"), "{detail}");
+    assert!(
+        detail.contains(&v2) && detail.contains(&v1) && detail.contains("signal 9"),
+        "{detail}"
+    );
     // In the ledger, with the request that crashed.
-    let reasons: String = home.sqlite().query_row("SELECT reasons FROM ledger ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    let reasons: String = home
+        .sqlite()
+        .query_row("SELECT reasons FROM ledger ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
     assert!(reasons.contains("model_rolled_back"), "{reasons}");
     // Shown by `models list`, and the previous version serves the next summary.
     let list = home.json(&["models", "list", "--json"]);
@@ -313,7 +362,8 @@ fn a_new_version_that_kills_the_worker_is_rolled_back_with_the_reason_shown() {
 fn sigkill_at_random_points_during_install_never_leaves_a_half_installed_active_model() {
     let home = Home::new();
     // About 20 MB, so the copy, hash and smoke test take long enough to be interrupted.
-    let spec = |seed| LlamaSpec { seed, n_vocab: 8000, n_embd: 256, n_ff: 512, ..LlamaSpec::tiny() };
+    let spec =
+        |seed| LlamaSpec { seed, n_vocab: 8000, n_embd: 256, n_ff: 512, ..LlamaSpec::tiny() };
     let base = home.dir.path().join("base/big.gguf");
     std::fs::create_dir_all(base.parent().unwrap()).unwrap();
     spec(1).write(&base).unwrap();
@@ -328,7 +378,12 @@ fn sigkill_at_random_points_during_install_never_leaves_a_half_installed_active_
         x ^= x >> 7;
         x ^= x << 17;
         let delay = Duration::from_millis(x % 600);
-        let mut child = home.command(&["models", "import", s(&file)]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = home
+            .command(&["models", "import", s(&file)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         let finished = child.try_wait().unwrap().is_some();
         if !finished {
@@ -337,14 +392,26 @@ fn sigkill_at_random_points_during_install_never_leaves_a_half_installed_active_
         }
         let _ = child.wait();
         // Whatever happened, the pointer names a complete version whose bytes match.
-        let pointer: serde_json::Value = serde_json::from_slice(&std::fs::read(home.path().join("models/big/current.json")).unwrap()).unwrap();
+        let pointer: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(home.path().join("models/big/current.json")).unwrap(),
+        )
+        .unwrap();
         let version = pointer["version"].as_str().unwrap();
         let dir = home.path().join("models/big").join(version);
-        let record: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("install.json")).unwrap()).unwrap();
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("install.json")).unwrap()).unwrap();
         let bytes = std::fs::read(dir.join("model.gguf")).unwrap();
-        assert_eq!(sha256_bytes(&bytes), record["sha256"].as_str().unwrap(), "round {round} ({delay:?})");
+        assert_eq!(
+            sha256_bytes(&bytes),
+            record["sha256"].as_str().unwrap(),
+            "round {round} ({delay:?})"
+        );
         let verify = home.run(&["models", "verify", "big"]);
-        assert!(verify.status.success(), "round {round}: {}", String::from_utf8_lossy(&verify.stdout));
+        assert!(
+            verify.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
     }
     eprintln!("{interrupted} of 12 installs were killed part-way");
     assert!(interrupted > 0, "no install was interrupted; the test proved nothing");
@@ -382,7 +449,13 @@ fn a_folder_on_a_usb_stick_with_a_signed_catalog_installs_under_its_versions() {
         .iter()
         .map(|m| (m["id"].as_str().unwrap().to_string(), m["trust"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(got, vec![("tiny".to_string(), "signed".to_string()), ("extra".to_string(), "imported".to_string())]);
+    assert_eq!(
+        got,
+        vec![
+            ("tiny".to_string(), "signed".to_string()),
+            ("extra".to_string(), "imported".to_string())
+        ]
+    );
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("7"));
 
     // An older stick, validly signed, does not roll the laptop back.
@@ -390,12 +463,22 @@ fn a_folder_on_a_usb_stick_with_a_signed_catalog_installs_under_its_versions() {
     std::fs::create_dir_all(&old_stick).unwrap();
     let old = model_bytes(4);
     std::fs::write(old_stick.join("tiny-6.gguf"), &old).unwrap();
-    let manifest = String::from_utf8(manifest).unwrap().replace("\"version\":\"7\"", "\"version\":\"6\"").replace("tiny-7.gguf", "tiny-6.gguf").replace(&sha256_bytes(&bytes), &sha256_bytes(&old)).replace(&format!("\"size\":{}", bytes.len()), &format!("\"size\":{}", old.len()));
+    let manifest = String::from_utf8(manifest)
+        .unwrap()
+        .replace("\"version\":\"7\"", "\"version\":\"6\"")
+        .replace("tiny-7.gguf", "tiny-6.gguf")
+        .replace(&sha256_bytes(&bytes), &sha256_bytes(&old))
+        .replace(&format!("\"size\":{}", bytes.len()), &format!("\"size\":{}", old.len()));
     std::fs::write(old_stick.join("catalog.json"), &manifest).unwrap();
     std::fs::write(old_stick.join("catalog.json.sig"), signer.sign(manifest.as_bytes())).unwrap();
     let out = home.run(&["models", "import", s(&old_stick)]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing newer than what is installed (tiny@6 (installed: 7))"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("nothing newer than what is installed (tiny@6 (installed: 7))"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("7"));
 }
 
@@ -408,11 +491,16 @@ fn an_automatic_update_waits_for_mains_power_and_an_unmetered_connection() {
     org.publish(&[v1], &org.signer);
     assert!(home.run(&["models", "pull", "tiny"]).status.success());
     let v1 = org.file("tiny-1.gguf", &model_bytes(1));
-    let v2 = Published { version: "2", auto_install: true, ..org.file("tiny-2.gguf", &model_bytes(2)) };
+    let v2 =
+        Published { version: "2", auto_install: true, ..org.file("tiny-2.gguf", &model_bytes(2)) };
     org.publish(&[v1, v2], &org.signer);
 
     let saver = "{\"battery\": {\"percent\": 8, \"on_ac\": false}, \"cpu_celsius\": 50}\n";
-    let out = home.command(&["models", "updates", "--json"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace(saver)).output().unwrap();
+    let out = home
+        .command(&["models", "updates", "--json"])
+        .env("FIELDBRIEF_POWER_TRACE", home.power_trace(saver))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = one_json_object(&out.stdout);
     assert_eq!(v["updates"][0]["installed_automatically"], false, "{v}");
@@ -441,7 +529,11 @@ fn an_automatic_download_pauses_when_the_laptop_goes_to_battery_saver_and_resume
     // transfer is stalled half way (the stall lasts the configured 2 s).
     org.server.plan_for("tiny-2.gguf", [Misbehave::StallAt(bytes2.len() as u64 / 2)]);
     let unplugged = "{\"at_s\": 0, \"battery\": {\"percent\": 80, \"on_ac\": true}}\n{\"at_s\": 1, \"battery\": {\"percent\": 8, \"on_ac\": false}}\n";
-    let out = home.command(&["models", "updates", "--json"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace(unplugged)).output().unwrap();
+    let out = home
+        .command(&["models", "updates", "--json"])
+        .env("FIELDBRIEF_POWER_TRACE", home.power_trace(unplugged))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = one_json_object(&out.stdout);
     assert_eq!(v["updates"][0]["installed_automatically"], false, "{v}");
@@ -454,13 +546,19 @@ fn an_automatic_download_pauses_when_the_laptop_goes_to_battery_saver_and_resume
     assert!(paused["downloaded"].as_u64().unwrap_or(0) > 0, "the bytes are kept: {cat}");
 
     // Back on mains: the next check resumes where it stopped.
-    let mains = "{\"at_s\": 0, \"battery\": {\"percent\": 80, \"on_ac\": true}, \"cpu_celsius\": 45}\n";
-    let out = home.command(&["models", "updates", "--json"]).env("FIELDBRIEF_POWER_TRACE", home.power_trace(mains)).output().unwrap();
+    let mains =
+        "{\"at_s\": 0, \"battery\": {\"percent\": 80, \"on_ac\": true}, \"cpu_celsius\": 45}\n";
+    let out = home
+        .command(&["models", "updates", "--json"])
+        .env("FIELDBRIEF_POWER_TRACE", home.power_trace(mains))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v = one_json_object(&out.stdout);
     assert_eq!(v["updates"][0]["installed_automatically"], true, "{v}");
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
-    let starts: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
+    let starts: Vec<u64> =
+        org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
     assert!(starts.len() == 2 && starts[1] > 0, "resumed, not started over: {starts:?}");
 }
 
@@ -479,11 +577,19 @@ fn an_automatic_download_the_user_paused_is_left_alone_until_they_pull_it() {
     // The automatic download goes quiet half way; the user presses Ctrl-C.
     org.server.plan_for("tiny-2.gguf", [Misbehave::StallAt(bytes2.len() as u64 / 2)]);
     let served_before = org.server.served_bytes();
-    let child = home.command(&["models", "updates", "--json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = home
+        .command(&["models", "updates", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     while org.server.served_bytes() < served_before + bytes2.len() / 2 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -493,7 +599,13 @@ fn an_automatic_download_the_user_paused_is_left_alone_until_they_pull_it() {
     // Later checks leave it paused: nothing more is asked of the server.
     let asked = org.requests_for("tiny-2.gguf");
     let v = home.json(&["models", "updates", "--json"]);
-    assert!(v["updates"][0]["held_back"].as_str().unwrap_or_default().contains("you paused or cancelled"), "{v}");
+    assert!(
+        v["updates"][0]["held_back"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("you paused or cancelled"),
+        "{v}"
+    );
     assert_eq!(org.requests_for("tiny-2.gguf"), asked);
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
 
@@ -501,7 +613,8 @@ fn an_automatic_download_the_user_paused_is_left_alone_until_they_pull_it() {
     let out = home.run(&["models", "pull", "tiny"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
-    let starts: Vec<u64> = org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
+    let starts: Vec<u64> =
+        org.server.requests().iter().filter(|(p, _)| p == "tiny-2.gguf").map(|(_, s)| *s).collect();
     assert!(starts.len() == 2 && starts[1] > 0, "resumed: {starts:?}");
 }
 
@@ -514,11 +627,16 @@ fn a_paused_download_of_an_older_version_still_offered_is_shown_and_can_be_disca
     let v1 = org.file("tiny-1.gguf", &bytes1);
     org.publish(&[v1], &org.signer);
     // Cut a third of the way, then the server fails more often than the retries allow.
-    let steps = std::iter::once(Misbehave::CutAt(bytes1.len() as u64 / 3)).chain(std::iter::repeat_n(Misbehave::ServerError, 31));
+    let steps = std::iter::once(Misbehave::CutAt(bytes1.len() as u64 / 3))
+        .chain(std::iter::repeat_n(Misbehave::ServerError, 31));
     org.server.plan_for("tiny-1.gguf", steps);
     let out = home.run(&["models", "pull", "tiny"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is kept, and the next try resumes there"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is kept, and the next try resumes there"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Version 1 withdrawn: its bytes cannot be resumed, so no paused download is offered.
     let v2 = Published { version: "2", ..org.file("tiny-2.gguf", &model_bytes(2)) };
@@ -532,9 +650,16 @@ fn a_paused_download_of_an_older_version_still_offered_is_shown_and_can_be_disca
     org.publish(&[v1, v2], &org.signer);
     let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
     assert_eq!(cat["entries"][0]["version"], "2", "{cat}");
-    assert_eq!(cat["entries"][0]["download"]["version"], "1", "the older download is still listed: {cat}");
+    assert_eq!(
+        cat["entries"][0]["download"]["version"], "1",
+        "the older download is still listed: {cat}"
+    );
     let text = home.run(&["models", "catalog"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("paused download of version 1"), "{}", String::from_utf8_lossy(&text.stdout));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("paused download of version 1"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
     assert!(home.run(&["models", "pull", "tiny@1", "--discard"]).status.success());
     let cat = home.json(&["models", "catalog", "--json"]);
     assert!(cat["entries"][0]["download"].is_null(), "{cat}");
@@ -571,16 +696,30 @@ fn a_crash_at_each_step_of_an_install_leaves_the_old_version_or_the_new_one_neve
     let base = home.dir.path().join("base/tiny.gguf");
     std::fs::create_dir_all(base.parent().unwrap()).unwrap();
     std::fs::write(&base, model_bytes(1)).unwrap();
-    let old = home.json(&["models", "import", s(&base), "--json"])["models"][0]["version"].as_str().unwrap().to_string();
+    let old = home.json(&["models", "import", s(&base), "--json"])["models"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for (i, point) in ["staged", "smoke-tested", "renamed", "pointer-written"].iter().enumerate() {
         let file = home.dir.path().join(format!("v{i}/tiny.gguf"));
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, model_bytes(10 + i as u64)).unwrap();
-        let out = home.command(&["models", "import", s(&file)]).env("FIELDBRIEF_FAILPOINT", point).output().unwrap();
+        let out = home
+            .command(&["models", "import", s(&file)])
+            .env("FIELDBRIEF_FAILPOINT", point)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{point}: the process was meant to die");
         // The pointer still names the old version, whole.
-        assert_eq!(current_version(&home, "tiny").as_deref(), Some(old.as_str()), "after a crash at {point}");
-        assert!(home.run(&["models", "verify", "tiny"]).status.success(), "after a crash at {point}");
+        assert_eq!(
+            current_version(&home, "tiny").as_deref(),
+            Some(old.as_str()),
+            "after a crash at {point}"
+        );
+        assert!(
+            home.run(&["models", "verify", "tiny"]).status.success(),
+            "after a crash at {point}"
+        );
         // Running the same import again completes it.
         let v = home.json(&["models", "import", s(&file), "--json"]);
         assert_eq!(v["models"][0]["current"], true, "{point}: {v}");
@@ -589,6 +728,14 @@ fn a_crash_at_each_step_of_an_install_leaves_the_old_version_or_the_new_one_neve
         // Back to the first version for the next round.
         assert!(home.run(&["models", "use", &format!("tiny@{old}")]).status.success());
     }
-    let leftovers: Vec<_> = std::fs::read_dir(home.path().join("models/tiny")).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
-    assert!(leftovers.is_empty(), "the killed write's temporary pointer was cleaned up: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(home.path().join("models/tiny"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the killed write's temporary pointer was cleaned up: {leftovers:?}"
+    );
 }

@@ -17,9 +17,11 @@ use std::path::PathBuf;
 
 fn real_model(var: &str, name: &str) -> PathBuf {
     let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("FIELDBRIEF_MODEL_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/fieldbrief/models"));
+        let cache =
+            std::env::var_os("FIELDBRIEF_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                    .join(".cache/fieldbrief/models")
+            });
         cache.join(name)
     });
     assert!(
@@ -80,7 +82,17 @@ fn a_real_model_summarizes_notes_locally_and_the_summaries_hold_up() {
     let home = Home::new();
     for sample in SAMPLES {
         let note = home.write(&format!("{}.txt", sample.name), sample.note.as_bytes());
-        let v = home.json(&["summarize", s(&note), "--style", sample.style, "--model", s(&model), "--cloud", "deny", "--json"]);
+        let v = home.json(&[
+            "summarize",
+            s(&note),
+            "--style",
+            sample.style,
+            "--model",
+            s(&model),
+            "--cloud",
+            "deny",
+            "--json",
+        ]);
         let summary = v["summary"].as_str().unwrap();
         let why = format!("{}: {v:#}", sample.name);
         // On the local route: the model's own summary, not the extractive stand-in.
@@ -92,11 +104,18 @@ fn a_real_model_summarizes_notes_locally_and_the_summaries_hold_up() {
         assert_eq!(v["length_from"], "note", "{why}");
         assert!(target * 100 <= note_words * 45, "{why}");
         let words = fieldbrief_core::quality::summary_words(summary);
-        assert!(words <= target && words * 100 <= note_words * 45, "{words} words of a {note_words}-word note: {why}");
+        assert!(
+            words <= target && words * 100 <= note_words * 45,
+            "{words} words of a {note_words}-word note: {why}"
+        );
         // It ends cleanly, invents no figure and keeps the key ones exactly.
         assert_eq!(ending::check(summary), Ok(()), "{why}");
         assert!(fieldbrief_core::quality::invented_facts(sample.note, summary).is_empty(), "{why}");
-        let kept = fieldbrief_core::eval::facts_kept(summary, &sample.key_facts.iter().map(|f| f.to_string()).collect::<Vec<_>>()).len();
+        let kept = fieldbrief_core::eval::facts_kept(
+            summary,
+            &sample.key_facts.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        )
+        .len();
         // The figures are there, exactly as written. (How many of them a 0.5B model keeps is
         // measured by `fieldbrief eval`, not asserted here: see the README's quality table.)
         assert!(kept >= 2, "{kept} of {} key facts kept: {why}", sample.key_facts.len());
@@ -104,21 +123,46 @@ fn a_real_model_summarizes_notes_locally_and_the_summaries_hold_up() {
         // The ledger has the target and where it came from.
         let from: String = home
             .sqlite()
-            .query_row("SELECT length_from FROM ledger WHERE request_id = ?1", [v["request_id"].as_str().unwrap()], |r| r.get(0))
+            .query_row(
+                "SELECT length_from FROM ledger WHERE request_id = ?1",
+                [v["request_id"].as_str().unwrap()],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(from, "note");
     }
 }
 
 /// Greedy text with and without speculative decoding from the prompt, through the worker.
-fn greedy_with_and_without_drafts(model: &std::path::Path, messages: Vec<fieldbrief_engine::protocol::Message>, grammar: Option<String>, tokens: u32) -> [(String, fieldbrief_engine::protocol::GenerationStats); 2] {
+fn greedy_with_and_without_drafts(
+    model: &std::path::Path,
+    messages: Vec<fieldbrief_engine::protocol::Message>,
+    grammar: Option<String>,
+    tokens: u32,
+) -> [(String, fieldbrief_engine::protocol::GenerationStats); 2] {
     use fieldbrief_engine::protocol::{Event, LoadSpec, Request, Sampling};
     use fieldbrief_engine::supervisor::{Supervisor, WorkerCommand};
-    let spec = LoadSpec { path: model.display().to_string(), gpu_layers: Some(0), n_ctx: 0, threads: 0, batch: 0, state_dir: None };
-    let mut supervisor = Supervisor::new(WorkerCommand { program: env!("CARGO_BIN_EXE_fieldbrief").into(), args: vec!["__engine-worker".into()] });
+    let spec = LoadSpec {
+        path: model.display().to_string(),
+        gpu_layers: Some(0),
+        n_ctx: 0,
+        threads: 0,
+        batch: 0,
+        state_dir: None,
+    };
+    let mut supervisor = Supervisor::new(WorkerCommand {
+        program: env!("CARGO_BIN_EXE_fieldbrief").into(),
+        args: vec!["__engine-worker".into()],
+    });
     [0, 8].map(|draft| {
-        let sampling = Sampling { grammar: grammar.clone(), draft, ..Sampling::deterministic(tokens) };
-        let request = Request::Generate { id: format!("d{draft}"), model: spec.clone(), messages: messages.clone(), sampling };
+        let sampling =
+            Sampling { grammar: grammar.clone(), draft, ..Sampling::deterministic(tokens) };
+        let request = Request::Generate {
+            id: format!("d{draft}"),
+            model: spec.clone(),
+            messages: messages.clone(),
+            sampling,
+        };
         let mut text = String::new();
         match supervisor.call(&request, None, |t| text.push_str(t)) {
             Ok(Event::Done { stats, .. }) => (text, stats),
@@ -134,23 +178,35 @@ fn greedy_with_and_without_drafts(model: &std::path::Path, messages: Vec<fieldbr
 /// with AVX-512 kernels a batch's rounding can tip a near-tie (README, Benchmarks).
 #[test]
 fn speculative_decoding_gives_the_same_summary_as_plain_decoding() {
-    use fieldbrief_core::engine::Attempt;
     use fieldbrief_core::Style;
+    use fieldbrief_core::engine::Attempt;
     use fieldbrief_engine::prompt;
     let model = qwen();
     for sample in SAMPLES {
         let style: Style = sample.style.parse().unwrap();
         let layout = prompt::Layout::new(style, 60, Attempt::First);
-        let [(plain, plain_stats), (drafted, stats)] =
-            greedy_with_and_without_drafts(&model, prompt::single(&layout, sample.note), Some(layout.grammar()), 160);
+        let [(plain, plain_stats), (drafted, stats)] = greedy_with_and_without_drafts(
+            &model,
+            prompt::single(&layout, sample.note),
+            Some(layout.grammar()),
+            160,
+        );
         assert_eq!(plain_stats.drafted_tokens, 0);
         assert_eq!(drafted, plain, "{}: the text changed with speculative decoding", sample.name);
         assert_eq!(stats.output_tokens, plain_stats.output_tokens);
         // A summary copies figures and phrases from its note: some guesses are right.
-        assert!(stats.accepted_tokens > 0 && stats.accepted_tokens <= stats.drafted_tokens, "{stats:?}");
+        assert!(
+            stats.accepted_tokens > 0 && stats.accepted_tokens <= stats.drafted_tokens,
+            "{stats:?}"
+        );
         eprintln!(
             "{}: {} tokens, {} guessed, {} right; {:.0} ms plain, {:.0} ms speculative",
-            sample.name, stats.output_tokens, stats.drafted_tokens, stats.accepted_tokens, plain_stats.generate_ms, stats.generate_ms
+            sample.name,
+            stats.output_tokens,
+            stats.drafted_tokens,
+            stats.accepted_tokens,
+            plain_stats.generate_ms,
+            stats.generate_ms
         );
     }
     // Turned on in the settings (it is off by default), it runs on the summarize path, and the
@@ -169,7 +225,10 @@ fn speculative_decoding_gives_the_same_summary_as_plain_decoding() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    assert!(drafted > 0 && accepted > 0 && accepted <= drafted, "{drafted} drafted, {accepted} accepted");
+    assert!(
+        drafted > 0 && accepted > 0 && accepted <= drafted,
+        "{drafted} drafted, {accepted} accepted"
+    );
     assert!(first_token > 0.0);
     assert_eq!(v["timings_ms"]["drafted"].as_i64(), Some(drafted));
 }
@@ -178,12 +237,30 @@ fn speculative_decoding_gives_the_same_summary_as_plain_decoding() {
 fn each_real_model_gets_its_familys_chat_markup() {
     let home = Home::new();
     // Qwen's file carries its template: llama.cpp applies it.
-    let qwen = home.json(&["bench", "--model", s(&qwen()), "--prompt-tokens", "16", "--gen-tokens", "4", "--json"]);
+    let qwen = home.json(&[
+        "bench",
+        "--model",
+        s(&qwen()),
+        "--prompt-tokens",
+        "16",
+        "--gen-tokens",
+        "4",
+        "--json",
+    ]);
     assert_eq!(qwen["chat"], "template", "{qwen:#}");
     // Gemma 3 270M's file has none: its vocabulary's <start_of_turn> markers choose Gemma's
     // markup, not ChatML, and the model runs through the worker with it.
     let gemma = real_model("FIELDBRIEF_REAL_GEMMA", "gemma-3-270m-q4_k_m.gguf");
-    let g = home.json(&["bench", "--model", s(&gemma), "--prompt-tokens", "16", "--gen-tokens", "4", "--json"]);
+    let g = home.json(&[
+        "bench",
+        "--model",
+        s(&gemma),
+        "--prompt-tokens",
+        "16",
+        "--gen-tokens",
+        "4",
+        "--json",
+    ]);
     assert_eq!(g["chat"], "gemma", "{g:#}");
     assert!(g["gen_tok_s"].as_f64().unwrap() > 0.0, "{g:#}");
 }

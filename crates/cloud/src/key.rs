@@ -61,7 +61,9 @@ pub fn store_api_key(key: &str) -> Result<(), KeyError> {
     if key.trim().is_empty() {
         return Err(KeyError("an empty key cannot be stored".into()));
     }
-    keyring::Entry::new(SERVICE, ACCOUNT).and_then(|e| e.set_password(key.trim())).map_err(|e| KeyError(e.to_string()))
+    keyring::Entry::new(SERVICE, ACCOUNT)
+        .and_then(|e| e.set_password(key.trim()))
+        .map_err(|e| KeyError(e.to_string()))
 }
 
 pub fn delete_api_key() -> Result<(), KeyError> {

@@ -15,7 +15,7 @@
 mod key;
 mod sse;
 
-pub use key::{ApiKey, KeyError, KeySource, delete_api_key, find_api_key, store_api_key, KEY_ENV};
+pub use key::{ApiKey, KEY_ENV, KeyError, KeySource, delete_api_key, find_api_key, store_api_key};
 
 use fieldbrief_core::config::{CloudSettings, check_endpoint};
 use futures_util::StreamExt;
@@ -132,9 +132,15 @@ impl Client {
     /// Checks the settings (HTTPS unless loopback, a model name) and builds the client. Sends
     /// nothing.
     pub fn new(settings: &CloudSettings, key: Option<ApiKey>) -> Result<Client, CloudError> {
-        let base = settings.endpoint.clone().ok_or_else(|| CloudError::Config("no endpoint configured".into()))?;
+        let base = settings
+            .endpoint
+            .clone()
+            .ok_or_else(|| CloudError::Config("no endpoint configured".into()))?;
         check_endpoint(&base).map_err(CloudError::Config)?;
-        let model = settings.model.clone().ok_or_else(|| CloudError::Config("no model configured ([cloud] model)".into()))?;
+        let model = settings
+            .model
+            .clone()
+            .ok_or_else(|| CloudError::Config("no model configured ([cloud] model)".into()))?;
         let policy = Policy::from(settings);
         let http = reqwest::Client::builder()
             .connect_timeout(policy.connect)
@@ -147,7 +153,14 @@ impl Client {
             .enable_all()
             .build()
             .map_err(|e| CloudError::Config(format!("starting the network runtime: {e}")))?;
-        Ok(Client { base: base.trim_end_matches('/').to_string(), model, key, policy, http, runtime })
+        Ok(Client {
+            base: base.trim_end_matches('/').to_string(),
+            model,
+            key,
+            policy,
+            http,
+            runtime,
+        })
     }
 
     pub fn with_policy(mut self, policy: Policy) -> Client {
@@ -171,7 +184,10 @@ impl Client {
         self.runtime.block_on(async {
             match request.send().await {
                 Ok(_) => Ok(()),
-                Err(e) => Err(CloudError::Unreachable { endpoint: self.base.clone(), message: describe(&e) }),
+                Err(e) => Err(CloudError::Unreachable {
+                    endpoint: self.base.clone(),
+                    message: describe(&e),
+                }),
             }
         })
     }
@@ -217,7 +233,11 @@ impl Client {
             };
             let wait = match retry_after {
                 Some(s) if Duration::from_secs(s) > self.policy.max_retry_after => {
-                    return Err(CloudError::GaveUp { status, attempts: attempt, retry_after: Some(s) });
+                    return Err(CloudError::GaveUp {
+                        status,
+                        attempts: attempt,
+                        retry_after: Some(s),
+                    });
                 }
                 Some(s) => Duration::from_secs(s),
                 None => jittered(self.policy.backoff * 2u32.saturating_pow(attempt - 1)),
@@ -225,7 +245,12 @@ impl Client {
             if attempt > self.policy.max_retries || Instant::now() + wait >= deadline {
                 return Err(CloudError::GaveUp { status, attempts: attempt, retry_after });
             }
-            tracing::info!(status, wait_ms = wait.as_millis() as u64, attempt, "cloud asked to retry");
+            tracing::info!(
+                status,
+                wait_ms = wait.as_millis() as u64,
+                attempt,
+                "cloud asked to retry"
+            );
             retried.push(format!("HTTP {status}"));
             sleep_unless_cancelled(wait, cancel)?;
         }
@@ -246,12 +271,23 @@ impl Client {
         // `send` resolves when the status line and headers are in: the first-byte deadline.
         let first_byte = self.policy.first_byte.min(deadline.saturating_duration_since(sent));
         let response = match tokio::time::timeout(first_byte, request.send()).await {
-            Err(_) => return Err(Attempt::Fatal(CloudError::Timeout { stage: Stage::FirstByte, secs: first_byte.as_secs() })),
+            Err(_) => {
+                return Err(Attempt::Fatal(CloudError::Timeout {
+                    stage: Stage::FirstByte,
+                    secs: first_byte.as_secs(),
+                }));
+            }
             Ok(Err(e)) if e.is_connect() && e.is_timeout() => {
-                return Err(Attempt::Fatal(CloudError::Timeout { stage: Stage::Connect, secs: self.policy.connect.as_secs() }));
+                return Err(Attempt::Fatal(CloudError::Timeout {
+                    stage: Stage::Connect,
+                    secs: self.policy.connect.as_secs(),
+                }));
             }
             Ok(Err(e)) if e.is_connect() => {
-                return Err(Attempt::Fatal(CloudError::Unreachable { endpoint: self.base.clone(), message: describe(&e) }));
+                return Err(Attempt::Fatal(CloudError::Unreachable {
+                    endpoint: self.base.clone(),
+                    message: describe(&e),
+                }));
             }
             Ok(Err(e)) => return Err(Attempt::Fatal(CloudError::Disconnected(describe(&e)))),
             Ok(Ok(r)) => r,
@@ -267,8 +303,15 @@ impl Client {
             return Err(Attempt::Retryable { status: status.as_u16(), retry_after });
         }
         if !status.is_success() {
-            let text = tokio::time::timeout(Duration::from_secs(2), response.text()).await.ok().and_then(Result::ok).unwrap_or_default();
-            return Err(Attempt::Fatal(CloudError::Status { status: status.as_u16(), body: error_message(&text) }));
+            let text = tokio::time::timeout(Duration::from_secs(2), response.text())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            return Err(Attempt::Fatal(CloudError::Status {
+                status: status.as_u16(),
+                body: error_message(&text),
+            }));
         }
         let is_json = response
             .headers()
@@ -288,11 +331,16 @@ impl Client {
             let wait = left.min(Duration::from_millis(250));
             let chunk = match tokio::time::timeout(wait, stream.next()).await {
                 Err(_) if left <= wait => {
-                    return Err(Attempt::Fatal(CloudError::Timeout { stage: Stage::Total, secs: self.policy.total.as_secs() }));
+                    return Err(Attempt::Fatal(CloudError::Timeout {
+                        stage: Stage::Total,
+                        secs: self.policy.total.as_secs(),
+                    }));
                 }
                 Err(_) => continue,
                 Ok(None) => break,
-                Ok(Some(Err(e))) => return Err(Attempt::Fatal(CloudError::Disconnected(describe(&e)))),
+                Ok(Some(Err(e))) => {
+                    return Err(Attempt::Fatal(CloudError::Disconnected(describe(&e))));
+                }
                 Ok(Some(Ok(bytes))) => bytes,
             };
             if is_json {
@@ -359,7 +407,9 @@ fn error_message(body: &str) -> String {
 
 fn jittered(d: Duration) -> Duration {
     // ±50 %, from the clock's nanoseconds: enough to keep many laptops from retrying in step.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
     let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
     d.mul_f64(factor)
 }
@@ -370,7 +420,9 @@ fn sleep_unless_cancelled(d: Duration, cancel: &AtomicBool) -> Result<(), CloudE
         if cancel.load(Ordering::Relaxed) {
             return Err(CloudError::Cancelled);
         }
-        std::thread::sleep(until.saturating_duration_since(Instant::now()).min(Duration::from_millis(50)));
+        std::thread::sleep(
+            until.saturating_duration_since(Instant::now()).min(Duration::from_millis(50)),
+        );
     }
     Ok(())
 }
@@ -412,7 +464,11 @@ impl Monitor {
                 Connectivity::Online
             }
             Err(e) => {
-                self.backoff = if self.backoff.is_zero() { Self::FIRST_BACKOFF } else { (self.backoff * 2).min(Self::MAX_BACKOFF) };
+                self.backoff = if self.backoff.is_zero() {
+                    Self::FIRST_BACKOFF
+                } else {
+                    (self.backoff * 2).min(Self::MAX_BACKOFF)
+                };
                 self.last = Some((Instant::now(), false));
                 self.last_error = Some(e.to_string());
                 Connectivity::Offline
@@ -427,7 +483,8 @@ impl Monitor {
 
     /// The last answer without probing; `None` before the first probe.
     pub fn last(&self) -> Option<Connectivity> {
-        self.last.map(|(_, online)| if online { Connectivity::Online } else { Connectivity::Offline })
+        self.last
+            .map(|(_, online)| if online { Connectivity::Online } else { Connectivity::Offline })
     }
 }
 

@@ -22,7 +22,8 @@ impl Parser {
         self.buffer.extend_from_slice(bytes);
         while let Some((end, sep)) = find_event_end(&self.buffer) {
             let event: Vec<u8> = self.buffer.drain(..end + sep).take(end).collect();
-            let event = String::from_utf8(event).map_err(|_| format!("event {} is not UTF-8", self.events + 1))?;
+            let event = String::from_utf8(event)
+                .map_err(|_| format!("event {} is not UTF-8", self.events + 1))?;
             self.event(&event, on_text)?;
             if self.done {
                 break;
@@ -47,7 +48,8 @@ impl Parser {
             self.done = true;
             return Ok(());
         }
-        let v: Value = serde_json::from_str(&data).map_err(|e| format!("event {}: {e}: {:?}", self.events, clip(&data)))?;
+        let v: Value = serde_json::from_str(&data)
+            .map_err(|e| format!("event {}: {e}: {:?}", self.events, clip(&data)))?;
         if let Some(msg) = v.pointer("/error/message").and_then(Value::as_str) {
             return Err(format!("the stream carried an error: {msg}"));
         }
@@ -56,15 +58,22 @@ impl Parser {
         }
         if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
             self.input_tokens = u.get("prompt_tokens").and_then(Value::as_u64).map(|n| n as usize);
-            self.output_tokens = u.get("completion_tokens").and_then(Value::as_u64).map(|n| n as usize);
+            self.output_tokens =
+                u.get("completion_tokens").and_then(Value::as_u64).map(|n| n as usize);
         }
         match v.get("choices") {
             Some(Value::Array(choices)) => {
-                if let Some(text) = choices.first().and_then(|c| c.pointer("/delta/content")).and_then(Value::as_str) {
+                if let Some(text) = choices
+                    .first()
+                    .and_then(|c| c.pointer("/delta/content"))
+                    .and_then(Value::as_str)
+                {
                     self.text.push_str(text);
                     on_text(text);
                 }
-                if let Some(why) = choices.first().and_then(|c| c.get("finish_reason")).and_then(Value::as_str) {
+                if let Some(why) =
+                    choices.first().and_then(|c| c.get("finish_reason")).and_then(Value::as_str)
+                {
                     self.finish_reason = Some(why.to_string());
                 }
                 Ok(())
@@ -109,13 +118,17 @@ pub(crate) fn whole_answer(bytes: &[u8]) -> Result<Completion, String> {
         .pointer("/choices/0/message/content")
         .and_then(Value::as_str)
         .ok_or_else(|| "no choices[0].message.content in the answer".to_string())?;
-    let usage = |k: &str| v.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).map(|n| n as usize);
+    let usage =
+        |k: &str| v.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).map(|n| n as usize);
     Ok(Completion {
         text: text.to_string(),
         model: v.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
         input_tokens: usage("prompt_tokens"),
         output_tokens: usage("completion_tokens"),
-        finish_reason: v.pointer("/choices/0/finish_reason").and_then(Value::as_str).map(str::to_string),
+        finish_reason: v
+            .pointer("/choices/0/finish_reason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         attempts: 1,
         retried: Vec::new(),
         first_byte_ms: 0.0,
@@ -127,7 +140,10 @@ mod tests {
     use super::*;
 
     fn chunk(text: &str) -> String {
-        format!("data: {}\n\n", serde_json::json!({"model": "m-1", "choices": [{"delta": {"content": text}}]}))
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"model": "m-1", "choices": [{"delta": {"content": text}}]})
+        )
     }
 
     #[test]
@@ -148,17 +164,29 @@ mod tests {
             assert!(p.done);
             assert_eq!(seen, "- Pump P-101 at 4.2 bar, 78 °C");
             let c = p.finish();
-            assert_eq!((c.input_tokens, c.output_tokens, c.model.as_str()), (Some(40), Some(9), "m-1"));
+            assert_eq!(
+                (c.input_tokens, c.output_tokens, c.model.as_str()),
+                (Some(40), Some(9), "m-1")
+            );
         }
     }
 
     #[test]
     fn malformed_events_are_errors() {
         let mut p = Parser::default();
-        let e = p.feed(b"data: {\"choices\": [{\"delta\": {\"content\": \"x\"}}]}\n\ndata: {oops\n\n", &mut |_| {}).unwrap_err();
+        let e = p
+            .feed(
+                b"data: {\"choices\": [{\"delta\": {\"content\": \"x\"}}]}\n\ndata: {oops\n\n",
+                &mut |_| {},
+            )
+            .unwrap_err();
         assert!(e.starts_with("event 2"), "{e}");
         let mut p = Parser::default();
-        assert!(p.feed(b"data: {\"error\": {\"message\": \"overloaded\"}}\n\n", &mut |_| {}).unwrap_err().contains("overloaded"));
+        assert!(
+            p.feed(b"data: {\"error\": {\"message\": \"overloaded\"}}\n\n", &mut |_| {})
+                .unwrap_err()
+                .contains("overloaded")
+        );
         let mut p = Parser::default();
         assert!(p.feed(b"data: {\"object\": \"weird\"}\r\n\r\n", &mut |_| {}).is_err());
     }

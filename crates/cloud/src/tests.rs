@@ -2,7 +2,12 @@ use super::*;
 use fieldbrief_testkit::fake_cloud::{FakeCloud, Fault};
 
 fn settings(endpoint: &str) -> CloudSettings {
-    CloudSettings { enabled: true, endpoint: Some(endpoint.into()), model: Some("fake-1".into()), ..Default::default() }
+    CloudSettings {
+        enabled: true,
+        endpoint: Some(endpoint.into()),
+        model: Some("fake-1".into()),
+        ..Default::default()
+    }
 }
 
 fn quick() -> Policy {
@@ -24,9 +29,12 @@ fn note_messages() -> Vec<ChatMessage> {
 }
 
 fn chat(cloud: &FakeCloud, policy: Policy) -> (Result<Completion, CloudError>, String) {
-    let client = Client::new(&settings(&cloud.endpoint()), Some(ApiKey::new("sk-test"))).unwrap().with_policy(policy);
+    let client = Client::new(&settings(&cloud.endpoint()), Some(ApiKey::new("sk-test")))
+        .unwrap()
+        .with_policy(policy);
     let mut streamed = String::new();
-    let r = client.chat(&note_messages(), 200, 0.2, &AtomicBool::new(false), &mut |t| streamed.push_str(t));
+    let r = client
+        .chat(&note_messages(), 200, 0.2, &AtomicBool::new(false), &mut |t| streamed.push_str(t));
     (r, streamed)
 }
 
@@ -71,17 +79,25 @@ fn every_fault_ends_in_a_coded_error_and_never_hangs() {
         let (r, _) = chat(&cloud, Policy { max_retries: 1, ..quick() });
         let e = r.unwrap_err();
         assert_eq!(e.code(), *code, "{fault:?}: {e}");
-        assert!(started.elapsed() < Duration::from_secs(8), "{fault:?} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{fault:?} took {:?}",
+            started.elapsed()
+        );
     }
 }
 
 #[test]
 fn retries_honour_retry_after_and_then_succeed() {
-    let cloud = FakeCloud::start(&[Fault::RateLimited { retry_after_s: 1 }, Fault::ServerError], Fault::Ok);
+    let cloud =
+        FakeCloud::start(&[Fault::RateLimited { retry_after_s: 1 }, Fault::ServerError], Fault::Ok);
     let started = Instant::now();
     let (r, _) = chat(&cloud, quick());
     let c = r.unwrap();
-    assert_eq!((c.attempts, c.retried.clone()), (3, vec!["HTTP 429".to_string(), "HTTP 500".to_string()]));
+    assert_eq!(
+        (c.attempts, c.retried.clone()),
+        (3, vec!["HTTP 429".to_string(), "HTTP 500".to_string()])
+    );
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not waited for");
     assert_eq!(cloud.requests().len(), 3);
 }
@@ -91,14 +107,19 @@ fn a_retry_after_longer_than_allowed_is_not_waited_for() {
     let cloud = FakeCloud::start(&[], Fault::RateLimited { retry_after_s: 3600 });
     let started = Instant::now();
     let e = chat(&cloud, quick()).0.unwrap_err();
-    assert!(matches!(e, CloudError::GaveUp { status: 429, attempts: 1, retry_after: Some(3600) }), "{e}");
+    assert!(
+        matches!(e, CloudError::GaveUp { status: 429, attempts: 1, retry_after: Some(3600) }),
+        "{e}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[test]
 fn cancel_stops_a_slow_stream() {
     let cloud = FakeCloud::start(&[], Fault::SlowDrip);
-    let client = Client::new(&settings(&cloud.endpoint()), None).unwrap().with_policy(Policy { total: Duration::from_secs(30), ..quick() });
+    let client = Client::new(&settings(&cloud.endpoint()), None)
+        .unwrap()
+        .with_policy(Policy { total: Duration::from_secs(30), ..quick() });
     let cancel = std::sync::Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     std::thread::spawn(move || {
@@ -138,7 +159,12 @@ fn plain_http_to_another_host_and_missing_settings_are_refused_before_any_connec
         (None, Some("m"), "no endpoint"),
         (Some("https://api.example.com/v1"), None, "no model"),
     ] {
-        let s = CloudSettings { enabled: true, endpoint: endpoint.map(str::to_string), model: model.map(str::to_string), ..Default::default() };
+        let s = CloudSettings {
+            enabled: true,
+            endpoint: endpoint.map(str::to_string),
+            model: model.map(str::to_string),
+            ..Default::default()
+        };
         let e = Client::new(&s, None).err().unwrap().to_string();
         assert!(e.contains(want), "{e}");
     }

@@ -50,15 +50,25 @@ impl Producer {
     /// A stable text form, part of the key and stored with the entry.
     pub fn key(&self) -> String {
         match self {
-            Producer::Local { id, version, quantization, sampling } => format!("local:{id}@{version}:{quantization}:{sampling}"),
+            Producer::Local { id, version, quantization, sampling } => {
+                format!("local:{id}@{version}:{quantization}:{sampling}")
+            }
             Producer::Extractive { version } => format!("extractive:{version}"),
-            Producer::Cloud { endpoint, model, sampling } => format!("cloud:{endpoint}:{model}:{sampling}"),
+            Producer::Cloud { endpoint, model, sampling } => {
+                format!("cloud:{endpoint}:{model}:{sampling}")
+            }
         }
     }
 }
 
 /// The exact cache key: SHA-256 over every input that shapes the summary.
-pub fn exact_key(content_hash: &str, style: &str, max_words: usize, producer: &Producer, prompt_version: &str) -> String {
+pub fn exact_key(
+    content_hash: &str,
+    style: &str,
+    max_words: usize,
+    producer: &Producer,
+    prompt_version: &str,
+) -> String {
     let mut h = Sha256::new();
     for part in [content_hash, style, &max_words.to_string(), &producer.key(), prompt_version] {
         // Length-prefixed, so no two different tuples can concatenate to the same bytes.
@@ -86,7 +96,10 @@ fn splitmix(mut x: u64) -> u64 {
 
 /// Lower-cased words (letters and digits), the unit of shingles.
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Hashes of the note's word shingles (a note shorter than a shingle is one shingle).
@@ -175,14 +188,24 @@ the coupling insert. Seal weeping at the gland; seal kit to order. Motor current
 Next inspection in three months or after 2,000 running hours.";
 
     fn producer() -> Producer {
-        Producer::Local { id: "qwen".into(), version: "0123abcd".into(), quantization: "Q4_K_M".into(), sampling: "t0.2".into() }
+        Producer::Local {
+            id: "qwen".into(),
+            version: "0123abcd".into(),
+            quantization: "Q4_K_M".into(),
+            sampling: "t0.2".into(),
+        }
     }
 
     #[test]
     fn the_exact_key_changes_with_every_input() {
         let base = exact_key("h", "bullets", 150, &producer(), "p1");
         assert_eq!(base, exact_key("h", "bullets", 150, &producer(), "p1"), "deterministic");
-        let other_version = Producer::Local { id: "qwen".into(), version: "9999".into(), quantization: "Q4_K_M".into(), sampling: "t0.2".into() };
+        let other_version = Producer::Local {
+            id: "qwen".into(),
+            version: "9999".into(),
+            quantization: "Q4_K_M".into(),
+            sampling: "t0.2".into(),
+        };
         let variants = [
             exact_key("h2", "bullets", 150, &producer(), "p1"),
             exact_key("h", "brief", 150, &producer(), "p1"),
@@ -200,7 +223,10 @@ Next inspection in three months or after 2,000 running hours.";
 
     #[test]
     fn a_few_words_changed_is_near_and_estimates_follow_the_true_similarity() {
-        let edited = NOTE.replace("78 °C", "81 °C").replace("three months", "six weeks").replace("41 A", "43 A");
+        let edited = NOTE
+            .replace("78 °C", "81 °C")
+            .replace("three months", "six weeks")
+            .replace("41 A", "43 A");
         let exact = jaccard(NOTE, &edited);
         assert!(exact > 0.6, "{exact}");
         let est = similarity(&signature(NOTE), &signature(&edited));

@@ -18,7 +18,10 @@ use std::fmt;
 pub enum Rejection {
     Empty,
     /// Not shorter than the line itself: the line says it better.
-    NotShorter { line: usize, rewrite: usize },
+    NotShorter {
+        line: usize,
+        rewrite: usize,
+    },
     /// A figure of the line is missing or altered.
     Dropped(String),
     /// A figure that is not in the line.
@@ -33,7 +36,9 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rejection::Empty => write!(f, "empty"),
-            Rejection::NotShorter { line, rewrite } => write!(f, "{rewrite} words for a {line}-word line"),
+            Rejection::NotShorter { line, rewrite } => {
+                write!(f, "{rewrite} words for a {line}-word line")
+            }
             Rejection::Dropped(x) => write!(f, "dropped {x:?}"),
             Rejection::Invented(x) => write!(f, "invented {x:?}"),
             Rejection::Unrelated => write!(f, "not a rewrite of the line"),
@@ -78,14 +83,18 @@ fn label_before(line: &str, start: usize) -> Option<usize> {
 
 /// Words as compared for relatedness: lower-cased alphanumeric runs.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Words a rewrite may use that are not in its line.
 const GLUE: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from", "by", "as", "is",
-    "was", "were", "are", "be", "been", "it", "its", "this", "that", "not", "no", "so", "then", "than", "now",
-    "still", "after", "before", "against", "into", "out", "up", "off", "all", "both", "each", "per", "which",
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "from",
+    "by", "as", "is", "was", "were", "are", "be", "been", "it", "its", "this", "that", "not", "no",
+    "so", "then", "than", "now", "still", "after", "before", "against", "into", "out", "up", "off",
+    "all", "both", "each", "per", "which",
 ];
 
 /// Whether `short` could be an abbreviation of `long`: same first letter, and its letters in
@@ -107,12 +116,18 @@ fn foreign_share(line: &str, rewrite: &str) -> f64 {
         prose.replace_range(f.start..f.end, " ");
     }
     let own = words(line);
-    let theirs: Vec<String> = words(&prose).into_iter().filter(|w| w.len() >= 2 && w.chars().any(char::is_alphabetic)).collect();
+    let theirs: Vec<String> = words(&prose)
+        .into_iter()
+        .filter(|w| w.len() >= 2 && w.chars().any(char::is_alphabetic))
+        .collect();
     if theirs.is_empty() {
         return 0.0;
     }
     let related = |w: &String| {
-        GLUE.contains(&w.as_str()) || own.iter().any(|o| o == w || abbreviates(o, w) || (w.len() >= 4 && o.starts_with(w.as_str())))
+        GLUE.contains(&w.as_str())
+            || own
+                .iter()
+                .any(|o| o == w || abbreviates(o, w) || (w.len() >= 4 && o.starts_with(w.as_str())))
     };
     theirs.iter().filter(|w| !related(w)).count() as f64 / theirs.len() as f64
 }
@@ -131,7 +146,9 @@ pub fn check(line: &str, rewrite: &str) -> Result<(), Rejection> {
         return Err(Rejection::NotShorter { line: before, rewrite: after });
     }
     let squashed = squash(rewrite);
-    if let Some(dropped) = required_figures(line).into_iter().find(|f| !squashed.contains(&squash(f))) {
+    if let Some(dropped) =
+        required_figures(line).into_iter().find(|f| !squashed.contains(&squash(f)))
+    {
         return Err(Rejection::Dropped(dropped));
     }
     if let Some(invented) = crate::quality::invented_facts(line, rewrite).into_iter().next() {
@@ -179,10 +196,22 @@ mod tests {
         let cases: &[(&str, Rejection)] = &[
             ("  ", Rejection::Empty),
             (LINE, Rejection::NotShorter { line: 20, rewrite: 20 }),
-            ("AL-36: cyl 4 at 468 °C (avg 385 °C); fitted INJ-320-AE.", Rejection::Dropped("P/N INJ-320-AE".into())),
-            ("AL-36: cyl 4 at 486 °C (avg 385 °C); P/N INJ-320-AE.", Rejection::Dropped("468 °C".into())),
-            ("AL-36: cyl 4 at 468 °C (avg 358 °C); P/N INJ-320-AE.", Rejection::Dropped("385 °C".into())),
-            ("AL-36: cyl 4 at 468 °C, 385 °C, 12 bar; P/N INJ-320-AE.", Rejection::Invented("12 bar".into())),
+            (
+                "AL-36: cyl 4 at 468 °C (avg 385 °C); fitted INJ-320-AE.",
+                Rejection::Dropped("P/N INJ-320-AE".into()),
+            ),
+            (
+                "AL-36: cyl 4 at 486 °C (avg 385 °C); P/N INJ-320-AE.",
+                Rejection::Dropped("468 °C".into()),
+            ),
+            (
+                "AL-36: cyl 4 at 468 °C (avg 358 °C); P/N INJ-320-AE.",
+                Rejection::Dropped("385 °C".into()),
+            ),
+            (
+                "AL-36: cyl 4 at 468 °C, 385 °C, 12 bar; P/N INJ-320-AE.",
+                Rejection::Invented("12 bar".into()),
+            ),
             (
                 "Bananas AL-36 purple 468 °C monkey 385 °C elephant P/N INJ-320-AE giraffe zebra",
                 Rejection::Unrelated,
@@ -196,10 +225,17 @@ mod tests {
 
     #[test]
     fn written_out_abbreviations_are_the_lines_words() {
-        assert!(foreign_share("exh temp hi on inj cyl 4", "exhaust temperature high on injector cylinder 4") < 0.2);
+        assert!(
+            foreign_share(
+                "exh temp hi on inj cyl 4",
+                "exhaust temperature high on injector cylinder 4"
+            ) < 0.2
+        );
         assert!(foreign_share("exh temp hi", "weather forecast looks sunny") > 0.9);
         assert_eq!(foreign_share("alm hi, avg 385 °C", "Alarm high, average 385 °C"), 0.0);
-        assert!(abbreviates("tk", "tank") && !abbreviates("tk", "kit") && !abbreviates("t", "tank"));
+        assert!(
+            abbreviates("tk", "tank") && !abbreviates("tk", "kit") && !abbreviates("t", "tank")
+        );
     }
 
     #[test]

@@ -145,7 +145,9 @@ impl Default for CloudSettings {
 
 impl CloudSettings {
     /// The configured redaction patterns, compiled.
-    pub fn redaction_patterns(&self) -> Result<Vec<crate::redact::Pattern>, crate::redact::PatternError> {
+    pub fn redaction_patterns(
+        &self,
+    ) -> Result<Vec<crate::redact::Pattern>, crate::redact::PatternError> {
         self.redact.iter().map(|(name, re)| crate::redact::Pattern::new(name, re)).collect()
     }
 }
@@ -153,7 +155,9 @@ impl CloudSettings {
 /// Checks an endpoint URL: http(s), a host, and HTTPS unless the host is loopback (a note in
 /// clear text over a network is a leak).
 pub fn check_endpoint(url: &str) -> Result<(), String> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("endpoint {url:?}: not a URL (expected https://host/v1)"))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("endpoint {url:?}: not a URL (expected https://host/v1)"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next().unwrap_or("")
@@ -167,7 +171,9 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        "http" => Err(format!("endpoint {url:?}: HTTPS is required except on loopback (notes must not cross a network in clear text)")),
+        "http" => Err(format!(
+            "endpoint {url:?}: HTTPS is required except on loopback (notes must not cross a network in clear text)"
+        )),
         other => Err(format!("endpoint {url:?}: unsupported scheme {other:?}")),
     }
 }
@@ -263,13 +269,20 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Settings::default()),
             Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
         };
-        Settings::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+        Settings::parse(&text)
+            .map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
     }
 
     pub fn parse(text: &str) -> Result<Settings, String> {
         // toml's messages carry line, column and the offending snippet; keep them on one line.
-        let settings: Settings = toml::from_str(text)
-            .map_err(|e| e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))?;
+        let settings: Settings = toml::from_str(text).map_err(|e| {
+            e.to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -283,7 +296,9 @@ impl Settings {
         if self.limits.max_input_mib == 0 {
             return Err("[limits] max_input_mib must be at least 1".into());
         }
-        if !(0.0..=2.0).contains(&self.engine.temperature) || !(0.0..=1.0).contains(&self.engine.top_p) {
+        if !(0.0..=2.0).contains(&self.engine.temperature)
+            || !(0.0..=1.0).contains(&self.engine.top_p)
+        {
             return Err("[engine] temperature must be within 0..2 and top_p within 0..1".into());
         }
         if let Some(url) = &self.cloud.endpoint {
@@ -291,7 +306,10 @@ impl Settings {
         }
         self.cloud.redaction_patterns().map_err(|e| format!("[cloud.redact] {e}"))?;
         let c = &self.cloud;
-        if c.connect_timeout_secs == 0 || c.first_byte_timeout_secs == 0 || c.total_timeout_secs == 0 {
+        if c.connect_timeout_secs == 0
+            || c.first_byte_timeout_secs == 0
+            || c.total_timeout_secs == 0
+        {
             return Err("[cloud] timeouts must be at least 1 second".into());
         }
         if self.power.poll_secs == 0 {
@@ -343,7 +361,11 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_errors() {
-        for bad in ["[summary]\nmax_words = 0", "[limits]\nmax_input_mib = 0", "[limits]\npdf_timeout_secs = 0"] {
+        for bad in [
+            "[summary]\nmax_words = 0",
+            "[limits]\nmax_input_mib = 0",
+            "[limits]\npdf_timeout_secs = 0",
+        ] {
             assert!(Settings::parse(bad).is_err(), "{bad}");
         }
     }
@@ -358,11 +380,17 @@ mod tests {
         assert_eq!(s.cloud.redaction_patterns().unwrap().len(), 1);
         assert_eq!(s.power.mode, crate::power::Override::Saver);
         assert_eq!(s.routing.prefer, crate::route::Preference::Local);
-        let err = Settings::parse("[cloud]\nendpoint = \"http://api.example.com/v1\"\n").unwrap_err();
+        let err =
+            Settings::parse("[cloud]\nendpoint = \"http://api.example.com/v1\"\n").unwrap_err();
         assert!(err.contains("HTTPS is required"), "{err}");
         let err = Settings::parse("[cloud.redact]\ncust = 'CUST-('\n").unwrap_err();
         assert!(err.contains("cust"), "{err}");
-        for ok in ["https://api.example.com/v1", "http://localhost:9/v1", "http://[::1]:8080/v1", "http://127.0.0.1/v1"] {
+        for ok in [
+            "https://api.example.com/v1",
+            "http://localhost:9/v1",
+            "http://[::1]:8080/v1",
+            "http://127.0.0.1/v1",
+        ] {
             assert!(check_endpoint(ok).is_ok(), "{ok}");
         }
         for bad in ["ftp://x/v1", "api.example.com", "https:///v1", "http://10.0.0.5/v1"] {

@@ -95,9 +95,23 @@ mod tests {
 
     #[test]
     fn cloud_tokens_and_energy_are_priced() {
-        let s = CostSettings { cloud_input_per_mtok: 2.0, cloud_output_per_mtok: 8.0, device_watts: 36.0, energy_per_kwh: 0.5, currency: "EUR".into() };
+        let s = CostSettings {
+            cloud_input_per_mtok: 2.0,
+            cloud_output_per_mtok: 8.0,
+            device_watts: 36.0,
+            energy_per_kwh: 0.5,
+            currency: "EUR".into(),
+        };
         // 1,000 in + 250 out: 0.002 + 0.002; 36 W for 10 s = 0.1 Wh = 0.00005.
-        let c = cost(&Usage { cloud_input_tokens: 1000, cloud_output_tokens: 250, busy_secs: 10.0, battery_watts: None }, &s);
+        let c = cost(
+            &Usage {
+                cloud_input_tokens: 1000,
+                cloud_output_tokens: 250,
+                busy_secs: 10.0,
+                battery_watts: None,
+            },
+            &s,
+        );
         assert!(close(c.cloud_money, 0.004), "{c:?}");
         assert!(close(c.energy_wh, 0.1), "{c:?}");
         assert!(close(c.money, 0.004 + 0.00005), "{c:?}");
@@ -106,10 +120,12 @@ mod tests {
     #[test]
     fn on_battery_the_measured_rate_replaces_the_configured_watts() {
         let s = CostSettings { device_watts: 36.0, ..CostSettings::default() };
-        let measured = cost(&Usage { busy_secs: 3600.0, battery_watts: Some(12.0), ..Usage::default() }, &s);
+        let measured =
+            cost(&Usage { busy_secs: 3600.0, battery_watts: Some(12.0), ..Usage::default() }, &s);
         assert!(close(measured.energy_wh, 12.0));
         for nonsense in [Some(0.0), Some(f64::NAN), Some(-3.0), None] {
-            let c = cost(&Usage { busy_secs: 3600.0, battery_watts: nonsense, ..Usage::default() }, &s);
+            let c =
+                cost(&Usage { busy_secs: 3600.0, battery_watts: nonsense, ..Usage::default() }, &s);
             assert!(close(c.energy_wh, 36.0), "{nonsense:?}");
         }
     }

@@ -9,15 +9,17 @@
 
 /// Words a finished sentence or bullet does not end on.
 const DANGLING: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "nor", "to", "of", "on", "at", "in", "for", "with", "by", "from", "into",
-    "onto", "over", "under", "after", "before", "between", "than", "that", "which", "who", "whose", "not", "is",
-    "are", "was", "were", "be", "been", "being", "should", "will", "would", "can", "could", "must", "may", "might",
-    "has", "have", "had", "as", "per", "via", "both", "either", "neither", "its", "their", "our", "your", "his",
-    "her", "this", "these", "those", "then", "so", "if", "when", "while", "because", "e.g", "i.e", "incl", "approx",
+    "a", "an", "the", "and", "or", "but", "nor", "to", "of", "on", "at", "in", "for", "with", "by",
+    "from", "into", "onto", "over", "under", "after", "before", "between", "than", "that", "which",
+    "who", "whose", "not", "is", "are", "was", "were", "be", "been", "being", "should", "will",
+    "would", "can", "could", "must", "may", "might", "has", "have", "had", "as", "per", "via",
+    "both", "either", "neither", "its", "their", "our", "your", "his", "her", "this", "these",
+    "those", "then", "so", "if", "when", "while", "because", "e.g", "i.e", "incl", "approx",
 ];
 
 /// Characters a finished line does not end on.
-const DANGLING_CHARS: &[char] = &[',', ':', ';', '-', '–', '—', '(', '[', '/', '&', '+', '=', '<', '>', '\\', '|', '*'];
+const DANGLING_CHARS: &[char] =
+    &[',', ':', ';', '-', '–', '—', '(', '[', '/', '&', '+', '=', '<', '>', '\\', '|', '*'];
 
 /// Section titles of the handover layout: a title with nothing under it is not an ending.
 const SECTION_TITLES: &[&str] = &["found:", "done:", "open:"];
@@ -66,7 +68,8 @@ fn complete_sentences(line: &str) -> &str {
         if end {
             let cut = &line[..at + c.len_utf8()];
             // A bullet marker alone, or "- 1." of a numbered list, is no sentence.
-            if cut.trim_start_matches(['-', '*', '•', ' ']).trim().split_whitespace().count() >= 2 {
+            if cut.trim_start_matches(['-', '*', '•', ' ']).trim().split_whitespace().count() >= 2
+            {
                 return cut;
             }
             return "";
@@ -76,7 +79,9 @@ fn complete_sentences(line: &str) -> &str {
 }
 
 fn is_section_title(line: &str) -> bool {
-    SECTION_TITLES.contains(&line.trim_start_matches(['#', '*', ' ']).trim_end_matches('*').to_lowercase().as_str())
+    SECTION_TITLES.contains(
+        &line.trim_start_matches(['#', '*', ' ']).trim_end_matches('*').to_lowercase().as_str(),
+    )
 }
 
 fn is_bare_bullet(line: &str) -> bool {
@@ -142,12 +147,24 @@ mod tests {
         // The shapes generation took on real models when the budget ran out.
         let cases: &[(&str, Option<&str>)] = &[
             ("- Feeder A: 48 V.\n- VSWR alarm cleared at 13:5", Some("- Feeder A: 48 V.")),
-            ("- Panel 7 IR 1.8 GΩ\n- Recommend re-weatherproofing both on the next - not", Some("- Panel 7 IR 1.8 GΩ")),
+            (
+                "- Panel 7 IR 1.8 GΩ\n- Recommend re-weatherproofing both on the next - not",
+                Some("- Panel 7 IR 1.8 GΩ"),
+            ),
             ("- One.\n- Two\n", Some("- One.\n- Two")),
             ("- Only a partial bullet that never", None),
-            ("- Pressure held. Seal replaced. It should be 1", Some("- Pressure held. Seal replaced.")),
-            ("Pump ran at 4.2 bar. Bearing at 78 °C. Vibration 7.", Some("Pump ran at 4.2 bar. Bearing at 78 °C.")),
-            ("Found:\n- Leak at flange.\nDone:\n- Gasket replaced.\nOpen:\n- Order", Some("Found:\n- Leak at flange.\nDone:\n- Gasket replaced.")),
+            (
+                "- Pressure held. Seal replaced. It should be 1",
+                Some("- Pressure held. Seal replaced."),
+            ),
+            (
+                "Pump ran at 4.2 bar. Bearing at 78 °C. Vibration 7.",
+                Some("Pump ran at 4.2 bar. Bearing at 78 °C."),
+            ),
+            (
+                "Found:\n- Leak at flange.\nDone:\n- Gasket replaced.\nOpen:\n- Order",
+                Some("Found:\n- Leak at flange.\nDone:\n- Gasket replaced."),
+            ),
             ("Found:\n- Leak at flange.\nDone:\n- Gasket", Some("Found:\n- Leak at flange.")),
             ("- First point.\n- ", Some("- First point.")),
             ("", None),
@@ -159,7 +176,9 @@ mod tests {
 
     #[test]
     fn whatever_trimming_leaves_ends_cleanly() {
-        for text in ["- a b c.\n- d e f g h", "Found:\n- x y.\nDone:\n- z", "One two. Three four five six"] {
+        for text in
+            ["- a b c.\n- d e f g h", "Found:\n- x y.\nDone:\n- z", "One two. Three four five six"]
+        {
             let t = trim_to_complete(text).unwrap();
             assert_eq!(check(&t), Ok(()), "{t:?}");
         }

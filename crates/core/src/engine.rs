@@ -54,18 +54,27 @@ impl LengthFrom {
     }
 
     pub fn parse(s: &str) -> Option<LengthFrom> {
-        [LengthFrom::Request, LengthFrom::Settings, LengthFrom::Note].into_iter().find(|f| f.as_str() == s)
+        [LengthFrom::Request, LengthFrom::Settings, LengthFrom::Note]
+            .into_iter()
+            .find(|f| f.as_str() == s)
     }
 }
 
 impl LengthTarget {
     /// The length asked for per request wins, then the settings' length, then the default for
     /// a note of `note_words` words.
-    pub fn choose(style: Style, asked: Option<usize>, settings: Option<usize>, note_words: usize) -> LengthTarget {
+    pub fn choose(
+        style: Style,
+        asked: Option<usize>,
+        settings: Option<usize>,
+        note_words: usize,
+    ) -> LengthTarget {
         match (asked, settings) {
             (Some(words), _) => LengthTarget { words, from: LengthFrom::Request },
             (None, Some(words)) => LengthTarget { words, from: LengthFrom::Settings },
-            (None, None) => LengthTarget { words: style.target_words(note_words), from: LengthFrom::Note },
+            (None, None) => {
+                LengthTarget { words: style.target_words(note_words), from: LengthFrom::Note }
+            }
         }
     }
 }
@@ -74,7 +83,11 @@ impl SummaryRequest {
     /// A first try at `max_words` words, or at the style's ceiling when `None` (tests and
     /// benchmarks; the pipeline sizes requests with [`LengthTarget::choose`]).
     pub fn new(style: Style, max_words: Option<usize>) -> Self {
-        SummaryRequest { style, max_words: max_words.unwrap_or_else(|| style.max_target_words()), attempt: Attempt::First }
+        SummaryRequest {
+            style,
+            max_words: max_words.unwrap_or_else(|| style.max_target_words()),
+            attempt: Attempt::First,
+        }
     }
 }
 
@@ -140,7 +153,11 @@ impl Decoding {
     /// the warm start are the earlier attempt's (what the user waited for first).
     pub fn combine(earlier: Option<Decoding>, later: Option<Decoding>) -> Option<Decoding> {
         match (earlier, later) {
-            (Some(a), Some(b)) => Some(Decoding { drafted: a.drafted + b.drafted, accepted: a.accepted + b.accepted, ..a }),
+            (Some(a), Some(b)) => Some(Decoding {
+                drafted: a.drafted + b.drafted,
+                accepted: a.accepted + b.accepted,
+                ..a
+            }),
             (a, b) => a.or(b),
         }
     }

@@ -44,10 +44,18 @@ pub fn parse_set(text: &str) -> Result<Vec<Case>, String> {
         }
         let case: Case = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1))?;
         if case.note.trim().is_empty() || case.reference.trim().is_empty() {
-            return Err(format!("line {}: case {:?} has an empty note or reference", i + 1, case.id));
+            return Err(format!(
+                "line {}: case {:?} has an empty note or reference",
+                i + 1,
+                case.id
+            ));
         }
         if case.max_words == Some(0) {
-            return Err(format!("line {}: case {:?}: max_words must be at least 1", i + 1, case.id));
+            return Err(format!(
+                "line {}: case {:?}: max_words must be at least 1",
+                i + 1,
+                case.id
+            ));
         }
         if cases.iter().any(|c| c.id == case.id) {
             return Err(format!("line {}: duplicate case id {:?}", i + 1, case.id));
@@ -103,7 +111,8 @@ pub fn facts_kept<'a>(summary: &str, facts: &'a [String]) -> Vec<&'a str> {
 impl Case {
     /// The case's length budget in words.
     pub fn target_words(&self) -> usize {
-        self.max_words.unwrap_or_else(|| self.style.target_words(crate::quality::summary_words(&self.note)))
+        self.max_words
+            .unwrap_or_else(|| self.style.target_words(crate::quality::summary_words(&self.note)))
     }
 }
 
@@ -129,12 +138,22 @@ pub fn score(summary: &str, case: &Case) -> Score {
     let words = summary.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
     Score {
         rouge_l: rouge_l(summary, &case.reference),
-        key_fact_recall: if case.key_facts.is_empty() { 1.0 } else { kept.len() as f64 / case.key_facts.len() as f64 },
-        missing_facts: case.key_facts.iter().filter(|f| !kept.contains(&f.as_str())).cloned().collect(),
+        key_fact_recall: if case.key_facts.is_empty() {
+            1.0
+        } else {
+            kept.len() as f64 / case.key_facts.len() as f64
+        },
+        missing_facts: case
+            .key_facts
+            .iter()
+            .filter(|f| !kept.contains(&f.as_str()))
+            .cloned()
+            .collect(),
         words,
         within_length: words <= case.target_words(),
         invented: crate::quality::invented_facts(&case.note, summary),
-        compression: crate::quality::summary_words(summary) as f64 / crate::quality::summary_words(&case.note).max(1) as f64,
+        compression: crate::quality::summary_words(summary) as f64
+            / crate::quality::summary_words(&case.note).max(1) as f64,
         clean_ending: crate::ending::check(summary).is_ok(),
     }
 }
@@ -200,7 +219,12 @@ pub struct EvalReport {
     pub runs: Vec<Run>,
 }
 
-pub fn summarize_runs(set: &str, cases: usize, runs: Vec<Run>, skipped: BTreeMap<String, String>) -> EvalReport {
+pub fn summarize_runs(
+    set: &str,
+    cases: usize,
+    runs: Vec<Run>,
+    skipped: BTreeMap<String, String>,
+) -> EvalReport {
     let mut by_route: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
     for r in &runs {
         by_route.entry(r.route.as_str()).or_default().push(r);
@@ -209,8 +233,15 @@ pub fn summarize_runs(set: &str, cases: usize, runs: Vec<Run>, skipped: BTreeMap
         .into_iter()
         .map(|(route, rs)| {
             let scored: Vec<&Score> = rs.iter().filter_map(|r| r.score.as_ref()).collect();
-            let mean = |f: &dyn Fn(&Score) -> f64| if scored.is_empty() { 0.0 } else { scored.iter().map(|s| f(s)).sum::<f64>() / rs.len() as f64 };
-            let latencies: Vec<f64> = rs.iter().filter(|r| r.score.is_some()).map(|r| r.latency_ms).collect();
+            let mean = |f: &dyn Fn(&Score) -> f64| {
+                if scored.is_empty() {
+                    0.0
+                } else {
+                    scored.iter().map(|s| f(s)).sum::<f64>() / rs.len() as f64
+                }
+            };
+            let latencies: Vec<f64> =
+                rs.iter().filter(|r| r.score.is_some()).map(|r| r.latency_ms).collect();
             let cost: f64 = rs.iter().map(|r| r.cost).sum();
             RouteSummary {
                 route: route.to_string(),
@@ -226,9 +257,17 @@ pub fn summarize_runs(set: &str, cases: usize, runs: Vec<Run>, skipped: BTreeMap
                     crate::ledger::percentile(&c, 50.0)
                 },
                 clean_endings: mean(&|s| if s.clean_ending { 1.0 } else { 0.0 }),
-                served_share: rs.iter().filter(|r| r.score.is_some() && r.served_by.as_deref().is_none_or(|b| b.starts_with(route))).count() as f64
+                served_share: rs
+                    .iter()
+                    .filter(|r| {
+                        r.score.is_some()
+                            && r.served_by.as_deref().is_none_or(|b| b.starts_with(route))
+                    })
+                    .count() as f64
                     / rs.len() as f64,
-                quality_pass_rate: rs.iter().filter(|r| r.quality_passed == Some(true)).count() as f64 / rs.len() as f64,
+                quality_pass_rate: rs.iter().filter(|r| r.quality_passed == Some(true)).count()
+                    as f64
+                    / rs.len() as f64,
                 latency_p50_ms: crate::ledger::percentile(&latencies, 50.0),
                 latency_p95_ms: crate::ledger::percentile(&latencies, 95.0),
                 cost,
@@ -254,11 +293,21 @@ pub struct Regression {
 pub fn regressions(baseline: &EvalReport, now: &EvalReport, tolerance: f64) -> Vec<Regression> {
     let mut out = Vec::new();
     if baseline.cases != now.cases {
-        out.push(Regression { route: "*".into(), metric: "cases", baseline: baseline.cases as f64, now: now.cases as f64 });
+        out.push(Regression {
+            route: "*".into(),
+            metric: "cases",
+            baseline: baseline.cases as f64,
+            now: now.cases as f64,
+        });
     }
     for b in &baseline.routes {
         if !now.routes.iter().any(|n| n.route == b.route) {
-            out.push(Regression { route: b.route.clone(), metric: "route_not_run", baseline: b.cases as f64, now: 0.0 });
+            out.push(Regression {
+                route: b.route.clone(),
+                metric: "route_not_run",
+                baseline: b.cases as f64,
+                now: 0.0,
+            });
         }
     }
     for n in &now.routes {
@@ -314,7 +363,9 @@ mod tests {
         assert_eq!(s.missing_facts, ["S/N KSB-4471-22B"]);
         assert_eq!(s.words, 6, "bullet marks are not words");
         assert!(s.within_length);
-        assert!(!score("one two three four five six seven eight nine ten eleven", &c).within_length);
+        assert!(
+            !score("one two three four five six seven eight nine ten eleven", &c).within_length
+        );
         // Verbatim: a decimal comma is another fact.
         assert_eq!(score("4,2 bar", &c).key_fact_recall, 0.0);
     }
@@ -324,7 +375,16 @@ mod tests {
         let run = |route: &str, r: Option<f64>, ms: f64| Run {
             case: "c".into(),
             route: route.into(),
-            score: r.map(|r| Score { rouge_l: r, key_fact_recall: r, missing_facts: vec![], words: 5, within_length: true, invented: vec![], compression: 0.3, clean_ending: true }),
+            score: r.map(|r| Score {
+                rouge_l: r,
+                key_fact_recall: r,
+                missing_facts: vec![],
+                words: 5,
+                within_length: true,
+                invented: vec![],
+                compression: 0.3,
+                clean_ending: true,
+            }),
             error: r.is_none().then(|| "engine failed".into()),
             latency_ms: ms,
             cost: 0.01,
@@ -333,22 +393,41 @@ mod tests {
             target_words: 40,
             summary: None,
         };
-        let report = summarize_runs("set", 3, vec![run("local", Some(0.6), 100.0), run("local", Some(0.3), 300.0), run("local", None, 1.0)], BTreeMap::new());
+        let report = summarize_runs(
+            "set",
+            3,
+            vec![
+                run("local", Some(0.6), 100.0),
+                run("local", Some(0.3), 300.0),
+                run("local", None, 1.0),
+            ],
+            BTreeMap::new(),
+        );
         let local = &report.routes[0];
         assert_eq!((local.cases, local.failed), (3, 1));
         assert!((local.rouge_l - 0.3).abs() < 1e-12, "(0.6 + 0.3 + 0) / 3");
         assert!((local.length_compliance - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!((local.latency_p50_ms, local.latency_p95_ms), (100.0, 300.0));
-        assert_eq!((local.invented_figures, local.compression_median, local.clean_endings), (0, 0.3, 2.0 / 3.0));
+        assert_eq!(
+            (local.invented_figures, local.compression_median, local.clean_endings),
+            (0, 0.3, 2.0 / 3.0)
+        );
         assert!((local.cost_per_case - 0.01).abs() < 1e-12);
 
         let better = summarize_runs("set", 3, vec![run("local", Some(0.9), 1.0)], BTreeMap::new());
         assert!(regressions(&report, &better, 0.02).is_empty());
         let found = regressions(&better, &report, 0.02);
-        assert_eq!(found.iter().map(|r| r.metric).collect::<Vec<_>>(), ["rouge_l", "key_fact_recall", "length_compliance"]);
+        assert_eq!(
+            found.iter().map(|r| r.metric).collect::<Vec<_>>(),
+            ["rouge_l", "key_fact_recall", "length_compliance"]
+        );
         // A route that did not run, or another set, is not a pass.
-        let skipped = summarize_runs("set", 3, vec![run("extractive", Some(0.9), 1.0)], BTreeMap::new());
-        assert_eq!(regressions(&better, &skipped, 0.02).iter().map(|r| r.metric).collect::<Vec<_>>(), ["route_not_run"]);
+        let skipped =
+            summarize_runs("set", 3, vec![run("extractive", Some(0.9), 1.0)], BTreeMap::new());
+        assert_eq!(
+            regressions(&better, &skipped, 0.02).iter().map(|r| r.metric).collect::<Vec<_>>(),
+            ["route_not_run"]
+        );
         let smaller = summarize_runs("set", 2, vec![run("local", Some(0.9), 1.0)], BTreeMap::new());
         assert_eq!(regressions(&better, &smaller, 0.02)[0].metric, "cases");
     }

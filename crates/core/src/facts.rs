@@ -33,13 +33,111 @@ pub struct Fact {
 }
 
 const UNITS: &[&str] = &[
-    "°C", "° C", "°F", "℃", "K", "kWh", "MWh", "Wh", "kVAr", "kVA", "MVA", "VA", "kW", "MW", "W", "kV", "mV", "V",
-    "kA", "mA", "A", "MΩ", "kΩ", "Ω", "GΩ", "MOhm", "kOhm", "GOhm", "ohms", "ohm", "Ohm", "kHz", "MHz", "Hz", "rpm",
-    "RPM", "r/min", "kNm", "Nm", "N·m", "kN", "N", "mm/s", "m/s", "µm", "μm", "um", "mm", "cm", "km", "m²", "m2",
-    "m³/h", "m3/h", "m³", "m3", "m", "L/min", "l/min", "L/s", "l/s", "L/h", "l/h", "ml", "mL", "L", "l", "bar",
-    "barg", "mbar", "kPa", "MPa", "Pa", "psi", "psig", "kg", "g", "h", "hrs", "hr", "hours", "min", "mins",
-    "minutes", "sec", "s", "ms", "%", "dB", "dBA", "dB(A)", "ppm", "lux", "cSt", "Ah", "mAh", "VDC", "VAC", "Vdc",
-    "Vac", "kvar", "kWp", "t", "drops/min", "mm²",
+    "°C",
+    "° C",
+    "°F",
+    "℃",
+    "K",
+    "kWh",
+    "MWh",
+    "Wh",
+    "kVAr",
+    "kVA",
+    "MVA",
+    "VA",
+    "kW",
+    "MW",
+    "W",
+    "kV",
+    "mV",
+    "V",
+    "kA",
+    "mA",
+    "A",
+    "MΩ",
+    "kΩ",
+    "Ω",
+    "GΩ",
+    "MOhm",
+    "kOhm",
+    "GOhm",
+    "ohms",
+    "ohm",
+    "Ohm",
+    "kHz",
+    "MHz",
+    "Hz",
+    "rpm",
+    "RPM",
+    "r/min",
+    "kNm",
+    "Nm",
+    "N·m",
+    "kN",
+    "N",
+    "mm/s",
+    "m/s",
+    "µm",
+    "μm",
+    "um",
+    "mm",
+    "cm",
+    "km",
+    "m²",
+    "m2",
+    "m³/h",
+    "m3/h",
+    "m³",
+    "m3",
+    "m",
+    "L/min",
+    "l/min",
+    "L/s",
+    "l/s",
+    "L/h",
+    "l/h",
+    "ml",
+    "mL",
+    "L",
+    "l",
+    "bar",
+    "barg",
+    "mbar",
+    "kPa",
+    "MPa",
+    "Pa",
+    "psi",
+    "psig",
+    "kg",
+    "g",
+    "h",
+    "hrs",
+    "hr",
+    "hours",
+    "min",
+    "mins",
+    "minutes",
+    "sec",
+    "s",
+    "ms",
+    "%",
+    "dB",
+    "dBA",
+    "dB(A)",
+    "ppm",
+    "lux",
+    "cSt",
+    "Ah",
+    "mAh",
+    "VDC",
+    "VAC",
+    "Vdc",
+    "Vac",
+    "kvar",
+    "kWp",
+    "t",
+    "drops/min",
+    "mm²",
 ];
 
 fn units_alternation() -> String {
@@ -51,8 +149,11 @@ fn units_alternation() -> String {
 
 static MEASUREMENT: LazyLock<Regex> = LazyLock::new(|| {
     let number = r"[-+±]?\d+(?:[.,]\d+)*";
-    Regex::new(&format!(r"{number}(?:\s?(?:-|–|to)\s?{number})?[ \u{{202F}}]?(?:{})", units_alternation()))
-        .expect("static regex")
+    Regex::new(&format!(
+        r"{number}(?:\s?(?:-|–|to)\s?{number})?[ \u{{202F}}]?(?:{})",
+        units_alternation()
+    ))
+    .expect("static regex")
 });
 static PART_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:(?:P/N|PN)\b|part\s*(?:no\b\.?|number\b|nr\b\.?|#))\s*[:#.]?\s*([A-Z0-9][A-Z0-9./-]*[A-Z0-9])")
@@ -67,7 +168,8 @@ static LABELLED_CODE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static BARE_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[EFAW]-?\d{2,5}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b").expect("static regex")
+    Regex::new(r"\b(?:[EFAW]-?\d{2,5}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b")
+        .expect("static regex")
 });
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     let month = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)";
@@ -76,20 +178,26 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("static regex")
 });
-static TIME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\b").expect("static regex"));
+static TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\b").expect("static regex")
+});
 static IDENTIFIER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b[A-Z0-9]+(?:[-/.][A-Z0-9]+)*\b").expect("static regex"));
 
 /// Whether a match at `start..end` stands on its own: not glued to letters or digits.
 fn bounded(text: &str, start: usize, end: usize) -> bool {
-    let before_ok = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric() && c != '.' && c != ',');
+    let before_ok = text[..start]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric() && c != '.' && c != ',');
     let after = text[end..].chars().next();
     let after_ok = match after {
         None => true,
         Some(c) if c.is_alphanumeric() => false,
         // "4.2." at a sentence end is fine; "4.2.1" is a version or clause number.
-        Some('.') | Some(',') => !text[end + 1..].chars().next().is_some_and(|c| c.is_ascii_digit()),
+        Some('.') | Some(',') => {
+            !text[end + 1..].chars().next().is_some_and(|c| c.is_ascii_digit())
+        }
         Some(_) => true,
     };
     before_ok && after_ok
@@ -168,10 +276,19 @@ mod tests {
     fn table_of_facts() {
         use FactKind::*;
         let cases: &[(&str, &[(FactKind, &str)])] = &[
-            ("Discharge 4.2 bar, suction 0.8 bar.", &[(Measurement, "4.2 bar"), (Measurement, "0.8 bar")]),
+            (
+                "Discharge 4.2 bar, suction 0.8 bar.",
+                &[(Measurement, "4.2 bar"), (Measurement, "0.8 bar")],
+            ),
             ("Bearing at 78 °C and 1450 rpm", &[(Measurement, "78 °C"), (Measurement, "1450 rpm")]),
-            ("Supply 230 V 50 Hz, 12.4 A", &[(Measurement, "230 V"), (Measurement, "50 Hz"), (Measurement, "12.4 A")]),
-            ("IR 1.2 MΩ; vib 7.1 mm/s; 62 %", &[(Measurement, "1.2 MΩ"), (Measurement, "7.1 mm/s"), (Measurement, "62 %")]),
+            (
+                "Supply 230 V 50 Hz, 12.4 A",
+                &[(Measurement, "230 V"), (Measurement, "50 Hz"), (Measurement, "12.4 A")],
+            ),
+            (
+                "IR 1.2 MΩ; vib 7.1 mm/s; 62 %",
+                &[(Measurement, "1.2 MΩ"), (Measurement, "7.1 mm/s"), (Measurement, "62 %")],
+            ),
             ("range 4.0–4.5 bar", &[(Measurement, "4.0–4.5 bar")]),
             ("Fitted P/N 6205-2RS-C3 today", &[(PartNumber, "6205-2RS-C3")]),
             ("part no. KSB-4471-22B", &[(PartNumber, "KSB-4471-22B")]),
@@ -192,7 +309,8 @@ mod tests {
         ];
         for (text, want) in cases {
             let got = kinds(text);
-            let want: Vec<(FactKind, String)> = want.iter().map(|(k, s)| (*k, s.to_string())).collect();
+            let want: Vec<(FactKind, String)> =
+                want.iter().map(|(k, s)| (*k, s.to_string())).collect();
             assert_eq!(got, want, "in {text:?}");
         }
     }

@@ -4,10 +4,10 @@
 //! Why every request, failures included: local inference moves cost into quality, battery and
 //! fallbacks, and a ledger that only counts successes hides exactly that.
 
+use crate::Style;
 use crate::engine::ModelRef;
 use crate::quality::Verdict;
 use crate::route::{Reason, ReasonCode, Route};
-use crate::Style;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -43,9 +43,16 @@ impl Outcome {
     }
 
     pub fn parse(s: &str) -> Option<Outcome> {
-        [Outcome::Pending, Outcome::Accepted, Outcome::Edited, Outcome::Rejected, Outcome::Regenerated, Outcome::Escalated]
-            .into_iter()
-            .find(|o| o.as_str() == s)
+        [
+            Outcome::Pending,
+            Outcome::Accepted,
+            Outcome::Edited,
+            Outcome::Rejected,
+            Outcome::Regenerated,
+            Outcome::Escalated,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
     }
 }
 
@@ -128,7 +135,12 @@ pub struct Entry {
 impl Entry {
     /// A request that has started and not yet produced anything: status `Failed` until it
     /// succeeds, so a request cut short is never counted as a success.
-    pub fn started(request_id: String, created_at: String, style: Style, max_words: usize) -> Entry {
+    pub fn started(
+        request_id: String,
+        created_at: String,
+        style: Style,
+        max_words: usize,
+    ) -> Entry {
         Entry {
             request_id,
             created_at,
@@ -299,12 +311,18 @@ fn row_groups(entries: &[Entry]) -> BTreeMap<(String, String, String, String), V
     let mut groups: BTreeMap<_, Vec<&Entry>> = BTreeMap::new();
     for e in entries {
         let route = e.route.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into());
-        groups.entry((route, e.model_label(), power_mode_label(e), device_class_label(e))).or_default().push(e);
+        groups
+            .entry((route, e.model_label(), power_mode_label(e), device_class_label(e)))
+            .or_default()
+            .push(e);
     }
     groups
 }
 
-fn report_row((route, model, power_mode, device_class): (String, String, String, String), es: &[&Entry]) -> ReportRow {
+fn report_row(
+    (route, model, power_mode, device_class): (String, String, String, String),
+    es: &[&Entry],
+) -> ReportRow {
     let succeeded = es.iter().filter(|e| e.succeeded()).count();
     let latencies = ok_latencies(es.iter());
     let cost = sum(es, |e| e.cost);
@@ -347,11 +365,17 @@ pub fn report(entries: &[Entry], since: Option<String>) -> Report {
                 local_models,
                 requests: es.len(),
                 local_requests: local.len(),
-                local_success_rate: (!local.is_empty()).then(|| local.iter().filter(|e| e.succeeded()).count() as f64 / local.len() as f64),
+                local_success_rate: (!local.is_empty()).then(|| {
+                    local.iter().filter(|e| e.succeeded()).count() as f64 / local.len() as f64
+                }),
                 local_latency_p50_ms: percentile(&latencies, 50.0),
                 local_latency_p95_ms: percentile(&latencies, 95.0),
-                cloud_fallback_rate: es.iter().filter(|e| e.went_to_cloud()).count() as f64 / es.len() as f64,
-                cost_per_success: per_success(sum(&es, |e| e.cost), es.iter().filter(|e| e.succeeded()).count()),
+                cloud_fallback_rate: es.iter().filter(|e| e.went_to_cloud()).count() as f64
+                    / es.len() as f64,
+                cost_per_success: per_success(
+                    sum(&es, |e| e.cost),
+                    es.iter().filter(|e| e.succeeded()).count(),
+                ),
             }
         })
         .collect();
@@ -399,7 +423,9 @@ pub fn daily(entries: &[Entry]) -> Vec<Day> {
         .map(|(day, es)| {
             let mut routes = BTreeMap::new();
             for e in &es {
-                *routes.entry(e.route.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into())).or_default() += 1;
+                *routes
+                    .entry(e.route.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into()))
+                    .or_default() += 1;
             }
             let latencies = ok_latencies(es.iter());
             Day {
@@ -461,7 +487,11 @@ pub fn aggregate(entries: &[Entry], since: Option<String>) -> AggregateExport {
                 fell_back: es.iter().filter(|e| e.fell_back()).count(),
                 input_tokens: es.iter().map(|e| e.input_tokens).sum(),
                 cloud_input_tokens: es.iter().filter_map(|e| e.cloud_tokens).map(|t| t.input).sum(),
-                cloud_output_tokens: es.iter().filter_map(|e| e.cloud_tokens).map(|t| t.output).sum(),
+                cloud_output_tokens: es
+                    .iter()
+                    .filter_map(|e| e.cloud_tokens)
+                    .map(|t| t.output)
+                    .sum(),
                 error_codes,
                 outcomes,
                 row: report_row(key, &es),
@@ -537,9 +567,20 @@ mod tests {
     #[test]
     fn the_report_matches_a_hand_computed_ledger() {
         use crate::power::Mode;
-        let row = |route: Route, model: Option<&str>, mode: Mode, class: &str, total: f64, cost: f64, ok: bool, fell_back: bool| Entry {
+        let row = |route: Route,
+                   model: Option<&str>,
+                   mode: Mode,
+                   class: &str,
+                   total: f64,
+                   cost: f64,
+                   ok: bool,
+                   fell_back: bool| Entry {
             route: Some(route),
-            engine: Some(if model.is_some() { "llama.cpp".to_string() } else { route.as_str().to_string() }),
+            engine: Some(if model.is_some() {
+                "llama.cpp".to_string()
+            } else {
+                route.as_str().to_string()
+            }),
             model: model.map(|m| crate::engine::ModelRef { id: m.into(), version: "v1".into() }),
             power_mode: Some(mode),
             device_class: Some(class.into()),
@@ -548,7 +589,11 @@ mod tests {
             status: Status::Ok,
             cost: Some(cost),
             energy_wh: Some(cost * 10.0),
-            reasons: if fell_back { vec![Reason::new(ReasonCode::CloudFailed, "500")] } else { vec![] },
+            reasons: if fell_back {
+                vec![Reason::new(ReasonCode::CloudFailed, "500")]
+            } else {
+                vec![]
+            },
             ..Entry::started("r".into(), "2026-11-21T00:00:00Z".into(), Style::Bullets, 100)
         };
         let (gpu, cpu) = ("gpu, 16 GiB, on AC", "cpu, 8 GiB, battery");
@@ -570,10 +615,16 @@ mod tests {
         assert!((r.cost_per_success.unwrap() - total / 5.0).abs() < 1e-12);
 
         let local = r.rows.iter().find(|x| x.route == "local").unwrap();
-        assert_eq!((local.model.as_str(), local.power_mode.as_str(), local.device_class.as_str()), ("qwen@v1", "performance", gpu));
+        assert_eq!(
+            (local.model.as_str(), local.power_mode.as_str(), local.device_class.as_str()),
+            ("qwen@v1", "performance", gpu)
+        );
         assert_eq!((local.requests, local.succeeded), (3, 2));
         assert_eq!((local.latency_p50_ms, local.latency_p95_ms), (200.0, 300.0));
-        assert!((local.cost_per_success.unwrap() - 0.006 / 2.0).abs() < 1e-12, "the failed summary's cost counts too");
+        assert!(
+            (local.cost_per_success.unwrap() - 0.006 / 2.0).abs() < 1e-12,
+            "the failed summary's cost counts too"
+        );
         assert!((local.energy_wh - 0.06).abs() < 1e-9);
         let ex = r.rows.iter().find(|x| x.route == "extractive").unwrap();
         assert_eq!(ex.fallback_rate, 1.0);
@@ -586,7 +637,10 @@ mod tests {
         assert!((g.cloud_fallback_rate - 0.25).abs() < 1e-12);
         assert!((g.cost_per_success.unwrap() - 0.016 / 3.0).abs() < 1e-12);
         let c = r.trial.iter().find(|t| t.device_class == cpu).unwrap();
-        assert_eq!((c.power_mode.as_str(), c.local_requests, c.local_success_rate), ("saver", 0, None));
+        assert_eq!(
+            (c.power_mode.as_str(), c.local_requests, c.local_success_rate),
+            ("saver", 0, None)
+        );
         assert_eq!(c.cloud_fallback_rate, 0.0);
 
         let agg = aggregate(&entries, None);
@@ -608,7 +662,15 @@ mod tests {
             at("2026-11-20T23:59:59.000000Z", Route::Local, 100.0),
             at("2026-11-21T00:00:01.000000Z", Route::Cache, 5.0),
             at("2026-11-21T08:00:00.000000Z", Route::Local, 300.0),
-            Entry { route: None, ..Entry::started("r".into(), "2026-11-21T09:00:00.000000Z".into(), Style::Bullets, 100) },
+            Entry {
+                route: None,
+                ..Entry::started(
+                    "r".into(),
+                    "2026-11-21T09:00:00.000000Z".into(),
+                    Style::Bullets,
+                    100,
+                )
+            },
         ]);
         assert_eq!(days.len(), 2);
         assert_eq!((days[0].day.as_str(), days[0].requests), ("2026-11-20", 1));

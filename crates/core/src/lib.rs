@@ -16,8 +16,8 @@ pub mod condense;
 pub mod config;
 pub mod cost;
 pub mod document;
-pub mod engine;
 pub mod ending;
+pub mod engine;
 pub mod eval;
 pub mod facts;
 pub mod ledger;
@@ -30,5 +30,7 @@ pub mod segment;
 pub mod style;
 
 pub use document::{Document, SourceKind};
-pub use engine::{Attempt, Engine, EngineError, EngineOutput, LengthFrom, LengthTarget, SummaryRequest};
+pub use engine::{
+    Attempt, Engine, EngineError, EngineOutput, LengthFrom, LengthTarget, SummaryRequest,
+};
 pub use style::Style;

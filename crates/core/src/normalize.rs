@@ -79,10 +79,8 @@ const EDGE_LINES: usize = 3;
 /// that repeat, digits aside, at the edge of most pages) and bare page numbers, then re-join
 /// words hyphenated across line breaks, then [`normalize_text`].
 pub fn normalize_pdf_pages(pages: &[String]) -> PdfText {
-    let pages: Vec<Vec<String>> = pages
-        .iter()
-        .map(|p| normalize_text(p).lines().map(str::to_string).collect())
-        .collect();
+    let pages: Vec<Vec<String>> =
+        pages.iter().map(|p| normalize_text(p).lines().map(str::to_string).collect()).collect();
     let mut notices = Vec::new();
 
     // Count, for each digit-blind line shape, on how many pages it sits at an edge.
@@ -158,7 +156,11 @@ fn edge_lines(page: &[String]) -> impl Iterator<Item = &String> {
     let n = non_empty.len();
     let head = n.min(EDGE_LINES);
     let tail_start = n.saturating_sub(EDGE_LINES).max(head);
-    non_empty.into_iter().enumerate().filter(move |(i, _)| *i < head || *i >= tail_start).map(|(_, l)| l)
+    non_empty
+        .into_iter()
+        .enumerate()
+        .filter(move |(i, _)| *i < head || *i >= tail_start)
+        .map(|(_, l)| l)
 }
 
 /// A line with whitespace collapsed, lower-cased, and, when it looks like a page counter,
@@ -166,7 +168,11 @@ fn edge_lines(page: &[String]) -> impl Iterator<Item = &String> {
 /// lines that differ only in a reading do not.
 fn shape(line: &str) -> String {
     let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    if PAGE_COUNTER.is_match(&collapsed) { DIGITS.replace_all(&collapsed, "#").into_owned() } else { collapsed }
+    if PAGE_COUNTER.is_match(&collapsed) {
+        DIGITS.replace_all(&collapsed, "#").into_owned()
+    } else {
+        collapsed
+    }
 }
 
 #[cfg(test)]
@@ -203,8 +209,9 @@ mod tests {
 
     #[test]
     fn running_headers_footers_and_page_numbers_are_removed_and_reported() {
-        let pages: Vec<String> =
-            (1..=4).map(|n| page(n, 4, &format!("Body line of page {n}.\nMore text {n}."))).collect();
+        let pages: Vec<String> = (1..=4)
+            .map(|n| page(n, 4, &format!("Body line of page {n}.\nMore text {n}.")))
+            .collect();
         let out = normalize_pdf_pages(&pages);
         assert!(!out.text.contains("ACME Utilities"), "{}", out.text);
         assert!(!out.text.contains("Page 2 of 4"), "{}", out.text);
@@ -212,13 +219,18 @@ mod tests {
             assert!(out.text.contains(&format!("Body line of page {n}.")));
             assert!(out.text.contains(&format!("More text {n}.")));
         }
-        assert!(out.notices.iter().any(|n| n.contains("running header/footer")), "{:?}", out.notices);
+        assert!(
+            out.notices.iter().any(|n| n.contains("running header/footer")),
+            "{:?}",
+            out.notices
+        );
     }
 
     #[test]
     fn two_page_documents_keep_their_first_lines() {
         // With two pages a repeated first line may be real content: only bare page numbers go.
-        let pages = vec!["Pump report\nline one.\n1".to_string(), "Pump report\nline two.\n2".to_string()];
+        let pages =
+            vec!["Pump report\nline one.\n1".to_string(), "Pump report\nline two.\n2".to_string()];
         let out = normalize_pdf_pages(&pages);
         assert_eq!(out.text.matches("Pump report").count(), 2);
         assert!(!out.text.lines().any(|l| l.trim() == "1" || l.trim() == "2"), "{}", out.text);
@@ -226,7 +238,9 @@ mod tests {
 
     #[test]
     fn hyphenated_line_breaks_are_rejoined_but_codes_are_not() {
-        let out = normalize_pdf_pages(&["The inspec-\ntion found wear.\nP/N 6205-\n2RS fitted.".to_string()]);
+        let out = normalize_pdf_pages(&[
+            "The inspec-\ntion found wear.\nP/N 6205-\n2RS fitted.".to_string()
+        ]);
         assert!(out.text.contains("inspection found wear."), "{}", out.text);
         assert!(out.text.contains("6205-\n2RS"), "{}", out.text);
         assert_eq!(out.notices.len(), 1);

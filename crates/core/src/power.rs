@@ -61,7 +61,8 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// A machine about which nothing is known: no battery, no sensors.
-    pub const UNKNOWN: Snapshot = Snapshot { battery: None, cpu_celsius: None, throttling: false, cpu_load: None };
+    pub const UNKNOWN: Snapshot =
+        Snapshot { battery: None, cpu_celsius: None, throttling: false, cpu_load: None };
 
     pub fn on_ac(&self) -> bool {
         self.battery.is_none_or(|b| b.on_ac)
@@ -151,27 +152,42 @@ pub fn next_mode(previous: Mode, s: &Snapshot, user: Override) -> Assessment {
         return a(mode, format!("{mode} mode chosen in the settings"));
     }
     if s.thermal() == Thermal::Throttling {
-        return a(Mode::Saver, match s.cpu_celsius {
-            Some(t) if !s.throttling => format!("CPU at {t:.0} °C: throttling"),
-            _ => "the CPU is thermally throttled".into(),
-        });
+        return a(
+            Mode::Saver,
+            match s.cpu_celsius {
+                Some(t) if !s.throttling => format!("CPU at {t:.0} °C: throttling"),
+                _ => "the CPU is thermally throttled".into(),
+            },
+        );
     }
     let battery = s.battery.filter(|b| !b.on_ac);
     if let Some(b) = battery
         && b.percent < SAVER_ENTER_PERCENT
     {
-        return a(Mode::Saver, format!("on battery at {:.0} % (below {SAVER_ENTER_PERCENT:.0} %)", b.percent));
+        return a(
+            Mode::Saver,
+            format!("on battery at {:.0} % (below {SAVER_ENTER_PERCENT:.0} %)", b.percent),
+        );
     }
     if previous == Mode::Saver {
         if let Some(b) = battery
             && b.percent < SAVER_LEAVE_PERCENT
         {
-            return a(Mode::Saver, format!("on battery at {:.0} %: stays in saver until {SAVER_LEAVE_PERCENT:.0} %", b.percent));
+            return a(
+                Mode::Saver,
+                format!(
+                    "on battery at {:.0} %: stays in saver until {SAVER_LEAVE_PERCENT:.0} %",
+                    b.percent
+                ),
+            );
         }
         if let Some(t) = s.cpu_celsius
             && t >= WARM_C
         {
-            return a(Mode::Saver, format!("CPU at {t:.0} °C: stays in saver until below {WARM_C:.0} °C"));
+            return a(
+                Mode::Saver,
+                format!("CPU at {t:.0} °C: stays in saver until below {WARM_C:.0} °C"),
+            );
         }
     }
     let cool = s.cpu_celsius.is_none_or(|t| t < COOL_C);
@@ -179,19 +195,28 @@ pub fn next_mode(previous: Mode, s: &Snapshot, user: Override) -> Assessment {
     // and the mode must not change with what the other programs happen to do.
     if s.on_ac() && cool {
         let power = if s.battery.is_some() { "on AC" } else { "no battery" };
-        return a(Mode::Performance, match s.cpu_celsius {
-            Some(t) => format!("{power}, CPU at {t:.0} °C"),
-            None => format!("{power}, no temperature sensor"),
-        });
+        return a(
+            Mode::Performance,
+            match s.cpu_celsius {
+                Some(t) => format!("{power}, CPU at {t:.0} °C"),
+                None => format!("{power}, no temperature sensor"),
+            },
+        );
     }
     if previous == Mode::Performance && s.on_ac() && s.cpu_celsius.is_none_or(|t| t < WARM_C) {
-        return a(Mode::Performance, "on AC; stays in performance until the CPU passes 80 °C".into());
+        return a(
+            Mode::Performance,
+            "on AC; stays in performance until the CPU passes 80 °C".into(),
+        );
     }
-    a(Mode::Balanced, match (battery, s.cpu_celsius) {
-        (Some(b), _) => format!("on battery at {:.0} %", b.percent),
-        (None, Some(t)) => format!("on AC, CPU warm at {t:.0} °C"),
-        (None, None) => "on AC".into(),
-    })
+    a(
+        Mode::Balanced,
+        match (battery, s.cpu_celsius) {
+            (Some(b), _) => format!("on battery at {:.0} %", b.percent),
+            (None, Some(t)) => format!("on AC, CPU warm at {t:.0} °C"),
+            (None, None) => "on AC".into(),
+        },
+    )
 }
 
 /// Feeds snapshots through [`next_mode`], remembering the mode between them.
@@ -203,13 +228,19 @@ pub struct Governor {
 
 impl Governor {
     pub fn new(user: Override) -> Governor {
-        Governor { user, current: Assessment { mode: Mode::Balanced, why: "no reading yet".into() } }
+        Governor {
+            user,
+            current: Assessment { mode: Mode::Balanced, why: "no reading yet".into() },
+        }
     }
 
     /// Carries on from a mode remembered from before (the last run), so a restart does not
     /// undo the hysteresis.
     pub fn resume(user: Override, previous: Mode) -> Governor {
-        Governor { user, current: Assessment { mode: previous, why: "remembered from the last reading".into() } }
+        Governor {
+            user,
+            current: Assessment { mode: previous, why: "remembered from the last reading".into() },
+        }
     }
 
     pub fn observe(&mut self, s: &Snapshot) -> &Assessment {
@@ -251,9 +282,13 @@ pub struct Profile {
 pub fn profile(mode: Mode, cores: usize) -> Profile {
     let cores = cores.max(1) as u32;
     match mode {
-        Mode::Performance => {
-            Profile { threads: cores, max_gpu_layers: None, batch: 512, output_budget_percent: 100, max_local_parts: usize::MAX }
-        }
+        Mode::Performance => Profile {
+            threads: cores,
+            max_gpu_layers: None,
+            batch: 512,
+            output_budget_percent: 100,
+            max_local_parts: usize::MAX,
+        },
         Mode::Balanced => Profile {
             threads: if cores > 4 { cores * 3 / 4 } else { cores },
             max_gpu_layers: None,
@@ -263,9 +298,13 @@ pub fn profile(mode: Mode, cores: usize) -> Profile {
         },
         // A discrete GPU woken on battery costs more than it saves on small models; a few
         // threads keep the fans quiet; long notes are not ground through locally part by part.
-        Mode::Saver => {
-            Profile { threads: (cores / 2).max(1), max_gpu_layers: Some(0), batch: 128, output_budget_percent: 70, max_local_parts: 4 }
-        }
+        Mode::Saver => Profile {
+            threads: (cores / 2).max(1),
+            max_gpu_layers: Some(0),
+            batch: 128,
+            output_budget_percent: 70,
+            max_local_parts: 4,
+        },
     }
 }
 
@@ -275,7 +314,12 @@ mod tests {
 
     fn on_battery(percent: f32) -> Snapshot {
         Snapshot {
-            battery: Some(Battery { percent, on_ac: false, time_to_empty_s: None, energy_rate_w: Some(12.0) }),
+            battery: Some(Battery {
+                percent,
+                on_ac: false,
+                time_to_empty_s: None,
+                energy_rate_w: Some(12.0),
+            }),
             cpu_celsius: Some(55.0),
             throttling: false,
             cpu_load: Some(0.2),
@@ -284,7 +328,12 @@ mod tests {
 
     fn on_ac(celsius: f32) -> Snapshot {
         Snapshot {
-            battery: Some(Battery { percent: 80.0, on_ac: true, time_to_empty_s: None, energy_rate_w: None }),
+            battery: Some(Battery {
+                percent: 80.0,
+                on_ac: true,
+                time_to_empty_s: None,
+                energy_rate_w: None,
+            }),
             cpu_celsius: Some(celsius),
             throttling: false,
             cpu_load: Some(0.2),
@@ -341,7 +390,8 @@ mod tests {
 
     #[test]
     fn profiles_tighten_with_the_mode() {
-        let (p, b, s) = (profile(Mode::Performance, 8), profile(Mode::Balanced, 8), profile(Mode::Saver, 8));
+        let (p, b, s) =
+            (profile(Mode::Performance, 8), profile(Mode::Balanced, 8), profile(Mode::Saver, 8));
         assert_eq!((p.threads, b.threads, s.threads), (8, 6, 4));
         // A 2-core laptop keeps both cores unless it must save power.
         assert_eq!((profile(Mode::Balanced, 2).threads, profile(Mode::Saver, 2).threads), (2, 1));

@@ -37,7 +37,11 @@ pub fn summary_words(summary: &str) -> usize {
 /// "12 V" and "vcb-2019-06631" its "VCB-2019-06631", while "12.5 V" or "VCB-2019-06632" is not.
 pub fn invented_facts(note: &str, summary: &str) -> Vec<String> {
     let squashed_note = squash(note);
-    facts::extract(summary).into_iter().filter(|f| !squashed_note.contains(&squash(&f.text))).map(|f| f.text).collect()
+    facts::extract(summary)
+        .into_iter()
+        .filter(|f| !squashed_note.contains(&squash(&f.text)))
+        .map(|f| f.text)
+        .collect()
 }
 
 /// `text` without white space or Markdown emphasis, lower-cased: how figures are compared.
@@ -75,7 +79,10 @@ pub fn lines_written(lines: crate::engine::Lines) -> Check {
     Check {
         name: "lines_written".into(),
         passed: lines.written * 2 >= total,
-        detail: format!("the model rewrote {} of {total} lines; {} kept the note's own words", lines.written, lines.kept),
+        detail: format!(
+            "the model rewrote {} of {total} lines; {} kept the note's own words",
+            lines.written, lines.kept
+        ),
     }
 }
 
@@ -90,7 +97,10 @@ pub const MAX_COPIED_SHARE: f64 = 0.75;
 /// `note`, words of `summary`). Words are compared case-blind, punctuation and bullets ignored.
 pub fn copied_words(note: &str, summary: &str) -> (usize, usize) {
     let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
     };
     let (n, s) = (words(note), words(summary));
     if s.len() < COPY_RUN || n.len() < COPY_RUN {
@@ -145,7 +155,10 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         },
     });
 
-    let unreadable = summary.chars().filter(|&c| c == '\u{FFFD}' || (c.is_control() && c != '\n' && c != '\t')).count();
+    let unreadable = summary
+        .chars()
+        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && c != '\n' && c != '\t'))
+        .count();
     checks.push(Check {
         name: "readable".into(),
         passed: unreadable == 0,
@@ -181,7 +194,10 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         } else if missing.is_empty() {
             format!("{kept} key facts kept")
         } else {
-            format!("{kept} key facts kept of {expected} expected; missing e.g. {}", missing.join(", "))
+            format!(
+                "{kept} key facts kept of {expected} expected; missing e.g. {}",
+                missing.join(", ")
+            )
         },
     });
 
@@ -194,7 +210,9 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
         name: "same_language".into(),
         passed: same_language,
         detail: match (note_lang, summary_lang) {
-            (Some(a), Some(b)) if a != b => format!("the note is in {} but the summary in {}", a.eng_name(), b.eng_name()),
+            (Some(a), Some(b)) if a != b => {
+                format!("the note is in {} but the summary in {}", a.eng_name(), b.eng_name())
+            }
             (Some(a), Some(_)) => format!("both in {}", a.eng_name()),
             _ => "too little text to tell the language".into(),
         },
@@ -221,7 +239,9 @@ fn key_facts(note: &str, summary: &str, max_words: usize) -> (usize, usize, Vec<
     use facts::FactKind::*;
     let mut key: Vec<String> = facts::extract(note)
         .into_iter()
-        .filter(|f| matches!(f.kind, SerialNumber | PartNumber | ErrorCode | Measurement | Identifier))
+        .filter(|f| {
+            matches!(f.kind, SerialNumber | PartNumber | ErrorCode | Measurement | Identifier)
+        })
         .map(|f| f.text)
         .collect();
     key.sort();
@@ -230,7 +250,8 @@ fn key_facts(note: &str, summary: &str, max_words: usize) -> (usize, usize, Vec<
         return (0, 0, Vec::new());
     }
     let squashed = squash(summary);
-    let (kept, missing): (Vec<&String>, Vec<&String>) = key.iter().partition(|f| squashed.contains(&squash(f)));
+    let (kept, missing): (Vec<&String>, Vec<&String>) =
+        key.iter().partition(|f| squashed.contains(&squash(f)));
     // Below 25 words there is no room to promise any.
     let expected = key.len().min(max_words / 25);
     (kept.len().min(expected), expected, missing.into_iter().take(3).cloned().collect())
@@ -241,7 +262,9 @@ fn language(text: &str) -> Option<whatlang::Lang> {
     // Facts, codes and bullets say nothing about the language; the words between them do.
     let words: String = text
         .split_whitespace()
-        .filter(|w| w.chars().all(|c| c.is_alphabetic() || matches!(c, ',' | '.' | ';' | ':' | '\'' | '’')))
+        .filter(|w| {
+            w.chars().all(|c| c.is_alphabetic() || matches!(c, ',' | '.' | ';' | ':' | '\'' | '’'))
+        })
         .collect::<Vec<_>>()
         .join(" ");
     if words.split_whitespace().count() < 12 {
@@ -259,11 +282,15 @@ const MIN_GROUNDED_SHARE: f64 = 0.4;
 /// handover placeholder do not count.
 fn grounding(note: &str, summary: &str) -> (usize, usize) {
     let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 4).map(str::to_lowercase).collect()
+        t.split(|c: char| !c.is_alphabetic())
+            .filter(|w| w.chars().count() >= 4)
+            .map(str::to_lowercase)
+            .collect()
     };
     let in_note: std::collections::HashSet<String> = words(note).into_iter().collect();
     let skip = ["found", "done", "open", "none", "recorded"];
-    let content: Vec<String> = words(summary).into_iter().filter(|w| !skip.contains(&w.as_str())).collect();
+    let content: Vec<String> =
+        words(summary).into_iter().filter(|w| !skip.contains(&w.as_str())).collect();
     (content.iter().filter(|w| in_note.contains(*w)).count(), content.len())
 }
 
@@ -318,12 +345,24 @@ mod tests {
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared.", 5, &["within_length"]),
             ("Pump ran at 5.5 bar with fault E999.", 50, &["no_invented_facts", "key_facts_kept"]),
             ("- Pump ran at 4.2bar, fault e104 cleared.", 50, &[]),
-            ("Seal replaced on site.\nSeal replaced on site.", 50, &["key_facts_kept", "no_repetition"]),
-            ("Found:\n- Pump P-101 ran at\n4.2 bar.\nDone:\n- E104 cleared\nOpen:\n- none recorded", 50, &[]),
+            (
+                "Seal replaced on site.\nSeal replaced on site.",
+                50,
+                &["key_facts_kept", "no_repetition"],
+            ),
+            (
+                "Found:\n- Pump P-101 ran at\n4.2 bar.\nDone:\n- E104 cleared\nOpen:\n- none recorded",
+                50,
+                &[],
+            ),
             ("- Pump ran at 4.2 bar.\n- Fault E104 cleared and the", 50, &["clean_ending"]),
             (&looping, 100, &["key_facts_kept", "no_repetition"]),
             ("- ofo b\u{5} w9\u{FFFD} w31 found o t", 50, &["readable", "key_facts_kept"]),
-            ("- Gearbox oiled thoroughly yesterday afternoon, customer satisfied.", 50, &["grounded", "key_facts_kept"]),
+            (
+                "- Gearbox oiled thoroughly yesterday afternoon, customer satisfied.",
+                50,
+                &["grounded", "key_facts_kept"],
+            ),
             ("- The pump's seal was replaced and it ran at 4.2 bar.", 50, &["key_facts_kept"]),
             ("- Pump P-101 ran at 4.2 bar.\n- Seal replaced.", 50, &[]),
         ];
@@ -345,7 +384,11 @@ mod tests {
         assert_eq!(failed(&assess(REPORT, good, 60)), Vec::<&str>::new());
         let vague = "- The pump at the north station was inspected and the bearing was replaced this morning.";
         assert_eq!(failed(&assess(REPORT, vague, 60)), ["key_facts_kept"]);
-        let check = assess(REPORT, vague, 60).checks.into_iter().find(|c| c.name == "key_facts_kept").unwrap();
+        let check = assess(REPORT, vague, 60)
+            .checks
+            .into_iter()
+            .find(|c| c.name == "key_facts_kept")
+            .unwrap();
         assert!(check.detail.contains("missing e.g."), "{}", check.detail);
     }
 

@@ -10,10 +10,15 @@ use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
 
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b").expect("static regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+        .expect("static regex")
+});
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/\d{1,2})?\b").expect("static regex")
+    Regex::new(
+        r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/\d{1,2})?\b",
+    )
+    .expect("static regex")
 });
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?\b")
@@ -23,9 +28,12 @@ static IPV6: LazyLock<Regex> = LazyLock::new(|| {
 /// dashes or parentheses; 8 to 15 digits in all (checked after matching). Dates and plain
 /// decimals do not match because of the group shape and the digit count.
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}|\+\d{8,15}").expect("static regex")
+    Regex::new(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}|\+\d{8,15}")
+        .expect("static regex")
 });
-static DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./]\d{1,2}[./]\d{2,4}$").expect("static regex"));
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./]\d{1,2}[./]\d{2,4}$").expect("static regex")
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Replacement {
@@ -60,9 +68,13 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn new(name: &str, regex: &str) -> Result<Pattern, PatternError> {
-        let regex = Regex::new(regex).map_err(|e| PatternError { name: name.into(), message: e.to_string() })?;
+        let regex = Regex::new(regex)
+            .map_err(|e| PatternError { name: name.into(), message: e.to_string() })?;
         if regex.is_match("") {
-            return Err(PatternError { name: name.into(), message: "matches the empty string".into() });
+            return Err(PatternError {
+                name: name.into(),
+                message: "matches the empty string".into(),
+            });
         }
         Ok(Pattern { name: name.into(), regex })
     }
@@ -78,8 +90,17 @@ pub fn redact(text: &str, patterns: &[Pattern]) -> Redacted {
     }
     spans.extend(EMAIL.find_iter(text).map(|m| (m.start(), m.end(), "email".into())));
     spans.extend(IPV4.find_iter(text).map(|m| (m.start(), m.end(), "ip".into())));
-    spans.extend(IPV6.find_iter(text).filter(|m| m.as_str().matches(':').count() >= 2).map(|m| (m.start(), m.end(), "ip".into())));
-    spans.extend(PHONE.find_iter(text).filter(|m| is_phone(text, m.start(), m.end())).map(|m| (m.start(), m.end(), "phone".into())));
+    spans.extend(
+        IPV6.find_iter(text)
+            .filter(|m| m.as_str().matches(':').count() >= 2)
+            .map(|m| (m.start(), m.end(), "ip".into())),
+    );
+    spans.extend(
+        PHONE
+            .find_iter(text)
+            .filter(|m| is_phone(text, m.start(), m.end()))
+            .map(|m| (m.start(), m.end(), "phone".into())),
+    );
     spans.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
 
     let mut out = String::with_capacity(text.len());
@@ -94,8 +115,15 @@ pub fn redact(text: &str, patterns: &[Pattern]) -> Redacted {
             Some(r) => r.placeholder.clone(),
             None => {
                 let n = replacements.iter().filter(|r| r.kind == kind).count() + 1;
-                let placeholder = format!("[{}_{n}]", kind.to_uppercase().replace(|c: char| !c.is_alphanumeric(), "_"));
-                replacements.push(Replacement { placeholder: placeholder.clone(), kind, original: original.to_string() });
+                let placeholder = format!(
+                    "[{}_{n}]",
+                    kind.to_uppercase().replace(|c: char| !c.is_alphanumeric(), "_")
+                );
+                replacements.push(Replacement {
+                    placeholder: placeholder.clone(),
+                    kind,
+                    original: original.to_string(),
+                });
                 placeholder
             }
         };
@@ -144,7 +172,11 @@ mod tests {
         assert!(!r.text.contains("10.12.0.7"), "{}", r.text);
         assert!(!r.text.contains("SITE-0042"), "{}", r.text);
         assert_eq!(r.text.matches("[EMAIL_1]").count(), 2, "{}", r.text);
-        assert!(r.text.contains("[PHONE_1]") && r.text.contains("[IP_1]") && r.text.contains("[SITE_1]"));
+        assert!(
+            r.text.contains("[PHONE_1]")
+                && r.text.contains("[IP_1]")
+                && r.text.contains("[SITE_1]")
+        );
         // Facts the summary needs are not personal data.
         for kept in ["4.2 bar", "2026-03-14", "6309-2Z-C3"] {
             assert!(r.text.contains(kept), "{kept} lost: {}", r.text);
@@ -158,7 +190,12 @@ mod tests {
 
     #[test]
     fn measurements_dates_and_codes_are_not_phone_numbers() {
-        for text in ["Readings 4.2 bar, 78 °C, 7.1 mm/s", "Due 2026-03-14 and 14.03.2026", "S/N 12345678", "Error E104 at 12:30"] {
+        for text in [
+            "Readings 4.2 bar, 78 °C, 7.1 mm/s",
+            "Due 2026-03-14 and 14.03.2026",
+            "S/N 12345678",
+            "Error E104 at 12:30",
+        ] {
             let r = redact(text, &[]);
             assert!(r.replacements.is_empty(), "{text} → {:?}", r.replacements);
         }

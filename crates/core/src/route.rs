@@ -48,8 +48,14 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 6] =
-        [Route::Cache, Route::Local, Route::LocalChunked, Route::Cloud, Route::Extractive, Route::Deferred];
+    pub const ALL: [Route; 6] = [
+        Route::Cache,
+        Route::Local,
+        Route::LocalChunked,
+        Route::Cloud,
+        Route::Extractive,
+        Route::Deferred,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -295,7 +301,10 @@ pub fn decide(s: &Snapshot) -> Decision {
     if s.cache_hit {
         return Decision {
             route: Route::Cache,
-            reasons: vec![Reason::new(ReasonCode::CacheHit, "the same note was summarized the same way before")],
+            reasons: vec![Reason::new(
+                ReasonCode::CacheHit,
+                "the same note was summarized the same way before",
+            )],
             interim: None,
         };
     }
@@ -303,8 +312,13 @@ pub fn decide(s: &Snapshot) -> Decision {
     let (local_route, mut local_reasons) = serve_local(s, limit);
     let Some(want) = wants_cloud(s, limit) else {
         let mut reasons = local_reasons;
-        if s.preference == Preference::Local && wants_cloud(&Snapshot { preference: Preference::Auto, ..*s }, limit).is_some() {
-            reasons.push(Reason::new(ReasonCode::PreferLocal, "local summaries are preferred in the settings"));
+        if s.preference == Preference::Local
+            && wants_cloud(&Snapshot { preference: Preference::Auto, ..*s }, limit).is_some()
+        {
+            reasons.push(Reason::new(
+                ReasonCode::PreferLocal,
+                "local summaries are preferred in the settings",
+            ));
         }
         return Decision { route: local_route, reasons, interim: None };
     };
@@ -341,16 +355,28 @@ pub fn local_fallback(s: &Snapshot) -> (Route, Vec<Reason>) {
 
 fn serve_local(s: &Snapshot, limit: usize) -> (Route, Vec<Reason>) {
     let Some(m) = s.local else {
-        return (Route::Extractive, vec![Reason::new(ReasonCode::NoLocalModel, "no local model is installed; the extractive summarizer needs none")]);
+        return (
+            Route::Extractive,
+            vec![Reason::new(
+                ReasonCode::NoLocalModel,
+                "no local model is installed; the extractive summarizer needs none",
+            )],
+        );
     };
     let room = m.room();
     if s.doc_tokens <= room {
-        let r = Reason::new(ReasonCode::FitsLocalContext, format!("{} tokens fit the local model's {room} free tokens", s.doc_tokens));
+        let r = Reason::new(
+            ReasonCode::FitsLocalContext,
+            format!("{} tokens fit the local model's {room} free tokens", s.doc_tokens),
+        );
         return (Route::Local, vec![r]);
     }
     let exceeds = Reason::new(
         ReasonCode::DocExceedsLocalContext,
-        format!("{} tokens exceed the local model's {room} free tokens (context {})", s.doc_tokens, m.context_tokens),
+        format!(
+            "{} tokens exceed the local model's {room} free tokens (context {})",
+            s.doc_tokens, m.context_tokens
+        ),
     );
     let parts = s.doc_tokens.div_ceil(room);
     if parts <= limit {
@@ -358,7 +384,10 @@ fn serve_local(s: &Snapshot, limit: usize) -> (Route, Vec<Reason>) {
     } else {
         let limited = Reason::new(
             ReasonCode::PowerModeLimitsLocal,
-            format!("about {parts} parts are more than {} mode summarizes locally ({limit}); the extractive summarizer takes it", s.power),
+            format!(
+                "about {parts} parts are more than {} mode summarizes locally ({limit}); the extractive summarizer takes it",
+                s.power
+            ),
         );
         (Route::Extractive, vec![exceeds, limited])
     }
@@ -415,10 +444,18 @@ pub enum AfterGate {
 /// that failed the gate is never the answer as it stands: garbage is never shown.
 pub fn after_quality_gate(passed: bool, producer: Producer, cloud: CloudNow) -> AfterGate {
     match (passed, producer, cloud) {
-        (true, _, _) | (false, Producer::Cloud, _) | (false, Producer::Extractive, CloudNow::NotNow) => AfterGate::Accept,
-        (false, Producer::Local | Producer::LocalInParts | Producer::Extractive, CloudNow::Allowed) => AfterGate::Escalate,
+        (true, _, _)
+        | (false, Producer::Cloud, _)
+        | (false, Producer::Extractive, CloudNow::NotNow) => AfterGate::Accept,
+        (
+            false,
+            Producer::Local | Producer::LocalInParts | Producer::Extractive,
+            CloudNow::Allowed,
+        ) => AfterGate::Escalate,
         (false, Producer::Local, CloudNow::NotNow) => AfterGate::RetryLocal,
-        (false, Producer::LocalInParts, CloudNow::NotNow) | (false, Producer::LocalRetry, _) => AfterGate::Extractive,
+        (false, Producer::LocalInParts, CloudNow::NotNow) | (false, Producer::LocalRetry, _) => {
+            AfterGate::Extractive
+        }
     }
 }
 
@@ -429,18 +466,30 @@ fn wants_cloud(s: &Snapshot, limit: usize) -> Option<Reason> {
     let exceeds = |m: LocalModel| {
         Reason::new(
             ReasonCode::DocExceedsLocalContext,
-            format!("{} tokens exceed the local model's {} free tokens (context {})", s.doc_tokens, m.room(), m.context_tokens),
+            format!(
+                "{} tokens exceed the local model's {} free tokens (context {})",
+                s.doc_tokens,
+                m.room(),
+                m.context_tokens
+            ),
         )
     };
     match (s.preference, s.local) {
         (Preference::Local, Some(m)) if beyond_limit => Some(exceeds(m)),
         (Preference::Local, _) => None,
-        (_, None) => Some(Reason::new(ReasonCode::NoLocalModel, "no local model is installed; the extractive summarizer needs none")),
+        (_, None) => Some(Reason::new(
+            ReasonCode::NoLocalModel,
+            "no local model is installed; the extractive summarizer needs none",
+        )),
         (_, Some(m)) if !fits => Some(exceeds(m)),
-        _ if s.complexity == Complexity::Hard => {
-            Some(Reason::new(ReasonCode::DocComplex, "dense facts and long sentences: hard for a small local model"))
-        }
-        (Preference::Cloud, _) => Some(Reason::new(ReasonCode::PreferCloud, "the best quality is preferred in the settings")),
+        _ if s.complexity == Complexity::Hard => Some(Reason::new(
+            ReasonCode::DocComplex,
+            "dense facts and long sentences: hard for a small local model",
+        )),
+        (Preference::Cloud, _) => Some(Reason::new(
+            ReasonCode::PreferCloud,
+            "the best quality is preferred in the settings",
+        )),
         _ => None,
     }
 }
@@ -466,10 +515,18 @@ pub fn complexity(text: &str) -> Complexity {
         return Complexity::Routine;
     }
     let facts = crate::facts::extract(text).len();
-    let sentences = text.split(['.', '!', '?', '\n']).filter(|s| s.split_whitespace().count() >= 3).count().max(1);
+    let sentences = text
+        .split(['.', '!', '?', '\n'])
+        .filter(|s| s.split_whitespace().count() >= 3)
+        .count()
+        .max(1);
     let words_per_sentence = words as f64 / sentences as f64;
     let facts_per_100_words = facts as f64 * 100.0 / words as f64;
-    if facts_per_100_words >= 12.0 || words_per_sentence >= 40.0 { Complexity::Hard } else { Complexity::Routine }
+    if facts_per_100_words >= 12.0 || words_per_sentence >= 40.0 {
+        Complexity::Hard
+    } else {
+        Complexity::Routine
+    }
 }
 
 #[cfg(test)]
@@ -492,17 +549,53 @@ mod tests {
         let rows: &[Row] = &[
             (None, 10, Disabled, Route::Extractive, &[NoLocalModel, CloudDisabled]),
             (None, 100_000, DeniedForNote, Route::Extractive, &[NoLocalModel, CloudDeniedForNote]),
-            (None, 100_000, CloudGate::Offline, Route::Deferred, &[NoLocalModel, Offline, DeferredRefinement]),
+            (
+                None,
+                100_000,
+                CloudGate::Offline,
+                Route::Deferred,
+                &[NoLocalModel, Offline, DeferredRefinement],
+            ),
             (None, 100_000, Available, Route::Cloud, &[NoLocalModel, CloudPermitted]),
             (None, 100_000, NotConfigured, Route::Extractive, &[NoLocalModel, CloudNotConfigured]),
-            (Some(MODEL), 9000, NotConfigured, Route::LocalChunked, &[DocExceedsLocalContext, CloudNotConfigured]),
+            (
+                Some(MODEL),
+                9000,
+                NotConfigured,
+                Route::LocalChunked,
+                &[DocExceedsLocalContext, CloudNotConfigured],
+            ),
             (Some(MODEL), 3072, Disabled, Route::Local, &[FitsLocalContext]),
             (Some(MODEL), 3072, Available, Route::Local, &[FitsLocalContext]),
             (Some(MODEL), 3073, Available, Route::Cloud, &[DocExceedsLocalContext, CloudPermitted]),
-            (Some(MODEL), 3073, Disabled, Route::LocalChunked, &[DocExceedsLocalContext, CloudDisabled]),
-            (Some(MODEL), 9000, DeniedForNote, Route::LocalChunked, &[DocExceedsLocalContext, CloudDeniedForNote]),
-            (Some(MODEL), 9000, CloudGate::Offline, Route::Deferred, &[DocExceedsLocalContext, Offline, DeferredRefinement]),
-            (Some(MODEL), 9000, WorkOffline, Route::Deferred, &[DocExceedsLocalContext, ReasonCode::WorkOffline, DeferredRefinement]),
+            (
+                Some(MODEL),
+                3073,
+                Disabled,
+                Route::LocalChunked,
+                &[DocExceedsLocalContext, CloudDisabled],
+            ),
+            (
+                Some(MODEL),
+                9000,
+                DeniedForNote,
+                Route::LocalChunked,
+                &[DocExceedsLocalContext, CloudDeniedForNote],
+            ),
+            (
+                Some(MODEL),
+                9000,
+                CloudGate::Offline,
+                Route::Deferred,
+                &[DocExceedsLocalContext, Offline, DeferredRefinement],
+            ),
+            (
+                Some(MODEL),
+                9000,
+                WorkOffline,
+                Route::Deferred,
+                &[DocExceedsLocalContext, ReasonCode::WorkOffline, DeferredRefinement],
+            ),
         ];
         for (local, tokens, cloud, route, want) in rows {
             let d = decide(&Snapshot::new(*tokens, *local, *cloud));
@@ -513,7 +606,10 @@ mod tests {
         let d = decide(&Snapshot::new(9000, Some(MODEL), CloudGate::Offline));
         assert_eq!(d.interim, Some(Route::LocalChunked));
         // Saver mode, offline, a 40-part report: extractive now, cloud later.
-        let d = decide(&Snapshot { power: Mode::Saver, ..Snapshot::new(40 * ROOM, Some(MODEL), CloudGate::Offline) });
+        let d = decide(&Snapshot {
+            power: Mode::Saver,
+            ..Snapshot::new(40 * ROOM, Some(MODEL), CloudGate::Offline)
+        });
         assert_eq!((d.route, d.interim), (Route::Deferred, Some(Route::Extractive)));
         assert!(d.has(PowerModeLimitsLocal));
     }
@@ -531,14 +627,25 @@ mod tests {
                         for cloud in CloudGate::ALL {
                             for power in Mode::ALL {
                                 for preference in Preference::ALL {
-                                    let s = Snapshot { doc_tokens, complexity, local, cloud, power, preference, cache_hit };
+                                    let s = Snapshot {
+                                        doc_tokens,
+                                        complexity,
+                                        local,
+                                        cloud,
+                                        power,
+                                        preference,
+                                        cache_hit,
+                                    };
                                     let d = decide(&s);
                                     let (route, interim, want) = table(&s);
                                     assert_eq!((d.route, d.interim), (route, interim), "{s:?}");
                                     assert_eq!(codes(&d), want, "{s:?}");
                                     // Invariants that hold whatever the table says.
                                     assert!(d.route != Route::Cloud || cloud == Available, "{s:?}");
-                                    assert!(d.route != Route::Deferred || cloud.permitted(), "{s:?}");
+                                    assert!(
+                                        d.route != Route::Deferred || cloud.permitted(),
+                                        "{s:?}"
+                                    );
                                     assert!(d.reasons.iter().all(|r| !r.detail.is_empty()));
                                     checked += 1;
                                 }
@@ -578,7 +685,9 @@ mod tests {
             None
         };
         let want = match s.preference {
-            Preference::Local => (s.local.is_some() && parts > limit).then_some(DocExceedsLocalContext),
+            Preference::Local => {
+                (s.local.is_some() && parts > limit).then_some(DocExceedsLocalContext)
+            }
             Preference::Auto => want_auto,
             Preference::Cloud => want_auto.or(Some(PreferCloud)),
         };
@@ -592,11 +701,28 @@ mod tests {
         let rest = local_codes.into_iter().filter(|c| *c != want);
         match s.cloud {
             Available => (Route::Cloud, None, vec![want, CloudPermitted]),
-            CloudGate::Offline => (Route::Deferred, Some(local_route), [want, Offline, DeferredRefinement].into_iter().chain(rest).collect()),
-            WorkOffline => (Route::Deferred, Some(local_route), [want, ReasonCode::WorkOffline, DeferredRefinement].into_iter().chain(rest).collect()),
-            Disabled => (local_route, None, [want, CloudDisabled].into_iter().chain(rest).collect()),
-            DeniedForNote => (local_route, None, [want, CloudDeniedForNote].into_iter().chain(rest).collect()),
-            NotConfigured => (local_route, None, [want, CloudNotConfigured].into_iter().chain(rest).collect()),
+            CloudGate::Offline => (
+                Route::Deferred,
+                Some(local_route),
+                [want, Offline, DeferredRefinement].into_iter().chain(rest).collect(),
+            ),
+            WorkOffline => (
+                Route::Deferred,
+                Some(local_route),
+                [want, ReasonCode::WorkOffline, DeferredRefinement]
+                    .into_iter()
+                    .chain(rest)
+                    .collect(),
+            ),
+            Disabled => {
+                (local_route, None, [want, CloudDisabled].into_iter().chain(rest).collect())
+            }
+            DeniedForNote => {
+                (local_route, None, [want, CloudDeniedForNote].into_iter().chain(rest).collect())
+            }
+            NotConfigured => {
+                (local_route, None, [want, CloudNotConfigured].into_iter().chain(rest).collect())
+            }
         }
     }
 
@@ -612,7 +738,10 @@ mod tests {
     #[test]
     fn codes_and_routes_serialise_as_documented() {
         assert_eq!(serde_json::to_string(&Route::LocalChunked).unwrap(), "\"local-chunked\"");
-        assert_eq!(serde_json::to_string(&DocExceedsLocalContext).unwrap(), "\"doc_exceeds_local_context\"");
+        assert_eq!(
+            serde_json::to_string(&DocExceedsLocalContext).unwrap(),
+            "\"doc_exceeds_local_context\""
+        );
         for r in Route::ALL {
             assert_eq!(Route::parse(r.as_str()), Some(r));
             assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
@@ -642,7 +771,11 @@ mod tests {
             (false, LocalInParts, CloudNow::NotNow, AfterGate::Extractive),
         ];
         for (passed, producer, cloud, want) in table {
-            assert_eq!(after_quality_gate(passed, producer, cloud), want, "{passed} {producer:?} {cloud:?}");
+            assert_eq!(
+                after_quality_gate(passed, producer, cloud),
+                want,
+                "{passed} {producer:?} {cloud:?}"
+            );
         }
         // Every failing local producer leads somewhere else.
         for producer in [Local, LocalInParts, LocalRetry] {

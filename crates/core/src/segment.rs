@@ -63,7 +63,8 @@ pub fn segment(text: &str) -> Segmented {
 
     for raw_block in text.split("\n\n") {
         let stripped: Vec<String> = raw_block.lines().map(|l| strip_emphasis(l.trim())).collect();
-        let lines: Vec<&str> = stripped.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> =
+            stripped.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
         if lines.is_empty() {
             continue;
         }
@@ -94,13 +95,19 @@ pub fn segment(text: &str) -> Segmented {
             if let Some(item) = list_item_text(line) {
                 flush(&mut prose, &mut units, current_heading);
                 // A long list item may hold several sentences; keep them together as one point.
-                units.push(Unit { text: flatten(item), kind: UnitKind::ListItem, block, heading: current_heading });
+                units.push(Unit {
+                    text: flatten(item),
+                    kind: UnitKind::ListItem,
+                    block,
+                    heading: current_heading,
+                });
                 continue;
             }
             if line.starts_with('|') {
                 flush(&mut prose, &mut units, current_heading);
                 let cells = table_cells(line);
-                let next_is_rule = next.is_some_and(|n| n.starts_with('|') && is_rule(&table_cells(n)));
+                let next_is_rule =
+                    next.is_some_and(|n| n.starts_with('|') && is_rule(&table_cells(n)));
                 if cells.is_empty() || is_rule(&cells) {
                     continue;
                 }
@@ -189,14 +196,22 @@ fn heading_text(line: &str, has_next: bool) -> Option<String> {
     // ("PUMP P-101 TRIPPED ON E104" is content).
     let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
     let has_digit = line.chars().any(|c| c.is_ascii_digit());
-    if has_next && !has_digit && letters.len() >= 3 && words <= 8 && letters.iter().all(|c| c.is_uppercase()) && !line.ends_with('.') {
+    if has_next
+        && !has_digit
+        && letters.len() >= 3
+        && words <= 8
+        && letters.iter().all(|c| c.is_uppercase())
+        && !line.ends_with('.')
+    {
         return Some(flatten(line));
     }
     None
 }
 
 fn list_item_text(line: &str) -> Option<&str> {
-    for marker in ["- [ ] ", "- [x] ", "- [X] ", "* [ ] ", "* [x] ", "- ", "* ", "+ ", "• ", "– ", "· "] {
+    for marker in
+        ["- [ ] ", "- [x] ", "- [X] ", "* [ ] ", "* [x] ", "- ", "* ", "+ ", "• ", "– ", "· "]
+    {
         if let Some(rest) = line.strip_prefix(marker) {
             let rest = rest.trim();
             return (!rest.is_empty()).then_some(rest);
@@ -285,8 +300,9 @@ fn continues_on_next_line(line: &str, next: Option<&str>, wrapped: bool) -> bool
 }
 
 const ABBREVIATIONS: &[&str] = &[
-    "approx.", "ca.", "e.g.", "i.e.", "etc.", "no.", "nos.", "vs.", "fig.", "ref.", "incl.", "min.", "max.",
-    "approx", "mr.", "mrs.", "ms.", "dr.", "st.", "dept.", "est.", "p.", "pp.", "vol.", "qty.", "temp.",
+    "approx.", "ca.", "e.g.", "i.e.", "etc.", "no.", "nos.", "vs.", "fig.", "ref.", "incl.",
+    "min.", "max.", "approx", "mr.", "mrs.", "ms.", "dr.", "st.", "dept.", "est.", "p.", "pp.",
+    "vol.", "qty.", "temp.",
 ];
 
 fn split_sentences(text: &str) -> Vec<String> {
@@ -297,7 +313,9 @@ fn split_sentences(text: &str) -> Vec<String> {
         let trimmed = pending.trim_end();
         let last_word = trimmed.rsplit(' ').next().unwrap_or("").to_lowercase();
         let ends_in_abbreviation = ABBREVIATIONS.contains(&last_word.as_str())
-            || (last_word.len() == 2 && last_word.ends_with('.') && last_word.chars().next().is_some_and(char::is_alphabetic));
+            || (last_word.len() == 2
+                && last_word.ends_with('.')
+                && last_word.chars().next().is_some_and(char::is_alphabetic));
         let too_short = trimmed.split_whitespace().count() < 2 && trimmed.chars().count() < 12;
         if ends_in_abbreviation || too_short {
             continue;
@@ -335,7 +353,10 @@ mod tests {
             vec![
                 ("Pump P-101", UnitKind::Heading),
                 ("The pump was noisy on arrival.", UnitKind::Sentence),
-                ("Bearing temperature was approx. 78 °C on the drive end, which is high.", UnitKind::Sentence),
+                (
+                    "Bearing temperature was approx. 78 °C on the drive end, which is high.",
+                    UnitKind::Sentence
+                ),
                 ("Findings", UnitKind::Heading),
                 ("Seal leaking at 2 drops/min", UnitKind::ListItem),
                 ("Coupling worn", UnitKind::ListItem),
@@ -351,7 +372,9 @@ mod tests {
     fn terse_lines_stand_alone_and_wrapped_lines_join() {
         let s = segment("Discharge 4.2 bar\nSuction 0.8 bar\nMotor current 12.4 A");
         assert_eq!(s.units.len(), 3, "{:?}", texts(&s));
-        let s = segment("replaced the mechanical seal on the pump after finding that the old one\nhad been leaking for weeks.");
+        let s = segment(
+            "replaced the mechanical seal on the pump after finding that the old one\nhad been leaking for weeks.",
+        );
         assert_eq!(s.units.len(), 1, "{:?}", texts(&s));
     }
 
@@ -370,16 +393,24 @@ mod tests {
 
     #[test]
     fn checkbox_lines_are_separate_items_that_keep_their_state() {
-        let s = segment("[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar\n[x] Coolant 82 °C\n[ ] Charger check");
+        let s = segment(
+            "[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar\n[x] Coolant 82 °C\n[ ] Charger check",
+        );
         assert_eq!(
             s.units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>(),
-            vec!["[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar", "[x] Coolant 82 °C", "[ ] Charger check"]
+            vec![
+                "[x] Run 30 min: 1470 rpm, suction 1.1 bar, discharge 10.2 bar",
+                "[x] Coolant 82 °C",
+                "[ ] Charger check"
+            ]
         );
     }
 
     #[test]
     fn caps_lines_with_facts_tables_and_lists_are_content_not_headings() {
-        let s = segment("PUMP P-101 TRIPPED ON E104\nreset by night shift\n\n| POINT | TEMP |\n|---|---|\n| NDE | 65 °C |\n\n- CHECK OIL LEVEL\n\nNOTES\nAll good.");
+        let s = segment(
+            "PUMP P-101 TRIPPED ON E104\nreset by night shift\n\n| POINT | TEMP |\n|---|---|\n| NDE | 65 °C |\n\n- CHECK OIL LEVEL\n\nNOTES\nAll good.",
+        );
         assert_eq!(
             texts(&s),
             vec![
@@ -412,7 +443,11 @@ mod tests {
                    C/O to SWP-1, SWP-2 isolated + tagged";
         let s = segment(log);
         assert_eq!(s.units.len(), 5, "{:?}", texts(&s));
-        assert!(s.units[2].text.starts_with("Pulled") && s.units[2].text.ends_with("(spec 320 bar)"), "{:?}", texts(&s));
+        assert!(
+            s.units[2].text.starts_with("Pulled") && s.units[2].text.ends_with("(spec 320 bar)"),
+            "{:?}",
+            texts(&s)
+        );
         let wrapped = "The customer reported that the pump had been tripping since the storm on\n\
                        Monday night and that the site manager had reset it twice before we came\n\
                        to site.";
@@ -433,9 +468,11 @@ mod tests {
     fn no_word_is_lost() {
         let doc = "Arrived 09:40. Found E104 on the VFD! Reset it; ran 2 h. ok\n\nSEAL KIT\nP/N 6205-2RS-C3 fitted, e.g. on DE.\n- a\n| x | y |";
         let s = segment(doc);
-        let words_in: Vec<&str> = doc.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let words_in: Vec<&str> =
+            doc.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
         let joined = s.units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>().join(" ");
-        let words_out: Vec<&str> = joined.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let words_out: Vec<&str> =
+            joined.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
         assert_eq!(words_in, words_out);
     }
 

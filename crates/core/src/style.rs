@@ -113,7 +113,10 @@ mod tests {
         for style in Style::ALL {
             for words in [40, 100, 150, 250, 400] {
                 let t = style.target_words(words);
-                assert!(t * 100 <= words * 45 || t == style.min_target_words(), "{style}: {t} of {words} does not condense");
+                assert!(
+                    t * 100 <= words * 45 || t == style.min_target_words(),
+                    "{style}: {t} of {words} does not condense"
+                );
             }
         }
     }

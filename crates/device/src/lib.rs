@@ -19,7 +19,9 @@
 //! mode the whole trace leads to. No `battery` key means a machine without one. Blank lines and
 //! lines starting with `#` are skipped.
 
-use fieldbrief_core::power::{self, Assessment, Battery, Governor, Mode, Override, Snapshot, Thermal};
+use fieldbrief_core::power::{
+    self, Assessment, Battery, Governor, Mode, Override, Snapshot, Thermal,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -64,7 +66,14 @@ impl PowerState {
         if snapshot.cpu_celsius.is_none() && !snapshot.throttling {
             missing.push("no temperature sensor");
         }
-        PowerState { source, snapshot, thermal: snapshot.thermal(), mode: a.mode, why: a.why.clone(), missing }
+        PowerState {
+            source,
+            snapshot,
+            thermal: snapshot.thermal(),
+            mode: a.mode,
+            why: a.why.clone(),
+            missing,
+        }
     }
 
     /// What the mode lets the local engine do on this machine (sized by its physical cores).
@@ -80,7 +89,10 @@ impl PowerState {
             None => "no battery".into(),
         };
         let thermal = match self.snapshot.cpu_celsius {
-            Some(t) => format!("CPU {t:.0} °C{}", if self.thermal == Thermal::Throttling { " (throttling)" } else { "" }),
+            Some(t) => format!(
+                "CPU {t:.0} °C{}",
+                if self.thermal == Thermal::Throttling { " (throttling)" } else { "" }
+            ),
             None if self.snapshot.throttling => "CPU throttling".into(),
             None => "no temperature sensor".into(),
         };
@@ -105,7 +117,11 @@ pub struct PowerMonitor {
 impl PowerMonitor {
     /// The trace named by `FIELDBRIEF_POWER_TRACE` when set, else the system's sensors.
     /// `previous`: the mode remembered from the last run, for hysteresis across restarts.
-    pub fn from_env(user: Override, poll: Duration, previous: Option<Mode>) -> Result<PowerMonitor, Error> {
+    pub fn from_env(
+        user: Override,
+        poll: Duration,
+        previous: Option<Mode>,
+    ) -> Result<PowerMonitor, Error> {
         match std::env::var_os(TRACE_ENV).filter(|v| !v.is_empty()) {
             Some(path) => Ok(PowerMonitor::trace(Path::new(&path), user, poll, previous)?),
             None => Ok(PowerMonitor::system(user, poll, previous)),
@@ -116,11 +132,21 @@ impl PowerMonitor {
         PowerMonitor::with(Box::new(System::new()), user, poll, previous)
     }
 
-    pub fn trace(path: &Path, user: Override, poll: Duration, previous: Option<Mode>) -> Result<PowerMonitor, Error> {
+    pub fn trace(
+        path: &Path,
+        user: Override,
+        poll: Duration,
+        previous: Option<Mode>,
+    ) -> Result<PowerMonitor, Error> {
         Ok(PowerMonitor::with(Box::new(Trace::load(path)?), user, poll, previous))
     }
 
-    fn with(source: Box<dyn Source>, user: Override, poll: Duration, previous: Option<Mode>) -> PowerMonitor {
+    fn with(
+        source: Box<dyn Source>,
+        user: Override,
+        poll: Duration,
+        previous: Option<Mode>,
+    ) -> PowerMonitor {
         let governor = match previous {
             Some(m) => Governor::resume(user, m),
             None => Governor::new(user),
@@ -189,7 +215,8 @@ impl System {
         use starship_battery::State;
         use starship_battery::units::{power::watt, ratio::percent, time::second};
         let manager = self.batteries.as_ref()?;
-        let all: Vec<starship_battery::Battery> = manager.batteries().ok()?.filter_map(Result::ok).collect();
+        let all: Vec<starship_battery::Battery> =
+            manager.batteries().ok()?.filter_map(Result::ok).collect();
         if all.is_empty() {
             return None;
         }
@@ -203,9 +230,18 @@ impl System {
         };
         // "Unknown" is what a plugged-in battery held below full by a charge limit reports.
         let on_ac = !all.iter().any(|b| matches!(b.state(), State::Discharging | State::Empty));
-        let time_to_empty_s = if on_ac { None } else { all.iter().filter_map(|b| b.time_to_empty()).map(|t| t.get::<second>() as u64).max() };
+        let time_to_empty_s = if on_ac {
+            None
+        } else {
+            all.iter().filter_map(|b| b.time_to_empty()).map(|t| t.get::<second>() as u64).max()
+        };
         let rate: f32 = all.iter().map(|b| b.energy_rate().get::<watt>()).sum();
-        Some(Battery { percent: charge.clamp(0.0, 100.0), on_ac, time_to_empty_s, energy_rate_w: (rate > 0.0).then_some(rate) })
+        Some(Battery {
+            percent: charge.clamp(0.0, 100.0),
+            on_ac,
+            time_to_empty_s,
+            energy_rate_w: (rate > 0.0).then_some(rate),
+        })
     }
 
     fn cpu_celsius(&mut self) -> Option<f32> {
@@ -215,7 +251,11 @@ impl System {
             .components
             .list()
             .iter()
-            .filter_map(|c| c.temperature().filter(|t| t.is_finite() && *t > 0.0 && *t < 150.0).map(|t| (c.label().to_lowercase(), t)))
+            .filter_map(|c| {
+                c.temperature()
+                    .filter(|t| t.is_finite() && *t > 0.0 && *t < 150.0)
+                    .map(|t| (c.label().to_lowercase(), t))
+            })
             .collect();
         let cpu = ["cpu", "core", "package", "tctl", "tdie", "k10temp", "coretemp", "soc"];
         let is_cpu = |l: &str| cpu.iter().any(|k| l.contains(k));
@@ -272,16 +312,26 @@ impl Trace {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let t: TraceLine = serde_json::from_str(line).map_err(|e| err(format!("line {}: {e}", n + 1)))?;
+            let t: TraceLine =
+                serde_json::from_str(line).map_err(|e| err(format!("line {}: {e}", n + 1)))?;
             if !t.at_s.is_finite() || t.at_s < 0.0 {
                 return Err(err(format!("line {}: at_s must be a number of seconds ≥ 0", n + 1)));
             }
             if let Some(b) = t.battery
                 && !(0.0..=100.0).contains(&b.percent)
             {
-                return Err(err(format!("line {}: battery percent {} is not within 0–100", n + 1, b.percent)));
+                return Err(err(format!(
+                    "line {}: battery percent {} is not within 0–100",
+                    n + 1,
+                    b.percent
+                )));
             }
-            let snapshot = Snapshot { battery: t.battery, cpu_celsius: t.cpu_celsius, throttling: t.throttling, cpu_load: t.cpu_load };
+            let snapshot = Snapshot {
+                battery: t.battery,
+                cpu_celsius: t.cpu_celsius,
+                throttling: t.throttling,
+                cpu_load: t.cpu_load,
+            };
             lines.push((Duration::from_secs_f64(t.at_s), snapshot));
         }
         if lines.is_empty() {
@@ -299,7 +349,11 @@ impl Source for Trace {
 
     fn readings(&mut self) -> Vec<Snapshot> {
         let elapsed = self.started.elapsed();
-        let due: Vec<Snapshot> = self.lines[self.next..].iter().take_while(|(at, _)| *at <= elapsed).map(|(_, s)| *s).collect();
+        let due: Vec<Snapshot> = self.lines[self.next..]
+            .iter()
+            .take_while(|(at, _)| *at <= elapsed)
+            .map(|(_, s)| *s)
+            .collect();
         self.next += due.len();
         due
     }
@@ -340,7 +394,9 @@ mod tests {
         assert_eq!(m.state().profile().max_gpu_layers, Some(0));
 
         let f = trace("{\"battery\": {\"percent\": 15, \"on_ac\": true}, \"cpu_celsius\": 50}\n");
-        let mut m = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, Some(Mode::Saver)).unwrap();
+        let mut m =
+            PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, Some(Mode::Saver))
+                .unwrap();
         assert_eq!(m.state().mode, Mode::Performance);
     }
 
@@ -348,27 +404,42 @@ mod tests {
     fn hysteresis_carries_across_a_restart() {
         // 25 % on battery: saver if it was saver, balanced otherwise.
         let f = trace("{\"battery\": {\"percent\": 25, \"on_ac\": false}}\n");
-        let from_saver = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, Some(Mode::Saver)).unwrap().state().mode;
-        let fresh = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None).unwrap().state().mode;
+        let from_saver =
+            PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, Some(Mode::Saver))
+                .unwrap()
+                .state()
+                .mode;
+        let fresh = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None)
+            .unwrap()
+            .state()
+            .mode;
         assert_eq!((from_saver, fresh), (Mode::Saver, Mode::Balanced));
     }
 
     #[test]
     fn throttling_and_machines_without_sensors() {
         let f = trace("{\"throttling\": true}\n");
-        let s = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None).unwrap().state();
+        let s =
+            PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None).unwrap().state();
         assert_eq!((s.mode, s.thermal), (Mode::Saver, Thermal::Throttling));
         assert_eq!(s.missing, ["no battery"]);
         let f = trace("{}\n");
-        let s = PowerMonitor::trace(f.path(), Override::Saver, Duration::ZERO, None).unwrap().state();
+        let s =
+            PowerMonitor::trace(f.path(), Override::Saver, Duration::ZERO, None).unwrap().state();
         assert_eq!(s.mode, Mode::Saver);
         assert_eq!(s.missing, ["no battery", "no temperature sensor"]);
-        assert!(s.describe().starts_with("no battery · no temperature sensor · saver"), "{}", s.describe());
+        assert!(
+            s.describe().starts_with("no battery · no temperature sensor · saver"),
+            "{}",
+            s.describe()
+        );
     }
 
     #[test]
     fn later_lines_wait_for_their_time() {
-        let f = trace("{\"battery\": {\"percent\": 90, \"on_ac\": true}}\n{\"at_s\": 3600, \"throttling\": true}\n");
+        let f = trace(
+            "{\"battery\": {\"percent\": 90, \"on_ac\": true}}\n{\"at_s\": 3600, \"throttling\": true}\n",
+        );
         let mut m = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None).unwrap();
         assert_eq!(m.state().mode, Mode::Performance);
         assert_eq!(m.state().mode, Mode::Performance);
@@ -382,7 +453,10 @@ mod tests {
             ("# nothing\n", "no readings"),
         ] {
             let f = trace(text);
-            let e = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None).err().unwrap().to_string();
+            let e = PowerMonitor::trace(f.path(), Override::Auto, Duration::ZERO, None)
+                .err()
+                .unwrap()
+                .to_string();
             assert!(e.contains(want), "{e}");
         }
     }
@@ -398,7 +472,6 @@ mod tests {
         assert!(!s.why.is_empty());
     }
 }
-
 
 /// Physical CPU cores (hyperthreads not counted); the logical CPU count where unknown.
 pub fn physical_cores() -> usize {

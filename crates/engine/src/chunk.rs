@@ -12,7 +12,11 @@ pub struct Piece {
 /// budget on its own is split into word windows first (`split` returns the windows' token
 /// counts as measured by the caller's tokenizer). Every piece's text appears in exactly one
 /// chunk, in the original order.
-pub fn pack(pieces: Vec<Piece>, budget: u32, mut measure: impl FnMut(&[String]) -> Vec<u32>) -> Vec<Piece> {
+pub fn pack(
+    pieces: Vec<Piece>,
+    budget: u32,
+    mut measure: impl FnMut(&[String]) -> Vec<u32>,
+) -> Vec<Piece> {
     let budget = budget.max(1);
     let mut fitted: Vec<Piece> = Vec::with_capacity(pieces.len());
     for piece in pieces {
@@ -28,7 +32,9 @@ pub fn pack(pieces: Vec<Piece>, budget: u32, mut measure: impl FnMut(&[String]) 
             let windows: Vec<String> = words.chunks(size).map(|w| w.join(" ")).collect();
             let counts = measure(&windows);
             if counts.iter().all(|&c| c <= budget) || size == 1 {
-                fitted.extend(windows.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens }));
+                fitted.extend(
+                    windows.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens }),
+                );
                 break;
             }
             parts *= 2;
@@ -69,11 +75,16 @@ mod tests {
 
     #[test]
     fn chunks_respect_the_budget_and_keep_every_piece_in_order() {
-        let texts: Vec<String> = (0..200).map(|i| format!("unit {i} has some words {}", "w ".repeat(i % 9))).collect();
+        let texts: Vec<String> =
+            (0..200).map(|i| format!("unit {i} has some words {}", "w ".repeat(i % 9))).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let chunks = pack(pieces(&refs), 40, |w| w.iter().map(|t| count(t)).collect());
         assert!(chunks.len() > 1);
-        assert!(chunks.iter().all(|c| c.tokens <= 40), "{:?}", chunks.iter().map(|c| c.tokens).collect::<Vec<_>>());
+        assert!(
+            chunks.iter().all(|c| c.tokens <= 40),
+            "{:?}",
+            chunks.iter().map(|c| c.tokens).collect::<Vec<_>>()
+        );
         let rejoined: Vec<&str> = chunks.iter().flat_map(|c| c.text.split('\n')).collect();
         assert_eq!(rejoined, refs, "every unit exactly once, in order");
     }
@@ -81,10 +92,13 @@ mod tests {
     #[test]
     fn an_oversized_unit_is_split_into_windows_not_cut() {
         let long = (0..100).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
-        let chunks = pack(pieces(&["short one", &long, "tail"]), 30, |w| w.iter().map(|t| count(t)).collect());
+        let chunks = pack(pieces(&["short one", &long, "tail"]), 30, |w| {
+            w.iter().map(|t| count(t)).collect()
+        });
         assert!(chunks.iter().all(|c| c.tokens <= 30));
         let words: Vec<&str> = chunks.iter().flat_map(|c| c.text.split_whitespace()).collect();
-        let want: Vec<&str> = "short one".split(' ').chain(long.split(' ')).chain(["tail"]).collect();
+        let want: Vec<&str> =
+            "short one".split(' ').chain(long.split(' ')).chain(["tail"]).collect();
         assert_eq!(words, want);
     }
 }

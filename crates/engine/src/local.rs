@@ -10,14 +10,20 @@
 
 use crate::chunk::{self, Piece};
 use crate::prompt::{self, Layout};
-use crate::protocol::{BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, StopReason};
+use crate::protocol::{
+    BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request,
+    Sampling, StopReason,
+};
 use crate::supervisor::{self, Supervisor, WorkerCommand};
-use fieldbrief_core::engine::{Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, Lines, ModelRef, SummaryRequest};
-use fieldbrief_core::{condense, quality};
-use fieldbrief_extractive::Line;
 use fieldbrief_core::ending;
+use fieldbrief_core::engine::{
+    Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, Lines, ModelRef,
+    SummaryRequest,
+};
 use fieldbrief_core::segment;
 use fieldbrief_core::{Document, Style};
+use fieldbrief_core::{condense, quality};
+use fieldbrief_extractive::Line;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -131,7 +137,12 @@ impl LocalEngine {
     }
 
     /// With a cancel flag shared with the caller (Ctrl-C, the app's Cancel button).
-    pub fn with_cancel(command: WorkerCommand, model: LocalModel, settings: LocalSettings, cancel: Arc<AtomicBool>) -> LocalEngine {
+    pub fn with_cancel(
+        command: WorkerCommand,
+        model: LocalModel,
+        settings: LocalSettings,
+        cancel: Arc<AtomicBool>,
+    ) -> LocalEngine {
         LocalEngine {
             supervisor: Mutex::new(Supervisor::new(command)),
             model,
@@ -163,7 +174,11 @@ impl LocalEngine {
     fn spec(&self) -> LoadSpec {
         LoadSpec {
             path: self.model.path.display().to_string(),
-            gpu_layers: if self.cpu_only.load(Ordering::Relaxed) { Some(0) } else { self.settings.gpu_layers },
+            gpu_layers: if self.cpu_only.load(Ordering::Relaxed) {
+                Some(0)
+            } else {
+                self.settings.gpu_layers
+            },
             n_ctx: self.settings.context,
             threads: self.settings.threads,
             batch: self.settings.batch,
@@ -186,8 +201,15 @@ impl LocalEngine {
     }
 
     /// Like `call`, with the worker's error events returned as events.
-    fn call_raw(&self, request: Request, on_token: &mut dyn FnMut(&str)) -> Result<Event, EngineError> {
-        let mut supervisor = self.supervisor.lock().map_err(|_| EngineError::Failed("engine lock poisoned".into()))?;
+    fn call_raw(
+        &self,
+        request: Request,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<Event, EngineError> {
+        let mut supervisor = self
+            .supervisor
+            .lock()
+            .map_err(|_| EngineError::Failed("engine lock poisoned".into()))?;
         match supervisor.call(&request, Some(&self.cancel), on_token) {
             Ok(event) => Ok(event),
             Err(e @ supervisor::Error::WorkerDied(_)) => Err(EngineError::Crashed(e.to_string())),
@@ -207,7 +229,9 @@ impl LocalEngine {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        match self.call(Request::Tokenize { id: self.id(), model: self.spec(), texts }, &mut |_| {})? {
+        match self
+            .call(Request::Tokenize { id: self.id(), model: self.spec(), texts }, &mut |_| {})?
+        {
             Event::Tokens { counts, .. } => Ok(counts),
             other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
         }
@@ -255,10 +279,18 @@ impl LocalEngine {
         shape: Shape<'_>,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<Result<Generated, String>, EngineError> {
-        let mut sampling = Sampling { max_tokens: shape.max_tokens, grammar: Some(shape.grammar.to_string()), ..self.settings.sampling.clone() };
+        let mut sampling = Sampling {
+            max_tokens: shape.max_tokens,
+            grammar: Some(shape.grammar.to_string()),
+            ..self.settings.sampling.clone()
+        };
         if shape.attempt == Attempt::Retry {
             // The retry is greedy: the most likely wording, not a sample of it.
-            sampling = Sampling { grammar: sampling.grammar, draft: sampling.draft, ..Sampling::deterministic(shape.max_tokens) };
+            sampling = Sampling {
+                grammar: sampling.grammar,
+                draft: sampling.draft,
+                ..Sampling::deterministic(shape.max_tokens)
+            };
         }
         let mut text = String::new();
         let request = Request::Generate { id: self.id(), model: self.spec(), messages, sampling };
@@ -267,19 +299,28 @@ impl LocalEngine {
             on_token(t);
         })?;
         match event {
-            Event::Done { stats, .. } if stats.stop == StopReason::Cancelled => Err(EngineError::Cancelled),
+            Event::Done { stats, .. } if stats.stop == StopReason::Cancelled => {
+                Err(EngineError::Cancelled)
+            }
             Event::Done { stats, .. } => Ok(Ok(Generated::finish(&text, stats))),
             Event::Error { kind: ErrorKind::ContextOverflow, message, .. } => Ok(Err(message)),
-            Event::Error { kind: ErrorKind::InvalidModel, message, .. } => Err(EngineError::InvalidModel(message)),
+            Event::Error { kind: ErrorKind::InvalidModel, message, .. } => {
+                Err(EngineError::InvalidModel(message))
+            }
             Event::Error { message, .. } => Err(EngineError::Failed(message)),
             other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
         }
     }
 
     /// Speed of the model through the same worker path summaries take.
-    pub fn bench(&self, prompt_tokens: u32, gen_tokens: u32) -> Result<(BenchStats, usize), EngineError> {
+    pub fn bench(
+        &self,
+        prompt_tokens: u32,
+        gen_tokens: u32,
+    ) -> Result<(BenchStats, usize), EngineError> {
         let mut streamed = 0usize;
-        let request = Request::Bench { id: self.id(), model: self.spec(), prompt_tokens, gen_tokens };
+        let request =
+            Request::Bench { id: self.id(), model: self.spec(), prompt_tokens, gen_tokens };
         match self.call(request, &mut |_| streamed += 1)? {
             Event::Bench { stats, .. } => Ok((stats, streamed)),
             other => Err(EngineError::Failed(format!("unexpected answer {other:?}"))),
@@ -289,8 +330,13 @@ impl LocalEngine {
     /// Loads the model and generates `tokens` tokens, checking the output is well-formed
     /// (finite logits, tokens in the vocabulary, as many as asked for). `Ok(Err(why))` when
     /// it is not; a crash or load failure is an `EngineError`.
-    pub fn smoke(&self, tokens: u32) -> Result<Result<crate::protocol::SmokeReport, String>, EngineError> {
-        match self.call(Request::Smoke { id: self.id(), model: self.spec(), tokens }, &mut |_| {})? {
+    pub fn smoke(
+        &self,
+        tokens: u32,
+    ) -> Result<Result<crate::protocol::SmokeReport, String>, EngineError> {
+        match self
+            .call(Request::Smoke { id: self.id(), model: self.spec(), tokens }, &mut |_| {})?
+        {
             Event::Smoke { report, .. } => Ok(match report.problem(tokens) {
                 Some(why) => Err(why),
                 None => Ok(report),
@@ -316,7 +362,9 @@ impl LocalEngine {
         let seg = segment::segment(&doc.text);
         let ranked = fieldbrief_extractive::rank(&seg);
         if ranked.is_empty() {
-            return Err(EngineError::Unsummarizable("the note has no sentences to summarize".into()));
+            return Err(EngineError::Unsummarizable(
+                "the note has no sentences to summarize".into(),
+            ));
         }
         let target = request.max_words.max(1);
         let mut written: Vec<Line> = Vec::new();
@@ -326,12 +374,18 @@ impl LocalEngine {
         for round in 1..=2 {
             let room = target.saturating_sub(used);
             let budget = (room as f64 / condense::EXPECTED_RATIO) as usize;
-            let mut outline = fieldbrief_extractive::outline(&seg, &ranked, request.style, budget, &taken);
+            let mut outline =
+                fieldbrief_extractive::outline(&seg, &ranked, request.style, budget, &taken);
             if outline.is_empty() {
                 if round == 1 {
                     // Not even the best line fits: write it anyway, and let the layout cut.
                     let best = &ranked[0];
-                    outline.push(Line { unit: best.unit, score: best.score, section: best.section, text: seg.units[best.unit].text.clone() });
+                    outline.push(Line {
+                        unit: best.unit,
+                        score: best.score,
+                        section: best.section,
+                        text: seg.units[best.unit].text.clone(),
+                    });
                 } else {
                     break;
                 }
@@ -347,7 +401,11 @@ impl LocalEngine {
                     None => counts.kept += 1,
                 }
                 written.push(line);
-                events(EngineEvent::Progress { stage: format!("lines (round {round})"), done: i + 1, total });
+                events(EngineEvent::Progress {
+                    stage: format!("lines (round {round})"),
+                    done: i + 1,
+                    total,
+                });
             }
             used = quality::summary_words(&fieldbrief_extractive::render(request.style, &written));
             // Room for at least two more short lines: outline again.
@@ -356,7 +414,12 @@ impl LocalEngine {
             }
         }
         let (text, kept) = fieldbrief_extractive::fit(request.style, written, target);
-        tracing::debug!(lines = kept.len(), written = counts.written, kept_own_words = counts.kept, "outlined summary");
+        tracing::debug!(
+            lines = kept.len(),
+            written = counts.written,
+            kept_own_words = counts.kept,
+            "outlined summary"
+        );
         events(EngineEvent::Token { text: text.clone() });
         Ok((text, counts))
     }
@@ -372,7 +435,11 @@ impl LocalEngine {
         // The second try gives the model more room: most failures are a figure dropped to
         // meet the word limit.
         let second = (first + words).div_ceil(2);
-        let shape = Shape { grammar: prompt::CONDENSE_GRAMMAR, max_tokens: (words * 3 + 16) as u32, attempt: Attempt::Retry };
+        let shape = Shape {
+            grammar: prompt::CONDENSE_GRAMMAR,
+            max_tokens: (words * 3 + 16) as u32,
+            attempt: Attempt::Retry,
+        };
         for ask in std::iter::once(first).chain((second > first).then_some(second)) {
             let g = self.generate(prompt::condense(ask, line), shape, &mut |_| {})?;
             totals.add(&g.stats);
@@ -399,14 +466,22 @@ impl LocalEngine {
         let part_words = (request.max_words / 2).clamp(40, 120);
         let part_layout = Layout::new(Style::Bullets, part_words, request.attempt);
         let part_grammar = part_layout.grammar();
-        let part_shape = Shape { grammar: &part_grammar, max_tokens: Self::output_budget(part_words, context), attempt: request.attempt };
+        let part_shape = Shape {
+            grammar: &part_grammar,
+            max_tokens: Self::output_budget(part_words, context),
+            attempt: request.attempt,
+        };
         let part_overhead = self.prompt_tokens(&prompt::part(99, 99, &part_layout, ""))?;
-        let budget = context.saturating_sub(part_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN).max(64) as u32;
+        let budget = context
+            .saturating_sub(part_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN)
+            .max(64) as u32;
 
         // Every unit of the note, headings included, in order.
-        let units: Vec<String> = segment::segment(&doc.text).units.into_iter().map(|u| u.text).collect();
+        let units: Vec<String> =
+            segment::segment(&doc.text).units.into_iter().map(|u| u.text).collect();
         let counts = self.count(units.clone())?;
-        let pieces = units.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens }).collect();
+        let pieces =
+            units.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens }).collect();
         let mut measure_error = None;
         let chunks = chunk::pack(pieces, budget, |windows| {
             self.count(windows.to_vec()).unwrap_or_else(|e| {
@@ -421,7 +496,11 @@ impl LocalEngine {
         let total = chunks.len();
         let mut partials = Vec::with_capacity(total);
         for (i, c) in chunks.iter().enumerate() {
-            let g = self.generate(prompt::part(i + 1, total, &part_layout, &c.text), part_shape, &mut |_| {})?;
+            let g = self.generate(
+                prompt::part(i + 1, total, &part_layout, &c.text),
+                part_shape,
+                &mut |_| {},
+            )?;
             totals.add(&g.stats);
             partials.push(g.text);
             events(EngineEvent::Progress { stage: "parts".into(), done: i + 1, total });
@@ -430,40 +509,62 @@ impl LocalEngine {
         // Combine, in rounds while the part summaries do not fit one prompt together.
         let layout = Layout::new(request.style, request.max_words, request.attempt);
         let grammar = layout.grammar();
-        let shape = Shape { grammar: &grammar, max_tokens: Self::output_budget(request.max_words, context), attempt: request.attempt };
+        let shape = Shape {
+            grammar: &grammar,
+            max_tokens: Self::output_budget(request.max_words, context),
+            attempt: request.attempt,
+        };
         for round in 1..=6 {
             let messages = prompt::combine(&layout, &partials);
             if self.prompt_tokens(&messages)? + shape.max_tokens as usize <= context {
-                match self.try_generate(messages, shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))? {
+                match self.try_generate(messages, shape, &mut |t| {
+                    events(EngineEvent::Token { text: t.to_string() })
+                })? {
                     Ok(g) => {
                         totals.add(&g.stats);
                         return Ok((g.text, total, g.trimmed));
                     }
                     // Measured to fit but did not (nothing was generated): shrink once more.
-                    Err(overflow) => tracing::debug!(%overflow, round, "combined prompt overflowed; shrinking again"),
+                    Err(overflow) => {
+                        tracing::debug!(%overflow, round, "combined prompt overflowed; shrinking again")
+                    }
                 }
             }
             // A group's prompt is the combine instructions plus each part with its "Part N:"
             // label: budget for all of it, not only the parts' own tokens.
             let combine_overhead = self.prompt_tokens(&prompt::combine(&part_layout, &[]))?;
-            let label = self.count(vec!["Part 999:\n\n".to_string()])?.first().copied().unwrap_or(8);
-            let group_budget =
-                context.saturating_sub(combine_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN).max(64) as u32;
+            let label =
+                self.count(vec!["Part 999:\n\n".to_string()])?.first().copied().unwrap_or(8);
+            let group_budget = context
+                .saturating_sub(combine_overhead + part_shape.max_tokens as usize + TEMPLATE_MARGIN)
+                .max(64) as u32;
             // One line per part: the packed groups are split back into parts at newlines.
-            let lines: Vec<String> = partials.iter().map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+            let lines: Vec<String> = partials
+                .iter()
+                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
             let pieces: Vec<Piece> = {
                 let counts = self.count(lines.clone())?;
-                lines.into_iter().zip(counts).map(|(text, tokens)| Piece { text, tokens: tokens + label }).collect()
+                lines
+                    .into_iter()
+                    .zip(counts)
+                    .map(|(text, tokens)| Piece { text, tokens: tokens + label })
+                    .collect()
             };
             let groups = chunk::pack(pieces, group_budget, |w| vec![group_budget; w.len()]);
             let n = groups.len();
             let mut next = Vec::with_capacity(n);
             for (i, g) in groups.into_iter().enumerate() {
                 let parts: Vec<String> = g.text.split('\n').map(str::to_string).collect();
-                let g = self.generate(prompt::combine(&part_layout, &parts), part_shape, &mut |_| {})?;
+                let g =
+                    self.generate(prompt::combine(&part_layout, &parts), part_shape, &mut |_| {})?;
                 totals.add(&g.stats);
                 next.push(g.text);
-                events(EngineEvent::Progress { stage: format!("combine round {round}"), done: i + 1, total: n });
+                events(EngineEvent::Progress {
+                    stage: format!("combine round {round}"),
+                    done: i + 1,
+                    total: n,
+                });
             }
             partials = next;
         }
@@ -532,8 +633,14 @@ impl LocalEngine {
         } else if plan.fits() {
             let layout = Layout::new(request.style, request.max_words, request.attempt);
             let grammar = layout.grammar();
-            let shape = Shape { grammar: &grammar, max_tokens: Self::output_budget(request.max_words, plan.context_tokens), attempt: request.attempt };
-            let g = self.generate(prompt::single(&layout, &doc.text), shape, &mut |t| events(EngineEvent::Token { text: t.to_string() }))?;
+            let shape = Shape {
+                grammar: &grammar,
+                max_tokens: Self::output_budget(request.max_words, plan.context_tokens),
+                attempt: request.attempt,
+            };
+            let g = self.generate(prompt::single(&layout, &doc.text), shape, &mut |t| {
+                events(EngineEvent::Token { text: t.to_string() })
+            })?;
             totals.add(&g.stats);
             (g.text, 1, g.trimmed)
         } else {
@@ -544,7 +651,10 @@ impl LocalEngine {
             input_tokens: totals.input,
             output_tokens: totals.output,
             decoding: Some(totals.decoding),
-            model: Some(ModelRef { id: self.model.id.clone(), version: self.model.version.clone() }),
+            model: Some(ModelRef {
+                id: self.model.id.clone(),
+                version: self.model.version.clone(),
+            }),
             prompt_version: prompt::version(request.style),
             chunks,
             gpu_fallback: plan.model.gpu_fallback.clone(),

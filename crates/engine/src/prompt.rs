@@ -19,8 +19,8 @@
 //!   other, and requiring only a line's first reading let it drop the one another depended on.
 
 use crate::protocol::Message;
-use fieldbrief_core::engine::Attempt;
 use fieldbrief_core::Style;
+use fieldbrief_core::engine::Attempt;
 
 pub const VERSION: &str = "prompts-3";
 
@@ -97,7 +97,10 @@ impl Layout {
 }
 
 fn messages(user: String) -> Vec<Message> {
-    vec![Message { role: "system".into(), content: SYSTEM.into() }, Message { role: "user".into(), content: user }]
+    vec![
+        Message { role: "system".into(), content: SYSTEM.into() },
+        Message { role: "user".into(), content: user },
+    ]
 }
 
 /// A worked example, before the note: a small model learns "condense, keep the figures" far
@@ -191,7 +194,8 @@ fn condense_ask(words: usize, line: &str) -> String {
 pub fn condense(words: usize, line: &str) -> Vec<Message> {
     let mut m = vec![Message { role: "system".into(), content: CONDENSE_SYSTEM.into() }];
     for (source, short) in CONDENSE_EXAMPLES {
-        let ask = fieldbrief_core::condense::words_for(fieldbrief_core::quality::summary_words(source));
+        let ask =
+            fieldbrief_core::condense::words_for(fieldbrief_core::quality::summary_words(source));
         m.push(Message { role: "user".into(), content: condense_ask(ask, source) });
         m.push(Message { role: "assistant".into(), content: (*short).into() });
     }
@@ -213,7 +217,8 @@ pub fn part(part: usize, parts: usize, layout: &Layout, text: &str) -> Vec<Messa
 
 /// Partial summaries combined into one (the reduce step).
 pub fn combine(layout: &Layout, partials: &[String]) -> Vec<Message> {
-    let joined: Vec<String> = partials.iter().enumerate().map(|(i, p)| format!("Part {}:\n{p}", i + 1)).collect();
+    let joined: Vec<String> =
+        partials.iter().enumerate().map(|(i, p)| format!("Part {}:\n{p}", i + 1)).collect();
     messages(format!(
         "These are summaries of consecutive parts of one long note. Combine them into one summary of the \
          whole note. {}\n\n{}",
@@ -234,7 +239,11 @@ mod tests {
         let m = condense(7, "Pump 2 tripped on E-104 again.");
         assert_eq!(m.len(), 2 + 2 * CONDENSE_EXAMPLES.len());
         assert!(m.last().unwrap().content.ends_with("7 words:\nPump 2 tripped on E-104 again."));
-        assert_eq!(condense(12, "other")[..m.len() - 1], m[..m.len() - 1], "the examples are the same for every line");
+        assert_eq!(
+            condense(12, "other")[..m.len() - 1],
+            m[..m.len() - 1],
+            "the examples are the same for every line"
+        );
     }
 
     #[test]
@@ -255,11 +264,17 @@ mod tests {
             let m = single(&Layout::new(style, 30, Attempt::First), note);
             let roles: Vec<&str> = m.iter().map(|m| m.role.as_str()).collect();
             assert_eq!(roles, ["system", "user", "assistant", "user"]);
-            assert!(m[3].content.ends_with(note) && m[3].content.contains("24 words"), "{}", m[3].content);
+            assert!(
+                m[3].content.ends_with(note) && m[3].content.contains("24 words"),
+                "{}",
+                m[3].content
+            );
             // The example's turns are the same for every note: the worker's KV cache keeps them.
             assert_eq!(single(&Layout::new(style, 90, Attempt::Retry), "other")[..3], m[..3]);
-            assert!(!m.iter().any(|m| m.content.contains("Serial") || m.content.contains("Error Codes")));
+            assert!(
+                !m.iter()
+                    .any(|m| m.content.contains("Serial") || m.content.contains("Error Codes"))
+            );
         }
     }
-
 }

@@ -39,14 +39,30 @@ pub const DRAFT: u32 = 8;
 
 impl Default for Sampling {
     fn default() -> Self {
-        Sampling { temperature: 0.2, top_p: 0.9, repeat_penalty: 1.1, max_tokens: 384, seed: 1, grammar: None, draft: 0 }
+        Sampling {
+            temperature: 0.2,
+            top_p: 0.9,
+            repeat_penalty: 1.1,
+            max_tokens: 384,
+            seed: 1,
+            grammar: None,
+            draft: 0,
+        }
     }
 }
 
 impl Sampling {
     /// Greedy decoding: the same prompt always gives the same tokens. For tests and benchmarks.
     pub fn deterministic(max_tokens: u32) -> Sampling {
-        Sampling { temperature: 0.0, top_p: 1.0, repeat_penalty: 1.0, max_tokens, seed: 0, grammar: None, draft: 0 }
+        Sampling {
+            temperature: 0.0,
+            top_p: 1.0,
+            repeat_penalty: 1.0,
+            max_tokens,
+            seed: 0,
+            grammar: None,
+            draft: 0,
+        }
     }
 }
 
@@ -79,20 +95,45 @@ pub struct Message {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     /// Load (if not loaded) and describe the model.
-    Info { id: String, model: LoadSpec },
+    Info {
+        id: String,
+        model: LoadSpec,
+    },
     /// Token counts of each text with the model's own tokenizer.
-    Tokenize { id: String, model: LoadSpec, texts: Vec<String> },
+    Tokenize {
+        id: String,
+        model: LoadSpec,
+        texts: Vec<String>,
+    },
     /// Chat-format `messages` with the model's template (ChatML when it has none) and generate.
-    Generate { id: String, model: LoadSpec, messages: Vec<Message>, sampling: Sampling },
+    Generate {
+        id: String,
+        model: LoadSpec,
+        messages: Vec<Message>,
+        sampling: Sampling,
+    },
     /// Measure prompt processing and generation speed on synthetic tokens.
-    Bench { id: String, model: LoadSpec, prompt_tokens: u32, gen_tokens: u32 },
+    Bench {
+        id: String,
+        model: LoadSpec,
+        prompt_tokens: u32,
+        gen_tokens: u32,
+    },
     /// Load, generate `tokens` tokens greedily from a short prompt, and report whether the
     /// numbers coming out of the model are numbers (before a new model is activated).
-    Smoke { id: String, model: LoadSpec, tokens: u32 },
+    Smoke {
+        id: String,
+        model: LoadSpec,
+        tokens: u32,
+    },
     /// The compute devices llama.cpp sees (no model needed).
-    Devices { id: String },
+    Devices {
+        id: String,
+    },
     /// Stop the generation with this id as soon as possible.
-    Cancel { id: String },
+    Cancel {
+        id: String,
+    },
     Shutdown,
 }
 
@@ -250,14 +291,39 @@ pub enum Event {
         #[serde(default)]
         cpu: String,
     },
-    Info { id: String, model: ModelDescription },
-    Tokens { id: String, counts: Vec<u32> },
-    Token { id: String, text: String },
-    Done { id: String, stats: GenerationStats },
-    Bench { id: String, stats: BenchStats },
-    Smoke { id: String, report: SmokeReport },
-    Devices { id: String, devices: Vec<Device> },
-    Error { id: Option<String>, kind: ErrorKind, message: String },
+    Info {
+        id: String,
+        model: ModelDescription,
+    },
+    Tokens {
+        id: String,
+        counts: Vec<u32>,
+    },
+    Token {
+        id: String,
+        text: String,
+    },
+    Done {
+        id: String,
+        stats: GenerationStats,
+    },
+    Bench {
+        id: String,
+        stats: BenchStats,
+    },
+    Smoke {
+        id: String,
+        report: SmokeReport,
+    },
+    Devices {
+        id: String,
+        devices: Vec<Device>,
+    },
+    Error {
+        id: Option<String>,
+        kind: ErrorKind,
+        message: String,
+    },
 }
 
 #[cfg(test)]
@@ -266,21 +332,47 @@ mod tests {
 
     #[test]
     fn a_smoke_report_is_judged_on_numbers_vocabulary_and_length() {
-        let good = SmokeReport { tokens: 8, non_finite_logits: 0, out_of_vocabulary: false, text: "x".into(), ms: 1.0 };
+        let good = SmokeReport {
+            tokens: 8,
+            non_finite_logits: 0,
+            out_of_vocabulary: false,
+            text: "x".into(),
+            ms: 1.0,
+        };
         assert_eq!(good.problem(8), None);
-        assert!(SmokeReport { non_finite_logits: 512, tokens: 0, ..good.clone() }.problem(8).unwrap().contains("NaN"));
-        assert!(SmokeReport { out_of_vocabulary: true, ..good.clone() }.problem(8).unwrap().contains("vocabulary"));
+        assert!(
+            SmokeReport { non_finite_logits: 512, tokens: 0, ..good.clone() }
+                .problem(8)
+                .unwrap()
+                .contains("NaN")
+        );
+        assert!(
+            SmokeReport { out_of_vocabulary: true, ..good.clone() }
+                .problem(8)
+                .unwrap()
+                .contains("vocabulary")
+        );
         assert!(SmokeReport { tokens: 3, ..good }.problem(8).unwrap().contains("3 of the 8"));
     }
 
     #[test]
     fn requests_and_events_are_single_json_lines_that_round_trip() {
-        let spec = LoadSpec { path: "/m/tiny.gguf".into(), gpu_layers: Some(0), n_ctx: 0, threads: 2, batch: 0, state_dir: None };
+        let spec = LoadSpec {
+            path: "/m/tiny.gguf".into(),
+            gpu_layers: Some(0),
+            n_ctx: 0,
+            threads: 2,
+            batch: 0,
+            state_dir: None,
+        };
         let requests = vec![
             Request::Generate {
                 id: "r1".into(),
                 model: spec.clone(),
-                messages: vec![Message { role: "user".into(), content: "line one\nline two".into() }],
+                messages: vec![Message {
+                    role: "user".into(),
+                    content: "line one\nline two".into(),
+                }],
                 sampling: Sampling::deterministic(8),
             },
             Request::Tokenize { id: "r2".into(), model: spec, texts: vec!["a".into()] },

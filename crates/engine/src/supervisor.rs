@@ -55,7 +55,8 @@ impl WorkerCommand {
     pub fn with_variant_from(self, supported: &[&str]) -> WorkerCommand {
         let Some(dir) = self.program.parent() else { return self };
         for variant in supported {
-            let candidate = dir.join(format!("{VARIANT_PREFIX}{variant}{}", std::env::consts::EXE_SUFFIX));
+            let candidate =
+                dir.join(format!("{VARIANT_PREFIX}{variant}{}", std::env::consts::EXE_SUFFIX));
             if candidate.is_file() {
                 return WorkerCommand { program: candidate, args: self.args };
             }
@@ -75,8 +76,20 @@ pub fn supported_cpu_variants() -> Vec<&'static str> {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
-        let v3 = has!("avx") && has!("avx2") && has!("bmi1") && has!("bmi2") && has!("f16c") && has!("fma") && has!("lzcnt") && has!("movbe");
-        let v4 = v3 && has!("avx512f") && has!("avx512bw") && has!("avx512cd") && has!("avx512dq") && has!("avx512vl");
+        let v3 = has!("avx")
+            && has!("avx2")
+            && has!("bmi1")
+            && has!("bmi2")
+            && has!("f16c")
+            && has!("fma")
+            && has!("lzcnt")
+            && has!("movbe");
+        let v4 = v3
+            && has!("avx512f")
+            && has!("avx512bw")
+            && has!("avx512cd")
+            && has!("avx512dq")
+            && has!("avx512vl");
         if v4 {
             found.push("x86-64-v4");
         }
@@ -144,7 +157,8 @@ impl Supervisor {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| Error::Spawn { program: program.clone(), source })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             let _ = child.kill();
             return Err(Error::Protocol("worker pipes missing".into()));
@@ -224,13 +238,19 @@ impl Supervisor {
                     last_event = Instant::now();
                     match event {
                         Event::Token { id: ref eid, ref text } if eid == id => on_token(text),
-                        Event::Error { id: None, ref message, .. } => tracing::warn!("engine worker: {message}"),
+                        Event::Error { id: None, ref message, .. } => {
+                            tracing::warn!("engine worker: {message}")
+                        }
                         ref e if event_id(e) == Some(id) => return Ok(event),
                         other => tracing::debug!(?other, "event for another request"),
                     }
                 }
-                Ok(Incoming::Unreadable(line)) => tracing::debug!(target: "fieldbrief::worker", "stdout: {line}"),
-                Ok(Incoming::Closed) | Err(RecvTimeoutError::Disconnected) => return Err(died(worker)),
+                Ok(Incoming::Unreadable(line)) => {
+                    tracing::debug!(target: "fieldbrief::worker", "stdout: {line}")
+                }
+                Ok(Incoming::Closed) | Err(RecvTimeoutError::Disconnected) => {
+                    return Err(died(worker));
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     if last_event.elapsed() > patience {
                         return Err(Error::Timeout(patience));
@@ -288,7 +308,9 @@ fn recv(worker: &mut Worker, patience: Duration) -> Result<Event, Error> {
         let left = deadline.saturating_duration_since(Instant::now());
         match worker.events.recv_timeout(left) {
             Ok(Incoming::Event(e)) => return Ok(e),
-            Ok(Incoming::Unreadable(line)) => tracing::debug!(target: "fieldbrief::worker", "stdout: {line}"),
+            Ok(Incoming::Unreadable(line)) => {
+                tracing::debug!(target: "fieldbrief::worker", "stdout: {line}")
+            }
             Ok(Incoming::Closed) | Err(RecvTimeoutError::Disconnected) => return Err(died(worker)),
             Err(RecvTimeoutError::Timeout) => return Err(Error::Timeout(patience)),
         }
@@ -340,15 +362,27 @@ mod tests {
     fn the_best_cpu_specific_worker_beside_the_program_is_chosen() {
         let dir = tempfile::tempdir().unwrap();
         let exe = |name: &str| dir.path().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-        let base = WorkerCommand { program: exe("fieldbrief"), args: vec![crate::protocol::WORKER_ARG.into()] };
+        let base = WorkerCommand {
+            program: exe("fieldbrief"),
+            args: vec![crate::protocol::WORKER_ARG.into()],
+        };
         // No variant there: the program itself.
-        assert_eq!(base.clone().with_variant_from(&["x86-64-v4", "x86-64-v3"]).program, base.program);
+        assert_eq!(
+            base.clone().with_variant_from(&["x86-64-v4", "x86-64-v3"]).program,
+            base.program
+        );
         std::fs::write(exe("fieldbrief-engine-x86-64-v3"), b"").unwrap();
         std::fs::write(exe("fieldbrief-engine-x86-64-v4"), b"").unwrap();
         // The best the CPU runs, with the same arguments; never one it does not run.
         let best = base.clone().with_variant_from(&["x86-64-v4", "x86-64-v3"]);
-        assert_eq!((best.program, best.args), (exe("fieldbrief-engine-x86-64-v4"), base.args.clone()));
-        assert_eq!(base.clone().with_variant_from(&["x86-64-v3"]).program, exe("fieldbrief-engine-x86-64-v3"));
+        assert_eq!(
+            (best.program, best.args),
+            (exe("fieldbrief-engine-x86-64-v4"), base.args.clone())
+        );
+        assert_eq!(
+            base.clone().with_variant_from(&["x86-64-v3"]).program,
+            exe("fieldbrief-engine-x86-64-v3")
+        );
         assert_eq!(base.clone().with_variant_from(&[]).program, base.program);
     }
 }

@@ -12,7 +12,9 @@ fn bench(c: &mut Criterion) {
     for style in Style::ALL {
         let request = SummaryRequest::new(style, None);
         g.bench_function(style.as_str(), |b| {
-            b.iter(|| black_box(fieldbrief_extractive::summarize(&doc.text, &request).expect("summary")))
+            b.iter(|| {
+                black_box(fieldbrief_extractive::summarize(&doc.text, &request).expect("summary"))
+            })
         });
     }
     g.finish();

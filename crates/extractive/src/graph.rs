@@ -66,11 +66,13 @@ fn pagerank(ids: &[usize], v: &Vectors) -> Vec<f64> {
             }
         }
     }
-    let out_sums: Vec<f64> = (0..m).map(|a| weights[a * m..(a + 1) * m].iter().map(|&w| w as f64).sum()).collect();
+    let out_sums: Vec<f64> =
+        (0..m).map(|a| weights[a * m..(a + 1) * m].iter().map(|&w| w as f64).sum()).collect();
     let mut rank = vec![1.0 / m as f64; m];
     for _ in 0..60 {
         // Units with no edges spread their rank evenly, like a random jump.
-        let dangling: f64 = (0..m).filter(|&a| out_sums[a] == 0.0).map(|a| rank[a]).sum::<f64>() / m as f64;
+        let dangling: f64 =
+            (0..m).filter(|&a| out_sums[a] == 0.0).map(|a| rank[a]).sum::<f64>() / m as f64;
         let mut next = vec![(1.0 - DAMPING) / m as f64 + DAMPING * dangling; m];
         for a in 0..m {
             if out_sums[a] == 0.0 {
@@ -114,7 +116,9 @@ mod tests {
 
     #[test]
     fn long_inputs_score_every_unit() {
-        let texts: Vec<String> = (0..(BLOCK * 3 + 17)).map(|i| format!("unit {i} pump seal reading {}", i % 37)).collect();
+        let texts: Vec<String> = (0..(BLOCK * 3 + 17))
+            .map(|i| format!("unit {i} pump seal reading {}", i % 37))
+            .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let r = textrank(&tfidf(&refs));
         assert_eq!(r.len(), refs.len());

@@ -26,31 +26,147 @@ impl Section {
 }
 
 const OPEN_HEADINGS: &[&str] = &[
-    "open", "outstanding", "to do", "todo", "follow", "next", "recommend", "required", "pending", "action items",
-    "actions required", "further work", "remaining",
+    "open",
+    "outstanding",
+    "to do",
+    "todo",
+    "follow",
+    "next",
+    "recommend",
+    "required",
+    "pending",
+    "action items",
+    "actions required",
+    "further work",
+    "remaining",
 ];
-const DONE_HEADINGS: &[&str] =
-    &["work done", "work carried out", "actions taken", "work performed", "repairs", "completed", "done", "carried out"];
-const FOUND_HEADINGS: &[&str] =
-    &["finding", "observation", "as found", "readings", "inspection", "symptom", "fault found", "diagnos"];
+const DONE_HEADINGS: &[&str] = &[
+    "work done",
+    "work carried out",
+    "actions taken",
+    "work performed",
+    "repairs",
+    "completed",
+    "done",
+    "carried out",
+];
+const FOUND_HEADINGS: &[&str] = &[
+    "finding",
+    "observation",
+    "as found",
+    "readings",
+    "inspection",
+    "symptom",
+    "fault found",
+    "diagnos",
+];
 
 const OPEN_CUES: &[&str] = &[
-    "need", "require", "recommend", "to be ", "awaiting", "pending", "outstanding", "follow up", "follow-up",
-    "next visit", "monitor", "quote", "not yet", "todo", "to do", "must ", "should ", "due ", "schedule", "return to",
-    "order ", "to order", "still ", "remains", "open action", "action:", "please ", "chase", "book ", "plan to",
-    "will need", "arrange",
+    "need",
+    "require",
+    "recommend",
+    "to be ",
+    "awaiting",
+    "pending",
+    "outstanding",
+    "follow up",
+    "follow-up",
+    "next visit",
+    "monitor",
+    "quote",
+    "not yet",
+    "todo",
+    "to do",
+    "must ",
+    "should ",
+    "due ",
+    "schedule",
+    "return to",
+    "order ",
+    "to order",
+    "still ",
+    "remains",
+    "open action",
+    "action:",
+    "please ",
+    "chase",
+    "book ",
+    "plan to",
+    "will need",
+    "arrange",
 ];
 const DONE_CUES: &[&str] = &[
-    "replaced", "repaired", "fitted", "installed", "tightened", "cleaned", "reset", "tested", "adjusted", "changed",
-    "topped up", "greased", "lubricated", "calibrated", "restored", "commissioned", "isolated", "re-terminated",
-    "removed", "refitted", "completed", "serviced", "flushed", "recharged", "swapped", "rewired", "re-torqued",
-    "realigned", "aligned", "renewed", "sealed", "secured", "updated", "set to", "ran the", "carried out", "fixed",
-    "cleared", "terminated", "bled", "purged", "re-gassed", "welded", "drained", "filled",
+    "replaced",
+    "repaired",
+    "fitted",
+    "installed",
+    "tightened",
+    "cleaned",
+    "reset",
+    "tested",
+    "adjusted",
+    "changed",
+    "topped up",
+    "greased",
+    "lubricated",
+    "calibrated",
+    "restored",
+    "commissioned",
+    "isolated",
+    "re-terminated",
+    "removed",
+    "refitted",
+    "completed",
+    "serviced",
+    "flushed",
+    "recharged",
+    "swapped",
+    "rewired",
+    "re-torqued",
+    "realigned",
+    "aligned",
+    "renewed",
+    "sealed",
+    "secured",
+    "updated",
+    "set to",
+    "ran the",
+    "carried out",
+    "fixed",
+    "cleared",
+    "terminated",
+    "bled",
+    "purged",
+    "re-gassed",
+    "welded",
+    "drained",
+    "filled",
 ];
 const FINDING_CUES: &[&str] = &[
-    "found", "noted", "observed", "measured", "reading", "recorded", "showed", "indicated", "detected", "leak", "worn",
-    "damaged", "fault", "alarm", "tripped", "failed", "noise", "vibration", "corroded", "cracked", "overheat", "high",
-    "low", "loose",
+    "found",
+    "noted",
+    "observed",
+    "measured",
+    "reading",
+    "recorded",
+    "showed",
+    "indicated",
+    "detected",
+    "leak",
+    "worn",
+    "damaged",
+    "fault",
+    "alarm",
+    "tripped",
+    "failed",
+    "noise",
+    "vibration",
+    "corroded",
+    "cracked",
+    "overheat",
+    "high",
+    "low",
+    "loose",
 ];
 
 fn contains_any(haystack: &str, needles: &[&str]) -> bool {
@@ -102,7 +218,8 @@ pub(crate) fn sections_first(ranked: &[Ranked], taken: &[usize]) -> Vec<Ranked> 
 /// Lays out a handover within `max_words` (section titles and "none recorded" lines count).
 pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, Vec<usize>) {
     let sections = [Section::Found, Section::Done, Section::Open];
-    let present: Vec<Section> = sections.into_iter().filter(|s| ranked.iter().any(|r| r.section == *s)).collect();
+    let present: Vec<Section> =
+        sections.into_iter().filter(|s| ranked.iter().any(|r| r.section == *s)).collect();
     let reserved = sections.len() + 2 * (sections.len() - present.len());
     let budget = max_words.saturating_sub(reserved);
 
@@ -122,7 +239,11 @@ pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, 
     }
 }
 
-fn render(chosen: &[usize], seg: &Segmented, section_of: &dyn Fn(usize) -> Option<Section>) -> String {
+fn render(
+    chosen: &[usize],
+    seg: &Segmented,
+    section_of: &dyn Fn(usize) -> Option<Section>,
+) -> String {
     let mut in_order = chosen.to_vec();
     in_order.sort_unstable();
     let mut out = Vec::new();

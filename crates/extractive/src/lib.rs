@@ -124,8 +124,10 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
             };
             // A reading set against what it should be ("3.6 bar (normal 4.1 bar)", "FAIL") is
             // the finding itself.
-            let off_spec_bonus = if !found.is_empty() && has_off_spec_cue(&unit.text) { 0.2 } else { 0.0 };
-            let keyword_bonus = 0.1 * vectors[k].iter().filter(|(t, _)| keywords.contains(t)).count().min(3) as f64;
+            let off_spec_bonus =
+                if !found.is_empty() && has_off_spec_cue(&unit.text) { 0.2 } else { 0.0 };
+            let keyword_bonus =
+                0.1 * vectors[k].iter().filter(|(t, _)| keywords.contains(t)).count().min(3) as f64;
             let position_bonus = 0.15 * (1.0 - k as f64 / n).powi(2);
             // Fragments ("Busy night.") say little; very long units eat the budget; table
             // rows carry readings but little of the story around them.
@@ -137,8 +139,13 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
                 (_, UnitKind::TableRow) => 0.7,
                 _ => 1.0,
             };
-            let score =
-                (centrality[k] / max_c + fact_bonus + action_bonus + off_spec_bonus + keyword_bonus + position_bonus) * length_factor;
+            let score = (centrality[k] / max_c
+                + fact_bonus
+                + action_bonus
+                + off_spec_bonus
+                + keyword_bonus
+                + position_bonus)
+                * length_factor;
             Ranked { unit: i, score, section }
         })
         .collect();
@@ -149,9 +156,23 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
 /// Words that set a reading against its expected value, or say it failed.
 fn has_off_spec_cue(text: &str) -> bool {
     let lower = text.to_lowercase();
-    ["normal", "spec", "limit", "expected", "threshold", "nameplate", "setpoint", "set ", " vs", "target", "fail", "should be", "alarm"]
-        .iter()
-        .any(|cue| lower.contains(cue))
+    [
+        "normal",
+        "spec",
+        "limit",
+        "expected",
+        "threshold",
+        "nameplate",
+        "setpoint",
+        "set ",
+        " vs",
+        "target",
+        "fail",
+        "should be",
+        "alarm",
+    ]
+    .iter()
+    .any(|cue| lower.contains(cue))
 }
 
 /// Summarizes normalised text.
@@ -172,7 +193,11 @@ pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, Engine
             let text = if request.style == Style::Bullets {
                 chosen.iter().map(|&i| format!("- {}", unit_text(i))).collect::<Vec<_>>().join("\n")
             } else {
-                chosen.iter().map(|&i| as_prose_sentence(unit_text(i))).collect::<Vec<_>>().join(" ")
+                chosen
+                    .iter()
+                    .map(|&i| as_prose_sentence(unit_text(i)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             };
             (text, chosen)
         }
@@ -180,14 +205,23 @@ pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, Engine
     if selected.is_empty() {
         // Not even one unit fits the budget: show the best one, visibly cut.
         let best = ranked[0].unit;
-        return Ok(Summary { text: cut_to_words(unit_text(best), max_words), selected: vec![best], segmented });
+        return Ok(Summary {
+            text: cut_to_words(unit_text(best), max_words),
+            selected: vec![best],
+            segmented,
+        });
     }
     Ok(Summary { text, selected, segmented })
 }
 
 /// Greedy selection of the best units that fit `budget` words, skipping near-repeats of
 /// units already chosen. Returns unit indices in rank order.
-pub(crate) fn select(ranked: &[Ranked], seg: &Segmented, budget: usize, allow: impl Fn(&Ranked) -> bool) -> Vec<usize> {
+pub(crate) fn select(
+    ranked: &[Ranked],
+    seg: &Segmented,
+    budget: usize,
+    allow: impl Fn(&Ranked) -> bool,
+) -> Vec<usize> {
     let mut chosen: Vec<usize> = Vec::new();
     let mut chosen_terms: Vec<std::collections::HashSet<String>> = Vec::new();
     let mut used = 0usize;
@@ -227,13 +261,28 @@ pub struct Line {
 /// to at most `budget`, leaving out units in `taken`. The handover style starts with the best
 /// unit of each section so no section with content comes out empty. The local engine has a
 /// model rewrite each shorter, then lays them out with [`fit`].
-pub fn outline(seg: &Segmented, ranked: &[Ranked], style: Style, budget: usize, taken: &[usize]) -> Vec<Line> {
-    let order: Vec<Ranked> = if style == Style::Handover { handover::sections_first(ranked, taken) } else { ranked.to_vec() };
+pub fn outline(
+    seg: &Segmented,
+    ranked: &[Ranked],
+    style: Style,
+    budget: usize,
+    taken: &[usize],
+) -> Vec<Line> {
+    let order: Vec<Ranked> = if style == Style::Handover {
+        handover::sections_first(ranked, taken)
+    } else {
+        ranked.to_vec()
+    };
     let chosen = select(&order, seg, budget, |r| !taken.contains(&r.unit));
     chosen
         .into_iter()
         .filter_map(|unit| order.iter().find(|r| r.unit == unit))
-        .map(|r| Line { unit: r.unit, score: r.score, section: r.section, text: seg.units[r.unit].text.clone() })
+        .map(|r| Line {
+            unit: r.unit,
+            score: r.score,
+            section: r.section,
+            text: seg.units[r.unit].text.clone(),
+        })
         .collect()
 }
 
@@ -242,14 +291,20 @@ pub fn render(style: Style, lines: &[Line]) -> String {
     let mut in_order: Vec<&Line> = lines.iter().collect();
     in_order.sort_by_key(|l| l.unit);
     match style {
-        Style::Bullets => in_order.iter().map(|l| format!("- {}", l.text)).collect::<Vec<_>>().join("\n"),
-        Style::Brief => in_order.iter().map(|l| as_prose_sentence(&l.text)).collect::<Vec<_>>().join(" "),
+        Style::Bullets => {
+            in_order.iter().map(|l| format!("- {}", l.text)).collect::<Vec<_>>().join("\n")
+        }
+        Style::Brief => {
+            in_order.iter().map(|l| as_prose_sentence(&l.text)).collect::<Vec<_>>().join(" ")
+        }
         Style::Handover => {
             let mut out = Vec::new();
             for s in [Section::Found, Section::Done, Section::Open] {
                 out.push(s.title().to_string());
                 let before = out.len();
-                out.extend(in_order.iter().filter(|l| l.section == s).map(|l| format!("- {}", l.text)));
+                out.extend(
+                    in_order.iter().filter(|l| l.section == s).map(|l| format!("- {}", l.text)),
+                );
                 if out.len() == before {
                     out.push(handover::NONE_LINE.to_string());
                 }

@@ -28,12 +28,14 @@ impl Vectors {
 }
 
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before",
-    "being", "but", "by", "can", "could", "did", "do", "does", "done", "for", "from", "had", "has", "have", "he",
-    "her", "him", "his", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "off", "on",
-    "once", "one", "only", "or", "other", "our", "out", "over", "she", "so", "some", "than", "that", "the", "their",
-    "them", "then", "there", "these", "they", "this", "those", "to", "too", "up", "us", "very", "was", "we", "were",
-    "what", "when", "where", "which", "while", "who", "will", "with", "would", "you", "your", "per", "via", "x",
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "done",
+    "for", "from", "had", "has", "have", "he", "her", "him", "his", "i", "if", "in", "into", "is",
+    "it", "its", "me", "my", "no", "not", "of", "off", "on", "once", "one", "only", "or", "other",
+    "our", "out", "over", "she", "so", "some", "than", "that", "the", "their", "them", "then",
+    "there", "these", "they", "this", "those", "to", "too", "up", "us", "very", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "will", "with", "would", "you",
+    "your", "per", "via", "x",
 ];
 
 pub fn words(text: &str) -> Vec<String> {
@@ -57,7 +59,10 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// A light suffix stripper: enough to join inflections in technicians' English.
 pub fn stem(word: &str) -> String {
-    for suffix in ["ations", "ation", "ings", "ing", "ness", "ments", "ment", "edly", "ed", "ies", "es", "ly", "s"] {
+    for suffix in [
+        "ations", "ation", "ings", "ing", "ness", "ments", "ment", "edly", "ed", "ies", "es", "ly",
+        "s",
+    ] {
         if let Some(stem) = word.strip_suffix(suffix)
             && stem.chars().count() >= 3
         {

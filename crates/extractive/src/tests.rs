@@ -13,7 +13,8 @@ fn samples() -> Vec<(String, Document)> {
         if name == "README.md" {
             continue;
         }
-        let doc = fieldbrief_ingest::read_path(&path, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let doc = fieldbrief_ingest::read_path(&path, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         out.push((name, doc));
     }
     assert!(out.len() >= 8, "expected at least eight samples, found {}", out.len());
@@ -21,7 +22,8 @@ fn samples() -> Vec<(String, Document)> {
     out
 }
 
-const KEY_FACTS: [FactKind; 4] = [FactKind::Measurement, FactKind::PartNumber, FactKind::SerialNumber, FactKind::ErrorCode];
+const KEY_FACTS: [FactKind; 4] =
+    [FactKind::Measurement, FactKind::PartNumber, FactKind::SerialNumber, FactKind::ErrorCode];
 
 #[test]
 fn facts_of_the_top_ranked_units_appear_verbatim() {
@@ -34,17 +36,37 @@ fn facts_of_the_top_ranked_units_appear_verbatim() {
             // The best unit always makes it in unless it alone is over budget.
             let top = &seg.units[ranked[0].unit];
             if top.text.split_whitespace().count() + 6 <= request.max_words {
-                assert!(summary.selected.contains(&ranked[0].unit), "{name} {style}: top unit {:?} left out", top.text);
+                assert!(
+                    summary.selected.contains(&ranked[0].unit),
+                    "{name} {style}: top unit {:?} left out",
+                    top.text
+                );
             }
             let mut checked = 0;
             for &u in &summary.selected {
-                for fact in facts::extract(&seg.units[u].text).into_iter().filter(|f| KEY_FACTS.contains(&f.kind)) {
-                    assert!(summary.text.contains(&fact.text), "{name} {style}: {:?} missing from\n{}", fact.text, summary.text);
-                    assert!(doc.text.contains(&fact.text), "{name}: {:?} is not in the note", fact.text);
+                for fact in facts::extract(&seg.units[u].text)
+                    .into_iter()
+                    .filter(|f| KEY_FACTS.contains(&f.kind))
+                {
+                    assert!(
+                        summary.text.contains(&fact.text),
+                        "{name} {style}: {:?} missing from\n{}",
+                        fact.text,
+                        summary.text
+                    );
+                    assert!(
+                        doc.text.contains(&fact.text),
+                        "{name}: {:?} is not in the note",
+                        fact.text
+                    );
                     checked += 1;
                 }
             }
-            assert!(checked > 0, "{name} {style}: summary kept no key fact at all:\n{}", summary.text);
+            assert!(
+                checked > 0,
+                "{name} {style}: summary kept no key fact at all:\n{}",
+                summary.text
+            );
         }
     }
 }
@@ -54,11 +76,18 @@ fn ranking_prefers_units_that_carry_facts() {
     for (name, doc) in samples() {
         let summary = summarize(&doc.text, &SummaryRequest::new(Style::Bullets, None)).unwrap();
         let seg = &summary.segmented;
-        let has_fact = |u: usize| facts::extract(&seg.units[u].text).iter().any(|f| KEY_FACTS.contains(&f.kind));
+        let has_fact = |u: usize| {
+            facts::extract(&seg.units[u].text).iter().any(|f| KEY_FACTS.contains(&f.kind))
+        };
         let content: Vec<usize> = seg.content_units().map(|(i, _)| i).collect();
-        let in_note = content.iter().filter(|&&u| has_fact(u)).count() as f64 / content.len() as f64;
-        let in_summary = summary.selected.iter().filter(|&&u| has_fact(u)).count() as f64 / summary.selected.len() as f64;
-        assert!(in_summary >= in_note, "{name}: {in_summary:.2} of summary units carry facts vs {in_note:.2} of the note");
+        let in_note =
+            content.iter().filter(|&&u| has_fact(u)).count() as f64 / content.len() as f64;
+        let in_summary = summary.selected.iter().filter(|&&u| has_fact(u)).count() as f64
+            / summary.selected.len() as f64;
+        assert!(
+            in_summary >= in_note,
+            "{name}: {in_summary:.2} of summary units carry facts vs {in_note:.2} of the note"
+        );
     }
 }
 
@@ -70,10 +99,18 @@ fn output_never_exceeds_the_word_budget_and_passes_the_quality_gate() {
                 let request = SummaryRequest::new(style, Some(max_words));
                 let summary = summarize(&doc.text, &request).unwrap();
                 let words = quality::summary_words(&summary.text);
-                assert!(words <= max_words, "{name} {style} max {max_words}: {words} words\n{}", summary.text);
+                assert!(
+                    words <= max_words,
+                    "{name} {style} max {max_words}: {words} words\n{}",
+                    summary.text
+                );
                 assert!(words > 0, "{name} {style} max {max_words}: empty");
                 let verdict = quality::assess(&doc.text, &summary.text, max_words);
-                assert!(verdict.passed, "{name} {style} max {max_words}: {:?}\n{}", verdict.checks, summary.text);
+                assert!(
+                    verdict.passed,
+                    "{name} {style} max {max_words}: {:?}\n{}",
+                    verdict.checks, summary.text
+                );
             }
         }
     }
@@ -81,7 +118,10 @@ fn output_never_exceeds_the_word_budget_and_passes_the_quality_gate() {
 
 #[test]
 fn long_reports_are_summarized_from_their_whole_length_not_their_start() {
-    let (_, doc) = samples().into_iter().find(|(n, _)| n.starts_with("incident-report-long")).expect("long report");
+    let (_, doc) = samples()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("incident-report-long"))
+        .expect("long report");
     assert!(doc.word_count() > 20_000, "{} words", doc.word_count());
     let summary = summarize(&doc.text, &SummaryRequest::new(Style::Bullets, Some(400))).unwrap();
     let n = summary.segmented.units.len();
@@ -91,14 +131,20 @@ fn long_reports_are_summarized_from_their_whole_length_not_their_start() {
 
 #[test]
 fn handover_has_found_done_and_open_for_a_handover_note() {
-    let (_, doc) = samples().into_iter().find(|(n, _)| n.starts_with("shift-handover")).expect("handover sample");
+    let (_, doc) = samples()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("shift-handover"))
+        .expect("handover sample");
     let summary = summarize(&doc.text, &SummaryRequest::new(Style::Handover, None)).unwrap();
     let text = &summary.text;
     let (found, rest) = text.split_once("Done:").expect("Done section");
     let (done, open) = rest.split_once("Open:").expect("Open section");
     assert!(found.starts_with("Found:"));
     for (section, body) in [("Found", found), ("Done", done), ("Open", open)] {
-        assert!(!body.contains("none recorded") && body.contains("- "), "{section} is empty:\n{text}");
+        assert!(
+            !body.contains("none recorded") && body.contains("- "),
+            "{section} is empty:\n{text}"
+        );
     }
 }
 
@@ -111,7 +157,11 @@ fn styles_are_laid_out_as_named_and_deterministic() {
     assert!(!brief.contains('\n') && !brief.starts_with("- "), "{brief}");
     assert!(brief.contains("Replaced bearing P/N 6205-2RS."), "{brief}");
     let handover = summarize(text, &SummaryRequest::new(Style::Handover, None)).unwrap().text;
-    assert!(handover.contains("Found:\n- Pump P-101 was noisy on arrival.") || handover.contains("Found:\n- Bearing temperature 78 °C."), "{handover}");
+    assert!(
+        handover.contains("Found:\n- Pump P-101 was noisy on arrival.")
+            || handover.contains("Found:\n- Bearing temperature 78 °C."),
+        "{handover}"
+    );
     assert!(handover.contains("Done:\n- Replaced bearing P/N 6205-2RS."), "{handover}");
     assert!(handover.contains("Open:\n- Customer needs to order a spare seal."), "{handover}");
     assert_eq!(bullets, summarize(text, &SummaryRequest::new(Style::Bullets, None)).unwrap().text);
@@ -119,8 +169,11 @@ fn styles_are_laid_out_as_named_and_deterministic() {
 
 #[test]
 fn tiny_budgets_cut_the_best_unit_visibly() {
-    let s = summarize("The pump seal was leaking badly at the drive end today.", &SummaryRequest::new(Style::Bullets, Some(4)))
-        .unwrap();
+    let s = summarize(
+        "The pump seal was leaking badly at the drive end today.",
+        &SummaryRequest::new(Style::Bullets, Some(4)),
+    )
+    .unwrap();
     assert_eq!(s.text, "The pump seal was…");
 }
 
@@ -159,7 +212,10 @@ fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
         line(0, 0.5, Section::Found, "P-101 noisy, bearing 78 °C."),
         line(2, 0.7, Section::Done, "Bearing P/N 6205-2RS replaced."),
     ];
-    assert_eq!(render(Style::Bullets, &lines), "- P-101 noisy, bearing 78 °C.\n- Bearing P/N 6205-2RS replaced.\n- Spare seal to order.");
+    assert_eq!(
+        render(Style::Bullets, &lines),
+        "- P-101 noisy, bearing 78 °C.\n- Bearing P/N 6205-2RS replaced.\n- Spare seal to order."
+    );
     assert_eq!(render(Style::Brief, &lines[..1]), "Spare seal to order.");
     assert_eq!(
         render(Style::Handover, &lines[..1]),

@@ -36,7 +36,9 @@ pub enum Error {
     MissingTensor(String),
     #[error("tensor '{tensor}' has shape {found:?}, expected {expected:?}")]
     Shape { tensor: String, expected: Vec<u64>, found: Vec<u64> },
-    #[error("the vocabulary has token {token:?} twice (ids {first} and {second}): llama.cpp would abort")]
+    #[error(
+        "the vocabulary has token {token:?} twice (ids {first} and {second}): llama.cpp would abort"
+    )]
     DuplicateToken { token: String, first: usize, second: usize },
     #[error(
         "the vocabulary lacks byte tokens ({missing} of <0x00>…<0xFF>, e.g. {example}): llama.cpp would abort on text it cannot tokenize"
@@ -154,7 +156,9 @@ impl<R: Read> Cursor<R> {
         }
         let mut buf = vec![0u8; n as usize];
         self.r.read_exact(&mut buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => Error::Truncated { what: what(), at: self.pos, file_size: self.len },
+            std::io::ErrorKind::UnexpectedEof => {
+                Error::Truncated { what: what(), at: self.pos, file_size: self.len }
+            }
             _ => Error::Io(e),
         })?;
         self.pos += n;
@@ -180,10 +184,16 @@ impl<R: Read> Cursor<R> {
         let len = self.u64(what)?;
         let bytes = self.bytes(len, what)?;
         // llama.cpp itself accepts non-UTF-8 token strings; keep them readable.
-        Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
-    fn value(&mut self, type_id: u32, what: &dyn Fn() -> String, depth: u32) -> Result<Value, Error> {
+    fn value(
+        &mut self,
+        type_id: u32,
+        what: &dyn Fn() -> String,
+        depth: u32,
+    ) -> Result<Value, Error> {
         Ok(match type_id {
             0 => Value::U8(self.array::<1>(what)?[0]),
             1 => Value::I8(self.array::<1>(what)?[0] as i8),
@@ -196,13 +206,20 @@ impl<R: Read> Cursor<R> {
             8 => Value::String(self.string(what)?),
             9 => {
                 if depth > 2 {
-                    return Err(Error::Implausible(format!("arrays nested too deep in {}", what())));
+                    return Err(Error::Implausible(format!(
+                        "arrays nested too deep in {}",
+                        what()
+                    )));
                 }
                 let elem_type = self.u32(what)?;
                 let count = self.u64(what)?;
                 // Every element takes at least one byte: a count beyond the file is a lie.
                 if count > self.len.saturating_sub(self.pos) {
-                    return Err(Error::Truncated { what: format!("{} ({count} elements)", what()), at: self.pos, file_size: self.len });
+                    return Err(Error::Truncated {
+                        what: format!("{} ({count} elements)", what()),
+                        at: self.pos,
+                        file_size: self.len,
+                    });
                 }
                 let mut items = Vec::with_capacity(count.min(1 << 16) as usize);
                 for _ in 0..count {
@@ -213,7 +230,12 @@ impl<R: Read> Cursor<R> {
             10 => Value::U64(self.u64(what)?),
             11 => Value::I64(i64::from_le_bytes(self.array(what)?)),
             12 => Value::F64(f64::from_le_bytes(self.array(what)?)),
-            other => return Err(Error::Implausible(format!("unknown value type {other} in {}", what()))),
+            other => {
+                return Err(Error::Implausible(format!(
+                    "unknown value type {other} in {}",
+                    what()
+                )));
+            }
         })
     }
 }
@@ -232,7 +254,8 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
     }
     let magic = c.bytes(4.min(len), &|| "the magic number".into())?;
     if magic != MAGIC {
-        let shown: String = magic.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }).collect();
+        let shown: String =
+            magic.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }).collect();
         let found = format!("{shown:?}");
         return Err(Error::NotGguf { found });
     }
@@ -274,7 +297,9 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
             return Err(Error::UnknownTensorType { tensor: name, type_id: ty.0 });
         }
         if dims.contains(&0) {
-            return Err(Error::Implausible(format!("tensor '{name}' has an empty dimension {dims:?}")));
+            return Err(Error::Implausible(format!(
+                "tensor '{name}' has an empty dimension {dims:?}"
+            )));
         }
         let elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
         let block = ty.block_elements().unwrap_or(1);
@@ -282,7 +307,12 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
             Some(n) if dims[0] % block == 0 => ty.bytes_for(n),
             _ => None,
         }
-        .ok_or_else(|| Error::Implausible(format!("tensor '{name}' of type {} has impossible shape {dims:?}", ty.name())))?;
+        .ok_or_else(|| {
+            Error::Implausible(format!(
+                "tensor '{name}' of type {} has impossible shape {dims:?}",
+                ty.name()
+            ))
+        })?;
         tensors.push(TensorInfo { name, dims, ty, offset, bytes });
     }
 
@@ -290,13 +320,20 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
         None => DEFAULT_ALIGNMENT,
         Some(v) => match v.as_u64() {
             Some(a) if a.is_power_of_two() => a,
-            _ => return Err(Error::Implausible(format!("general.alignment {v:?} is not a power of two"))),
+            _ => {
+                return Err(Error::Implausible(format!(
+                    "general.alignment {v:?} is not a power of two"
+                )));
+            }
         },
     };
     let data_offset = c.pos.div_ceil(alignment) * alignment;
     for t in &tensors {
         if t.offset % alignment != 0 {
-            return Err(Error::Implausible(format!("tensor '{}' offset {} is not {alignment}-aligned", t.name, t.offset)));
+            return Err(Error::Implausible(format!(
+                "tensor '{}' offset {} is not {alignment}-aligned",
+                t.name, t.offset
+            )));
         }
         let start = data_offset.checked_add(t.offset);
         let end = start.and_then(|s| s.checked_add(t.bytes));
@@ -318,12 +355,18 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
 
 impl Gguf {
     fn get(&self, key: &str, context: &str) -> Result<&Value, Error> {
-        self.metadata.get(key).ok_or_else(|| Error::MissingKey { key: key.into(), context: context.into() })
+        self.metadata
+            .get(key)
+            .ok_or_else(|| Error::MissingKey { key: key.into(), context: context.into() })
     }
 
     fn get_u64(&self, key: &str, context: &str) -> Result<u64, Error> {
         let v = self.get(key, context)?;
-        v.as_u64().ok_or(Error::WrongType { key: key.into(), expected: "an unsigned integer", found: v.type_name() })
+        v.as_u64().ok_or(Error::WrongType {
+            key: key.into(),
+            expected: "an unsigned integer",
+            found: v.type_name(),
+        })
     }
 
     /// A per-model number that some architectures give per layer (an array): the largest.
@@ -338,8 +381,14 @@ impl Gguf {
     /// 64 dimensions of the embedding, missing key/value lengths as the embedding split evenly
     /// over the heads.
     fn kv_bytes_per_token(&self, arch: &str, embedding_length: u64, block_count: u64) -> u64 {
-        let heads = self.opt_u64(&format!("{arch}.attention.head_count")).filter(|&h| h > 0).unwrap_or((embedding_length / 64).max(1));
-        let kv_heads = self.opt_u64(&format!("{arch}.attention.head_count_kv")).filter(|&h| h > 0).unwrap_or(heads);
+        let heads = self
+            .opt_u64(&format!("{arch}.attention.head_count"))
+            .filter(|&h| h > 0)
+            .unwrap_or((embedding_length / 64).max(1));
+        let kv_heads = self
+            .opt_u64(&format!("{arch}.attention.head_count_kv"))
+            .filter(|&h| h > 0)
+            .unwrap_or(heads);
         let head_dim = (embedding_length / heads).max(1);
         let k = self.opt_u64(&format!("{arch}.attention.key_length")).unwrap_or(head_dim);
         let v = self.opt_u64(&format!("{arch}.attention.value_length")).unwrap_or(head_dim);
@@ -348,11 +397,18 @@ impl Gguf {
 
     fn get_str(&self, key: &str, context: &str) -> Result<&str, Error> {
         let v = self.get(key, context)?;
-        v.as_str().ok_or(Error::WrongType { key: key.into(), expected: "a string", found: v.type_name() })
+        v.as_str().ok_or(Error::WrongType {
+            key: key.into(),
+            expected: "a string",
+            found: v.type_name(),
+        })
     }
 
     fn tensor(&self, name: &str) -> Result<&TensorInfo, Error> {
-        self.tensors.iter().find(|t| t.name == name).ok_or_else(|| Error::MissingTensor(name.into()))
+        self.tensors
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::MissingTensor(name.into()))
     }
 
     /// Checks what llama.cpp needs to load the model and describes it.
@@ -373,10 +429,15 @@ impl Gguf {
                 });
             }
         };
-        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(tokens.len());
+        let mut seen: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(tokens.len());
         for (i, t) in tokens.iter().enumerate() {
             let Some(t) = t.as_str() else {
-                return Err(Error::WrongType { key: "tokenizer.ggml.tokens".into(), expected: "an array of strings", found: t.type_name() });
+                return Err(Error::WrongType {
+                    key: "tokenizer.ggml.tokens".into(),
+                    expected: "an array of strings",
+                    found: t.type_name(),
+                });
             };
             if let Some(first) = seen.insert(t, i) {
                 return Err(Error::DuplicateToken { token: t.into(), first, second: i });
@@ -384,11 +445,17 @@ impl Gguf {
         }
         if tokenizer == "llama" {
             // SentencePiece vocabularies fall back to byte tokens for anything else.
-            let present: std::collections::HashSet<&str> = tokens.iter().filter_map(Value::as_str).collect();
-            let missing: Vec<String> =
-                (0..=255u8).map(|b| format!("<0x{b:02X}>")).filter(|t| !present.contains(t.as_str())).collect();
+            let present: std::collections::HashSet<&str> =
+                tokens.iter().filter_map(Value::as_str).collect();
+            let missing: Vec<String> = (0..=255u8)
+                .map(|b| format!("<0x{b:02X}>"))
+                .filter(|t| !present.contains(t.as_str()))
+                .collect();
             if let Some(example) = missing.first() {
-                return Err(Error::NoByteTokens { missing: missing.len(), example: example.clone() });
+                return Err(Error::NoByteTokens {
+                    missing: missing.len(),
+                    example: example.clone(),
+                });
             }
         }
         if arch == "llama" {
@@ -397,11 +464,25 @@ impl Gguf {
             let embd = self.tensor("token_embd.weight")?;
             let expected = vec![embedding_length, tokens.len() as u64];
             if embd.dims != expected {
-                return Err(Error::Shape { tensor: embd.name.clone(), expected, found: embd.dims.clone() });
+                return Err(Error::Shape {
+                    tensor: embd.name.clone(),
+                    expected,
+                    found: embd.dims.clone(),
+                });
             }
             self.tensor("output_norm.weight")?;
             for i in 0..block_count {
-                for part in ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_down", "ffn_up"] {
+                for part in [
+                    "attn_norm",
+                    "attn_q",
+                    "attn_k",
+                    "attn_v",
+                    "attn_output",
+                    "ffn_norm",
+                    "ffn_gate",
+                    "ffn_down",
+                    "ffn_up",
+                ] {
                     self.tensor(&format!("blk.{i}.{part}.weight"))?;
                 }
             }
@@ -411,7 +492,8 @@ impl Gguf {
         for t in self.tensors.iter().filter(|t| t.dims.len() >= 2) {
             *by_type.entry(t.ty.name()).or_default() += t.bytes;
         }
-        let quantization = by_type.iter().max_by_key(|(_, b)| **b).map_or("unknown", |(n, _)| n).to_string();
+        let quantization =
+            by_type.iter().max_by_key(|(_, b)| **b).map_or("unknown", |(n, _)| n).to_string();
         Ok(ModelInfo {
             name: self.metadata.get("general.name").and_then(Value::as_str).map(str::to_string),
             context_length,
@@ -422,7 +504,11 @@ impl Gguf {
             quantization,
             tensor_count: self.tensors.len() as u64,
             file_size: self.file_size,
-            chat_template: self.metadata.get("tokenizer.chat_template").and_then(Value::as_str).map(str::to_string),
+            chat_template: self
+                .metadata
+                .get("tokenizer.chat_template")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             chat_format: ChatFormat::detect(&|t| seen.contains_key(t)),
             kv_bytes_per_token: self.kv_bytes_per_token(&arch, embedding_length, block_count),
             architecture: arch,

@@ -41,7 +41,11 @@ fn a_tiny_model_round_trips_and_describes_itself() {
 
 #[test]
 fn quantized_weights_have_the_block_sizes_llama_cpp_expects() {
-    for (ty, name, bytes_per_32) in [(TensorType::Q8_0, "Q8_0", 34u64), (TensorType::Q4_0, "Q4_0", 18), (TensorType::F16, "F16", 64)] {
+    for (ty, name, bytes_per_32) in [
+        (TensorType::Q8_0, "Q8_0", 34u64),
+        (TensorType::Q4_0, "Q4_0", 18),
+        (TensorType::F16, "F16", 64),
+    ] {
         let spec = LlamaSpec { weight_type: ty, ..LlamaSpec::tiny() };
         let bytes = spec.writer().to_bytes();
         let info = inspect_bytes(&bytes).unwrap();
@@ -65,11 +69,27 @@ fn corrupt_models_get_precise_errors() {
         ("empty", Vec::new(), "not a GGUF model: the file starts with an empty file"),
         ("half the file", corrupt::truncated(0.5), "truncated: header says 21 tensors, but tensor"),
         ("a few bytes", corrupt::truncated(0.0005), "truncated: the file ends at byte"),
-        ("no context length", corrupt::missing_key("llama.context_length"), "missing metadata key 'llama.context_length' required for architecture 'llama'"),
-        ("no architecture", corrupt::missing_key("general.architecture"), "missing metadata key 'general.architecture'"),
-        ("no vocabulary", corrupt::missing_key("tokenizer.ggml.tokens"), "missing metadata key 'tokenizer.ggml.tokens'"),
+        (
+            "no context length",
+            corrupt::missing_key("llama.context_length"),
+            "missing metadata key 'llama.context_length' required for architecture 'llama'",
+        ),
+        (
+            "no architecture",
+            corrupt::missing_key("general.architecture"),
+            "missing metadata key 'general.architecture'",
+        ),
+        (
+            "no vocabulary",
+            corrupt::missing_key("tokenizer.ggml.tokens"),
+            "missing metadata key 'tokenizer.ggml.tokens'",
+        ),
         ("absurd tensor", corrupt::absurd_tensor_size(), "tensor 'blk.1.ffn_up.weight'"),
-        ("no byte tokens", corrupt::without_byte_tokens(), "lacks byte tokens (256 of <0x00>…<0xFF>"),
+        (
+            "no byte tokens",
+            corrupt::without_byte_tokens(),
+            "lacks byte tokens (256 of <0x00>…<0xFF>",
+        ),
         ("duplicate token", corrupt::duplicate_token(), "the vocabulary has token \"▁w"),
     ];
     for (what, bytes, want) in cases {
@@ -96,7 +116,10 @@ fn hostile_lengths_do_not_allocate() {
     b.extend_from_slice(&1u64.to_le_bytes());
     b.extend_from_slice(&(1u64 << 60).to_le_bytes());
     let err = inspect_bytes(&b).unwrap_err().to_string();
-    assert!(err.starts_with("truncated: the file ends at byte 32 while reading metadata key 0 of 1"), "{err}");
+    assert!(
+        err.starts_with("truncated: the file ends at byte 32 while reading metadata key 0 of 1"),
+        "{err}"
+    );
     let mut w = Writer::new();
     w.meta("general.architecture", Value::String("llama".into()));
     let mut v = w.to_bytes();
@@ -104,5 +127,8 @@ fn hostile_lengths_do_not_allocate() {
     assert!(inspect_bytes(&v).unwrap_err().to_string().contains("implausible header"));
     let mut v2 = w.to_bytes();
     v2[4..8].copy_from_slice(&9u32.to_le_bytes());
-    assert_eq!(inspect_bytes(&v2).unwrap_err().to_string(), "GGUF version 9 is not supported (versions 2 and 3 are)");
+    assert_eq!(
+        inspect_bytes(&v2).unwrap_err().to_string(),
+        "GGUF version 9 is not supported (versions 2 and 3 are)"
+    );
 }

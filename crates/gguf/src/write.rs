@@ -98,11 +98,17 @@ impl Writer {
             }
             bytes.extend_from_slice(&t.ty.0.to_le_bytes());
             bytes.extend_from_slice(&offset.to_le_bytes());
-            let size = t.dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).and_then(|n| t.ty.bytes_for(n)).unwrap_or(0);
+            let size = t
+                .dims
+                .iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d))
+                .and_then(|n| t.ty.bytes_for(n))
+                .unwrap_or(0);
             layout.push((offset, size));
             offset = offset.saturating_add(size).div_ceil(DEFAULT_ALIGNMENT) * DEFAULT_ALIGNMENT;
         }
-        let pad = (bytes.len() as u64).div_ceil(DEFAULT_ALIGNMENT) * DEFAULT_ALIGNMENT - bytes.len() as u64;
+        let pad = (bytes.len() as u64).div_ceil(DEFAULT_ALIGNMENT) * DEFAULT_ALIGNMENT
+            - bytes.len() as u64;
         bytes.extend(std::iter::repeat_n(0u8, pad as usize));
         (bytes, layout)
     }
@@ -209,7 +215,8 @@ fn write_data(out: &mut dyn Write, t: &Tensor) -> io::Result<()> {
             // Blocks of 32: an f16 scale, then 16 bytes holding 32 4-bit values offset by 8.
             for _ in 0..elements / 32 {
                 let vals: Vec<f32> = (0..32).map(|_| value()).collect();
-                let max = vals.iter().copied().fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+                let max =
+                    vals.iter().copied().fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
                 let d = max / -8.0;
                 let id = if d != 0.0 { 1.0 / d } else { 0.0 };
                 buf.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
@@ -224,11 +231,13 @@ fn write_data(out: &mut dyn Write, t: &Tensor) -> io::Result<()> {
             }
         }
         other => {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, format!("writing {} tensors is not supported", other.name())));
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("writing {} tensors is not supported", other.name()),
+            ));
         }
     }
     flush(&mut buf, out)
-
 }
 
 /// The shape of a generated Llama model.
@@ -310,14 +319,20 @@ impl LlamaSpec {
             .meta("llama.rope.freq_base", Value::F32(10000.0))
             .meta("tokenizer.ggml.model", Value::String("llama".into()));
         let (tokens, scores, types) = vocabulary(self.n_vocab);
-        w.meta("tokenizer.ggml.tokens", Value::Array(tokens.into_iter().map(Value::String).collect()))
-            .meta("tokenizer.ggml.scores", Value::Array(scores.into_iter().map(Value::F32).collect()))
-            .meta("tokenizer.ggml.token_type", Value::Array(types.into_iter().map(Value::I32).collect()))
-            .meta("tokenizer.ggml.unknown_token_id", Value::U32(0))
-            .meta("tokenizer.ggml.bos_token_id", Value::U32(1))
-            .meta("tokenizer.ggml.eos_token_id", Value::U32(2))
-            .meta("tokenizer.ggml.add_bos_token", Value::Bool(true))
-            .meta("tokenizer.ggml.add_eos_token", Value::Bool(false));
+        w.meta(
+            "tokenizer.ggml.tokens",
+            Value::Array(tokens.into_iter().map(Value::String).collect()),
+        )
+        .meta("tokenizer.ggml.scores", Value::Array(scores.into_iter().map(Value::F32).collect()))
+        .meta(
+            "tokenizer.ggml.token_type",
+            Value::Array(types.into_iter().map(Value::I32).collect()),
+        )
+        .meta("tokenizer.ggml.unknown_token_id", Value::U32(0))
+        .meta("tokenizer.ggml.bos_token_id", Value::U32(1))
+        .meta("tokenizer.ggml.eos_token_id", Value::U32(2))
+        .meta("tokenizer.ggml.add_bos_token", Value::Bool(true))
+        .meta("tokenizer.ggml.add_eos_token", Value::Bool(false));
         if let Some(t) = &self.chat_template {
             w.meta("tokenizer.chat_template", Value::String(t.clone()));
         }
@@ -367,9 +382,44 @@ fn file_type(ty: TensorType) -> u32 {
 /// A SentencePiece-style vocabulary: `<unk> <s> </s>`, the 256 byte tokens, then word pieces.
 fn vocabulary(n: usize) -> (Vec<String>, Vec<f32>, Vec<i32>) {
     const WORDS: &[&str] = &[
-        "the", "pump", "seal", "bearing", "replaced", "found", "and", "on", "at", "to", "of", "a", "was", "is", "bar",
-        "motor", "fault", "alarm", "valve", "pressure", "temperature", "check", "open", "done", "oil", "filter",
-        "leak", "test", "site", "unit", "fan", "belt", "power", "supply", "cable", "breaker", "reset", "order",
+        "the",
+        "pump",
+        "seal",
+        "bearing",
+        "replaced",
+        "found",
+        "and",
+        "on",
+        "at",
+        "to",
+        "of",
+        "a",
+        "was",
+        "is",
+        "bar",
+        "motor",
+        "fault",
+        "alarm",
+        "valve",
+        "pressure",
+        "temperature",
+        "check",
+        "open",
+        "done",
+        "oil",
+        "filter",
+        "leak",
+        "test",
+        "site",
+        "unit",
+        "fan",
+        "belt",
+        "power",
+        "supply",
+        "cable",
+        "breaker",
+        "reset",
+        "order",
     ];
     let mut tokens: Vec<String> = vec!["<unk>".into(), "<s>".into(), "</s>".into()];
     let mut types = vec![2, 3, 3];
@@ -441,7 +491,9 @@ pub mod corrupt {
     /// A vocabulary with the same token twice (llama.cpp asserts on it).
     pub fn duplicate_token() -> Vec<u8> {
         let mut w = LlamaSpec::tiny().writer();
-        if let Some((_, Value::Array(tokens))) = w.metadata.iter_mut().find(|(k, _)| k == "tokenizer.ggml.tokens") {
+        if let Some((_, Value::Array(tokens))) =
+            w.metadata.iter_mut().find(|(k, _)| k == "tokenizer.ggml.tokens")
+        {
             let last = tokens.len() - 1;
             tokens[last] = tokens[last - 1].clone();
         }
@@ -461,7 +513,9 @@ pub mod corrupt {
     /// A SentencePiece vocabulary without byte tokens.
     pub fn without_byte_tokens() -> Vec<u8> {
         let mut w = LlamaSpec::tiny().writer();
-        if let Some((_, Value::Array(tokens))) = w.metadata.iter_mut().find(|(k, _)| k == "tokenizer.ggml.tokens") {
+        if let Some((_, Value::Array(tokens))) =
+            w.metadata.iter_mut().find(|(k, _)| k == "tokenizer.ggml.tokens")
+        {
             for (i, t) in tokens.iter_mut().enumerate().skip(3).take(256) {
                 *t = Value::String(format!("▁x{i}"));
             }

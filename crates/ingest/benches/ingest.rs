@@ -25,19 +25,28 @@ fn bench(c: &mut Criterion) {
     std::fs::write(&txt, &text).expect("write");
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("text_5mib", |b| b.iter(|| black_box(read_path(&txt, &limits).expect("ingest"))));
+    g.bench_function("text_5mib", |b| {
+        b.iter(|| black_box(read_path(&txt, &limits).expect("ingest")))
+    });
     g.finish();
 
     // 200 pages of 48 lines.
-    let layout = pdf::Layout { lines_per_page: 48, header: Some("Bench report".into()), ..Default::default() };
-    let body: String = note_text(200 * 48 * 70).lines().take(200 * 48).collect::<Vec<_>>().join("\n");
+    let layout = pdf::Layout {
+        lines_per_page: 48,
+        header: Some("Bench report".into()),
+        ..Default::default()
+    };
+    let body: String =
+        note_text(200 * 48 * 70).lines().take(200 * 48).collect::<Vec<_>>().join("\n");
     let bytes = pdf::from_text(&body, &layout);
     let pdf_path = dir.path().join("two-hundred-pages.pdf");
     std::fs::write(&pdf_path, &bytes).expect("write");
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes.len() as u64));
-    g.bench_function("pdf_200_pages", |b| b.iter(|| black_box(read_path(&pdf_path, &limits).expect("ingest"))));
+    g.bench_function("pdf_200_pages", |b| {
+        b.iter(|| black_box(read_path(&pdf_path, &limits).expect("ingest")))
+    });
     g.finish();
 }
 

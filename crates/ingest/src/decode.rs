@@ -24,7 +24,11 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Problem> {
                 return Err(Problem::InvalidUtf16("odd number of bytes (the file is cut short)"));
             }
             return match encoding.decode_without_bom_handling_and_without_replacement(rest) {
-                Some(text) => Ok(Decoded { text: text.into_owned(), encoding: encoding.name(), notices: vec![] }),
+                Some(text) => Ok(Decoded {
+                    text: text.into_owned(),
+                    encoding: encoding.name(),
+                    notices: vec![],
+                }),
                 None => Err(Problem::InvalidUtf16("unpaired surrogate")),
             };
         }
@@ -38,7 +42,8 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Problem> {
     let (text, _, had_errors) = encoding.decode(bytes);
     let mut notices = vec![format!("decoded as {} (not UTF-8)", encoding.name())];
     if had_errors {
-        notices.push(format!("some bytes are not valid {} and were replaced with �", encoding.name()));
+        notices
+            .push(format!("some bytes are not valid {} and were replaced with �", encoding.name()));
     }
     Ok(Decoded { text: text.into_owned(), encoding: encoding.name(), notices })
 }

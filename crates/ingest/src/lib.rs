@@ -34,7 +34,10 @@ impl Default for Limits {
 
 impl From<&fieldbrief_core::config::Limits> for Limits {
     fn from(l: &fieldbrief_core::config::Limits) -> Self {
-        Limits { max_bytes: l.max_input_bytes(), pdf_timeout: Duration::from_secs(l.pdf_timeout_secs.max(1)) }
+        Limits {
+            max_bytes: l.max_input_bytes(),
+            pdf_timeout: Duration::from_secs(l.pdf_timeout_secs.max(1)),
+        }
     }
 }
 
@@ -69,7 +72,9 @@ pub enum Problem {
     NotAPdf(&'static str),
     #[error("unsupported file type .{0} (supported: .txt, .md, .pdf and plain-text files)")]
     Unsupported(String),
-    #[error("invalid UTF-8 at byte {offset}, although the file starts with a UTF-8 byte-order mark")]
+    #[error(
+        "invalid UTF-8 at byte {offset}, although the file starts with a UTF-8 byte-order mark"
+    )]
     InvalidUtf8 { offset: usize },
     #[error("invalid UTF-16: {0}")]
     InvalidUtf16(&'static str),
@@ -77,7 +82,9 @@ pub enum Problem {
     PdfCorrupt(String),
     #[error("the PDF is encrypted; remove the password and try again")]
     PdfEncrypted,
-    #[error("no text layer on any of its {pages} pages — scanned PDFs are not supported (OCR it first)")]
+    #[error(
+        "no text layer on any of its {pages} pages — scanned PDFs are not supported (OCR it first)"
+    )]
     PdfNoText { pages: usize },
     #[error("PDF text extraction gave up after {secs} s (the file may be malformed)")]
     PdfTimeout { secs: u64 },
@@ -103,7 +110,8 @@ pub fn read_path(path: &Path, limits: &Limits) -> Result<Document, Error> {
     let file = std::fs::File::open(path).map_err(|e| fail(io_problem(e)))?;
     // Read at most one byte past the limit: the file may have grown since metadata().
     let bytes = read_limited(file, limits.max_bytes).map_err(fail)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| input.clone());
+    let name =
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| input.clone());
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     let mut doc = from_bytes(&input, &name, extension.as_deref(), bytes, limits)?;
     doc.path = Some(path.display().to_string());
@@ -157,7 +165,8 @@ fn io_problem(e: std::io::Error) -> Problem {
     }
 }
 
-const TEXT_EXTENSIONS: &[&str] = &["txt", "text", "md", "markdown", "mdown", "log", "note", "notes", "csv"];
+const TEXT_EXTENSIONS: &[&str] =
+    &["txt", "text", "md", "markdown", "mdown", "log", "note", "notes", "csv"];
 const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown", "mdown"];
 
 fn from_bytes(
@@ -190,7 +199,9 @@ fn from_bytes(
         (Some("pdf"), Format::Binary(what)) => return Err(fail(Problem::NotAPdf(what))),
         (Some("pdf"), Format::Text) => return Err(fail(Problem::NotAPdf("plain text"))),
         (_, Format::Binary(what)) => return Err(fail(Problem::Binary(what))),
-        (Some(ext), Format::Text) if !TEXT_EXTENSIONS.contains(&ext) && sniff::known_binary_extension(ext) => {
+        (Some(ext), Format::Text)
+            if !TEXT_EXTENSIONS.contains(&ext) && sniff::known_binary_extension(ext) =>
+        {
             return Err(fail(Problem::Unsupported(ext.to_string())));
         }
         (_, Format::Text) => {}
@@ -236,14 +247,44 @@ mod tests {
         let cases: Vec<(&str, Vec<u8>, Limits, &str)> = vec![
             ("empty.txt", vec![], Limits::default(), "the file is empty"),
             ("blank.md", b" \n\t\r\n  ".to_vec(), Limits::default(), "only whitespace"),
-            ("scan.pdf", bad_inputs::jpeg(), Limits::default(), "ends in .pdf but is not a PDF: it looks like a JPEG image"),
+            (
+                "scan.pdf",
+                bad_inputs::jpeg(),
+                Limits::default(),
+                "ends in .pdf but is not a PDF: it looks like a JPEG image",
+            ),
             ("cut.pdf", bad_inputs::truncated_pdf(), Limits::default(), "corrupt PDF"),
-            ("hostile.pdf", bad_inputs::pdf_that_panics_the_parser(), Limits::default(), "the PDF parser could not read it"),
-            ("scanned.pdf", make_pdf::without_text(3), Limits::default(), "no text layer on any of its 3 pages"),
-            ("prog.txt", bad_inputs::binary(), Limits::default(), "not a text file: it looks like an ELF executable"),
-            ("bom.txt", bad_inputs::invalid_utf8_with_bom(), Limits::default(), "invalid UTF-8 at byte 42"),
+            (
+                "hostile.pdf",
+                bad_inputs::pdf_that_panics_the_parser(),
+                Limits::default(),
+                "the PDF parser could not read it",
+            ),
+            (
+                "scanned.pdf",
+                make_pdf::without_text(3),
+                Limits::default(),
+                "no text layer on any of its 3 pages",
+            ),
+            (
+                "prog.txt",
+                bad_inputs::binary(),
+                Limits::default(),
+                "not a text file: it looks like an ELF executable",
+            ),
+            (
+                "bom.txt",
+                bad_inputs::invalid_utf8_with_bom(),
+                Limits::default(),
+                "invalid UTF-8 at byte 42",
+            ),
             ("big.txt", vec![b'a'; 2048], tight, "over the 1024-byte limit"),
-            ("report.docx", b"PK\x03\x04rest-of-zip".to_vec(), Limits::default(), "looks like a ZIP archive"),
+            (
+                "report.docx",
+                b"PK\x03\x04rest-of-zip".to_vec(),
+                Limits::default(),
+                "looks like a ZIP archive",
+            ),
             ("photo.jpg", bad_inputs::jpeg(), Limits::default(), "looks like a JPEG image"),
             ("odd.txt", vec![0xFF, 0xFE, b'a', 0, b'b'], Limits::default(), "invalid UTF-16"),
         ];
@@ -284,24 +325,42 @@ mod tests {
     #[test]
     fn pdf_text_comes_back_without_running_headers() {
         let dir = tempfile::tempdir().unwrap();
-        let body: String = (1..=120).map(|i| format!("Reading {i}: discharge pressure 4.{i} bar at pump P-{i}.\n")).collect();
-        let layout = make_pdf::Layout { lines_per_page: 40, header: Some("ACME Report".into()), ..Default::default() };
-        let doc = read_path(&write(&dir, "r.pdf", &make_pdf::from_text(&body, &layout)), &Limits::default()).unwrap();
+        let body: String = (1..=120)
+            .map(|i| format!("Reading {i}: discharge pressure 4.{i} bar at pump P-{i}.\n"))
+            .collect();
+        let layout = make_pdf::Layout {
+            lines_per_page: 40,
+            header: Some("ACME Report".into()),
+            ..Default::default()
+        };
+        let doc = read_path(
+            &write(&dir, "r.pdf", &make_pdf::from_text(&body, &layout)),
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(doc.kind, SourceKind::Pdf);
         assert_eq!(doc.pages, Some(3));
         assert!(!doc.text.contains("ACME Report"), "{}", doc.text);
         assert!(!doc.text.contains("Page 2 of 3"));
         for i in 1..=120 {
-            assert!(doc.text.contains(&format!("discharge pressure 4.{i} bar at pump P-{i}.")), "line {i} lost");
+            assert!(
+                doc.text.contains(&format!("discharge pressure 4.{i} bar at pump P-{i}.")),
+                "line {i} lost"
+            );
         }
     }
 
     #[test]
     fn pdf_extraction_is_abandoned_at_the_time_limit() {
-        let body = "Reading: discharge pressure 4.2 bar at pump P-101, bearing 78 °C.\n".repeat(48 * 100);
-        let bytes = make_pdf::from_text(&body, &make_pdf::Layout { lines_per_page: 48, ..Default::default() });
+        let body =
+            "Reading: discharge pressure 4.2 bar at pump P-101, bearing 78 °C.\n".repeat(48 * 100);
+        let bytes = make_pdf::from_text(
+            &body,
+            &make_pdf::Layout { lines_per_page: 48, ..Default::default() },
+        );
         let started = std::time::Instant::now();
-        let err = pdf::extract(bytes, std::time::Duration::from_millis(1)).err().expect("must time out");
+        let err =
+            pdf::extract(bytes, std::time::Duration::from_millis(1)).err().expect("must time out");
         assert!(matches!(err, Problem::PdfTimeout { .. }), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
@@ -312,7 +371,8 @@ mod tests {
         assert_eq!((doc.kind, doc.text.as_str()), (SourceKind::Stdin, "Pump ok."));
         let err = read_stream(&b""[..], "stdin", &Limits::default()).unwrap_err();
         assert_eq!(err.to_string(), "reading stdin: the file is empty (0 bytes)");
-        let too_big = read_stream(&[b'x'; 100][..], "stdin", &Limits { max_bytes: 10, ..Limits::default() });
+        let too_big =
+            read_stream(&[b'x'; 100][..], "stdin", &Limits { max_bytes: 10, ..Limits::default() });
         assert!(matches!(too_big.unwrap_err().problem, Problem::TooLarge { .. }));
         assert!(from_typed(" \n ").is_err());
         assert_eq!(from_typed("a\r\nb").unwrap().text, "a\nb");

@@ -29,7 +29,9 @@ pub fn extract(bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Problem> 
     std::thread::Builder::new()
         .name(THREAD_NAME.into())
         .spawn(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem_by_pages(&bytes)));
+            let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                pdf_extract::extract_text_from_mem_by_pages(&bytes)
+            }));
             // The receiver may have given up already; nothing to do then.
             let _ = tx.send(result);
         })
@@ -45,9 +47,14 @@ pub fn extract(bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Problem> 
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             tracing::debug!(panic = %msg, "pdf-extract panicked (caught)");
-            return Err(Problem::PdfCorrupt(format!("the PDF parser could not read it ({})", first_line(&msg))));
+            return Err(Problem::PdfCorrupt(format!(
+                "the PDF parser could not read it ({})",
+                first_line(&msg)
+            )));
         }
-        Err(mpsc::RecvTimeoutError::Timeout) => return Err(Problem::PdfTimeout { secs: timeout.as_secs() }),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            return Err(Problem::PdfTimeout { secs: timeout.as_secs() });
+        }
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             return Err(Problem::PdfCorrupt("the PDF parser stopped without a result".into()));
         }

@@ -31,7 +31,8 @@ const MAGIC: &[(&[u8], &str)] = &[
 /// text note that mentions "%PDF-" stays a text note.
 pub fn sniff(bytes: &[u8], named_pdf: bool) -> Format {
     let head = &bytes[..bytes.len().min(1024)];
-    let at_start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head).trim_ascii_start().starts_with(b"%PDF-");
+    let at_start =
+        head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head).trim_ascii_start().starts_with(b"%PDF-");
     if at_start || (named_pdf && head.windows(5).any(|w| w == b"%PDF-")) {
         return Format::Pdf;
     }
@@ -47,7 +48,10 @@ pub fn sniff(bytes: &[u8], named_pdf: bool) -> Format {
             return Format::Binary("binary data (it contains NUL bytes)");
         }
         // Control characters other than whitespace are rare in text in any encoding.
-        let controls = sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0C)).count();
+        let controls = sample
+            .iter()
+            .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0C))
+            .count();
         if controls * 20 > sample.len() {
             return Format::Binary("binary data (it is mostly control characters)");
         }
@@ -59,9 +63,34 @@ pub fn sniff(bytes: &[u8], named_pdf: bool) -> Format {
 pub fn known_binary_extension(ext: &str) -> bool {
     matches!(
         ext,
-        "doc" | "docx" | "xls" | "xlsx" | "ppt" | "pptx" | "odt" | "ods" | "rtf" | "jpg" | "jpeg" | "png" | "gif"
-            | "tif" | "tiff" | "heic" | "zip" | "gz" | "7z" | "rar" | "exe" | "dll" | "so" | "gguf" | "db"
-            | "sqlite" | "epub" | "pages"
+        "doc"
+            | "docx"
+            | "xls"
+            | "xlsx"
+            | "ppt"
+            | "pptx"
+            | "odt"
+            | "ods"
+            | "rtf"
+            | "jpg"
+            | "jpeg"
+            | "png"
+            | "gif"
+            | "tif"
+            | "tiff"
+            | "heic"
+            | "zip"
+            | "gz"
+            | "7z"
+            | "rar"
+            | "exe"
+            | "dll"
+            | "so"
+            | "gguf"
+            | "db"
+            | "sqlite"
+            | "epub"
+            | "pages"
     )
 }
 
@@ -81,7 +110,10 @@ mod tests {
             (b"plain text\n", Format::Text),
             (b"\xFF\xFEa\x00b\x00", Format::Text),
             (b"abc\x00def", Format::Binary("binary data (it contains NUL bytes)")),
-            (b"\x01\x02\x03\x04\x05abc", Format::Binary("binary data (it is mostly control characters)")),
+            (
+                b"\x01\x02\x03\x04\x05abc",
+                Format::Binary("binary data (it is mostly control characters)"),
+            ),
             (b"caf\xE9 au lait", Format::Text),
         ];
         for (bytes, want) in cases {

@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::Instant;
 
 fn main() {
-    let mib: usize = std::env::var("FIELDBRIEF_BENCH_MIB").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
+    let mib: usize =
+        std::env::var("FIELDBRIEF_BENCH_MIB").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
     let bytes: Vec<u8> = {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         (0..mib << 20)
@@ -36,7 +37,13 @@ fn main() {
     let mut curl_synced = Vec::new();
     for round in 0..3 {
         let partial = dir.path().join(format!("ours-{round}.part"));
-        let job = Job { url: url.clone(), partial: partial.clone(), sha256: Some(sha.clone()), size: Some((mib << 20) as u64), size_hint: None };
+        let job = Job {
+            url: url.clone(),
+            partial: partial.clone(),
+            sha256: Some(sha.clone()),
+            size: Some((mib << 20) as u64),
+            size_hint: None,
+        };
         let t = Instant::now();
         download::download(&job, &opts, &Control::default(), &mut |_| {}).expect("download");
         ours.push(len / t.elapsed().as_secs_f64());
@@ -63,7 +70,8 @@ fn main() {
         file
     } else {
         let p = dir.path().join("hash-me");
-        let job = Job { url: url.clone(), partial: p.clone(), sha256: None, size: None, size_hint: None };
+        let job =
+            Job { url: url.clone(), partial: p.clone(), sha256: None, size: None, size_hint: None };
         download::download(&job, &opts, &Control::default(), &mut |_| {}).expect("download");
         p
     };
@@ -72,7 +80,12 @@ fn main() {
     let hash_rate = len / t.elapsed().as_secs_f64();
     assert_eq!(ours_sha, sha);
     let t = Instant::now();
-    let sum = Command::new("sha256sum").arg(&file).output().ok().filter(|o| o.status.success()).map(|_| len / t.elapsed().as_secs_f64());
+    let sum = Command::new("sha256sum")
+        .arg(&file)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| len / t.elapsed().as_secs_f64());
 
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
     println!("file: {mib} MiB from http://127.0.0.1 (3 rounds, best)");
@@ -81,7 +94,10 @@ fn main() {
     println!("| fieldbrief download (streaming sha256, fsync, sidecar) | {:.0} |", best(&ours));
     if !curl.is_empty() {
         println!("| curl -o (same server, same file) | {:.0} |", best(&curl));
-        println!("| curl -o, then fsync (the durability fieldbrief gives) | {:.0} |", best(&curl_synced));
+        println!(
+            "| curl -o, then fsync (the durability fieldbrief gives) | {:.0} |",
+            best(&curl_synced)
+        );
         println!("| ratio fieldbrief / curl+fsync | {:.2} |", best(&ours) / best(&curl_synced));
     }
     println!("| sha256 verification (models verify) | {hash_rate:.0} |");

@@ -41,7 +41,9 @@ pub struct Entry {
     pub auto_install: bool,
 }
 
-fn optional_hash<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+fn optional_hash<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     Ok(s.filter(|h| !h.is_empty() && h != "unknown").map(|h| h.to_ascii_lowercase()))
 }
@@ -57,10 +59,16 @@ impl Entry {
         if let Some(h) = &self.sha256
             && (h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
         {
-            return Err(Error::BadInput(format!("{}@{}: sha256 must be 64 hex digits or \"unknown\"", self.id, self.version)));
+            return Err(Error::BadInput(format!(
+                "{}@{}: sha256 must be 64 hex digits or \"unknown\"",
+                self.id, self.version
+            )));
         }
         if self.size == 0 {
-            return Err(Error::BadInput(format!("{}@{}: size must be given in bytes", self.id, self.version)));
+            return Err(Error::BadInput(format!(
+                "{}@{}: size must be given in bytes",
+                self.id, self.version
+            )));
         }
         Ok(())
     }
@@ -71,7 +79,10 @@ impl Entry {
 pub enum Source {
     BuiltIn,
     /// A signed manifest from a URL or a folder.
-    Organisation { location: String, publisher: String },
+    Organisation {
+        location: String,
+        publisher: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,7 +120,8 @@ impl Catalog {
     }
 
     pub fn from_toml(text: &str) -> Result<Catalog> {
-        let parsed: TomlCatalog = toml::from_str(text).map_err(|e| Error::BadInput(format!("catalog.toml: {e}")))?;
+        let parsed: TomlCatalog =
+            toml::from_str(text).map_err(|e| Error::BadInput(format!("catalog.toml: {e}")))?;
         let mut entries = parsed.models;
         for e in &mut entries {
             e.check()?;
@@ -122,14 +134,25 @@ impl Catalog {
     /// An organisation's manifest, after its signature has been checked against `key`.
     /// `location` is where it came from (a URL or a path); relative model URLs are resolved
     /// against it.
-    pub fn from_signed_manifest(bytes: &[u8], signature: Option<&str>, key: &PublicKey, location: &str) -> Result<Catalog> {
+    pub fn from_signed_manifest(
+        bytes: &[u8],
+        signature: Option<&str>,
+        key: &PublicKey,
+        location: &str,
+    ) -> Result<Catalog> {
         let Some(signature) = signature else {
-            return Err(Error::Signature(format!("the catalog at {location} is not signed ({location}.sig is missing); it is refused")));
+            return Err(Error::Signature(format!(
+                "the catalog at {location} is not signed ({location}.sig is missing); it is refused"
+            )));
         };
         key.verify(bytes, signature)?;
-        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::BadInput(format!("the catalog at {location}: {e}")))?;
+        let manifest: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| Error::BadInput(format!("the catalog at {location}: {e}")))?;
         if manifest.schema != 1 {
-            return Err(Error::BadInput(format!("the catalog at {location} has schema {}; this app reads schema 1", manifest.schema)));
+            return Err(Error::BadInput(format!(
+                "the catalog at {location} has schema {}; this app reads schema 1",
+                manifest.schema
+            )));
         }
         let generated = match &manifest.generated {
             None => None,
@@ -142,7 +165,14 @@ impl Catalog {
             e.check()?;
             e.url = resolve_url(location, &e.url);
         }
-        Ok(Catalog { source: Source::Organisation { location: location.to_string(), publisher: manifest.publisher }, entries, generated })
+        Ok(Catalog {
+            source: Source::Organisation {
+                location: location.to_string(),
+                publisher: manifest.publisher,
+            },
+            entries,
+            generated,
+        })
     }
 
     /// Refuses a manifest that is older than `seen` (the last one accepted from the same
@@ -160,7 +190,10 @@ impl Catalog {
             Source::Organisation { location, .. } => location.as_str(),
             Source::BuiltIn => "the built-in catalog",
         };
-        let fmt = |t: &time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string());
+        let fmt = |t: &time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| t.to_string())
+        };
         match (&self.generated, &seen) {
             (Some(new), Some(old)) if new < old => Err(Error::Signature(format!(
                 "the catalog at {location} is dated {}, older than the one already accepted (dated {}); it may be an old catalog replayed and is refused",
@@ -235,8 +268,16 @@ mod tests {
         let s = Signer::from_seed([3; 32]);
         let m = manifest("https://models.example/tiny-1.0.gguf");
         let key = PublicKey::parse(&s.public_key()).unwrap();
-        let c = Catalog::from_signed_manifest(m.as_bytes(), Some(&s.sign(m.as_bytes())), &key, "https://acme.example/fb/catalog.json").unwrap();
-        assert!(matches!(&c.source, Source::Organisation { publisher, .. } if publisher == "Acme Field Ops"));
+        let c = Catalog::from_signed_manifest(
+            m.as_bytes(),
+            Some(&s.sign(m.as_bytes())),
+            &key,
+            "https://acme.example/fb/catalog.json",
+        )
+        .unwrap();
+        assert!(
+            matches!(&c.source, Source::Organisation { publisher, .. } if publisher == "Acme Field Ops")
+        );
         let newest = c.find("tiny", None).unwrap();
         assert_eq!(newest.version, "1.10");
         assert_eq!(newest.url, "https://acme.example/fb/tiny-1.10.gguf");
@@ -250,13 +291,22 @@ mod tests {
         let s = Signer::from_seed([3; 32]);
         let m = manifest("x.gguf");
         let key = PublicKey::parse(&s.public_key()).unwrap();
-        let unsigned = Catalog::from_signed_manifest(m.as_bytes(), None, &key, "c.json").unwrap_err();
+        let unsigned =
+            Catalog::from_signed_manifest(m.as_bytes(), None, &key, "c.json").unwrap_err();
         assert!(matches!(unsigned, Error::Signature(_)), "{unsigned}");
         let by_other = Signer::from_seed([4; 32]).sign(m.as_bytes());
-        assert!(matches!(Catalog::from_signed_manifest(m.as_bytes(), Some(&by_other), &key, "c.json"), Err(Error::Signature(_))));
+        assert!(matches!(
+            Catalog::from_signed_manifest(m.as_bytes(), Some(&by_other), &key, "c.json"),
+            Err(Error::Signature(_))
+        ));
         let tampered = m.replace("Acme", "Evil");
         assert!(matches!(
-            Catalog::from_signed_manifest(tampered.as_bytes(), Some(&s.sign(m.as_bytes())), &key, "c.json"),
+            Catalog::from_signed_manifest(
+                tampered.as_bytes(),
+                Some(&s.sign(m.as_bytes())),
+                &key,
+                "c.json"
+            ),
             Err(Error::Signature(_))
         ));
     }
@@ -267,10 +317,19 @@ mod tests {
         let key = PublicKey::parse(&s.public_key()).unwrap();
         let dated = |when: Option<&str>| {
             let m = match when {
-                Some(w) => manifest("x.gguf").replacen("{\"schema\":1,", &format!("{{\"schema\":1,\"generated\":\"{w}\","), 1),
+                Some(w) => manifest("x.gguf").replacen(
+                    "{\"schema\":1,",
+                    &format!("{{\"schema\":1,\"generated\":\"{w}\","),
+                    1,
+                ),
                 None => manifest("x.gguf"),
             };
-            Catalog::from_signed_manifest(m.as_bytes(), Some(&s.sign(m.as_bytes())), &key, "https://acme.example/c.json")
+            Catalog::from_signed_manifest(
+                m.as_bytes(),
+                Some(&s.sign(m.as_bytes())),
+                &key,
+                "https://acme.example/c.json",
+            )
         };
         let nov = dated(Some("2026-11-01T08:00:00Z")).unwrap();
         let dec = dated(Some("2026-12-01T09:30:00+01:00")).unwrap();
@@ -278,9 +337,16 @@ mod tests {
         assert!(dec.check_newer_than(&nov).is_ok());
         assert!(dec.check_newer_than(&dec).is_ok(), "the same catalog fetched again is fine");
         let replay = nov.check_newer_than(&dec).unwrap_err();
-        assert!(matches!(replay, Error::Signature(_)) && replay.to_string().contains("older than the one already accepted"), "{replay}");
+        assert!(
+            matches!(replay, Error::Signature(_))
+                && replay.to_string().contains("older than the one already accepted"),
+            "{replay}"
+        );
         assert!(undated.check_newer_than(&dec).is_err());
-        assert!(nov.check_newer_than(&undated).is_ok(), "a first date after undated ones is accepted");
+        assert!(
+            nov.check_newer_than(&undated).is_ok(),
+            "a first date after undated ones is accepted"
+        );
         assert!(undated.check_newer_than(&undated).is_ok());
         let bad = dated(Some("yesterday")).unwrap_err();
         assert!(bad.to_string().contains("RFC 3339"), "{bad}");
@@ -289,9 +355,18 @@ mod tests {
     #[test]
     fn entries_that_could_escape_the_models_directory_are_refused() {
         let s = Signer::from_seed([3; 32]);
-        let m = manifest("x.gguf").replace("\"id\":\"tiny\",\"version\":\"1.0\"", "\"id\":\"../etc\",\"version\":\"1.0\"");
+        let m = manifest("x.gguf").replace(
+            "\"id\":\"tiny\",\"version\":\"1.0\"",
+            "\"id\":\"../etc\",\"version\":\"1.0\"",
+        );
         let key = PublicKey::parse(&s.public_key()).unwrap();
-        let e = Catalog::from_signed_manifest(m.as_bytes(), Some(&s.sign(m.as_bytes())), &key, "c.json").unwrap_err();
+        let e = Catalog::from_signed_manifest(
+            m.as_bytes(),
+            Some(&s.sign(m.as_bytes())),
+            &key,
+            "c.json",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not valid"), "{e}");
     }
 }

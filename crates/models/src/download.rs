@@ -127,7 +127,8 @@ struct Sidecar {
 
 /// The sidecar of a download that is paused or was interrupted, if any.
 pub fn partial_state(partial: &Path) -> Option<(u64, Option<u64>)> {
-    let sidecar: Sidecar = serde_json::from_slice(&std::fs::read(sidecar_path(partial)).ok()?).ok()?;
+    let sidecar: Sidecar =
+        serde_json::from_slice(&std::fs::read(sidecar_path(partial)).ok()?).ok()?;
     let have = std::fs::metadata(partial).ok()?.len();
     Some((have, sidecar.total.or(sidecar.size)))
 }
@@ -147,7 +148,8 @@ fn sidecar_path(partial: &Path) -> PathBuf {
 /// Plain HTTP only to this machine: integrity comes from the hash, but a trust-on-first-use
 /// download has nothing else to rely on.
 pub fn check_url(url: &str) -> Result<()> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| Error::BadInput(format!("{url}: not a URL ({e})")))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| Error::BadInput(format!("{url}: not a URL ({e})")))?;
     let loopback = match parsed.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -157,14 +159,17 @@ pub fn check_url(url: &str) -> Result<()> {
     match parsed.scheme() {
         "https" if parsed.host().is_some() => Ok(()),
         "http" if loopback => Ok(()),
-        "http" => Err(Error::BadInput(format!("{url}: models are downloaded over HTTPS only (plain HTTP is allowed to this machine alone)"))),
+        "http" => Err(Error::BadInput(format!(
+            "{url}: models are downloaded over HTTPS only (plain HTTP is allowed to this machine alone)"
+        ))),
         _ => Err(Error::BadInput(format!("{url}: not an http(s) URL"))),
     }
 }
 
 /// Free bytes on the disk holding `dir`.
 pub fn free_space(dir: &Path) -> Result<u64> {
-    fs4::available_space(dir).map_err(Error::io(format!("measuring free space at {}", dir.display())))
+    fs4::available_space(dir)
+        .map_err(Error::io(format!("measuring free space at {}", dir.display())))
 }
 
 fn check_space(dir: &Path, still_needed: u64, opts: &Options, what: &str) -> Result<()> {
@@ -183,15 +188,29 @@ fn check_space(dir: &Path, still_needed: u64, opts: &Options, what: &str) -> Res
 }
 
 /// Downloads `job`, resuming whatever is on disk, calling `progress` a few times a second.
-pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn FnMut(&Progress)) -> Result<Downloaded> {
+pub fn download(
+    job: &Job,
+    opts: &Options,
+    control: &Control,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Downloaded> {
     check_url(&job.url)?;
     let dir = job.partial.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&dir).map_err(Error::io(format!("creating {}", dir.display())))?;
     let what = job.url.rsplit('/').next().unwrap_or(&job.url).to_string();
 
     // What is on disk from before, if it was the same file.
-    let mut sidecar = Sidecar { url: job.url.clone(), sha256: job.sha256.clone(), size: job.size, validator: None, total: job.size };
-    if let Some(old) = std::fs::read(sidecar_path(&job.partial)).ok().and_then(|b| serde_json::from_slice::<Sidecar>(&b).ok()) {
+    let mut sidecar = Sidecar {
+        url: job.url.clone(),
+        sha256: job.sha256.clone(),
+        size: job.size,
+        validator: None,
+        total: job.size,
+    };
+    if let Some(old) = std::fs::read(sidecar_path(&job.partial))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Sidecar>(&b).ok())
+    {
         if old.url == job.url && old.sha256 == job.sha256 && old.size == job.size {
             sidecar = old;
         } else {
@@ -254,7 +273,20 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
         }
         attempts += 1;
         let before = have;
-        let step = runtime.block_on(fetch(&client, job, &dir, &what, opts, control, &mut sidecar, &mut file, &hasher, &mut have, &mut meter, progress));
+        let step = runtime.block_on(fetch(
+            &client,
+            job,
+            &dir,
+            &what,
+            opts,
+            control,
+            &mut sidecar,
+            &mut file,
+            &hasher,
+            &mut have,
+            &mut meter,
+            progress,
+        ));
         match step {
             Ok(Fetched::Complete) => break,
             Ok(Fetched::Restart) => {
@@ -262,10 +294,13 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
                 failures += 1;
                 if failures > opts.max_retries {
                     let _ = save_sidecar(&job.partial, &sidecar);
-                    return Err(Error::Network(format!("downloading {what}: the server kept changing the file or its length; try again later")));
+                    return Err(Error::Network(format!(
+                        "downloading {what}: the server kept changing the file or its length; try again later"
+                    )));
                 }
                 file.set_len(0).map_err(Error::io("truncating the partial download"))?;
-                file.seek(SeekFrom::Start(0)).map_err(Error::io("rewinding the partial download"))?;
+                file.seek(SeekFrom::Start(0))
+                    .map_err(Error::io("rewinding the partial download"))?;
                 hasher.reset();
                 have = 0;
                 continue;
@@ -288,7 +323,10 @@ pub fn download(job: &Job, opts: &Options, control: &Control, progress: &mut dyn
                         human_bytes(have)
                     )));
                 }
-                let delay = opts.retry_base.saturating_mul(1 << (failures - 1).min(5)).min(Duration::from_secs(30));
+                let delay = opts
+                    .retry_base
+                    .saturating_mul(1 << (failures - 1).min(5))
+                    .min(Duration::from_secs(30));
                 tracing::info!(%why, attempt = attempts, delay_ms = delay.as_millis() as u64, have, "download interrupted; resuming");
                 progress(&meter.report(Phase::Retrying, have, sidecar.total, Some(why)));
                 let until = Instant::now() + delay;
@@ -335,7 +373,12 @@ fn save_sidecar(partial: &Path, s: &Sidecar) -> Result<()> {
     std::fs::rename(&temp, &path).map_err(Error::io(format!("writing {}", path.display())))
 }
 
-fn pause(file: &mut std::fs::File, partial: &Path, sidecar: &Sidecar, have: u64) -> Result<Downloaded> {
+fn pause(
+    file: &mut std::fs::File,
+    partial: &Path,
+    sidecar: &Sidecar,
+    have: u64,
+) -> Result<Downloaded> {
     file.sync_all().map_err(Error::io(format!("writing {}", partial.display())))?;
     save_sidecar(partial, sidecar)?;
     Err(Error::Paused(have))
@@ -371,7 +414,11 @@ enum Waited<T> {
 /// Awaits `fut` for at most `limit`, looking at `control` every 100 ms so that a pause or a
 /// cancel takes effect at once, even while the server sends nothing. (`fut` is polled in
 /// place, never restarted: reqwest's `send` and `chunk` lose nothing between polls.)
-async fn unless_stopped<T>(fut: impl std::future::Future<Output = T>, limit: Duration, control: &Control) -> Waited<T> {
+async fn unless_stopped<T>(
+    fut: impl std::future::Future<Output = T>,
+    limit: Duration,
+    control: &Control,
+) -> Waited<T> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut fut = std::pin::pin!(fut);
     loop {
@@ -419,25 +466,40 @@ async fn fetch(
             request = request.header(IF_RANGE, v);
         }
     }
-    let response = match unless_stopped(request.send(), opts.stall + opts.connect_timeout, control).await {
-        Waited::Stopped(f) => return Ok(f),
-        Waited::TimedOut => return Err(Attempt::Retry("the server did not answer".into())),
-        Waited::Done(Err(e)) => return Err(Attempt::Retry(describe(&e))),
-        Waited::Done(Ok(r)) => r,
-    };
+    let response =
+        match unless_stopped(request.send(), opts.stall + opts.connect_timeout, control).await {
+            Waited::Stopped(f) => return Ok(f),
+            Waited::TimedOut => return Err(Attempt::Retry("the server did not answer".into())),
+            Waited::Done(Err(e)) => return Err(Attempt::Retry(describe(&e))),
+            Waited::Done(Ok(r)) => r,
+        };
     let status = response.status();
-    let header = |name| response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
     let validator = header(ETAG).or_else(|| header(LAST_MODIFIED));
     let total = match status {
         StatusCode::PARTIAL_CONTENT => {
             // "bytes START-END/TOTAL": it must start where we are.
             let range = header(CONTENT_RANGE).unwrap_or_default();
-            let start = range.strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<u64>().ok());
+            let start = range
+                .strip_prefix("bytes ")
+                .and_then(|r| r.split('-').next())
+                .and_then(|s| s.parse::<u64>().ok());
             let total = range.rsplit('/').next().and_then(|t| t.parse::<u64>().ok());
             let changed_length = matches!((sidecar.total, total), (Some(a), Some(b)) if a != b);
-            let changed_validator = matches!((&sidecar.validator, &validator), (Some(a), Some(b)) if a != b);
+            let changed_validator =
+                matches!((&sidecar.validator, &validator), (Some(a), Some(b)) if a != b);
             if start != Some(*have) || changed_length || changed_validator {
-                tracing::info!(changed_length, changed_validator, "the file on the server is not the one begun; starting over");
+                tracing::info!(
+                    changed_length,
+                    changed_validator,
+                    "the file on the server is not the one begun; starting over"
+                );
                 return Ok(Fetched::Restart);
             }
             total
@@ -447,20 +509,31 @@ async fn fetch(
                 // The server ignored the range, or the file changed: start over.
                 tracing::info!("server sent the whole file; starting over");
                 *have = 0;
-                file.set_len(0).map_err(|e| Attempt::Fatal(Error::io("truncating the partial download")(e)))?;
-                file.seek(SeekFrom::Start(0)).map_err(|e| Attempt::Fatal(Error::io("rewinding")(e)))?;
+                file.set_len(0)
+                    .map_err(|e| Attempt::Fatal(Error::io("truncating the partial download")(e)))?;
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|e| Attempt::Fatal(Error::io("rewinding")(e)))?;
                 hasher.reset();
             }
             header(CONTENT_LENGTH).and_then(|t| t.parse::<u64>().ok())
         }
         StatusCode::RANGE_NOT_SATISFIABLE => {
-            let total = header(CONTENT_RANGE).and_then(|r| r.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()));
+            let total = header(CONTENT_RANGE)
+                .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()));
             return if total == Some(*have) { Ok(Fetched::Complete) } else { Ok(Fetched::Restart) };
         }
-        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
+        s if s.is_server_error()
+            || s == StatusCode::TOO_MANY_REQUESTS
+            || s == StatusCode::REQUEST_TIMEOUT =>
+        {
             return Err(Attempt::Retry(format!("the server answered {s}")));
         }
-        s => return Err(Attempt::Fatal(Error::Network(format!("{}: the server answered {s}", job.url)))),
+        s => {
+            return Err(Attempt::Fatal(Error::Network(format!(
+                "{}: the server answered {s}",
+                job.url
+            ))));
+        }
     };
     if let Some(t) = total {
         if job.sha256.is_some() && job.size.is_some_and(|s| s != t) {
@@ -477,7 +550,8 @@ async fn fetch(
     }
     sidecar.validator = validator;
     save_sidecar(&job.partial, sidecar).map_err(Attempt::Fatal)?;
-    file.seek(SeekFrom::Start(*have)).map_err(|e| Attempt::Fatal(Error::io("seeking the partial download")(e)))?;
+    file.seek(SeekFrom::Start(*have))
+        .map_err(|e| Attempt::Fatal(Error::io("seeking the partial download")(e)))?;
     let mut response = response;
     // Writes go out in 1 MiB blocks; `have` counts only bytes in the file.
     let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BLOCK);
@@ -491,9 +565,13 @@ async fn fetch(
         let received = *have + pending.len() as u64;
         // Waits in short steps (a chunk future that is dropped loses nothing), so that while
         // the server is quiet the progress still shows every byte that came.
-        let chunk = match unless_stopped(response.chunk(), QUIET_STEP.min(opts.stall), control).await {
+        let chunk = match unless_stopped(response.chunk(), QUIET_STEP.min(opts.stall), control)
+            .await
+        {
             Waited::Stopped(f) => break Ok(f),
-            Waited::TimedOut if last_data.elapsed() >= opts.stall => break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64()))),
+            Waited::TimedOut if last_data.elapsed() >= opts.stall => {
+                break Err(Attempt::Retry(format!("no data for {} s", opts.stall.as_secs_f64())));
+            }
             Waited::TimedOut => {
                 // Every byte that came is shown, and the rate falls while nothing comes.
                 if meter.due() {
@@ -504,7 +582,9 @@ async fn fetch(
             Waited::Done(Err(e)) => break Err(Attempt::Retry(describe(&e))),
             Waited::Done(Ok(None)) => {
                 break match sidecar.total {
-                    Some(t) if received < t => Err(Attempt::Retry(format!("the connection closed at {received} of {t}"))),
+                    Some(t) if received < t => {
+                        Err(Attempt::Retry(format!("the connection closed at {received} of {t}")))
+                    }
                     _ => Ok(Fetched::Complete),
                 };
             }
@@ -512,7 +592,10 @@ async fn fetch(
         };
         if sidecar.total.is_some_and(|t| received + chunk.len() as u64 > t) {
             if job.sha256.is_some() && job.size.is_some() {
-                break Err(Attempt::Fatal(Error::Integrity(format!("{what}: the server sent more than the catalog's {} bytes; nothing was installed", job.size.unwrap_or(0)))));
+                break Err(Attempt::Fatal(Error::Integrity(format!(
+                    "{what}: the server sent more than the catalog's {} bytes; nothing was installed",
+                    job.size.unwrap_or(0)
+                ))));
             }
             break Ok(Fetched::Restart);
         }
@@ -525,7 +608,12 @@ async fn fetch(
         }
         last_data = Instant::now();
         if meter.due() {
-            progress(&meter.report(Phase::Downloading, *have + pending.len() as u64, sidecar.total, None));
+            progress(&meter.report(
+                Phase::Downloading,
+                *have + pending.len() as u64,
+                sidecar.total,
+                None,
+            ));
         }
     };
     if let Err(e) = write_block(file, &mut pending, have, what, &job.partial) {
@@ -536,14 +624,23 @@ async fn fetch(
 
 const WRITE_BLOCK: usize = 1 << 20;
 
-fn write_block(file: &mut std::fs::File, pending: &mut Vec<u8>, have: &mut u64, what: &str, partial: &Path) -> Result<()> {
+fn write_block(
+    file: &mut std::fs::File,
+    pending: &mut Vec<u8>,
+    have: &mut u64,
+    what: &str,
+    partial: &Path,
+) -> Result<()> {
     if pending.is_empty() {
         return Ok(());
     }
     if let Err(e) = file.write_all(pending) {
         let full = e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull;
         return Err(if full {
-            Error::DiskSpace(format!("the disk filled up while downloading {what}; {} are kept to resume", human_bytes(*have)))
+            Error::DiskSpace(format!(
+                "the disk filled up while downloading {what}; {} are kept to resume",
+                human_bytes(*have)
+            ))
         } else {
             Error::io(format!("writing {}", partial.display()))(e)
         });
@@ -594,7 +691,11 @@ impl Hashing {
 
     fn finish(mut self) -> Result<String> {
         drop(self.tx.take());
-        let h = self.handle.take().and_then(|h| h.join().ok()).ok_or_else(|| Error::Network("the hashing thread failed".into()))?;
+        let h = self
+            .handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .ok_or_else(|| Error::Network("the hashing thread failed".into()))?;
         Ok(hex(&h.finalize()))
     }
 }
@@ -636,15 +737,28 @@ impl Meter {
         self.last_report.is_none_or(|t| t.elapsed() >= Duration::from_millis(100))
     }
 
-    fn report(&mut self, phase: Phase, have: u64, total: Option<u64>, message: Option<String>) -> Progress {
+    fn report(
+        &mut self,
+        phase: Phase,
+        have: u64,
+        total: Option<u64>,
+        message: Option<String>,
+    ) -> Progress {
         let now = Instant::now();
         self.last_report = Some(now);
         self.samples.push_back((now, have));
-        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(5)) {
+        while self.samples.len() > 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(5))
+        {
             self.samples.pop_front();
         }
         let rate = match (self.samples.front(), self.samples.back()) {
-            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 && b1 >= b0 => (b1 - b0) as f64 / t1.duration_since(*t0).as_secs_f64(),
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 && b1 >= b0 => {
+                (b1 - b0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
             _ => 0.0,
         };
         let eta_s = match total {

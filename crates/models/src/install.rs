@@ -172,7 +172,13 @@ impl Models {
         let prefix = format!("{id}@");
         let mut versions: Vec<String> = dir
             .flatten()
-            .filter_map(|e| e.file_name().to_str()?.strip_prefix(&prefix)?.strip_suffix(".part").map(str::to_string))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_prefix(&prefix)?
+                    .strip_suffix(".part")
+                    .map(str::to_string)
+            })
             .filter(|v| check_name("version", v).is_ok())
             .collect();
         versions.sort_by(|a, b| compare_versions(b, a));
@@ -216,7 +222,9 @@ impl Models {
     pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = read_dir_names(&self.dir)
             .into_iter()
-            .filter(|n| !n.starts_with('.') && self.dir.join(n).is_dir() && !self.versions(n).is_empty())
+            .filter(|n| {
+                !n.starts_with('.') && self.dir.join(n).is_dir() && !self.versions(n).is_empty()
+            })
             .collect();
         ids.sort();
         ids
@@ -226,7 +234,11 @@ impl Models {
     pub fn versions(&self, id: &str) -> Vec<String> {
         let mut v: Vec<String> = read_dir_names(&self.id_dir(id))
             .into_iter()
-            .filter(|n| !n.starts_with('.') && self.version_dir(id, n).join("install.json").is_file() && self.version_dir(id, n).join(MODEL_FILE).is_file())
+            .filter(|n| {
+                !n.starts_with('.')
+                    && self.version_dir(id, n).join("install.json").is_file()
+                    && self.version_dir(id, n).join(MODEL_FILE).is_file()
+            })
             .collect();
         v.sort_by(|a, b| compare_versions(b, a));
         v
@@ -234,7 +246,12 @@ impl Models {
 
     /// Every installed version of every id.
     pub fn list(&self) -> Vec<Installed> {
-        self.ids().iter().flat_map(|id| self.versions(id).into_iter().filter_map(|v| self.get(id, &v)).collect::<Vec<_>>()).collect()
+        self.ids()
+            .iter()
+            .flat_map(|id| {
+                self.versions(id).into_iter().filter_map(|v| self.get(id, &v)).collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// The hash pinned on first use for `id@version`.
@@ -243,7 +260,10 @@ impl Models {
     }
 
     fn pins(&self) -> BTreeMap<String, String> {
-        std::fs::read(self.dir.join("pins.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        std::fs::read(self.dir.join("pins.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     fn save_pin(&self, id: &str, version: &str, sha256: &str) -> Result<()> {
@@ -269,14 +289,23 @@ impl Models {
 
     /// Stages, hashes, validates and smoke-tests `req.file`, then makes it `req.id`'s current
     /// version. `smoke` gets the staged file and answers why it is not usable, if it is not.
-    pub fn install(&self, req: &Request, smoke: &mut dyn FnMut(&Path) -> std::result::Result<(), String>) -> Result<Installed> {
+    pub fn install(
+        &self,
+        req: &Request,
+        smoke: &mut dyn FnMut(&Path) -> std::result::Result<(), String>,
+    ) -> Result<Installed> {
         check_name("model id", req.id)?;
         check_name("version", req.version)?;
         let staging_root = self.dir.join(".staging");
-        std::fs::create_dir_all(&staging_root).map_err(Error::io(format!("creating {}", staging_root.display())))?;
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let staging = staging_root.join(format!("{}@{}.{}.{nanos}", req.id, req.version, std::process::id()));
-        std::fs::create_dir_all(&staging).map_err(Error::io(format!("creating {}", staging.display())))?;
+        std::fs::create_dir_all(&staging_root)
+            .map_err(Error::io(format!("creating {}", staging_root.display())))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let staging =
+            staging_root.join(format!("{}@{}.{}.{nanos}", req.id, req.version, std::process::id()));
+        std::fs::create_dir_all(&staging)
+            .map_err(Error::io(format!("creating {}", staging.display())))?;
         let result = self.stage_and_activate(req, &staging, smoke);
         if let Err(e) = &result
             && req.transfer == Transfer::Move
@@ -291,7 +320,12 @@ impl Models {
         result
     }
 
-    fn stage_and_activate(&self, req: &Request, staging: &Path, smoke: &mut dyn FnMut(&Path) -> std::result::Result<(), String>) -> Result<Installed> {
+    fn stage_and_activate(
+        &self,
+        req: &Request,
+        staging: &Path,
+        smoke: &mut dyn FnMut(&Path) -> std::result::Result<(), String>,
+    ) -> Result<Installed> {
         let staged = staging.join(MODEL_FILE);
         let source_name = req.file.display().to_string();
         let moved = match req.transfer {
@@ -313,8 +347,14 @@ impl Models {
                 req.id, req.version
             )));
         }
-        fieldbrief_gguf::inspect(&staged).map_err(|e| Error::InvalidModel(format!("{source_name}: {e}")))?;
-        smoke(&staged).map_err(|why| Error::SmokeTest(format!("{}@{} failed the smoke test and was not activated: {why}", req.id, req.version)))?;
+        fieldbrief_gguf::inspect(&staged)
+            .map_err(|e| Error::InvalidModel(format!("{source_name}: {e}")))?;
+        smoke(&staged).map_err(|why| {
+            Error::SmokeTest(format!(
+                "{}@{} failed the smoke test and was not activated: {why}",
+                req.id, req.version
+            ))
+        })?;
         failpoint("smoke-tested");
         let record = Record {
             id: req.id.to_string(),
@@ -325,13 +365,15 @@ impl Models {
             source: req.source.clone(),
             installed_at: now(),
         };
-        let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::BadInput(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&record).map_err(|e| Error::BadInput(e.to_string()))?;
         write_synced(&staging.join("install.json"), &json)?;
         sync_dir(staging);
 
         let _lock = self.lock()?;
         let id_dir = self.id_dir(req.id);
-        std::fs::create_dir_all(&id_dir).map_err(Error::io(format!("creating {}", id_dir.display())))?;
+        std::fs::create_dir_all(&id_dir)
+            .map_err(Error::io(format!("creating {}", id_dir.display())))?;
         let target = self.version_dir(req.id, req.version);
         if let Some(existing) = self.get(req.id, req.version) {
             if existing.record.sha256 != sha256 {
@@ -345,7 +387,8 @@ impl Models {
                 // A leftover without its record: not a version anyone can be using.
                 self.trash(&target);
             }
-            std::fs::rename(staging, &target).map_err(Error::io(format!("installing into {}", target.display())))?;
+            std::fs::rename(staging, &target)
+                .map_err(Error::io(format!("installing into {}", target.display())))?;
             sync_dir(&id_dir);
             failpoint("renamed");
         }
@@ -353,7 +396,9 @@ impl Models {
             self.save_pin(req.id, req.version, &sha256)?;
         }
         self.activate_locked(req.id, req.version, req.keep_previous)?;
-        self.get(req.id, req.version).ok_or_else(|| Error::BadInput(format!("{}@{} vanished after install", req.id, req.version)))
+        self.get(req.id, req.version).ok_or_else(|| {
+            Error::BadInput(format!("{}@{} vanished after install", req.id, req.version))
+        })
     }
 
     /// Makes an installed version current; the old current one becomes the first previous.
@@ -369,7 +414,9 @@ impl Models {
         // back to.
         let keep_previous = keep_previous.max(1);
         if self.get(id, version).is_none() {
-            return Err(Error::BadInput(format!("{id}@{version} is not installed (see `fieldbrief models list`)")));
+            return Err(Error::BadInput(format!(
+                "{id}@{version} is not installed (see `fieldbrief models list`)"
+            )));
         }
         let old = self.pointer(id);
         if old.as_ref().is_some_and(|p| p.version == version) {
@@ -383,7 +430,12 @@ impl Models {
         previous.retain(|v| v != version && self.get(id, v).is_some());
         previous.dedup();
         let dropped: Vec<String> = previous.split_off(keep_previous.min(previous.len()));
-        let pointer = Pointer { version: version.to_string(), previous, probation: true, rollback: old.and_then(|p| p.rollback) };
+        let pointer = Pointer {
+            version: version.to_string(),
+            previous,
+            probation: true,
+            rollback: old.and_then(|p| p.rollback),
+        };
         self.write_pointer(id, &pointer)?;
         for v in dropped {
             self.trash(&self.version_dir(id, &v));
@@ -404,15 +456,34 @@ impl Models {
     }
 
     fn rollback_locked(&self, id: &str, reason: &str) -> Result<Rollback> {
-        let p = self.pointer(id).ok_or_else(|| Error::BadInput(format!("no installed model {id:?} (see `fieldbrief models list`)")))?;
+        let p = self.pointer(id).ok_or_else(|| {
+            Error::BadInput(format!("no installed model {id:?} (see `fieldbrief models list`)"))
+        })?;
         let Some(to) = p.previous.iter().find(|v| self.get(id, v).is_some()).cloned() else {
-            return Err(Error::BadInput(format!("{id} has no previous version to roll back to (only {} is installed)", p.version)));
+            return Err(Error::BadInput(format!(
+                "{id} has no previous version to roll back to (only {} is installed)",
+                p.version
+            )));
         };
-        let rest: Vec<String> = p.previous.iter().skip_while(|v| **v != to).skip(1).cloned().collect();
-        let record = Rollback { from_version: p.version.clone(), to_version: to.clone(), reason: reason.to_string(), at: now() };
+        let rest: Vec<String> =
+            p.previous.iter().skip_while(|v| **v != to).skip(1).cloned().collect();
+        let record = Rollback {
+            from_version: p.version.clone(),
+            to_version: to.clone(),
+            reason: reason.to_string(),
+            at: now(),
+        };
         // The version rolled away from stays installed (to inspect or choose again) but leaves
         // the rollback chain.
-        self.write_pointer(id, &Pointer { version: to, previous: rest, probation: false, rollback: Some(record.clone()) })?;
+        self.write_pointer(
+            id,
+            &Pointer {
+                version: to,
+                previous: rest,
+                probation: false,
+                rollback: Some(record.clone()),
+            },
+        )?;
         Ok(record)
     }
 
@@ -448,7 +519,9 @@ impl Models {
         let ids = match id {
             Some(id) => {
                 if self.versions(id).is_empty() {
-                    return Err(Error::BadInput(format!("no installed model {id:?} (see `fieldbrief models list`)")));
+                    return Err(Error::BadInput(format!(
+                        "no installed model {id:?} (see `fieldbrief models list`)"
+                    )));
                 }
                 vec![id.to_string()]
             }
@@ -465,9 +538,23 @@ impl Models {
                         let problem = (!ok).then(|| {
                             format!("{} is corrupt: {} bytes with sha256 {actual}, installed as {} bytes with sha256 {expected}", inst.path.display(), size, inst.record.size)
                         });
-                        VerifyReport { id: id.clone(), version: v.clone(), ok, expected, actual: Some(actual), problem }
+                        VerifyReport {
+                            id: id.clone(),
+                            version: v.clone(),
+                            ok,
+                            expected,
+                            actual: Some(actual),
+                            problem,
+                        }
                     }
-                    Err(e) => VerifyReport { id: id.clone(), version: v.clone(), ok: false, expected, actual: None, problem: Some(e.to_string()) },
+                    Err(e) => VerifyReport {
+                        id: id.clone(),
+                        version: v.clone(),
+                        ok: false,
+                        expected,
+                        actual: None,
+                        problem: Some(e.to_string()),
+                    },
                 };
                 out.push(report);
             }
@@ -486,15 +573,27 @@ impl Models {
         let versions = self.versions(id);
         let targets: Vec<String> = match version {
             Some(v) if versions.iter().any(|x| x == v) => vec![v.to_string()],
-            Some(v) => return Err(Error::BadInput(format!("{id}@{v} is not installed (see `fieldbrief models list`)"))),
-            None if versions.is_empty() => return Err(Error::BadInput(format!("no installed model {id:?} (see `fieldbrief models list`)"))),
+            Some(v) => {
+                return Err(Error::BadInput(format!(
+                    "{id}@{v} is not installed (see `fieldbrief models list`)"
+                )));
+            }
+            None if versions.is_empty() => {
+                return Err(Error::BadInput(format!(
+                    "no installed model {id:?} (see `fieldbrief models list`)"
+                )));
+            }
             None => versions.clone(),
         };
         if let Some(mut p) = self.pointer(id) {
             p.previous.retain(|v| !targets.contains(v));
             if targets.contains(&p.version) {
                 // The previous version, else the newest one still installed.
-                let next = p.previous.first().cloned().or_else(|| versions.iter().find(|v| !targets.contains(v)).cloned());
+                let next = p
+                    .previous
+                    .first()
+                    .cloned()
+                    .or_else(|| versions.iter().find(|v| !targets.contains(v)).cloned());
                 match next {
                     Some(next) => {
                         p.previous.retain(|v| *v != next);
@@ -523,7 +622,9 @@ impl Models {
     fn trash(&self, path: &Path) {
         let trash = self.dir.join(".trash");
         let _ = std::fs::create_dir_all(&trash);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         let to = trash.join(format!("{}.{nanos}", std::process::id()));
         if std::fs::rename(path, &to).is_ok() {
             if let Err(e) = std::fs::remove_dir_all(&to) {
@@ -538,8 +639,18 @@ impl Models {
         let hour = std::time::Duration::from_secs(3600);
         for name in read_dir_names(&self.dir.join(".staging")) {
             let path = self.dir.join(".staging").join(&name);
-            let pid_alive = name.split('.').rev().nth(1).and_then(|p| p.parse::<u32>().ok()).is_some_and(process_alive);
-            let old = path.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > hour);
+            let pid_alive = name
+                .split('.')
+                .rev()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(process_alive);
+            let old = path
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > hour);
             if !pid_alive || old {
                 let _ = std::fs::remove_dir_all(&path);
             }
@@ -548,7 +659,10 @@ impl Models {
         // Temporary pointers of a write that was killed (".current.json.<pid>.<n>.tmp").
         for id in read_dir_names(&self.dir).into_iter().filter(|n| !n.starts_with('.')) {
             for name in read_dir_names(&self.dir.join(&id)) {
-                let pid = name.strip_suffix(".tmp").and_then(|n| n.split('.').rev().nth(1)).and_then(|p| p.parse::<u32>().ok());
+                let pid = name
+                    .strip_suffix(".tmp")
+                    .and_then(|n| n.split('.').rev().nth(1))
+                    .and_then(|p| p.parse::<u32>().ok());
                 if name.starts_with('.') && pid.is_some_and(|p| !process_alive(p)) {
                     let _ = std::fs::remove_file(self.dir.join(&id).join(&name));
                 }
@@ -590,7 +704,8 @@ impl Models {
                 };
                 // It was in use before versions existed: no new smoke test.
                 self.install(&req, &mut |_| Ok(()))?;
-                std::fs::remove_file(&path).map_err(Error::io(format!("removing {}", path.display())))?;
+                std::fs::remove_file(&path)
+                    .map_err(Error::io(format!("removing {}", path.display())))?;
                 Ok(())
             })();
             if let Err(e) = moved {
@@ -603,7 +718,16 @@ impl Models {
 
 /// A model id from a file name: characters outside the id alphabet become '-'.
 pub fn sanitize_id(stem: &str) -> String {
-    let id: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') { c } else { '-' }).collect();
+    let id: String =
+        stem.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
     let id = id.trim_start_matches('.').to_string();
     if id.is_empty() { "model".into() } else { id }
 }
@@ -619,7 +743,11 @@ fn failpoint(name: &str) {
 
 fn read_dir_names(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -635,12 +763,16 @@ fn process_alive(_pid: u32) -> bool {
 }
 
 fn sync_file(path: &Path) -> Result<()> {
-    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(Error::io(format!("writing {}", path.display())))
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn copy_synced(from: &Path, to: &Path) -> Result<()> {
-    let mut src = std::fs::File::open(from).map_err(Error::io(format!("reading {}", from.display())))?;
-    let mut dst = std::fs::File::create(to).map_err(Error::io(format!("writing {}", to.display())))?;
+    let mut src =
+        std::fs::File::open(from).map_err(Error::io(format!("reading {}", from.display())))?;
+    let mut dst =
+        std::fs::File::create(to).map_err(Error::io(format!("writing {}", to.display())))?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = src.read(&mut buf).map_err(Error::io(format!("reading {}", from.display())))?;
@@ -649,7 +781,11 @@ fn copy_synced(from: &Path, to: &Path) -> Result<()> {
         }
         dst.write_all(&buf[..n]).map_err(|e| {
             if e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull {
-                Error::DiskSpace(format!("the disk is full: {} could not be copied into {}", from.display(), to.display()))
+                Error::DiskSpace(format!(
+                    "the disk is full: {} could not be copied into {}",
+                    from.display(),
+                    to.display()
+                ))
             } else {
                 Error::io(format!("writing {}", to.display()))(e)
             }
@@ -659,8 +795,11 @@ fn copy_synced(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = std::fs::File::create(path).map_err(Error::io(format!("writing {}", path.display())))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(Error::io(format!("writing {}", path.display())))
+    let mut f =
+        std::fs::File::create(path).map_err(Error::io(format!("writing {}", path.display())))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(Error::io(format!("writing {}", path.display())))
 }
 
 /// Replaces `path` whole: temporary file, fsync, rename, directory fsync.
@@ -705,7 +844,16 @@ mod tests {
     }
 
     fn req<'a>(id: &'a str, version: &'a str, file: &'a Path) -> Request<'a> {
-        Request { id, version, file, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "test".into(), keep_previous: 1 }
+        Request {
+            id,
+            version,
+            file,
+            transfer: Transfer::Copy,
+            sha256: None,
+            trust: Trust::Imported,
+            source: "test".into(),
+            keep_previous: 1,
+        }
     }
 
     #[test]
@@ -720,14 +868,19 @@ mod tests {
         assert_eq!(m.current("tiny").unwrap().record.sha256, sha_a);
         m.install(&req("tiny", "1.1", &b), &mut |_| Ok(())).unwrap();
         let p = m.pointer("tiny").unwrap();
-        assert_eq!((p.version.as_str(), p.previous.clone(), p.probation), ("1.1", vec!["1.0".to_string()], true));
+        assert_eq!(
+            (p.version.as_str(), p.previous.clone(), p.probation),
+            ("1.1", vec!["1.0".to_string()], true)
+        );
         // A crash after a request succeeded is not the new version's first: no rollback.
         m.confirm("tiny", "1.1").unwrap();
         assert_eq!(m.crashed("tiny", "1.1", "signal 9").unwrap(), None);
         let r = m.rollback("tiny", "by hand").unwrap();
         assert_eq!((r.from_version.as_str(), r.to_version.as_str()), ("1.1", "1.0"));
         assert_eq!(m.current("tiny").unwrap().record.version, "1.0");
-        assert!(m.rollback("tiny", "again").unwrap_err().to_string().contains("no previous version"));
+        assert!(
+            m.rollback("tiny", "again").unwrap_err().to_string().contains("no previous version")
+        );
         // Keep one previous: installing 1.2 over 1.0 (previous: none left) then 1.3 prunes.
         m.activate("tiny", "1.1", 1).unwrap();
         m.install(&req("tiny", "1.2", &c), &mut |_| Ok(())).unwrap();
@@ -764,15 +917,22 @@ mod tests {
         let before = std::fs::read(m.dir().join("tiny/current.json")).unwrap();
         let wrong = Request { sha256: Some(&"0".repeat(64)), ..req("tiny", "2", &b) };
         assert!(matches!(m.install(&wrong, &mut |_| Ok(())), Err(Error::Integrity(_))));
-        let smoke = m.install(&req("tiny", "2", &b), &mut |_| Err("logits are NaN".into())).unwrap_err();
-        assert!(matches!(&smoke, Error::SmokeTest(s) if s.contains("logits are NaN") && s.contains("not activated")), "{smoke}");
+        let smoke =
+            m.install(&req("tiny", "2", &b), &mut |_| Err("logits are NaN".into())).unwrap_err();
+        assert!(
+            matches!(&smoke, Error::SmokeTest(s) if s.contains("logits are NaN") && s.contains("not activated")),
+            "{smoke}"
+        );
         assert_eq!(std::fs::read(m.dir().join("tiny/current.json")).unwrap(), before);
         assert_eq!(m.versions("tiny"), vec!["1".to_string()]);
         assert!(read_dir_names(&m.dir().join(".staging")).is_empty(), "staging cleaned");
         // Not a model at all.
         let junk = t.path().join("junk.gguf");
         std::fs::write(&junk, b"GGUF but not really").unwrap();
-        assert!(matches!(m.install(&req("tiny", "3", &junk), &mut |_| Ok(())), Err(Error::InvalidModel(_))));
+        assert!(matches!(
+            m.install(&req("tiny", "3", &junk), &mut |_| Ok(())),
+            Err(Error::InvalidModel(_))
+        ));
     }
 
     #[test]
@@ -815,7 +975,11 @@ mod tests {
         assert_eq!(cur.record.version, &sha[..12]);
         assert!(!dir.join("old.gguf").exists());
         assert!(m.current("Field-Model").is_some(), "a name outside the id alphabet is cleaned");
-        assert_eq!(std::fs::read(dir.join("notes.gguf")).unwrap(), b"not a model", "an invalid file is left alone");
+        assert_eq!(
+            std::fs::read(dir.join("notes.gguf")).unwrap(),
+            b"not a model",
+            "an invalid file is left alone"
+        );
         // Once: a file dropped in later is not installed behind the user's back.
         LlamaSpec { seed: 10, ..LlamaSpec::tiny() }.write(&dir.join("later.gguf")).unwrap();
         let m = Models::open(&dir).unwrap();

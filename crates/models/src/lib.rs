@@ -71,14 +71,19 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Streams a file through SHA-256; returns (hex digest, bytes read).
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     use sha2::{Digest, Sha256};
-    let mut file = std::fs::File::open(path).map_err(Error::io(format!("reading {}", path.display())))?;
+    let mut file =
+        std::fs::File::open(path).map_err(Error::io(format!("reading {}", path.display())))?;
     let mut hasher = Sha256::new();
     let total = hash_into(&mut file, &mut hasher, path)?;
     Ok((hex(&hasher.finalize()), total))
 }
 
 /// Feeds everything `reader` has left into `hasher` (1 MiB at a time); returns the bytes read.
-pub(crate) fn hash_into(reader: &mut impl std::io::Read, hasher: &mut sha2::Sha256, path: &Path) -> Result<u64> {
+pub(crate) fn hash_into(
+    reader: &mut impl std::io::Read,
+    hasher: &mut sha2::Sha256,
+    path: &Path,
+) -> Result<u64> {
     use sha2::Digest;
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
@@ -98,7 +103,13 @@ pub fn check_name(what: &str, s: &str) -> Result<()> {
         && s.len() <= 128
         && !s.starts_with('.')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'));
-    if ok { Ok(()) } else { Err(Error::BadInput(format!("{what} {s:?} is not valid: use letters, digits, '.', '-', '_' or '+', not starting with '.'"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadInput(format!(
+            "{what} {s:?} is not valid: use letters, digits, '.', '-', '_' or '+', not starting with '.'"
+        )))
+    }
 }
 
 /// Orders versions by their numeric parts ("1.10" after "1.9"), then as text.

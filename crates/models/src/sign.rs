@@ -35,27 +35,39 @@ impl PublicKey {
             .map_err(|e| Error::BadInput(format!("the catalog public key is not base64: {e}")))?;
         let (key_id, raw): (Option<[u8; 8]>, &[u8]) = match bytes.len() {
             32 => (None, &bytes[..]),
-            42 if &bytes[..2] == b"Ed" => (Some(bytes[2..10].try_into().unwrap_or([0; 8])), &bytes[10..]),
+            42 if &bytes[..2] == b"Ed" => {
+                (Some(bytes[2..10].try_into().unwrap_or([0; 8])), &bytes[10..])
+            }
             n => {
                 return Err(Error::BadInput(format!(
                     "the catalog public key has {n} bytes: expected a 32-byte Ed25519 key or a minisign public key"
                 )));
             }
         };
-        let raw: [u8; 32] = raw.try_into().map_err(|_| Error::BadInput("the catalog public key is malformed".into()))?;
-        let key = VerifyingKey::from_bytes(&raw).map_err(|e| Error::BadInput(format!("the catalog public key is not a valid Ed25519 key: {e}")))?;
+        let raw: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| Error::BadInput("the catalog public key is malformed".into()))?;
+        let key = VerifyingKey::from_bytes(&raw).map_err(|e| {
+            Error::BadInput(format!("the catalog public key is not a valid Ed25519 key: {e}"))
+        })?;
         Ok(PublicKey { key, key_id })
     }
 
     /// Checks `signature` (the text of the signature file) over `message`.
     pub fn verify(&self, message: &[u8], signature: &str) -> Result<()> {
         let lines: Vec<&str> = signature.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        let refused = |why: String| Error::Signature(format!("the catalog's signature is refused: {why}"));
+        let refused =
+            |why: String| Error::Signature(format!("the catalog's signature is refused: {why}"));
         if lines.first().is_some_and(|l| l.starts_with("untrusted comment:")) {
             // minisign: untrusted comment, signature, trusted comment, global signature.
-            let sig = STANDARD.decode(lines.get(1).copied().unwrap_or("")).map_err(|e| refused(format!("not base64: {e}")))?;
+            let sig = STANDARD
+                .decode(lines.get(1).copied().unwrap_or(""))
+                .map_err(|e| refused(format!("not base64: {e}")))?;
             if sig.len() != 74 {
-                return Err(refused(format!("a minisign signature has 74 bytes, this one {}", sig.len())));
+                return Err(refused(format!(
+                    "a minisign signature has 74 bytes, this one {}",
+                    sig.len()
+                )));
             }
             let (alg, key_id, sig64) = (&sig[..2], &sig[2..10], &sig[10..]);
             if let Some(expected) = self.key_id
@@ -69,26 +81,48 @@ impl PublicKey {
                     use blake2::Digest;
                     blake2::Blake2b512::digest(message).to_vec()
                 }
-                other => return Err(refused(format!("unknown minisign algorithm {:?}", String::from_utf8_lossy(other)))),
+                other => {
+                    return Err(refused(format!(
+                        "unknown minisign algorithm {:?}",
+                        String::from_utf8_lossy(other)
+                    )));
+                }
             };
             let signature = Signature::from_slice(sig64).map_err(|e| refused(e.to_string()))?;
-            self.key.verify(&signed, &signature).map_err(|_| refused("it does not match the manifest and the configured key".into()))?;
-            let trusted = lines.get(2).and_then(|l| l.strip_prefix("trusted comment:")).map(|c| c.strip_prefix(' ').unwrap_or(c));
+            self.key.verify(&signed, &signature).map_err(|_| {
+                refused("it does not match the manifest and the configured key".into())
+            })?;
+            let trusted = lines
+                .get(2)
+                .and_then(|l| l.strip_prefix("trusted comment:"))
+                .map(|c| c.strip_prefix(' ').unwrap_or(c));
             let global = lines.get(3);
             if let (Some(trusted), Some(global)) = (trusted, global) {
-                let global = STANDARD.decode(global).map_err(|e| refused(format!("global signature not base64: {e}")))?;
+                let global = STANDARD
+                    .decode(global)
+                    .map_err(|e| refused(format!("global signature not base64: {e}")))?;
                 let global = Signature::from_slice(&global).map_err(|e| refused(e.to_string()))?;
                 let mut both = sig64.to_vec();
                 both.extend_from_slice(trusted.as_bytes());
-                self.key.verify(&both, &global).map_err(|_| refused("the trusted comment was altered".into()))?;
+                self.key
+                    .verify(&both, &global)
+                    .map_err(|_| refused("the trusted comment was altered".into()))?;
             } else {
-                return Err(refused("the minisign trusted comment or its signature is missing".into()));
+                return Err(refused(
+                    "the minisign trusted comment or its signature is missing".into(),
+                ));
             }
             Ok(())
         } else {
-            let raw = STANDARD.decode(lines.first().copied().unwrap_or("")).map_err(|e| refused(format!("not base64: {e}")))?;
-            let signature = Signature::from_slice(&raw).map_err(|_| refused(format!("an Ed25519 signature has 64 bytes, this one {}", raw.len())))?;
-            self.key.verify(message, &signature).map_err(|_| refused("it does not match the manifest and the configured key".into()))
+            let raw = STANDARD
+                .decode(lines.first().copied().unwrap_or(""))
+                .map_err(|e| refused(format!("not base64: {e}")))?;
+            let signature = Signature::from_slice(&raw).map_err(|_| {
+                refused(format!("an Ed25519 signature has 64 bytes, this one {}", raw.len()))
+            })?;
+            self.key.verify(message, &signature).map_err(|_| {
+                refused("it does not match the manifest and the configured key".into())
+            })
         }
     }
 }

@@ -1,19 +1,31 @@
 //! Downloads against a loopback server that cuts, stalls and misbehaves, ending in installs.
 
 use fieldbrief_gguf::write::LlamaSpec;
+use fieldbrief_models::Error;
 use fieldbrief_models::download::{self, Control, Job, Options, Phase};
 use fieldbrief_models::install::{Models, Request, Transfer, Trust, sha256_bytes};
-use fieldbrief_models::Error;
 use fieldbrief_testkit::file_server::{FileServer, Misbehave};
 use std::time::Duration;
 
 /// `name` from `server` into `partial`, with the exact hash and size of `bytes`.
 fn exact_job(server: &FileServer, name: &str, partial: std::path::PathBuf, bytes: &[u8]) -> Job {
-    Job { url: server.url(name), partial, sha256: Some(sha256_bytes(bytes)), size: Some(bytes.len() as u64), size_hint: None }
+    Job {
+        url: server.url(name),
+        partial,
+        sha256: Some(sha256_bytes(bytes)),
+        size: Some(bytes.len() as u64),
+        size_hint: None,
+    }
 }
 
 fn quick() -> Options {
-    Options { stall: Duration::from_millis(500), retry_base: Duration::from_millis(1), max_retries: 4, min_free: 0, ..Options::default() }
+    Options {
+        stall: Duration::from_millis(500),
+        retry_base: Duration::from_millis(1),
+        max_retries: 4,
+        min_free: 0,
+        ..Options::default()
+    }
 }
 
 /// A generated model of about 1.6 MB (wider than the tiny one, so offsets spread out).
@@ -23,7 +35,16 @@ fn model_bytes(seed: u64) -> Vec<u8> {
 
 /// An older version, imported as it is (no smoke test in these tests).
 fn install_copy(models: &Models, id: &str, version: &str, file: &std::path::Path) {
-    let req = Request { id, version, file, transfer: Transfer::Copy, sha256: None, trust: Trust::Imported, source: "t".into(), keep_previous: 1 };
+    let req = Request {
+        id,
+        version,
+        file,
+        transfer: Transfer::Copy,
+        sha256: None,
+        trust: Trust::Imported,
+        source: "t".into(),
+        keep_previous: 1,
+    };
     models.install(&req, &mut |_| Ok(())).unwrap();
 }
 
@@ -49,7 +70,10 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
     let sha = sha256_bytes(&bytes);
     let server = FileServer::start();
     server.put("tiny-2.gguf", bytes.clone());
-    let seed = std::env::var("FIELDBRIEF_CUT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe_u64);
+    let seed = std::env::var("FIELDBRIEF_CUT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_cafe_u64);
     let cuts = offsets(seed, 50, bytes.len() as u64);
     eprintln!("cut seed {seed:#x}: {} cuts in {} bytes", cuts.len(), bytes.len());
     server.plan(cuts.iter().map(|&c| Misbehave::CutAt(c)));
@@ -61,23 +85,51 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
     std::fs::write(&old, model_bytes(10)).unwrap();
     install_copy(&models, "tiny", "1", &old);
 
-    let job = Job { url: server.url("tiny-2.gguf"), partial: models.partial_path("tiny", "2"), sha256: Some(sha.clone()), size: Some(bytes.len() as u64), size_hint: None };
+    let job = Job {
+        url: server.url("tiny-2.gguf"),
+        partial: models.partial_path("tiny", "2"),
+        sha256: Some(sha.clone()),
+        size: Some(bytes.len() as u64),
+        size_hint: None,
+    };
     let mut reports = 0;
     // Every cut may land before the server flushed its buffer (no progress at all), so the
     // budget of attempts without progress must cover them; the product's default is 8.
     let opts = Options { max_retries: 60, ..quick() };
     let got = download::download(&job, &opts, &Control::default(), &mut |_| reports += 1).unwrap();
     assert_eq!(got.sha256, sha);
-    assert!(got.attempts as usize > cuts.len(), "every cut cost a connection: {} attempts", got.attempts);
+    assert!(
+        got.attempts as usize > cuts.len(),
+        "every cut cost a connection: {} attempts",
+        got.attempts
+    );
     // Each request resumed where the last one ended: never from the start again.
     let starts: Vec<u64> = server.requests().iter().map(|(_, s)| *s).collect();
     assert!(starts.windows(2).all(|w| w[0] <= w[1]), "resumed, never restarted: {starts:?}");
-    assert!(starts.iter().filter(|&&s| s > 0).count() >= cuts.len() / 2, "most requests were resumes: {starts:?}");
-    assert!(server.served_bytes() < bytes.len() * 2, "resumed, not restarted: {} bytes served", server.served_bytes());
+    assert!(
+        starts.iter().filter(|&&s| s > 0).count() >= cuts.len() / 2,
+        "most requests were resumes: {starts:?}"
+    );
+    assert!(
+        server.served_bytes() < bytes.len() * 2,
+        "resumed, not restarted: {} bytes served",
+        server.served_bytes()
+    );
     assert!(reports > 0);
 
-    let req = Request { id: "tiny", version: "2", file: &got.path, transfer: Transfer::Move, sha256: Some(&sha), trust: Trust::Signed, source: job.url.clone(), keep_previous: 1 };
-    let inst = models.install(&req, &mut |p| fieldbrief_gguf::inspect(p).map(|_| ()).map_err(|e| e.to_string())).unwrap();
+    let req = Request {
+        id: "tiny",
+        version: "2",
+        file: &got.path,
+        transfer: Transfer::Move,
+        sha256: Some(&sha),
+        trust: Trust::Signed,
+        source: job.url.clone(),
+        keep_previous: 1,
+    };
+    let inst = models
+        .install(&req, &mut |p| fieldbrief_gguf::inspect(p).map(|_| ()).map_err(|e| e.to_string()))
+        .unwrap();
     assert!(inst.current);
     assert_eq!(models.current("tiny").unwrap().record.sha256, sha);
     assert_eq!(std::fs::read(&inst.path).unwrap(), bytes);
@@ -99,7 +151,10 @@ fn a_stall_is_detected_and_resumed_and_a_500_retried() {
     assert_eq!(got.size, bytes.len() as u64);
     let starts: Vec<u64> = server.requests().iter().map(|(_, s)| *s).collect();
     assert_eq!(&starts[..2], &[0, 0], "the 500 was retried from the start: {starts:?}");
-    assert!(starts[2..].iter().all(|&s| s > 0) && starts.len() >= 4, "after the stall it resumed: {starts:?}");
+    assert!(
+        starts[2..].iter().all(|&s| s > 0) && starts.len() >= 4,
+        "after the stall it resumed: {starts:?}"
+    );
 }
 
 #[test]
@@ -125,7 +180,13 @@ fn a_wrong_hash_is_refused_deleted_and_the_active_model_is_untouched() {
     std::fs::write(&old, model_bytes(10)).unwrap();
     install_copy(&models, "m", "1", &old);
     let pointer_before = std::fs::read(models.dir().join("m/current.json")).unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "2"), sha256: Some("0".repeat(64)), size: Some(bytes.len() as u64), size_hint: None };
+    let job = Job {
+        url: server.url("m.gguf"),
+        partial: models.partial_path("m", "2"),
+        sha256: Some("0".repeat(64)),
+        size: Some(bytes.len() as u64),
+        size_hint: None,
+    };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(&e, Error::Integrity(m) if m.contains("is not the published file")), "{e}");
     assert!(!job.partial.exists(), "the bad bytes were deleted");
@@ -138,13 +199,28 @@ fn not_enough_disk_space_is_an_error_before_any_byte_is_asked_for() {
     let server = FileServer::start();
     server.put("big.gguf", vec![0; 10]);
     let t = tempfile::tempdir().unwrap();
-    let job = Job { url: server.url("big.gguf"), partial: t.path().join("big.part"), sha256: Some("ab".repeat(32)), size: Some(1 << 55), size_hint: None };
+    let job = Job {
+        url: server.url("big.gguf"),
+        partial: t.path().join("big.part"),
+        sha256: Some("ab".repeat(32)),
+        size: Some(1 << 55),
+        size_hint: None,
+    };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
-    assert!(matches!(&e, Error::DiskSpace(m) if m.contains("not enough disk space for big.gguf")), "{e}");
+    assert!(
+        matches!(&e, Error::DiskSpace(m) if m.contains("not enough disk space for big.gguf")),
+        "{e}"
+    );
     assert!(server.requests().is_empty(), "nothing was requested");
 
     // Without a published hash the size is only an estimate, and still checked first.
-    let estimate = Job { sha256: None, size: None, size_hint: Some(1 << 55), partial: t.path().join("est.part"), ..job };
+    let estimate = Job {
+        sha256: None,
+        size: None,
+        size_hint: Some(1 << 55),
+        partial: t.path().join("est.part"),
+        ..job
+    };
     let e = download::download(&estimate, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(&e, Error::DiskSpace(m) if m.contains("it needs 36028.8 TB more")), "{e}");
     assert!(server.requests().is_empty(), "nothing was requested");
@@ -220,7 +296,10 @@ fn while_the_server_sends_nothing_the_progress_shows_every_byte_and_a_pause_take
     .unwrap_err();
     let Error::Paused(kept) = e else { panic!("{e}") };
     assert_eq!(kept, 300_000);
-    assert!(!phases.contains(&Phase::Retrying), "paused on the quiet connection, not after a stall was declared: {phases:?}");
+    assert!(
+        !phases.contains(&Phase::Retrying),
+        "paused on the quiet connection, not after a stall was declared: {phases:?}"
+    );
     assert_eq!(server.requests().len(), 1);
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
@@ -233,10 +312,29 @@ fn a_trust_on_first_use_download_pins_its_hash() {
     server.put("m.gguf", bytes.clone());
     let t = tempfile::tempdir().unwrap();
     let models = Models::open(&t.path().join("models")).unwrap();
-    let job = Job { url: server.url("m.gguf"), partial: models.partial_path("m", "1"), sha256: None, size: Some(999), size_hint: None };
+    let job = Job {
+        url: server.url("m.gguf"),
+        partial: models.partial_path("m", "1"),
+        sha256: None,
+        size: Some(999),
+        size_hint: None,
+    };
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
-    assert_eq!(got.sha256, sha256_bytes(&bytes), "the size in a catalog without a hash is only a hint");
-    let req = Request { id: "m", version: "1", file: &got.path, transfer: Transfer::Move, sha256: None, trust: Trust::FirstUse, source: job.url.clone(), keep_previous: 1 };
+    assert_eq!(
+        got.sha256,
+        sha256_bytes(&bytes),
+        "the size in a catalog without a hash is only a hint"
+    );
+    let req = Request {
+        id: "m",
+        version: "1",
+        file: &got.path,
+        transfer: Transfer::Move,
+        sha256: None,
+        trust: Trust::FirstUse,
+        source: job.url.clone(),
+        keep_previous: 1,
+    };
     let inst = models.install(&req, &mut |_| Ok(())).unwrap();
     assert_eq!(inst.record.trust, Trust::FirstUse);
     assert_eq!(models.pin("m", "1"), Some(got.sha256));
@@ -251,7 +349,13 @@ fn a_file_that_changed_on_the_server_mid_download_is_started_over_not_spliced() 
     server.plan([Misbehave::CutAt(500_000)]);
     let t = tempfile::tempdir().unwrap();
     // Trust on first use: no hash to catch a splice, so the validator must.
-    let job = Job { url: server.url("m.gguf"), partial: t.path().join("m.part"), sha256: None, size: None, size_hint: None };
+    let job = Job {
+        url: server.url("m.gguf"),
+        partial: t.path().join("m.part"),
+        sha256: None,
+        size: None,
+        size_hint: None,
+    };
     let control = Control::default();
     let c = control.clone();
     let e = download::download(&job, &quick(), &control, &mut |p| {
@@ -266,7 +370,11 @@ fn a_file_that_changed_on_the_server_mid_download_is_started_over_not_spliced() 
     changed.extend_from_slice(b"...");
     server.put("m.gguf", changed.clone());
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
-    assert_eq!(std::fs::read(&got.path).unwrap(), changed, "the new file whole, not old bytes + new bytes");
+    assert_eq!(
+        std::fs::read(&got.path).unwrap(),
+        changed,
+        "the new file whole, not old bytes + new bytes"
+    );
     assert_eq!(got.sha256, sha256_bytes(&changed));
 }
 

@@ -12,7 +12,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("summarize");
     g.sample_size(10);
     g.bench_function("incident_report_20k_words", |b| {
-        b.iter(|| black_box(fb.summarize(Input::Path(path.clone()), &SummarizeOptions::default()).expect("summary")))
+        b.iter(|| {
+            black_box(
+                fb.summarize(Input::Path(path.clone()), &SummarizeOptions::default())
+                    .expect("summary"),
+            )
+        })
     });
     g.finish();
 }

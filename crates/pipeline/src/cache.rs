@@ -46,7 +46,12 @@ pub struct CachedFrom {
 
 impl From<&CacheEntry> for CachedFrom {
     fn from(hit: &CacheEntry) -> CachedFrom {
-        CachedFrom { request_id: hit.request_id.clone(), created_at: hit.created_at.clone(), producer: hit.producer.clone(), hits: hit.hits }
+        CachedFrom {
+            request_id: hit.request_id.clone(),
+            created_at: hit.created_at.clone(),
+            producer: hit.producer.clone(),
+            hits: hit.hits,
+        }
     }
 }
 
@@ -60,22 +65,40 @@ pub(crate) struct Candidate {
 impl Fieldbrief {
     fn local_sampling(&self, engine: &LocalEngine) -> String {
         let s = &engine.settings().sampling;
-        format!("t{}:p{}:r{}:s{}:c{}", s.temperature, s.top_p, s.repeat_penalty, s.seed, engine.settings().context)
+        format!(
+            "t{}:p{}:r{}:s{}:c{}",
+            s.temperature,
+            s.top_p,
+            s.repeat_penalty,
+            s.seed,
+            engine.settings().context
+        )
     }
 
     fn cloud_producer(&self) -> Option<Producer> {
         let c = &self.settings.cloud;
-        Some(Producer::Cloud { endpoint: c.endpoint.clone()?, model: c.model.clone()?, sampling: format!("t{}", self.settings.engine.temperature) })
+        Some(Producer::Cloud {
+            endpoint: c.endpoint.clone()?,
+            model: c.model.clone()?,
+            sampling: format!("t{}", self.settings.engine.temperature),
+        })
     }
 
     /// The producer behind an engine name the pipeline recorded (`cloud`, `extractive`, or the
     /// local engine's).
-    pub(crate) fn producer_of(&self, engine_name: &str, style: Style, local: Option<(&LocalEngine, &str)>) -> Option<Candidate> {
+    pub(crate) fn producer_of(
+        &self,
+        engine_name: &str,
+        style: Style,
+        local: Option<(&LocalEngine, &str)>,
+    ) -> Option<Candidate> {
         let prompt_version = fieldbrief_engine::prompt::version(style);
         match engine_name {
             "cloud" => Some(Candidate { producer: self.cloud_producer()?, prompt_version }),
             "extractive" => Some(Candidate {
-                producer: Producer::Extractive { version: fieldbrief_extractive::ALGORITHM_VERSION.into() },
+                producer: Producer::Extractive {
+                    version: fieldbrief_extractive::ALGORITHM_VERSION.into(),
+                },
                 prompt_version: fieldbrief_extractive::ALGORITHM_VERSION.into(),
             }),
             _ => {
@@ -100,7 +123,12 @@ impl Fieldbrief {
     /// when there is no local model and the cloud is not permitted (otherwise the router would
     /// send the note to the cloud, or queue a refinement, and an old extractive summary must
     /// not stand in for that).
-    pub(crate) fn cache_candidates(&self, style: Style, local: Option<(&LocalEngine, &str)>, gate: CloudGate) -> Vec<Candidate> {
+    pub(crate) fn cache_candidates(
+        &self,
+        style: Style,
+        local: Option<(&LocalEngine, &str)>,
+        gate: CloudGate,
+    ) -> Vec<Candidate> {
         let mut out = Vec::new();
         if gate == CloudGate::Available {
             out.extend(self.producer_of("cloud", style, None));
@@ -131,7 +159,8 @@ impl Fieldbrief {
         }
         let hash = doc.content_hash();
         for c in candidates {
-            let key = cache::exact_key(&hash, style.as_str(), max_words, &c.producer, &c.prompt_version);
+            let key =
+                cache::exact_key(&hash, style.as_str(), max_words, &c.producer, &c.prompt_version);
             let found = match served_by {
                 Some(request_id) => self.store.cache_get(&key, &now(), Some(request_id))?,
                 None => self.store.cache_peek(&key)?,
@@ -145,7 +174,12 @@ impl Fieldbrief {
 
     /// The most similar earlier note with a summary in this style by a current producer, when
     /// it is similar enough to mention (and is not this very note).
-    pub(crate) fn similar_offer(&self, doc: &Document, style: Style, candidates: &[Candidate]) -> Result<Option<SimilarOffer>> {
+    pub(crate) fn similar_offer(
+        &self,
+        doc: &Document,
+        style: Style,
+        candidates: &[Candidate],
+    ) -> Result<Option<SimilarOffer>> {
         if !self.settings.cache.enabled || !self.settings.cache.offer_similar {
             return Ok(None);
         }
@@ -167,12 +201,25 @@ impl Fieldbrief {
     }
 
     /// Keeps a summary that passed the quality gate for the next time the same note comes.
-    pub(crate) fn cache_store(&mut self, doc: &Document, entry: &Entry, route: Route, text: &str, producer: &Candidate) -> Result<()> {
+    pub(crate) fn cache_store(
+        &mut self,
+        doc: &Document,
+        entry: &Entry,
+        route: Route,
+        text: &str,
+        producer: &Candidate,
+    ) -> Result<()> {
         if !self.settings.cache.enabled {
             return Ok(());
         }
         let hash = doc.content_hash();
-        let key = cache::exact_key(&hash, entry.style.as_str(), entry.max_words, &producer.producer, &producer.prompt_version);
+        let key = cache::exact_key(
+            &hash,
+            entry.style.as_str(),
+            entry.max_words,
+            &producer.producer,
+            &producer.prompt_version,
+        );
         let sig = cache::signature(&doc.text);
         let title = doc.title();
         let producer_key = producer.producer.key();
@@ -199,10 +246,16 @@ impl Fieldbrief {
     /// Fills in the entry's device class and its cost (cloud tokens and energy), from the
     /// power state the entry carries (its `power` JSON; unknown counts as on AC).
     pub(crate) fn account(&self, entry: &mut Entry, local_used: Option<&LocalEngine>) {
-        let power: Option<serde_json::Value> = entry.power.as_deref().and_then(|p| serde_json::from_str(p).ok());
-        let battery = power.as_ref().and_then(|p| p.get("snapshot")?.get("battery")).filter(|b| !b.is_null());
-        let on_battery = battery.and_then(|b| b.get("on_ac")?.as_bool()).is_some_and(|on_ac| !on_ac);
-        let battery_watts = battery.filter(|_| on_battery).and_then(|b| b.get("energy_rate_w")?.as_f64()).map(f64::abs);
+        let power: Option<serde_json::Value> =
+            entry.power.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        let battery =
+            power.as_ref().and_then(|p| p.get("snapshot")?.get("battery")).filter(|b| !b.is_null());
+        let on_battery =
+            battery.and_then(|b| b.get("on_ac")?.as_bool()).is_some_and(|on_ac| !on_ac);
+        let battery_watts = battery
+            .filter(|_| on_battery)
+            .and_then(|b| b.get("energy_rate_w")?.as_f64())
+            .map(f64::abs);
         // The class is the machine's (can this build run the model on a GPU here?), so a
         // cloud or cache request on a GPU laptop counts with that laptop's local ones; whether
         // this request used the GPU is in the detail.
@@ -214,7 +267,11 @@ impl Fieldbrief {
         let used_gpu = gpu && local_used.is_some_and(|e| e.settings().gpu_layers != Some(0));
         let gib = |b: u64| (b as f64 / (1u64 << 30) as f64).round() as u64;
         let ram_gib = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes)).map(gib);
-        let vram_gib = self.devices.get().and_then(|ds| ds.0.iter().filter(|d| d.gpu).map(|d| d.memory_total).max()).map(gib);
+        let vram_gib = self
+            .devices
+            .get()
+            .and_then(|ds| ds.0.iter().filter(|d| d.gpu).map(|d| d.memory_total).max())
+            .map(gib);
         let compute = if gpu { "gpu" } else { "cpu" };
         let ram = ram_gib.map(|g| format!(", {g} GiB")).unwrap_or_default();
         let source = if on_battery { "battery" } else { "on AC" };

@@ -4,13 +4,13 @@
 //! used only when the settings allow it, exactly as for a real note.
 
 use crate::{Error, Fieldbrief, NetState, Result, gate};
-use fieldbrief_core::ledger::Entry;
-use fieldbrief_core::route::{Decision, ReasonCode, Route};
-use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_core::cost::{self, Usage};
 use fieldbrief_core::engine::{Engine, EngineOutput, SummaryRequest};
 use fieldbrief_core::eval::{self, Case, EvalReport, Run};
+use fieldbrief_core::ledger::Entry;
 use fieldbrief_core::route::CloudGate;
+use fieldbrief_core::route::{Decision, ReasonCode, Route};
+use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -23,15 +23,32 @@ impl Fieldbrief {
     /// A local summary as `summarize` makes it on the device: the model, then the quality gate
     /// and what follows a failure (a retry, then the extractive summary). Returns the summary
     /// and what served it (`local`, `local-retry` or `extractive`).
-    fn on_device(&mut self, doc: &fieldbrief_core::Document, request: &SummaryRequest, engine: &LocalEngine) -> std::result::Result<(EngineOutput, String), String> {
+    fn on_device(
+        &mut self,
+        doc: &fieldbrief_core::Document,
+        request: &SummaryRequest,
+        engine: &LocalEngine,
+    ) -> std::result::Result<(EngineOutput, String), String> {
         let started = Instant::now();
         let mut output = engine.summarize(doc, request, &mut |_| {}).map_err(|e| e.to_string())?;
         let mut decision = Decision { route: Route::Local, reasons: Vec::new(), interim: None };
-        let mut base = Entry::started(String::new(), String::new(), request.style, request.max_words);
+        let mut base =
+            Entry::started(String::new(), String::new(), request.style, request.max_words);
         base.engine = Some("local".into());
         let mut net = NetState::NotProbed { why: "evaluation on the device".into() };
-        self.gate_and_reroute(doc, request, Some(engine), &mut output, &mut decision, &mut base, &mut net, CloudGate::Disabled, &mut |_| {}, (Default::default(), started, started))
-            .map_err(|e| e.to_string())?;
+        self.gate_and_reroute(
+            doc,
+            request,
+            Some(engine),
+            &mut output,
+            &mut decision,
+            &mut base,
+            &mut net,
+            CloudGate::Disabled,
+            &mut |_| {},
+            (Default::default(), started, started),
+        )
+        .map_err(|e| e.to_string())?;
         let served_by = match decision.route {
             Route::Extractive => "extractive",
             _ if decision.has(ReasonCode::LocalRetried) => "local-retry",
@@ -51,7 +68,10 @@ impl Fieldbrief {
     ) -> Result<EvalReport> {
         for r in routes {
             if !EVAL_ROUTES.contains(&r.as_str()) {
-                return Err(Error::BadArgument(format!("unknown route {r:?} (choose from {})", EVAL_ROUTES.join(", "))));
+                return Err(Error::BadArgument(format!(
+                    "unknown route {r:?} (choose from {})",
+                    EVAL_ROUTES.join(", ")
+                )));
             }
         }
         self.cancel.store(false, Ordering::SeqCst);
@@ -68,13 +88,19 @@ impl Fieldbrief {
                         runnable.push("local");
                     }
                     None => {
-                        skipped.insert(route.clone(), "no local model: import one (models import) or pass --model".into());
+                        skipped.insert(
+                            route.clone(),
+                            "no local model: import one (models import) or pass --model".into(),
+                        );
                     }
                 },
                 _ => match self.static_gate(false, false) {
                     CloudGate::Available => match self.probe() {
                         NetState::Offline { error } => {
-                            skipped.insert(route.clone(), format!("the endpoint is unreachable: {error}"));
+                            skipped.insert(
+                                route.clone(),
+                                format!("the endpoint is unreachable: {error}"),
+                            );
                         }
                         _ => runnable.push("cloud"),
                     },
@@ -87,33 +113,62 @@ impl Fieldbrief {
         let total = cases.len() * runnable.len();
         let mut runs = Vec::with_capacity(total);
         for case in cases {
-            let doc = fieldbrief_ingest::from_typed(&case.note).map_err(|e| Error::BadArgument(format!("case {:?}: {e}", case.id)))?;
+            let doc = fieldbrief_ingest::from_typed(&case.note)
+                .map_err(|e| Error::BadArgument(format!("case {:?}: {e}", case.id)))?;
             let request = SummaryRequest::new(case.style, Some(case.target_words()));
             for &route in &runnable {
                 if self.cancel.load(Ordering::SeqCst) {
                     return Err(Error::Cancelled);
                 }
                 let t = Instant::now();
-                let result: std::result::Result<(EngineOutput, Option<(usize, usize)>, Option<String>), String> = match route {
-                    "extractive" => Extractive.summarize(&doc, &request, &mut |_| {}).map(|o| (o, None, None)).map_err(|e| e.to_string()),
+                let result: std::result::Result<
+                    (EngineOutput, Option<(usize, usize)>, Option<String>),
+                    String,
+                > = match route {
+                    "extractive" => Extractive
+                        .summarize(&doc, &request, &mut |_| {})
+                        .map(|o| (o, None, None))
+                        .map_err(|e| e.to_string()),
                     "local" => match &local {
-                        Some(engine) => self.on_device(&doc, &request, engine).map(|(o, by)| (o, None, Some(by))),
+                        Some(engine) => self
+                            .on_device(&doc, &request, engine)
+                            .map(|(o, by)| (o, None, Some(by))),
                         None => Err("no local model".into()),
                     },
-                    _ => self.run_cloud(&doc, &request, &mut |_| {}).map(|(o, t)| (o, Some((t.input, t.output)), None)).map_err(|e| e.to_string()),
+                    _ => self
+                        .run_cloud(&doc, &request, &mut |_| {})
+                        .map(|(o, t)| (o, Some((t.input, t.output)), None))
+                        .map_err(|e| e.to_string()),
                 };
                 let latency_ms = t.elapsed().as_secs_f64() * 1000.0;
-                let (cloud_in, cloud_out) = result.as_ref().ok().and_then(|(_, t, _)| *t).unwrap_or((0, 0));
-                let usage = Usage { cloud_input_tokens: cloud_in, cloud_output_tokens: cloud_out, busy_secs: latency_ms / 1000.0, battery_watts: None };
+                let (cloud_in, cloud_out) =
+                    result.as_ref().ok().and_then(|(_, t, _)| *t).unwrap_or((0, 0));
+                let usage = Usage {
+                    cloud_input_tokens: cloud_in,
+                    cloud_output_tokens: cloud_out,
+                    busy_secs: latency_ms / 1000.0,
+                    battery_watts: None,
+                };
                 let cost = cost::cost(&usage, &self.settings.cost).money;
                 let target_words = request.max_words;
                 runs.push(match result {
                     Ok((output, _, served_by)) => {
-                        let producer = gate::producer_of(Some(if route == "local" && served_by.as_deref() == Some("extractive") { "extractive" } else { route }), &output);
+                        let producer = gate::producer_of(
+                            Some(
+                                if route == "local" && served_by.as_deref() == Some("extractive") {
+                                    "extractive"
+                                } else {
+                                    route
+                                },
+                            ),
+                            &output,
+                        );
                         Run {
                             case: case.id.clone(),
                             route: route.to_string(),
-                            quality_passed: Some(gate::judge(&doc.text, &output, request.max_words, producer).passed),
+                            quality_passed: Some(
+                                gate::judge(&doc.text, &output, request.max_words, producer).passed,
+                            ),
                             score: Some(eval::score(&output.text, case)),
                             error: None,
                             latency_ms,

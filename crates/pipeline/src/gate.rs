@@ -8,18 +8,27 @@
 //! the answer as it stands.
 
 use crate::{Fieldbrief, NetState, Result, Timings, defer};
-use fieldbrief_core::engine::{Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest};
+use fieldbrief_core::Document;
+use fieldbrief_core::engine::{
+    Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest,
+};
 use fieldbrief_core::ledger::Entry;
 use fieldbrief_core::quality::{self, Verdict};
-use fieldbrief_core::route::{self, AfterGate, CloudGate, CloudNow, Decision, Producer, ReasonCode, Route};
-use fieldbrief_core::Document;
+use fieldbrief_core::route::{
+    self, AfterGate, CloudGate, CloudNow, Decision, Producer, ReasonCode, Route,
+};
 use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 use std::time::Instant;
 
 /// The verdict on `output` from `producer`: model output is also checked for copying.
 /// An outlined local summary is also checked that the model wrote most of its lines.
-pub(crate) fn judge(note: &str, output: &EngineOutput, max_words: usize, producer: Producer) -> Verdict {
+pub(crate) fn judge(
+    note: &str,
+    output: &EngineOutput,
+    max_words: usize,
+    producer: Producer,
+) -> Verdict {
     let mut verdict = match producer {
         Producer::Extractive => quality::assess(note, &output.text, max_words),
         Producer::Local | Producer::LocalInParts | Producer::LocalRetry | Producer::Cloud => {
@@ -72,7 +81,10 @@ impl Fieldbrief {
         // as it was, and its failure is already in the reasons).
         let mut fresh = true;
         loop {
-            let cloud_now = if gate == CloudGate::Available && decision.route != Route::Deferred && !cloud_tried {
+            let cloud_now = if gate == CloudGate::Available
+                && decision.route != Route::Deferred
+                && !cloud_tried
+            {
                 CloudNow::Allowed
             } else {
                 CloudNow::NotNow
@@ -82,7 +94,10 @@ impl Fieldbrief {
                 tracing::debug!(?producer, failed = %failed_detail(producer, &verdict), text = %output.text, "summary failed the quality gate");
             }
             if !verdict.passed && fresh && producer != Producer::Cloud {
-                decision.reasons.push(route::Reason::new(ReasonCode::QualityGateFailed, failed_detail(producer, &verdict)));
+                decision.reasons.push(route::Reason::new(
+                    ReasonCode::QualityGateFailed,
+                    failed_detail(producer, &verdict),
+                ));
             }
             fresh = false;
             match step {
@@ -114,11 +129,17 @@ impl Fieldbrief {
                             }
                             Err(e) => {
                                 base.error_code = Some(e.code().into());
-                                decision.reasons.push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
+                                decision.reasons.push(route::Reason::new(
+                                    ReasonCode::CloudFailed,
+                                    e.to_string(),
+                                ));
                             }
                         },
                         NetState::Offline { error } => {
-                            decision.reasons.push(route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
+                            decision.reasons.push(route::Reason::new(
+                                ReasonCode::EndpointUnreachable,
+                                error.clone(),
+                            ));
                             defer(decision);
                         }
                         NetState::NotProbed { .. } => {}
@@ -152,7 +173,10 @@ impl Fieldbrief {
                         }
                         Err(e) => {
                             let rolled_back = self.note_engine_failure(engine.model(), &e)?;
-                            decision.reasons.push(route::Reason::new(ReasonCode::LocalEngineFailed, e.to_string()));
+                            decision.reasons.push(route::Reason::new(
+                                ReasonCode::LocalEngineFailed,
+                                e.to_string(),
+                            ));
                             decision.reasons.extend(rolled_back);
                             // The failed retry leaves the first summary's verdict standing: next
                             // is the extractive summary.
@@ -208,7 +232,12 @@ impl Fieldbrief {
 }
 
 fn failed_detail(producer: Producer, verdict: &Verdict) -> String {
-    let failed: Vec<String> = verdict.checks.iter().filter(|c| !c.passed).map(|c| format!("{} ({})", c.name, c.detail)).collect();
+    let failed: Vec<String> = verdict
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{} ({})", c.name, c.detail))
+        .collect();
     let who = match producer {
         Producer::Local | Producer::LocalInParts => "local",
         Producer::LocalRetry => "retried local",

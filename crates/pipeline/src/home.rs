@@ -16,10 +16,15 @@ impl Home {
             Some(p) => p,
             None => directories::ProjectDirs::from("", "", "fieldbrief")
                 .map(|d| d.data_dir().to_path_buf())
-                .ok_or_else(|| Error::Home("no home directory found; pass --home DIR or set FIELDBRIEF_HOME".into()))?,
+                .ok_or_else(|| {
+                    Error::Home(
+                        "no home directory found; pass --home DIR or set FIELDBRIEF_HOME".into(),
+                    )
+                })?,
         };
-        std::fs::create_dir_all(&root)
-            .map_err(|e| Error::Home(format!("cannot create data directory {}: {e}", root.display())))?;
+        std::fs::create_dir_all(&root).map_err(|e| {
+            Error::Home(format!("cannot create data directory {}: {e}", root.display()))
+        })?;
         Ok(Home { root })
     }
 

@@ -41,9 +41,13 @@ pub(crate) static KEY_GENERATION: AtomicU64 = AtomicU64::new(0);
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum NetState {
     /// No probe was made, and why (cloud off, note kept on device, work offline, not needed…).
-    NotProbed { why: String },
+    NotProbed {
+        why: String,
+    },
     Online,
-    Offline { error: String },
+    Offline {
+        error: String,
+    },
 }
 
 /// What a cloud request would send: shown by `--dry-run` and the app's send preview, and
@@ -85,7 +89,8 @@ impl Fieldbrief {
             None => {
                 let previous = self.store.setting("power_mode")?.as_deref().and_then(Mode::parse);
                 let poll = Duration::from_secs(self.settings.power.poll_secs);
-                let monitor = PowerMonitor::from_env(self.settings.power.mode, poll, previous).map_err(|e| Error::Power(e.to_string()))?;
+                let monitor = PowerMonitor::from_env(self.settings.power.mode, poll, previous)
+                    .map_err(|e| Error::Power(e.to_string()))?;
                 self.power.insert((monitor, previous))
             }
         };
@@ -128,14 +133,20 @@ impl Fieldbrief {
         if self.cloud.is_none() {
             let (key, key_source) = fieldbrief_cloud::find_api_key();
             let client = Client::new(&self.settings.cloud, key)?;
-            self.cloud = Some(CloudLink { client, monitor: Monitor::default(), key_source, key_generation: generation });
+            self.cloud = Some(CloudLink {
+                client,
+                monitor: Monitor::default(),
+                key_source,
+                key_generation: generation,
+            });
         }
         self.cloud.as_mut().ok_or_else(|| CloudError::Config("no cloud client".into()))
     }
 
     /// Why no probe is made for a request under `gate`.
     pub(crate) fn not_probed(gate: CloudGate) -> NetState {
-        let why = if gate == CloudGate::Available { "not needed for this note" } else { gate.describe() };
+        let why =
+            if gate == CloudGate::Available { "not needed for this note" } else { gate.describe() };
         NetState::NotProbed { why: why.into() }
     }
 
@@ -146,18 +157,30 @@ impl Fieldbrief {
             Err(e) => NetState::Offline { error: e.to_string() },
             Ok(link) => match link.monitor.check(&link.client) {
                 Connectivity::Online => NetState::Online,
-                Connectivity::Offline => {
-                    NetState::Offline { error: link.monitor.last_error.clone().unwrap_or_else(|| "unreachable".into()) }
-                }
+                Connectivity::Offline => NetState::Offline {
+                    error: link.monitor.last_error.clone().unwrap_or_else(|| "unreachable".into()),
+                },
             },
         }
     }
 
     /// The exact request a cloud summary of `doc` would send.
-    pub(crate) fn preview(&self, doc: &Document, request: &SummaryRequest) -> Result<(CloudPreview, Redacted)> {
-        let patterns = self.settings.cloud.redaction_patterns().map_err(|e| Error::BadArgument(e.to_string()))?;
+    pub(crate) fn preview(
+        &self,
+        doc: &Document,
+        request: &SummaryRequest,
+    ) -> Result<(CloudPreview, Redacted)> {
+        let patterns = self
+            .settings
+            .cloud
+            .redaction_patterns()
+            .map_err(|e| Error::BadArgument(e.to_string()))?;
         let redacted = redact::redact(&doc.text, &patterns);
-        let layout = fieldbrief_engine::prompt::Layout::new(request.style, request.max_words, request.attempt);
+        let layout = fieldbrief_engine::prompt::Layout::new(
+            request.style,
+            request.max_words,
+            request.attempt,
+        );
         let messages: Vec<ChatMessage> = fieldbrief_engine::prompt::single(&layout, &redacted.text)
             .into_iter()
             .map(|m| ChatMessage { role: m.role, content: m.content })
@@ -180,30 +203,45 @@ impl Fieldbrief {
         request: &SummaryRequest,
         events: &mut dyn FnMut(EngineEvent),
     ) -> std::result::Result<(EngineOutput, CloudTokens), CloudError> {
-        let (preview, redacted) = self.preview(doc, request).map_err(|e| CloudError::Config(e.to_string()))?;
+        let (preview, redacted) =
+            self.preview(doc, request).map_err(|e| CloudError::Config(e.to_string()))?;
         let temperature = self.settings.engine.temperature;
         let cancel = self.cancel.clone();
         let link = self.link()?;
         let mut restorer = StreamRestorer::new(&redacted.replacements);
         let max_tokens = (request.max_words * 2 + 64) as u32;
-        let c = link.client.chat(&preview.messages, max_tokens, temperature, &cancel, &mut |t| {
-            let text = restorer.push(t);
-            if !text.is_empty() {
-                events(EngineEvent::Token { text });
-            }
-        })?;
+        let c =
+            link.client.chat(&preview.messages, max_tokens, temperature, &cancel, &mut |t| {
+                let text = restorer.push(t);
+                if !text.is_empty() {
+                    events(EngineEvent::Token { text });
+                }
+            })?;
         let rest = restorer.finish();
         if !rest.is_empty() {
             events(EngineEvent::Token { text: rest });
         }
         let text = redact::restore(&c.text, &redacted.replacements);
         // Out of tokens: what is shown ends at the last complete bullet or sentence.
-        let trimmed = (c.finish_reason.as_deref() == Some("length")).then(|| fieldbrief_core::ending::trim_to_complete(&text)).flatten();
+        let trimmed = (c.finish_reason.as_deref() == Some("length"))
+            .then(|| fieldbrief_core::ending::trim_to_complete(&text))
+            .flatten();
         let tokens = CloudTokens {
-            input: c.input_tokens.unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&preview.messages.iter().map(|m| m.content.as_str()).collect::<String>())),
-            output: c.output_tokens.unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&c.text)),
+            input: c.input_tokens.unwrap_or_else(|| {
+                fieldbrief_core::segment::estimate_tokens(
+                    &preview.messages.iter().map(|m| m.content.as_str()).collect::<String>(),
+                )
+            }),
+            output: c
+                .output_tokens
+                .unwrap_or_else(|| fieldbrief_core::segment::estimate_tokens(&c.text)),
         };
-        tracing::info!(attempts = c.attempts, first_byte_ms = c.first_byte_ms, redactions = redacted.replacements.len(), "cloud answered");
+        tracing::info!(
+            attempts = c.attempts,
+            first_byte_ms = c.first_byte_ms,
+            redactions = redacted.replacements.len(),
+            "cloud answered"
+        );
         let output = EngineOutput {
             trimmed: trimmed.is_some(),
             lines: None,
@@ -230,7 +268,10 @@ impl Fieldbrief {
 
     /// Runs the queued cloud refinements if the endpoint is reachable; jobs for notes now kept
     /// on this device, or queued before cloud escalation was switched off, are dropped unsent.
-    pub fn run_deferred(&mut self, events: &mut dyn FnMut(i64, EngineEvent)) -> Result<Vec<Refinement>> {
+    pub fn run_deferred(
+        &mut self,
+        events: &mut dyn FnMut(i64, EngineEvent),
+    ) -> Result<Vec<Refinement>> {
         let jobs = self.store.deferred(false)?;
         let mut out = Vec::new();
         let mut online = None;
@@ -270,12 +311,14 @@ impl Fieldbrief {
                 continue;
             }
             // Another runner (the app's, or a CLI's) may be sending this one right now.
-            let lease = time::OffsetDateTime::now_utc() + Duration::from_secs(self.settings.cloud.total_timeout_secs * 2 + 60);
+            let lease = time::OffsetDateTime::now_utc()
+                + Duration::from_secs(self.settings.cloud.total_timeout_secs * 2 + 60);
             if !self.store.claim_deferred(job.id, &now(), &crate::timestamp(lease))? {
                 out.push(r("waiting", "being sent by another Fieldbrief process".into(), None));
                 continue;
             }
-            let (result, stopped_by) = self.refine_watching_settings(&job, &note, &mut |e| events(job.note_id, e));
+            let (result, stopped_by) =
+                self.refine_watching_settings(&job, &note, &mut |e| events(job.note_id, e));
             match result {
                 Err(Error::Cancelled) if stopped_by == Some(SettingsStop::CloudOff) => {
                     let why = "not finished: the cloud was switched off while it was being sent; its answer was discarded".to_string();
@@ -284,12 +327,19 @@ impl Fieldbrief {
                 }
                 Err(Error::Cancelled) if stopped_by == Some(SettingsStop::WorkOffline) => {
                     self.store.release_deferred(job.id)?;
-                    out.push(r("waiting", "stopped: \"work offline\" was switched on while it was being sent".into(), None));
+                    out.push(r(
+                        "waiting",
+                        "stopped: \"work offline\" was switched on while it was being sent".into(),
+                        None,
+                    ));
                 }
                 Ok(request_id) => {
                     self.store.finish_deferred(job.id, "done", &request_id, &now())?;
                     // The interim summary was escalated: the ledger says so on its request.
-                    self.store.set_outcome_if_pending(&job.request_id, fieldbrief_core::ledger::Outcome::Escalated)?;
+                    self.store.set_outcome_if_pending(
+                        &job.request_id,
+                        fieldbrief_core::ledger::Outcome::Escalated,
+                    )?;
                     out.push(r("done", "a cloud summary is ready".into(), Some(request_id)));
                 }
                 Err(Error::Cancelled) => {
@@ -299,7 +349,12 @@ impl Fieldbrief {
                 Err(e) => {
                     let detail = e.to_string();
                     if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
-                        self.store.finish_deferred(job.id, "dropped", &format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}"), &now())?;
+                        self.store.finish_deferred(
+                            job.id,
+                            "dropped",
+                            &format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}"),
+                            &now(),
+                        )?;
                         out.push(r("dropped", detail, None));
                     } else {
                         self.store.retry_deferred(job.id, &detail, &now())?;
@@ -337,7 +392,10 @@ impl Fieldbrief {
                         (true, true) => SettingsStop::WorkOffline,
                         (true, false) => continue,
                     };
-                    tracing::info!(?stop, "the refinement being sent is stopped: the settings changed");
+                    tracing::info!(
+                        ?stop,
+                        "the refinement being sent is stopped: the settings changed"
+                    );
                     cancel.store(true, Ordering::SeqCst);
                     return Some(stop);
                 }
@@ -353,7 +411,12 @@ impl Fieldbrief {
         })
     }
 
-    fn refine(&mut self, job: &DeferredJob, note: &fieldbrief_store::NoteRecord, events: &mut dyn FnMut(EngineEvent)) -> Result<String> {
+    fn refine(
+        &mut self,
+        job: &DeferredJob,
+        note: &fieldbrief_store::NoteRecord,
+        events: &mut dyn FnMut(EngineEvent),
+    ) -> Result<String> {
         let started = Instant::now();
         let style: Style = job.style.parse().unwrap_or_default();
         let request = SummaryRequest::new(style, Some(job.max_words));
@@ -388,7 +451,12 @@ impl Fieldbrief {
                 entry.quality = Some(verdict);
                 entry.timings.total = crate::ms(started);
                 self.account(&mut entry, None);
-                let summary = NewSummary { note_id: note.id, route: Route::Cloud, engine: "cloud", text: &output.text };
+                let summary = NewSummary {
+                    note_id: note.id,
+                    route: Route::Cloud,
+                    engine: "cloud",
+                    text: &output.text,
+                };
                 self.store.record_summary(&summary, &entry)?;
                 Ok(request_id)
             }
@@ -396,14 +464,22 @@ impl Fieldbrief {
                 // The request went out: the ledger keeps it, marked cancelled.
                 entry.error_code = Some("cancelled".into());
                 entry.error = Some("stopped before the answer was complete".into());
-                entry.timings = fieldbrief_core::ledger::Timings { generate: crate::ms(t), total: crate::ms(started), ..Default::default() };
+                entry.timings = fieldbrief_core::ledger::Timings {
+                    generate: crate::ms(t),
+                    total: crate::ms(started),
+                    ..Default::default()
+                };
                 self.record_failure_quietly(&entry);
                 Err(Error::Cancelled)
             }
             Err(e) => {
                 entry.error_code = Some(e.code().into());
                 entry.error = Some(e.to_string());
-                entry.timings = fieldbrief_core::ledger::Timings { generate: crate::ms(t), total: crate::ms(started), ..Default::default() };
+                entry.timings = fieldbrief_core::ledger::Timings {
+                    generate: crate::ms(t),
+                    total: crate::ms(started),
+                    ..Default::default()
+                };
                 self.record_failure_quietly(&entry);
                 Err(Error::Cloud(e.to_string()))
             }
@@ -413,7 +489,11 @@ impl Fieldbrief {
     /// Marks a saved note "keep on this device" (or lifts it). Pending refinements of a note
     /// so marked are dropped the next time the queue runs.
     pub fn set_keep_on_device(&self, note_id: i64, keep: bool) -> Result<()> {
-        if self.store.set_keep_on_device(note_id, keep)? { Ok(()) } else { Err(Error::NoSuchNote(note_id)) }
+        if self.store.set_keep_on_device(note_id, keep)? {
+            Ok(())
+        } else {
+            Err(Error::NoSuchNote(note_id))
+        }
     }
 }
 

@@ -18,24 +18,28 @@ mod hybrid;
 mod models;
 mod settings;
 
-pub use fieldbrief_engine::protocol::WORKER_ARG;
-pub use fieldbrief_engine::supervisor::WorkerCommand;
-pub use fieldbrief_store::{Draft, NoteListItem, NoteRecord, SearchHit};
-pub use fieldbrief_cloud::{ChatMessage, KeySource};
-pub use fieldbrief_device::PowerState;
-pub use fieldbrief_store::DeferredJob;
-pub use home::Home;
 pub use atomic::write_atomically;
 pub use cache::{CachedFrom, SimilarOffer};
 pub use eval::EVAL_ROUTES;
-pub use hybrid::{CloudPreview, NetState, Refinement};
-pub use settings::{SettingsForm, SettingsView, edit_config};
-pub use models::{AutoPull, CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer};
+pub use fieldbrief_cloud::{ChatMessage, KeySource};
+pub use fieldbrief_device::PowerState;
+pub use fieldbrief_engine::protocol::WORKER_ARG;
+pub use fieldbrief_engine::supervisor::WorkerCommand;
 pub use fieldbrief_models::download::Control as DownloadControl;
 pub use fieldbrief_models::install::{Rollback, Trust, VerifyReport};
+pub use fieldbrief_store::DeferredJob;
+pub use fieldbrief_store::{Draft, NoteListItem, NoteRecord, SearchHit};
+pub use home::Home;
+pub use hybrid::{CloudPreview, NetState, Refinement};
+pub use models::{
+    AutoPull, CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer,
+};
+pub use settings::{SettingsForm, SettingsView, edit_config};
 
 use fieldbrief_core::config::{ConfigError, Settings};
-use fieldbrief_core::engine::{Engine, EngineError, EngineEvent, LengthFrom, LengthTarget, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{
+    Engine, EngineError, EngineEvent, LengthFrom, LengthTarget, ModelRef, SummaryRequest,
+};
 use fieldbrief_core::ledger::{self, Entry, Outcome, Status, Timings};
 use fieldbrief_core::quality::{self, Verdict};
 use fieldbrief_core::route::{self, CloudGate, Decision, ReasonCode, Route};
@@ -400,7 +404,8 @@ impl Fieldbrief {
         self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         let request_id = uuid::Uuid::now_v7().to_string();
         let style = opts.style.unwrap_or(self.settings.summary.style);
-        let mut request = SummaryRequest::new(style, opts.max_words.or(self.settings.summary.max_words));
+        let mut request =
+            SummaryRequest::new(style, opts.max_words.or(self.settings.summary.max_words));
         let span = tracing::info_span!("summarize", request_id = %request_id);
         let _enter = span.enter();
 
@@ -418,7 +423,12 @@ impl Fieldbrief {
             Input::Stream(reader, label) => fieldbrief_ingest::read_stream(reader, &label, &limits),
             Input::Typed(text) => fieldbrief_ingest::from_typed(&text),
             Input::Draft(id) => {
-                let draft = self.store.drafts()?.into_iter().find(|d| d.id == id).ok_or(Error::NoSuchDraft(id))?;
+                let draft = self
+                    .store
+                    .drafts()?
+                    .into_iter()
+                    .find(|d| d.id == id)
+                    .ok_or(Error::NoSuchDraft(id))?;
                 from_draft = Some(id);
                 fieldbrief_ingest::from_typed(&draft.body)
             }
@@ -431,7 +441,12 @@ impl Fieldbrief {
         };
         // The length target: asked for, configured, or scaled to the note.
         if let Ok(d) = &doc {
-            let target = LengthTarget::choose(style, opts.max_words, self.settings.summary.max_words, quality::summary_words(&d.text));
+            let target = LengthTarget::choose(
+                style,
+                opts.max_words,
+                self.settings.summary.max_words,
+                quality::summary_words(&d.text),
+            );
             request.max_words = target.words;
             base.max_words = target.words;
             base.length_from = Some(target.from);
@@ -441,7 +456,8 @@ impl Fieldbrief {
         // already judged it), and the cache forgets it so an engine runs. Another style or
         // length is a new request, not a verdict on the old one.
         if let (Some(id), false) = (saved_note, opts.dry_run)
-            && let Some(previous) = self.store.latest_request_for_note(id, style.as_str(), request.max_words)?
+            && let Some(previous) =
+                self.store.latest_request_for_note(id, style.as_str(), request.max_words)?
         {
             self.store.set_outcome_if_pending(&previous, Outcome::Regenerated)?;
             self.store.cache_forget_request(&previous)?;
@@ -478,7 +494,8 @@ impl Fieldbrief {
             (true, _) => None,
             (false, Some(id)) => Some(id),
             (false, None) => {
-                let id = self.store.insert_note_kept(&doc, &base.created_at, opts.keep_on_device)?;
+                let id =
+                    self.store.insert_note_kept(&doc, &base.created_at, opts.keep_on_device)?;
                 // The note is committed; the draft it came from is no longer needed. (A crash
                 // between the two leaves both: the text twice, never none.)
                 if let Some(draft) = from_draft {
@@ -498,20 +515,40 @@ impl Fieldbrief {
         let profile = power.profile();
         if base.length_from == Some(LengthFrom::Note) && profile.output_budget_percent < 100 {
             // Saver mode: a shorter summary by default (a length the user asked for stands).
-            request.max_words = (request.max_words * profile.output_budget_percent as usize / 100).max(10);
+            request.max_words =
+                (request.max_words * profile.output_budget_percent as usize / 100).max(10);
             base.max_words = request.max_words;
         }
         let mut reasons_before: Vec<route::Reason> = Vec::new();
-        let local_quant = self.local_engine(opts.model.as_deref(), &profile, &mut reasons_before)?;
-        let keep_on_device = opts.keep_on_device || kept_note || opts.cloud == Some(CloudChoice::Deny);
+        let local_quant =
+            self.local_engine(opts.model.as_deref(), &profile, &mut reasons_before)?;
+        let keep_on_device =
+            opts.keep_on_device || kept_note || opts.cloud == Some(CloudChoice::Deny);
         let gate = self.static_gate(keep_on_device, opts.offline);
 
         // The cache, before the local model is asked to measure the note (that starts a
         // worker): an exact hit is served; a near-duplicate is only offered.
-        let candidates = self.cache_candidates(style, local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str())), gate);
+        let candidates = self.cache_candidates(
+            style,
+            local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str())),
+            gate,
+        );
         let served_by = (!opts.dry_run).then_some(request_id.as_str());
-        if let Some((hit, producer)) = self.cache_lookup(&doc, style, request.max_words, &candidates, served_by)? {
-            return self.serve_cached(hit, producer, &doc, base, timings, t, started, power, gate, opts.dry_run);
+        if let Some((hit, producer)) =
+            self.cache_lookup(&doc, style, request.max_words, &candidates, served_by)?
+        {
+            return self.serve_cached(
+                hit,
+                producer,
+                &doc,
+                base,
+                timings,
+                t,
+                started,
+                power,
+                gate,
+                opts.dry_run,
+            );
         }
         let similar = self.similar_offer(&doc, style, &candidates)?;
         let local = local_quant.as_ref().map(|(e, _)| e.clone());
@@ -522,14 +559,20 @@ impl Fieldbrief {
                     base.input_tokens = p.doc_tokens;
                     doc_tokens = p.doc_tokens;
                     if let Some(why) = &p.model.gpu_fallback {
-                        reasons_before.push(route::Reason { code: ReasonCode::GpuFallback, detail: why.clone() });
+                        reasons_before.push(route::Reason {
+                            code: ReasonCode::GpuFallback,
+                            detail: why.clone(),
+                        });
                     }
                     plan = Some(p);
                 }
                 Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
                 Err(e) => {
                     let rolled_back = self.note_engine_failure(engine.model(), &e)?;
-                    reasons_before.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                    reasons_before.push(route::Reason {
+                        code: ReasonCode::LocalEngineFailed,
+                        detail: e.to_string(),
+                    });
                     reasons_before.extend(rolled_back);
                 }
             }
@@ -537,7 +580,10 @@ impl Fieldbrief {
         let mut snapshot = route::Snapshot {
             doc_tokens: base.input_tokens,
             complexity: route::complexity(&doc.text),
-            local: plan.as_ref().map(|p| route::LocalModel { context_tokens: p.context_tokens, reserved_tokens: p.reserved_tokens }),
+            local: plan.as_ref().map(|p| route::LocalModel {
+                context_tokens: p.context_tokens,
+                reserved_tokens: p.reserved_tokens,
+            }),
             cloud: gate,
             power: power.mode,
             preference: self.settings.routing.prefer,
@@ -547,13 +593,17 @@ impl Fieldbrief {
         let mut net = Self::not_probed(gate);
         if decision.route == Route::Cloud {
             if opts.dry_run {
-                net = NetState::NotProbed { why: "a dry run sends nothing, probes included".into() };
+                net =
+                    NetState::NotProbed { why: "a dry run sends nothing, probes included".into() };
             } else {
                 net = self.probe();
                 if let NetState::Offline { error } = &net {
                     snapshot.cloud = CloudGate::Offline;
                     decision = route::decide(&snapshot);
-                    decision.reasons.insert(0, route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
+                    decision.reasons.insert(
+                        0,
+                        route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()),
+                    );
                 }
             }
         }
@@ -569,7 +619,8 @@ impl Fieldbrief {
 
         if opts.dry_run {
             timings.total = ms(started);
-            let mut r = report(&base, &doc, doc_tokens, decision.clone(), None, None, timings, true);
+            let mut r =
+                report(&base, &doc, doc_tokens, decision.clone(), None, None, timings, true);
             if matches!(decision.route, Route::Cloud | Route::Deferred) {
                 r.preview = Some(self.preview(&doc, &request)?.0);
             }
@@ -596,10 +647,13 @@ impl Fieldbrief {
                 Err(e) => {
                     tracing::warn!(error = %e, "cloud failed; summarizing on this device");
                     base.error_code = Some(e.code().into());
-                    decision.reasons.push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
+                    decision
+                        .reasons
+                        .push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
                     let (fallback, why) = route::local_fallback(&snapshot);
                     decision.route = fallback;
-                    let fresh: Vec<route::Reason> = why.into_iter().filter(|r| !decision.has(r.code)).collect();
+                    let fresh: Vec<route::Reason> =
+                        why.into_iter().filter(|r| !decision.has(r.code)).collect();
                     decision.reasons.extend(fresh);
                     base.route = Some(fallback);
                     base.reasons = decision.reasons.clone();
@@ -608,12 +662,31 @@ impl Fieldbrief {
         }
         let mut output = match output {
             Some(o) => o,
-            None => self.summarize_here(&doc, &request, local.as_deref(), &mut decision, &mut base, events, (timings, t, started))?,
+            None => self.summarize_here(
+                &doc,
+                &request,
+                local.as_deref(),
+                &mut decision,
+                &mut base,
+                events,
+                (timings, t, started),
+            )?,
         };
 
         // 5. The quality gate, and what follows from it (`route::after_quality_gate`), then
         // the summary and the ledger row in one transaction.
-        let verdict = self.gate_and_reroute(&doc, &request, local.as_deref(), &mut output, &mut decision, &mut base, &mut net, gate, events, (timings, t, started))?;
+        let verdict = self.gate_and_reroute(
+            &doc,
+            &request,
+            local.as_deref(),
+            &mut output,
+            &mut decision,
+            &mut base,
+            &mut net,
+            gate,
+            events,
+            (timings, t, started),
+        )?;
         base.route = Some(decision.route);
         base.reasons = decision.reasons.clone();
         // Generation includes an escalation after the quality gate.
@@ -634,7 +707,8 @@ impl Fieldbrief {
             return Err(Error::Home("internal: no note id outside a dry run".into()));
         };
         let engine_name = base.engine.clone().unwrap_or_default();
-        let summary = NewSummary { note_id, route: decision.route, engine: &engine_name, text: &output.text };
+        let summary =
+            NewSummary { note_id, route: decision.route, engine: &engine_name, text: &output.text };
         // Timings are final except for the commit itself, which the ledger cannot contain.
         timings.store = ms(t);
         timings.total = ms(started);
@@ -645,10 +719,14 @@ impl Fieldbrief {
         // Only a summary that passed the gate is worth serving again; an interim summary that
         // waits for a cloud refinement is not, nor the extractive stand-in for a model whose
         // summaries failed (the model gets its chance again next time).
-        if verdict.passed && decision.route != Route::Deferred && !decision.has(ReasonCode::ExtractiveAfterQualityGate) {
+        if verdict.passed
+            && decision.route != Route::Deferred
+            && !decision.has(ReasonCode::ExtractiveAfterQualityGate)
+        {
             let lq = local_quant.as_ref().map(|(e, q)| (e.as_ref(), q.as_str()));
             if let Some(producer) = self.producer_of(&engine_name, style, lq)
-                && let Err(e) = self.cache_store(&doc, &base, decision.route, &output.text, &producer)
+                && let Err(e) =
+                    self.cache_store(&doc, &base, decision.route, &output.text, &producer)
             {
                 // The summary is saved; a cache that cannot be written only costs speed.
                 tracing::warn!(error = %e, "could not cache the summary");
@@ -656,12 +734,27 @@ impl Fieldbrief {
         }
         if decision.route == Route::Deferred {
             // After the summary: a crash in between loses the refinement, never the summary.
-            self.store.enqueue_deferred(note_id, &base.request_id, request.style, request.max_words, &now())?;
+            self.store.enqueue_deferred(
+                note_id,
+                &base.request_id,
+                request.style,
+                request.max_words,
+                &now(),
+            )?;
         }
         timings.store = ms(t);
         timings.total = ms(started);
         tracing::info!(route = %decision.route, total_ms = timings.total, "summarized");
-        let mut r = report(&base, &doc, doc_tokens, decision, Some(output.text), Some(verdict), timings, false);
+        let mut r = report(
+            &base,
+            &doc,
+            doc_tokens,
+            decision,
+            Some(output.text),
+            Some(verdict),
+            timings,
+            false,
+        );
         r.chunks = output.chunks;
         r.lines = output.lines;
         r.power = Some(power);
@@ -713,7 +806,9 @@ impl Fieldbrief {
         base.engine = Some("cache".into());
         base.model = hit.model.clone();
         base.prompt_version = Some(hit.prompt_version.clone());
-        base.connectivity = serde_json::to_string(&NetState::NotProbed { why: "served from the cache".into() }).ok();
+        base.connectivity =
+            serde_json::to_string(&NetState::NotProbed { why: "served from the cache".into() })
+                .ok();
         let cached = CachedFrom::from(&hit);
         let doc_tokens = base.input_tokens;
         if dry_run {
@@ -735,12 +830,22 @@ impl Fieldbrief {
         timings.total = ms(started);
         base.timings = timings;
         self.account(&mut base, None);
-        let summary = NewSummary { note_id, route: Route::Cache, engine: "cache", text: &hit.summary };
+        let summary =
+            NewSummary { note_id, route: Route::Cache, engine: "cache", text: &hit.summary };
         self.store.record_summary(&summary, &base)?;
         timings.store = ms(t);
         timings.total = ms(started);
         tracing::info!(total_ms = timings.total, "served from the cache");
-        let mut r = report(&base, doc, doc_tokens, decision, Some(hit.summary.clone()), Some(verdict), timings, false);
+        let mut r = report(
+            &base,
+            doc,
+            doc_tokens,
+            decision,
+            Some(hit.summary.clone()),
+            Some(verdict),
+            timings,
+            false,
+        );
         r.power = Some(power);
         r.connectivity = NetState::NotProbed { why: "served from the cache".into() };
         r.cached = Some(cached);
@@ -782,12 +887,17 @@ impl Fieldbrief {
                     if let Some(why) = &o.gpu_fallback
                         && !decision.has(ReasonCode::GpuFallback)
                     {
-                        decision.reasons.push(route::Reason { code: ReasonCode::GpuFallback, detail: why.clone() });
+                        decision.reasons.push(route::Reason {
+                            code: ReasonCode::GpuFallback,
+                            detail: why.clone(),
+                        });
                         base.reasons = decision.reasons.clone();
                     }
                     return Ok(o);
                 }
-                Err(EngineError::Cancelled) => return Err(self.cancelled(base, timings, t, started)),
+                Err(EngineError::Cancelled) => {
+                    return Err(self.cancelled(base, timings, t, started));
+                }
                 Err(EngineError::InvalidModel(m)) => return Err(Error::InvalidModel(m)),
                 Err(e) => {
                     // The note is safe; the extractive summary stands in, and the ledger says so.
@@ -797,7 +907,10 @@ impl Fieldbrief {
                     } else {
                         decision.route = Route::Extractive;
                     }
-                    decision.reasons.push(route::Reason { code: ReasonCode::LocalEngineFailed, detail: e.to_string() });
+                    decision.reasons.push(route::Reason {
+                        code: ReasonCode::LocalEngineFailed,
+                        detail: e.to_string(),
+                    });
                     decision.reasons.extend(rolled_back);
                     base.route = Some(decision.route);
                     base.reasons = decision.reasons.clone();
@@ -829,7 +942,11 @@ impl Fieldbrief {
     }
 
     /// Counts a crash; when it rolled a new version back, the reason to show.
-    fn note_engine_failure(&mut self, model: &LocalModel, e: &EngineError) -> Result<Option<route::Reason>> {
+    fn note_engine_failure(
+        &mut self,
+        model: &LocalModel,
+        e: &EngineError,
+    ) -> Result<Option<route::Reason>> {
         tracing::warn!(error = %e, model = %model.id, "local engine failed");
         if let EngineError::Crashed(why) = e {
             let rolled_back = self.model_crashed(model, why)?;
@@ -857,7 +974,8 @@ impl Fieldbrief {
             Some(n) => self.resolve_model(&n)?,
             None => return Ok(None),
         };
-        let info = fieldbrief_gguf::inspect(&model.path).map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
+        let info = fieldbrief_gguf::inspect(&model.path)
+            .map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
         let crashes = models::crashes(&self.store, &model)?;
         if crashes >= models::QUARANTINE_AFTER {
             reasons.push(route::Reason {
@@ -884,15 +1002,26 @@ impl Fieldbrief {
                 (n, p) => n.min(p),
             },
             batch: profile.batch,
-            sampling: Sampling { temperature: e.temperature, top_p: e.top_p, repeat_penalty: e.repeat_penalty, max_tokens: 0, seed: e.seed, grammar: None, draft: e.draft_tokens },
+            sampling: Sampling {
+                temperature: e.temperature,
+                top_p: e.top_p,
+                repeat_penalty: e.repeat_penalty,
+                max_tokens: 0,
+                seed: e.seed,
+                grammar: None,
+                draft: e.draft_tokens,
+            },
             state_dir: Some(self.home.engine_state_dir()),
         };
-        if let Some(engine) = self.local.as_ref().filter(|e| e.model() == &model && e.settings() == &settings) {
+        if let Some(engine) =
+            self.local.as_ref().filter(|e| e.model() == &model && e.settings() == &settings)
+        {
             return Ok(Some((engine.clone(), info.quantization)));
         }
         let mut command = worker;
         command.args.extend(["--idle-secs".to_string(), e.idle_unload_secs.to_string()]);
-        let engine = Arc::new(LocalEngine::with_cancel(command, model, settings, self.cancel.clone()));
+        let engine =
+            Arc::new(LocalEngine::with_cancel(command, model, settings, self.cancel.clone()));
         self.local = Some(engine.clone());
         Ok(Some((engine, info.quantization)))
     }
@@ -911,15 +1040,32 @@ impl Fieldbrief {
     }
 
     /// Speed of a model through the worker path `summarize` uses.
-    pub fn bench(&mut self, model: &str, threads: u32, prompt_tokens: u32, gen_tokens: u32, note: Option<&Path>) -> Result<BenchReport> {
-        let worker = self.worker.clone().ok_or_else(|| Error::Home("no engine worker in this build".into()))?;
+    pub fn bench(
+        &mut self,
+        model: &str,
+        threads: u32,
+        prompt_tokens: u32,
+        gen_tokens: u32,
+        note: Option<&Path>,
+    ) -> Result<BenchReport> {
+        let worker = self
+            .worker
+            .clone()
+            .ok_or_else(|| Error::Home("no engine worker in this build".into()))?;
         let model = self.resolve_model(model)?;
-        fieldbrief_gguf::inspect(&model.path).map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
+        fieldbrief_gguf::inspect(&model.path)
+            .map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
         let e = &self.settings.engine;
         // The model's own context (or the configured one) also holds the real summaries below.
-        let settings = LocalSettings { gpu_layers: e.gpu_layers, context: e.context, threads, ..Default::default() };
+        let settings = LocalSettings {
+            gpu_layers: e.gpu_layers,
+            context: e.context,
+            threads,
+            ..Default::default()
+        };
         let engine = LocalEngine::new(worker.clone(), model.clone(), settings);
-        let first = engine.bench(prompt_tokens, gen_tokens).map_err(|e| self.engine_error(&model, e))?;
+        let first =
+            engine.bench(prompt_tokens, gen_tokens).map_err(|e| self.engine_error(&model, e))?;
         // A second, real request on the warm worker: its time to first token shows what the
         // prefix cache saves when a prompt starts like the previous one.
         let doc = fieldbrief_ingest::from_typed(BENCH_NOTE)?;
@@ -936,17 +1082,32 @@ impl Fieldbrief {
             Some(path) => Some(self.bench_note(&worker, &model, threads, path)?),
             None => None,
         };
-        Ok(BenchReport { model: ModelRef { id: model.id, version: model.version }, stats: first.0, tokens_streamed: first.1, summary_cold_ms: cold, summary_warm_ms: warm, chat, note })
+        Ok(BenchReport {
+            model: ModelRef { id: model.id, version: model.version },
+            stats: first.0,
+            tokens_streamed: first.1,
+            summary_cold_ms: cold,
+            summary_warm_ms: warm,
+            chat,
+            note,
+        })
     }
 
-    fn bench_note(&self, worker: &WorkerCommand, model: &LocalModel, threads: u32, path: &Path) -> Result<NoteBench> {
+    fn bench_note(
+        &self,
+        worker: &WorkerCommand,
+        model: &LocalModel,
+        threads: u32,
+        path: &Path,
+    ) -> Result<NoteBench> {
         let limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
         let doc = fieldbrief_ingest::read_path(path, &limits)?;
         let words = quality::summary_words(&doc.text);
         let target = LengthTarget::choose(Style::Bullets, None, None, words).words;
         let request = SummaryRequest::new(Style::Bullets, Some(target));
         let e = &self.settings.engine;
-        let draft = if e.draft_tokens > 0 { e.draft_tokens } else { fieldbrief_engine::protocol::DRAFT };
+        let draft =
+            if e.draft_tokens > 0 { e.draft_tokens } else { fieldbrief_engine::protocol::DRAFT };
         // Its own states, started empty: the first runs are cold starts.
         let states = self.home.engine_state_dir().join("bench");
         let _ = std::fs::remove_dir_all(&states);
@@ -954,12 +1115,21 @@ impl Fieldbrief {
         for (d, state) in [(0, "plain"), (draft, "speculative"), (draft, "speculative")] {
             let sampling = Sampling { draft: d, ..Sampling::deterministic(0) };
             let state_dir = Some(states.join(state));
-            let settings = LocalSettings { gpu_layers: e.gpu_layers, context: e.context, threads, sampling, state_dir, ..Default::default() };
+            let settings = LocalSettings {
+                gpu_layers: e.gpu_layers,
+                context: e.context,
+                threads,
+                sampling,
+                state_dir,
+                ..Default::default()
+            };
             let engine = LocalEngine::new(worker.clone(), model.clone(), settings);
             // Loaded first: the run measures the summary, not the model load.
             engine.describe().map_err(|err| self.engine_error(model, err))?;
             let t = Instant::now();
-            let out = engine.summarize(&doc, &request, &mut |_| {}).map_err(|err| self.engine_error(model, err))?;
+            let out = engine
+                .summarize(&doc, &request, &mut |_| {})
+                .map_err(|err| self.engine_error(model, err))?;
             let seconds = t.elapsed().as_secs_f64();
             let decoding = out.decoding.unwrap_or_default();
             let decode_s = (seconds - decoding.first_token_ms / 1000.0).max(1e-6);
@@ -979,7 +1149,15 @@ impl Fieldbrief {
         let identical = runs.iter().all(|r| r.text == runs[0].text);
         let speedup = runs[1].decode_tok_s / runs[0].decode_tok_s.max(1e-9);
         let warm_first_token_ratio = runs[2].first_token_ms / runs[1].first_token_ms.max(1e-9);
-        Ok(NoteBench { name: doc.name.clone(), words, target_words: target, runs, identical, speedup, warm_first_token_ratio })
+        Ok(NoteBench {
+            name: doc.name.clone(),
+            words,
+            target_words: target,
+            runs,
+            identical,
+            speedup,
+            warm_first_token_ratio,
+        })
     }
 
     fn engine_error(&self, model: &LocalModel, e: EngineError) -> Error {
@@ -1008,8 +1186,14 @@ impl Fieldbrief {
         let Some(worker) = self.worker.clone() else { return (Vec::new(), None) };
         let mut supervisor = fieldbrief_engine::supervisor::Supervisor::new(worker);
         supervisor.patience = std::time::Duration::from_secs(10);
-        match supervisor.call(&fieldbrief_engine::protocol::Request::Devices { id: "devices".into() }, None, |_| {}) {
-            Ok(fieldbrief_engine::protocol::Event::Devices { devices, .. }) => (devices, supervisor.cpu_variant().map(str::to_string)),
+        match supervisor.call(
+            &fieldbrief_engine::protocol::Request::Devices { id: "devices".into() },
+            None,
+            |_| {},
+        ) {
+            Ok(fieldbrief_engine::protocol::Event::Devices { devices, .. }) => {
+                (devices, supervisor.cpu_variant().map(str::to_string))
+            }
             other => {
                 tracing::warn!(?other, "could not list compute devices");
                 (Vec::new(), None)
@@ -1060,7 +1244,9 @@ impl Fieldbrief {
     pub fn edit_summary(&self, request_id: &str, text: &str) -> Result<()> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(Error::BadArgument("an edited summary cannot be empty (rate it as poor instead)".into()));
+            return Err(Error::BadArgument(
+                "an edited summary cannot be empty (rate it as poor instead)".into(),
+            ));
         }
         if !self.store.edit_summary(request_id, text, &now())? {
             return Err(Error::NoSuchRequest(request_id.into()));
@@ -1143,8 +1329,19 @@ impl Fieldbrief {
                 backend: self.backend,
                 device: devices
                     .iter()
-                    .find(|d| d.gpu && self.backend != "cpu" && self.settings.engine.gpu_layers != Some(0))
-                    .map_or_else(|| "CPU".to_string(), |d| if d.description.is_empty() { d.name.clone() } else { d.description.clone() }),
+                    .find(|d| {
+                        d.gpu && self.backend != "cpu" && self.settings.engine.gpu_layers != Some(0)
+                    })
+                    .map_or_else(
+                        || "CPU".to_string(),
+                        |d| {
+                            if d.description.is_empty() {
+                                d.name.clone()
+                            } else {
+                                d.description.clone()
+                            }
+                        },
+                    ),
                 devices,
                 cpu_variant,
                 available: if self.worker.is_some() && active_model.is_some() {
@@ -1171,7 +1368,10 @@ impl Fieldbrief {
 
 /// Keeps the summary just made as the interim one and queues a cloud refinement.
 fn defer(decision: &mut Decision) {
-    decision.reasons.push(route::Reason::new(ReasonCode::DeferredRefinement, "a cloud refinement is queued for when the network returns"));
+    decision.reasons.push(route::Reason::new(
+        ReasonCode::DeferredRefinement,
+        "a cloud refinement is queued for when the network returns",
+    ));
     decision.interim = Some(decision.route);
     decision.route = Route::Deferred;
 }
@@ -1278,13 +1478,16 @@ fn timestamp(t: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    t.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000000Z".into())
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000000Z".into())
 }
 
 /// A saved note as the document it was.
 pub(crate) fn saved_document(note: NoteRecord) -> Document {
     Document {
-        kind: fieldbrief_core::SourceKind::parse(&note.source_kind).unwrap_or(fieldbrief_core::SourceKind::Typed),
+        kind: fieldbrief_core::SourceKind::parse(&note.source_kind)
+            .unwrap_or(fieldbrief_core::SourceKind::Typed),
         name: note.source_name,
         path: note.source_path,
         text: note.text,

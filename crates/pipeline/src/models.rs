@@ -43,18 +43,26 @@ impl From<fieldbrief_models::Error> for Error {
 }
 
 pub fn id_of(path: &Path) -> String {
-    inst::sanitize_id(&path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+    inst::sanitize_id(
+        &path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+    )
 }
 
 /// The SHA-256 prefix version of a file outside the models directory.
 pub fn version(store: &Store, path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::BadArgument(format!("reading {}: {e}", path.display())))?;
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::BadArgument(format!("reading {}: {e}", path.display())))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     let key = format!("model_version:{}:{}:{mtime}", path.display(), meta.len());
     if let Some(v) = store.setting(&key)? {
         return Ok(v);
     }
-    let (sha, _) = fieldbrief_models::sha256_file(path).map_err(|e| Error::BadArgument(e.to_string()))?;
+    let (sha, _) =
+        fieldbrief_models::sha256_file(path).map_err(|e| Error::BadArgument(e.to_string()))?;
     let v = sha[..12].to_string();
     store.set_setting(&key, &v)?;
     Ok(v)
@@ -194,7 +202,11 @@ impl Fieldbrief {
     }
 
     pub(crate) fn active_model_id(&self) -> Option<String> {
-        self.settings.models.active.clone().or_else(|| self.store.setting("active_model").ok().flatten())
+        self.settings
+            .models
+            .active
+            .clone()
+            .or_else(|| self.store.setting("active_model").ok().flatten())
     }
 
     /// `name` is a path to a GGUF file, `ID`, or `ID@VERSION` of an installed model.
@@ -230,9 +242,15 @@ impl Fieldbrief {
         let Some(worker) = self.worker.clone() else {
             return Err("this build has no engine worker to test the model with".into());
         };
-        let model = LocalModel { id: "smoke-test".into(), version: "0".into(), path: file.to_path_buf() };
+        let model =
+            LocalModel { id: "smoke-test".into(), version: "0".into(), path: file.to_path_buf() };
         let e = &self.settings.engine;
-        let settings = LocalSettings { gpu_layers: e.gpu_layers, context: 512, threads: e.threads, ..Default::default() };
+        let settings = LocalSettings {
+            gpu_layers: e.gpu_layers,
+            context: 512,
+            threads: e.threads,
+            ..Default::default()
+        };
         let engine = LocalEngine::new(worker, model, settings);
         match engine.smoke(SMOKE_TOKENS) {
             Ok(Ok(report)) => {
@@ -261,11 +279,15 @@ impl Fieldbrief {
             let mut listed: Vec<PathBuf> = Vec::new();
             let mut not_newer = Vec::new();
             if manifest.is_file() {
-                let (catalog, _) = self.read_signed_catalog(&manifest.display().to_string(), false)?;
+                let (catalog, _) =
+                    self.read_signed_catalog(&manifest.display().to_string(), false)?;
                 // Oldest first, and never one older than what is installed: an old stick must
                 // not roll a laptop back to a version the organisation has since replaced.
                 let mut entries: Vec<&Entry> = catalog.entries.iter().collect();
-                entries.sort_by(|a, b| a.id.cmp(&b.id).then(fieldbrief_models::compare_versions(&a.version, &b.version)));
+                entries.sort_by(|a, b| {
+                    a.id.cmp(&b.id)
+                        .then(fieldbrief_models::compare_versions(&a.version, &b.version))
+                });
                 for e in entries {
                     let file = PathBuf::from(&e.url);
                     if !file.is_file() {
@@ -282,13 +304,26 @@ impl Fieldbrief {
                     // A signed entry without a hash is trusted on first use (and pinned).
                     let trust = if e.sha256.is_some() { Trust::Signed } else { Trust::FirstUse };
                     let pinned = e.sha256.clone().or_else(|| models.pin(&e.id, &e.version));
-                    done.push(self.install_file(&models, &e.id, &e.version, &file, Transfer::Copy, pinned.as_deref(), trust, file.display().to_string())?);
+                    done.push(self.install_file(
+                        &models,
+                        &e.id,
+                        &e.version,
+                        &file,
+                        Transfer::Copy,
+                        pinned.as_deref(),
+                        trust,
+                        file.display().to_string(),
+                    )?);
                 }
             }
             let mut files: Vec<PathBuf> = std::fs::read_dir(source)
                 .map_err(|e| Error::BadArgument(format!("reading {}: {e}", source.display())))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")) && p.is_file() && !listed.contains(p))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+                        && p.is_file()
+                        && !listed.contains(p)
+                })
                 .collect();
             files.sort();
             if files.is_empty() && done.is_empty() {
@@ -299,7 +334,10 @@ impl Fieldbrief {
                         not_newer.join(", ")
                     )));
                 }
-                return Err(Error::BadArgument(format!("{}: no .gguf files in this folder", source.display())));
+                return Err(Error::BadArgument(format!(
+                    "{}: no .gguf files in this folder",
+                    source.display()
+                )));
             }
             for f in files {
                 done.push(self.import_file(&models, &f)?);
@@ -312,11 +350,22 @@ impl Fieldbrief {
 
     fn import_file(&mut self, models: &Models, source: &Path) -> Result<ModelEntry> {
         // A bad file is refused before anything is copied.
-        fieldbrief_gguf::inspect(source).map_err(|e| Error::InvalidModel(format!("{}: {e}", source.display())))?;
-        let (sha, _) = fieldbrief_models::sha256_file(source).map_err(|e| Error::BadArgument(e.to_string()))?;
+        fieldbrief_gguf::inspect(source)
+            .map_err(|e| Error::InvalidModel(format!("{}: {e}", source.display())))?;
+        let (sha, _) = fieldbrief_models::sha256_file(source)
+            .map_err(|e| Error::BadArgument(e.to_string()))?;
         let id = id_of(source);
         let version = sha[..12].to_string();
-        self.install_file(models, &id, &version, source, Transfer::Copy, Some(&sha), Trust::Imported, source.display().to_string())
+        self.install_file(
+            models,
+            &id,
+            &version,
+            source,
+            Transfer::Copy,
+            Some(&sha),
+            Trust::Imported,
+            source.display().to_string(),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -331,7 +380,16 @@ impl Fieldbrief {
         trust: Trust,
         source: String,
     ) -> Result<ModelEntry> {
-        let req = inst::Request { id, version, file, transfer, sha256, trust, source, keep_previous: self.keep_previous() };
+        let req = inst::Request {
+            id,
+            version,
+            file,
+            transfer,
+            sha256,
+            trust,
+            source,
+            keep_previous: self.keep_previous(),
+        };
         let installed = models.install(&req, &mut |staged| self.smoke_test(staged))?;
         if self.active_model_id().is_none() {
             self.store.set_setting("active_model", id)?;
@@ -354,9 +412,12 @@ impl Fieldbrief {
     }
 
     fn model_entry(&self, models: &Models, id: &str, version: &str) -> Result<ModelEntry> {
-        let i = models.get(id, version).ok_or_else(|| Error::BadArgument(format!("{id}@{version} is not installed")))?;
+        let i = models
+            .get(id, version)
+            .ok_or_else(|| Error::BadArgument(format!("{id}@{version} is not installed")))?;
         let info = fieldbrief_gguf::inspect(&i.path);
-        let local = LocalModel { id: id.to_string(), version: version.to_string(), path: i.path.clone() };
+        let local =
+            LocalModel { id: id.to_string(), version: version.to_string(), path: i.path.clone() };
         Ok(ModelEntry {
             active: i.current && self.active_model_id().as_deref() == Some(id),
             current: i.current,
@@ -385,7 +446,9 @@ impl Fieldbrief {
         if let Some(v) = version {
             models.activate(id, v, self.keep_previous())?;
         } else if models.current(id).is_none() {
-            return Err(Error::BadArgument(format!("no installed model {id:?} (see `fieldbrief models list`)")));
+            return Err(Error::BadArgument(format!(
+                "no installed model {id:?} (see `fieldbrief models list`)"
+            )));
         }
         self.store.set_setting("active_model", id)?;
         self.local = None;
@@ -424,7 +487,11 @@ impl Fieldbrief {
     /// fetch); otherwise that copy is read. Relative model URLs resolve against `location`.
     /// A fetched catalog older than the kept one is refused as a replay: the kept one is used
     /// and the refusal is returned beside it.
-    fn read_signed_catalog(&self, location: &str, fetch: bool) -> Result<(Catalog, Option<String>)> {
+    fn read_signed_catalog(
+        &self,
+        location: &str,
+        fetch: bool,
+    ) -> Result<(Catalog, Option<String>)> {
         let key_text = self.settings.models.catalog_public_key.as_deref().ok_or_else(|| {
             Error::BadArgument(format!(
                 "{location} is an organisation catalog, but no public key is configured ([models] catalog_public_key); it is refused"
@@ -432,9 +499,13 @@ impl Fieldbrief {
         })?;
         let key = PublicKey::parse(key_text)?;
         if !location.contains("://") {
-            let bytes = std::fs::read(location).map_err(|e| Error::BadArgument(format!("reading {location}: {e}")))?;
+            let bytes = std::fs::read(location)
+                .map_err(|e| Error::BadArgument(format!("reading {location}: {e}")))?;
             let sig = std::fs::read_to_string(format!("{location}.sig")).ok();
-            return Ok((Catalog::from_signed_manifest(&bytes, sig.as_deref(), &key, location)?, None));
+            return Ok((
+                Catalog::from_signed_manifest(&bytes, sig.as_deref(), &key, location)?,
+                None,
+            ));
         }
         let cached = self.models_dir().join("org-catalog.json");
         let cached_sig = self.models_dir().join("org-catalog.json.sig");
@@ -462,7 +533,10 @@ impl Fieldbrief {
             // The newest date accepted is also in the database, so a lost or torn copy on disk
             // does not switch the replay check off.
             let kept = kept();
-            let remembered = self.store.setting(ACCEPTED_CATALOG_DATE)?.and_then(|d| time::OffsetDateTime::parse(&d, &Rfc3339).ok());
+            let remembered = self
+                .store
+                .setting(ACCEPTED_CATALOG_DATE)?
+                .and_then(|d| time::OffsetDateTime::parse(&d, &Rfc3339).ok());
             let seen = kept.as_ref().and_then(|k| k.generated).max(remembered);
             if let Err(replay) = catalog.check_not_before(seen) {
                 tracing::warn!(error = %replay, "organisation catalog refused as a replay; the kept copy is used");
@@ -478,7 +552,11 @@ impl Fieldbrief {
             let keep = std::fs::create_dir_all(self.models_dir())
                 .map_err(|e| e.to_string())
                 .and_then(|_| inst::replace_file(&cached, &b).map_err(|e| e.to_string()))
-                .and_then(|_| sig.as_ref().map_or(Ok(()), |s| inst::replace_file(&cached_sig, s.as_bytes()).map_err(|e| e.to_string())));
+                .and_then(|_| {
+                    sig.as_ref().map_or(Ok(()), |s| {
+                        inst::replace_file(&cached_sig, s.as_bytes()).map_err(|e| e.to_string())
+                    })
+                });
             if let Err(e) = keep {
                 tracing::warn!(error = %e, "the organisation catalog could not be kept for offline use");
             }
@@ -531,7 +609,9 @@ impl Fieldbrief {
         let wanted = version.map_or_else(|| id.to_string(), |v| format!("{id}@{v}"));
         Err(Error::BadArgument(format!(
             "{wanted} is not in the catalog (see `fieldbrief models catalog`){}",
-            error.map(|e| format!("; the organisation catalog was not used: {e}")).unwrap_or_default()
+            error
+                .map(|e| format!("; the organisation catalog was not used: {e}"))
+                .unwrap_or_default()
         )))
     }
 
@@ -539,7 +619,8 @@ impl Fieldbrief {
     pub fn model_catalog(&self, refresh: bool) -> Result<CatalogView> {
         let (catalogs, error) = self.catalogs(refresh);
         let models = self.installed()?;
-        let ram_gb = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes)).map_or(0.0, |b| b as f64 / 1e9);
+        let ram_gb = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes))
+            .map_or(0.0, |b| b as f64 / 1e9);
         let mut entries = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for c in &catalogs {
@@ -553,13 +634,20 @@ impl Fieldbrief {
                 let paused = std::iter::once(e.version.clone())
                     .chain(models.partial_versions(&e.id))
                     // Only one that can be resumed: its version still in a catalog.
-                    .filter(|v| *v == e.version || catalogs.iter().any(|c| c.find(&e.id, Some(v)).is_some()))
-                    .find_map(|v| download::partial_state(&models.partial_path(&e.id, &v)).map(|state| (v, state)));
+                    .filter(|v| {
+                        *v == e.version || catalogs.iter().any(|c| c.find(&e.id, Some(v)).is_some())
+                    })
+                    .find_map(|v| {
+                        download::partial_state(&models.partial_path(&e.id, &v))
+                            .map(|state| (v, state))
+                    });
                 entries.push(CatalogItem {
                     size_bytes: e.size,
                     trust_on_first_use: e.trust_on_first_use(),
                     installed: models.versions(&e.id),
-                    update_available: current.as_ref().is_some_and(|c| fieldbrief_models::compare_versions(&e.version, c).is_gt()),
+                    update_available: current.as_ref().is_some_and(|c| {
+                        fieldbrief_models::compare_versions(&e.version, c).is_gt()
+                    }),
                     current,
                     fits_ram: ram_gb <= 0.0 || e.min_ram_gb <= ram_gb,
                     download: paused.map(|(version, (have, total))| PullProgress {
@@ -577,7 +665,9 @@ impl Fieldbrief {
             }
         }
         let (source, signed_by) = match catalogs.first().map(|c| &c.source) {
-            Some(Source::Organisation { location, publisher }) => (format!("organisation catalog {location}"), Some(publisher.clone())),
+            Some(Source::Organisation { location, publisher }) => {
+                (format!("organisation catalog {location}"), Some(publisher.clone()))
+            }
             _ => ("built-in catalog".to_string(), None),
         };
         Ok(CatalogView { source, signed_by, error, metered: self.settings.models.metered, entries })
@@ -585,7 +675,13 @@ impl Fieldbrief {
 
     /// Downloads `id` (at `version`, else the newest in the catalog), resuming any partial
     /// download, then installs it like an import: hash, validation, smoke test, activation.
-    pub fn pull_model(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<ModelEntry> {
+    pub fn pull_model(
+        &mut self,
+        id: &str,
+        version: Option<&str>,
+        control: &Control,
+        progress: &mut dyn FnMut(&PullProgress),
+    ) -> Result<ModelEntry> {
         let (id, version) = match (id.split_once('@'), version) {
             (Some((i, v)), None) => (i, Some(v)),
             (_, v) => (id, v),
@@ -643,8 +739,20 @@ impl Fieldbrief {
         let got = match got {
             Ok(g) => g,
             Err(fieldbrief_models::Error::Paused(have)) => {
-                progress(&report(PullState::Paused, have, download::partial_state(&job.partial).and_then(|s| s.1), 0.0, None, None));
-                return Err(Error::Models(format!("the download of {}@{} is paused at {}; pull it again to resume", entry.id, entry.version, fieldbrief_models::human_bytes(have))));
+                progress(&report(
+                    PullState::Paused,
+                    have,
+                    download::partial_state(&job.partial).and_then(|s| s.1),
+                    0.0,
+                    None,
+                    None,
+                ));
+                return Err(Error::Models(format!(
+                    "the download of {}@{} is paused at {}; pull it again to resume",
+                    entry.id,
+                    entry.version,
+                    fieldbrief_models::human_bytes(have)
+                )));
             }
             Err(fieldbrief_models::Error::Cancelled) => {
                 progress(&report(PullState::Cancelled, 0, None, 0.0, None, None));
@@ -656,14 +764,30 @@ impl Fieldbrief {
             }
         };
         progress(&report(PullState::Testing, got.size, Some(got.size), 0.0, None, None));
-        let installed = self.install_file(&models, &entry.id, &entry.version, &got.path, Transfer::Move, Some(&got.sha256), trust, entry.url.clone());
+        let installed = self.install_file(
+            &models,
+            &entry.id,
+            &entry.version,
+            &got.path,
+            Transfer::Move,
+            Some(&got.sha256),
+            trust,
+            entry.url.clone(),
+        );
         match &installed {
             Ok(_) => {
                 // The download's sidecar was kept until the install succeeded.
                 download::discard(&job.partial);
                 progress(&report(PullState::Installed, got.size, Some(got.size), 0.0, None, None));
             }
-            Err(e) => progress(&report(PullState::Failed, got.size, Some(got.size), 0.0, None, Some(e.to_string()))),
+            Err(e) => progress(&report(
+                PullState::Failed,
+                got.size,
+                Some(got.size),
+                0.0,
+                None,
+                Some(e.to_string()),
+            )),
         }
         installed
     }
@@ -680,7 +804,13 @@ impl Fieldbrief {
     /// organisation's catalog marks `auto_install` is installed at once unless on battery
     /// saver, a metered connection, or "work offline" (then it is offered and says why).
     /// With `install` false, automatic installs are only marked `auto_install_due`.
-    pub fn check_updates(&mut self, refresh: bool, install: bool, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<Vec<UpdateOffer>> {
+    pub fn check_updates(
+        &mut self,
+        refresh: bool,
+        install: bool,
+        control: &Control,
+        progress: &mut dyn FnMut(&PullProgress),
+    ) -> Result<Vec<UpdateOffer>> {
         let view = self.model_catalog(refresh && self.settings.models.check_updates)?;
         let mut offers = Vec::new();
         for item in view.entries.iter().filter(|i| i.update_available) {
@@ -694,14 +824,22 @@ impl Fieldbrief {
                 auto_install_due: false,
                 retry_soon: false,
             };
-            let stopped_by_user = self.store.setting(&stopped_by_user_key(&item.entry.id, &item.entry.version))?.is_some();
+            let stopped_by_user = self
+                .store
+                .setting(&stopped_by_user_key(&item.entry.id, &item.entry.version))?
+                .is_some();
             if item.entry.auto_install && stopped_by_user {
                 offer.held_back = Some("you paused or cancelled its automatic download; download it yourself when you want it".into());
             } else if item.entry.auto_install {
                 // With `install`, the install itself (which checks the same before it starts);
                 // without, only whether it may start now (`None`: it may).
                 let outcome = if install {
-                    Some(self.pull_model_automatically(&item.entry.id, Some(&item.entry.version), control, progress))
+                    Some(self.pull_model_automatically(
+                        &item.entry.id,
+                        Some(&item.entry.version),
+                        control,
+                        progress,
+                    ))
                 } else {
                     self.automatic_install_hold().map(|why| Ok(AutoPull::NotStarted(why)))
                 };
@@ -713,10 +851,14 @@ impl Fieldbrief {
                         offer.retry_soon = true;
                     }
                     Some(Ok(AutoPull::Paused(why))) => {
-                        offer.held_back = Some(format!("the automatic download is paused because {why}; its bytes are kept and it resumes when that changes"));
+                        offer.held_back = Some(format!(
+                            "the automatic download is paused because {why}; its bytes are kept and it resumes when that changes"
+                        ));
                         offer.retry_soon = true;
                     }
-                    Some(Err(e)) => offer.held_back = Some(format!("automatic install stopped: {e}")),
+                    Some(Err(e)) => {
+                        offer.held_back = Some(format!("automatic install stopped: {e}"))
+                    }
                 }
             }
             offers.push(offer);
@@ -740,7 +882,13 @@ impl Fieldbrief {
     /// progress report carries the reason.
     /// A pause or cancel by the user (not by those conditions) is remembered for that version,
     /// and [`Fieldbrief::check_updates`] leaves it alone until the user pulls it.
-    pub fn pull_model_automatically(&mut self, id: &str, version: Option<&str>, control: &Control, progress: &mut dyn FnMut(&PullProgress)) -> Result<AutoPull> {
+    pub fn pull_model_automatically(
+        &mut self,
+        id: &str,
+        version: Option<&str>,
+        control: &Control,
+        progress: &mut dyn FnMut(&PullProgress),
+    ) -> Result<AutoPull> {
         if let Some(why) = self.automatic_install_hold() {
             return Ok(AutoPull::NotStarted(why));
         }
@@ -757,7 +905,12 @@ impl Fieldbrief {
                 if matches!(p.state, PullState::Paused | PullState::Cancelled) {
                     stopped = Some((p.state, p.version.clone()));
                 }
-                if held.is_none() && matches!(p.state, PullState::Starting | PullState::Downloading | PullState::Retrying) {
+                if held.is_none()
+                    && matches!(
+                        p.state,
+                        PullState::Starting | PullState::Downloading | PullState::Retrying
+                    )
+                {
                     if settings_read.elapsed() >= Duration::from_secs(1) {
                         if let Some(s) = crate::settings::saved_settings(&config) {
                             settings = s;
@@ -772,7 +925,10 @@ impl Fieldbrief {
                     }
                 }
                 match (p.state, held) {
-                    (PullState::Paused, Some(why)) => progress(&PullProgress { message: Some(format!("paused automatically: {why}")), ..p.clone() }),
+                    (PullState::Paused, Some(why)) => progress(&PullProgress {
+                        message: Some(format!("paused automatically: {why}")),
+                        ..p.clone()
+                    }),
                     _ => progress(p),
                 }
             };
@@ -794,7 +950,11 @@ impl Fieldbrief {
 
     /// The local engine crashed on `model`: counts it, and rolls a version on probation back.
     /// Returns the reason to show when it rolled back.
-    pub(crate) fn model_crashed(&self, model: &LocalModel, why: &str) -> Result<Option<fieldbrief_core::route::Reason>> {
+    pub(crate) fn model_crashed(
+        &self,
+        model: &LocalModel,
+        why: &str,
+    ) -> Result<Option<fieldbrief_core::route::Reason>> {
         let n = record_crash(&self.store, model)?;
         if n >= QUARANTINE_AFTER {
             tracing::warn!(model = %model.id, crashes = n, "model quarantined");

@@ -62,25 +62,42 @@ impl SettingsForm {
     /// whose names are the same once trimmed are refused: one would silently replace the other
     /// and its identifiers would leave the laptop unredacted.
     fn tidy(&self) -> std::result::Result<SettingsForm, String> {
-        let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let blank = |v: &Option<String>| {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
+        };
         let mut redact = BTreeMap::new();
         for (k, v) in &self.redact {
             if redact.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
-                return Err(format!("two redaction patterns are named {:?}: give each its own name", k.trim()));
+                return Err(format!(
+                    "two redaction patterns are named {:?}: give each its own name",
+                    k.trim()
+                ));
             }
         }
-        Ok(SettingsForm { endpoint: blank(&self.endpoint), model: blank(&self.model), redact, ..self.clone() })
+        Ok(SettingsForm {
+            endpoint: blank(&self.endpoint),
+            model: blank(&self.model),
+            redact,
+            ..self.clone()
+        })
     }
 
     /// Checks what the file's own validation cannot know: that an opted-in cloud has
     /// somewhere to go, and that pattern names are plain words.
     fn check(&self) -> std::result::Result<(), String> {
         if self.cloud_enabled && (self.endpoint.is_none() || self.model.is_none()) {
-            return Err("cloud escalation needs an endpoint and a model name before it can be turned on".into());
+            return Err(
+                "cloud escalation needs an endpoint and a model name before it can be turned on"
+                    .into(),
+            );
         }
         for (name, pattern) in &self.redact {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(format!("redaction pattern name {name:?}: use letters, digits, '_' or '-' (e.g. site_id)"));
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!(
+                    "redaction pattern name {name:?}: use letters, digits, '_' or '-' (e.g. site_id)"
+                ));
             }
             if pattern.is_empty() {
                 return Err(format!("redaction pattern {name:?} is empty"));
@@ -95,9 +112,15 @@ impl SettingsForm {
 pub fn edit_config(text: &str, form: &SettingsForm) -> std::result::Result<String, String> {
     use toml_edit::{DocumentMut, Item, Table, value};
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        format!("the settings file cannot be edited: {}", e.to_string().lines().next().unwrap_or("not TOML"))
+        format!(
+            "the settings file cannot be edited: {}",
+            e.to_string().lines().next().unwrap_or("not TOML")
+        )
     })?;
-    fn table<'a>(doc: &'a mut DocumentMut, name: &str) -> std::result::Result<&'a mut Table, String> {
+    fn table<'a>(
+        doc: &'a mut DocumentMut,
+        name: &str,
+    ) -> std::result::Result<&'a mut Table, String> {
         let item = doc.entry(name).or_insert_with(toml_edit::table);
         item.as_table_mut().ok_or_else(|| format!("the settings file's {name:?} is not a table"))
     }
@@ -172,7 +195,8 @@ impl Fieldbrief {
         };
         let text = edit_config(&current, &form).map_err(Error::BadArgument)?;
         let settings = Settings::parse(&text).map_err(Error::BadArgument)?;
-        crate::write_atomically(&path, text.as_bytes()).map_err(|e| Error::Home(format!("saving {}: {e}", path.display())))?;
+        crate::write_atomically(&path, text.as_bytes())
+            .map_err(|e| Error::Home(format!("saving {}: {e}", path.display())))?;
         self.apply_settings(settings);
         Ok(())
     }
@@ -239,7 +263,12 @@ mod tests {
         f.redact.insert("site".into(), r"SITE-\d{4}".into());
         f.power_mode = Override::Saver;
         let out = edit_config(text, &f).unwrap();
-        assert!(out.contains("# Set by IT, do not remove") && out.contains("# USB sticks are small") && out.contains("# our cluster"), "{out}");
+        assert!(
+            out.contains("# Set by IT, do not remove")
+                && out.contains("# USB sticks are small")
+                && out.contains("# our cluster"),
+            "{out}"
+        );
         let s = Settings::parse(&out).unwrap();
         assert_eq!(s.limits.max_input_mib, 20);
         assert_eq!(s.cloud.total_timeout_secs, 60);
@@ -284,9 +313,19 @@ mod tests {
             change(&mut f);
             let e = fb.save_settings(&f).unwrap_err();
             assert!(e.is_bad_input() && e.to_string().contains(expected), "{e}");
-            assert_eq!(std::fs::read_to_string(fb.home().config_path()).unwrap(), before, "nothing written");
+            assert_eq!(
+                std::fs::read_to_string(fb.home().config_path()).unwrap(),
+                before,
+                "nothing written"
+            );
         }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("partial")).count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("partial"))
+                .count(),
+            0
+        );
     }
 
     #[test]
@@ -305,7 +344,11 @@ mod tests {
         a.save_settings(&f).unwrap();
         assert!(a.settings().cloud.enabled && a.settings().cloud.work_offline);
         assert!(a.settings().models.metered, "metered reaches [models]");
-        assert_eq!(a.settings().cloud.endpoint.as_deref(), Some("http://127.0.0.1:9/v1"), "trimmed");
+        assert_eq!(
+            a.settings().cloud.endpoint.as_deref(),
+            Some("http://127.0.0.1:9/v1"),
+            "trimmed"
+        );
         assert!(!b.settings().cloud.enabled);
         assert!(b.reload_settings().unwrap());
         assert_eq!(b.settings(), a.settings());
@@ -331,7 +374,10 @@ mod tests {
         let mut f = fb.settings_view().form;
         f.work_offline = true;
         fb.save_settings(&f).unwrap();
-        assert!(std::fs::symlink_metadata(home.join("config.toml")).unwrap().file_type().is_symlink(), "still a link");
+        assert!(
+            std::fs::symlink_metadata(home.join("config.toml")).unwrap().file_type().is_symlink(),
+            "still a link"
+        );
         let text = std::fs::read_to_string(&managed).unwrap();
         assert!(text.contains("# managed by IT") && text.contains("work_offline = true"), "{text}");
         assert_eq!(std::fs::metadata(&managed).unwrap().permissions().mode() & 0o777, 0o600);

@@ -14,7 +14,12 @@ fn codes(r: &SummaryReport) -> Vec<ReasonCode> {
 fn a_sample_note_becomes_a_stored_summary_with_a_ledger_row() {
     let dir = tempfile::tempdir().unwrap();
     let mut fb = open(&dir);
-    let r = fb.summarize(Input::Path(samples_dir().join("pump-inspection.md")), &SummarizeOptions::default()).unwrap();
+    let r = fb
+        .summarize(
+            Input::Path(samples_dir().join("pump-inspection.md")),
+            &SummarizeOptions::default(),
+        )
+        .unwrap();
     assert_eq!(r.route, Route::Extractive);
     assert_eq!(codes(&r), vec![ReasonCode::NoLocalModel, ReasonCode::CloudDisabled]);
     assert!(r.quality.as_ref().unwrap().passed);
@@ -28,7 +33,10 @@ fn a_sample_note_becomes_a_stored_summary_with_a_ledger_row() {
     let entries = fb.ledger_entries(None).unwrap();
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
-    assert_eq!((e.request_id.as_str(), e.route, e.status), (r.request_id.as_str(), Some(Route::Extractive), Status::Ok));
+    assert_eq!(
+        (e.request_id.as_str(), e.route, e.status),
+        (r.request_id.as_str(), Some(Route::Extractive), Status::Ok)
+    );
     assert_eq!(e.note_id, r.note_id);
     assert_eq!(e.note_hash.as_deref(), Some(note.content_hash.as_str()));
     assert_eq!(e.prompt_version.as_deref(), Some(fieldbrief_extractive::ALGORITHM_VERSION));
@@ -49,7 +57,10 @@ fn refused_input_saves_no_note_but_leaves_a_failed_ledger_row() {
     assert!(fb.history(10).unwrap().is_empty());
     let entries = fb.ledger_entries(None).unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!((entries[0].status, entries[0].error_code.as_deref(), entries[0].route), (Status::Failed, Some("pdf_no_text"), None));
+    assert_eq!(
+        (entries[0].status, entries[0].error_code.as_deref(), entries[0].route),
+        (Status::Failed, Some("pdf_no_text"), None)
+    );
 }
 
 #[test]
@@ -78,7 +89,8 @@ fn cloud_reasons_follow_settings_and_the_per_note_choice() {
     // `--cloud allow` cannot switch on what the settings keep off.
     let allow = SummarizeOptions { cloud: Some(CloudChoice::Allow), ..Default::default() };
     assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudDisabled);
-    std::fs::write(home.join("config.toml"), format!("{no_cache}[cloud]\nenabled = true\n")).unwrap();
+    std::fs::write(home.join("config.toml"), format!("{no_cache}[cloud]\nenabled = true\n"))
+        .unwrap();
     let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
     assert_eq!(codes(&fb.summarize(text(), &allow).unwrap())[1], ReasonCode::CloudNotConfigured);
 
@@ -96,7 +108,12 @@ fn settings_choose_the_default_style_and_bad_settings_are_bad_input() {
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(home.join("config.toml"), "[summary]\nstyle = \"handover\"\n").unwrap();
     let mut fb = Fieldbrief::open(Some(home.clone())).unwrap();
-    let r = fb.summarize(Input::Typed("Seal replaced. Pump needs a new coupling.".into()), &Default::default()).unwrap();
+    let r = fb
+        .summarize(
+            Input::Typed("Seal replaced. Pump needs a new coupling.".into()),
+            &Default::default(),
+        )
+        .unwrap();
     assert_eq!(r.style, Style::Handover);
     assert!(r.summary.unwrap().starts_with("Found:"));
 
@@ -148,8 +165,14 @@ fn a_draft_becomes_a_note_once_and_a_saved_note_is_summarized_again_without_a_co
     assert_eq!(fb.history(10).unwrap().len(), 1, "no second copy of the note");
     assert_eq!(fb.note(note).unwrap().summaries.len(), 2);
 
-    assert!(matches!(fb.summarize(Input::Saved(999), &Default::default()), Err(Error::NoSuchNote(999))));
-    assert!(matches!(fb.summarize(Input::Draft(999), &Default::default()), Err(Error::NoSuchDraft(999))));
+    assert!(matches!(
+        fb.summarize(Input::Saved(999), &Default::default()),
+        Err(Error::NoSuchNote(999))
+    ));
+    assert!(matches!(
+        fb.summarize(Input::Draft(999), &Default::default()),
+        Err(Error::NoSuchDraft(999))
+    ));
 }
 
 #[test]
@@ -159,14 +182,23 @@ fn an_edited_summary_is_what_history_shows_and_the_cache_no_longer_serves_the_en
     let path = samples_dir().join("pump-inspection.md");
     let first = fb.summarize(Input::Path(path.clone()), &SummarizeOptions::default()).unwrap();
     let engine_text = first.summary.clone().unwrap();
-    assert!(fb.edit_summary(&first.request_id, "   ").unwrap_err().is_bad_input(), "an empty edit is refused");
+    assert!(
+        fb.edit_summary(&first.request_id, "   ").unwrap_err().is_bad_input(),
+        "an empty edit is refused"
+    );
     assert!(fb.edit_summary("no-such-request", "x").unwrap_err().is_bad_input());
-    fb.edit_summary(&first.request_id, "  - Bearing replaced; vibration back to 2.1 mm/s.\n").unwrap();
+    fb.edit_summary(&first.request_id, "  - Bearing replaced; vibration back to 2.1 mm/s.\n")
+        .unwrap();
 
     let note = fb.note(first.note_id.unwrap()).unwrap();
     assert_eq!(note.summaries[0].text, "- Bearing replaced; vibration back to 2.1 mm/s.");
     assert_eq!(note.summaries[0].original_text.as_deref(), Some(engine_text.as_str()));
-    let e = fb.ledger_entries(None).unwrap().into_iter().find(|e| e.request_id == first.request_id).unwrap();
+    let e = fb
+        .ledger_entries(None)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.request_id == first.request_id)
+        .unwrap();
     assert_eq!(e.outcome, fieldbrief_core::ledger::Outcome::Edited);
 
     // The same file again: not the engine's text from the cache, which the technician corrected.
@@ -178,9 +210,13 @@ fn an_edited_summary_is_what_history_shows_and_the_cache_no_longer_serves_the_en
 fn feedback_sets_the_outcome_and_deleting_a_note_keeps_the_counts() {
     let dir = tempfile::tempdir().unwrap();
     let mut fb = open(&dir);
-    let r = fb.summarize(Input::Typed("Seal replaced on pump P-101.".into()), &Default::default()).unwrap();
+    let r = fb
+        .summarize(Input::Typed("Seal replaced on pump P-101.".into()), &Default::default())
+        .unwrap();
     fb.feedback(&r.request_id, fieldbrief_core::ledger::Outcome::Rejected).unwrap();
-    assert!(fb.feedback("nope", fieldbrief_core::ledger::Outcome::Accepted).unwrap_err().is_bad_input());
+    assert!(
+        fb.feedback("nope", fieldbrief_core::ledger::Outcome::Accepted).unwrap_err().is_bad_input()
+    );
     let report = fb.ledger_report(None).unwrap();
     assert_eq!((report.requests, report.succeeded), (1, 0), "a rejected summary is not a success");
     fb.delete_note(r.note_id.unwrap()).unwrap();
@@ -197,7 +233,10 @@ fn without_an_engine_worker_no_model_is_activated_and_removal_refuses_bad_ids() 
     fieldbrief_gguf::write::LlamaSpec::tiny().write(&source).unwrap();
     // No worker, no smoke test: the model is refused rather than activated untested.
     let e = fb.import_model(&source).unwrap_err();
-    assert!(e.to_string().contains("smoke test") && e.to_string().contains("no engine worker"), "{e}");
+    assert!(
+        e.to_string().contains("smoke test") && e.to_string().contains("no engine worker"),
+        "{e}"
+    );
     assert!(fb.models().unwrap().is_empty());
     assert!(fb.status().unwrap().active_model.is_none());
 
@@ -208,6 +247,11 @@ fn without_an_engine_worker_no_model_is_activated_and_removal_refuses_bad_ids() 
         assert!(e.is_bad_input(), "{bad:?}: {e}");
     }
     assert!(source.is_file(), "the source file outside the models directory is untouched");
-    let r = fb.summarize(Input::Typed("Pump P-101 bearing at 78 °C; replaced seal kit SK-22.".into()), &SummarizeOptions::default()).unwrap();
+    let r = fb
+        .summarize(
+            Input::Typed("Pump P-101 bearing at 78 °C; replaced seal kit SK-22.".into()),
+            &SummarizeOptions::default(),
+        )
+        .unwrap();
     assert_eq!(r.route, Route::Extractive);
 }

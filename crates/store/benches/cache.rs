@@ -16,10 +16,55 @@ use fieldbrief_store::{NewCacheEntry, NewSummary, Store};
 use std::time::Instant;
 
 const WORDS: &[&str] = &[
-    "pump", "bearing", "seal", "valve", "motor", "breaker", "relay", "panel", "filter", "compressor", "fan", "belt",
-    "coupling", "gasket", "sensor", "cable", "fuse", "contactor", "inverter", "transformer", "replaced", "inspected",
-    "cleaned", "tightened", "measured", "leaking", "worn", "noisy", "hot", "ok", "bar", "mm/s", "°C", "A", "V", "kPa",
-    "north", "south", "east", "west", "level", "room", "site", "unit", "phase", "drive", "end", "outlet", "inlet",
+    "pump",
+    "bearing",
+    "seal",
+    "valve",
+    "motor",
+    "breaker",
+    "relay",
+    "panel",
+    "filter",
+    "compressor",
+    "fan",
+    "belt",
+    "coupling",
+    "gasket",
+    "sensor",
+    "cable",
+    "fuse",
+    "contactor",
+    "inverter",
+    "transformer",
+    "replaced",
+    "inspected",
+    "cleaned",
+    "tightened",
+    "measured",
+    "leaking",
+    "worn",
+    "noisy",
+    "hot",
+    "ok",
+    "bar",
+    "mm/s",
+    "°C",
+    "A",
+    "V",
+    "kPa",
+    "north",
+    "south",
+    "east",
+    "west",
+    "level",
+    "room",
+    "site",
+    "unit",
+    "phase",
+    "drive",
+    "end",
+    "outlet",
+    "inlet",
 ];
 
 /// A technician-like note of ~120 words, different for every `n` (xorshift word choice).
@@ -46,7 +91,10 @@ fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let entries: u64 = std::env::var("FIELDBRIEF_BENCH_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let entries: u64 = std::env::var("FIELDBRIEF_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = Store::open(&dir.path().join("bench.sqlite3")).expect("open");
 
@@ -98,7 +146,8 @@ fn main() {
     let mut found = 0;
     for i in 0..rounds / 4 {
         // A cached note with a few words changed.
-        let text = note((i * 104_729) % entries).replacen("pump", "pumps", 2).replacen("seal", "seals", 1);
+        let text =
+            note((i * 104_729) % entries).replacen("pump", "pumps", 2).replacen("seal", "seals", 1);
         let t = Instant::now();
         let sig = signature(&text);
         let similar = store.cache_similar(&sig, NEAR_THRESHOLD, 1, &|_| true).expect("similar");
@@ -119,20 +168,37 @@ fn main() {
     let note_id = store.insert_note(&doc, "2026-12-01T00:00:00.000000Z").expect("note");
     let mut insert = Vec::new();
     for i in 0..500 {
-        let mut e = Entry::started(format!("bench-{i}"), "2026-12-01T00:00:02.000000Z".into(), Style::Bullets, 150);
+        let mut e = Entry::started(
+            format!("bench-{i}"),
+            "2026-12-01T00:00:02.000000Z".into(),
+            Style::Bullets,
+            150,
+        );
         e.route = Some(Route::Extractive);
         e.status = Status::Ok;
         e.note_id = Some(note_id);
-        let summary = NewSummary { note_id, route: Route::Extractive, engine: "extractive", text: "- summary" };
+        let summary = NewSummary {
+            note_id,
+            route: Route::Extractive,
+            engine: "extractive",
+            text: "- summary",
+        };
         let t = Instant::now();
         store.record_summary(&summary, &e).expect("insert");
         insert.push(t.elapsed().as_secs_f64() * 1000.0);
     }
 
     let (p50, p99, max) = percentiles(exact);
-    println!("exact lookup, {entries} entries:     p50 {p50:.3} ms  p99 {p99:.3} ms  max {max:.3} ms  (target p99 < 2 ms)");
+    println!(
+        "exact lookup, {entries} entries:     p50 {p50:.3} ms  p99 {p99:.3} ms  max {max:.3} ms  (target p99 < 2 ms)"
+    );
     let (p50, p99, max) = percentiles(near);
-    println!("near-duplicate lookup, {entries} entries: p50 {p50:.3} ms  p99 {p99:.3} ms  max {max:.3} ms  (target < 20 ms; found {found} of {})", rounds / 4);
+    println!(
+        "near-duplicate lookup, {entries} entries: p50 {p50:.3} ms  p99 {p99:.3} ms  max {max:.3} ms  (target < 20 ms; found {found} of {})",
+        rounds / 4
+    );
     let (p50, p99, max) = percentiles(insert);
-    println!("summary + ledger row, durable commit: p50 {p50:.3} ms  p99 {p99:.3} ms  max {max:.3} ms  (target < 1 ms)");
+    println!(
+        "summary + ledger row, durable commit: p50 {p50:.3} ms  p99 {p99:.3} ms  max {max:.3} ms  (target < 1 ms)"
+    );
 }

@@ -103,13 +103,24 @@ fn entry_at(r: &rusqlite::Row<'_>, o: usize) -> rusqlite::Result<CacheEntry> {
 impl Store {
     /// The entry for `key`, counted as a hit served to request `served_by` and made most
     /// recently used.
-    pub fn cache_get(&self, key: &str, now: &str, served_by: Option<&str>) -> Result<Option<CacheEntry>> {
+    pub fn cache_get(
+        &self,
+        key: &str,
+        now: &str,
+        served_by: Option<&str>,
+    ) -> Result<Option<CacheEntry>> {
         let found = self.cache_peek(key)?;
         if let Some(e) = &found {
             let tx = self.conn.unchecked_transaction()?;
-            tx.execute("UPDATE cache SET hits = hits + 1, last_used_at = ?1 WHERE id = ?2", params![now, e.id])?;
+            tx.execute(
+                "UPDATE cache SET hits = hits + 1, last_used_at = ?1 WHERE id = ?2",
+                params![now, e.id],
+            )?;
             if let Some(request_id) = served_by {
-                tx.execute("INSERT OR REPLACE INTO cache_served (request_id, entry) VALUES (?1, ?2)", params![request_id, e.id])?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO cache_served (request_id, entry) VALUES (?1, ?2)",
+                    params![request_id, e.id],
+                )?;
             }
             tx.commit()?;
         }
@@ -118,17 +129,33 @@ impl Store {
 
     /// The entry for `key`, changing nothing (a dry run).
     pub fn cache_peek(&self, key: &str) -> Result<Option<CacheEntry>> {
-        Ok(self.conn.query_row(&format!("SELECT {COLUMNS} FROM cache WHERE key = ?1"), [key], row).optional()?)
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {COLUMNS} FROM cache WHERE key = ?1"), [key], row)
+            .optional()?)
     }
 
     /// Stores (or replaces) an entry with its LSH buckets, then evicts the least recently used
     /// entries beyond `max_entries`. One transaction.
-    pub fn cache_put(&mut self, e: &NewCacheEntry<'_>, now: &str, max_entries: usize) -> Result<i64> {
-        Ok(self.cache_put_many(std::slice::from_ref(e), now, max_entries)?.pop().unwrap_or_default())
+    pub fn cache_put(
+        &mut self,
+        e: &NewCacheEntry<'_>,
+        now: &str,
+        max_entries: usize,
+    ) -> Result<i64> {
+        Ok(self
+            .cache_put_many(std::slice::from_ref(e), now, max_entries)?
+            .pop()
+            .unwrap_or_default())
     }
 
     /// [`Store::cache_put`] for many entries in one transaction (imports, benchmarks).
-    pub fn cache_put_many(&mut self, entries: &[NewCacheEntry<'_>], now: &str, max_entries: usize) -> Result<Vec<i64>> {
+    pub fn cache_put_many(
+        &mut self,
+        entries: &[NewCacheEntry<'_>],
+        now: &str,
+        max_entries: usize,
+    ) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(entries.len());
         {
@@ -138,7 +165,9 @@ impl Store {
                                     engine, model_id, model_version, request_id, summary, signature, created_at, last_used_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
             )?;
-            let mut bucket = tx.prepare_cached("INSERT OR IGNORE INTO cache_buckets (bucket, entry) VALUES (?1, ?2)")?;
+            let mut bucket = tx.prepare_cached(
+                "INSERT OR IGNORE INTO cache_buckets (bucket, entry) VALUES (?1, ?2)",
+            )?;
             for e in entries {
                 delete.execute([e.key])?;
                 insert.execute(params![
@@ -203,7 +232,11 @@ impl Store {
                 out.push(Similar { entry, similarity });
             }
         }
-        out.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(b.entry.last_used_at.cmp(&a.entry.last_used_at)));
+        out.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then(b.entry.last_used_at.cmp(&a.entry.last_used_at))
+        });
         out.truncate(limit);
         Ok(out)
     }

@@ -14,12 +14,12 @@ mod cache;
 
 pub use cache::{CacheEntry, CacheStats, NewCacheEntry, Similar};
 
-use fieldbrief_core::{Document, Style};
 use fieldbrief_core::engine::{LengthFrom, ModelRef};
 use fieldbrief_core::ledger::{CloudTokens, Entry, Outcome, Status, Timings};
 use fieldbrief_core::quality::Verdict;
 use fieldbrief_core::route::{Reason, Route};
 use fieldbrief_core::segment::estimate_tokens;
+use fieldbrief_core::{Document, Style};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
@@ -179,8 +179,14 @@ impl Store {
 
     /// Saves a note, marked "keep on this device" when `keep_on_device`, in one statement: a
     /// note is never on disk without its privacy flag.
-    pub fn insert_note_kept(&self, doc: &Document, created_at: &str, keep_on_device: bool) -> Result<i64> {
-        let notices = serde_json::to_string(&doc.notices).map_err(|e| Error::Decode(e.to_string()))?;
+    pub fn insert_note_kept(
+        &self,
+        doc: &Document,
+        created_at: &str,
+        keep_on_device: bool,
+    ) -> Result<i64> {
+        let notices =
+            serde_json::to_string(&doc.notices).map_err(|e| Error::Decode(e.to_string()))?;
         self.conn.execute(
             "INSERT INTO notes (created_at, source_kind, source_name, source_path, title, body, content_hash,
                                 original_bytes, est_tokens, encoding, pages, notices, keep_on_device)
@@ -362,48 +368,48 @@ impl Store {
         )?;
         let rows = stmt.query_map([since.unwrap_or("")], |r| {
             Ok(RawEntry {
-                    request_id: r.get(0)?,
-                    created_at: r.get(1)?,
-                    note_id: r.get(2)?,
-                    note_hash: r.get(3)?,
-                    input_bytes: r.get(4)?,
-                    input_tokens: r.get(5)?,
-                    output_tokens: r.get(6)?,
-                    route: r.get(7)?,
-                    reasons: r.get(8)?,
-                    engine: r.get(9)?,
-                    model_id: r.get(10)?,
-                    model_version: r.get(11)?,
-                    prompt_version: r.get(12)?,
-                    style: r.get(13)?,
-                    max_words: r.get(14)?,
-                    timings: Timings {
-                        ingest: r.get(15)?,
-                        save_note: r.get(16)?,
-                        route: r.get(17)?,
-                        generate: r.get(18)?,
-                        store: r.get(19)?,
-                        total: r.get(20)?,
-                        first_token: r.get(37)?,
-                        drafted: r.get(38)?,
-                        accepted: r.get(39)?,
-                    },
-                    quality_checks: r.get(21)?,
-                    quality_passed: r.get(22)?,
-                    status: r.get(23)?,
-                    error_code: r.get(24)?,
-                    error: r.get(25)?,
-                    outcome: r.get(26)?,
-                    power: r.get(27)?,
-                    connectivity: r.get(28)?,
-                    cost: r.get(29)?,
-                    energy_wh: r.get(30)?,
-                    power_mode: r.get(31)?,
-                    cloud_input_tokens: r.get(32)?,
-                    cloud_output_tokens: r.get(33)?,
-                    device_class: r.get(34)?,
-                    device: r.get(35)?,
-                    length_from: r.get(36)?,
+                request_id: r.get(0)?,
+                created_at: r.get(1)?,
+                note_id: r.get(2)?,
+                note_hash: r.get(3)?,
+                input_bytes: r.get(4)?,
+                input_tokens: r.get(5)?,
+                output_tokens: r.get(6)?,
+                route: r.get(7)?,
+                reasons: r.get(8)?,
+                engine: r.get(9)?,
+                model_id: r.get(10)?,
+                model_version: r.get(11)?,
+                prompt_version: r.get(12)?,
+                style: r.get(13)?,
+                max_words: r.get(14)?,
+                timings: Timings {
+                    ingest: r.get(15)?,
+                    save_note: r.get(16)?,
+                    route: r.get(17)?,
+                    generate: r.get(18)?,
+                    store: r.get(19)?,
+                    total: r.get(20)?,
+                    first_token: r.get(37)?,
+                    drafted: r.get(38)?,
+                    accepted: r.get(39)?,
+                },
+                quality_checks: r.get(21)?,
+                quality_passed: r.get(22)?,
+                status: r.get(23)?,
+                error_code: r.get(24)?,
+                error: r.get(25)?,
+                outcome: r.get(26)?,
+                power: r.get(27)?,
+                connectivity: r.get(28)?,
+                cost: r.get(29)?,
+                energy_wh: r.get(30)?,
+                power_mode: r.get(31)?,
+                cloud_input_tokens: r.get(32)?,
+                cloud_output_tokens: r.get(33)?,
+                device_class: r.get(34)?,
+                device: r.get(35)?,
+                length_from: r.get(36)?,
             })
         })?;
         rows.map(|r| r.map_err(Error::from).and_then(RawEntry::decode)).collect()
@@ -411,11 +417,21 @@ impl Store {
 
     /// Marks a saved note "keep on this device" (or not). Returns false for no such note.
     pub fn set_keep_on_device(&self, note_id: i64, keep: bool) -> Result<bool> {
-        Ok(self.conn.execute("UPDATE notes SET keep_on_device = ?1 WHERE id = ?2", params![keep, note_id])? == 1)
+        Ok(self.conn.execute(
+            "UPDATE notes SET keep_on_device = ?1 WHERE id = ?2",
+            params![keep, note_id],
+        )? == 1)
     }
 
     /// Queues a cloud refinement of a note for when the endpoint is reachable.
-    pub fn enqueue_deferred(&self, note_id: i64, request_id: &str, style: Style, max_words: usize, at: &str) -> Result<i64> {
+    pub fn enqueue_deferred(
+        &self,
+        note_id: i64,
+        request_id: &str,
+        style: Style,
+        max_words: usize,
+        at: &str,
+    ) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO deferred (note_id, request_id, created_at, updated_at, style, max_words) VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
             params![note_id, request_id, at, style.as_str(), max_words as i64],
@@ -469,7 +485,8 @@ impl Store {
 
     /// Ends a job: `done` with the refining request, or `dropped` with why.
     pub fn finish_deferred(&self, id: i64, state: &str, detail: &str, at: &str) -> Result<()> {
-        let (done, error) = if state == "done" { (Some(detail), None) } else { (None, Some(detail)) };
+        let (done, error) =
+            if state == "done" { (Some(detail), None) } else { (None, Some(detail)) };
         self.conn.execute(
             "UPDATE deferred SET state = ?1, done_request_id = ?2, last_error = coalesce(?3, last_error), updated_at = ?4,
                                  claimed_until = NULL WHERE id = ?5",
@@ -489,7 +506,10 @@ impl Store {
 
     /// Records the user's verdict on a request's summary.
     pub fn set_outcome(&self, request_id: &str, outcome: Outcome) -> Result<bool> {
-        let n = self.conn.execute("UPDATE ledger SET outcome = ?1 WHERE request_id = ?2", params![outcome.as_str(), request_id])?;
+        let n = self.conn.execute(
+            "UPDATE ledger SET outcome = ?1 WHERE request_id = ?2",
+            params![outcome.as_str(), request_id],
+        )?;
         Ok(n == 1)
     }
 
@@ -505,7 +525,10 @@ impl Store {
         if n == 0 {
             return Ok(false);
         }
-        tx.execute("UPDATE ledger SET outcome = ?1 WHERE request_id = ?2", params![Outcome::Edited.as_str(), request_id])?;
+        tx.execute(
+            "UPDATE ledger SET outcome = ?1 WHERE request_id = ?2",
+            params![Outcome::Edited.as_str(), request_id],
+        )?;
         tx.commit()?;
         Ok(true)
     }
@@ -521,7 +544,12 @@ impl Store {
     }
 
     /// The newest successful request that summarized note `note_id` in `style` at `max_words`.
-    pub fn latest_request_for_note(&self, note_id: i64, style: &str, max_words: usize) -> Result<Option<String>> {
+    pub fn latest_request_for_note(
+        &self,
+        note_id: i64,
+        style: &str,
+        max_words: usize,
+    ) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
@@ -542,7 +570,10 @@ impl Store {
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -563,14 +594,23 @@ impl Store {
     pub fn save_draft(&self, id: Option<i64>, body: &str, at: &str) -> Result<i64> {
         match id {
             Some(id) => {
-                let n = self.conn.execute("UPDATE drafts SET body = ?1, updated_at = ?2 WHERE id = ?3", params![body, at, id])?;
+                let n = self.conn.execute(
+                    "UPDATE drafts SET body = ?1, updated_at = ?2 WHERE id = ?3",
+                    params![body, at, id],
+                )?;
                 if n == 0 {
-                    self.conn.execute("INSERT INTO drafts (id, updated_at, body) VALUES (?1, ?2, ?3)", params![id, at, body])?;
+                    self.conn.execute(
+                        "INSERT INTO drafts (id, updated_at, body) VALUES (?1, ?2, ?3)",
+                        params![id, at, body],
+                    )?;
                 }
                 Ok(id)
             }
             None => {
-                self.conn.execute("INSERT INTO drafts (updated_at, body) VALUES (?1, ?2)", params![at, body])?;
+                self.conn.execute(
+                    "INSERT INTO drafts (updated_at, body) VALUES (?1, ?2)",
+                    params![at, body],
+                )?;
                 Ok(self.conn.last_insert_rowid())
             }
         }
@@ -578,8 +618,12 @@ impl Store {
 
     /// Drafts, most recently edited first: (id, updated_at, body).
     pub fn drafts(&self) -> Result<Vec<Draft>> {
-        let mut stmt = self.conn.prepare("SELECT id, updated_at, body FROM drafts ORDER BY updated_at DESC, id DESC")?;
-        let rows = stmt.query_map([], |r| Ok(Draft { id: r.get(0)?, updated_at: r.get(1)?, body: r.get(2)? }))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, updated_at, body FROM drafts ORDER BY updated_at DESC, id DESC")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Draft { id: r.get(0)?, updated_at: r.get(1)?, body: r.get(2)? })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -622,9 +666,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
-    let reasons = serde_json::to_string(&e.reasons).map_err(|err| Error::Decode(err.to_string()))?;
+    let reasons =
+        serde_json::to_string(&e.reasons).map_err(|err| Error::Decode(err.to_string()))?;
     let checks = match &e.quality {
-        Some(q) => Some(serde_json::to_string(&q.checks).map_err(|err| Error::Decode(err.to_string()))?),
+        Some(q) => {
+            Some(serde_json::to_string(&q.checks).map_err(|err| Error::Decode(err.to_string()))?)
+        }
         None => None,
     };
     conn.execute(
@@ -722,20 +769,26 @@ struct RawEntry {
 
 impl RawEntry {
     fn decode(self) -> Result<Entry> {
-        let bad = |what: &str, value: &str| Error::Decode(format!("ledger row {}: {what} {value:?}", self.request_id));
+        let bad = |what: &str, value: &str| {
+            Error::Decode(format!("ledger row {}: {what} {value:?}", self.request_id))
+        };
         let route = match &self.route {
             Some(r) => Some(Route::parse(r).ok_or_else(|| bad("route", r))?),
             None => None,
         };
-        let reasons: Vec<Reason> = serde_json::from_str(&self.reasons).map_err(|_| bad("reasons", &self.reasons))?;
+        let reasons: Vec<Reason> =
+            serde_json::from_str(&self.reasons).map_err(|_| bad("reasons", &self.reasons))?;
         let quality = match (&self.quality_checks, self.quality_passed) {
-            (Some(c), Some(passed)) => {
-                Some(Verdict { passed, checks: serde_json::from_str(c).map_err(|_| bad("quality checks", c))? })
-            }
+            (Some(c), Some(passed)) => Some(Verdict {
+                passed,
+                checks: serde_json::from_str(c).map_err(|_| bad("quality checks", c))?,
+            }),
             _ => None,
         };
         let model = match (&self.model_id, &self.model_version) {
-            (Some(id), Some(version)) => Some(ModelRef { id: id.clone(), version: version.clone() }),
+            (Some(id), Some(version)) => {
+                Some(ModelRef { id: id.clone(), version: version.clone() })
+            }
             _ => None,
         };
         Ok(Entry {
@@ -772,7 +825,9 @@ impl RawEntry {
             device: self.device,
             length_from: self.length_from.as_deref().and_then(LengthFrom::parse),
             cloud_tokens: match (self.cloud_input_tokens, self.cloud_output_tokens) {
-                (Some(i), Some(o)) => Some(CloudTokens { input: i.max(0) as usize, output: o.max(0) as usize }),
+                (Some(i), Some(o)) => {
+                    Some(CloudTokens { input: i.max(0) as usize, output: o.max(0) as usize })
+                }
                 _ => None,
             },
         })

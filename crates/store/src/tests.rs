@@ -28,10 +28,24 @@ fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
         reasons: vec![Reason { code: ReasonCode::NoLocalModel, detail: "none installed".into() }],
         engine: Some("extractive".into()),
         prompt_version: Some("textrank-1".into()),
-        timings: Timings { ingest: 1.5, save_note: 2.0, route: 0.1, generate: 7.25, store: 3.0, total: 14.0, first_token: 0.5, drafted: 40, accepted: 29 },
+        timings: Timings {
+            ingest: 1.5,
+            save_note: 2.0,
+            route: 0.1,
+            generate: 7.25,
+            store: 3.0,
+            total: 14.0,
+            first_token: 0.5,
+            drafted: 40,
+            accepted: 29,
+        },
         quality: Some(Verdict {
             passed: true,
-            checks: vec![Check { name: "non_empty".into(), passed: true, detail: "12 words".into() }],
+            checks: vec![Check {
+                name: "non_empty".into(),
+                passed: true,
+                detail: "12 words".into(),
+            }],
         }),
         status: Status::Ok,
         length_from: Some(fieldbrief_core::engine::LengthFrom::Note),
@@ -70,9 +84,16 @@ fn a_file_that_is_not_a_database_is_a_clear_error() {
 #[test]
 fn note_summary_and_ledger_round_trip() {
     let mut store = Store::open_in_memory().unwrap();
-    let note_id = store.insert_note(&doc("# Pump P-101\nSeal replaced, 4.2 bar."), "2026-11-21T09:00:00Z").unwrap();
+    let note_id = store
+        .insert_note(&doc("# Pump P-101\nSeal replaced, 4.2 bar."), "2026-11-21T09:00:00Z")
+        .unwrap();
     let e = entry("req-1", Some(note_id));
-    let summary = NewSummary { note_id, route: Route::Extractive, engine: "extractive", text: "- Seal replaced, 4.2 bar." };
+    let summary = NewSummary {
+        note_id,
+        route: Route::Extractive,
+        engine: "extractive",
+        text: "- Seal replaced, 4.2 bar.",
+    };
     store.record_summary(&summary, &e).unwrap();
 
     let note = store.note(note_id).unwrap().unwrap();
@@ -128,7 +149,8 @@ fn ledger_since_filters_by_time() {
     old.created_at = "2026-01-01T00:00:00Z".into();
     store.record_failure(&old).unwrap();
     store.record_failure(&entry("new", None)).unwrap();
-    let ids: Vec<String> = store.ledger(Some("2026-06-01")).unwrap().into_iter().map(|e| e.request_id).collect();
+    let ids: Vec<String> =
+        store.ledger(Some("2026-06-01")).unwrap().into_iter().map(|e| e.request_id).collect();
     assert_eq!(ids, vec!["new".to_string()]);
     assert_eq!(store.ledger(None).unwrap().len(), 2);
 }
@@ -137,13 +159,24 @@ fn ledger_since_filters_by_time() {
 fn search_finds_words_numbers_codes_and_summaries() {
     let mut store = Store::open_in_memory().unwrap();
     let pump = store
-        .insert_note(&doc("Pump P-101: bearing P/N 6205-2RS replaced, 4.2 bar, fault E104. Überlast reset."), "2026-11-20T09:00:00Z")
+        .insert_note(
+            &doc("Pump P-101: bearing P/N 6205-2RS replaced, 4.2 bar, fault E104. Überlast reset."),
+            "2026-11-20T09:00:00Z",
+        )
         .unwrap();
-    let hvac = store.insert_note(&doc("Rooftop unit RTU-3 filters changed."), "2026-11-21T09:00:00Z").unwrap();
-    let s = NewSummary { note_id: hvac, route: Route::Extractive, engine: "extractive", text: "- Compressor contactor worn" };
+    let hvac = store
+        .insert_note(&doc("Rooftop unit RTU-3 filters changed."), "2026-11-21T09:00:00Z")
+        .unwrap();
+    let s = NewSummary {
+        note_id: hvac,
+        route: Route::Extractive,
+        engine: "extractive",
+        text: "- Compressor contactor worn",
+    };
     store.record_summary(&s, &entry("r", Some(hvac))).unwrap();
 
-    let ids = |q: &str| store.search(q, 10).unwrap().into_iter().map(|h| h.note_id).collect::<Vec<_>>();
+    let ids =
+        |q: &str| store.search(q, 10).unwrap().into_iter().map(|h| h.note_id).collect::<Vec<_>>();
     assert_eq!(ids("bearing"), vec![pump]);
     assert_eq!(ids("6205-2RS"), vec![pump]);
     assert_eq!(ids("4.2 bar"), vec![pump]);
@@ -156,7 +189,10 @@ fn search_finds_words_numbers_codes_and_summaries() {
     assert!(store.search("bearing", 10).unwrap()[0].snippet.contains("[bearing]"));
     // Query syntax typed by a person is text, not syntax.
     for q in ["\"", "AND", "NEAR(", "a OR", "col:x", "-x", "^x"] {
-        assert!(store.search(q, 10).is_ok() || matches!(store.search(q, 10), Err(Error::BadQuery(_))), "{q}");
+        assert!(
+            store.search(q, 10).is_ok() || matches!(store.search(q, 10), Err(Error::BadQuery(_))),
+            "{q}"
+        );
     }
     assert!(matches!(store.search(" ?! ", 10), Err(Error::BadQuery(_))));
 }
@@ -164,19 +200,47 @@ fn search_finds_words_numbers_codes_and_summaries() {
 #[test]
 fn an_edited_summary_replaces_the_text_everywhere_keeps_the_engines_and_marks_the_request_edited() {
     let mut store = Store::open_in_memory().unwrap();
-    let note_id = store.insert_note(&doc("Rooftop unit RTU-3 filters changed."), "2026-11-21T09:00:00Z").unwrap();
-    let s = NewSummary { note_id, route: Route::Local, engine: "local", text: "- Compressor contactor worn" };
+    let note_id = store
+        .insert_note(&doc("Rooftop unit RTU-3 filters changed."), "2026-11-21T09:00:00Z")
+        .unwrap();
+    let s = NewSummary {
+        note_id,
+        route: Route::Local,
+        engine: "local",
+        text: "- Compressor contactor worn",
+    };
     store.record_summary(&s, &entry("r1", Some(note_id))).unwrap();
 
-    assert!(store.edit_summary("r1", "- Filters changed; contactor K2 pitted, replace next visit", "2026-11-21T10:00:00Z").unwrap());
-    assert!(store.edit_summary("r1", "- Filters changed; contactor K2 pitted, replace at next visit", "2026-11-21T10:05:00Z").unwrap());
+    assert!(
+        store
+            .edit_summary(
+                "r1",
+                "- Filters changed; contactor K2 pitted, replace next visit",
+                "2026-11-21T10:00:00Z"
+            )
+            .unwrap()
+    );
+    assert!(
+        store
+            .edit_summary(
+                "r1",
+                "- Filters changed; contactor K2 pitted, replace at next visit",
+                "2026-11-21T10:05:00Z"
+            )
+            .unwrap()
+    );
     let saved = &store.note(note_id).unwrap().unwrap().summaries[0];
     assert_eq!(saved.text, "- Filters changed; contactor K2 pitted, replace at next visit");
-    assert_eq!(saved.original_text.as_deref(), Some("- Compressor contactor worn"), "the engine's first text is kept, not an earlier edit");
+    assert_eq!(
+        saved.original_text.as_deref(),
+        Some("- Compressor contactor worn"),
+        "the engine's first text is kept, not an earlier edit"
+    );
     assert_eq!(saved.edited_at.as_deref(), Some("2026-11-21T10:05:00Z"));
     assert_eq!(store.ledger(None).unwrap()[0].outcome, Outcome::Edited);
     // Search follows the edit.
-    let ids = |q: &str| store.search(q, 10).unwrap().into_iter().map(|h| h.note_id).collect::<Vec<_>>();
+    let ids =
+        |q: &str| store.search(q, 10).unwrap().into_iter().map(|h| h.note_id).collect::<Vec<_>>();
     assert_eq!(ids("K2"), vec![note_id]);
     assert!(ids("worn").is_empty(), "the replaced words are no longer found");
 
@@ -217,10 +281,16 @@ fn a_version_1_database_is_upgraded_with_its_data() {
 fn drafts_are_saved_replaced_listed_and_deleted() {
     let store = Store::open_in_memory().unwrap();
     let id = store.save_draft(None, "Pump P-1", "2026-11-21T10:00:00.000000Z").unwrap();
-    assert_eq!(store.save_draft(Some(id), "Pump P-101 seal", "2026-11-21T10:00:05.000000Z").unwrap(), id);
+    assert_eq!(
+        store.save_draft(Some(id), "Pump P-101 seal", "2026-11-21T10:00:05.000000Z").unwrap(),
+        id
+    );
     let other = store.save_draft(None, "HVAC", "2026-11-21T09:00:00.000000Z").unwrap();
     let drafts = store.drafts().unwrap();
-    assert_eq!(drafts.iter().map(|d| (d.id, d.body.as_str())).collect::<Vec<_>>(), vec![(id, "Pump P-101 seal"), (other, "HVAC")]);
+    assert_eq!(
+        drafts.iter().map(|d| (d.id, d.body.as_str())).collect::<Vec<_>>(),
+        vec![(id, "Pump P-101 seal"), (other, "HVAC")]
+    );
     assert!(store.delete_draft(id).unwrap());
     assert!(!store.delete_draft(id).unwrap());
     // Saving to a deleted draft's id brings it back rather than losing the text.
@@ -231,8 +301,14 @@ fn drafts_are_saved_replaced_listed_and_deleted() {
 #[test]
 fn deleting_a_note_removes_its_summaries_and_search_entries_but_keeps_ledger_counts() {
     let mut store = Store::open_in_memory().unwrap();
-    let note_id = store.insert_note(&doc("Bearing replaced on P-101."), "2026-11-21T09:00:00Z").unwrap();
-    let s = NewSummary { note_id, route: Route::Extractive, engine: "extractive", text: "- Bearing replaced" };
+    let note_id =
+        store.insert_note(&doc("Bearing replaced on P-101."), "2026-11-21T09:00:00Z").unwrap();
+    let s = NewSummary {
+        note_id,
+        route: Route::Extractive,
+        engine: "extractive",
+        text: "- Bearing replaced",
+    };
     store.record_summary(&s, &entry("r1", Some(note_id))).unwrap();
     assert!(store.delete_note(note_id).unwrap());
     assert!(!store.delete_note(note_id).unwrap());
@@ -263,13 +339,30 @@ fn every_older_schema_version_upgrades_with_its_notes() {
         assert_eq!(store.list_notes(10, 0).unwrap()[0].title, "Old", "from version {version}");
         let mut e = entry(&format!("r{version}"), Some(1));
         e.device_class = Some("cpu, 16 GiB, on AC".into());
-        store.record_summary(&NewSummary { note_id: 1, route: Route::Extractive, engine: "extractive", text: "s" }, &e).unwrap();
-        assert_eq!(store.ledger(None).unwrap()[0].device_class.as_deref(), Some("cpu, 16 GiB, on AC"));
+        store
+            .record_summary(
+                &NewSummary {
+                    note_id: 1,
+                    route: Route::Extractive,
+                    engine: "extractive",
+                    text: "s",
+                },
+                &e,
+            )
+            .unwrap();
+        assert_eq!(
+            store.ledger(None).unwrap()[0].device_class.as_deref(),
+            Some("cpu, 16 GiB, on AC")
+        );
         assert_eq!(store.integrity_check().unwrap(), "ok");
     }
 }
 
-fn cache_entry<'a>(key: &'a str, request_id: &'a str, sig: &'a fieldbrief_core::cache::Signature) -> NewCacheEntry<'a> {
+fn cache_entry<'a>(
+    key: &'a str,
+    request_id: &'a str,
+    sig: &'a fieldbrief_core::cache::Signature,
+) -> NewCacheEntry<'a> {
     NewCacheEntry {
         key,
         note_hash: "h",
@@ -303,7 +396,10 @@ fn cache_hits_count_and_survive_reopening() {
         assert!(store.cache_get("k2", "2026-11-21T10:00:01.000000Z", None).unwrap().is_none());
     }
     let store = Store::open(&path).unwrap();
-    let hit = store.cache_get("k1", "2026-11-21T10:00:02.000000Z", Some("r2")).unwrap().expect("survives a restart");
+    let hit = store
+        .cache_get("k1", "2026-11-21T10:00:02.000000Z", Some("r2"))
+        .unwrap()
+        .expect("survives a restart");
     assert_eq!((hit.summary.as_str(), hit.hits), ("- Bearing replaced", 0));
     let again = store.cache_peek("k1").unwrap().unwrap();
     assert_eq!(again.hits, 1);
@@ -320,17 +416,30 @@ fn cache_hits_count_and_survive_reopening() {
 fn the_least_recently_used_entries_go_first_over_the_cap() {
     use fieldbrief_core::cache::signature;
     let mut store = Store::open_in_memory().unwrap();
-    let sigs: Vec<_> = (0..4).map(|i| signature(&format!("note number {i} about pump {i}"))).collect();
+    let sigs: Vec<_> =
+        (0..4).map(|i| signature(&format!("note number {i} about pump {i}"))).collect();
     for i in 0..3 {
-        store.cache_put(&cache_entry(&format!("k{i}"), &format!("r{i}"), &sigs[i]), &format!("2026-11-21T10:00:0{i}.000000Z"), 3).unwrap();
+        store
+            .cache_put(
+                &cache_entry(&format!("k{i}"), &format!("r{i}"), &sigs[i]),
+                &format!("2026-11-21T10:00:0{i}.000000Z"),
+                3,
+            )
+            .unwrap();
     }
     // k0 is used, so k1 is now the least recently used.
     store.cache_get("k0", "2026-11-21T10:00:05.000000Z", None).unwrap().unwrap();
     store.cache_put(&cache_entry("k3", "r3", &sigs[3]), "2026-11-21T10:00:06.000000Z", 3).unwrap();
-    let present: Vec<bool> = (0..4).map(|i| store.cache_peek(&format!("k{i}")).unwrap().is_some()).collect();
+    let present: Vec<bool> =
+        (0..4).map(|i| store.cache_peek(&format!("k{i}")).unwrap().is_some()).collect();
     assert_eq!(present, [true, false, true, true]);
-    let buckets: i64 = store.conn.query_row("SELECT count(*) FROM cache_buckets", [], |r| r.get(0)).unwrap();
-    assert_eq!(buckets as usize, 3 * fieldbrief_core::cache::BANDS, "an evicted entry takes its buckets");
+    let buckets: i64 =
+        store.conn.query_row("SELECT count(*) FROM cache_buckets", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        buckets as usize,
+        3 * fieldbrief_core::cache::BANDS,
+        "an evicted entry takes its buckets"
+    );
 }
 
 #[test]
@@ -342,10 +451,22 @@ fn near_duplicates_are_found_and_unrelated_notes_are_not() {
     let edited = PUMP.replace("78 C", "81 C").replace("three months", "six weeks");
     let found = store.cache_similar(&signature(&edited), NEAR_THRESHOLD, 3, &|_| true).unwrap();
     assert_eq!(found.len(), 1);
-    assert!(found[0].similarity >= NEAR_THRESHOLD && found[0].similarity < 1.0, "{}", found[0].similarity);
-    assert!(store.cache_similar(&signature(&edited), NEAR_THRESHOLD, 3, &|e| e.style == "brief").unwrap().is_empty(), "filtered out");
+    assert!(
+        found[0].similarity >= NEAR_THRESHOLD && found[0].similarity < 1.0,
+        "{}",
+        found[0].similarity
+    );
+    assert!(
+        store
+            .cache_similar(&signature(&edited), NEAR_THRESHOLD, 3, &|e| e.style == "brief")
+            .unwrap()
+            .is_empty(),
+        "filtered out"
+    );
     let other = "Generator G2 serviced: oil and filters changed, coolant topped up, load bank test at 80 % for one hour passed.";
-    assert!(store.cache_similar(&signature(other), NEAR_THRESHOLD, 3, &|_| true).unwrap().is_empty());
+    assert!(
+        store.cache_similar(&signature(other), NEAR_THRESHOLD, 3, &|_| true).unwrap().is_empty()
+    );
 }
 
 #[test]
@@ -366,13 +487,37 @@ fn deleting_a_note_deletes_what_the_cache_kept_of_it() {
 fn a_deferred_job_is_claimed_by_one_runner_at_a_time() {
     let store = Store::open_in_memory().unwrap();
     let note = store.insert_note(&doc("Pump note"), "2026-11-21T10:00:00.000000Z").unwrap();
-    let job = store.enqueue_deferred(note, "r1", Style::Bullets, 100, "2026-11-21T10:00:00.000000Z").unwrap();
-    assert!(store.claim_deferred(job, "2026-11-21T10:00:01.000000Z", "2026-11-21T10:05:01.000000Z").unwrap());
-    assert!(!store.claim_deferred(job, "2026-11-21T10:00:02.000000Z", "2026-11-21T10:05:02.000000Z").unwrap(), "held");
+    let job = store
+        .enqueue_deferred(note, "r1", Style::Bullets, 100, "2026-11-21T10:00:00.000000Z")
+        .unwrap();
+    assert!(
+        store
+            .claim_deferred(job, "2026-11-21T10:00:01.000000Z", "2026-11-21T10:05:01.000000Z")
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_deferred(job, "2026-11-21T10:00:02.000000Z", "2026-11-21T10:05:02.000000Z")
+            .unwrap(),
+        "held"
+    );
     // A lease left by a killed runner expires.
-    assert!(store.claim_deferred(job, "2026-11-21T10:06:00.000000Z", "2026-11-21T10:11:00.000000Z").unwrap());
+    assert!(
+        store
+            .claim_deferred(job, "2026-11-21T10:06:00.000000Z", "2026-11-21T10:11:00.000000Z")
+            .unwrap()
+    );
     store.release_deferred(job).unwrap();
-    assert!(store.claim_deferred(job, "2026-11-21T10:06:01.000000Z", "2026-11-21T10:11:01.000000Z").unwrap());
+    assert!(
+        store
+            .claim_deferred(job, "2026-11-21T10:06:01.000000Z", "2026-11-21T10:11:01.000000Z")
+            .unwrap()
+    );
     store.finish_deferred(job, "done", "r2", "2026-11-21T10:06:02.000000Z").unwrap();
-    assert!(!store.claim_deferred(job, "2026-11-21T10:20:00.000000Z", "2026-11-21T10:25:00.000000Z").unwrap(), "done");
+    assert!(
+        !store
+            .claim_deferred(job, "2026-11-21T10:20:00.000000Z", "2026-11-21T10:25:00.000000Z")
+            .unwrap(),
+        "done"
+    );
 }

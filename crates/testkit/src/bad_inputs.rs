@@ -5,13 +5,19 @@ use crate::pdf;
 
 /// A valid text PDF cut off in the middle of its first content stream, so no page survives.
 pub fn truncated_pdf() -> Vec<u8> {
-    let full = pdf::from_text(&"The pump was inspected and the seal replaced.\n".repeat(200), &pdf::Layout::default());
+    let full = pdf::from_text(
+        &"The pump was inspected and the seal replaced.\n".repeat(200),
+        &pdf::Layout::default(),
+    );
     full[..full.len() / 3].to_vec()
 }
 
 /// The start of a JPEG/JFIF image (what a phone "scan" saved as .pdf often is).
 pub fn jpeg() -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x48];
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00,
+        0x48,
+    ];
     b.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
     b.extend_from_slice(&[0xFF, 0xD9]);
     b
@@ -53,7 +59,8 @@ pub fn latin1(text: &str) -> Vec<u8> {
 pub fn pdf_that_panics_the_parser() -> Vec<u8> {
     let pdf = pdf::from_text("Pump P-101 inspected.", &pdf::Layout::default());
     let (from, to) = (b"/WinAnsiEncoding", b"/XxxAnsiEncoding");
-    let at = pdf.windows(from.len()).position(|w| w == from).expect("the writer names its encoding");
+    let at =
+        pdf.windows(from.len()).position(|w| w == from).expect("the writer names its encoding");
     let mut out = pdf;
     out[at..at + to.len()].copy_from_slice(to);
     out

@@ -103,7 +103,10 @@ impl FakeCloud {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let state = shared.clone();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
             runtime.block_on(async move {
                 let counter = state.clone();
                 let listener = tokio::net::TcpListener::from_std(std_listener)
@@ -163,11 +166,17 @@ impl Drop for FakeCloud {
 
 async fn models(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     record(&s, "/v1/models", &headers, String::new());
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"object":"list","data":[{"id":"fake-1"}]}"#).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"object":"list","data":[{"id":"fake-1"}]}"#,
+    )
+        .into_response()
 }
 
 fn record(s: &Shared, path: &str, headers: &HeaderMap, body: String) {
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let authorization =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
     if let Ok(mut r) = s.requests.lock() {
         r.push(Recorded { path: path.into(), authorization, body });
     }
@@ -243,7 +252,8 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
         )
             .into_response(),
         Fault::Unauthorized => {
-            (StatusCode::UNAUTHORIZED, r#"{"error":{"message":"Incorrect API key provided"}}"#).into_response()
+            (StatusCode::UNAUTHORIZED, r#"{"error":{"message":"Incorrect API key provided"}}"#)
+                .into_response()
         }
         Fault::MalformedSse => {
             let events = sse(&pieces);
@@ -280,7 +290,9 @@ fn summarize(prompt: &str) -> String {
     let note = prompt.rsplit_once("Note:\n").map_or(prompt, |(_, n)| n);
     let mut words = 0;
     let mut bullets = Vec::new();
-    for sentence in sentences(note).into_iter().filter(|s| s.split_whitespace().count() >= 3).take(3) {
+    for sentence in
+        sentences(note).into_iter().filter(|s| s.split_whitespace().count() >= 3).take(3)
+    {
         let n = sentence.split_whitespace().count();
         if words + n > 40 {
             break;
@@ -288,12 +300,17 @@ fn summarize(prompt: &str) -> String {
         words += n;
         // A summarizer shortens: articles and auxiliaries go (so the answer is not the note's
         // sentences verbatim), figures stay as written.
-        let short: Vec<&str> =
-            sentence.split_whitespace().filter(|w| !matches!(w.to_lowercase().as_str(), "the" | "a" | "an" | "was" | "were" | "is")).collect();
+        let short: Vec<&str> = sentence
+            .split_whitespace()
+            .filter(|w| {
+                !matches!(w.to_lowercase().as_str(), "the" | "a" | "an" | "was" | "were" | "is")
+            })
+            .collect();
         bullets.push(format!("- {}", short.join(" ")));
     }
     if bullets.is_empty() {
-        bullets.push(format!("- {}", note.split_whitespace().take(20).collect::<Vec<_>>().join(" ")));
+        bullets
+            .push(format!("- {}", note.split_whitespace().take(20).collect::<Vec<_>>().join(" ")));
     }
     bullets.join("\n")
 }

@@ -45,17 +45,26 @@ pub struct FileServer {
 impl FileServer {
     pub fn start() -> FileServer {
         let shared = Arc::new(Shared::default());
-        let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("binding a loopback port");
+        let std_listener =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).expect("binding a loopback port");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let state = shared.clone();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).expect("a tokio listener");
+                let listener =
+                    tokio::net::TcpListener::from_std(std_listener).expect("a tokio listener");
                 let app = Router::new().route("/{*path}", get(serve)).with_state(state);
-                let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = stopped.await; }).await;
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
             });
         });
         FileServer { addr, shared, stop: Some(stop) }
@@ -105,7 +114,11 @@ impl Drop for FileServer {
     }
 }
 
-async fn serve(State(s): State<Arc<Shared>>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+async fn serve(
+    State(s): State<Arc<Shared>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(file) = s.files.lock().ok().and_then(|f| f.get(&path).cloned()) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
@@ -124,7 +137,9 @@ async fn serve(State(s): State<Arc<Shared>>, Path(path): Path<String>, headers: 
     });
     let len = file.len() as u64;
     let (start, status) = match (asked, step) {
-        (_, Some(Misbehave::ServerError)) => return (StatusCode::INTERNAL_SERVER_ERROR, "try later").into_response(),
+        (_, Some(Misbehave::ServerError)) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "try later").into_response();
+        }
         (Some(a), _) if a >= len => {
             return Response::builder()
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
@@ -178,7 +193,10 @@ fn async_stream(
             if pos < end {
                 let next = (pos + CHUNK).min(end);
                 counter.served_bytes.fetch_add((next - pos) as usize, Ordering::SeqCst);
-                return Some((Ok(Bytes::copy_from_slice(&file[pos as usize..next as usize])), (next, false)));
+                return Some((
+                    Ok(Bytes::copy_from_slice(&file[pos as usize..next as usize])),
+                    (next, false),
+                ));
             }
             match after {
                 After::End => None,
@@ -186,7 +204,13 @@ fn async_stream(
                     // Let the server flush what it buffered first, so the client has every
                     // byte before the cut (a reset drops unsent buffers).
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    Some((Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the test")), (pos, true)))
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "cut by the test",
+                        )),
+                        (pos, true),
+                    ))
                 }
                 After::Stall => {
                     tokio::time::sleep(Duration::from_secs(3600)).await;

@@ -27,7 +27,8 @@ pub fn from_text(text: &str, layout: &Layout) -> Vec<u8> {
         lines.extend(wrap(line, layout.wrap_at));
     }
     let body_lines = layout.lines_per_page.max(1);
-    let chunks: Vec<&[String]> = if lines.is_empty() { vec![&[][..]] } else { lines.chunks(body_lines).collect() };
+    let chunks: Vec<&[String]> =
+        if lines.is_empty() { vec![&[][..]] } else { lines.chunks(body_lines).collect() };
     let total = chunks.len();
     let pages: Vec<Vec<String>> = chunks
         .iter()
@@ -124,8 +125,13 @@ fn write(page_streams: &[Vec<u8>]) -> Vec<u8> {
     let mut objects: Vec<Vec<u8>> = Vec::with_capacity(3 + 2 * n_pages);
     objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
     let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), n_pages).into_bytes());
-    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec());
+    objects.push(
+        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), n_pages).into_bytes(),
+    );
+    objects.push(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+    );
     for (i, stream) in page_streams.iter().enumerate() {
         let contents_id = 5 + 2 * i;
         objects.push(
@@ -149,12 +155,18 @@ fn write(page_streams: &[Vec<u8>]) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref_at = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
     );
     out
 }
@@ -169,7 +181,8 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-1.4"));
         assert!(pdf.ends_with(b"%%EOF\n"));
         let text = String::from_utf8_lossy(&pdf);
-        let startxref: usize = text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        let startxref: usize =
+            text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
         assert!(pdf[startxref..].starts_with(b"xref"));
         // Every xref entry points at "N 0 obj".
         let xref = &text[startxref..];
@@ -184,7 +197,8 @@ mod tests {
     #[test]
     fn long_lines_wrap_and_pages_split() {
         let long = "word ".repeat(100);
-        let layout = Layout { lines_per_page: 3, wrap_at: 40, header: Some("H".into()), page_numbers: true };
+        let layout =
+            Layout { lines_per_page: 3, wrap_at: 40, header: Some("H".into()), page_numbers: true };
         let pdf = String::from_utf8_lossy(&from_text(&long, &layout)).into_owned();
         let pages = pdf.matches("/Type /Page ").count();
         assert!(pages >= 4, "{pages} pages");

@@ -19,7 +19,11 @@ pub(crate) fn render(format: ChatFormat, messages: &[Message]) -> String {
         }
         ChatFormat::Llama3 => {
             for m in messages {
-                text.push_str(&format!("<|start_header_id|>{}<|end_header_id|>\n\n{}<|eot_id|>", m.role, m.content.trim()));
+                text.push_str(&format!(
+                    "<|start_header_id|>{}<|end_header_id|>\n\n{}<|eot_id|>",
+                    m.role,
+                    m.content.trim()
+                ));
             }
             text.push_str("<|start_header_id|>assistant<|end_header_id|>\n\n");
         }
@@ -32,7 +36,11 @@ pub(crate) fn render(format: ChatFormat, messages: &[Message]) -> String {
                     "system" => system.push_str(&format!("{}\n\n", m.content.trim())),
                     role => {
                         let role = if role == "assistant" { "model" } else { "user" };
-                        let content = if role == "user" { format!("{}{}", std::mem::take(&mut system), m.content.trim()) } else { m.content.trim().to_string() };
+                        let content = if role == "user" {
+                            format!("{}{}", std::mem::take(&mut system), m.content.trim())
+                        } else {
+                            m.content.trim().to_string()
+                        };
                         text.push_str(&format!("<start_of_turn>{role}\n{content}<end_of_turn>\n"));
                     }
                 }
@@ -71,11 +79,18 @@ mod tests {
              <start_of_turn>user\nFan F-2 tripped.<end_of_turn>\n<start_of_turn>model\n"
         );
         let llama3 = render(ChatFormat::Llama3, &chat());
-        assert!(llama3.starts_with("<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"));
+        assert!(
+            llama3.starts_with("<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>")
+        );
         assert!(llama3.ends_with("<|start_header_id|>assistant<|end_header_id|>\n\n"));
         let chatml = render(ChatFormat::ChatMl, &chat());
-        assert!(chatml.contains("<|im_start|>system\nBe brief.<|im_end|>") && chatml.ends_with("<|im_start|>assistant\n"));
+        assert!(
+            chatml.contains("<|im_start|>system\nBe brief.<|im_end|>")
+                && chatml.ends_with("<|im_start|>assistant\n")
+        );
         let phi = render(ChatFormat::Phi3, &chat());
-        assert!(phi.starts_with("<|system|>\nBe brief.<|end|>\n") && phi.ends_with("<|assistant|>\n"));
+        assert!(
+            phi.starts_with("<|system|>\nBe brief.<|end|>\n") && phi.ends_with("<|assistant|>\n")
+        );
     }
 }

@@ -91,11 +91,20 @@ pub fn run(idle_unload: Duration) -> i32 {
     let backend = match LlamaBackend::init() {
         Ok(b) => b,
         Err(e) => {
-            out.error(None, ErrorKind::LoadFailed, format!("llama.cpp backend failed to start: {e}"));
+            out.error(
+                None,
+                ErrorKind::LoadFailed,
+                format!("llama.cpp backend failed to start: {e}"),
+            );
             return 1;
         }
     };
-    out.emit(&Event::Ready { version: VERSION, pid: std::process::id(), backend: backend_name().into(), cpu: cpu_variant().into() });
+    out.emit(&Event::Ready {
+        version: VERSION,
+        pid: std::process::id(),
+        backend: backend_name().into(),
+        cpu: cpu_variant().into(),
+    });
 
     let cancellations: Cancellations = Arc::default();
     let requests = spawn_reader(cancellations.clone(), out.clone());
@@ -205,7 +214,9 @@ fn spawn_reader(cancellations: Cancellations, out: Emitter) -> Receiver<Request>
                         break;
                     }
                 }
-                Err(e) => out.error(None, ErrorKind::BadRequest, format!("unreadable request: {e}")),
+                Err(e) => {
+                    out.error(None, ErrorKind::BadRequest, format!("unreadable request: {e}"))
+                }
             }
         }
         // stdin closed: the supervisor is gone.

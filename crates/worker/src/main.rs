@@ -28,7 +28,9 @@ fn main() {
     }
     let filter = std::env::var("FIELDBRIEF_LOG").unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

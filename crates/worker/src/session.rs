@@ -3,8 +3,8 @@
 
 use crate::{Cancellations, Emitter, backend_name, is_cancelled};
 use fieldbrief_engine::protocol::{
-    BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request, Sampling, SmokeReport,
-    StopReason,
+    BenchStats, ErrorKind, Event, GenerationStats, LoadSpec, Message, ModelDescription, Request,
+    Sampling, SmokeReport, StopReason,
 };
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -14,9 +14,9 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-use llama_cpp_2::vocab::LlamaVocab;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+use llama_cpp_2::vocab::LlamaVocab;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Instant;
@@ -55,7 +55,8 @@ pub(crate) fn context_size(needed: usize, cap: u32) -> u32 {
 /// memory-mapped; if GPU offload fails, loads it again on the CPU and says so.
 pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Failure> {
     let path = Path::new(&spec.path);
-    let info = fieldbrief_gguf::inspect(path).map_err(|e| (ErrorKind::InvalidModel, format!("{}: {e}", spec.path)))?;
+    let info = fieldbrief_gguf::inspect(path)
+        .map_err(|e| (ErrorKind::InvalidModel, format!("{}: {e}", spec.path)))?;
     let started = Instant::now();
     let (wanted, device) = match spec.gpu_layers {
         Some(0) => (0, "CPU".to_string()),
@@ -63,16 +64,23 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
         None => auto_gpu_layers(&info),
     };
     let params = LlamaModelParams::default().with_n_gpu_layers(wanted).with_use_mmap(true);
-    let (model, gpu_layers, gpu_fallback) = match LlamaModel::load_from_file(backend, path, &params) {
+    let (model, gpu_layers, gpu_fallback) = match LlamaModel::load_from_file(backend, path, &params)
+    {
         Ok(m) => (m, wanted, None),
         Err(e) if wanted > 0 => {
             tracing::warn!(error = %e, "GPU load failed; retrying on the CPU");
             let cpu = LlamaModelParams::default().with_n_gpu_layers(0).with_use_mmap(true);
-            let m = LlamaModel::load_from_file(backend, path, &cpu)
-                .map_err(|e| (ErrorKind::LoadFailed, format!("llama.cpp could not load {}: {e}", spec.path)))?;
+            let m = LlamaModel::load_from_file(backend, path, &cpu).map_err(|e| {
+                (ErrorKind::LoadFailed, format!("llama.cpp could not load {}: {e}", spec.path))
+            })?;
             (m, 0, Some(format!("GPU load failed ({e}); running on the CPU")))
         }
-        Err(e) => return Err((ErrorKind::LoadFailed, format!("llama.cpp could not load {}: {e}", spec.path))),
+        Err(e) => {
+            return Err((
+                ErrorKind::LoadFailed,
+                format!("llama.cpp could not load {}: {e}", spec.path),
+            ));
+        }
     };
     let n_ctx_train = model.n_ctx_train();
     // The most any request may use: what was asked for (the model's own maximum by default),
@@ -91,10 +99,12 @@ pub(crate) fn load(backend: &LlamaBackend, spec: &LoadSpec) -> Result<Loaded, Fa
         has_chat_template: info.chat_template.is_some(),
         chat: match (&info.chat_template, info.chat_format) {
             (Some(_), _) => "template".into(),
-            (None, format) => serde_json::to_value(format.unwrap_or(fieldbrief_gguf::ChatFormat::ChatMl))
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            (None, format) => {
+                serde_json::to_value(format.unwrap_or(fieldbrief_gguf::ChatFormat::ChatMl))
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            }
         },
         backend: if gpu_layers > 0 { backend_name().into() } else { "cpu".into() },
         device: if gpu_layers > 0 { device } else { "CPU".into() },
@@ -116,11 +126,7 @@ fn memory_free(on_gpu: bool) -> Option<u64> {
             .filter(|d| matches!(d.device_type, llama_cpp_2::LlamaBackendDeviceType::Cpu))
             .collect()
     };
-    devices
-        .into_iter()
-        .map(|d| d.memory_free as u64)
-        .filter(|&f| f > 0)
-        .max()
+    devices.into_iter().map(|d| d.memory_free as u64).filter(|&f| f > 0).max()
 }
 
 fn gpus() -> Vec<llama_cpp_2::LlamaBackendDevice> {
@@ -138,7 +144,9 @@ fn gpu_name() -> Option<String> {
 /// As many layers as the GPU with the most free memory holds, keeping room for the KV cache and
 /// compute buffers; 0 without a GPU (CPU builds have none).
 fn auto_gpu_layers(info: &fieldbrief_gguf::ModelInfo) -> (u32, String) {
-    let Some(gpu) = gpus().into_iter().max_by_key(|d| d.memory_free) else { return (0, "CPU".into()) };
+    let Some(gpu) = gpus().into_iter().max_by_key(|d| d.memory_free) else {
+        return (0, "CPU".into());
+    };
     let layers = info.block_count + 1; // the output layer counts too
     let per_layer = (info.file_size / layers).max(1);
     let reserve: u64 = 768 * 1024 * 1024;
@@ -168,7 +176,16 @@ impl<'a> Session<'a> {
         out: &'a Emitter,
         cancellations: &'a Cancellations,
     ) -> Session<'a> {
-        Session { backend, loaded, spec, out, cancellations, ctx: None, ctx_size: 0, cached: Vec::new() }
+        Session {
+            backend,
+            loaded,
+            spec,
+            out,
+            cancellations,
+            ctx: None,
+            ctx_size: 0,
+            cached: Vec::new(),
+        }
     }
 
     pub(crate) fn serve(&mut self, request: Request) {
@@ -179,13 +196,15 @@ impl<'a> Session<'a> {
                 let counts = texts.iter().map(|t| self.tokenize(t, false).len() as u32).collect();
                 Ok(Event::Tokens { id, counts })
             }
-            Request::Generate { id, messages, sampling, .. } => {
-                self.generate(&id, &messages, &sampling).map(|stats| Event::Done { id: id.clone(), stats })
+            Request::Generate { id, messages, sampling, .. } => self
+                .generate(&id, &messages, &sampling)
+                .map(|stats| Event::Done { id: id.clone(), stats }),
+            Request::Bench { id, prompt_tokens, gen_tokens, .. } => self
+                .bench(&id, prompt_tokens, gen_tokens)
+                .map(|stats| Event::Bench { id: id.clone(), stats }),
+            Request::Smoke { id, tokens, .. } => {
+                self.smoke(&id, tokens).map(|report| Event::Smoke { id: id.clone(), report })
             }
-            Request::Bench { id, prompt_tokens, gen_tokens, .. } => {
-                self.bench(&id, prompt_tokens, gen_tokens).map(|stats| Event::Bench { id: id.clone(), stats })
-            }
-            Request::Smoke { id, tokens, .. } => self.smoke(&id, tokens).map(|report| Event::Smoke { id: id.clone(), report }),
             Request::Devices { .. } | Request::Cancel { .. } | Request::Shutdown => return,
         };
         match result {
@@ -229,7 +248,10 @@ impl<'a> Session<'a> {
     fn ensure_context(&mut self, needed: usize) -> Result<(), Failure> {
         let cap = self.loaded.desc.n_ctx;
         if needed > cap as usize {
-            return Err((ErrorKind::ContextOverflow, format!("the request needs {needed} tokens; the context holds {cap}")));
+            return Err((
+                ErrorKind::ContextOverflow,
+                format!("the request needs {needed} tokens; the context holds {cap}"),
+            ));
         }
         if self.ctx.is_some() && needed <= self.ctx_size as usize {
             return Ok(());
@@ -242,11 +264,9 @@ impl<'a> Session<'a> {
             .with_n_batch(self.batch().min(size))
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
-        let ctx = self
-            .loaded
-            .model
-            .new_context(self.backend, params)
-            .map_err(|e| (ErrorKind::LoadFailed, format!("could not create a {size}-token context: {e}")))?;
+        let ctx = self.loaded.model.new_context(self.backend, params).map_err(|e| {
+            (ErrorKind::LoadFailed, format!("could not create a {size}-token context: {e}"))
+        })?;
         tracing::debug!(size, needed, cap, "context created");
         self.ctx = Some(ctx);
         self.ctx_size = size;
@@ -259,14 +279,18 @@ impl<'a> Session<'a> {
     fn format(&self, messages: &[Message]) -> String {
         let model = &self.loaded.model;
         if let Ok(template) = model.chat_template(None) {
-            let chat: Result<Vec<LlamaChatMessage>, _> =
-                messages.iter().map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone())).collect();
+            let chat: Result<Vec<LlamaChatMessage>, _> = messages
+                .iter()
+                .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+                .collect();
             if let Ok(chat) = chat
                 && let Ok(text) = model.apply_chat_template(&template, &chat, true)
             {
                 return text;
             }
-            tracing::warn!("the model's chat template could not be applied; using its family's markup");
+            tracing::warn!(
+                "the model's chat template could not be applied; using its family's markup"
+            );
         }
         let format = self.loaded.chat_format.unwrap_or(fieldbrief_gguf::ChatFormat::ChatMl);
         crate::chat::render(format, messages)
@@ -286,7 +310,9 @@ impl<'a> Session<'a> {
             self.tokenize(&self.format(&m), true)
         };
         let (a, b) = (with("x"), with("y"));
-        let shared = |p: &[LlamaToken], q: &[LlamaToken]| p.iter().zip(q).take_while(|(x, y)| x == y).count();
+        let shared = |p: &[LlamaToken], q: &[LlamaToken]| {
+            p.iter().zip(q).take_while(|(x, y)| x == y).count()
+        };
         shared(&a, &b).min(shared(&a, tokens))
     }
 
@@ -294,7 +320,13 @@ impl<'a> Session<'a> {
     /// fixed beginning ([`Session::fixed_prefix`]) is restored from the state saved by an
     /// earlier request, or decoded and saved for the next one. Kept per model file and
     /// beginning, so a new prompt version or model gets its own. Returns whether it restored.
-    fn warm_start(&mut self, id: &str, messages: &[Message], tokens: &[LlamaToken], reserve: usize) -> Result<bool, Failure> {
+    fn warm_start(
+        &mut self,
+        id: &str,
+        messages: &[Message],
+        tokens: &[LlamaToken],
+        reserve: usize,
+    ) -> Result<bool, Failure> {
         let Some(dir) = self.spec.state_dir.clone() else { return Ok(false) };
         if !self.cached.is_empty() {
             return Ok(false);
@@ -325,7 +357,11 @@ impl<'a> Session<'a> {
         self.prefill(id, &tokens[..prefix], tokens.len() - prefix + reserve)?;
         if self.cached.len() == prefix {
             let ctx = self.context()?;
-            let saved = store.save(&key, |tmp| ctx.state_seq_save_file(tmp, 0, &tokens[..prefix]).map(|_| ()).map_err(|e| e.to_string()));
+            let saved = store.save(&key, |tmp| {
+                ctx.state_seq_save_file(tmp, 0, &tokens[..prefix])
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
             if let Err(e) = saved {
                 tracing::warn!(error = %e, "could not save the prompt state for warm starts");
             }
@@ -335,7 +371,12 @@ impl<'a> Session<'a> {
 
     /// Decodes `tokens` after the longest prefix already in the KV cache, in a context with
     /// room for `reserve` more (the output). Returns how many tokens were reused.
-    fn prefill(&mut self, id: &str, tokens: &[LlamaToken], reserve: usize) -> Result<usize, Failure> {
+    fn prefill(
+        &mut self,
+        id: &str,
+        tokens: &[LlamaToken],
+        reserve: usize,
+    ) -> Result<usize, Failure> {
         let n_ctx = self.loaded.desc.n_ctx as usize;
         if tokens.len() >= n_ctx {
             return Err((
@@ -361,7 +402,9 @@ impl<'a> Session<'a> {
         let last = tokens.len() - 1;
         // Only what was decoded is in the cache: a cancel stops between batches.
         let mut decoded = reuse;
-        for (chunk_start, chunk) in tokens[reuse..].chunks(n_batch).enumerate().map(|(i, c)| (reuse + i * n_batch, c)) {
+        for (chunk_start, chunk) in
+            tokens[reuse..].chunks(n_batch).enumerate().map(|(i, c)| (reuse + i * n_batch, c))
+        {
             if is_cancelled(&cancellations, id) {
                 break;
             }
@@ -372,14 +415,20 @@ impl<'a> Session<'a> {
                     .add(tok, pos as i32, &[0], pos == last)
                     .map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
             }
-            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("prompt decode failed: {e}")))?;
+            ctx.decode(&mut batch)
+                .map_err(|e| (ErrorKind::DecodeFailed, format!("prompt decode failed: {e}")))?;
             decoded = chunk_start + chunk.len();
         }
         self.cached.extend_from_slice(&tokens[reuse..decoded]);
         Ok(reuse)
     }
 
-    fn generate(&mut self, id: &str, messages: &[Message], sampling: &Sampling) -> Result<GenerationStats, Failure> {
+    fn generate(
+        &mut self,
+        id: &str,
+        messages: &[Message],
+        sampling: &Sampling,
+    ) -> Result<GenerationStats, Failure> {
         let started = Instant::now();
         let prompt = self.format(messages);
         let tokens = self.tokenize(&prompt, true);
@@ -391,7 +440,15 @@ impl<'a> Session<'a> {
         let reused = self.prefill(id, &tokens, reserve)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = Picker::new(sampling, &self.loaded.model)?;
-        let done = self.decode_loop(id, &mut sampler, sampling.max_tokens, started, true, true, sampling.draft)?;
+        let done = self.decode_loop(
+            id,
+            &mut sampler,
+            sampling.max_tokens,
+            started,
+            true,
+            true,
+            sampling.draft,
+        )?;
         Ok(GenerationStats {
             prompt_tokens: tokens.len() as u32,
             cached_tokens: reused as u32,
@@ -434,7 +491,13 @@ impl<'a> Session<'a> {
         let vocab = self.loaded.model.vocab();
         let mut text = Utf8Stream::default();
         let mut batch = LlamaBatch::new(draft_max as usize + 1, 1);
-        let mut done = Decoded { stop: StopReason::MaxTokens, tokens: 0, ttft_ms: 0.0, drafted: 0, accepted: 0 };
+        let mut done = Decoded {
+            stop: StopReason::MaxTokens,
+            tokens: 0,
+            ttft_ms: 0.0,
+            drafted: 0,
+            accepted: 0,
+        };
         let mut emit_token = |token: LlamaToken, done: &mut Decoded| {
             if done.tokens == 0 {
                 done.ttft_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -473,15 +536,20 @@ impl<'a> Session<'a> {
             emit_token(next, &mut done);
             self.cached.push(next);
             // Guesses never run past the token limit or the context.
-            let room = (max_tokens - done.tokens).min(n_ctx.saturating_sub(self.cached.len() + 1) as u32);
-            let guesses: Vec<LlamaToken> = draft(&self.cached, draft_max.min(room) as usize).to_vec();
+            let room =
+                (max_tokens - done.tokens).min(n_ctx.saturating_sub(self.cached.len() + 1) as u32);
+            let guesses: Vec<LlamaToken> =
+                draft(&self.cached, draft_max.min(room) as usize).to_vec();
             batch.clear();
             let start = self.cached.len() - 1;
             for (k, &tok) in std::iter::once(&next).chain(&guesses).enumerate() {
-                batch.add(tok, (start + k) as i32, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+                batch
+                    .add(tok, (start + k) as i32, &[0], true)
+                    .map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
             }
             let ctx = self.context()?;
-            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
+            ctx.decode(&mut batch)
+                .map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
             done.drafted += guesses.len() as u32;
             let mut k = 0;
             next = loop {
@@ -504,7 +572,10 @@ impl<'a> Session<'a> {
                 let keep = self.cached.len() as u32;
                 let ctx = self.context()?;
                 if ctx.kv_cache_seq_rm(0, Some(keep), None).is_err() {
-                    return Err((ErrorKind::DecodeFailed, "could not drop rejected draft tokens from the KV cache".into()));
+                    return Err((
+                        ErrorKind::DecodeFailed,
+                        "could not drop rejected draft tokens from the KV cache".into(),
+                    ));
                 }
             }
         };
@@ -521,7 +592,8 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let prompt = self.format(&[Message {
             role: "user".into(),
-            content: "Summarize in one line: pump P-101 seal replaced, pressure 4.2 bar, no leaks.".into(),
+            content: "Summarize in one line: pump P-101 seal replaced, pressure 4.2 bar, no leaks."
+                .into(),
         }]);
         let prompt_tokens = self.tokenize(&prompt, true);
         if prompt_tokens.is_empty() {
@@ -537,7 +609,13 @@ impl<'a> Session<'a> {
         let vocab = self.loaded.model.vocab();
         let mut sampler = LlamaSampler::greedy();
         let mut batch = LlamaBatch::new(1, 1);
-        let mut report = SmokeReport { tokens: 0, non_finite_logits: 0, out_of_vocabulary: false, text: String::new(), ms: 0.0 };
+        let mut report = SmokeReport {
+            tokens: 0,
+            non_finite_logits: 0,
+            out_of_vocabulary: false,
+            text: String::new(),
+            ms: 0.0,
+        };
         let mut bytes = Vec::new();
         let mut logits_at = -1;
         while report.tokens < tokens && self.cached.len() < n_ctx {
@@ -556,9 +634,12 @@ impl<'a> Session<'a> {
             bytes.extend_from_slice(&vocab.token_to_piece(token, false, None));
             batch.clear();
             let pos = self.cached.len() as i32;
-            batch.add(token, pos, &[0], true).map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
+            batch
+                .add(token, pos, &[0], true)
+                .map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
             let ctx = self.context()?;
-            ctx.decode(&mut batch).map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
+            ctx.decode(&mut batch)
+                .map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
             self.cached.push(token);
             logits_at = 0;
         }
@@ -569,8 +650,14 @@ impl<'a> Session<'a> {
 
     /// Prompt processing and generation speed on a synthetic prompt, through the same decode
     /// loop `generate` uses: once streaming every token through the protocol, once silent.
-    fn bench(&mut self, id: &str, prompt_tokens: u32, gen_tokens: u32) -> Result<BenchStats, Failure> {
-        let seed = self.tokenize("The pump seal was replaced and the bearing checked at 4.2 bar.", false);
+    fn bench(
+        &mut self,
+        id: &str,
+        prompt_tokens: u32,
+        gen_tokens: u32,
+    ) -> Result<BenchStats, Failure> {
+        let seed =
+            self.tokenize("The pump seal was replaced and the bearing checked at 4.2 bar.", false);
         let filler = if seed.is_empty() { vec![LlamaToken(0)] } else { seed };
         let mut tokens: Vec<LlamaToken> = Vec::with_capacity(prompt_tokens as usize + 1);
         tokens.push(self.loaded.model.vocab().bos());
@@ -579,7 +666,10 @@ impl<'a> Session<'a> {
         if tokens.len() + gen_tokens as usize >= n_ctx {
             return Err((
                 ErrorKind::ContextOverflow,
-                format!("{} prompt + {gen_tokens} generated tokens exceed the {n_ctx}-token context", tokens.len()),
+                format!(
+                    "{} prompt + {gen_tokens} generated tokens exceed the {n_ctx}-token context",
+                    tokens.len()
+                ),
             ));
         }
         // The context is made before the clock starts, as llama-bench does: its allocation is
@@ -673,10 +763,9 @@ pub(crate) struct Picker {
 impl Picker {
     fn new(s: &Sampling, model: &LlamaModel) -> Result<Picker, Failure> {
         let grammar = match &s.grammar {
-            Some(g) => Some(
-                LlamaSampler::grammar(model, g, "root")
-                    .map_err(|e| (ErrorKind::BadRequest, format!("the layout grammar was refused: {e}")))?,
-            ),
+            Some(g) => Some(LlamaSampler::grammar(model, g, "root").map_err(|e| {
+                (ErrorKind::BadRequest, format!("the layout grammar was refused: {e}"))
+            })?),
             None => None,
         };
         Ok(Picker { chain: sampler(s, model.n_vocab()), grammar })

@@ -70,7 +70,11 @@ impl Store {
 
     /// Saves through `write` (which writes the state to the path it is given), then makes it
     /// visible under `key` with its checksum, and removes the oldest states beyond [`KEEP`].
-    pub(crate) fn save(&self, key: &str, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
+    pub(crate) fn save(
+        &self,
+        key: &str,
+        write: impl FnOnce(&Path) -> Result<(), String>,
+    ) -> Result<(), String> {
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
         let (file, sum) = self.paths(key);
         let tmp = self.dir.join(format!("{key}.kv.tmp{}", std::process::id()));
@@ -79,7 +83,9 @@ impl Store {
             std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &file).map_err(|e| e.to_string())?;
             let sum_tmp = self.dir.join(format!("{key}.kv.sha256.tmp{}", std::process::id()));
-            std::fs::write(&sum_tmp, &digest).and_then(|()| std::fs::rename(&sum_tmp, &sum)).map_err(|e| e.to_string())
+            std::fs::write(&sum_tmp, &digest)
+                .and_then(|()| std::fs::rename(&sum_tmp, &sum))
+                .map_err(|e| e.to_string())
         });
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -148,7 +154,13 @@ mod tests {
         assert!(store.verified(&key).is_none());
         assert!(!file.exists());
         // A failed write leaves nothing behind.
-        assert!(store.save(&key, |p| std::fs::write(p, b"half").map_err(|e| e.to_string()).and(Err("disk full".into()))).is_err());
+        assert!(
+            store
+                .save(&key, |p| std::fs::write(p, b"half")
+                    .map_err(|e| e.to_string())
+                    .and(Err("disk full".into())))
+                .is_err()
+        );
         assert_eq!(std::fs::read_dir(dir.path().join("state")).unwrap().count(), 0);
     }
 
@@ -158,9 +170,14 @@ mod tests {
         let store = Store::new(dir.path(), &dir.path().join("m.gguf"));
         for i in 0..(KEEP as i32 + 3) {
             let key = store.key([i]);
-            store.save(&key, |p| std::fs::write(p, i.to_le_bytes()).map_err(|e| e.to_string())).unwrap();
+            store
+                .save(&key, |p| std::fs::write(p, i.to_le_bytes()).map_err(|e| e.to_string()))
+                .unwrap();
         }
-        let kept = std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "kv")).count();
+        let kept = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "kv"))
+            .count();
         assert_eq!(kept, KEEP);
     }
 }

@@ -25,10 +25,14 @@ impl Home {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_fieldbrief"));
-        c.args(args).env("FIELDBRIEF_HOME", self.path()).env_remove("FIELDBRIEF_LOG").env("RUST_BACKTRACE", "1");
+        c.args(args)
+            .env("FIELDBRIEF_HOME", self.path())
+            .env_remove("FIELDBRIEF_LOG")
+            .env("RUST_BACKTRACE", "1");
         // Routes depend on the power mode: tests run "on AC, cool" unless they give a trace of
         // their own (whatever the test machine's sensors say), and never see a developer's key.
-        c.env("FIELDBRIEF_POWER_TRACE", self.power_trace(AC_COOL)).env_remove("FIELDBRIEF_CLOUD_API_KEY");
+        c.env("FIELDBRIEF_POWER_TRACE", self.power_trace(AC_COOL))
+            .env_remove("FIELDBRIEF_CLOUD_API_KEY");
         c
     }
 
@@ -57,7 +61,10 @@ impl Home {
 
     /// Writes a power trace file (see the device crate) and returns its path.
     pub fn power_trace(&self, lines: &str) -> PathBuf {
-        let name = format!("power-{:x}.jsonl", lines.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)));
+        let name = format!(
+            "power-{:x}.jsonl",
+            lines.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+        );
         let p = self.dir.path().join(name);
         if !p.exists() {
             std::fs::write(&p, lines).expect("write power trace");
@@ -73,7 +80,8 @@ impl Home {
 
     /// A read-only look at the database, as another process would take it.
     pub fn sqlite(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db")
+        rusqlite::Connection::open_with_flags(self.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open db")
     }
 
     pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -83,7 +91,8 @@ impl Home {
     }
 }
 
-pub const AC_COOL: &str = "{\"battery\": {\"percent\": 90, \"on_ac\": true}, \"cpu_celsius\": 45}\n";
+pub const AC_COOL: &str =
+    "{\"battery\": {\"percent\": 90, \"on_ac\": true}, \"cpu_celsius\": 45}\n";
 
 pub fn one_json_object(stdout: &[u8]) -> serde_json::Value {
     let text = String::from_utf8_lossy(stdout);
@@ -129,7 +138,11 @@ pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
         let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
         // Field 4 (after the parenthesised name) is the parent pid.
-        let ppid = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
         let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
         if ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
             out.push(child);
@@ -139,7 +152,8 @@ pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
 }
 
 pub fn kill9(pid: u32) {
-    let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+    let status =
+        std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
     assert!(status.success());
 }
 
@@ -150,7 +164,8 @@ pub fn summarize_long_note_and_kill_worker(home: &Home, extra: &[&str]) -> serde
     let mut args = vec!["summarize", "--json"];
     args.extend_from_slice(extra);
     args.push(s(&long));
-    let child = home.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let child =
+        home.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     let worker = wait_for_worker(child.id());
     // Let it get into the parts of the long note, then kill it.
     std::thread::sleep(std::time::Duration::from_millis(400));

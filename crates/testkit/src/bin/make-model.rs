@@ -5,7 +5,9 @@ use fieldbrief_gguf::write::{LlamaSpec, corrupt};
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(kind), Some(path)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: make-model tiny|synthetic-1b|wrong-magic|truncated|missing-key|absurd|no-byte-tokens PATH");
+        eprintln!(
+            "usage: make-model tiny|synthetic-1b|wrong-magic|truncated|missing-key|absurd|no-byte-tokens PATH"
+        );
         std::process::exit(2);
     };
     let bytes = match kind.as_str() {
