@@ -182,6 +182,39 @@ impl Decision {
     pub fn has(&self, code: ReasonCode) -> bool {
         self.reasons.iter().any(|r| r.code == code)
     }
+
+    /// After the first decision: the note is served by `route` instead (the local engine
+    /// failed, a summary failed the quality gate). For `deferred` the interim route changes and
+    /// the cloud refinement stays queued.
+    pub fn serve_instead(&mut self, route: Route) {
+        if self.route == Route::Deferred {
+            self.interim = Some(route);
+        } else {
+            self.route = route;
+        }
+    }
+
+    /// After the first decision: the cloud was wanted but is unreachable now, so the summary
+    /// just made is kept as the interim one and a cloud refinement is queued.
+    pub fn defer(&mut self) {
+        self.reasons.push(Reason::new(
+            ReasonCode::DeferredRefinement,
+            "a cloud refinement is queued for when the network returns",
+        ));
+        self.interim = Some(self.route);
+        self.route = Route::Deferred;
+    }
+
+    /// After the first decision: the cloud failed (`why`), so the note is summarized on this
+    /// device as the router would have without the cloud ([`local_fallback`]); reasons already
+    /// given are not repeated.
+    pub fn after_cloud_failure(&mut self, s: &Snapshot, why: impl Into<String>) {
+        self.reasons.push(Reason::new(ReasonCode::CloudFailed, why));
+        let (fallback, reasons) = local_fallback(s);
+        self.route = fallback;
+        let fresh: Vec<Reason> = reasons.into_iter().filter(|r| !self.has(r.code)).collect();
+        self.reasons.extend(fresh);
+    }
 }
 
 /// The local model the router may use, measured for this note.
@@ -782,6 +815,69 @@ mod tests {
             for cloud in [CloudNow::Allowed, CloudNow::NotNow] {
                 assert_ne!(after_quality_gate(false, producer, cloud), Accept);
             }
+        }
+    }
+
+    /// Re-routing after the first decision, row by row: what serves the note once the cloud
+    /// failed, the local engine failed, or the network went away.
+    #[test]
+    fn re_routing_after_the_first_decision() {
+        let d = |route, interim| Decision { route, reasons: Vec::new(), interim };
+        // serve_instead: (before, interim before, new engine) → (route, interim)
+        let table = [
+            (Route::Local, None, Route::Extractive, Route::Extractive, None),
+            (Route::LocalChunked, None, Route::Extractive, Route::Extractive, None),
+            (Route::Cloud, None, Route::Local, Route::Local, None),
+            (
+                Route::Deferred,
+                Some(Route::Local),
+                Route::Extractive,
+                Route::Deferred,
+                Some(Route::Extractive),
+            ),
+        ];
+        for (route, interim, instead, want_route, want_interim) in table {
+            let mut decision = d(route, interim);
+            decision.serve_instead(instead);
+            assert_eq!((decision.route, decision.interim), (want_route, want_interim), "{route}");
+        }
+
+        // defer: what served the note now becomes the interim route of `deferred`.
+        for route in [Route::Local, Route::LocalChunked, Route::Extractive] {
+            let mut decision = d(route, None);
+            decision.defer();
+            assert_eq!((decision.route, decision.interim), (Route::Deferred, Some(route)));
+            assert_eq!(codes(&decision), [DeferredRefinement]);
+        }
+
+        // after_cloud_failure: the local route the router would take without the cloud.
+        type Row = (Option<LocalModel>, usize, Route, &'static [ReasonCode]);
+        let rows: &[Row] = &[
+            (
+                Some(MODEL),
+                100,
+                Route::Local,
+                &[PreferCloud, CloudPermitted, CloudFailed, FitsLocalContext],
+            ),
+            (
+                Some(MODEL),
+                ROOM + 1,
+                Route::LocalChunked,
+                &[DocExceedsLocalContext, CloudPermitted, CloudFailed],
+            ),
+            (None, 100, Route::Extractive, &[NoLocalModel, CloudPermitted, CloudFailed]),
+        ];
+        for &(local, tokens, want, want_codes) in rows {
+            let snapshot = Snapshot {
+                preference: Preference::Cloud,
+                ..Snapshot::new(tokens, local, Available)
+            };
+            let mut decision = decide(&snapshot);
+            assert_eq!(decision.route, Route::Cloud, "{tokens} {local:?}");
+            decision.after_cloud_failure(&snapshot, "timed out");
+            assert_eq!(decision.route, want, "{tokens} {local:?}");
+            // Reasons the first decision gave are not repeated.
+            assert_eq!(codes(&decision), want_codes, "{tokens} {local:?}");
         }
     }
 }

@@ -3,16 +3,17 @@
 //! engines themselves: nothing is saved to history, the cache or the ledger, and the cloud is
 //! used only when the settings allow it, exactly as for a real note.
 
+use crate::request::{Course, Request};
 use crate::{Error, Fieldbrief, NetState, Result, gate};
 use fieldbrief_core::cost::{self, Usage};
 use fieldbrief_core::engine::{Engine, EngineOutput, SummaryRequest};
 use fieldbrief_core::eval::{self, Case, EvalReport, Run};
-use fieldbrief_core::ledger::Entry;
 use fieldbrief_core::route::CloudGate;
 use fieldbrief_core::route::{Decision, ReasonCode, Route};
 use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -29,26 +30,19 @@ impl Fieldbrief {
         request: &SummaryRequest,
         engine: &LocalEngine,
     ) -> std::result::Result<(EngineOutput, String), String> {
-        let started = Instant::now();
         let mut output = engine.summarize(doc, request, &mut |_| {}).map_err(|e| e.to_string())?;
-        let mut decision = Decision { route: Route::Local, reasons: Vec::new(), interim: None };
-        let mut base =
-            Entry::started(String::new(), String::new(), request.style, request.max_words);
-        base.engine = Some("local".into());
-        let mut net = NetState::NotProbed { why: "evaluation on the device".into() };
-        self.gate_and_reroute(
-            doc,
-            request,
-            Some(engine),
-            &mut output,
-            &mut decision,
-            &mut base,
-            &mut net,
-            CloudGate::Disabled,
-            &mut |_| {},
-            (Default::default(), started, started),
-        )
-        .map_err(|e| e.to_string())?;
+        let mut course = Course {
+            decision: Decision { route: Route::Local, reasons: Vec::new(), interim: None },
+            net: NetState::NotProbed { why: "evaluation on the device".into() },
+            gate: CloudGate::Disabled,
+        };
+        let mut events = |_| {};
+        let mut req = Request::new(request.style, Some(request.max_words), &mut events);
+        req.summary = *request;
+        req.entry.engine = Some("local".into());
+        self.gate_and_reroute(doc, &mut output, Some(engine), &mut course, &mut req)
+            .map_err(|e| e.to_string())?;
+        let decision = course.decision;
         let served_by = match decision.route {
             Route::Extractive => "extractive",
             _ if decision.has(ReasonCode::LocalRetried) => "local-retry",
@@ -75,125 +69,127 @@ impl Fieldbrief {
             }
         }
         self.cancel.store(false, Ordering::SeqCst);
-        let profile = self.power_state()?.profile();
-        let mut skipped = BTreeMap::new();
-        let mut runnable: Vec<&str> = Vec::new();
-        let mut local = None;
-        for route in routes {
-            match route.as_str() {
-                "extractive" => runnable.push("extractive"),
-                "local" => match self.local_engine(model, &profile, &mut Vec::new())? {
-                    Some((engine, _)) => {
-                        local = Some(engine);
-                        runnable.push("local");
-                    }
-                    None => {
-                        skipped.insert(
-                            route.clone(),
-                            "no local model: import one (models import) or pass --model".into(),
-                        );
-                    }
-                },
-                _ => match self.static_gate(false, false) {
-                    CloudGate::Available => match self.probe() {
-                        NetState::Offline { error } => {
-                            skipped.insert(
-                                route.clone(),
-                                format!("the endpoint is unreachable: {error}"),
-                            );
-                        }
-                        _ => runnable.push("cloud"),
-                    },
-                    gate => {
-                        skipped.insert(route.clone(), gate.describe().to_string());
-                    }
-                },
-            }
-        }
+        let (runnable, skipped, local) = self.eval_routes(routes, model)?;
         let total = cases.len() * runnable.len();
         let mut runs = Vec::with_capacity(total);
         for case in cases {
             let doc = fieldbrief_ingest::from_typed(&case.note)
                 .map_err(|e| Error::BadArgument(format!("case {:?}: {e}", case.id)))?;
-            let request = SummaryRequest::new(case.style, Some(case.target_words()));
             for &route in &runnable {
                 if self.cancel.load(Ordering::SeqCst) {
                     return Err(Error::Cancelled);
                 }
-                let t = Instant::now();
-                let result: std::result::Result<
-                    (EngineOutput, Option<(usize, usize)>, Option<String>),
-                    String,
-                > = match route {
-                    "extractive" => Extractive
-                        .summarize(&doc, &request, &mut |_| {})
-                        .map(|o| (o, None, None))
-                        .map_err(|e| e.to_string()),
-                    "local" => match &local {
-                        Some(engine) => self
-                            .on_device(&doc, &request, engine)
-                            .map(|(o, by)| (o, None, Some(by))),
-                        None => Err("no local model".into()),
-                    },
-                    _ => self
-                        .run_cloud(&doc, &request, &mut |_| {})
-                        .map(|(o, t)| (o, Some((t.input, t.output)), None))
-                        .map_err(|e| e.to_string()),
-                };
-                let latency_ms = t.elapsed().as_secs_f64() * 1000.0;
-                let (cloud_in, cloud_out) =
-                    result.as_ref().ok().and_then(|(_, t, _)| *t).unwrap_or((0, 0));
-                let usage = Usage {
-                    cloud_input_tokens: cloud_in,
-                    cloud_output_tokens: cloud_out,
-                    busy_secs: latency_ms / 1000.0,
-                    battery_watts: None,
-                };
-                let cost = cost::cost(&usage, &self.settings.cost).money;
-                let target_words = request.max_words;
-                runs.push(match result {
-                    Ok((output, _, served_by)) => {
-                        let producer = gate::producer_of(
-                            Some(
-                                if route == "local" && served_by.as_deref() == Some("extractive") {
-                                    "extractive"
-                                } else {
-                                    route
-                                },
-                            ),
-                            &output,
-                        );
-                        Run {
-                            case: case.id.clone(),
-                            route: route.to_string(),
-                            quality_passed: Some(
-                                gate::judge(&doc.text, &output, request.max_words, producer).passed,
-                            ),
-                            score: Some(eval::score(&output.text, case)),
-                            error: None,
-                            latency_ms,
-                            cost,
-                            served_by,
-                            target_words,
-                            summary: Some(output.text),
-                        }
-                    }
-                    Err(error) => Run {
-                        case: case.id.clone(),
-                        route: route.to_string(),
-                        score: None,
-                        error: Some(error),
-                        latency_ms,
-                        cost,
-                        quality_passed: None,
-                        served_by: None,
-                        target_words,
-                        summary: None,
-                    },
-                });
+                runs.push(self.eval_case(case, &doc, route, local.as_deref()));
                 progress(runs.len(), total);
             }
         }
         Ok(eval::summarize_runs(set_name, cases.len(), runs, skipped))
+    }
+
+    /// The routes of `routes` that can run here (with the local engine when `local` is one of
+    /// them), and why the others cannot.
+    fn eval_routes(
+        &mut self,
+        routes: &[String],
+        model: Option<&str>,
+    ) -> Result<(Vec<&'static str>, BTreeMap<String, String>, Option<Arc<LocalEngine>>)> {
+        let profile = self.power_state()?.profile();
+        let mut skipped = BTreeMap::new();
+        let mut runnable = Vec::new();
+        let mut local = None;
+        for route in routes {
+            let why_not = match route.as_str() {
+                "extractive" => None,
+                "local" => match self.local_engine(model, &profile, &mut Vec::new())? {
+                    Some((engine, _)) => {
+                        local = Some(engine);
+                        None
+                    }
+                    None => {
+                        Some("no local model: import one (models import) or pass --model".into())
+                    }
+                },
+                _ => match self.static_gate(false, false) {
+                    CloudGate::Available => match self.probe() {
+                        NetState::Offline { error } => {
+                            Some(format!("the endpoint is unreachable: {error}"))
+                        }
+                        _ => None,
+                    },
+                    gate => Some(gate.describe().to_string()),
+                },
+            };
+            match (why_not, EVAL_ROUTES.iter().find(|r| **r == route.as_str())) {
+                (Some(why), _) => {
+                    skipped.insert(route.clone(), why);
+                }
+                (None, Some(known)) => runnable.push(*known),
+                (None, None) => {}
+            }
+        }
+        Ok((runnable, skipped, local))
+    }
+
+    /// One case through one route, timed, scored and judged as `summarize` would judge it.
+    fn eval_case(
+        &mut self,
+        case: &Case,
+        doc: &fieldbrief_core::Document,
+        route: &str,
+        local: Option<&LocalEngine>,
+    ) -> Run {
+        let request = SummaryRequest::new(case.style, Some(case.target_words()));
+        let t = Instant::now();
+        type Made = (EngineOutput, Option<(usize, usize)>, Option<String>);
+        let result: std::result::Result<Made, String> = match (route, local) {
+            ("extractive", _) => Extractive
+                .summarize(doc, &request, &mut |_| {})
+                .map(|o| (o, None, None))
+                .map_err(|e| e.to_string()),
+            ("local", Some(engine)) => {
+                self.on_device(doc, &request, engine).map(|(o, by)| (o, None, Some(by)))
+            }
+            ("local", None) => Err("no local model".into()),
+            _ => self
+                .run_cloud(doc, &request, &mut |_| {})
+                .map(|(o, t)| (o, Some((t.input, t.output)), None))
+                .map_err(|e| e.to_string()),
+        };
+        let latency_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let (cloud_in, cloud_out) = result.as_ref().ok().and_then(|(_, t, _)| *t).unwrap_or((0, 0));
+        let usage = Usage {
+            cloud_input_tokens: cloud_in,
+            cloud_output_tokens: cloud_out,
+            busy_secs: latency_ms / 1000.0,
+            battery_watts: None,
+        };
+        let mut run = Run {
+            case: case.id.clone(),
+            route: route.to_string(),
+            score: None,
+            error: None,
+            latency_ms,
+            cost: cost::cost(&usage, &self.settings.cost).money,
+            quality_passed: None,
+            served_by: None,
+            target_words: request.max_words,
+            summary: None,
+        };
+        match result {
+            Ok((output, _, served_by)) => {
+                let engine = match served_by.as_deref() {
+                    Some("extractive") => "extractive",
+                    _ => route,
+                };
+                let producer = gate::producer_of(Some(engine), &output);
+                let verdict = gate::judge(&doc.text, &output, request.max_words, producer);
+                run.quality_passed = Some(verdict.passed);
+                run.score = Some(eval::score(&output.text, case));
+                run.served_by = served_by;
+                run.summary = Some(output.text);
+            }
+            Err(error) => run.error = Some(error),
+        }
+        run
     }
 }

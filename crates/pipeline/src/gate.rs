@@ -7,19 +7,16 @@
 //! which summary the technician got and why. A local summary that failed the gate is never
 //! the answer as it stands.
 
-use crate::{Fieldbrief, NetState, Result, Timings, defer};
+use crate::request::{Course, Request};
+use crate::{Fieldbrief, NetState, Result};
 use fieldbrief_core::Document;
 use fieldbrief_core::engine::{
     Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest,
 };
-use fieldbrief_core::ledger::Entry;
 use fieldbrief_core::quality::{self, Verdict};
-use fieldbrief_core::route::{
-    self, AfterGate, CloudGate, CloudNow, Decision, Producer, ReasonCode, Route,
-};
+use fieldbrief_core::route::{self, AfterGate, CloudGate, CloudNow, Producer, ReasonCode, Route};
 use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
-use std::time::Instant;
 
 /// The verdict on `output` from `producer`: model output is also checked for copying.
 /// An outlined local summary is also checked that the model wrote most of its lines.
@@ -52,183 +49,232 @@ pub(crate) fn producer_of(engine: Option<&str>, output: &EngineOutput) -> Produc
     }
 }
 
+/// Where the gate's loop stands: who made the summary now on the table, its verdict, and what
+/// the attempts before it spent.
+struct Gating {
+    producer: Producer,
+    verdict: Verdict,
+    /// Whether `verdict` is new since the last step (a failed escalation or retry leaves it as
+    /// it was, and its failure is already in the reasons).
+    fresh: bool,
+    cloud_tried: bool,
+    /// Tokens every earlier attempt spent: the ledger counts what the request cost, not only
+    /// what produced the final text…
+    spent: (usize, usize),
+    /// …and how the local model's tokens came, over all its attempts.
+    decoding: Option<Decoding>,
+}
+
+impl Gating {
+    /// `tried` is set aside for `next`: its tokens count as spent.
+    fn set_aside(&mut self, tried: &EngineOutput) {
+        self.spent = (self.spent.0 + tried.input_tokens, self.spent.1 + tried.output_tokens);
+        self.decoding = Decoding::combine(self.decoding, tried.decoding);
+    }
+}
+
 impl Fieldbrief {
-    /// Judges `output` and re-routes until the table says accept; returns the final verdict.
-    /// `output`, `decision`, `base` and `net` are updated to what finally served the note.
-    #[allow(clippy::too_many_arguments)]
+    /// Judges `output` and re-routes until the table (`route::after_quality_gate`) says
+    /// accept; returns the final verdict. `output`, `course` and the request's ledger entry
+    /// are updated to what finally served the note.
     pub(crate) fn gate_and_reroute(
         &mut self,
         doc: &Document,
-        request: &SummaryRequest,
-        local: Option<&LocalEngine>,
         output: &mut EngineOutput,
-        decision: &mut Decision,
-        base: &mut Entry,
-        net: &mut NetState,
-        gate: CloudGate,
-        events: &mut dyn FnMut(EngineEvent),
-        clock: (Timings, Instant, Instant),
+        local: Option<&LocalEngine>,
+        course: &mut Course,
+        req: &mut Request,
     ) -> Result<Verdict> {
-        let mut producer = producer_of(base.engine.as_deref(), output);
-        let mut verdict = judge(&doc.text, output, request.max_words, producer);
-        // Tokens every attempt spent: the ledger counts what the request cost, not only what
-        // produced the final text.
-        let mut spent = (0usize, 0usize);
-        // And how the local model's tokens came, over all its attempts.
-        let mut decoding: Option<Decoding> = None;
-        let mut cloud_tried = false;
-        // Whether `verdict` is new since the last step (a failed escalation or retry leaves it
-        // as it was, and its failure is already in the reasons).
-        let mut fresh = true;
+        let producer = producer_of(req.entry.engine.as_deref(), output);
+        let verdict = judge(&doc.text, output, req.summary.max_words, producer);
+        let mut g = Gating {
+            producer,
+            verdict,
+            fresh: true,
+            cloud_tried: false,
+            spent: (0, 0),
+            decoding: None,
+        };
         loop {
-            let cloud_now = if gate == CloudGate::Available
-                && decision.route != Route::Deferred
-                && !cloud_tried
+            let cloud_now = if course.gate == CloudGate::Available
+                && course.decision.route != Route::Deferred
+                && !g.cloud_tried
             {
                 CloudNow::Allowed
             } else {
                 CloudNow::NotNow
             };
-            let step = route::after_quality_gate(verdict.passed, producer, cloud_now);
-            if !verdict.passed && fresh {
-                tracing::debug!(?producer, failed = %failed_detail(producer, &verdict), text = %output.text, "summary failed the quality gate");
+            let step = route::after_quality_gate(g.verdict.passed, g.producer, cloud_now);
+            if !g.verdict.passed && g.fresh {
+                let failed = failed_detail(g.producer, &g.verdict);
+                tracing::debug!(producer = ?g.producer, %failed, text = %output.text, "summary failed the quality gate");
+                if g.producer != Producer::Cloud {
+                    course
+                        .decision
+                        .reasons
+                        .push(route::Reason::new(ReasonCode::QualityGateFailed, failed));
+                }
             }
-            if !verdict.passed && fresh && producer != Producer::Cloud {
-                decision.reasons.push(route::Reason::new(
-                    ReasonCode::QualityGateFailed,
-                    failed_detail(producer, &verdict),
-                ));
-            }
-            fresh = false;
+            g.fresh = false;
             match step {
                 AfterGate::Accept => break,
-                AfterGate::Escalate => {
-                    cloud_tried = true;
-                    if matches!(net, NetState::NotProbed { .. }) {
-                        *net = self.probe();
-                        base.connectivity = serde_json::to_string(&*net).ok();
-                    }
-                    match &*net {
-                        NetState::Online => match self.run_cloud(doc, request, events) {
-                            Ok((o, tokens)) => {
-                                base.cloud_tokens = Some(tokens);
-                                decision.reasons.push(route::Reason::new(
-                                    ReasonCode::EscalatedAfterQualityGate,
-                                    "the note went to the cloud after the local summary failed the quality gate",
-                                ));
-                                decision.route = Route::Cloud;
-                                decision.interim = None;
-                                base.engine = Some("cloud".into());
-                                *output = o;
-                                producer = Producer::Cloud;
-                                fresh = true;
-                            }
-                            Err(fieldbrief_cloud::CloudError::Cancelled) => {
-                                let (timings, t, started) = clock;
-                                return Err(self.cancelled(base, timings, t, started));
-                            }
-                            Err(e) => {
-                                base.error_code = Some(e.code().into());
-                                decision.reasons.push(route::Reason::new(
-                                    ReasonCode::CloudFailed,
-                                    e.to_string(),
-                                ));
-                            }
-                        },
-                        NetState::Offline { error } => {
-                            decision.reasons.push(route::Reason::new(
-                                ReasonCode::EndpointUnreachable,
-                                error.clone(),
-                            ));
-                            defer(decision);
-                        }
-                        NetState::NotProbed { .. } => {}
-                    }
-                }
+                AfterGate::Escalate => self.escalate(doc, output, course, req, &mut g)?,
                 AfterGate::RetryLocal => {
-                    let retry = SummaryRequest { attempt: Attempt::Retry, ..*request };
-                    decision.reasons.push(route::Reason::new(
-                        ReasonCode::LocalRetried,
-                        "the model was asked once more for a shorter summary, with fewer bullets and greedy decoding",
-                    ));
-                    producer = Producer::LocalRetry;
-                    let Some(engine) = local else { continue };
-                    events(EngineEvent::Progress { stage: "retry".into(), done: 0, total: 1 });
-                    // The retry's text is not streamed: what was streamed is replaced by the
-                    // final summary when the request ends.
-                    match engine.summarize(doc, &retry, &mut |e| {
-                        if let EngineEvent::Progress { .. } = e {
-                            events(e)
-                        }
-                    }) {
-                        Ok(o) => {
-                            spent = (spent.0 + output.input_tokens, spent.1 + output.output_tokens);
-                            decoding = Decoding::combine(decoding, output.decoding);
-                            *output = o;
-                            fresh = true;
-                        }
-                        Err(EngineError::Cancelled) => {
-                            let (timings, t, started) = clock;
-                            return Err(self.cancelled(base, timings, t, started));
-                        }
-                        Err(e) => {
-                            let rolled_back = self.note_engine_failure(engine.model(), &e)?;
-                            decision.reasons.push(route::Reason::new(
-                                ReasonCode::LocalEngineFailed,
-                                e.to_string(),
-                            ));
-                            decision.reasons.extend(rolled_back);
-                            // The failed retry leaves the first summary's verdict standing: next
-                            // is the extractive summary.
-                        }
-                    }
+                    self.retry_locally(doc, output, local, course, req, &mut g)?
                 }
-                AfterGate::Extractive => match Extractive.summarize(doc, request, &mut |_| {}) {
-                    Ok(extract) => {
-                        decision.reasons.push(route::Reason::new(
-                            ReasonCode::ExtractiveAfterQualityGate,
-                            "the local model's summaries failed the quality gate; the extractive summary (the note's own sentences) stands in",
-                        ));
-                        if decision.route == Route::Deferred {
-                            decision.interim = Some(Route::Extractive);
-                        } else {
-                            decision.route = Route::Extractive;
-                        }
-                        base.engine = Some(Extractive.name().to_string());
-                        // The model whose summaries failed stays on the record (the ledger's
-                        // fallback rate per model version), and so do the parts it read and the
-                        // tokens it spent.
-                        let tried = std::mem::replace(output, extract);
-                        spent = (spent.0 + tried.input_tokens, spent.1 + tried.output_tokens);
-                        decoding = Decoding::combine(decoding, tried.decoding);
-                        output.model = tried.model;
-                        output.chunks = tried.chunks;
-                        output.input_tokens = 0;
-                        producer = Producer::Extractive;
-                        fresh = true;
-                    }
-                    // A note without a sentence to select: the flagged summary is all there is.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no extractive summary to stand in");
+                AfterGate::Extractive => {
+                    if !extractive_instead(doc, output, course, req, &mut g) {
                         break;
                     }
-                },
+                }
             }
-            if fresh {
-                verdict = judge(&doc.text, output, request.max_words, producer);
+            if g.fresh {
+                g.verdict = judge(&doc.text, output, req.summary.max_words, g.producer);
             }
         }
-        output.input_tokens += spent.0;
-        output.output_tokens += spent.1;
-        output.decoding = Decoding::combine(decoding, output.decoding);
+        output.input_tokens += g.spent.0;
+        output.output_tokens += g.spent.1;
+        output.decoding = Decoding::combine(g.decoding, output.decoding);
         if output.trimmed {
-            decision.reasons.push(route::Reason::new(
+            course.decision.reasons.push(route::Reason::new(
                 ReasonCode::SummaryTrimmed,
                 "the model ran out of its token budget; the summary ends at its last complete bullet or sentence",
             ));
         }
-        Ok(verdict)
+        Ok(g.verdict)
     }
+
+    /// The cloud after a failed summary: probed first if it was not yet; unreachable, the note
+    /// is deferred to it.
+    fn escalate(
+        &mut self,
+        doc: &Document,
+        output: &mut EngineOutput,
+        course: &mut Course,
+        req: &mut Request,
+        g: &mut Gating,
+    ) -> Result<()> {
+        g.cloud_tried = true;
+        if matches!(course.net, NetState::NotProbed { .. }) {
+            course.net = self.probe();
+            req.entry.connectivity = serde_json::to_string(&course.net).ok();
+        }
+        match &course.net {
+            NetState::Online => match self.run_cloud(doc, &req.summary, req.events) {
+                Ok((o, tokens)) => {
+                    req.entry.cloud_tokens = Some(tokens);
+                    course.decision.reasons.push(route::Reason::new(
+                        ReasonCode::EscalatedAfterQualityGate,
+                        "the note went to the cloud after the local summary failed the quality gate",
+                    ));
+                    course.decision.route = Route::Cloud;
+                    course.decision.interim = None;
+                    req.entry.engine = Some("cloud".into());
+                    *output = o;
+                    g.producer = Producer::Cloud;
+                    g.fresh = true;
+                }
+                Err(fieldbrief_cloud::CloudError::Cancelled) => return Err(self.cancelled(req)),
+                Err(e) => {
+                    req.entry.error_code = Some(e.code().into());
+                    course
+                        .decision
+                        .reasons
+                        .push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
+                }
+            },
+            NetState::Offline { error } => {
+                course
+                    .decision
+                    .reasons
+                    .push(route::Reason::new(ReasonCode::EndpointUnreachable, error.clone()));
+                course.decision.defer();
+            }
+            NetState::NotProbed { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The local model once more, under tighter constraints (fewer bullets, greedy decoding).
+    fn retry_locally(
+        &mut self,
+        doc: &Document,
+        output: &mut EngineOutput,
+        local: Option<&LocalEngine>,
+        course: &mut Course,
+        req: &mut Request,
+        g: &mut Gating,
+    ) -> Result<()> {
+        let retry = SummaryRequest { attempt: Attempt::Retry, ..req.summary };
+        course.decision.reasons.push(route::Reason::new(
+            ReasonCode::LocalRetried,
+            "the model was asked once more for a shorter summary, with fewer bullets and greedy decoding",
+        ));
+        g.producer = Producer::LocalRetry;
+        let Some(engine) = local else { return Ok(()) };
+        let events = &mut *req.events;
+        events(EngineEvent::Progress { stage: "retry".into(), done: 0, total: 1 });
+        // The retry's text is not streamed: what was streamed is replaced by the final summary
+        // when the request ends.
+        let progress_only = &mut |e: EngineEvent| {
+            if let EngineEvent::Progress { .. } = e {
+                events(e)
+            }
+        };
+        match engine.summarize(doc, &retry, progress_only) {
+            Ok(o) => {
+                g.set_aside(output);
+                *output = o;
+                g.fresh = true;
+            }
+            Err(EngineError::Cancelled) => return Err(self.cancelled(req)),
+            Err(e) => {
+                let rolled_back = self.note_engine_failure(engine.model(), &e)?;
+                course
+                    .decision
+                    .reasons
+                    .push(route::Reason::new(ReasonCode::LocalEngineFailed, e.to_string()));
+                course.decision.reasons.extend(rolled_back);
+                // The failed retry leaves the first summary's verdict standing: next is the
+                // extractive summary.
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The extractive summary in place of the model's failed ones; `false` when the note has no
+/// sentence to select (the flagged summary is then all there is).
+fn extractive_instead(
+    doc: &Document,
+    output: &mut EngineOutput,
+    course: &mut Course,
+    req: &mut Request,
+    g: &mut Gating,
+) -> bool {
+    let extract = match Extractive.summarize(doc, &req.summary, &mut |_| {}) {
+        Ok(extract) => extract,
+        Err(e) => {
+            tracing::warn!(error = %e, "no extractive summary to stand in");
+            return false;
+        }
+    };
+    course.decision.reasons.push(route::Reason::new(
+        ReasonCode::ExtractiveAfterQualityGate,
+        "the local model's summaries failed the quality gate; the extractive summary (the note's own sentences) stands in",
+    ));
+    course.decision.serve_instead(Route::Extractive);
+    req.entry.engine = Some(Extractive.name().to_string());
+    // The model whose summaries failed stays on the record (the ledger's fallback rate per
+    // model version), and so do the parts it read and the tokens it spent.
+    let tried = std::mem::replace(output, extract);
+    g.set_aside(&tried);
+    output.model = tried.model;
+    output.chunks = tried.chunks;
+    output.input_tokens = 0;
+    g.producer = Producer::Extractive;
+    g.fresh = true;
+    true
 }
 
 fn failed_detail(producer: Producer, verdict: &Verdict) -> String {

@@ -8,10 +8,11 @@
 //! connection at all, which the privacy tests check by counting connections at a loopback
 //! server.
 
+use crate::request::{Request, Stage};
 use crate::{Error, Fieldbrief, Result, now};
 use fieldbrief_cloud::{ChatMessage, Client, CloudError, Connectivity, KeySource, Monitor};
 use fieldbrief_core::engine::{EngineEvent, EngineOutput, ModelRef, SummaryRequest};
-use fieldbrief_core::ledger::{CloudTokens, Entry, Status};
+use fieldbrief_core::ledger::{CloudTokens, Status};
 use fieldbrief_core::power::Mode;
 use fieldbrief_core::quality;
 use fieldbrief_core::redact::{self, Redacted, Replacement};
@@ -21,7 +22,7 @@ use fieldbrief_device::{PowerMonitor, PowerState};
 use fieldbrief_store::{DeferredJob, NewSummary};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A configured endpoint and what is known of its reachability.
 pub(crate) struct CloudLink {
@@ -319,51 +320,56 @@ impl Fieldbrief {
             }
             let (result, stopped_by) =
                 self.refine_watching_settings(&job, &note, &mut |e| events(job.note_id, e));
-            match result {
-                Err(Error::Cancelled) if stopped_by == Some(SettingsStop::CloudOff) => {
-                    let why = "not finished: the cloud was switched off while it was being sent; its answer was discarded".to_string();
-                    self.store.finish_deferred(job.id, "dropped", &why, &now())?;
-                    out.push(r("dropped", why, None));
-                }
-                Err(Error::Cancelled) if stopped_by == Some(SettingsStop::WorkOffline) => {
-                    self.store.release_deferred(job.id)?;
-                    out.push(r(
-                        "waiting",
-                        "stopped: \"work offline\" was switched on while it was being sent".into(),
-                        None,
-                    ));
-                }
-                Ok(request_id) => {
-                    self.store.finish_deferred(job.id, "done", &request_id, &now())?;
-                    // The interim summary was escalated: the ledger says so on its request.
-                    self.store.set_outcome_if_pending(
-                        &job.request_id,
-                        fieldbrief_core::ledger::Outcome::Escalated,
-                    )?;
-                    out.push(r("done", "a cloud summary is ready".into(), Some(request_id)));
-                }
-                Err(Error::Cancelled) => {
-                    self.store.release_deferred(job.id)?;
-                    return Err(Error::Cancelled);
-                }
-                Err(e) => {
-                    let detail = e.to_string();
-                    if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
-                        self.store.finish_deferred(
-                            job.id,
-                            "dropped",
-                            &format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}"),
-                            &now(),
-                        )?;
-                        out.push(r("dropped", detail, None));
-                    } else {
-                        self.store.retry_deferred(job.id, &detail, &now())?;
-                        out.push(r("failed", detail, None));
-                    }
-                }
-            }
+            let (state, detail, request_id) = self.settle_refinement(&job, result, stopped_by)?;
+            out.push(r(state, detail, request_id));
         }
         Ok(out)
+    }
+
+    /// Updates the queue with how a refinement ended: its state, detail and (when done) the
+    /// request that made the cloud summary. A user's cancel is returned as the error.
+    fn settle_refinement(
+        &mut self,
+        job: &DeferredJob,
+        result: Result<String>,
+        stopped_by: Option<SettingsStop>,
+    ) -> Result<(&'static str, String, Option<String>)> {
+        Ok(match result {
+            Err(Error::Cancelled) if stopped_by == Some(SettingsStop::CloudOff) => {
+                let why = "not finished: the cloud was switched off while it was being sent; its answer was discarded".to_string();
+                self.store.finish_deferred(job.id, "dropped", &why, &now())?;
+                ("dropped", why, None)
+            }
+            Err(Error::Cancelled) if stopped_by == Some(SettingsStop::WorkOffline) => {
+                self.store.release_deferred(job.id)?;
+                let why = "stopped: \"work offline\" was switched on while it was being sent";
+                ("waiting", why.into(), None)
+            }
+            Ok(request_id) => {
+                self.store.finish_deferred(job.id, "done", &request_id, &now())?;
+                // The interim summary was escalated: the ledger says so on its request.
+                self.store.set_outcome_if_pending(
+                    &job.request_id,
+                    fieldbrief_core::ledger::Outcome::Escalated,
+                )?;
+                ("done", "a cloud summary is ready".into(), Some(request_id))
+            }
+            Err(Error::Cancelled) => {
+                self.store.release_deferred(job.id)?;
+                return Err(Error::Cancelled);
+            }
+            Err(e) => {
+                let detail = e.to_string();
+                if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
+                    let why = format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}");
+                    self.store.finish_deferred(job.id, "dropped", &why, &now())?;
+                    ("dropped", detail, None)
+                } else {
+                    self.store.retry_deferred(job.id, &detail, &now())?;
+                    ("failed", detail, None)
+                }
+            }
+        })
     }
 
     /// [`Fieldbrief::refine`], stopped as soon as the saved settings switch the cloud off or
@@ -417,12 +423,10 @@ impl Fieldbrief {
         note: &fieldbrief_store::NoteRecord,
         events: &mut dyn FnMut(EngineEvent),
     ) -> Result<String> {
-        let started = Instant::now();
         let style: Style = job.style.parse().unwrap_or_default();
-        let request = SummaryRequest::new(style, Some(job.max_words));
+        let mut req = Request::new(style, Some(job.max_words), events);
         let doc = crate::saved_document(note.clone());
-        let request_id = uuid::Uuid::now_v7().to_string();
-        let mut entry = Entry::started(request_id.clone(), now(), style, request.max_words);
+        let entry = &mut req.entry;
         entry.note_id = Some(note.id);
         entry.note_hash = Some(doc.content_hash());
         entry.input_bytes = doc.original_bytes;
@@ -437,11 +441,12 @@ impl Fieldbrief {
             entry.power_mode = Some(p.mode);
             entry.power = serde_json::to_string(&p).ok();
         }
-        let t = Instant::now();
-        match self.run_cloud(&doc, &request, events) {
+        req.enter(Stage::Generate);
+        match self.run_cloud(&doc, &req.summary, req.events) {
             Ok((output, tokens)) => {
-                entry.timings.generate = crate::ms(t);
-                let verdict = quality::assess(&doc.text, &output.text, request.max_words);
+                req.close_stage();
+                let verdict = quality::assess(&doc.text, &output.text, req.summary.max_words);
+                let entry = &mut req.entry;
                 entry.status = Status::Ok;
                 entry.input_tokens = output.input_tokens;
                 entry.output_tokens = output.output_tokens;
@@ -449,38 +454,24 @@ impl Fieldbrief {
                 entry.model = output.model.clone();
                 entry.prompt_version = Some(output.prompt_version.clone());
                 entry.quality = Some(verdict);
-                entry.timings.total = crate::ms(started);
-                self.account(&mut entry, None);
+                self.account(entry, None);
                 let summary = NewSummary {
                     note_id: note.id,
                     route: Route::Cloud,
                     engine: "cloud",
                     text: &output.text,
                 };
-                self.store.record_summary(&summary, &entry)?;
-                Ok(request_id)
+                self.store.record_summary(&summary, &req.entry)?;
+                Ok(req.id().to_string())
             }
             Err(CloudError::Cancelled) => {
                 // The request went out: the ledger keeps it, marked cancelled.
-                entry.error_code = Some("cancelled".into());
-                entry.error = Some("stopped before the answer was complete".into());
-                entry.timings = fieldbrief_core::ledger::Timings {
-                    generate: crate::ms(t),
-                    total: crate::ms(started),
-                    ..Default::default()
-                };
-                self.record_failure_quietly(&entry);
+                let message = "stopped before the answer was complete".to_string();
+                self.record_failure(&mut req, "cancelled", message);
                 Err(Error::Cancelled)
             }
             Err(e) => {
-                entry.error_code = Some(e.code().into());
-                entry.error = Some(e.to_string());
-                entry.timings = fieldbrief_core::ledger::Timings {
-                    generate: crate::ms(t),
-                    total: crate::ms(started),
-                    ..Default::default()
-                };
-                self.record_failure_quietly(&entry);
+                self.record_failure(&mut req, e.code(), e.to_string());
                 Err(Error::Cloud(e.to_string()))
             }
         }

@@ -700,70 +700,17 @@ impl Fieldbrief {
             return self.model_entry(&models, &existing.record.id, &existing.record.version);
         }
         let pinned = models.pin(&entry.id, &entry.version);
-        let expected = entry.sha256.clone().or(pinned);
-        let m = &self.settings.models;
-        let opts = Options {
-            stall: Duration::from_secs(m.download_stall_secs.max(1)),
-            retry_base: Duration::from_millis(m.download_retry_ms.max(1)),
-            max_retries: m.download_max_retries,
-            min_free: m.min_free_mib.saturating_mul(1 << 20),
-            ..Options::default()
-        };
         let job = Job {
             url: entry.url.clone(),
             partial: models.partial_path(&entry.id, &entry.version),
-            sha256: expected.clone(),
+            sha256: entry.sha256.clone().or(pinned),
             // A size without a hash is only the publisher's estimate (the server's length rules).
             size: Some(entry.size).filter(|_| entry.sha256.is_some()),
             size_hint: Some(entry.size),
         };
-        let (pid, pversion) = (entry.id.clone(), entry.version.clone());
-        let report = |state, downloaded, total, rate_bps, eta_s, message| PullProgress {
-            id: pid.clone(),
-            version: pversion.clone(),
-            state,
-            downloaded,
-            total,
-            rate_bps,
-            eta_s,
-            message,
-        };
-        let got = download::download(&job, &opts, control, &mut |p| {
-            let state = match p.phase {
-                Phase::Starting => PullState::Starting,
-                Phase::Downloading => PullState::Downloading,
-                Phase::Retrying => PullState::Retrying,
-            };
-            progress(&report(state, p.downloaded, p.total, p.rate_bps, p.eta_s, p.message.clone()));
-        });
-        let got = match got {
-            Ok(g) => g,
-            Err(fieldbrief_models::Error::Paused(have)) => {
-                progress(&report(
-                    PullState::Paused,
-                    have,
-                    download::partial_state(&job.partial).and_then(|s| s.1),
-                    0.0,
-                    None,
-                    None,
-                ));
-                return Err(Error::Models(format!(
-                    "the download of {}@{} is paused at {}; pull it again to resume",
-                    entry.id,
-                    entry.version,
-                    fieldbrief_models::human_bytes(have)
-                )));
-            }
-            Err(fieldbrief_models::Error::Cancelled) => {
-                progress(&report(PullState::Cancelled, 0, None, 0.0, None, None));
-                return Err(Error::Cancelled);
-            }
-            Err(e) => {
-                progress(&report(PullState::Failed, 0, None, 0.0, None, Some(e.to_string())));
-                return Err(e.into());
-            }
-        };
-        progress(&report(PullState::Testing, got.size, Some(got.size), 0.0, None, None));
+        let at = Reporter { id: entry.id.clone(), version: entry.version.clone() };
+        let got = self.download_reporting(&job, control, &at, progress)?;
+        progress(&at.report(PullState::Testing, got.size, Some(got.size), None));
         let installed = self.install_file(
             &models,
             &entry.id,
@@ -778,18 +725,68 @@ impl Fieldbrief {
             Ok(_) => {
                 // The download's sidecar was kept until the install succeeded.
                 download::discard(&job.partial);
-                progress(&report(PullState::Installed, got.size, Some(got.size), 0.0, None, None));
+                progress(&at.report(PullState::Installed, got.size, Some(got.size), None));
             }
-            Err(e) => progress(&report(
+            Err(e) => progress(&at.report(
                 PullState::Failed,
                 got.size,
                 Some(got.size),
-                0.0,
-                None,
                 Some(e.to_string()),
             )),
         }
         installed
+    }
+
+    /// Downloads `job` with the configured patience, reporting progress; a pause, a cancel
+    /// and a failure are reported too, and returned as errors.
+    fn download_reporting(
+        &self,
+        job: &Job,
+        control: &Control,
+        at: &Reporter,
+        progress: &mut dyn FnMut(&PullProgress),
+    ) -> Result<download::Downloaded> {
+        let m = &self.settings.models;
+        let opts = Options {
+            stall: Duration::from_secs(m.download_stall_secs.max(1)),
+            retry_base: Duration::from_millis(m.download_retry_ms.max(1)),
+            max_retries: m.download_max_retries,
+            min_free: m.min_free_mib.saturating_mul(1 << 20),
+            ..Options::default()
+        };
+        let got = download::download(job, &opts, control, &mut |p| {
+            let state = match p.phase {
+                Phase::Starting => PullState::Starting,
+                Phase::Downloading => PullState::Downloading,
+                Phase::Retrying => PullState::Retrying,
+            };
+            progress(&PullProgress {
+                rate_bps: p.rate_bps,
+                eta_s: p.eta_s,
+                ..at.report(state, p.downloaded, p.total, p.message.clone())
+            });
+        });
+        match got {
+            Ok(g) => Ok(g),
+            Err(fieldbrief_models::Error::Paused(have)) => {
+                let total = download::partial_state(&job.partial).and_then(|s| s.1);
+                progress(&at.report(PullState::Paused, have, total, None));
+                Err(Error::Models(format!(
+                    "the download of {}@{} is paused at {}; pull it again to resume",
+                    at.id,
+                    at.version,
+                    fieldbrief_models::human_bytes(have)
+                )))
+            }
+            Err(fieldbrief_models::Error::Cancelled) => {
+                progress(&at.report(PullState::Cancelled, 0, None, None));
+                Err(Error::Cancelled)
+            }
+            Err(e) => {
+                progress(&at.report(PullState::Failed, 0, None, Some(e.to_string())));
+                Err(e.into())
+            }
+        }
     }
 
     /// Deletes a paused download's bytes.
@@ -1035,4 +1032,32 @@ fn fetch_small(url: &str) -> std::result::Result<Vec<u8>, String> {
 
 fn tokio_runtime() -> std::result::Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+/// Progress reports of one model version's download.
+struct Reporter {
+    id: String,
+    version: String,
+}
+
+impl Reporter {
+    /// A report without a rate or time left (those come only while bytes arrive).
+    fn report(
+        &self,
+        state: PullState,
+        downloaded: u64,
+        total: Option<u64>,
+        message: Option<String>,
+    ) -> PullProgress {
+        PullProgress {
+            id: self.id.clone(),
+            version: self.version.clone(),
+            state,
+            downloaded,
+            total,
+            rate_bps: 0.0,
+            eta_s: None,
+            message,
+        }
+    }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use fieldbrief_core::ledger::Status;
 use fieldbrief_core::route::ReasonCode;
 use fieldbrief_testkit::samples::samples_dir;
 
