@@ -13,7 +13,6 @@
 //! Ordering matters: the note is committed by `save` before anything that can fail on the
 //! engines' side, and a request that fails after `ingest` leaves a ledger row saying why.
 
-use crate::cache::Candidate;
 use crate::{
     CachedFrom, CloudChoice, CloudPreview, DocumentInfo, Error, Fieldbrief, Input, NetState,
     Result, SimilarOffer, SummarizeOptions, SummaryReport, Tokens, input_error_code, ms, now,
@@ -578,8 +577,11 @@ impl Fieldbrief {
         {
             let style = req.summary.style;
             if let Some(producer) = self.producer_of(&engine_name, style, routed.local_with_quant())
+                && let Err(e) =
+                    self.cache_store(doc, &req.entry, decision.route, &output.text, &producer)
             {
-                self.cache_quietly(doc, &req.entry, decision.route, &output.text, &producer);
+                // The summary is saved; a cache that cannot be written only costs speed.
+                tracing::warn!(error = %e, "could not cache the summary");
             }
         }
         if decision.route == Route::Deferred {
@@ -599,20 +601,6 @@ impl Fieldbrief {
         };
         let decision = routed.course.decision;
         Ok(report(&req, doc, routed.doc_tokens, decision, Some(output.text), Some(verdict), extras))
-    }
-
-    fn cache_quietly(
-        &mut self,
-        doc: &Document,
-        entry: &Entry,
-        route: Route,
-        text: &str,
-        producer: &Candidate,
-    ) {
-        if let Err(e) = self.cache_store(doc, entry, route, text, producer) {
-            // The summary is saved; a cache that cannot be written only costs speed.
-            tracing::warn!(error = %e, "could not cache the summary");
-        }
     }
 
     /// Answers a request from the cache: the note is already saved; the cached summary is
