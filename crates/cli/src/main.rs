@@ -435,21 +435,28 @@ fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<
     }
 }
 
-/// A usage mistake the argument parser cannot see (exit code 2).
 /// A download control that Ctrl-C pauses (the bytes are kept); a second Ctrl-C quits at once.
 fn pause_on_ctrl_c() -> fieldbrief_pipeline::DownloadControl {
     let control = fieldbrief_pipeline::DownloadControl::default();
     let pause = control.clone();
-    let pressed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    on_ctrl_c(move || pause.pause());
+    control
+}
+
+/// Stops the work in hand cleanly at the first Ctrl-C (`first`: cancel a generation, pause a
+/// download) and quits at once, with the shell's 130, at the second. The one Ctrl-C handler of
+/// the CLI: a process has only one.
+fn on_ctrl_c(first: impl Fn() + Send + 'static) {
+    let pressed = std::sync::atomic::AtomicBool::new(false);
     let _ = ctrlc::set_handler(move || {
         if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::process::exit(130);
         }
-        pause.pause();
+        first();
     });
-    control
 }
 
+/// A usage mistake the argument parser cannot see (exit code 2).
 #[derive(Debug)]
 struct UsageError(String);
 
@@ -646,11 +653,7 @@ fn eval(fb: &mut Fieldbrief, args: EvalArgs) -> anyhow::Result<()> {
         None => None,
     };
     let cancel = fb.cancel_flag();
-    let _ = ctrlc::set_handler(move || {
-        if cancel.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    on_ctrl_c(move || cancel.store(true, std::sync::atomic::Ordering::SeqCst));
     let name = args.set.display().to_string();
     let interactive = std::io::stderr().is_terminal();
     let report =
@@ -664,7 +667,7 @@ fn eval(fb: &mut Fieldbrief, args: EvalArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.save {
         let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, text)
+        fieldbrief_pipeline::write_atomically(path, text.as_bytes())
             .map_err(|e| anyhow::anyhow!("saving {}: {e}", path.display()))?;
     }
     let regressions = baseline
@@ -717,11 +720,7 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
     };
     // Ctrl-C stops the generation cleanly (the worker stays ready); a second one quits.
     let cancel = fb.cancel_flag();
-    let _ = ctrlc::set_handler(move || {
-        if cancel.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    on_ctrl_c(move || cancel.store(true, std::sync::atomic::Ordering::SeqCst));
     // Stream generated text to the terminal as it comes (not with --json: one object only).
     let mut streamed = String::new();
     let stream = !args.json && std::io::stdout().is_terminal();

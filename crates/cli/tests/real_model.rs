@@ -97,7 +97,7 @@ fn a_real_model_summarizes_notes_locally_and_the_summaries_hold_up() {
         let why = format!("{}: {v:#}", sample.name);
         // On the local route: the model's own summary, not the extractive stand-in.
         assert_eq!(v["route"], "local", "{why}");
-        assert_eq!(v["model"]["id"].as_str().is_some(), true, "{why}");
+        assert!(v["model"]["id"].as_str().is_some(), "{why}");
         // The default length scales with the note, and the summary condenses it.
         let note_words = sample.note.split_whitespace().count();
         let target = v["max_words"].as_u64().unwrap() as usize;
@@ -216,7 +216,7 @@ fn speculative_decoding_gives_the_same_summary_as_plain_decoding() {
     std::fs::write(home.path().join("config.toml"), "[engine]\ndraft_tokens = 8\n").unwrap();
     let note = home.write("note.txt", SAMPLES[0].note.as_bytes());
     let v = home.json(&["summarize", s(&note), "--model", s(&model), "--cloud", "deny", "--json"]);
-    assert_eq!(v["model"]["id"].as_str().is_some(), true, "{v:#}");
+    assert!(v["model"]["id"].as_str().is_some(), "{v:#}");
     let (drafted, accepted, first_token): (i64, i64, f64) = home
         .sqlite()
         .query_row(

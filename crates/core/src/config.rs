@@ -4,6 +4,7 @@
 use crate::Style;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -253,6 +254,40 @@ pub struct SummaryDefaults {
     pub max_words: Option<usize>,
 }
 
+/// Watching `config.toml` while long work goes on (a refinement streaming from the cloud, an
+/// automatic model download), so that the work stops as soon as the user switches the cloud off
+/// or says "work offline" — in the app's Settings or by editing the file. The one watcher of the
+/// settings file: it looks at most once per interval, and only a file that is there and reads
+/// whole counts; one missing, empty or half written for a moment (an editor saving it) would
+/// otherwise read as the defaults, "cloud off" included.
+#[derive(Debug)]
+pub struct SettingsWatch {
+    path: PathBuf,
+    every: Duration,
+    last_look: Option<Instant>,
+}
+
+impl SettingsWatch {
+    pub fn new(path: PathBuf, every: Duration) -> SettingsWatch {
+        SettingsWatch { path, every, last_look: None }
+    }
+
+    /// How long until the next look is due (zero when it is due now).
+    pub fn until_due(&self) -> Duration {
+        self.last_look.map_or(Duration::ZERO, |t| self.every.saturating_sub(t.elapsed()))
+    }
+
+    /// The settings as saved now, if a look is due and the file reads whole; `None` otherwise
+    /// (the settings in use stand).
+    pub fn poll(&mut self) -> Option<Settings> {
+        if !self.until_due().is_zero() {
+            return None;
+        }
+        self.last_look = Some(Instant::now());
+        Settings::read_saved(&self.path)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading {path}: {source}")]
@@ -271,6 +306,22 @@ impl Settings {
         };
         Settings::parse(&text)
             .map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    }
+
+    /// The settings as saved in `path` for a watcher ([`SettingsWatch`]): `None` for a file
+    /// that is missing, empty or does not read (that last one logged).
+    pub fn read_saved(path: &Path) -> Option<Settings> {
+        let text = std::fs::read_to_string(path).ok()?;
+        if text.trim().is_empty() {
+            return None;
+        }
+        match Settings::parse(&text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "the settings file does not read; the settings in use stand");
+                None
+            }
+        }
     }
 
     pub fn parse(text: &str) -> Result<Settings, String> {
@@ -329,6 +380,42 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_watcher_sees_a_saved_change_and_nothing_half_written() {
+        let dir = std::env::temp_dir().join(format!("fieldbrief-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, "[cloud]\nenabled = true\n").unwrap();
+        let mut watch = SettingsWatch::new(path.clone(), Duration::ZERO);
+        assert!(watch.poll().unwrap().cloud.enabled);
+        // Missing, empty (an editor mid-save) and unreadable files are no news, not defaults.
+        for text in [None, Some(""), Some("  \n"), Some("[cloud]\nenabled = tru")] {
+            match text {
+                None => std::fs::remove_file(&path).unwrap(),
+                Some(t) => std::fs::write(&path, t).unwrap(),
+            }
+            assert!(watch.poll().is_none(), "{text:?}");
+        }
+        std::fs::write(&path, "[cloud]\nenabled = false\n").unwrap();
+        assert!(!watch.poll().unwrap().cloud.enabled);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_watcher_looks_at_most_once_per_interval() {
+        let dir =
+            std::env::temp_dir().join(format!("fieldbrief-watch-rate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, "[cloud]\nenabled = true\n").unwrap();
+        let mut watch = SettingsWatch::new(path.clone(), Duration::from_secs(3600));
+        assert_eq!(watch.until_due(), Duration::ZERO);
+        assert!(watch.poll().is_some());
+        assert!(watch.until_due() > Duration::from_secs(3500));
+        assert!(watch.poll().is_none(), "a second look within the interval");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn empty_file_is_all_defaults_and_cloud_is_off() {

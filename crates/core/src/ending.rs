@@ -68,8 +68,7 @@ fn complete_sentences(line: &str) -> &str {
         if end {
             let cut = &line[..at + c.len_utf8()];
             // A bullet marker alone, or "- 1." of a numbered list, is no sentence.
-            if cut.trim_start_matches(['-', '*', '•', ' ']).trim().split_whitespace().count() >= 2
-            {
+            if cut.trim_start_matches(['-', '*', '•', ' ']).split_whitespace().count() >= 2 {
                 return cut;
             }
             return "";
@@ -133,7 +132,7 @@ fn tail(line: &str) -> String {
     let from = words.len().saturating_sub(6);
     let mut s = words[from..].join(" ");
     if from > 0 {
-        s.insert_str(0, "…");
+        s.insert(0, '…');
     }
     s
 }

@@ -3,7 +3,7 @@
 //! `[EMAIL_1]`, and the placeholders in the cloud's summary are put back afterwards.
 //!
 //! The same value always gets the same placeholder within a note, so the model can still see
-//! that "[EMAIL_1]" was mentioned twice. The `--dry-run` preview shows exactly [`Redacted::text`]:
+//! that "`[EMAIL_1]`" was mentioned twice. The `--dry-run` preview shows exactly [`Redacted::text`]:
 //! what is shown is what would be sent.
 
 use regex::Regex;

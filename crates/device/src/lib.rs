@@ -367,6 +367,13 @@ pub fn total_memory_bytes() -> Option<u64> {
     Some(system.total_memory()).filter(|b| *b > 0)
 }
 
+/// Physical CPU cores (hyperthreads not counted); the logical CPU count where unknown.
+pub fn physical_cores() -> usize {
+    sysinfo::System::physical_core_count()
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,11 +478,4 @@ mod tests {
         assert_eq!(s.missing.contains(&"no battery"), s.snapshot.battery.is_none());
         assert!(!s.why.is_empty());
     }
-}
-
-/// Physical CPU cores (hyperthreads not counted); the logical CPU count where unknown.
-pub fn physical_cores() -> usize {
-    sysinfo::System::physical_core_count()
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

@@ -6,7 +6,7 @@
 //! wrote it. How units are chosen ([`rank`]):
 //!
 //! 1. **TextRank** over TF-IDF cosine similarity between units: a unit that many others echo
-//!    is central to the note. Long notes are ranked map-reduce style ([`graph`]): blocks of
+//!    is central to the note. Long notes are ranked map-reduce style (`graph.rs`): blocks of
 //!    units are ranked on their own, their best units go up a level, until one block is left,
 //!    so every unit is considered and the cost stays near-linear.
 //! 2. **What technicians care about** is added on top: facts (measurements, part and serial

@@ -367,10 +367,9 @@ fn hash_existing(file: &mut std::fs::File, hasher: &mut Sha256, path: &Path) -> 
 
 fn save_sidecar(partial: &Path, s: &Sidecar) -> Result<()> {
     let path = sidecar_path(partial);
-    let temp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec(s).map_err(|e| Error::BadInput(e.to_string()))?;
-    std::fs::write(&temp, bytes).map_err(Error::io(format!("writing {}", temp.display())))?;
-    std::fs::rename(&temp, &path).map_err(Error::io(format!("writing {}", path.display())))
+    fieldbrief_fs::write_atomically(&path, &bytes)
+        .map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn pause(

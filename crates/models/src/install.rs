@@ -802,27 +802,15 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(Error::io(format!("writing {}", path.display())))
 }
 
-/// Replaces `path` whole: temporary file, fsync, rename, directory fsync.
+/// Replaces `path` whole ([`fieldbrief_fs::write_atomically`]), with the failpoint between the
+/// synced temporary file and the rename.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    write_synced(&temp, bytes)?;
-    failpoint("pointer-written");
-    std::fs::rename(&temp, path).map_err(Error::io(format!("writing {}", path.display())))?;
-    sync_dir(dir);
-    Ok(())
+    fieldbrief_fs::write_atomically_with(path, bytes, || failpoint("pointer-written"))
+        .map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
+    let _ = fieldbrief_fs::sync_dir(dir);
 }
 
 /// SHA-256 hex of some bytes (tests and callers that hold the bytes).

@@ -20,6 +20,15 @@ use std::time::Instant;
 /// The routes the harness knows.
 pub const EVAL_ROUTES: [&str; 3] = ["extractive", "local", "cloud"];
 
+/// The routes an evaluation can run here, and why the others cannot.
+struct EvalRoutes {
+    runnable: Vec<&'static str>,
+    /// Route → why it cannot run here.
+    skipped: BTreeMap<String, String>,
+    /// The local engine, when the local route is one of those that run.
+    local: Option<Arc<LocalEngine>>,
+}
+
 impl Fieldbrief {
     /// A local summary as `summarize` makes it on the device: the model, then the quality gate
     /// and what follows a failure (a retry, then the extractive summary). Returns the summary
@@ -69,7 +78,7 @@ impl Fieldbrief {
             }
         }
         self.cancel.store(false, Ordering::SeqCst);
-        let (runnable, skipped, local) = self.eval_routes(routes, model)?;
+        let EvalRoutes { runnable, skipped, local } = self.eval_routes(routes, model)?;
         let total = cases.len() * runnable.len();
         let mut runs = Vec::with_capacity(total);
         for case in cases {
@@ -88,11 +97,7 @@ impl Fieldbrief {
 
     /// The routes of `routes` that can run here (with the local engine when `local` is one of
     /// them), and why the others cannot.
-    fn eval_routes(
-        &mut self,
-        routes: &[String],
-        model: Option<&str>,
-    ) -> Result<(Vec<&'static str>, BTreeMap<String, String>, Option<Arc<LocalEngine>>)> {
+    fn eval_routes(&mut self, routes: &[String], model: Option<&str>) -> Result<EvalRoutes> {
         let profile = self.power_state()?.profile();
         let mut skipped = BTreeMap::new();
         let mut runnable = Vec::new();
@@ -127,7 +132,7 @@ impl Fieldbrief {
                 (None, None) => {}
             }
         }
-        Ok((runnable, skipped, local))
+        Ok(EvalRoutes { runnable, skipped, local })
     }
 
     /// One case through one route, timed, scored and judged as `summarize` would judge it.

@@ -11,6 +11,7 @@
 use crate::request::{Request, Stage};
 use crate::{Error, Fieldbrief, Result, now};
 use fieldbrief_cloud::{ChatMessage, Client, CloudError, Connectivity, KeySource, Monitor};
+use fieldbrief_core::config::SettingsWatch;
 use fieldbrief_core::engine::{EngineEvent, EngineOutput, ModelRef, SummaryRequest};
 use fieldbrief_core::ledger::{CloudTokens, Status};
 use fieldbrief_core::power::Mode;
@@ -52,7 +53,7 @@ pub enum NetState {
 }
 
 /// What a cloud request would send: shown by `--dry-run` and the app's send preview, and
-/// exactly what [`Fieldbrief::run_cloud`] sends.
+/// exactly what the cloud route sends.
 #[derive(Debug, Clone, Serialize)]
 pub struct CloudPreview {
     pub endpoint: String,
@@ -383,16 +384,16 @@ impl Fieldbrief {
         events: &mut dyn FnMut(EngineEvent),
     ) -> (Result<String>, Option<SettingsStop>) {
         let cancel = self.cancel.clone();
-        let config = self.home.config_path();
+        let mut watch = SettingsWatch::new(self.home.config_path(), Duration::from_millis(500));
         let (finished, watching) = std::sync::mpsc::channel::<()>();
         std::thread::scope(|scope| {
             let watcher = scope.spawn(move || {
                 loop {
-                    match watching.recv_timeout(Duration::from_millis(500)) {
+                    match watching.recv_timeout(watch.until_due()) {
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                         _ => return None,
                     }
-                    let Some(settings) = crate::settings::saved_settings(&config) else { continue };
+                    let Some(settings) = watch.poll() else { continue };
                     let stop = match (settings.cloud.enabled, settings.cloud.work_offline) {
                         (false, _) => SettingsStop::CloudOff,
                         (true, true) => SettingsStop::WorkOffline,

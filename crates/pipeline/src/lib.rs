@@ -9,7 +9,6 @@
 //! technician typed or imported is lost to a crash, a kill or an engine failure afterwards; a
 //! failed request still leaves a ledger row saying why.
 
-mod atomic;
 mod cache;
 mod eval;
 mod gate;
@@ -19,13 +18,13 @@ mod models;
 mod request;
 mod settings;
 
-pub use atomic::write_atomically;
 pub use cache::{CachedFrom, SimilarOffer};
 pub use eval::EVAL_ROUTES;
 pub use fieldbrief_cloud::{ChatMessage, KeySource};
 pub use fieldbrief_device::PowerState;
 pub use fieldbrief_engine::protocol::WORKER_ARG;
 pub use fieldbrief_engine::supervisor::WorkerCommand;
+pub use fieldbrief_fs::write_atomically;
 pub use fieldbrief_models::download::Control as DownloadControl;
 pub use fieldbrief_models::install::{Rollback, Trust, VerifyReport};
 pub use fieldbrief_store::DeferredJob;

@@ -9,6 +9,7 @@
 //! computed once per (path, size, mtime) and remembered in the store.
 
 use crate::{Error, Fieldbrief, Result};
+use fieldbrief_core::config::SettingsWatch;
 use fieldbrief_core::power::Mode;
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
 use fieldbrief_models::catalog::{Catalog, Entry, Source};
@@ -889,9 +890,8 @@ impl Fieldbrief {
         if let Some(why) = self.automatic_install_hold() {
             return Ok(AutoPull::NotStarted(why));
         }
-        let config = self.home.config_path();
         let mut settings = self.settings.clone();
-        let mut settings_read = std::time::Instant::now();
+        let mut watch = SettingsWatch::new(self.home.config_path(), Duration::from_secs(1));
         // The monitor keeps its own poll interval; it is handed back afterwards.
         let mut power = self.power.take();
         let mut held: Option<&'static str> = None;
@@ -908,11 +908,8 @@ impl Fieldbrief {
                         PullState::Starting | PullState::Downloading | PullState::Retrying
                     )
                 {
-                    if settings_read.elapsed() >= Duration::from_secs(1) {
-                        if let Some(s) = crate::settings::saved_settings(&config) {
-                            settings = s;
-                        }
-                        settings_read = std::time::Instant::now();
+                    if let Some(s) = watch.poll() {
+                        settings = s;
                     }
                     let mode = power.as_mut().map(|(m, _)| m.state().mode).unwrap_or_default();
                     if let Some(why) = hold_reason(&settings, mode) {

@@ -147,13 +147,16 @@ impl Routed {
 
 /// The route stage's answer: a cache hit ends the request there.
 enum Routing {
-    Cached {
-        hit: fieldbrief_store::CacheEntry,
-        producer: fieldbrief_core::cache::Producer,
-        power: PowerState,
-        gate: CloudGate,
-    },
+    Cached(Box<CacheHit>),
     Decided(Box<Routed>),
+}
+
+/// An exact cache hit, with what serving it needs.
+struct CacheHit {
+    hit: fieldbrief_store::CacheEntry,
+    producer: fieldbrief_core::cache::Producer,
+    power: PowerState,
+    gate: CloudGate,
 }
 
 /// The extra parts of a report that not every route has.
@@ -192,7 +195,8 @@ impl Fieldbrief {
         req.enter(Stage::Route);
         let doc = &ingested.doc;
         let mut routed = match self.route(doc, opts, ingested.kept, &mut req)? {
-            Routing::Cached { hit, producer, power, gate } => {
+            Routing::Cached(cached) => {
+                let CacheHit { hit, producer, power, gate } = *cached;
                 return self.serve_cached(hit, producer, doc, req, power, gate, opts.dry_run);
             }
             Routing::Decided(routed) => *routed,
@@ -347,7 +351,7 @@ impl Fieldbrief {
         if let Some((hit, producer)) =
             self.cache_lookup(doc, style, req.summary.max_words, &candidates, served_by)?
         {
-            return Ok(Routing::Cached { hit, producer, power, gate });
+            return Ok(Routing::Cached(Box::new(CacheHit { hit, producer, power, gate })));
         }
         let similar = self.similar_offer(doc, style, &candidates)?;
         let plan = self.plan_locally(doc, local.as_deref(), req, &mut reasons_before)?;

@@ -155,23 +155,6 @@ fn enum_str<T: Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-/// The settings as saved in `config`, for a watcher that looks while work goes on. Only a
-/// file that is there and reads whole counts: one missing, empty or half-written for a moment
-/// (an editor saving it) would otherwise read as the defaults, "cloud off" included.
-pub(crate) fn saved_settings(config: &std::path::Path) -> Option<Settings> {
-    let text = std::fs::read_to_string(config).ok()?;
-    if text.trim().is_empty() {
-        return None;
-    }
-    match Settings::parse(&text) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(error = %e, "the settings file does not read; the settings in use stand");
-            None
-        }
-    }
-}
-
 impl Fieldbrief {
     /// The app's Settings view: the form and where the API key comes from.
     pub fn settings_view(&self) -> SettingsView {

@@ -115,7 +115,7 @@ pub struct SearchHit {
     pub created_at: String,
     /// Where the best match was: `"note"` or `"summary"`.
     pub matched_in: String,
-    /// Matching text with the hits in [brackets].
+    /// Matching text with the hits in `[brackets]`.
     pub snippet: String,
 }
 

@@ -418,10 +418,10 @@ fn the_least_recently_used_entries_go_first_over_the_cap() {
     let mut store = Store::open_in_memory().unwrap();
     let sigs: Vec<_> =
         (0..4).map(|i| signature(&format!("note number {i} about pump {i}"))).collect();
-    for i in 0..3 {
+    for (i, sig) in sigs.iter().enumerate().take(3) {
         store
             .cache_put(
-                &cache_entry(&format!("k{i}"), &format!("r{i}"), &sigs[i]),
+                &cache_entry(&format!("k{i}"), &format!("r{i}"), sig),
                 &format!("2026-11-21T10:00:0{i}.000000Z"),
                 3,
             )

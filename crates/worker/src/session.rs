@@ -440,15 +440,13 @@ impl<'a> Session<'a> {
         let reused = self.prefill(id, &tokens, reserve)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = Picker::new(sampling, &self.loaded.model)?;
-        let done = self.decode_loop(
-            id,
-            &mut sampler,
-            sampling.max_tokens,
-            started,
-            true,
-            true,
-            sampling.draft,
-        )?;
+        let how = Decoding {
+            max_tokens: sampling.max_tokens,
+            emit: true,
+            stop_at_eog: true,
+            draft_max: sampling.draft,
+        };
+        let done = self.decode_loop(id, &mut sampler, started, how)?;
         Ok(GenerationStats {
             prompt_tokens: tokens.len() as u32,
             cached_tokens: reused as u32,
@@ -479,12 +477,10 @@ impl<'a> Session<'a> {
         &mut self,
         id: &str,
         sampler: &mut Picker,
-        max_tokens: u32,
         started: Instant,
-        emit: bool,
-        stop_at_eog: bool,
-        draft_max: u32,
+        how: Decoding,
     ) -> Result<Decoded, Failure> {
+        let Decoding { max_tokens, emit, stop_at_eog, draft_max } = how;
         let n_ctx = self.ctx_size as usize;
         let cancellations = self.cancellations.clone();
         let out = self.out.clone();
@@ -686,7 +682,8 @@ impl<'a> Session<'a> {
             let mut sampler = Picker::greedy();
             let gen_started = Instant::now();
             // Random weights end text early: benchmarks decode end-of-text like any token.
-            let done = this.decode_loop(id, &mut sampler, gen_tokens, started, emit, false, 0)?;
+            let how = Decoding { max_tokens: gen_tokens, emit, stop_at_eog: false, draft_max: 0 };
+            let done = this.decode_loop(id, &mut sampler, started, how)?;
             let gen_s = gen_started.elapsed().as_secs_f64();
             Ok((tokens.len() as f64 / prompt_s, done.tokens as f64 / gen_s.max(1e-9), done.ttft_ms))
         };
@@ -706,6 +703,19 @@ impl<'a> Session<'a> {
             cpu_variant: crate::cpu_variant().into(),
         })
     }
+}
+
+/// What a decode loop is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decoding {
+    /// The most tokens to generate.
+    pub max_tokens: u32,
+    /// Send each piece of text as a token event.
+    pub emit: bool,
+    /// Stop at the model's end-of-generation token (a benchmark runs on past it).
+    pub stop_at_eog: bool,
+    /// The most tokens guessed from the prompt per batch; 0 decodes plainly.
+    pub draft_max: u32,
 }
 
 /// How a decode loop ended.

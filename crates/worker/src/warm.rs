@@ -82,10 +82,7 @@ impl Store {
             let digest = sha256_file(&tmp).map_err(|e| e.to_string())?;
             std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &file).map_err(|e| e.to_string())?;
-            let sum_tmp = self.dir.join(format!("{key}.kv.sha256.tmp{}", std::process::id()));
-            std::fs::write(&sum_tmp, &digest)
-                .and_then(|()| std::fs::rename(&sum_tmp, &sum))
-                .map_err(|e| e.to_string())
+            fieldbrief_fs::write_atomically(&sum, digest.as_bytes()).map_err(|e| e.to_string())
         });
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -105,7 +102,7 @@ impl Store {
                 Some((e.metadata().ok()?.modified().ok()?, key))
             })
             .collect();
-        states.sort_by(|a, b| b.0.cmp(&a.0));
+        states.sort_by_key(|s| std::cmp::Reverse(s.0));
         for (_, key) in states.into_iter().skip(KEEP) {
             self.discard(&key);
         }
