@@ -687,8 +687,12 @@ impl<'a> Session<'a> {
             let gen_s = gen_started.elapsed().as_secs_f64();
             Ok((tokens.len() as f64 / prompt_s, done.tokens as f64 / gen_s.max(1e-9), done.ttft_ms))
         };
-        let (prompt_tok_s, gen_tok_s, ttft_ms) = run(true, self)?;
-        let (_, gen_tok_s_silent, _) = run(false, self)?;
+        // The first run is a request as the app makes one, streamed: its time to first token
+        // is a cold one (the first computation starts llama.cpp's threads and touches every
+        // weight). The second, silent, is what llama-bench measures after its warm-up run:
+        // prompt processing and decoding, warm, with nothing sent per token.
+        let (_, gen_tok_s, ttft_ms) = run(true, self)?;
+        let (prompt_tok_s, gen_tok_s_silent, _) = run(false, self)?;
         Ok(BenchStats {
             load_ms: self.loaded.desc.load_ms,
             prompt_tokens: tokens.len() as u32,
