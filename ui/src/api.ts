@@ -8,7 +8,7 @@ import type {
   AppStatus,
   CatalogView,
   Dashboard,
-  DownloadProgress,
+  PullProgress,
   Draft,
   EngineEvent,
   GrantedFile,
@@ -110,8 +110,8 @@ export function onRefined(handler: (r: Refinement) => void): Promise<UnlistenFn>
 }
 
 /** A model download moved on (started, progressed, paused, installed, failed…). */
-export function onModelDownload(handler: (p: DownloadProgress) => void): Promise<UnlistenFn> {
-  return listen<DownloadProgress>("fieldbrief://model-download", (e) => handler(e.payload));
+export function onModelDownload(handler: (p: PullProgress) => void): Promise<UnlistenFn> {
+  return listen<PullProgress>("fieldbrief://model-download", (e) => handler(e.payload));
 }
 
 /** Files dropped on the window, already granted by the shell. */

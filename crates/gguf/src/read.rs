@@ -83,6 +83,7 @@ pub struct Gguf {
 
 /// What a valid model file is, for the models view, routing and the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelInfo {
     pub architecture: String,
     pub name: Option<String>,
@@ -109,6 +110,7 @@ pub struct ModelInfo {
 /// the vocabulary: a Gemma file without a template still has `<start_of_turn>`, and feeding it
 /// ChatML would be text it never saw in training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ChatFormat {
     /// `<|im_start|>role … <|im_end|>`: Qwen, SmolLM and many others.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 const BUILT_IN: &str = include_str!("../../../models/catalog.toml");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub id: String,

@@ -26,7 +26,9 @@ use std::path::{Path, PathBuf};
 
 pub const MODEL_FILE: &str = "model.gguf";
 
+/// Where an installed model's hash came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Trust {
     /// The hash is published in the built-in catalog.
@@ -63,11 +65,14 @@ pub struct Record {
     pub installed_at: String,
 }
 
+/// The last rollback of a model id (an update that failed its smoke test, or one by hand).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rollback {
     pub from_version: String,
     pub to_version: String,
     pub reason: String,
+    /// RFC 3339.
     pub at: String,
 }
 
@@ -121,7 +126,9 @@ pub struct Request<'a> {
     pub keep_previous: usize,
 }
 
+/// One installed file checked against its recorded hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifyReport {
     pub id: String,
     pub version: String,

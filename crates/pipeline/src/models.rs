@@ -85,6 +85,7 @@ pub fn record_crash(store: &Store, m: &LocalModel) -> Result<u32> {
 
 /// An installed version of a model, as `models list` and the app show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelEntry {
     pub id: String,
     pub version: String,
@@ -97,7 +98,9 @@ pub struct ModelEntry {
     pub quarantined: bool,
     pub sha256: String,
     pub trust: Trust,
+    /// RFC 3339.
     pub installed_at: String,
+    /// The URL or the imported path.
     pub source: String,
     /// The last automatic (or manual) rollback of this id.
     pub rollback: Option<Rollback>,
@@ -108,29 +111,40 @@ pub struct ModelEntry {
 
 /// The catalog as the app and `models catalog` show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CatalogView {
+    /// e.g. "built-in catalog" or "organisation catalog https://…".
     pub source: String,
+    /// The publisher of a verified signed catalog.
     pub signed_by: Option<String>,
     /// Why the organisation's catalog could not be used; the built-in entries are listed.
     pub error: Option<String>,
+    /// The user said the connection is metered: nothing downloads without being asked.
     pub metered: bool,
     pub entries: Vec<CatalogItem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CatalogItem {
     #[serde(flatten)]
     pub entry: Entry,
     pub size_bytes: u64,
+    /// The catalog publishes no hash: a "trust on first use" badge.
     pub trust_on_first_use: bool,
+    /// The versions of this id on disk.
     pub installed: Vec<String>,
+    /// The id's current version.
     pub current: Option<String>,
     pub update_available: bool,
+    /// The laptop has the memory the catalog asks for.
     pub fits_ram: bool,
+    /// A download running or paused (its partial file kept).
     pub download: Option<PullProgress>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PullState {
     Starting,
@@ -144,8 +158,9 @@ pub enum PullState {
     Cancelled,
 }
 
-/// Progress of `pull`, for the CLI's bar and the app's event.
+/// Progress of `pull`, for the CLI's bar and the app's event (`fieldbrief://model-download`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PullProgress {
     pub id: String,
     pub version: String,

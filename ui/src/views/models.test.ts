@@ -1,7 +1,7 @@
 import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it } from "vitest";
 import { byId, fakeContext, fakeShell, reset, settle } from "../test-helpers";
-import type { DownloadProgress } from "../types";
+import type { PullProgress } from "../types";
 import { catalogOf, entry, item, progress } from "./models/fixtures";
 import { modelsView } from "./models";
 
@@ -21,7 +21,7 @@ async function shown() {
   return m;
 }
 
-const download = (p: Partial<DownloadProgress>) => emit("fieldbrief://model-download", progress(p));
+const download = (p: Partial<PullProgress>) => emit("fieldbrief://model-download", progress(p));
 
 const q = <T extends HTMLElement = HTMLElement>(sel: string) => document.querySelector(sel) as T | null;
 const rows = (id: string) => Array.from(document.querySelectorAll<HTMLTableRowElement>(`tr[data-model='${id}']`));

@@ -7,7 +7,7 @@ import { h, clear } from "../../dom";
 import { onModelDownload, toUiError } from "../../api";
 import type { Context } from "../../context";
 import { formatBytes, formatCount } from "../../format";
-import type { CatalogItem, CatalogView, DownloadProgress, UiError } from "../../types";
+import type { CatalogItem, CatalogView, PullProgress, UiError } from "../../types";
 import { type DownloadWidget, downloadWidget } from "./download";
 import type { ErrorBox } from "./installed";
 import { lineEl, trustBadge } from "./parts";
@@ -106,7 +106,7 @@ export function catalogSection(ctx: Context, errors: ErrorBox, installedChanged:
     otherDownloads.hidden = otherDownloads.children.length === 0;
   }
 
-  function setDownload(p: DownloadProgress) {
+  function setDownload(p: PullProgress) {
     const w = downloads.get(p.id);
     if (w) {
       w.update(p);
@@ -129,7 +129,7 @@ export function catalogSection(ctx: Context, errors: ErrorBox, installedChanged:
     }
   }
 
-  function onProgress(p: DownloadProgress) {
+  function onProgress(p: PullProgress) {
     switch (p.state) {
       case "installed":
         removeDownload(p.id);

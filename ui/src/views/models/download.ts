@@ -3,13 +3,13 @@
 // (its catalog row, or the list below the catalog) is catalog.ts's business.
 
 import { h } from "../../dom";
-import type { DownloadProgress } from "../../types";
+import type { PullProgress } from "../../types";
 import { downloadControls, downloadDetail, downloadStateText } from "./shape";
 
 export interface DownloadWidget {
   el: HTMLElement;
-  progress: DownloadProgress;
-  update: (p: DownloadProgress) => void;
+  progress: PullProgress;
+  update: (p: PullProgress) => void;
   /** Focuses the first button the state shows (the widget itself when none). */
   focus: () => void;
 }
@@ -20,7 +20,7 @@ export interface DownloadActions {
   cancel: (id: string) => void;
 }
 
-export function downloadWidget(initial: DownloadProgress, actions: DownloadActions): DownloadWidget {
+export function downloadWidget(initial: PullProgress, actions: DownloadActions): DownloadWidget {
   const id = initial.id;
   const bar = h("progress", { class: "download-progress" });
   const state = h("span", { class: "download-state", "aria-live": "polite" });

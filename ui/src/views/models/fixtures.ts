@@ -1,7 +1,7 @@
 // Test data for the Models view's tests: one installed version, one catalog item, a catalog,
 // a download's progress; each with the fields a test cares about overridden.
 
-import type { CatalogItem, CatalogView, DownloadProgress, ModelEntry } from "../../types";
+import type { CatalogItem, CatalogView, PullProgress, ModelEntry } from "../../types";
 
 export const entry = (over: Partial<ModelEntry>): ModelEntry => ({
   id: "qwen2.5-1.5b-q4",
@@ -16,7 +16,21 @@ export const entry = (over: Partial<ModelEntry>): ModelEntry => ({
   installed_at: "2026-11-20T09:00:00Z",
   source: "https://models.example/qwen2.5-1.5b-q4.gguf",
   rollback: null,
-  info: { architecture: "qwen2", name: "Qwen2.5 1.5B Instruct", context_length: 32768, parameters: 1_540_000_000, quantization: "Q4_K_M", file_size: 1_100_000_000 },
+  info: {
+    architecture: "qwen2",
+    name: "Qwen2.5 1.5B Instruct",
+    context_length: 32768,
+    embedding_length: 1536,
+    block_count: 28,
+    vocab_size: 151936,
+    parameters: 1_540_000_000,
+    quantization: "Q4_K_M",
+    tensor_count: 339,
+    file_size: 1_100_000_000,
+    chat_template: null,
+    chat_format: "chat_ml",
+    kv_bytes_per_token: 28672,
+  },
   problem: null,
   ...over,
 });
@@ -26,6 +40,7 @@ export const item = (over: Partial<CatalogItem>): CatalogItem => ({
   version: "2",
   url: "https://models.example/qwen2.5-1.5b-q4-v2.gguf",
   sha256: "cd".repeat(32),
+  size: 1_100_000_000,
   size_bytes: 1_100_000_000,
   quantization: "Q4_K_M",
   context_length: 32768,
@@ -52,7 +67,7 @@ export const catalogOf = (entries: CatalogItem[], over: Partial<CatalogView> = {
   ...over,
 });
 
-export const progress = (over: Partial<DownloadProgress>): DownloadProgress => ({
+export const progress = (over: Partial<PullProgress>): PullProgress => ({
   id: "qwen2.5-1.5b-q4",
   version: "2",
   state: "downloading",

@@ -1,10 +1,10 @@
 // Small pieces of DOM both sections of the Models view draw.
 
 import { h } from "../../dom";
-import type { ModelTrust } from "../../types";
+import type { Trust } from "../../types";
 import { type Line, TRUST_LABELS, TRUST_MEANINGS } from "./shape";
 
-export function trustBadge(trust: ModelTrust): HTMLElement {
+export function trustBadge(trust: Trust): HTMLElement {
   return h("span", { class: "badge trust-badge", "data-trust": trust, title: TRUST_MEANINGS[trust] }, TRUST_LABELS[trust] ?? trust);
 }
 

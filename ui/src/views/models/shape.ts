@@ -4,16 +4,16 @@
 // (installed.ts, catalog.ts, download.ts) only draw what these return.
 
 import { formatBytes, formatEta, formatRate } from "../../format";
-import type { CatalogItem, CatalogView, DownloadProgress, DownloadState, ModelEntry, ModelRollback, ModelTrust, VerifyReport } from "../../types";
+import type { CatalogItem, CatalogView, PullProgress, PullState, ModelEntry, Rollback, Trust, VerifyReport } from "../../types";
 
-export const TRUST_LABELS: Record<ModelTrust, string> = {
+export const TRUST_LABELS: Record<Trust, string> = {
   verified: "Verified",
   signed: "Signed",
   "first-use": "Trust on first use",
   imported: "Imported",
 };
 
-export const TRUST_MEANINGS: Record<ModelTrust, string> = {
+export const TRUST_MEANINGS: Record<Trust, string> = {
   verified: "Its hash matches the one published in Fieldbrief's built-in catalog.",
   signed: "Its hash matches the one in your organisation's signed catalog.",
   "first-use":
@@ -24,7 +24,7 @@ export const TRUST_MEANINGS: Record<ModelTrust, string> = {
 export const TOFU_NOTE =
   "Trust on first use: no catalog publishes a hash for these files, so the download cannot be checked against one. Fieldbrief pins the hash of the copy it got and catches any later change. Only use them if you trust where they came from.";
 
-export const DOWNLOAD_STATES: Record<DownloadState, string> = {
+export const DOWNLOAD_STATES: Record<PullState, string> = {
   starting: "Starting…",
   downloading: "Downloading…",
   retrying: "Retrying…",
@@ -37,9 +37,9 @@ export const DOWNLOAD_STATES: Record<DownloadState, string> = {
 };
 
 /** States in which bytes are moving (or about to): a download can be paused. */
-export const RUNNING: DownloadState[] = ["starting", "downloading", "retrying"];
+export const RUNNING: PullState[] = ["starting", "downloading", "retrying"];
 /** States of a download that is not over: it keeps its widget. */
-export const LIVE: DownloadState[] = [...RUNNING, "paused", "verifying", "testing"];
+export const LIVE: PullState[] = [...RUNNING, "paused", "verifying", "testing"];
 
 /** How a piece of text is shown: as a problem, emphasised, plainly or muted. */
 export type Tone = "bad" | "strong" | "plain" | "muted";
@@ -50,7 +50,7 @@ export interface Line {
 }
 
 /** The line under a download's bar: bytes so far, and while it moves, rate and time left. */
-export function downloadDetail(p: DownloadProgress): string {
+export function downloadDetail(p: PullProgress): string {
   const parts = [p.total ? `${formatBytes(p.downloaded)} of ${formatBytes(p.total)}` : formatBytes(p.downloaded)];
   if (p.state === "downloading") {
     if (p.rate_bps > 0) parts.push(formatRate(p.rate_bps));
@@ -61,12 +61,12 @@ export function downloadDetail(p: DownloadProgress): string {
 }
 
 /** The live line of a download: it changes with the state, not with every byte. */
-export function downloadStateText(p: DownloadProgress): string {
+export function downloadStateText(p: PullProgress): string {
   return `${p.id} ${p.version}: ${DOWNLOAD_STATES[p.state] ?? p.state}${p.message ? ` (${p.message})` : ""}`;
 }
 
 /** Which of a download's buttons show in a state. */
-export function downloadControls(state: DownloadState): { pause: boolean; resume: boolean; cancel: boolean } {
+export function downloadControls(state: PullState): { pause: boolean; resume: boolean; cancel: boolean } {
   const running = RUNNING.includes(state);
   return { pause: running, resume: state === "paused", cancel: running || state === "paused" };
 }
@@ -98,7 +98,7 @@ export function canRollBack(m: ModelEntry, all: ModelEntry[]): boolean {
 }
 
 /** The rollback notices to show: one per model (its latest), less those dismissed (by key). */
-export function rollbackNotices(models: ModelEntry[], dismissed: string[]): { id: string; key: string; rollback: ModelRollback }[] {
+export function rollbackNotices(models: ModelEntry[], dismissed: string[]): { id: string; key: string; rollback: Rollback }[] {
   const seen = new Set<string>();
   const out = [];
   for (const m of models) {
