@@ -194,7 +194,10 @@ after(async () => {
 
 test("the window opens on the Summarize view with a status bar", async () => {
   // The theme choice persists in the webview's storage: start every run in the light theme.
-  await s.execute("const t = document.getElementById('theme'); t.value = 'light'; t.dispatchEvent(new Event('change'));");
+  // The first command can come before the page has run its script: wait for the window's UI.
+  await s.waitFor("the window's UI", () =>
+    s.execute("const t = document.getElementById('theme'); if (!t) return false; t.value = 'light'; t.dispatchEvent(new Event('change')); return true;"),
+  );
   await s.waitFor("the status bar", async () => (await text("#status-engine")).startsWith("Engine: extractive only"));
   assert.equal(await (await s.find("#tab-summarize")).attribute("aria-selected"), "true");
   assert.match(await text("#status-model"), /Model: none/);
