@@ -149,45 +149,52 @@ export function installedSection(ctx: Context, errors: ErrorBox, catalogChanged:
     ctx.refreshStatus();
   }
 
-  async function importModel() {
+  /**
+   * An import: the buttons held and a line saying what runs, then the list, the catalog and the
+   * status bar. On a failure what was installed before it is listed all the same.
+   */
+  async function runImport(what: string, work: () => Promise<void>, afterFailure: () => void) {
     errors.clear();
     importButton.disabled = importFolderButton.disabled = true;
-    importing.textContent = "Checking, copying and testing the model…";
+    importing.textContent = what;
     try {
-      const m = await ctx.api.importModel();
-      if (m) ctx.notify(`Imported ${m.id}${m.active ? "; it is now the active model" : ""}`);
+      await work();
       await changed();
     } catch (e) {
       errors.show(e as UiError);
-      // What was installed before the failure is listed all the same.
       void refresh();
+      afterFailure();
     } finally {
       importButton.disabled = importFolderButton.disabled = false;
       importing.textContent = "";
     }
   }
 
-  async function importFolder() {
-    errors.clear();
-    importButton.disabled = importFolderButton.disabled = true;
-    importing.textContent = "Checking, copying and testing the folder's models…";
-    try {
-      const imported = await ctx.api.importModelFolder();
-      if (imported.length > 0) {
-        const names = imported.map((m) => `${m.id} ${m.version}`).join(", ");
-        const active = imported.find((m) => m.active);
-        ctx.notify(`Imported ${imported.length === 1 ? "1 model" : `${imported.length} models`}: ${names}${active ? `; ${active.id} is now the active model` : ""}`);
-      }
-      await changed();
-    } catch (e) {
-      errors.show(e as UiError);
-      // Models installed before the one that failed are listed all the same.
-      void refresh();
-      catalogChanged();
-    } finally {
-      importButton.disabled = importFolderButton.disabled = false;
-      importing.textContent = "";
-    }
+  function importModel() {
+    return runImport(
+      "Checking, copying and testing the model…",
+      async () => {
+        const m = await ctx.api.importModel();
+        if (m) ctx.notify(`Imported ${m.id}${m.active ? "; it is now the active model" : ""}`);
+      },
+      () => {},
+    );
+  }
+
+  function importFolder() {
+    return runImport(
+      "Checking, copying and testing the folder's models…",
+      async () => {
+        const imported = await ctx.api.importModelFolder();
+        if (imported.length > 0) {
+          const names = imported.map((m) => `${m.id} ${m.version}`).join(", ");
+          const active = imported.find((m) => m.active);
+          ctx.notify(`Imported ${imported.length === 1 ? "1 model" : `${imported.length} models`}: ${names}${active ? `; ${active.id} is now the active model` : ""}`);
+        }
+      },
+      // A folder's models may also have been catalog versions.
+      catalogChanged,
+    );
   }
 
   async function use(id: string, version: string) {
