@@ -5,28 +5,41 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct UiError {
-    /// `bad_input` (the file, note or choice cannot be used), `cancelled`, or `failure`.
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
+}
+
+/// What the window does with a failure: point at the input, stay quiet, or show a failure.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The file, note or choice cannot be used.
+    BadInput,
+    /// The user stopped it.
+    Cancelled,
+    /// Anything else: the message says what.
+    Failure,
 }
 
 impl UiError {
     pub fn bad_input(message: impl Into<String>) -> UiError {
-        UiError { kind: "bad_input", message: message.into() }
+        UiError { kind: ErrorKind::BadInput, message: message.into() }
     }
 
     pub fn failure(message: impl Into<String>) -> UiError {
-        UiError { kind: "failure", message: message.into() }
+        UiError { kind: ErrorKind::Failure, message: message.into() }
     }
 }
 
 impl From<fieldbrief_pipeline::Error> for UiError {
     fn from(e: fieldbrief_pipeline::Error) -> UiError {
         let kind = match &e {
-            fieldbrief_pipeline::Error::Cancelled => "cancelled",
-            e if e.is_bad_input() => "bad_input",
-            _ => "failure",
+            fieldbrief_pipeline::Error::Cancelled => ErrorKind::Cancelled,
+            e if e.is_bad_input() => ErrorKind::BadInput,
+            _ => ErrorKind::Failure,
         };
         let mut message = e.to_string();
         // Sentences start with a capital in the window (the CLI prints them after "error: ").
@@ -44,11 +57,11 @@ mod tests {
     #[test]
     fn library_errors_become_sentences_with_a_kind() {
         let e = UiError::from(fieldbrief_pipeline::Error::NoSuchNote(7));
-        assert_eq!(e, UiError { kind: "bad_input", message: "No note with id 7".into() });
-        assert_eq!(UiError::from(fieldbrief_pipeline::Error::Cancelled).kind, "cancelled");
+        assert_eq!(e, UiError { kind: ErrorKind::BadInput, message: "No note with id 7".into() });
+        assert_eq!(UiError::from(fieldbrief_pipeline::Error::Cancelled).kind, ErrorKind::Cancelled);
         assert_eq!(
             UiError::from(fieldbrief_pipeline::Error::Home("disk full".into())).kind,
-            "failure"
+            ErrorKind::Failure
         );
     }
 }

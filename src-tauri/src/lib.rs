@@ -7,7 +7,10 @@
 //! `commands_list.rs`, granted by `capabilities/main-window.json`.
 
 mod commands_list;
+#[cfg(test)]
+mod contract;
 mod error;
+mod events;
 mod refiner;
 mod shell;
 
@@ -26,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_dialog::DialogExt;
 
 /// Runs `f` on the blocking pool with the app's state. A panic in `f` becomes a readable
@@ -46,6 +49,7 @@ where
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 struct AppInfo {
     version: &'static str,
@@ -70,6 +74,7 @@ async fn app_info(app: AppHandle) -> Result<AppInfo, UiError> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 struct AppStatus {
     report: fieldbrief_pipeline::StatusReport,
@@ -87,25 +92,10 @@ async fn status(app: AppHandle) -> Result<AppStatus, UiError> {
     .await
 }
 
-#[derive(Serialize)]
-struct DraftOut {
-    id: i64,
-    body: String,
-    updated_at: String,
-}
-
 /// The most recently edited draft, to put back in the editor after a restart or a crash.
 #[tauri::command]
-async fn load_draft(app: AppHandle) -> Result<Option<DraftOut>, UiError> {
-    blocking(app, |_, shell| {
-        let drafts = shell.browse()?.drafts()?;
-        Ok(drafts.into_iter().next().map(|d| DraftOut {
-            id: d.id,
-            body: d.body,
-            updated_at: d.updated_at,
-        }))
-    })
-    .await
+async fn load_draft(app: AppHandle) -> Result<Option<fieldbrief_pipeline::Draft>, UiError> {
+    blocking(app, |_, shell| Ok(shell.browse()?.drafts()?.into_iter().next())).await
 }
 
 /// Autosave: stores the editor's text (committed before returning). An empty editor removes
@@ -144,6 +134,7 @@ async fn pick_file(app: AppHandle) -> Result<Option<GrantedFile>, UiError> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum Source {
     /// The editor's text, saved as a draft first so that it survives whatever happens next.
@@ -155,6 +146,7 @@ enum Source {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 struct SummarizeRequest {
     source: Source,
@@ -402,7 +394,7 @@ fn start_download(
     let app = app.clone();
     std::thread::spawn(move || {
         let emit = |p: &fieldbrief_pipeline::PullProgress| {
-            let _ = app.emit("fieldbrief://model-download", p);
+            events::emit::<events::ModelDownload, _>(&app, p);
         };
         let result = if automatic {
             match fb.pull_model_automatically(&id, version.as_deref(), &control, &mut |p| emit(p)) {
@@ -459,7 +451,7 @@ async fn cancel_download(app: AppHandle, id: String) -> Result<(), UiError> {
                     state: fieldbrief_pipeline::PullState::Cancelled,
                     ..d.clone()
                 };
-                let _ = app.emit("fieldbrief://model-download", cancelled);
+                events::emit::<events::ModelDownload, _>(app, &cancelled);
             }
         }
         Ok(())
@@ -544,16 +536,16 @@ fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
     let tauri::WindowEvent::DragDrop(drag) = event else { return };
     match drag {
         tauri::DragDropEvent::Enter { .. } => {
-            let _ = window.emit_to(window.label(), "fieldbrief://drag", true);
+            events::emit_to_window::<events::Drag, _>(window, &true);
         }
         tauri::DragDropEvent::Leave => {
-            let _ = window.emit_to(window.label(), "fieldbrief://drag", false);
+            events::emit_to_window::<events::Drag, _>(window, &false);
         }
         tauri::DragDropEvent::Drop { paths, .. } => {
             let shell = window.state::<Shell>();
             let files: Vec<GrantedFile> = paths.iter().map(|p| shell.grant(p.clone())).collect();
-            let _ = window.emit_to(window.label(), "fieldbrief://drag", false);
-            let _ = window.emit_to(window.label(), "fieldbrief://dropped", files);
+            events::emit_to_window::<events::Drag, _>(window, &false);
+            events::emit_to_window::<events::Dropped, _>(window, &files);
         }
         _ => {}
     }
@@ -639,7 +631,7 @@ pub fn run() {
                 std::time::Duration::from_secs(5),
                 refiner::INTERVAL,
                 move |r| {
-                    let _ = handle.emit("fieldbrief://refined", r);
+                    events::emit::<events::Refined, _>(&handle, r);
                 },
             );
             app.state::<Shell>().set_refiner(nudge);

@@ -10,7 +10,7 @@
 //! every `interval` while jobs wait, and at once when nudged (settings saved). The cloud
 //! monitor's own backoff keeps an offline laptop from probing every cycle.
 
-use fieldbrief_pipeline::{Fieldbrief, Refinement};
+use fieldbrief_pipeline::{Fieldbrief, Refinement, RefinementState};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -43,9 +43,9 @@ pub fn run_once(handle: &mut Option<Fieldbrief>, home: &Option<PathBuf>) -> Vec<
     match fb.run_deferred(&mut |_, _| {}) {
         Ok(results) => {
             for r in &results {
-                tracing::info!(job = r.job_id, note = r.note_id, state = r.state, detail = %r.detail, "refinement");
+                tracing::info!(job = r.job_id, note = r.note_id, state = r.state.as_str(), detail = %r.detail, "refinement");
             }
-            results.into_iter().filter(|r| r.state == "done").collect()
+            results.into_iter().filter(|r| r.state == RefinementState::Done).collect()
         }
         Err(e) => {
             tracing::warn!(error = %e, "the refinement run failed");
@@ -129,7 +129,7 @@ Bearing temperature 78 °C at the drive end. Replaced bearing P/N 6309-2Z-C3; se
         config(dir.path(), &cloud, "");
         let done = run_once(&mut handle, &home);
         assert_eq!(done.len(), 1, "{done:?}");
-        assert_eq!((done[0].note_id, done[0].state), (note, "done"));
+        assert_eq!((done[0].note_id, done[0].state), (note, RefinementState::Done));
         assert!(done[0].request_id.is_some());
         assert!(run_once(&mut handle, &home).is_empty(), "done once, not again");
     }

@@ -62,11 +62,23 @@ struct Granted {
 /// A file the user chose in a dialog or dropped on the window. The UI holds only the token:
 /// it can name files it was given, never read a path of its own choosing.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GrantedFile {
     pub token: u64,
     pub name: String,
     pub bytes: u64,
-    pub kind: &'static str,
+    pub kind: FileKind,
+}
+
+/// What a granted file is, by its extension: the Summarize view takes notes and reports, the
+/// Models view takes models.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    Pdf,
+    Text,
+    Model,
 }
 
 impl Shell {
@@ -150,9 +162,9 @@ impl Shell {
         let kind =
             match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref()
             {
-                Some("pdf") => "pdf",
-                Some("gguf") => "model",
-                _ => "text",
+                Some("pdf") => FileKind::Pdf,
+                Some("gguf") => FileKind::Model,
+                _ => FileKind::Text,
             };
         g.files.insert(token, path);
         GrantedFile { token, name, bytes, kind }
@@ -236,8 +248,8 @@ mod tests {
         let a = shell.grant(report.clone());
         let b = shell.grant(dir.path().join("notes.md"));
         assert_ne!(a.token, b.token);
-        assert_eq!((a.name.as_str(), a.kind, a.bytes), ("Report.PDF", "pdf", 8));
-        assert_eq!(b.kind, "text");
+        assert_eq!((a.name.as_str(), a.kind, a.bytes), ("Report.PDF", FileKind::Pdf, 8));
+        assert_eq!(b.kind, FileKind::Text);
         assert_eq!(shell.granted(a.token).unwrap(), report);
         assert!(shell.granted(b.token + 1).is_err(), "a token never handed out is refused");
     }
@@ -248,7 +260,7 @@ mod tests {
         let shell = Shell::open(Some(dir.path().join("home")), None, Dialogs::Native);
         let running = shell.work().unwrap();
         let second = shell.work().err().expect("refused while one runs");
-        assert_eq!(second.kind, "bad_input");
+        assert_eq!(second.kind, crate::error::ErrorKind::BadInput);
         assert!(shell.browse().unwrap().history(10).unwrap().is_empty(), "history is not blocked");
         drop(running);
         assert!(shell.work().is_ok());

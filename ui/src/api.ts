@@ -11,6 +11,7 @@ import type {
   PullProgress,
   Draft,
   EngineEvent,
+  Events,
   GrantedFile,
   ModelEntry,
   NoteListItem,
@@ -22,6 +23,7 @@ import type {
   SettingsView,
   Source,
   Style,
+  SummarizeRequest,
   SummaryReport,
   UiError,
   VerifyReport,
@@ -64,7 +66,7 @@ export const api = {
   ) => {
     const channel = new Channel<EngineEvent>();
     channel.onmessage = onEvent;
-    const request = { source, style, maxWords, keepOnDevice: !!options.keepOnDevice, dryRun: !!options.dryRun };
+    const request: SummarizeRequest = { source, style, maxWords, keepOnDevice: !!options.keepOnDevice, dryRun: !!options.dryRun };
     return call<SummaryReport>("summarize", { request, onEvent: channel });
   },
   cancel: () => call<boolean>("cancel_summary"),
@@ -104,22 +106,27 @@ export const api = {
   dashboard: (since?: string) => call<Dashboard>("dashboard", { since: since ?? null }),
 };
 
+/** Listens for one of the shell's events; the name and the payload's type come from the contract. */
+function on<K extends keyof Events>(name: K, handler: (payload: Events[K]) => void): Promise<UnlistenFn> {
+  return listen<Events[K]>(name, (e) => handler(e.payload));
+}
+
 /** A cloud refinement queued while offline is ready (the background runner finished it). */
 export function onRefined(handler: (r: Refinement) => void): Promise<UnlistenFn> {
-  return listen<Refinement>("fieldbrief://refined", (e) => handler(e.payload));
+  return on("fieldbrief://refined", handler);
 }
 
 /** A model download moved on (started, progressed, paused, installed, failed…). */
 export function onModelDownload(handler: (p: PullProgress) => void): Promise<UnlistenFn> {
-  return listen<PullProgress>("fieldbrief://model-download", (e) => handler(e.payload));
+  return on("fieldbrief://model-download", handler);
 }
 
 /** Files dropped on the window, already granted by the shell. */
 export function onFilesDropped(handler: (files: GrantedFile[]) => void): Promise<UnlistenFn> {
-  return listen<GrantedFile[]>("fieldbrief://dropped", (e) => handler(e.payload));
+  return on("fieldbrief://dropped", handler);
 }
 
 /** A drag over the window starts (true) or ends (false). */
 export function onDragging(handler: (active: boolean) => void): Promise<UnlistenFn> {
-  return listen<boolean>("fieldbrief://drag", (e) => handler(e.payload));
+  return on("fieldbrief://drag", handler);
 }

@@ -15,11 +15,22 @@ export function report(over: Partial<SummaryReport> = {}): SummaryReport {
     style: "bullets",
     max_words: 150,
     tokens: { input: 40, output: 12 },
-    timings_ms: { ingest: 1, save_note: 1, route: 0, generate: 3, store: 1, total: 6 },
+    timings_ms: { ingest: 1, save_note: 1, route: 0, generate: 3, store: 1, total: 6, first_token: 0, drafted: 0, accepted: 0 },
     quality: { passed: true, checks: [] },
     dry_run: false,
     chunks: 1,
     document: { name: "pump-report.pdf", kind: "pdf", words: 40, tokens: 52, bytes: 900, encoding: "utf-8", pages: 2, notices: [] },
+    length_from: null,
+    interim_route: null,
+    power: null,
+    connectivity: { state: "not_probed", why: "cloud escalation is off" },
+    preview: null,
+    cloud_tokens: null,
+    similar: null,
+    cached: null,
+    cost: null,
+    energy_wh: null,
+    device_class: null,
     ...over,
   };
 }
@@ -72,7 +83,7 @@ describe("format", () => {
     expect(formatBytes(512)).toBe("512 B");
     expect(formatBytes(1536)).toBe("1.5 KiB");
     expect(formatBytes(1_170_000_000)).toBe("1.1 GiB");
-    expect(reasonLines([{ code: "cloud_disabled", detail: "" }, { code: "x", detail: "said so" }])).toEqual(["cloud disabled", "said so"]);
+    expect(reasonLines([{ code: "cloud_disabled", detail: "" }, { code: "cloud_denied_for_note", detail: "said so" }])).toEqual(["cloud disabled", "said so"]);
   });
 
   it("prints download rates in the units download tools use", () => {

@@ -693,7 +693,7 @@ pub fn refinements(rs: &[fieldbrief_pipeline::Refinement], as_json: bool) -> any
         eprintln!("no cloud refinements are waiting");
     }
     for r in rs {
-        out!("note {} ({}): {} — {}", r.note_id, r.note_title, r.state, r.detail);
+        out!("note {} ({}): {} — {}", r.note_id, r.note_title, r.state.as_str(), r.detail);
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ pub enum Attempt {
 /// Where a request's length target came from: the technician (per request, or in the
 /// settings), or the default for a note of this length ([`Style::target_words`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LengthFrom {
     Request,
@@ -93,6 +94,7 @@ impl SummaryRequest {
 
 /// The model behind a summary, as recorded in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModelRef {
     pub id: String,
     pub version: String,
@@ -100,6 +102,7 @@ pub struct ModelRef {
 
 /// What an engine reports while it works, for streaming to the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
     /// Text of the summary as it is generated.
@@ -164,6 +167,7 @@ impl Decoding {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Lines {
     pub written: usize,
     pub kept: usize,

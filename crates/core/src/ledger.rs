@@ -20,6 +20,7 @@ pub enum Status {
 
 /// What the user made of the summary. `Pending` until they react.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pending,
@@ -57,6 +58,7 @@ impl Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CloudTokens {
     pub input: usize,
     pub output: usize,
@@ -64,6 +66,7 @@ pub struct CloudTokens {
 
 /// Milliseconds spent in each stage of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Timings {
     pub ingest: f64,
     /// Saving the note before anything else can fail.
@@ -221,6 +224,7 @@ impl Entry {
 /// One line of the report: one route, served by one model version, in one power mode, on one
 /// device class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReportRow {
     pub route: String,
     /// `model-id@version`, or the engine name for model-free engines.
@@ -245,6 +249,7 @@ pub struct ReportRow {
 /// The hybrid route trial: per device class and power mode, how the local model did and how
 /// often the cloud had to take over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrialRow {
     pub device_class: String,
     pub power_mode: String,
@@ -261,6 +266,7 @@ pub struct TrialRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LedgerReport"))]
 pub struct Report {
     pub since: Option<String>,
     pub requests: usize,
@@ -400,6 +406,7 @@ pub fn report(entries: &[Entry], since: Option<String>) -> Report {
 
 /// One day of the ledger, for the dashboard's charts over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "LedgerDay"))]
 pub struct Day {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,

@@ -23,6 +23,7 @@ use std::fmt;
 
 /// A battery's state as the OS reports it. `None` fields: the OS does not say.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Battery {
     /// State of charge, 0–100.
     pub percent: f32,
@@ -35,6 +36,7 @@ pub struct Battery {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Thermal {
     /// No temperature sensor could be read.
@@ -48,6 +50,7 @@ pub enum Thermal {
 
 /// One reading of the laptop's power and thermal state.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PowerSnapshot"))]
 pub struct Snapshot {
     /// `None`: this machine has no battery (a desktop, a VM) or it cannot be read.
     pub battery: Option<Battery>,
@@ -80,6 +83,7 @@ impl Snapshot {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PowerMode"))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     Performance,
@@ -112,6 +116,7 @@ impl fmt::Display for Mode {
 
 /// The user's choice in the settings: automatic, or one mode always.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PowerOverride"))]
 #[serde(rename_all = "snake_case")]
 pub enum Override {
     #[default]
@@ -255,6 +260,7 @@ impl Governor {
 
 /// What a mode lets the local engine do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PowerProfile"))]
 pub struct Profile {
     /// CPU threads for generation (see [`profile`]).
     pub threads: u32,

@@ -36,6 +36,7 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Replacement {
     pub placeholder: String,
     /// What the placeholder stands for: `email`, `phone`, `ip` or the configured pattern's name.

@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Route {
     Cache,
@@ -83,6 +84,7 @@ macro_rules! reason_codes {
     ($($(#[$doc:meta])* $variant:ident = $code:literal,)*) => {
         /// Stable reason codes. Serialised in snake_case into JSON output and the ledger.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         #[serde(rename_all = "snake_case")]
         pub enum ReasonCode {
             $($(#[$doc])* $variant,)*
@@ -153,6 +155,7 @@ reason_codes! {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reason {
     pub code: ReasonCode,
     pub detail: String,
@@ -287,6 +290,7 @@ pub enum Complexity {
 
 /// The user's routing preference (`[routing] prefer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Preference {
     #[default]

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 /// How the summary is laid out. The technician picks one per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Style {
     /// A short list of the points that matter, in document order.

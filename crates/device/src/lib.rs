@@ -36,6 +36,7 @@ pub enum Error {
 
 /// Where the readings come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PowerSource"))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// The OS: batteries and temperature sensors.
@@ -46,6 +47,7 @@ pub enum SourceKind {
 
 /// What the status bar, `fieldbrief status` and the ledger show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PowerState {
     pub source: SourceKind,
     pub snapshot: Snapshot,

@@ -21,6 +21,7 @@ use serde::Serialize;
 /// A very similar note summarized before: offered to the user, never served in place of a
 /// summary of this note.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SimilarOffer {
     pub note_id: Option<i64>,
     pub note_title: String,
@@ -35,6 +36,7 @@ pub struct SimilarOffer {
 
 /// Where a cache hit came from.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CachedFrom {
     /// The request that first made this summary.
     pub request_id: String,

@@ -40,6 +40,7 @@ pub(crate) static KEY_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// What was known of the network for a request, for the ledger and the user.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum NetState {
     /// No probe was made, and why (cloud off, note kept on device, work offline, not needed…).
@@ -55,6 +56,7 @@ pub enum NetState {
 /// What a cloud request would send: shown by `--dry-run` and the app's send preview, and
 /// exactly what the cloud route sends.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CloudPreview {
     pub endpoint: String,
     pub model: String,
@@ -67,16 +69,42 @@ pub struct CloudPreview {
 
 /// The outcome of one queued refinement.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Refinement {
     pub job_id: i64,
     pub note_id: i64,
     pub note_title: String,
-    /// `done`, `waiting` (offline: tried again later), `failed` (kept for another try) or
-    /// `dropped` (never to be sent: see `detail`).
-    pub state: &'static str,
+    pub state: RefinementState,
     pub detail: String,
     /// The request that produced the refined summary.
     pub request_id: Option<String>,
+}
+
+/// How one queued refinement ended this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RefinementState {
+    /// The cloud summary is ready (`request_id`).
+    Done,
+    /// Offline, or being sent by another process: tried again later.
+    Waiting,
+    /// The send failed; kept for another try.
+    Failed,
+    /// Never to be sent (see `detail`).
+    Dropped,
+}
+
+impl RefinementState {
+    /// The name the queue stores and the JSON carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefinementState::Done => "done",
+            RefinementState::Waiting => "waiting",
+            RefinementState::Failed => "failed",
+            RefinementState::Dropped => "dropped",
+        }
+    }
 }
 
 /// Attempts after which a refinement that keeps failing is given up.
@@ -294,12 +322,17 @@ impl Fieldbrief {
             match gate {
                 CloudGate::DeniedForNote | CloudGate::Disabled | CloudGate::NotConfigured => {
                     let why = format!("not sent: {}", gate.describe());
-                    self.store.finish_deferred(job.id, "dropped", &why, &now())?;
-                    out.push(r("dropped", why, None));
+                    self.store.finish_deferred(
+                        job.id,
+                        RefinementState::Dropped.as_str(),
+                        &why,
+                        &now(),
+                    )?;
+                    out.push(r(RefinementState::Dropped, why, None));
                     continue;
                 }
                 CloudGate::WorkOffline | CloudGate::Offline => {
-                    out.push(r("waiting", gate.describe().into(), None));
+                    out.push(r(RefinementState::Waiting, gate.describe().into(), None));
                     continue;
                 }
                 CloudGate::Available => {}
@@ -309,14 +342,18 @@ impl Fieldbrief {
                 None => online.insert(self.probe()),
             };
             if let NetState::Offline { error } = net {
-                out.push(r("waiting", format!("offline: {error}"), None));
+                out.push(r(RefinementState::Waiting, format!("offline: {error}"), None));
                 continue;
             }
             // Another runner (the app's, or a CLI's) may be sending this one right now.
             let lease = time::OffsetDateTime::now_utc()
                 + Duration::from_secs(self.settings.cloud.total_timeout_secs * 2 + 60);
             if !self.store.claim_deferred(job.id, &now(), &crate::timestamp(lease))? {
-                out.push(r("waiting", "being sent by another Fieldbrief process".into(), None));
+                out.push(r(
+                    RefinementState::Waiting,
+                    "being sent by another Fieldbrief process".into(),
+                    None,
+                ));
                 continue;
             }
             let (result, stopped_by) =
@@ -334,26 +371,36 @@ impl Fieldbrief {
         job: &DeferredJob,
         result: Result<String>,
         stopped_by: Option<SettingsStop>,
-    ) -> Result<(&'static str, String, Option<String>)> {
+    ) -> Result<(RefinementState, String, Option<String>)> {
         Ok(match result {
             Err(Error::Cancelled) if stopped_by == Some(SettingsStop::CloudOff) => {
                 let why = "not finished: the cloud was switched off while it was being sent; its answer was discarded".to_string();
-                self.store.finish_deferred(job.id, "dropped", &why, &now())?;
-                ("dropped", why, None)
+                self.store.finish_deferred(
+                    job.id,
+                    RefinementState::Dropped.as_str(),
+                    &why,
+                    &now(),
+                )?;
+                (RefinementState::Dropped, why, None)
             }
             Err(Error::Cancelled) if stopped_by == Some(SettingsStop::WorkOffline) => {
                 self.store.release_deferred(job.id)?;
                 let why = "stopped: \"work offline\" was switched on while it was being sent";
-                ("waiting", why.into(), None)
+                (RefinementState::Waiting, why.into(), None)
             }
             Ok(request_id) => {
-                self.store.finish_deferred(job.id, "done", &request_id, &now())?;
+                self.store.finish_deferred(
+                    job.id,
+                    RefinementState::Done.as_str(),
+                    &request_id,
+                    &now(),
+                )?;
                 // The interim summary was escalated: the ledger says so on its request.
                 self.store.set_outcome_if_pending(
                     &job.request_id,
                     fieldbrief_core::ledger::Outcome::Escalated,
                 )?;
-                ("done", "a cloud summary is ready".into(), Some(request_id))
+                (RefinementState::Done, "a cloud summary is ready".into(), Some(request_id))
             }
             Err(Error::Cancelled) => {
                 self.store.release_deferred(job.id)?;
@@ -363,11 +410,16 @@ impl Fieldbrief {
                 let detail = e.to_string();
                 if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
                     let why = format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}");
-                    self.store.finish_deferred(job.id, "dropped", &why, &now())?;
-                    ("dropped", detail, None)
+                    self.store.finish_deferred(
+                        job.id,
+                        RefinementState::Dropped.as_str(),
+                        &why,
+                        &now(),
+                    )?;
+                    (RefinementState::Dropped, detail, None)
                 } else {
                     self.store.retry_deferred(job.id, &detail, &now())?;
-                    ("failed", detail, None)
+                    (RefinementState::Failed, detail, None)
                 }
             }
         })

@@ -30,7 +30,7 @@ pub use fieldbrief_models::install::{Rollback, Trust, VerifyReport};
 pub use fieldbrief_store::DeferredJob;
 pub use fieldbrief_store::{Draft, NoteListItem, NoteRecord, SearchHit};
 pub use home::Home;
-pub use hybrid::{CloudPreview, NetState, Refinement};
+pub use hybrid::{CloudPreview, NetState, Refinement, RefinementState};
 pub use models::{
     AutoPull, CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer,
 };
@@ -150,6 +150,7 @@ pub struct SummarizeOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DocumentInfo {
     pub name: String,
     pub kind: String,
@@ -164,6 +165,7 @@ pub struct DocumentInfo {
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Tokens {
     pub input: usize,
     pub output: usize,
@@ -171,6 +173,7 @@ pub struct Tokens {
 
 /// What a summarize request produced. Serialises to the CLI contract's JSON object.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SummaryReport {
     pub request_id: String,
     /// `None` for a dry run, which saves nothing.
@@ -197,6 +200,7 @@ pub struct SummaryReport {
     /// For a summary the local model wrote line by line: lines it rewrote, and lines that kept
     /// the note's own words because the rewrites failed the checks.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub lines: Option<fieldbrief_core::engine::Lines>,
     pub document: DocumentInfo,
     /// For `deferred`: the route that served the note now.
@@ -276,6 +280,7 @@ const BENCH_NOTE: &str = "Pump P-101 inspected on 2026-03-14. Discharge 4.2 bar,
 vibration 7.1 mm/s at the drive end. Replaced bearing P/N 6309-2Z-C3. Seal kit to order.";
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusReport {
     pub version: &'static str,
     pub home: PathBuf,
@@ -293,6 +298,7 @@ pub struct StatusReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EngineStatus {
     /// Compute backend of the local engine.
     pub backend: &'static str,
@@ -310,6 +316,7 @@ pub struct EngineStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CloudStatus {
     pub enabled: bool,
     pub endpoint: Option<String>,
@@ -326,6 +333,7 @@ pub struct CloudStatus {
 
 /// The Ledger view's data.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Dashboard {
     pub report: ledger::Report,
     pub days: Vec<ledger::Day>,

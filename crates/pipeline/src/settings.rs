@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 /// What the app's Settings view shows and edits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsForm {
     pub cloud_enabled: bool,
@@ -36,6 +37,7 @@ pub struct SettingsForm {
 
 /// The form, and what the view shows beside it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub form: SettingsForm,

@@ -60,6 +60,7 @@ pub struct Similar {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CacheStats {
     pub entries: usize,
     pub bytes: u64,

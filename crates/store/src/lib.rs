@@ -61,6 +61,7 @@ pub struct Store {
 
 /// A note as listed in history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NoteListItem {
     pub id: i64,
     pub created_at: String,
@@ -72,6 +73,7 @@ pub struct NoteListItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SummaryRecord {
     pub id: i64,
     pub request_id: String,
@@ -89,6 +91,7 @@ pub struct SummaryRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NoteRecord {
     pub id: i64,
     pub created_at: String,
@@ -109,6 +112,7 @@ pub struct NoteRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     pub note_id: i64,
     pub title: String,
@@ -644,6 +648,7 @@ impl Store {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Draft {
     pub id: i64,
     pub updated_at: String,
@@ -651,6 +656,7 @@ pub struct Draft {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Counts {
     pub notes: usize,
     pub summaries: usize,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PowerState, StatusReport } from "../types";
+import type { CloudStatus, PowerState, StatusReport } from "../types";
 import { networkText, powerText } from "./statusbar";
 
 function power(over: Partial<PowerState> = {}, battery: PowerState["snapshot"]["battery"] = null, celsius: number | null = null): PowerState {
@@ -14,12 +14,25 @@ function power(over: Partial<PowerState> = {}, battery: PowerState["snapshot"]["
   };
 }
 
+function cloud(over: Partial<CloudStatus>): CloudStatus {
+  return {
+    enabled: true,
+    endpoint: "https://llm.example/v1",
+    model: "m",
+    work_offline: false,
+    key_source: null,
+    redact_patterns: [],
+    deferred_pending: 0,
+    ...over,
+  };
+}
+
 function status(over: Partial<StatusReport>): StatusReport {
   return {
     version: "0.1.0",
     active_model: null,
     engine: { backend: "cpu", device: "CPU", devices: [], available: ["extractive"] },
-    cloud: { enabled: true, endpoint: "https://llm.example/v1", model: "m", work_offline: false, deferred_pending: 0 },
+    cloud: cloud({}),
     connectivity: { state: "online" },
     power: power(),
     counts: { notes: 0, summaries: 0, requests: 0 },
@@ -38,10 +51,10 @@ describe("status bar", () => {
   });
 
   it("says whether the cloud is off, online, offline or worked around", () => {
-    expect(networkText(status({ cloud: { enabled: false, endpoint: null, model: null } }))[0]).toBe("Cloud: off (nothing leaves this laptop)");
+    expect(networkText(status({ cloud: cloud({ enabled: false, endpoint: null, model: null }) }))[0]).toBe("Cloud: off (nothing leaves this laptop)");
     expect(networkText(status({}))[0]).toBe("Cloud: online");
-    const offline = networkText(status({ connectivity: { state: "offline", error: "cannot reach host" }, cloud: { enabled: true, endpoint: "x", model: "m", deferred_pending: 2 } }));
+    const offline = networkText(status({ connectivity: { state: "offline", error: "cannot reach host" }, cloud: cloud({ endpoint: "x", deferred_pending: 2 }) }));
     expect(offline).toEqual(["Cloud: offline · 2 waiting", "cannot reach host"]);
-    expect(networkText(status({ cloud: { enabled: true, endpoint: "x", model: "m", work_offline: true } }))[0]).toBe("Working offline");
+    expect(networkText(status({ cloud: cloud({ endpoint: "x", work_offline: true }) }))[0]).toBe("Working offline");
   });
 });
