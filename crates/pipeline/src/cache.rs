@@ -261,18 +261,17 @@ impl Fieldbrief {
         // The class is the machine's (can this build run the model on a GPU here?), so a
         // cloud or cache request on a GPU laptop counts with that laptop's local ones; whether
         // this request used the GPU is in the detail.
-        let gpu = match self.backend {
-            "cpu" => false,
-            "auto" => self.devices.get().is_some_and(|ds| ds.0.iter().any(|d| d.gpu)),
-            _ => true,
-        };
+        let gpu = self.local.gpu_capable();
         let used_gpu = gpu && local_used.is_some_and(|e| e.settings().gpu_layers != Some(0));
         let gib = |b: u64| (b as f64 / (1u64 << 30) as f64).round() as u64;
-        let ram_gib = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes)).map(gib);
+        let ram_gib = self.local.ram_bytes().map(gib);
         let vram_gib = self
-            .devices
-            .get()
-            .and_then(|ds| ds.0.iter().filter(|d| d.gpu).map(|d| d.memory_total).max())
+            .local
+            .known_devices()
+            .iter()
+            .filter(|d| d.gpu)
+            .map(|d| d.memory_total)
+            .max()
             .map(gib);
         let compute = if gpu { "gpu" } else { "cpu" };
         let ram = ram_gib.map(|g| format!(", {g} GiB")).unwrap_or_default();
@@ -281,7 +280,7 @@ impl Fieldbrief {
         entry.device = serde_json::to_string(&serde_json::json!({
             "compute": compute,
             "used_gpu": used_gpu,
-            "backend": self.backend,
+            "backend": self.local.backend(),
             "ram_gib": ram_gib,
             "vram_gib": vram_gib,
             "on_battery": on_battery,

@@ -77,7 +77,7 @@ impl Fieldbrief {
                 )));
             }
         }
-        self.cancel.store(false, Ordering::SeqCst);
+        self.local.cancel().store(false, Ordering::SeqCst);
         let EvalRoutes { runnable, skipped, local } = self.eval_routes(routes, model)?;
         let total = cases.len() * runnable.len();
         let mut runs = Vec::with_capacity(total);
@@ -85,7 +85,7 @@ impl Fieldbrief {
             let doc = fieldbrief_ingest::from_typed(&case.note)
                 .map_err(|e| Error::BadArgument(format!("case {:?}: {e}", case.id)))?;
             for &route in &runnable {
-                if self.cancel.load(Ordering::SeqCst) {
+                if self.local.cancel().load(Ordering::SeqCst) {
                     return Err(Error::Cancelled);
                 }
                 runs.push(self.eval_case(case, &doc, route, local.as_deref()));

@@ -255,7 +255,7 @@ impl Fieldbrief {
     /// Loads `file` in a fresh worker and generates a few tokens; `Err(why)` if the output is
     /// not well-formed or the worker died.
     fn smoke_test(&self, file: &Path) -> std::result::Result<(), String> {
-        let Some(worker) = self.worker.clone() else {
+        let Some(worker) = self.local.worker().cloned() else {
             return Err("this build has no engine worker to test the model with".into());
         };
         let model =
@@ -411,7 +411,7 @@ impl Fieldbrief {
             self.store.set_setting("active_model", id)?;
         }
         // A running worker may hold the old version.
-        self.local = None;
+        self.local.forget();
         tracing::info!(id, version, trust = trust.label(), "model installed and active for its id");
         self.model_entry(models, &installed.record.id, &installed.record.version)
     }
@@ -467,7 +467,7 @@ impl Fieldbrief {
             )));
         }
         self.store.set_setting("active_model", id)?;
-        self.local = None;
+        self.local.forget();
         Ok(())
     }
 
@@ -475,7 +475,7 @@ impl Fieldbrief {
     pub fn rollback_model(&mut self, id: &str) -> Result<ModelEntry> {
         let models = self.installed()?;
         let r = models.rollback(id, "rolled back by the user")?;
-        self.local = None;
+        self.local.forget();
         self.model_entry(&models, id, &r.to_version)
     }
 
@@ -491,7 +491,7 @@ impl Fieldbrief {
         };
         let models = self.installed()?;
         let removed = models.remove(id, version)?;
-        self.local = None;
+        self.local.forget();
         if models.current(id).is_none() && self.active_model_id().as_deref() == Some(id) {
             self.store.delete_setting("active_model")?;
         }
@@ -635,8 +635,7 @@ impl Fieldbrief {
     pub fn model_catalog(&self, refresh: bool) -> Result<CatalogView> {
         let (catalogs, error) = self.catalogs(refresh);
         let models = self.installed()?;
-        let ram_gb = (*self.ram_bytes.get_or_init(fieldbrief_device::total_memory_bytes))
-            .map_or(0.0, |b| b as f64 / 1e9);
+        let ram_gb = self.local.ram_bytes().map_or(0.0, |b| b as f64 / 1e9);
         let mut entries = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for c in &catalogs {
@@ -712,7 +711,7 @@ impl Fieldbrief {
             if self.active_model_id().is_none() {
                 self.store.set_setting("active_model", &entry.id)?;
             }
-            self.local = None;
+            self.local.forget();
             return self.model_entry(&models, &existing.record.id, &existing.record.version);
         }
         let pinned = models.pin(&entry.id, &entry.version);
@@ -908,7 +907,7 @@ impl Fieldbrief {
         let mut settings = self.settings.clone();
         let mut watch = SettingsWatch::new(self.home.config_path(), Duration::from_secs(1));
         // The monitor keeps its own poll interval; it is handed back afterwards.
-        let mut power = self.power.take();
+        let mut power = std::mem::take(&mut self.power);
         let mut held: Option<&'static str> = None;
         // How it stopped, if it did (paused or cancelled), and which version it was.
         let mut stopped: Option<(PullState, String)> = None;
@@ -926,7 +925,7 @@ impl Fieldbrief {
                     if let Some(s) = watch.poll() {
                         settings = s;
                     }
-                    let mode = power.as_mut().map(|(m, _)| m.state().mode).unwrap_or_default();
+                    let mode = power.mode_now().unwrap_or_default();
                     if let Some(why) = hold_reason(&settings, mode) {
                         tracing::info!(model = %p.id, why, "automatic download paused");
                         held = Some(why);
@@ -943,7 +942,7 @@ impl Fieldbrief {
             };
             self.pull_model(id, version, control, &mut watch)
         };
-        if self.power.is_none() {
+        if !self.power.is_started() {
             self.power = power;
         }
         match (result, held, stopped) {

@@ -182,7 +182,7 @@ impl Fieldbrief {
     ) -> Result<SummaryReport> {
         // A new request: a cancel of the previous one is forgotten (the app's shell also
         // clears the flag before it starts one).
-        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.local.cancel().store(false, std::sync::atomic::Ordering::SeqCst);
         let style = opts.style.unwrap_or(self.settings.summary.style);
         let mut req =
             Request::new(style, opts.max_words.or(self.settings.summary.max_words), events);

@@ -205,10 +205,10 @@ impl Fieldbrief {
             self.cloud = None;
         }
         if settings.power != self.settings.power {
-            self.power = None;
+            self.power.reset();
         }
         if settings.engine != self.settings.engine || settings.models != self.settings.models {
-            self.local = None;
+            self.local.forget();
         }
         self.settings = settings;
     }
@@ -216,7 +216,7 @@ impl Fieldbrief {
     /// Stores the cloud's API key in the OS keychain; the next cloud request uses it.
     pub fn store_api_key(&mut self, key: &str) -> Result<()> {
         fieldbrief_cloud::store_api_key(key).map_err(|e| Error::BadArgument(e.to_string()))?;
-        crate::hybrid::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        crate::cloud::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.cloud = None;
         Ok(())
     }
@@ -224,7 +224,7 @@ impl Fieldbrief {
     /// Removes the cloud's API key from the OS keychain.
     pub fn clear_api_key(&mut self) -> Result<()> {
         fieldbrief_cloud::delete_api_key().map_err(|e| Error::Home(e.to_string()))?;
-        crate::hybrid::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        crate::cloud::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.cloud = None;
         Ok(())
     }

@@ -1,6 +1,7 @@
 use super::*;
 use fieldbrief_core::ledger::Status;
 use fieldbrief_core::route::ReasonCode;
+use fieldbrief_store::Counts;
 use fieldbrief_testkit::samples::samples_dir;
 
 fn open(dir: &tempfile::TempDir) -> Fieldbrief {
@@ -255,4 +256,51 @@ fn without_an_engine_worker_no_model_is_activated_and_removal_refuses_bad_ids() 
         )
         .unwrap();
     assert_eq!(r.route, Route::Extractive);
+}
+
+/// The modules of this crate (files under `src/`) that each one names with `crate::…` outside
+/// its tests.
+fn module_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let modules: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .filter_map(|e| e.unwrap().path().file_stem()?.to_str().map(str::to_string))
+        .filter(|m| m != "lib" && m != "tests")
+        .collect();
+    let mut imports = std::collections::BTreeMap::new();
+    for m in &modules {
+        let text = std::fs::read_to_string(src.join(format!("{m}.rs"))).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let named = modules
+            .iter()
+            .filter(|other| *other != m && code.contains(&format!("crate::{other}::")))
+            .cloned()
+            .collect();
+        imports.insert(m.clone(), named);
+    }
+    imports
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let imports = module_imports();
+    assert!(imports["deferred"].contains("request"), "the scan sees imports: {imports:?}");
+    // Any cycle, however long: a depth-first walk that meets a module on its own path.
+    fn walk<'a>(
+        m: &'a str,
+        imports: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<&'a str>,
+    ) {
+        if let Some(at) = path.iter().position(|p| *p == m) {
+            panic!("import cycle: {} -> {m}", path[at..].join(" -> "));
+        }
+        path.push(m);
+        for next in &imports[m] {
+            walk(next, imports, path);
+        }
+        path.pop();
+    }
+    for m in imports.keys() {
+        walk(m, &imports, &mut Vec::new());
+    }
 }
