@@ -30,17 +30,6 @@ fn codes(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `deferred list|run --json` print one JSON array.
-fn list(home: &Home, args: &[&str]) -> Value {
-    let out = home.run(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
-    let v: Value = serde_json::from_str(&text).unwrap();
-    assert!(v.is_array(), "{v}");
-    v
-}
-
 fn note(home: &Home) -> std::path::PathBuf {
     home.write("pump.md", NOTE.as_bytes())
 }
@@ -188,7 +177,7 @@ fn no_connection_at_all_when_the_cloud_is_off_the_note_is_kept_or_denied() {
     let gated =
         home.json(&["summarize", "--json", "--cloud", "deny", "--model", s(&model), s(&short)]);
     assert!(codes(&gated).contains(&"quality_gate_failed".to_string()), "{gated}");
-    let run = list(&home, &["deferred", "run", "--json"]);
+    let run = home.json_array(&["deferred", "run", "--json"]);
     let states: Vec<&str> =
         run.as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
     // The kept note's job is dropped unsent; the other one is sent (the cloud is on for it).
@@ -214,7 +203,7 @@ fn no_connection_at_all_when_the_cloud_is_off_the_note_is_kept_or_denied() {
         let v = home.json(&args);
         assert_ne!(v["route"], "cloud", "{args:?}");
     }
-    let run = list(&home, &["deferred", "run", "--json"]);
+    let run = home.json_array(&["deferred", "run", "--json"]);
     assert_eq!(run[0]["state"], "dropped", "{run}");
     assert!(run[0]["detail"].as_str().unwrap().contains("cloud escalation is off"));
     assert_eq!(cloud.connections(), after_kept, "the cloud was contacted while switched off");
@@ -229,20 +218,20 @@ fn a_refinement_queued_offline_runs_when_the_network_returns_across_restarts() {
     assert_eq!(v["route"], "deferred");
     assert!(codes(&v).contains(&"deferred_refinement".to_string()));
     let id = v["note_id"].as_i64().unwrap();
-    let pending = list(&home, &["deferred", "list", "--json"]);
+    let pending = home.json_array(&["deferred", "list", "--json"]);
     assert_eq!(pending.as_array().unwrap().len(), 1);
     assert_eq!(cloud.connections(), 0);
 
     // "Work offline" keeps it waiting without a probe.
     cloud_config(&home, &cloud, "work_offline = true\n");
-    let run = list(&home, &["deferred", "run", "--json"]);
+    let run = home.json_array(&["deferred", "run", "--json"]);
     assert_eq!(run[0]["state"], "waiting");
     assert_eq!(cloud.connections(), 0);
 
     cloud_config(&home, &cloud, "");
     let status = home.json(&["status", "--json"]);
     assert_eq!(status["cloud"]["deferred_pending"], 1);
-    let run = list(&home, &["deferred", "run", "--json"]);
+    let run = home.json_array(&["deferred", "run", "--json"]);
     assert_eq!(run[0]["state"], "done", "{run}");
     let shown = home.json(&["history", "show", &id.to_string(), "--json"]);
     let routes: Vec<&str> = shown["summaries"]
@@ -252,7 +241,7 @@ fn a_refinement_queued_offline_runs_when_the_network_returns_across_restarts() {
         .map(|s| s["route"].as_str().unwrap())
         .collect();
     assert_eq!(routes, ["deferred", "cloud"]);
-    assert!(list(&home, &["deferred", "list", "--json"]).as_array().unwrap().is_empty());
+    assert!(home.json_array(&["deferred", "list", "--json"]).as_array().unwrap().is_empty());
     // The interim summary's request now says it was escalated.
     let outcome: String = home
         .sqlite()

@@ -11,30 +11,8 @@
 
 mod common;
 
-use common::{Home, s};
+use common::{Home, qwen, real_model, s};
 use fieldbrief_core::ending;
-use std::path::PathBuf;
-
-fn real_model(var: &str, name: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        let cache =
-            std::env::var_os("FIELDBRIEF_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                    .join(".cache/fieldbrief/models")
-            });
-        cache.join(name)
-    });
-    assert!(
-        path.is_file(),
-        "the real model {} is not there: run `scripts/fetch-models` (scripts/test does) or set {var}",
-        path.display()
-    );
-    path
-}
-
-fn qwen() -> PathBuf {
-    real_model("FIELDBRIEF_REAL_MODEL", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
-}
 
 /// A note, its style, and figures a technician needs kept exactly.
 struct Sample {

@@ -59,6 +59,17 @@ impl Home {
         one_json_object(&out.stdout)
     }
 
+    /// A command that prints one JSON array (`deferred list|run --json`).
+    pub fn json_array(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert!(v.is_array(), "{v}");
+        v
+    }
+
     /// Writes a power trace file (see the device crate) and returns its path.
     pub fn power_trace(&self, lines: &str) -> PathBuf {
         let name = format!(
@@ -185,4 +196,29 @@ pub fn wait_for_worker(parent: u32) -> u32 {
         assert!(std::time::Instant::now() < deadline, "no worker appeared");
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
+}
+
+/// A real model from `scripts/fetch-models` (`var` names its path; else the cache's default
+/// place). Without it the test fails and says how to get it: a test of the main job that
+/// quietly passes without a model would prove nothing.
+pub fn real_model(var: &str, name: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        let cache =
+            std::env::var_os("FIELDBRIEF_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                    .join(".cache/fieldbrief/models")
+            });
+        cache.join(name)
+    });
+    assert!(
+        path.is_file(),
+        "the real model {} is not there: run `scripts/fetch-models` (scripts/test does) or set {var}",
+        path.display()
+    );
+    path
+}
+
+/// Qwen2.5-Coder-0.5B-Instruct, Q4_K_M.
+pub fn qwen() -> PathBuf {
+    real_model("FIELDBRIEF_REAL_MODEL", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 }
