@@ -136,7 +136,11 @@ messages: Array<ChatMessage>,
 /**
  * What was replaced (placeholder and kind; never the original value).
  */
-redactions: Array<Replacement>, bytes: number, };
+redactions: Array<Replacement>, bytes: number, 
+/**
+ * When it would be sent.
+ */
+when: SendWhen, };
 
 export type CloudStatus = { enabled: boolean, endpoint: string | null, model: string | null, work_offline: boolean, 
 /**
@@ -479,6 +483,11 @@ matched_in: string,
  * Matching text with the hits in `[brackets]`.
  */
 snippet: string, };
+
+/**
+ * When a previewed request would leave the laptop.
+ */
+export type SendWhen = "now" | "when_online" | "if_quality_gate_fails";
 
 /**
  * What the app's Settings view shows and edits.

@@ -205,7 +205,8 @@ struct SummarizeArgs {
     /// Behave as if there were no network.
     #[arg(long)]
     offline: bool,
-    /// Allow or forbid cloud escalation for this note, whatever the settings say.
+    /// Allow cloud escalation for this note (when the settings allow it), or forbid it: a
+    /// note summarized with `deny` is stored as kept on this device and never leaves it.
     #[arg(long, value_enum, value_name = "allow|deny")]
     cloud: Option<CloudArg>,
     /// Print the routing decision and, for the cloud, the exact redacted text that would be

@@ -57,8 +57,15 @@ pub fn summary(r: &SummaryReport, as_json: bool, already_streamed: bool) -> anyh
             );
         }
         if let Some(p) = &r.preview {
+            let when = match p.when {
+                fieldbrief_pipeline::SendWhen::Now => "now",
+                fieldbrief_pipeline::SendWhen::WhenOnline => "when the laptop is online",
+                fieldbrief_pipeline::SendWhen::IfQualityGateFails => {
+                    "only if the summary made on this laptop fails the quality checks"
+                }
+            };
             eprintln!(
-                "\nwould send {} bytes to {} (model {}), exactly:",
+                "\nwould send {} bytes to {} (model {}) {when}, exactly:",
                 p.bytes, p.endpoint, p.model
             );
             for m in &p.messages {
@@ -698,8 +705,10 @@ pub fn refinements(rs: &[fieldbrief_pipeline::Refinement], as_json: bool) -> any
     Ok(())
 }
 
+/// One CSV field (RFC 4180): quoted when it holds a separator, a quote or a line break of
+/// either kind (a lone `\r` ends a record for many readers too).
 fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n']) {
+    if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
         field.to_string()
@@ -832,4 +841,19 @@ fn clip(s: &str, n: usize) -> String {
     let mut out: String = s.chars().take(n - 1).collect();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv;
+
+    #[test]
+    fn csv_fields_with_separators_quotes_or_line_breaks_are_quoted() {
+        assert_eq!(csv("plain"), "plain");
+        assert_eq!(csv("a,b"), "\"a,b\"");
+        assert_eq!(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv("old\rmac"), "\"old\rmac\"");
+        assert_eq!(csv("crlf\r\n"), "\"crlf\r\n\"");
+    }
 }

@@ -369,3 +369,84 @@ fn a_bad_power_trace_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: power trace") && err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn a_note_denied_or_kept_once_never_leaves_the_laptop_when_summarized_again() {
+    let home = Home::new();
+    let cloud = FakeCloud::start(&[], Fault::Ok);
+    cloud_config(&home, &cloud, "");
+    for first in [&["--cloud", "deny"][..], &["--keep-on-device"][..]] {
+        let mut args = vec!["summarize", "--json"];
+        args.extend(first);
+        let path = note(&home);
+        args.push(s(&path));
+        let v = home.json(&args);
+        assert_ne!(v["route"], "cloud", "{args:?}: {v}");
+        let id = v["note_id"].as_i64().unwrap().to_string();
+        // Summarized again, plainly or asking for the cloud: the stored flag stands.
+        for again in [vec!["--note", &id], vec!["--note", &id, "--cloud", "allow"]] {
+            let mut args = vec!["summarize", "--json", "--style", "brief"];
+            args.extend(again);
+            let v = home.json(&args);
+            assert_ne!(v["route"], "cloud", "{args:?}: {v}");
+            assert_eq!(v["connectivity"]["state"], "not_probed", "{args:?}: {v}");
+        }
+        let shown = home.json(&["history", "show", &id, "--json"]);
+        assert_eq!(shown["keep_on_device"], true, "{shown}");
+    }
+    // An earlier note summarized plainly, then again with "keep on this device" (the app's
+    // checkbox on "Summarize again"): from then on it stays.
+    let v = home.json(&["summarize", "--json", "--offline", s(&note(&home))]);
+    let id = v["note_id"].as_i64().unwrap().to_string();
+    home.json(&["summarize", "--json", "--note", &id, "--keep-on-device", "--offline"]);
+    let v = home.json(&["summarize", "--json", "--note", &id, "--style", "handover"]);
+    assert_ne!(v["route"], "cloud", "{v}");
+    // Its refinement, queued before it was kept, is dropped unsent.
+    let run = home.json_array(&["deferred", "run", "--json"]);
+    assert!(run.as_array().unwrap().iter().all(|r| r["state"] == "dropped"), "{run}");
+    assert_eq!(cloud.connections(), 0, "a denied or kept note reached the cloud");
+}
+
+#[test]
+fn one_request_sends_to_the_cloud_at_most_once() {
+    // The router picks the cloud (preferred); it answers garbage; the tiny model's summary on
+    // the device then fails the quality gate: that is no reason to send the note again.
+    let home = Home::new();
+    let cloud = FakeCloud::start(&[], Fault::MalformedSse);
+    cloud_config(&home, &cloud, "\n[routing]\nprefer = \"cloud\"\n");
+    let model = tiny_model(&home);
+    let v = home.json(&["summarize", "--json", "--model", s(&model), s(&note(&home))]);
+    let c = codes(&v);
+    assert!(c.contains(&"cloud_failed".to_string()), "{v}");
+    assert!(!c.contains(&"escalated_after_quality_gate".to_string()), "{v}");
+    let chats = cloud.requests().iter().filter(|r| r.path.ends_with("/chat/completions")).count();
+    assert_eq!(chats, 1, "{v}");
+}
+
+#[test]
+fn the_preview_shows_what_an_escalation_would_send_when_the_cloud_is_allowed() {
+    let home = Home::new();
+    let cloud = FakeCloud::start(&[], Fault::Ok);
+    cloud_config(&home, &cloud, "");
+    let model = tiny_model(&home);
+    // The router keeps this note on the device, but a summary that fails the quality gate
+    // would go to the cloud: the preview says exactly what, and when.
+    let v = home.json(&["summarize", "--json", "--dry-run", "--model", s(&model), s(&note(&home))]);
+    assert_eq!(v["route"], "local", "{v}");
+    assert_eq!(v["preview"]["when"], "if_quality_gate_fails", "{v}");
+    let user =
+        v["preview"]["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap();
+    assert!(user.contains("[EMAIL_1]") && !user.contains("jo.smith"), "{user}");
+    // Kept on this device, nothing could leave: no preview.
+    let kept = home.json(&[
+        "summarize",
+        "--json",
+        "--dry-run",
+        "--keep-on-device",
+        "--model",
+        s(&model),
+        s(&note(&home)),
+    ]);
+    assert!(kept["preview"].is_null(), "{kept}");
+    assert_eq!(cloud.connections(), 0);
+}

@@ -74,6 +74,10 @@ pub enum CloudError {
     Disconnected(String),
     #[error("cancelled")]
     Cancelled,
+    /// Not sent: checked at the moment of sending, the note may not leave the laptop (kept on
+    /// this device, deleted, or the cloud switched off since the request began).
+    #[error("not sent: {0}")]
+    Refused(String),
 }
 
 impl CloudError {
@@ -90,6 +94,7 @@ impl CloudError {
             CloudError::Malformed(_) => "cloud_malformed",
             CloudError::Disconnected(_) => "cloud_disconnected",
             CloudError::Cancelled => "cancelled",
+            CloudError::Refused(_) => "cloud_refused",
         }
     }
 }

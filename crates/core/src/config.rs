@@ -153,29 +153,44 @@ impl CloudSettings {
     }
 }
 
-/// Checks an endpoint URL: http(s), a host, and HTTPS unless the host is loopback (a note in
-/// clear text over a network is a leak).
+/// Checks an endpoint URL as an HTTP client will read it: http(s), a host, no user name or
+/// password in it, and HTTPS unless the host is this machine (a note in clear text over a
+/// network is a leak). `http://127.0.0.1@example.invalid/v1` is a request to example.invalid.
 pub fn check_endpoint(url: &str) -> Result<(), String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("endpoint {url:?}: not a URL (expected https://host/v1)"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    };
-    if host.is_empty() {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| format!("endpoint {url:?}: not a URL ({e}; expected https://host/v1)"))?;
+    // "https:///v1" is read as the host "v1": a typo, not an endpoint.
+    let written_host =
+        url.split_once("://").is_some_and(|(_, rest)| !rest.starts_with(['/', '\\']));
+    if parsed.host().is_none() || !written_host {
         return Err(format!("endpoint {url:?}: no host"));
     }
-    let loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
-    match scheme.to_ascii_lowercase().as_str() {
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "endpoint {url:?}: a user name or password in the URL is not allowed (it would be sent \
+             as a credential; the API key is set with `fieldbrief cloud set-key`)"
+        ));
+    }
+    match parsed.scheme() {
         "https" => Ok(()),
-        "http" if loopback => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
         "http" => Err(format!(
             "endpoint {url:?}: HTTPS is required except on loopback (notes must not cross a network in clear text)"
         )),
         other => Err(format!("endpoint {url:?}: unsupported scheme {other:?}")),
+    }
+}
+
+/// Whether a URL's host is this machine: `localhost`, 127.0.0.0/8 or ::1 (also written as
+/// an IPv4-mapped IPv6 address).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        None => false,
     }
 }
 
@@ -480,8 +495,26 @@ mod tests {
         ] {
             assert!(check_endpoint(ok).is_ok(), "{ok}");
         }
-        for bad in ["ftp://x/v1", "api.example.com", "https:///v1", "http://10.0.0.5/v1"] {
+        for bad in [
+            "ftp://x/v1",
+            "api.example.com",
+            "https:///v1",
+            "http://10.0.0.5/v1",
+            // Userinfo: an HTTP client connects to example.invalid and sends "127.0.0.1" as a
+            // Basic-auth user name, in clear text.
+            "http://127.0.0.1@example.invalid/v1",
+            "http://localhost:1@example.invalid/v1",
+            "https://user:secret@api.example.com/v1",
+            "http://127.0.0.1.example.invalid/v1",
+            "http://localhost.example.invalid/v1",
+            "http://[::2]/v1",
+        ] {
             assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+        for ok in
+            ["http://LOCALHOST/v1", "http://127.1.2.3:8080/v1", "http://[::ffff:127.0.0.1]/v1"]
+        {
+            assert!(check_endpoint(ok).is_ok(), "{ok}");
         }
     }
 

@@ -24,11 +24,11 @@ static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?\b")
         .expect("static regex")
 });
-/// Phone numbers: an optional +country code, then groups of digits separated by spaces, dots,
-/// dashes or parentheses; 8 to 15 digits in all (checked after matching). Dates and plain
-/// decimals do not match because of the group shape and the digit count.
+/// Phone number candidates: an optional +country code and (area code), then groups of digits
+/// separated by spaces, dots or dashes. Which candidates are phone numbers, and where they end,
+/// is decided by [`is_phone`] over the candidate's prefixes (see [`phone_spans`]).
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,4}|\+\d{8,15}")
+    Regex::new(r"(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?\d{1,12}(?:[ .\-]\d{1,12}){0,6}")
         .expect("static regex")
 });
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -96,12 +96,7 @@ pub fn redact(text: &str, patterns: &[Pattern]) -> Redacted {
             .filter(|m| m.as_str().matches(':').count() >= 2)
             .map(|m| (m.start(), m.end(), "ip".into())),
     );
-    spans.extend(
-        PHONE
-            .find_iter(text)
-            .filter(|m| is_phone(text, m.start(), m.end()))
-            .map(|m| (m.start(), m.end(), "phone".into())),
-    );
+    spans.extend(phone_spans(text).into_iter().map(|(s, e)| (s, e, "phone".into())));
     spans.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
 
     let mut out = String::with_capacity(text.len());
@@ -136,14 +131,62 @@ pub fn redact(text: &str, patterns: &[Pattern]) -> Redacted {
     Redacted { text: out, replacements }
 }
 
+/// The phone numbers in `text`. A candidate that runs on into other figures ("+44 7700 900123
+/// 0171 555 0199", two numbers) is cut back to its longest prefix, at a group boundary, that is
+/// a phone number; the rest is looked at again.
+fn phone_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut pos = 0;
+    while let Some(m) = PHONE.find_at(text, pos) {
+        // Where each digit group of the candidate ends.
+        let ends: Vec<usize> = m
+            .as_str()
+            .char_indices()
+            .filter(|&(i, c)| {
+                c.is_ascii_digit() && !m.as_str()[i + 1..].starts_with(|n: char| n.is_ascii_digit())
+            })
+            .map(|(i, _)| m.start() + i + 1)
+            .collect();
+        match ends.iter().rev().find(|&&end| is_phone(text, m.start(), end)) {
+            Some(&end) => {
+                spans.push((m.start(), end));
+                pos = end;
+            }
+            // Not one: look again after its first group.
+            None => pos = ends.first().copied().unwrap_or(m.end()).max(m.start() + 1),
+        }
+    }
+    spans
+}
+
+/// Whether `text[start..end]` is a phone number: 8–15 digits, not glued to letters or digits
+/// (part numbers, serials), not a date, and shaped like one —
+/// - international or with an area code in parentheses: `+44 7700 900123`, `+49 151
+///   12345678`, `+33 6 12 34 56 78`, `(030) 1234567`;
+/// - national, in groups of two or more digits with one kind of separator: `07700 900123`,
+///   `030 1234567`, `0171 555 0199`, `555-123-4567`;
+/// - or written solid after a trunk 0: `07700900123` (a solid number without it is a serial).
 fn is_phone(text: &str, start: usize, end: usize) -> bool {
     let s = &text[start..end];
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    // Not glued to letters or digits (part numbers, serials), not a date, 8–15 digits.
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
     let glued = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '/');
-    (8..=15).contains(&digits) && !DATE.is_match(s) && !glued(before) && !glued(after)
+    if !(8..=15).contains(&digits) || DATE.is_match(s) || glued(before) || glued(after) {
+        return false;
+    }
+    let groups: Vec<&str> =
+        s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).collect();
+    let mut separators: Vec<char> = s.chars().filter(|c| matches!(c, ' ' | '.' | '-')).collect();
+    separators.sort_unstable();
+    separators.dedup();
+    if s.starts_with('+') || s.contains('(') {
+        separators.len() <= 2
+    } else if groups.len() == 1 {
+        s.starts_with('0') && (9..=12).contains(&digits)
+    } else {
+        separators.len() == 1 && groups.iter().all(|g| g.len() >= 2)
+    }
 }
 
 /// Puts the originals back into a summary written over redacted text.
@@ -201,7 +244,44 @@ mod tests {
             assert!(r.replacements.is_empty(), "{text} → {:?}", r.replacements);
         }
         assert_eq!(redact("ring 0171 555 0199 now", &[]).text, "ring [PHONE_1] now");
+        for text in
+            ["Readings 12.5 13.2 14.1 15.0", "P/N 6309-2Z-C3", "S/N CRR-19-55812", "v11434.0.0"]
+        {
+            let r = redact(text, &[]);
+            assert!(r.replacements.is_empty(), "{text} → {:?}", r.replacements);
+        }
         assert!(redact("fe80::1ff:fe23:4567:890a is up", &[]).text.starts_with("[IP_1]"));
+    }
+
+    #[test]
+    fn phone_numbers_in_international_and_national_formats_are_redacted() {
+        for phone in [
+            "+44 7700 900123",
+            "07700 900123",
+            "030 1234567",
+            "+49 151 12345678",
+            "07700900123",
+            "+447700900123",
+            "+44 20 7946 0958",
+            "+1 (555) 123-4567",
+            "(030) 123 4567",
+            "+33 6 12 34 56 78",
+            "555-123-4567",
+            "0171 555 0199",
+            "+49-30-1234567",
+        ] {
+            for note in
+                [format!("Call {phone} about it."), format!("tel:{phone}"), format!("({phone})")]
+            {
+                let r = redact(&note, &[]);
+                assert_eq!(r.replacements.len(), 1, "{note:?} → {}", r.text);
+                assert_eq!(r.replacements[0].original, phone, "{note:?} → {}", r.text);
+                assert_eq!(restore(&r.text, &r.replacements), note);
+            }
+        }
+        // Two numbers in a row are two numbers, not one too long to be either.
+        let r = redact("Ring +44 7700 900123 0171 555 0199 or 030 1234567.", &[]);
+        assert_eq!(r.text, "Ring [PHONE_1] [PHONE_2] or [PHONE_3].", "{:?}", r.replacements);
     }
 
     #[test]

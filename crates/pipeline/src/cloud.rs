@@ -58,6 +58,22 @@ pub struct CloudPreview {
     /// What was replaced (placeholder and kind; never the original value).
     pub redactions: Vec<Replacement>,
     pub bytes: usize,
+    /// When it would be sent.
+    pub when: SendWhen,
+}
+
+/// When a previewed request would leave the laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SendWhen {
+    /// The router chose the cloud for this note.
+    Now,
+    /// A refinement queued for when the network returns.
+    WhenOnline,
+    /// The note is summarized on this laptop first; it goes to the cloud (now, or when the
+    /// network returns) only if that summary fails the quality checks.
+    IfQualityGateFails,
 }
 
 impl Fieldbrief {
@@ -150,17 +166,39 @@ impl Fieldbrief {
             redactions: redacted.replacements.clone(),
             messages,
             bytes,
+            when: SendWhen::Now,
         };
         Ok((preview, redacted))
     }
 
-    /// Summarizes `doc` in the cloud: redacted, streamed, placeholders restored.
+    /// Whether `note` may leave the laptop now: asked of the database and the settings at the
+    /// moment of sending, whatever was decided when the request began (the note kept on this
+    /// device since, by the app or another process; the note deleted; the cloud switched off).
+    fn may_send(&self, note: Option<i64>) -> std::result::Result<(), CloudError> {
+        if !self.settings.cloud.enabled {
+            return Err(CloudError::Refused("cloud escalation is off".into()));
+        }
+        let Some(id) = note else { return Ok(()) };
+        match self.store.kept_on_device(id) {
+            Ok(Some(false)) => Ok(()),
+            Ok(Some(true)) => Err(CloudError::Refused("the note is kept on this device".into())),
+            Ok(None) => Err(CloudError::Refused("the note was deleted".into())),
+            Err(e) => {
+                Err(CloudError::Refused(format!("the note's privacy flag cannot be read: {e}")))
+            }
+        }
+    }
+
+    /// Summarizes `doc` (saved as `note`) in the cloud: redacted, streamed, placeholders
+    /// restored. Nothing is sent unless [`Self::may_send`] allows it at that moment.
     pub(crate) fn run_cloud(
         &mut self,
+        note: Option<i64>,
         doc: &Document,
         request: &SummaryRequest,
         events: &mut dyn FnMut(EngineEvent),
     ) -> std::result::Result<(EngineOutput, CloudTokens), CloudError> {
+        self.may_send(note)?;
         let (preview, redacted) =
             self.preview(doc, request).map_err(|e| CloudError::Config(e.to_string()))?;
         let temperature = self.settings.engine.temperature;

@@ -176,6 +176,18 @@ impl Fieldbrief {
                 self.store.release_deferred(job.id)?;
                 return Err(Error::Cancelled);
             }
+            // Kept on this device (or deleted) since the queue looked: refused at the moment of
+            // sending, and never to be sent.
+            Err(e) if self.store.kept_on_device(job.note_id)? != Some(false) => {
+                let why = e.to_string();
+                self.store.finish_deferred(
+                    job.id,
+                    RefinementState::Dropped.as_str(),
+                    &why,
+                    &now(),
+                )?;
+                (RefinementState::Dropped, why, None)
+            }
             Err(e) => {
                 let detail = e.to_string();
                 if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
@@ -265,7 +277,7 @@ impl Fieldbrief {
             entry.power = serde_json::to_string(&p).ok();
         }
         req.enter(Stage::Generate);
-        match self.run_cloud(&doc, &req.summary, req.events) {
+        match self.run_cloud(Some(note.id), &doc, &req.summary, req.events) {
             Ok((output, tokens)) => {
                 req.close_stage();
                 let verdict = quality::assess(&doc.text, &output.text, req.summary.max_words);

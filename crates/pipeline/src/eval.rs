@@ -44,6 +44,7 @@ impl Fieldbrief {
             decision: Decision { route: Route::Local, reasons: Vec::new(), interim: None },
             net: NetState::NotProbed { why: "evaluation on the device".into() },
             gate: CloudGate::Disabled,
+            cloud_tried: false,
         };
         let mut events = |_| {};
         let mut req = Request::new(request.style, Some(request.max_words), &mut events);
@@ -156,7 +157,7 @@ impl Fieldbrief {
             }
             ("local", None) => Err("no local model".into()),
             _ => self
-                .run_cloud(doc, &request, &mut |_| {})
+                .run_cloud(None, doc, &request, &mut |_| {})
                 .map(|(o, t)| (o, Some((t.input, t.output)), None))
                 .map_err(|e| e.to_string()),
         };

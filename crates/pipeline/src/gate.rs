@@ -91,7 +91,7 @@ impl Fieldbrief {
             producer,
             verdict,
             fresh: true,
-            cloud_tried: false,
+            cloud_tried: course.cloud_tried,
             spent: (0, 0),
             decoding: None,
         };
@@ -155,34 +155,37 @@ impl Fieldbrief {
         g: &mut Gating,
     ) -> Result<()> {
         g.cloud_tried = true;
+        course.cloud_tried = true;
         if matches!(course.net, NetState::NotProbed { .. }) {
             course.net = self.probe();
             req.entry.connectivity = serde_json::to_string(&course.net).ok();
         }
         match &course.net {
-            NetState::Online => match self.run_cloud(doc, &req.summary, req.events) {
-                Ok((o, tokens)) => {
-                    req.entry.cloud_tokens = Some(tokens);
-                    course.decision.reasons.push(route::Reason::new(
+            NetState::Online => {
+                match self.run_cloud(req.entry.note_id, doc, &req.summary, req.events) {
+                    Ok((o, tokens)) => {
+                        req.entry.cloud_tokens = Some(tokens);
+                        course.decision.reasons.push(route::Reason::new(
                         ReasonCode::EscalatedAfterQualityGate,
                         "the note went to the cloud after the local summary failed the quality gate",
                     ));
-                    course.decision.route = Route::Cloud;
-                    course.decision.interim = None;
-                    req.entry.engine = Some("cloud".into());
-                    *output = o;
-                    g.producer = Producer::Cloud;
-                    g.fresh = true;
+                        course.decision.route = Route::Cloud;
+                        course.decision.interim = None;
+                        req.entry.engine = Some("cloud".into());
+                        *output = o;
+                        g.producer = Producer::Cloud;
+                        g.fresh = true;
+                    }
+                    Err(fieldbrief_cloud::CloudError::Cancelled) => return Err(self.cancelled(req)),
+                    Err(e) => {
+                        req.entry.error_code = Some(e.code().into());
+                        course
+                            .decision
+                            .reasons
+                            .push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
+                    }
                 }
-                Err(fieldbrief_cloud::CloudError::Cancelled) => return Err(self.cancelled(req)),
-                Err(e) => {
-                    req.entry.error_code = Some(e.code().into());
-                    course
-                        .decision
-                        .reasons
-                        .push(route::Reason::new(ReasonCode::CloudFailed, e.to_string()));
-                }
-            },
+            }
             NetState::Offline { error } => {
                 course
                     .decision

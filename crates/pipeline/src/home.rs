@@ -22,7 +22,7 @@ impl Home {
                     )
                 })?,
         };
-        std::fs::create_dir_all(&root).map_err(|e| {
+        create_private_dir(&root).map_err(|e| {
             Error::Home(format!("cannot create data directory {}: {e}", root.display()))
         })?;
         Ok(Home { root })
@@ -45,4 +45,29 @@ impl Home {
     pub fn database_path(&self) -> PathBuf {
         self.root.join("fieldbrief.sqlite3")
     }
+}
+
+/// Creates `root` (and missing parents) readable by its owner alone; an existing data directory
+/// that others can read (one an older version created with the default umask, recognised by
+/// its database or settings) is made private too. Someone else's directory is left alone.
+fn create_private_dir(root: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !root.exists() {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root)?;
+        }
+        let mode = std::fs::metadata(root)?.permissions().mode();
+        let data_dir =
+            root.join("fieldbrief.sqlite3").exists() || root.join("config.toml").exists();
+        if data_dir && mode & 0o077 != 0 {
+            match std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)) {
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(root)
 }

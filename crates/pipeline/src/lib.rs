@@ -27,7 +27,7 @@ mod status;
 
 pub use bench::{BenchReport, NoteBench, NoteRun};
 pub use cache::{CachedFrom, SimilarOffer};
-pub use cloud::{CloudPreview, NetState};
+pub use cloud::{CloudPreview, NetState, SendWhen};
 pub use deferred::{Refinement, RefinementState};
 pub use eval::EVAL_ROUTES;
 pub use fieldbrief_cloud::{ChatMessage, KeySource};

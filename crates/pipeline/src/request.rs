@@ -15,8 +15,8 @@
 
 use crate::{
     CachedFrom, CloudChoice, CloudPreview, DocumentInfo, Error, Fieldbrief, Input, NetState,
-    Result, SimilarOffer, SummarizeOptions, SummaryReport, Tokens, input_error_code, ms, now,
-    saved_document,
+    Result, SendWhen, SimilarOffer, SummarizeOptions, SummaryReport, Tokens, input_error_code, ms,
+    now, saved_document,
 };
 use fieldbrief_core::engine::{
     Engine, EngineError, EngineEvent, EngineOutput, LengthFrom, LengthTarget, Lines, SummaryRequest,
@@ -123,6 +123,8 @@ pub(crate) struct Course {
     pub net: NetState,
     /// Whether this note may go to the cloud at all.
     pub gate: CloudGate,
+    /// The cloud was tried for this request already: one request sends at most once.
+    pub cloud_tried: bool,
 }
 
 /// What the route stage decided, and what later stages need of what it learned.
@@ -297,15 +299,19 @@ impl Fieldbrief {
         opts: &SummarizeOptions,
         req: &mut Request,
     ) -> Result<()> {
+        // "Keep on this device" and `--cloud deny` are properties of the note, stored with it:
+        // summarized again, refined later or escalated, it never leaves the laptop.
+        let keep = opts.keep_on_device || opts.cloud == Some(CloudChoice::Deny);
         req.entry.note_id = match (opts.dry_run, ingested.saved) {
             (true, _) => None,
-            (false, Some(id)) => Some(id),
+            (false, Some(id)) => {
+                if keep && !ingested.kept {
+                    self.store.set_keep_on_device(id, true)?;
+                }
+                Some(id)
+            }
             (false, None) => {
-                let id = self.store.insert_note_kept(
-                    &ingested.doc,
-                    &req.entry.created_at,
-                    opts.keep_on_device,
-                )?;
+                let id = self.store.insert_note_kept(&ingested.doc, &req.entry.created_at, keep)?;
                 // The note is committed; the draft it came from is no longer needed. (A crash
                 // between the two leaves both: the text twice, never none.)
                 if let Some(draft) = ingested.draft {
@@ -372,6 +378,7 @@ impl Fieldbrief {
                 decision: route::decide(&snapshot),
                 net: Self::not_probed(gate),
                 gate,
+                cloud_tried: false,
             },
             power,
             local,
@@ -446,9 +453,17 @@ impl Fieldbrief {
 
     /// A dry run's answer: the decision, and for the cloud exactly what would be sent.
     fn dry_run(&self, doc: &Document, req: Request, routed: Routed) -> Result<SummaryReport> {
-        let preview = match routed.course.decision.route {
-            Route::Cloud | Route::Deferred => Some(self.preview(doc, &req.summary)?.0),
+        // Every path that can send is previewed: the cloud route, a queued refinement, and the
+        // escalation after a failed quality gate wherever the cloud is allowed for this note.
+        let when = match routed.course.decision.route {
+            Route::Cloud => Some(SendWhen::Now),
+            Route::Deferred => Some(SendWhen::WhenOnline),
+            _ if routed.course.gate == CloudGate::Available => Some(SendWhen::IfQualityGateFails),
             _ => None,
+        };
+        let preview = match when {
+            Some(when) => Some(CloudPreview { when, ..self.preview(doc, &req.summary)?.0 }),
+            None => None,
         };
         let extras = Extras {
             power: Some(routed.power),
@@ -470,7 +485,8 @@ impl Fieldbrief {
         let decision = &mut routed.course.decision;
         if decision.route == Route::Cloud {
             req.entry.engine = Some("cloud".into());
-            match self.run_cloud(doc, &req.summary, req.events) {
+            routed.course.cloud_tried = true;
+            match self.run_cloud(req.entry.note_id, doc, &req.summary, req.events) {
                 Ok((output, tokens)) => {
                     req.entry.cloud_tokens = Some(tokens);
                     return Ok(output);

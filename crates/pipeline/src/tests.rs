@@ -1,4 +1,5 @@
 use super::*;
+use fieldbrief_core::engine::SummaryRequest;
 use fieldbrief_core::ledger::Status;
 use fieldbrief_core::route::ReasonCode;
 use fieldbrief_store::Counts;
@@ -303,4 +304,58 @@ fn no_module_imports_one_that_imports_it_back() {
     for m in imports.keys() {
         walk(m, &imports, &mut Vec::new());
     }
+}
+
+/// Whatever was decided when a request began, the note's own flags are read again at the
+/// moment of sending: kept on this device by another handle (the app's, another process) a
+/// second ago, or deleted, it is not sent.
+#[test]
+fn nothing_is_sent_for_a_note_kept_or_deleted_since_the_request_began() {
+    use fieldbrief_testkit::fake_cloud::{FakeCloud, Fault};
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = FakeCloud::start(&[], Fault::Ok);
+    std::fs::create_dir_all(dir.path().join("home")).unwrap();
+    std::fs::write(
+        dir.path().join("home/config.toml"),
+        format!(
+            "[cloud]\nenabled = true\nendpoint = \"{}\"\nmodel = \"fake-1\"\n",
+            cloud.endpoint()
+        ),
+    )
+    .unwrap();
+    let mut fb = open(&dir);
+    let other = open(&dir);
+    let doc = fieldbrief_ingest::from_typed("Pump P-101: bearing 78 °C, seal kit SK-22 to order.")
+        .unwrap();
+    let request = SummaryRequest::new(Style::Bullets, Some(20));
+    let kept = fb.store.insert_note(&doc, &now()).unwrap();
+    let deleted = fb.store.insert_note(&doc, &now()).unwrap();
+    let free = fb.store.insert_note(&doc, &now()).unwrap();
+    other.set_keep_on_device(kept, true).unwrap();
+    other.delete_note(deleted).unwrap();
+    for (note, why) in [(kept, "kept on this device"), (deleted, "deleted")] {
+        let e = fb.run_cloud(Some(note), &doc, &request, &mut |_| {}).unwrap_err();
+        assert!(matches!(&e, fieldbrief_cloud::CloudError::Refused(m) if m.contains(why)), "{e}");
+    }
+    assert_eq!(cloud.connections(), 0, "a refused note reached the cloud");
+    // The same path sends a note that may leave.
+    fb.run_cloud(Some(free), &doc, &request, &mut |_| {}).unwrap();
+    assert!(cloud.connections() > 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let fb = open(&dir);
+    let root = fb.home().root().to_path_buf();
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&fb.home().database_path()), 0o600);
+    drop(fb);
+    // One an older version created with the default umask is made private when opened.
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _fb = open(&dir);
+    assert_eq!(mode(&root), 0o700);
 }

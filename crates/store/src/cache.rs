@@ -251,8 +251,11 @@ impl Store {
         )?)
     }
 
+    /// Empties the cache; the summaries it held are not left in the WAL either.
     pub fn cache_clear(&self) -> Result<usize> {
-        Ok(self.conn.execute("DELETE FROM cache", [])?)
+        let removed = self.conn.execute("DELETE FROM cache", [])?;
+        self.forget_old_pages()?;
+        Ok(removed)
     }
 
     pub fn cache_stats(&self) -> Result<CacheStats> {

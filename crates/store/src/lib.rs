@@ -34,6 +34,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0005_summary_edits.sql")),
     M::up(include_str!("../migrations/0006_length_target.sql")),
     M::up(include_str!("../migrations/0007_decoding.sql")),
+    M::up(include_str!("../migrations/0008_secure_delete.sql")),
 ];
 
 /// The schema version a fully migrated database has.
@@ -43,6 +44,8 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 pub enum Error {
     #[error("opening database {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
+    #[error("making database {path} private to its owner: {source}")]
+    Private { path: PathBuf, source: std::io::Error },
     #[error("upgrading database {path}: {source}")]
     Migrate { path: PathBuf, source: rusqlite_migration::Error },
     #[error("database: {0}")]
@@ -153,8 +156,11 @@ pub struct NewSummary<'a> {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path`, readable by its owner alone (its WAL
+    /// and shared-memory files take the same permissions from it).
     pub fn open(path: &Path) -> Result<Store> {
         let open_err = |source| Error::Open { path: path.to_path_buf(), source };
+        owner_only(path).map_err(|e| Error::Private { path: path.to_path_buf(), source: e })?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         configure(&conn).map_err(open_err)?;
         Migrations::from_slice(MIGRATIONS)
@@ -427,6 +433,15 @@ impl Store {
         )? == 1)
     }
 
+    /// Whether a note is marked "keep on this device"; `None` when there is no such note. Read
+    /// at the moment of sending, so a flag set by another process a second ago counts.
+    pub fn kept_on_device(&self, note_id: i64) -> Result<Option<bool>> {
+        Ok(self
+            .conn
+            .query_row("SELECT keep_on_device FROM notes WHERE id = ?1", [note_id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Queues a cloud refinement of a note for when the endpoint is reachable.
     pub fn enqueue_deferred(
         &self,
@@ -636,9 +651,25 @@ impl Store {
     }
 
     /// Deletes a note and its summaries (and their search entries). Ledger rows stay, as
-    /// counts: their link to the note is cleared, and they never held its text.
+    /// counts: their link to the note is cleared, and they never held its text. Nothing of
+    /// the text is left on disk: freed pages are zeroed (`secure_delete`), the search index
+    /// drops its terms at once, and the WAL, which still holds the pages as they were, is
+    /// written back and truncated.
     pub fn delete_note(&self, id: i64) -> Result<bool> {
-        Ok(self.conn.execute("DELETE FROM notes WHERE id = ?1", [id])? == 1)
+        let deleted = self.conn.execute("DELETE FROM notes WHERE id = ?1", [id])? == 1;
+        if deleted {
+            self.forget_old_pages()?;
+        }
+        Ok(deleted)
+    }
+
+    /// Writes the WAL back into the database and truncates it, so old versions of pages
+    /// (deleted text) do not outlive a delete there. Another connection reading at the moment
+    /// keeps the WAL busy; the next delete or checkpoint finishes the job.
+    pub(crate) fn forget_old_pages(&self) -> Result<()> {
+        // One row: (busy, pages in the WAL, pages written back); busy is not an error.
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// SQLite's own consistency check; `"ok"` when the file is sound.
@@ -667,7 +698,39 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     // journal_mode returns a row, so it is read rather than executed.
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+    )?;
+    Ok(())
+}
+
+/// Creates the database file readable and writable by its owner alone, or takes those rights
+/// away from others on a file an older version created with the default umask. SQLite gives
+/// the WAL and shared-memory files the database's permissions.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let meta = std::fs::metadata(path)?;
+        if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            for suffix in ["-wal", "-shm"] {
+                let mut side = path.as_os_str().to_owned();
+                side.push(suffix);
+                let side = PathBuf::from(side);
+                if side.is_file() {
+                    std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 

@@ -521,3 +521,70 @@ fn a_deferred_job_is_claimed_by_one_runner_at_a_time() {
         "done"
     );
 }
+
+/// Every byte of the database and its WAL, for looking for text that must not be there.
+fn on_disk(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    bytes.extend(std::fs::read(PathBuf::from(wal)).unwrap_or_default());
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_deleted_note_leaves_no_text_in_the_file_the_wal_or_the_search_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldbrief.sqlite3");
+    let store = Store::open(&path).unwrap();
+    // Enough notes that the secret one's pages are not the last ones (which a plain delete
+    // could happen to truncate away).
+    for i in 0..40 {
+        store
+            .insert_note(
+                &doc(&format!("routine visit {i}: filters changed")),
+                "2026-11-21T09:00:00Z",
+            )
+            .unwrap();
+    }
+    let secret = "Customer Hollowmere gate code 4711-QX, alarm disarmed by Ivo";
+    let id = store.insert_note(&doc(secret), "2026-11-21T09:01:00Z").unwrap();
+    for i in 40..80 {
+        store
+            .insert_note(&doc(&format!("routine visit {i}: belts checked")), "2026-11-21T09:02:00Z")
+            .unwrap();
+    }
+    assert!(contains(&on_disk(&path), "Hollowmere"), "the test would prove nothing");
+    assert!(store.delete_note(id).unwrap());
+    let bytes = on_disk(&path);
+    for word in ["Hollowmere", "hollowmere", "4711-QX", "Ivo"] {
+        assert!(!contains(&bytes, word), "{word:?} is still on disk after the delete");
+    }
+    // The search index forgot it too, and the rest is intact.
+    assert!(store.search("hollowmere", 10).unwrap().is_empty());
+    assert_eq!(store.search("belts", 100).unwrap().len(), 40);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_is_readable_by_its_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let path = dir.path().join("fieldbrief.sqlite3");
+    let store = Store::open(&path).unwrap();
+    store.insert_note(&doc("private"), "2026-11-21T09:00:00Z").unwrap();
+    assert_eq!(mode(&path), 0o600);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    assert_eq!(mode(Path::new(&wal)), 0o600);
+    drop(store);
+    // A file an older version left world-readable is made private when opened.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _store = Store::open(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}

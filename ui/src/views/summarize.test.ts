@@ -271,6 +271,7 @@ describe("Summarize view", () => {
         ],
         redactions: [{ placeholder: "[EMAIL_1]", kind: "email" }],
         bytes: 80,
+        when: "now",
       },
     });
     const shell = fakeShell({
@@ -307,6 +308,27 @@ describe("Summarize view", () => {
     await settle();
     await settle();
     expect(shell.named("summarize")[2].request).toMatchObject({ dryRun: false, keepOnDevice: true });
+  });
+  it("says when a previewed note would leave only if the summary on this laptop fails", async () => {
+    fakeShell({
+      save_draft: () => 4,
+      summarize: () =>
+        report({
+          route: "local",
+          dry_run: true,
+          summary: null,
+          note_id: null,
+          preview: { endpoint: "https://llm.example/v1", model: "m", messages: [], redactions: [], bytes: 64, when: "if_quality_gate_fails" },
+        }),
+    });
+    mount();
+    type(byId<HTMLTextAreaElement>("note-editor"), "P-101 bearing 78 °C.");
+    byId("preview-send").click();
+    await settle();
+    await settle();
+    const text = byId("send-preview").textContent ?? "";
+    expect(text).toContain("64 bytes would go to https://llm.example/v1 (m) only if the summary made on this laptop fails the quality checks");
+    expect(text).not.toContain("Nothing would leave this laptop");
   });
   it("offers a very similar earlier note without putting its summary in place of this one", async () => {
     fakeShell({

@@ -4,7 +4,7 @@
 import { debounce, h, clear, icon, ICONS } from "../dom";
 import { errorBox, type Context, type View } from "../context";
 import { exportName, formatBytes, formatMs, formatWhen, lengthLine, linesLine, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
-import type { EngineEvent, GrantedFile, Outcome, Route, Source, Style, SummaryReport, UiError } from "../types";
+import type { EngineEvent, GrantedFile, Outcome, Route, SendWhen, Source, Style, SummaryReport, UiError } from "../types";
 
 type Input =
   | { kind: "editor" }
@@ -291,6 +291,13 @@ export function summarizeView(ctx: Context): SummarizeView {
   }
 
   /** A dry run: the route this note would take and, for the cloud, the exact redacted text. */
+  /** When a previewed request would leave the laptop, after "N bytes would go to …". */
+  const SEND_WHEN: Record<SendWhen, string> = {
+    now: "",
+    when_online: " when the laptop is online",
+    if_quality_gate_fails: " only if the summary made on this laptop fails the quality checks",
+  };
+
   async function preview() {
     const source = currentSource();
     if (!source) {
@@ -305,7 +312,7 @@ export function summarizeView(ctx: Context): SummarizeView {
       const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, () => {}, { keepOnDevice: keepInput.checked, dryRun: true });
       const p = r.preview;
       const head = p
-        ? h("p", {}, h("strong", {}, `${p.bytes} bytes would go to ${p.endpoint} (${p.model})`), r.route === "deferred" ? " when the laptop is online" : "", ". Redacted: ", p.redactions.length ? p.redactions.map((x) => `${x.placeholder} (${x.kind})`).join(", ") : "nothing found.")
+        ? h("p", {}, h("strong", {}, `${p.bytes} bytes would go to ${p.endpoint} (${p.model})`), SEND_WHEN[p.when], ". Redacted: ", p.redactions.length ? p.redactions.map((x) => `${x.placeholder} (${x.kind})`).join(", ") : "nothing found.")
         : h("p", {}, h("strong", {}, "Nothing would leave this laptop"), ` — route ${routeLabel(r.route)}: ${r.reasons.map((x) => x.detail).join("; ")}.`);
       const body = p ? h("pre", { id: "send-preview-text" }, p.messages.map((m) => `— ${m.role} —\n${m.content}`).join("\n\n")) : "";
       clear(sendPreview, head, body);
