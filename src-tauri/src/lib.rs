@@ -95,7 +95,7 @@ async fn status(app: AppHandle) -> Result<AppStatus, UiError> {
 /// The most recently edited draft, to put back in the editor after a restart or a crash.
 #[tauri::command]
 async fn load_draft(app: AppHandle) -> Result<Option<fieldbrief_pipeline::Draft>, UiError> {
-    blocking(app, |_, shell| Ok(shell.browse()?.drafts()?.into_iter().next())).await
+    blocking(app, |_, shell| Ok(shell.drafts()?.drafts()?.into_iter().next())).await
 }
 
 /// Autosave: stores the editor's text (committed before returning). An empty editor removes
@@ -103,7 +103,7 @@ async fn load_draft(app: AppHandle) -> Result<Option<fieldbrief_pipeline::Draft>
 #[tauri::command]
 async fn save_draft(app: AppHandle, id: Option<i64>, body: String) -> Result<Option<i64>, UiError> {
     blocking(app, move |_, shell| {
-        let fb = shell.browse()?;
+        let fb = shell.drafts()?;
         if body.trim().is_empty() {
             if let Some(id) = id {
                 // Already gone (summarized) is fine.

@@ -51,6 +51,9 @@ pub struct Shell {
 struct Handles {
     work: Mutex<Fieldbrief>,
     browse: Mutex<Fieldbrief>,
+    /// Autosave's own: it never waits behind a summary, nor behind what `browse` does that
+    /// takes seconds (hashing models, fetching the catalog, probing the network).
+    drafts: Mutex<Fieldbrief>,
 }
 
 #[derive(Default)]
@@ -92,8 +95,13 @@ impl Shell {
                 None => fb,
             })
         };
-        let opened = open()
-            .and_then(|work| Ok(Handles { browse: Mutex::new(open()?), work: Mutex::new(work) }));
+        let opened = open().and_then(|work| {
+            Ok(Handles {
+                browse: Mutex::new(open()?),
+                drafts: Mutex::new(Fieldbrief::open(home.clone()).map_err(|e| e.to_string())?),
+                work: Mutex::new(work),
+            })
+        });
         let cancel = match &opened {
             Ok(h) => h.work.lock().expect("fresh mutex").cancel_flag(),
             Err(_) => Arc::default(),
@@ -137,6 +145,11 @@ impl Shell {
     /// The handle for everything but summarizing.
     pub fn browse(&self) -> Result<MutexGuard<'_, Fieldbrief>, UiError> {
         Ok(self.handles()?.browse.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Autosave's handle: drafts only, so typed text is saved at once whatever else runs.
+    pub fn drafts(&self) -> Result<MutexGuard<'_, Fieldbrief>, UiError> {
+        Ok(self.handles()?.drafts.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The summarizing handle; refuses at once if a summary is already running.
@@ -264,6 +277,26 @@ mod tests {
         assert!(shell.browse().unwrap().history(10).unwrap().is_empty(), "history is not blocked");
         drop(running);
         assert!(shell.work().is_ok());
+    }
+
+    #[test]
+    fn autosave_never_waits_behind_a_summary_or_a_slow_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let shell = Shell::open(Some(dir.path().join("home")), None, Dialogs::Native);
+        // A summary runs, and a slow command (verifying models, a catalog refresh) holds the
+        // browsing handle: the typed text is saved all the same, at once.
+        let summarizing = shell.work().unwrap();
+        let verifying = shell.browse().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let id = shell.drafts().unwrap().save_draft(None, "half-typed note").unwrap();
+                tx.send(id).unwrap();
+            });
+            let id = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("autosave waited");
+            assert_eq!(verifying.drafts().unwrap()[0].id, id);
+        });
+        drop((summarizing, verifying));
     }
 
     #[test]

@@ -570,13 +570,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             outcome: OutcomeArg::Edited,
             text: Some(file),
         }) => {
-            let mut text = String::new();
-            if file.as_os_str() == "-" {
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            let text = if file.as_os_str() == "-" {
+                read_limited(std::io::stdin(), MAX_EDITED_SUMMARY, "the edited summary")?
             } else {
-                text = std::fs::read_to_string(&file)
+                let f = std::fs::File::open(&file)
                     .map_err(|e| UsageError(format!("reading {}: {e}", file.display())))?;
-            }
+                read_limited(f, MAX_EDITED_SUMMARY, &file.display().to_string())?
+            };
             open(cli.home)?.edit_summary(&request_id, &text)?;
             Ok(())
         }
@@ -604,14 +604,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             render::refinements(&refinements, json)
         }
         Command::Cloud(CloudCommand::SetKey) => {
-            let mut key = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut key)?;
-            fieldbrief_cloud::store_api_key(&key)?;
+            let key = read_limited(std::io::stdin(), 16 * 1024, "the API key")?;
+            open(cli.home)?.store_api_key(&key)?;
             eprintln!("the API key is stored in the OS keychain");
             Ok(())
         }
         Command::Cloud(CloudCommand::ClearKey) => {
-            fieldbrief_cloud::delete_api_key()?;
+            open(cli.home)?.clear_api_key()?;
             eprintln!("the API key is removed from the OS keychain");
             Ok(())
         }
@@ -635,6 +634,19 @@ fn summarize_input(args: &SummarizeArgs) -> anyhow::Result<Input> {
             .into());
         }
     })
+}
+
+/// The longest edited summary `ledger outcome … edited --text` takes.
+const MAX_EDITED_SUMMARY: u64 = 1024 * 1024;
+
+/// Reads UTF-8 text of at most `limit` bytes: what is piped in is never read without bound.
+fn read_limited(reader: impl std::io::Read, limit: u64, what: &str) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader.take(limit + 1), &mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(UsageError(format!("{what} is over the {limit}-byte limit")).into());
+    }
+    String::from_utf8(bytes).map_err(|_| UsageError(format!("{what} is not UTF-8 text")).into())
 }
 
 /// The synthetic 1.1B model, generated into the data directory the first time.
@@ -748,4 +760,20 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
         }
     }
     render::summary(&report, args.json, shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_limited;
+
+    #[test]
+    fn piped_text_is_read_up_to_its_limit_and_no_further() {
+        assert_eq!(read_limited(&b"- fixed seal"[..], 12, "x").unwrap(), "- fixed seal");
+        let e = read_limited(&b"- fixed seal!"[..], 12, "the edited summary").unwrap_err();
+        assert!(e.to_string().contains("over the 12-byte limit"), "{e}");
+        // An endless stream ends at the limit.
+        let e = read_limited(std::io::repeat(b'a'), 1024, "x").unwrap_err();
+        assert!(e.to_string().contains("limit"), "{e}");
+        assert!(read_limited(&[0xff, 0xfe][..], 12, "x").is_err());
+    }
 }

@@ -450,3 +450,27 @@ fn the_preview_shows_what_an_escalation_would_send_when_the_cloud_is_allowed() {
     assert!(kept["preview"].is_null(), "{kept}");
     assert_eq!(cloud.connections(), 0);
 }
+
+#[test]
+fn the_engine_worker_never_sees_the_cloud_api_key_or_other_credentials() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let long = sample("incident-report-long.md");
+    let child = home
+        .command(&["summarize", "--json", "--model", s(&model), s(&long)])
+        .env("FIELDBRIEF_CLOUD_API_KEY", "sk-never-in-the-worker-123456")
+        .env("OTHER_SERVICE_TOKEN", "tok-never-in-the-worker")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let worker = common::wait_for_worker(child.id());
+    let environ = std::fs::read(format!("/proc/{worker}/environ")).unwrap_or_default();
+    let environ = String::from_utf8_lossy(&environ).replace('\0', "\n");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Read after the worker's exec (its own variable is there), and nothing secret with it.
+    assert!(environ.contains("GGML_NO_BACKTRACE=1"), "{environ}");
+    assert!(environ.contains("FIELDBRIEF_HOME="), "{environ}");
+    assert!(!environ.contains("never-in-the-worker"), "{environ}");
+}

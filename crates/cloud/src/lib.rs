@@ -81,6 +81,22 @@ pub enum CloudError {
 }
 
 impl CloudError {
+    /// The error with anything secret-looking in its text hidden (see [`scrub`]): what a
+    /// server or a gateway says goes into the ledger and the window.
+    fn scrubbed(self, key: Option<&ApiKey>) -> CloudError {
+        let s = |text: String| scrub(&text, key);
+        match self {
+            CloudError::Config(m) => CloudError::Config(s(m)),
+            CloudError::Unreachable { endpoint, message } => {
+                CloudError::Unreachable { endpoint, message: s(message) }
+            }
+            CloudError::Status { status, body } => CloudError::Status { status, body: s(body) },
+            CloudError::Malformed(m) => CloudError::Malformed(s(m)),
+            CloudError::Disconnected(m) => CloudError::Disconnected(s(m)),
+            other => other,
+        }
+    }
+
     /// Stable code for the ledger and reports.
     pub fn code(&self) -> &'static str {
         match self {
@@ -235,7 +251,7 @@ impl Client {
                     return Ok(c);
                 }
                 Err(Attempt::Retryable { status, retry_after }) => (status, retry_after),
-                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Fatal(e)) => return Err(e.scrubbed(self.key.as_ref())),
             };
             let wait = match retry_after {
                 Some(s) if Duration::from_secs(s) > self.policy.max_retry_after => {
@@ -350,6 +366,12 @@ impl Client {
                 Ok(Some(Ok(bytes))) => bytes,
             };
             if is_json {
+                if whole.len() + chunk.len() > sse::MAX_ANSWER_BYTES {
+                    return Err(Attempt::Fatal(CloudError::Malformed(format!(
+                        "the answer is over {} bytes",
+                        sse::MAX_ANSWER_BYTES
+                    ))));
+                }
                 whole.extend_from_slice(&chunk);
                 continue;
             }
@@ -401,6 +423,30 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+/// `text` with credentials hidden: the API key itself wherever it appears, and whatever
+/// follows `Bearer`, `Authorization`, `api-key` or `x-api-key`, or looks like an `sk-…` key.
+/// A gateway that echoes the request's headers back in its error must not put the key into the
+/// ledger or the window.
+pub fn scrub(text: &str, key: Option<&ApiKey>) -> String {
+    static SECRETS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)(\bbearer\s+|\b(?:authorization|x-api-key|api[-_]?key)["']?\s*[:=]\s*["']?(?:bearer\s+)?)[^\s"',;]+|\bsk-[A-Za-z0-9_\-]{8,}"#,
+        )
+        .expect("static regex")
+    });
+    let mut out = match key.map(ApiKey::expose).filter(|k| k.len() >= 4) {
+        Some(k) => text.replace(k, "[hidden]"),
+        None => text.to_string(),
+    };
+    out = SECRETS
+        .replace_all(&out, |c: &regex::Captures| match c.get(1) {
+            Some(prefix) => format!("{}[hidden]", prefix.as_str()),
+            None => "[hidden]".to_string(),
+        })
+        .into_owned();
+    out
 }
 
 /// The `error.message` of an OpenAI-style error body, else its first 200 characters.

@@ -5,9 +5,16 @@
 use crate::Completion;
 use serde_json::Value;
 
+/// The largest single event accepted: a summary's pieces are a few bytes each.
+pub(crate) const MAX_EVENT_BYTES: usize = 1 << 20;
+/// The longest answer accepted, streamed or whole: a summary is a few kilobytes.
+pub(crate) const MAX_ANSWER_BYTES: usize = 4 << 20;
+
 #[derive(Debug, Default)]
 pub(crate) struct Parser {
     buffer: Vec<u8>,
+    /// How much of `buffer` is known to hold no event boundary (each byte is looked at once).
+    scanned: usize,
     pub text: String,
     model: String,
     input_tokens: Option<usize>,
@@ -20,16 +27,30 @@ pub(crate) struct Parser {
 impl Parser {
     pub fn feed(&mut self, bytes: &[u8], on_text: &mut dyn FnMut(&str)) -> Result<(), String> {
         self.buffer.extend_from_slice(bytes);
-        while let Some((end, sep)) = find_event_end(&self.buffer) {
+        loop {
+            let Some((end, sep)) = find_event_end(&self.buffer, self.scanned) else {
+                // A boundary may start in the last three bytes; the rest needs no new look.
+                self.scanned = self.buffer.len().saturating_sub(3);
+                if self.buffer.len() > MAX_EVENT_BYTES {
+                    return Err(format!(
+                        "event {} is over {MAX_EVENT_BYTES} bytes without an end",
+                        self.events + 1
+                    ));
+                }
+                return Ok(());
+            };
+            self.scanned = 0;
             let event: Vec<u8> = self.buffer.drain(..end + sep).take(end).collect();
             let event = String::from_utf8(event)
                 .map_err(|_| format!("event {} is not UTF-8", self.events + 1))?;
             self.event(&event, on_text)?;
+            if self.text.len() > MAX_ANSWER_BYTES {
+                return Err(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
+            }
             if self.done {
-                break;
+                return Ok(());
             }
         }
-        Ok(())
     }
 
     fn event(&mut self, event: &str, on_text: &mut dyn FnMut(&str)) -> Result<(), String> {
@@ -98,9 +119,11 @@ impl Parser {
     }
 }
 
-fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4));
+/// Where the first event in `buf` ends (the boundary's start and length), looking from `from`.
+fn find_event_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let tail = &buf[from.min(buf.len())..];
+    let lf = tail.windows(2).position(|w| w == b"\n\n").map(|i| (from + i, 2));
+    let crlf = tail.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (from + i, 4));
     match (lf, crlf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -137,6 +160,48 @@ pub(crate) fn whole_answer(bytes: &[u8]) -> Result<Completion, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_endless_event_or_answer_is_refused_and_boundaries_across_reads_are_found() {
+        let mut p = super::Parser::default();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut refused = None;
+        for _ in 0..20 {
+            if let Err(e) = p.feed(&chunk, &mut |_| {}) {
+                refused = Some(e);
+                break;
+            }
+        }
+        assert!(refused.is_some_and(|e| e.contains("without an end")));
+
+        let event = |t: &str| {
+            format!("data: {}\n\n", serde_json::json!({"choices": [{"delta": {"content": t}}]}))
+        };
+        let mut p = super::Parser::default();
+        let piece = "y".repeat(60 * 1024);
+        let mut refused = None;
+        for _ in 0..80 {
+            if let Err(e) = p.feed(event(&piece).as_bytes(), &mut |_| {}) {
+                refused = Some(e);
+                break;
+            }
+        }
+        assert!(refused.is_some_and(|e| e.contains("the answer is over")));
+
+        // A boundary split across reads, byte by byte, with CRLF too.
+        let stream = format!(
+            "{}{}data: [DONE]\r\n\r\n",
+            event("a "),
+            event("b").replace("\n\n", "\r\n\r\n")
+        );
+        let mut p = super::Parser::default();
+        let mut text = String::new();
+        for b in stream.as_bytes() {
+            p.feed(&[*b], &mut |t| text.push_str(t)).unwrap();
+        }
+        assert!(p.done);
+        assert_eq!(text, "a b");
+    }
+
     use super::*;
 
     fn chunk(text: &str) -> String {

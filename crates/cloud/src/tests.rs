@@ -169,3 +169,77 @@ fn plain_http_to_another_host_and_missing_settings_are_refused_before_any_connec
         assert!(e.contains(want), "{e}");
     }
 }
+
+#[test]
+fn credentials_are_hidden_in_what_a_server_says() {
+    let key = ApiKey::new("org-7f3a9c2e5b1d");
+    for (said, gone) in [
+        ("you sent authorization: Bearer org-7f3a9c2e5b1d; host: x", "org-7f3a9c2e5b1d"),
+        ("key org-7f3a9c2e5b1d is not valid", "org-7f3a9c2e5b1d"),
+        (r#"{"headers":{"Authorization":"Bearer abc.def-123"}}"#, "abc.def-123"),
+        ("x-api-key: 9f8e7d6c5b", "9f8e7d6c5b"),
+        ("api_key=zzTOPsecret42&x=1", "zzTOPsecret42"),
+        ("Incorrect API key provided: sk-proj-ABCDEFGH12345678", "sk-proj-ABCDEFGH12345678"),
+    ] {
+        let clean = scrub(said, Some(&key));
+        assert!(!clean.contains(gone), "{said:?} → {clean:?}");
+        assert!(clean.contains("[hidden]"), "{said:?} → {clean:?}");
+    }
+    // What is not a credential stays readable.
+    let plain = "model 'gpt-x' not found; max_tokens must be <= 4096";
+    assert_eq!(scrub(plain, Some(&key)), plain);
+}
+
+#[test]
+fn a_gateway_that_echoes_the_headers_does_not_leak_the_key_into_the_error() {
+    let cloud = FakeCloud::start(&[], Fault::EchoHeaders);
+    let key = ApiKey::new("sk-live-0123456789abcdef");
+    let client = Client::new(&settings(&cloud.endpoint()), Some(key)).unwrap();
+    let e =
+        client.chat(&note_messages(), 64, 0.2, &AtomicBool::new(false), &mut |_| {}).unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, CloudError::Status { status: 400, .. }), "{text}");
+    assert!(!text.contains("0123456789abcdef"), "{text}");
+    assert!(text.contains("authorization: Bearer [hidden]"), "{text}");
+    // The server did get the key: it is hidden from the error, not from the request.
+    assert_eq!(
+        cloud.requests().last().unwrap().authorization.as_deref(),
+        Some("Bearer sk-live-0123456789abcdef")
+    );
+}
+
+#[test]
+fn the_stream_parser_refuses_or_reads_any_bytes_never_panics() {
+    let event = |t: &str| {
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"model": "m", "choices": [{"index": 0, "delta": {"content": t}}]})
+        )
+    };
+    let good = format!(
+        "{}: keep-alive\n\n{}data: {}\r\n\r\ndata: [DONE]\n\n",
+        event("- Pump "),
+        event("P-101 ok."),
+        serde_json::json!({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 4}})
+    );
+    let error = "data: {\"error\":{\"message\":\"overloaded\"}}\n\n".to_string();
+    let seeds = [good.into_bytes(), error.into_bytes()];
+    let mut rng = fieldbrief_testkit::fuzz::Rng::new(5);
+    for v in fieldbrief_testkit::fuzz::variants(
+        &seeds,
+        fieldbrief_testkit::fuzz::iterations(5000),
+        0x7373_6521,
+    ) {
+        let mut p = sse::Parser::default();
+        // Fed in pieces of random sizes, as a network delivers them.
+        let mut rest = &v[..];
+        while !rest.is_empty() && !p.done {
+            let n = 1 + rng.below(rest.len().min(64));
+            if p.feed(&rest[..n], &mut |_| {}).is_err() {
+                break;
+            }
+            rest = &rest[n..];
+        }
+        let _ = sse::whole_answer(&v);
+    }
+}

@@ -147,7 +147,15 @@ impl Supervisor {
 
     fn spawn(&self) -> Result<(Worker, String), Error> {
         let program = self.command.program.display().to_string();
-        let mut child = Command::new(&self.command.program)
+        let mut command = Command::new(&self.command.program);
+        // The worker reads notes and model files, never the network: it gets no credential
+        // (the cloud's API key above all) from the environment it would otherwise inherit.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(is_credential) {
+                command.env_remove(&name);
+            }
+        }
+        let mut child = command
             .args(&self.command.args)
             // On an abort ggml would attach gdb to print a backtrace: seconds of delay for a
             // trace nobody reads.
@@ -354,8 +362,33 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
+/// Whether an environment variable holds a credential by its name: the cloud's API key
+/// (`FIELDBRIEF_CLOUD_API_KEY`), and the usual `…_API_KEY`, `…_TOKEN`, `…_SECRET`,
+/// `…_PASSWORD` of other tools.
+pub fn is_credential(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["API_KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS"]
+        .iter()
+        .any(|c| upper.ends_with(c))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_in_the_environment_are_recognised_by_name() {
+        for secret in [
+            "FIELDBRIEF_CLOUD_API_KEY",
+            "OPENAI_API_KEY",
+            "GITHUB_TOKEN",
+            "AWS_SECRET",
+            "db_password",
+        ] {
+            assert!(super::is_credential(secret), "{secret}");
+        }
+        for plain in ["PATH", "HOME", "OMP_NUM_THREADS", "GGML_NO_BACKTRACE", "LD_LIBRARY_PATH"] {
+            assert!(!super::is_credential(plain), "{plain}");
+        }
+    }
     use super::*;
 
     #[test]

@@ -22,6 +22,13 @@ pub enum Value {
     U64(u64),
     I64(i64),
     F64(f64),
+    /// A long array of numbers (token scores and types, say) that validation does not need:
+    /// stepped over, not read into memory, where a one-byte element would become a 32-byte
+    /// value. Only its element type and count are kept.
+    Skipped {
+        elem_type: u32,
+        count: u64,
+    },
 }
 
 impl Value {
@@ -36,7 +43,7 @@ impl Value {
             Value::F32(_) => 6,
             Value::Bool(_) => 7,
             Value::String(_) => 8,
-            Value::Array(_) => 9,
+            Value::Array(_) | Value::Skipped { .. } => 9,
             Value::U64(_) => 10,
             Value::I64(_) => 11,
             Value::F64(_) => 12,
@@ -67,6 +74,17 @@ impl Value {
             Value::String(s) => Some(s),
             _ => None,
         }
+    }
+}
+
+/// The size in the file of one value of a fixed-size type; `None` for strings and arrays.
+pub fn fixed_size(id: u32) -> Option<u64> {
+    match id {
+        0 | 1 | 7 => Some(1),
+        2 | 3 => Some(2),
+        4..=6 => Some(4),
+        10..=12 => Some(8),
+        _ => None,
     }
 }
 

@@ -17,7 +17,7 @@ mod read;
 pub mod write;
 
 pub use format::{TensorType, Value};
-pub use read::{ChatFormat, Error, Gguf, ModelInfo, TensorInfo, inspect, read};
+pub use read::{ChatFormat, Error, Gguf, ModelInfo, TensorInfo, inspect, read, read_bytes};
 
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,8 @@ pub struct Gguf {
     /// Absolute file offset where tensor data starts.
     pub data_offset: u64,
     pub file_size: u64,
+    /// Tensor positions by name: a model names hundreds of tensors per check.
+    by_name: std::collections::HashMap<String, usize>,
 }
 
 /// What a valid model file is, for the models view, routing and the ledger.
@@ -144,6 +146,10 @@ impl ChatFormat {
 const MAX_TENSORS: u64 = 1 << 20;
 const MAX_KV: u64 = 1 << 20;
 const MAX_DIMS: u32 = 4;
+/// Arrays of numbers longer than this are stepped over (see [`Value::Skipped`]).
+const MAX_READ_NUMBERS: u64 = 4096;
+/// Strings (or nested arrays) in one array: real vocabularies and merge lists are well below.
+const MAX_ARRAY_ITEMS: u64 = 4 << 20;
 
 struct Cursor<R> {
     r: R,
@@ -165,6 +171,23 @@ impl<R: Read> Cursor<R> {
         })?;
         self.pos += n;
         Ok(buf)
+    }
+
+    /// Steps over `n` bytes without keeping them.
+    fn skip(&mut self, n: u64, what: &dyn Fn() -> String) -> Result<(), Error> {
+        if n > self.len.saturating_sub(self.pos) {
+            return Err(Error::Truncated { what: what(), at: self.pos, file_size: self.len });
+        }
+        let copied = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())?;
+        if copied != n {
+            return Err(Error::Truncated {
+                what: what(),
+                at: self.pos + copied,
+                file_size: self.len,
+            });
+        }
+        self.pos += n;
+        Ok(())
     }
 
     fn array<const N: usize>(&mut self, what: &dyn Fn() -> String) -> Result<[u8; N], Error> {
@@ -223,11 +246,28 @@ impl<R: Read> Cursor<R> {
                         file_size: self.len,
                     });
                 }
-                let mut items = Vec::with_capacity(count.min(1 << 16) as usize);
-                for _ in 0..count {
-                    items.push(self.value(elem_type, what, depth + 1)?);
+                match (elem_type, crate::format::fixed_size(elem_type)) {
+                    // Numbers beyond what validation reads (per-layer values are a few
+                    // dozen) are stepped over, never held: a 400 MB array of bytes would
+                    // otherwise take gigabytes as values.
+                    (_, Some(size)) if count > MAX_READ_NUMBERS => {
+                        self.skip(count.saturating_mul(size), what)?;
+                        Value::Skipped { elem_type, count }
+                    }
+                    (8 | 9, _) if count > MAX_ARRAY_ITEMS => {
+                        return Err(Error::Implausible(format!(
+                            "{count} strings or arrays in {} (a vocabulary has a few hundred thousand)",
+                            what()
+                        )));
+                    }
+                    _ => {
+                        let mut items = Vec::with_capacity(count.min(1 << 16) as usize);
+                        for _ in 0..count {
+                            items.push(self.value(elem_type, what, depth + 1)?);
+                        }
+                        Value::Array(items)
+                    }
                 }
-                Value::Array(items)
             }
             10 => Value::U64(self.u64(what)?),
             11 => Value::I64(i64::from_le_bytes(self.array(what)?)),
@@ -247,6 +287,11 @@ pub fn read(path: &Path) -> Result<Gguf, Error> {
     let file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     read_from(BufReader::with_capacity(1 << 16, file), len)
+}
+
+/// Reads and checks a GGUF file held in memory (as [`read`] does a file).
+pub fn read_bytes(bytes: &[u8]) -> Result<Gguf, Error> {
+    read_from(bytes, bytes.len() as u64)
 }
 
 pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
@@ -282,7 +327,9 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
         metadata.insert(key, value);
     }
 
-    let mut tensors = Vec::with_capacity(tensor_count as usize);
+    // Room for what a small file can hold; a count in the header is not yet a promise.
+    let mut tensors = Vec::with_capacity(tensor_count.min(4096) as usize);
+    let mut by_name = std::collections::HashMap::with_capacity(tensor_count.min(4096) as usize);
     for i in 0..tensor_count {
         let name = c.string(&|| format!("the name of tensor {i} of {tensor_count}"))?;
         let n_dims = c.u32(&|| format!("tensor '{name}'"))?;
@@ -315,6 +362,9 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
                 ty.name()
             ))
         })?;
+        if by_name.insert(name.clone(), tensors.len()).is_some() {
+            return Err(Error::Implausible(format!("two tensors are named '{name}'")));
+        }
         tensors.push(TensorInfo { name, dims, ty, offset, bytes });
     }
 
@@ -352,7 +402,7 @@ pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
             }
         }
     }
-    Ok(Gguf { version, metadata, tensors, alignment, data_offset, file_size: len })
+    Ok(Gguf { version, metadata, tensors, alignment, data_offset, file_size: len, by_name })
 }
 
 impl Gguf {
@@ -407,9 +457,9 @@ impl Gguf {
     }
 
     fn tensor(&self, name: &str) -> Result<&TensorInfo, Error> {
-        self.tensors
-            .iter()
-            .find(|t| t.name == name)
+        self.by_name
+            .get(name)
+            .map(|&i| &self.tensors[i])
             .ok_or_else(|| Error::MissingTensor(name.into()))
     }
 

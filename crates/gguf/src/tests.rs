@@ -132,3 +132,44 @@ fn hostile_lengths_do_not_allocate() {
         "GGUF version 9 is not supported (versions 2 and 3 are)"
     );
 }
+
+#[test]
+fn a_long_array_of_numbers_is_stepped_over_not_held() {
+    // 8 Mi one-byte elements: as values they would take 256 MiB; they are a count instead.
+    let mut w = LlamaSpec::tiny().writer();
+    w.meta("hostile.bytes", Value::Skipped { elem_type: 0, count: 8 << 20 });
+    let bytes = w.to_bytes();
+    let g = read::read_from(&bytes[..], bytes.len() as u64).unwrap();
+    assert_eq!(g.metadata["hostile.bytes"], Value::Skipped { elem_type: 0, count: 8 << 20 });
+    // The model is still whole and valid: the array was stepped over, byte-exact.
+    g.validate().unwrap();
+    // Short arrays (per-layer head counts) are still read.
+    let mut w = LlamaSpec::tiny().writer();
+    w.meta("llama.attention.head_count_kv", Value::Array(vec![Value::U32(2), Value::U32(4)]));
+    let bytes = w.to_bytes();
+    let g = read::read_from(&bytes[..], bytes.len() as u64).unwrap();
+    assert!(
+        matches!(&g.metadata["llama.attention.head_count_kv"], Value::Array(v) if v.len() == 2)
+    );
+}
+
+#[test]
+fn an_array_of_millions_of_strings_or_two_tensors_of_one_name_are_refused() {
+    let mut b = b"GGUF".to_vec();
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes()); // tensors
+    b.extend_from_slice(&1u64.to_le_bytes()); // metadata entries
+    b.extend_from_slice(&(5u64).to_le_bytes());
+    b.extend_from_slice(b"vocab");
+    b.extend_from_slice(&9u32.to_le_bytes()); // an array…
+    b.extend_from_slice(&8u32.to_le_bytes()); // …of strings…
+    b.extend_from_slice(&(5u64 << 20).to_le_bytes()); // …5 Mi of them,
+    b.resize(b.len() + (6 << 20), 0); // and the bytes to make the count look possible.
+    let err = inspect_bytes(&b).unwrap_err().to_string();
+    assert!(err.contains("5242880 strings or arrays"), "{err}");
+
+    let mut w = LlamaSpec::tiny().writer();
+    w.tensor("output_norm.weight", &[64], TensorType::F32, write::Fill::Constant(1.0));
+    let err = inspect_bytes(&w.to_bytes()).unwrap_err().to_string();
+    assert!(err.contains("two tensors are named 'output_norm.weight'"), "{err}");
+}

@@ -143,6 +143,14 @@ fn encode_value(value: &Value) -> Vec<u8> {
         Value::U64(v) => v.to_le_bytes().to_vec(),
         Value::I64(v) => v.to_le_bytes().to_vec(),
         Value::F64(v) => v.to_le_bytes().to_vec(),
+        // Never read, so never written back: zeros of the right length keep the layout.
+        Value::Skipped { elem_type, count } => {
+            let mut v = elem_type.to_le_bytes().to_vec();
+            v.extend_from_slice(&count.to_le_bytes());
+            let size = crate::format::fixed_size(*elem_type).unwrap_or(1);
+            v.resize(v.len() + (count * size) as usize, 0);
+            v
+        }
     }
 }
 

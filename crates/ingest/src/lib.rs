@@ -60,7 +60,7 @@ pub enum Problem {
     PermissionDenied,
     #[error("{0}")]
     Io(std::io::Error),
-    #[error("file is {size} bytes, over the {limit}-byte limit ({limit_mib} MiB; change [limits] max_input_mib in config.toml)", limit_mib = limit / (1024 * 1024))]
+    #[error("it is {size} bytes, over the {limit}-byte limit ({limit_mib} MiB; change [limits] max_input_mib in config.toml)", limit_mib = limit / (1024 * 1024))]
     TooLarge { size: u64, limit: u64 },
     #[error("the file is empty (0 bytes)")]
     Empty,
@@ -129,6 +129,16 @@ pub fn read_stream(reader: impl Read, label: &str, limits: &Limits) -> Result<Do
 }
 
 /// A note typed or pasted into the app.
+/// [`from_typed`] under the same size limit as a file: typed, pasted or drafted text is no
+/// way around `max_input_mib`.
+pub fn from_typed_within(text: &str, limits: &Limits) -> Result<Document, Error> {
+    if text.len() as u64 > limits.max_bytes {
+        let problem = Problem::TooLarge { size: text.len() as u64, limit: limits.max_bytes };
+        return Err(Error::new("typed note", problem));
+    }
+    from_typed(text)
+}
+
 pub fn from_typed(text: &str) -> Result<Document, Error> {
     let normalized = normalize_text(text);
     if normalized.trim().is_empty() {
@@ -374,6 +384,10 @@ mod tests {
         let too_big =
             read_stream(&[b'x'; 100][..], "stdin", &Limits { max_bytes: 10, ..Limits::default() });
         assert!(matches!(too_big.unwrap_err().problem, Problem::TooLarge { .. }));
+        let small = Limits { max_bytes: 64, ..Limits::default() };
+        let typed = from_typed_within(&"pump ok. ".repeat(10), &small).unwrap_err();
+        assert!(matches!(typed.problem, Problem::TooLarge { size: 90, limit: 64 }), "{typed}");
+        assert!(from_typed_within("pump ok.", &small).is_ok());
         assert!(from_typed(" \n ").is_err());
         assert_eq!(from_typed("a\r\nb").unwrap().text, "a\nb");
     }

@@ -43,6 +43,7 @@ fn main() {
             sha256: Some(sha.clone()),
             size: Some((mib << 20) as u64),
             size_hint: None,
+            max_size: None,
         };
         let t = Instant::now();
         download::download(&job, &opts, &Control::default(), &mut |_| {}).expect("download");
@@ -70,8 +71,14 @@ fn main() {
         file
     } else {
         let p = dir.path().join("hash-me");
-        let job =
-            Job { url: url.clone(), partial: p.clone(), sha256: None, size: None, size_hint: None };
+        let job = Job {
+            url: url.clone(),
+            partial: p.clone(),
+            sha256: None,
+            size: None,
+            size_hint: None,
+            max_size: None,
+        };
         download::download(&job, &opts, &Control::default(), &mut |_| {}).expect("download");
         p
     };

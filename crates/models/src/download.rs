@@ -103,7 +103,22 @@ pub struct Job {
     /// The publisher's estimate where no exact size is known: used only to check the free
     /// space before the first byte (the server's length decides after that).
     pub size_hint: Option<u64>,
+    /// Where no exact size is known (trust on first use), the most bytes accepted: a server
+    /// that announces or sends more is refused, so an endless body cannot fill the disk.
+    pub max_size: Option<u64>,
 }
+
+impl Job {
+    /// The ceiling for a download whose publisher gave only an estimate: the estimate with a
+    /// margin of a quarter (and 16 MiB), as catalogs round their sizes.
+    pub fn ceiling_for(estimate: u64) -> u64 {
+        estimate.saturating_add(estimate / 4).saturating_add(16 << 20)
+    }
+}
+
+/// An attempt that brings less than this is no progress: it counts against the retry budget
+/// (a server that sends a byte and hangs up must run the budget out).
+pub const MIN_PROGRESS: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Downloaded {
@@ -307,6 +322,12 @@ pub fn download(
             }
             Ok(Fetched::Paused) => return pause(&mut file, &job.partial, &sidecar, have),
             Ok(Fetched::Cancelled) => return cancel(file, &job.partial),
+            Err(Attempt::Fatal(e @ Error::Integrity(_))) => {
+                // Not the file the catalog describes: nothing of it is worth resuming.
+                drop(file);
+                discard(&job.partial);
+                return Err(e);
+            }
             Err(Attempt::Fatal(e)) => {
                 let _ = file.sync_all();
                 let _ = save_sidecar(&job.partial, &sidecar);
@@ -315,7 +336,7 @@ pub fn download(
             Err(Attempt::Retry(why)) => {
                 let _ = file.sync_data();
                 save_sidecar(&job.partial, &sidecar)?;
-                failures = if have > before { 1 } else { failures + 1 };
+                failures = if have >= before + MIN_PROGRESS { 1 } else { failures + 1 };
                 if failures > opts.max_retries {
                     return Err(Error::Network(format!(
                         "downloading {what} failed {} times in a row without progress ({why}); {} of it is kept, and the next try resumes there",
@@ -535,6 +556,13 @@ async fn fetch(
         }
     };
     if let Some(t) = total {
+        if let Some(max) = job.max_size.filter(|&m| t > m) {
+            return Err(Attempt::Fatal(Error::Integrity(format!(
+                "{what}: the server offers {}, more than the {} the catalog leads to expect; nothing was installed",
+                human_bytes(t),
+                human_bytes(max)
+            ))));
+        }
         if job.sha256.is_some() && job.size.is_some_and(|s| s != t) {
             return Err(Attempt::Fatal(Error::Integrity(format!(
                 "{what}: the server offers {} bytes, the catalog says {}; nothing was installed",
@@ -598,12 +626,25 @@ async fn fetch(
             }
             break Ok(Fetched::Restart);
         }
+        if let Some(max) = job.max_size.filter(|&m| received + chunk.len() as u64 > m) {
+            break Err(Attempt::Fatal(Error::Integrity(format!(
+                "{what}: the server sent more than the {} the catalog leads to expect; nothing was installed",
+                human_bytes(max)
+            ))));
+        }
         pending.extend_from_slice(&chunk);
         hasher.update(chunk);
-        if pending.len() >= WRITE_BLOCK
-            && let Err(e) = write_block(file, &mut pending, have, what, &job.partial)
-        {
-            return Err(Attempt::Fatal(e));
+        if pending.len() >= WRITE_BLOCK {
+            // Without a length from the server the space was never checked for the whole: it
+            // is, block by block, so the disk keeps its reserve.
+            if sidecar.total.is_none()
+                && let Err(e) = check_space(dir, pending.len() as u64, opts, what)
+            {
+                break Err(Attempt::Fatal(e));
+            }
+            if let Err(e) = write_block(file, &mut pending, have, what, &job.partial) {
+                return Err(Attempt::Fatal(e));
+            }
         }
         last_data = Instant::now();
         if meter.due() {

@@ -15,6 +15,7 @@ fn exact_job(server: &FileServer, name: &str, partial: std::path::PathBuf, bytes
         sha256: Some(sha256_bytes(bytes)),
         size: Some(bytes.len() as u64),
         size_hint: None,
+        max_size: None,
     }
 }
 
@@ -91,6 +92,7 @@ fn fifty_cuts_at_random_offsets_always_end_in_a_verified_active_model() {
         sha256: Some(sha.clone()),
         size: Some(bytes.len() as u64),
         size_hint: None,
+        max_size: None,
     };
     let mut reports = 0;
     // Every cut may land before the server flushed its buffer (no progress at all), so the
@@ -186,6 +188,7 @@ fn a_wrong_hash_is_refused_deleted_and_the_active_model_is_untouched() {
         sha256: Some("0".repeat(64)),
         size: Some(bytes.len() as u64),
         size_hint: None,
+        max_size: None,
     };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
     assert!(matches!(&e, Error::Integrity(m) if m.contains("is not the published file")), "{e}");
@@ -205,6 +208,7 @@ fn not_enough_disk_space_is_an_error_before_any_byte_is_asked_for() {
         sha256: Some("ab".repeat(32)),
         size: Some(1 << 55),
         size_hint: None,
+        max_size: None,
     };
     let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
     assert!(
@@ -218,6 +222,7 @@ fn not_enough_disk_space_is_an_error_before_any_byte_is_asked_for() {
         sha256: None,
         size: None,
         size_hint: Some(1 << 55),
+        max_size: None,
         partial: t.path().join("est.part"),
         ..job
     };
@@ -318,6 +323,7 @@ fn a_trust_on_first_use_download_pins_its_hash() {
         sha256: None,
         size: Some(999),
         size_hint: None,
+        max_size: None,
     };
     let got = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(
@@ -355,6 +361,7 @@ fn a_file_that_changed_on_the_server_mid_download_is_started_over_not_spliced() 
         sha256: None,
         size: None,
         size_hint: None,
+        max_size: None,
     };
     let control = Control::default();
     let c = control.clone();
@@ -392,4 +399,65 @@ fn a_complete_download_that_was_not_installed_is_not_fetched_again() {
     assert_eq!(again.resumed_from, bytes.len() as u64);
     assert_eq!(server.served_bytes(), served, "no byte was sent twice");
     assert_eq!(again.sha256, sha256_bytes(&bytes));
+}
+
+/// A trust-on-first-use job (no hash) for `name`, bounded as the pipeline bounds it.
+fn first_use_job(
+    server: &FileServer,
+    name: &str,
+    partial: std::path::PathBuf,
+    estimate: u64,
+) -> Job {
+    Job {
+        url: server.url(name),
+        partial,
+        sha256: None,
+        size: None,
+        size_hint: Some(estimate),
+        max_size: Some(Job::ceiling_for(estimate)),
+    }
+}
+
+#[test]
+fn a_first_use_download_without_a_length_stops_at_its_ceiling_not_at_a_full_disk() {
+    let server = FileServer::start();
+    server.put("m.gguf", model_bytes(21));
+    server.plan([Misbehave::Endless]);
+    let t = tempfile::tempdir().unwrap();
+    let partial = t.path().join("m.partial");
+    // A 1 MiB model by its catalog: its ceiling is 1.25 MiB + 16 MiB.
+    let job = first_use_job(&server, "m.gguf", partial.clone(), 1 << 20);
+    let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, Error::Integrity(_)), "{e}");
+    assert!(e.to_string().contains("more than"), "{e}");
+    let ceiling = Job::ceiling_for(1 << 20) as usize;
+    // What was read is bounded by the ceiling (plus what was in flight), and not kept whole.
+    assert!(server.served_bytes() < ceiling + (8 << 20), "{} bytes served", server.served_bytes());
+    assert!(!partial.exists(), "the oversized bytes are not kept to resume");
+
+    // A server that announces more than the ceiling is refused before its body is read.
+    let big = vec![7u8; 3 << 20];
+    server.put("big.gguf", big);
+    let job = first_use_job(&server, "big.gguf", t.path().join("big.partial"), 512 << 10);
+    let job = Job { max_size: Some(1 << 20), ..job };
+    let e = download::download(&job, &quick(), &Control::default(), &mut |_| {}).unwrap_err();
+    // Refused on the announced length, before a byte of the body was kept.
+    assert!(e.to_string().contains("the server offers 3.1 MB, more than"), "{e}");
+    assert!(!job.partial.exists());
+}
+
+#[test]
+fn a_server_that_sends_a_byte_and_hangs_up_runs_the_retry_budget_out() {
+    let bytes = model_bytes(22);
+    let server = FileServer::start();
+    server.put("m.gguf", bytes.clone());
+    // Every request brings one more byte, then the connection is cut.
+    server.plan((1..=200).map(Misbehave::CutAt));
+    let t = tempfile::tempdir().unwrap();
+    let job = exact_job(&server, "m.gguf", t.path().join("m.partial"), &bytes);
+    let opts = quick();
+    let e = download::download(&job, &opts, &Control::default(), &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("without progress"), "{e}");
+    let asked = server.requests().len();
+    assert!(asked <= opts.max_retries as usize + 2, "{asked} requests for one byte each");
 }

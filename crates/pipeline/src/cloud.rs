@@ -18,6 +18,9 @@ use fieldbrief_core::route::CloudGate;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The `settings` row that says the OS keychain holds a key (never the key).
+pub(crate) const KEY_IN_KEYCHAIN: &str = "api_key_in_keychain";
+
 /// A configured endpoint and what is known of its reachability.
 pub(crate) struct CloudLink {
     pub client: Client,
@@ -106,6 +109,12 @@ impl Fieldbrief {
         }
         if self.cloud.is_none() {
             let (key, key_source) = fieldbrief_cloud::find_api_key();
+            // Remembered, so the Settings view can say where the key is without reading it.
+            let _ = match key_source {
+                KeySource::Keychain => self.store.set_setting(KEY_IN_KEYCHAIN, "1"),
+                KeySource::None => self.store.delete_setting(KEY_IN_KEYCHAIN).map(drop),
+                KeySource::Environment => Ok(()),
+            };
             let client = Client::new(&self.settings.cloud, key)?;
             self.cloud = Some(CloudLink {
                 client,

@@ -722,6 +722,9 @@ impl Fieldbrief {
             // A size without a hash is only the publisher's estimate (the server's length rules).
             size: Some(entry.size).filter(|_| entry.sha256.is_some()),
             size_hint: Some(entry.size),
+            // Without a hash the size is an estimate, but still a bound: an endless or
+            // oversized body is refused rather than filling the disk.
+            max_size: entry.sha256.is_none().then(|| Job::ceiling_for(entry.size)),
         };
         let at = Reporter { id: entry.id.clone(), version: entry.version.clone() };
         let got = self.download_reporting(&job, control, &at, progress)?;
@@ -1016,6 +1019,9 @@ fn hold_reason(settings: &fieldbrief_core::config::Settings, mode: Mode) -> Opti
     }
 }
 
+/// The most a catalog or its signature may be.
+const SMALL_FILE_LIMIT: u64 = 4 << 20;
+
 /// A small file over HTTP(S) (a catalog or its signature), at most 4 MiB, 20 s.
 fn fetch_small(url: &str) -> std::result::Result<Vec<u8>, String> {
     download::check_url(url).map_err(|e| e.to_string())?;
@@ -1030,14 +1036,20 @@ fn fetch_small(url: &str) -> std::result::Result<Vec<u8>, String> {
         if !r.status().is_success() {
             return Err(format!("{url}: the server answered {}", r.status()));
         }
-        if r.content_length().is_some_and(|n| n > 4 << 20) {
-            return Err(format!("{url}: larger than 4 MiB; not a catalog"));
+        let too_large = || format!("{url}: larger than 4 MiB; not a catalog");
+        if r.content_length().is_some_and(|n| n > SMALL_FILE_LIMIT) {
+            return Err(too_large());
         }
-        let b = r.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-        if b.len() > 4 << 20 {
-            return Err(format!("{url}: larger than 4 MiB; not a catalog"));
+        // Read as it comes, and stopped at the limit: a chunked body says no length up front.
+        let mut r = r;
+        let mut body = Vec::new();
+        while let Some(chunk) = r.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            if (body.len() + chunk.len()) as u64 > SMALL_FILE_LIMIT {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
-        Ok(b.to_vec())
+        Ok(body)
     })
 }
 
@@ -1070,5 +1082,56 @@ impl Reporter {
             eta_s: None,
             message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A loopback server that answers once with a chunked body of `chunks` × 64 KiB, and
+    /// counts what it managed to send before the client hung up.
+    fn chunked_server(chunks: usize) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/catalog.json", listener.local_addr().unwrap());
+        let thread = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if conn.write_all(head.as_bytes()).is_err() {
+                return 0;
+            }
+            let piece = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            for _ in 0..chunks {
+                let chunk = [format!("{:x}\r\n", piece.len()).as_bytes(), &piece, b"\r\n"].concat();
+                if conn.write_all(&chunk).is_err() {
+                    break;
+                }
+                sent += piece.len();
+            }
+            let _ = conn.write_all(b"0\r\n\r\n");
+            sent
+        });
+        (url, thread)
+    }
+
+    #[test]
+    fn a_catalog_without_a_length_is_read_only_up_to_its_limit() {
+        // 64 MiB offered in chunks, no Content-Length: refused once past 4 MiB, not read whole.
+        let (url, server) = chunked_server(1024);
+        let e = fetch_small(&url).unwrap_err();
+        assert!(e.contains("larger than 4 MiB"), "{e}");
+        let sent = server.join().unwrap();
+        assert!(sent < 32 << 20, "the client read {sent} bytes");
+        // A small one is read whole.
+        let (url, server) = chunked_server(2);
+        assert_eq!(fetch_small(&url).unwrap().len(), 128 * 1024);
+        server.join().unwrap();
     }
 }

@@ -33,6 +33,9 @@ use fieldbrief_store::NewSummary;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The longest summary that can be asked for, in words (the CLI's `--max-words` range).
+pub const MAX_WORDS: usize = 5000;
+
 /// The stage a request is in; closing it writes its duration into [`Timings`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stage {
@@ -185,6 +188,11 @@ impl Fieldbrief {
         // A new request: a cancel of the previous one is forgotten (the app's shell also
         // clears the flag before it starts one).
         self.local.cancel().store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Some(n) = opts.max_words.filter(|n| !(1..=MAX_WORDS).contains(n)) {
+            return Err(Error::BadArgument(format!(
+                "a summary of {n} words cannot be asked for: the length is 1 to {MAX_WORDS} words"
+            )));
+        }
         let style = opts.style.unwrap_or(self.settings.summary.style);
         let mut req =
             Request::new(style, opts.max_words.or(self.settings.summary.max_words), events);
@@ -233,12 +241,12 @@ impl Fieldbrief {
         let doc = match input {
             Input::Path(path) => fieldbrief_ingest::read_path(&path, &limits),
             Input::Stream(reader, label) => fieldbrief_ingest::read_stream(reader, &label, &limits),
-            Input::Typed(text) => fieldbrief_ingest::from_typed(&text),
+            Input::Typed(text) => fieldbrief_ingest::from_typed_within(&text, &limits),
             Input::Draft(id) => {
                 let found = self.store.drafts()?.into_iter().find(|d| d.id == id);
                 let body = found.ok_or(Error::NoSuchDraft(id))?.body;
                 draft = Some(id);
-                fieldbrief_ingest::from_typed(&body)
+                fieldbrief_ingest::from_typed_within(&body, &limits)
             }
             Input::Saved(id) => {
                 let note = self.store.note(id)?.ok_or(Error::NoSuchNote(id))?;

@@ -162,7 +162,7 @@ impl Fieldbrief {
     pub fn settings_view(&self) -> SettingsView {
         SettingsView {
             form: SettingsForm::from_settings(&self.settings),
-            key_source: fieldbrief_cloud::find_api_key().1,
+            key_source: self.known_key_source(),
             config_path: self.home.config_path(),
         }
     }
@@ -216,14 +216,30 @@ impl Fieldbrief {
     /// Stores the cloud's API key in the OS keychain; the next cloud request uses it.
     pub fn store_api_key(&mut self, key: &str) -> Result<()> {
         fieldbrief_cloud::store_api_key(key).map_err(|e| Error::BadArgument(e.to_string()))?;
+        self.store.set_setting(crate::cloud::KEY_IN_KEYCHAIN, "1")?;
         crate::cloud::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.cloud = None;
         Ok(())
     }
 
+    /// Where the cloud's API key comes from, without reading the keychain (which can ask the
+    /// user to unlock it, a prompt nobody expects from opening Settings with the cloud off):
+    /// the environment, else what this data directory last knew of the keychain (a key stored
+    /// through Fieldbrief, or found there when a request read it).
+    pub(crate) fn known_key_source(&self) -> KeySource {
+        if std::env::var(fieldbrief_cloud::KEY_ENV).is_ok_and(|k| !k.trim().is_empty()) {
+            KeySource::Environment
+        } else if self.store.setting(crate::cloud::KEY_IN_KEYCHAIN).ok().flatten().is_some() {
+            KeySource::Keychain
+        } else {
+            KeySource::None
+        }
+    }
+
     /// Removes the cloud's API key from the OS keychain.
     pub fn clear_api_key(&mut self) -> Result<()> {
         fieldbrief_cloud::delete_api_key().map_err(|e| Error::Home(e.to_string()))?;
+        self.store.delete_setting(crate::cloud::KEY_IN_KEYCHAIN)?;
         crate::cloud::KEY_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.cloud = None;
         Ok(())
@@ -262,6 +278,21 @@ mod tests {
         assert_eq!(s.cloud.redact.get("site").map(String::as_str), Some(r"SITE-\d{4}"));
         assert_eq!(s.power.mode, Override::Saver);
         assert_eq!(SettingsForm::from_settings(&s), f, "what is written reads back as the form");
+    }
+
+    #[test]
+    fn the_settings_view_says_where_the_key_is_from_what_it_remembers() {
+        if std::env::var_os(fieldbrief_cloud::KEY_ENV).is_some() {
+            // A developer's own key in the environment wins, as it should; nothing to learn.
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let fb = Fieldbrief::open(Some(dir.path().to_path_buf())).unwrap();
+        assert_eq!(fb.settings_view().key_source, KeySource::None);
+        // What a stored key (or one a request found in the keychain) leaves behind: a marker,
+        // never the key, and no keychain read to show it.
+        fb.store.set_setting(crate::cloud::KEY_IN_KEYCHAIN, "1").unwrap();
+        assert_eq!(fb.settings_view().key_source, KeySource::Keychain);
     }
 
     #[test]

@@ -359,3 +359,27 @@ fn the_data_directory_is_private_to_its_owner() {
     let _fb = open(&dir);
     assert_eq!(mode(&root), 0o700);
 }
+
+#[test]
+fn typed_and_drafted_notes_and_the_asked_length_are_held_to_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    std::fs::write(fb.home().config_path(), "[limits]\nmax_input_mib = 1\n").unwrap();
+    fb.reload_settings().unwrap();
+    let big = "Pump P-101 bearing at 78 °C. ".repeat(40_000); // about 1.2 MB
+    let e = fb.summarize(Input::Typed(big.clone()), &SummarizeOptions::default()).unwrap_err();
+    assert!(e.is_bad_input() && e.to_string().contains("over the 1048576-byte limit"), "{e}");
+    let draft = fb.save_draft(None, &big).unwrap();
+    let e = fb.summarize(Input::Draft(draft), &SummarizeOptions::default()).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    // Refused, but not lost: the draft is still there.
+    assert!(fb.drafts().unwrap().iter().any(|d| d.id == draft && d.body == big));
+
+    for n in [0, request::MAX_WORDS + 1, usize::MAX] {
+        let opts = SummarizeOptions { max_words: Some(n), ..Default::default() };
+        let e = fb.summarize(Input::Typed("Pump P-101 ok.".into()), &opts).unwrap_err();
+        assert!(matches!(e, Error::BadArgument(_)), "{n}: {e}");
+    }
+    let opts = SummarizeOptions { max_words: Some(request::MAX_WORDS), ..Default::default() };
+    fb.summarize(Input::Typed("Pump P-101 ok, bearing 78 °C.".into()), &opts).unwrap();
+}

@@ -43,6 +43,9 @@ pub enum Fault {
     DisconnectMidStream,
     /// A good stream of text that is unrelated to the note (fails a quality gate).
     Nonsense,
+    /// HTTP 400 whose error message echoes the request's headers, the `Authorization` header
+    /// included (as some misconfigured gateways do).
+    EchoHeaders,
 }
 
 impl Fault {
@@ -58,6 +61,7 @@ impl Fault {
             "drip" => Fault::SlowDrip,
             "disconnect" => Fault::DisconnectMidStream,
             "nonsense" => Fault::Nonsense,
+            "echo" => Fault::EchoHeaders,
             _ => return None,
         })
     }
@@ -251,6 +255,18 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
             r#"{"error":{"message":"rate limited"}}"#,
         )
             .into_response(),
+        Fault::EchoHeaders => {
+            let echoed: Vec<String> = headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+                .collect();
+            let message = format!("bad request; you sent {}", echoed.join("; "));
+            (
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": {"message": message}}).to_string(),
+            )
+                .into_response()
+        }
         Fault::Unauthorized => {
             (StatusCode::UNAUTHORIZED, r#"{"error":{"message":"Incorrect API key provided"}}"#)
                 .into_response()

@@ -24,6 +24,8 @@ pub enum Misbehave {
     ServerError,
     /// Answer 200 with the whole file even when a range was asked for.
     IgnoreRange,
+    /// Answer 200 with no length and a body that never ends (zeros, as fast as it is read).
+    Endless,
 }
 
 #[derive(Default)]
@@ -136,6 +138,20 @@ async fn serve(
         p.remove(i).map(|(_, step)| step)
     });
     let len = file.len() as u64;
+    if step == Some(Misbehave::Endless) {
+        let counter = s.clone();
+        let endless = futures_util::stream::unfold((), move |()| {
+            let counter = counter.clone();
+            async move {
+                counter.served_bytes.fetch_add(16 * 1024, Ordering::SeqCst);
+                Some((Ok::<_, std::io::Error>(Bytes::from(vec![0u8; 16 * 1024])), ()))
+            }
+        });
+        return Response::builder()
+            .status(StatusCode::OK)
+            .body(Body::from_stream(endless))
+            .unwrap_or_default();
+    }
     let (start, status) = match (asked, step) {
         (_, Some(Misbehave::ServerError)) => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "try later").into_response();

@@ -6,5 +6,6 @@
 pub mod bad_inputs;
 pub mod fake_cloud;
 pub mod file_server;
+pub mod fuzz;
 pub mod pdf;
 pub mod samples;
