@@ -18,15 +18,18 @@ use crate::error::UiError;
 /// The engine worker: the `fieldbrief` executable installed beside the app (the bundles put
 /// it there; a workspace build leaves both in `target/<profile>/`).
 pub fn worker_beside(exe: &Path) -> Option<WorkerCommand> {
+    cli_beside(exe).map(|program| {
+        WorkerCommand { program, args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()] }
+            .for_this_cpu()
+    })
+}
+
+/// The `fieldbrief` executable beside the app's own, which also extracts PDF text in a
+/// process of its own (so a hostile PDF never costs the app).
+pub fn cli_beside(exe: &Path) -> Option<PathBuf> {
     let name = if cfg!(windows) { "fieldbrief.exe" } else { "fieldbrief" };
     let candidate = exe.parent()?.join(name);
-    candidate.is_file().then(|| {
-        WorkerCommand {
-            program: candidate,
-            args: vec![fieldbrief_pipeline::WORKER_ARG.to_string()],
-        }
-        .for_this_cpu()
-    })
+    candidate.is_file().then_some(candidate)
 }
 
 pub struct Shell {
@@ -87,8 +90,12 @@ pub enum FileKind {
 impl Shell {
     pub fn open(home: Option<PathBuf>, worker: Option<WorkerCommand>, dialogs: Dialogs) -> Shell {
         let worker_path = worker.as_ref().map(|w| w.program.clone());
+        let pdf = std::env::current_exe().ok().and_then(|exe| cli_beside(&exe));
         let open = || -> Result<Fieldbrief, String> {
-            let fb = Fieldbrief::open(home.clone()).map_err(|e| e.to_string())?;
+            let mut fb = Fieldbrief::open(home.clone()).map_err(|e| e.to_string())?;
+            if let Some(pdf) = pdf.clone() {
+                fb = fb.with_pdf_extractor(pdf);
+            }
             Ok(match worker.clone() {
                 // The worker reports the devices it sees; the app does not link llama.cpp.
                 Some(w) => fb.with_worker(w, "auto"),

@@ -62,6 +62,15 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         idle_secs: u64,
     },
+    /// PDF text extraction in a process of its own, with memory and CPU-time limits (started
+    /// by fieldbrief itself: a PDF on standard input, its pages as JSON on standard output).
+    #[command(name = "__pdf-extract", hide = true)]
+    PdfExtract {
+        #[arg(long, default_value_t = 2048)]
+        max_memory_mib: u64,
+        #[arg(long, default_value_t = 30)]
+        cpu_secs: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -493,9 +502,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Usage is checked before the data directory is touched.
     let open = |home| -> anyhow::Result<Fieldbrief> {
         let worker = WorkerCommand::current_exe(&[])?.for_this_cpu();
-        Ok(Fieldbrief::open(home)?.with_worker(worker, fieldbrief_worker::backend_name()))
+        let pdf = std::env::current_exe()?;
+        Ok(Fieldbrief::open(home)?
+            .with_worker(worker, fieldbrief_worker::backend_name())
+            .with_pdf_extractor(pdf))
     };
     match cli.command {
+        Command::PdfExtract { max_memory_mib, cpu_secs } => {
+            std::process::exit(fieldbrief_ingest::pdf::serve(max_memory_mib, cpu_secs, 1 << 30))
+        }
         Command::Worker { idle_secs } => std::process::exit(fieldbrief_worker::run(
             std::time::Duration::from_secs(idle_secs.max(1)),
         )),

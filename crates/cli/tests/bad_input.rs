@@ -89,3 +89,32 @@ fn bad_stdin_config_and_usage() {
     let out = home.run(&["status"]);
     assert_refused(&out, "config.toml", "line 2");
 }
+
+/// A decompression bomb (8 MiB of spaces referenced 200 times: 1.6 GiB to read, 40 KB on
+/// disk) is stopped by the extraction process's memory limit: the request fails with a clear
+/// error and a ledger row, quickly, and the `fieldbrief` process itself never held the bytes.
+#[test]
+fn a_pdf_bomb_costs_the_request_not_the_process() {
+    let home = Home::new();
+    home.config("[limits]\npdf_memory_mib = 256\n");
+    let bomb = bad_inputs::pdf_bomb(8, 200);
+    assert!(bomb.len() < 200 * 1024, "{} bytes", bomb.len());
+    let path = home.write("bomb.pdf", &bomb);
+    let started = std::time::Instant::now();
+    let out = home.run(&["summarize", "--json", s(&path)]);
+    assert_refused(&out, s(&path), "needed more than 256 MiB of memory");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+    let code: String =
+        home.sqlite().query_row("SELECT error_code FROM ledger", [], |r| r.get(0)).unwrap();
+    assert_eq!(code, "pdf_too_costly");
+    // A real report still reads through the same process.
+    let good = home.write(
+        "report.pdf",
+        &pdf::from_text(
+            "Pump P-101 bearing at 78 °C.\nSeal kit SK-22 to order.\n",
+            &Default::default(),
+        ),
+    );
+    let v = home.json(&["summarize", "--json", s(&good)]);
+    assert_eq!(v["document"]["kind"], "pdf", "{v}");
+}

@@ -246,13 +246,16 @@ impl Default for ModelSettings {
 pub struct Limits {
     /// Largest input file accepted, in MiB. Checked before the file is read.
     pub max_input_mib: u64,
-    /// How long PDF text extraction may take before it is abandoned, in seconds.
+    /// How long PDF text extraction may take (wall clock, and CPU time in its own process),
+    /// in seconds.
     pub pdf_timeout_secs: u64,
+    /// The most memory PDF text extraction may use in its own process, in MiB.
+    pub pdf_memory_mib: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_input_mib: 50, pdf_timeout_secs: 30 }
+        Limits { max_input_mib: 50, pdf_timeout_secs: 30, pdf_memory_mib: 2048 }
     }
 }
 

@@ -20,15 +20,18 @@ use std::time::Duration;
 pub use sniff::Format;
 
 /// Limits applied to every input.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_bytes: u64,
     pub pdf_timeout: Duration,
+    /// Where PDF text is extracted: a child process with CPU-time and memory limits, or
+    /// (`None`: a library caller without an executable to start) a thread of this process.
+    pub pdf: Option<pdf::Extractor>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bytes: 50 * 1024 * 1024, pdf_timeout: Duration::from_secs(30) }
+        Limits { max_bytes: 50 * 1024 * 1024, pdf_timeout: Duration::from_secs(30), pdf: None }
     }
 }
 
@@ -37,6 +40,7 @@ impl From<&fieldbrief_core::config::Limits> for Limits {
         Limits {
             max_bytes: l.max_input_bytes(),
             pdf_timeout: Duration::from_secs(l.pdf_timeout_secs.max(1)),
+            pdf: None,
         }
     }
 }
@@ -88,6 +92,10 @@ pub enum Problem {
     PdfNoText { pages: usize },
     #[error("PDF text extraction gave up after {secs} s (the file may be malformed)")]
     PdfTimeout { secs: u64 },
+    /// The PDF needed more memory or CPU time than its extraction may take (a decompression
+    /// bomb, or a file far beyond a field report); the app was not touched by it.
+    #[error("reading the PDF {0}; it was stopped (the file may be hostile or malformed)")]
+    PdfTooCostly(String),
 }
 
 impl Error {
@@ -194,7 +202,8 @@ fn from_bytes(
     let format = sniff::sniff(&bytes, extension == Some("pdf"));
     match (extension, format) {
         (_, Format::Pdf) => {
-            let extracted = pdf::extract(bytes, limits.pdf_timeout).map_err(fail)?;
+            let extracted =
+                pdf::extract_with(bytes, limits.pdf_timeout, limits.pdf.as_ref()).map_err(fail)?;
             return Ok(Document {
                 kind: SourceKind::Pdf,
                 name: name.into(),
@@ -370,7 +379,7 @@ mod tests {
         );
         let started = std::time::Instant::now();
         let err =
-            pdf::extract(bytes, std::time::Duration::from_millis(1)).err().expect("must time out");
+            pdf::extract(bytes, std::time::Duration::from_millis(1)).expect_err("must time out");
         assert!(matches!(err, Problem::PdfTimeout { .. }), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }

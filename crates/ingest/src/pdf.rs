@@ -1,29 +1,230 @@
 //! PDF text extraction, isolated from the rest of the process.
 //!
-//! `pdf-extract` can panic on malformed files and has been seen to spin on hostile ones, so it
-//! runs on its own named thread, inside `catch_unwind`, and the caller waits at most the time
-//! limit. A thread that overruns is abandoned (Rust cannot kill a thread): it holds only its
-//! own copy of the bytes and ends with the process. The panic hook installed here keeps such
-//! panics out of the user's terminal; they are logged through `tracing` instead. Callers on an
-//! async runtime should call [`extract`] from a blocking task: it blocks for up to the limit.
+//! `pdf-extract` can panic on malformed files, spin on hostile ones, and a decompression bomb
+//! (a small stream that inflates to gigabytes) can take all the memory there is. So the
+//! product extracts in a child process — the same executable started with
+//! [`PDF_EXTRACT_ARG`] ([`serve`]) — that limits its own memory and CPU time with `setrlimit`
+//! and is killed at the time limit: a hostile PDF costs the request, never the app.
+//!
+//! Without an executable to start (a library caller, a unit test) it runs on a named thread
+//! of this process, inside `catch_unwind`, and the caller waits at most the time limit; a
+//! thread that overruns is abandoned (Rust cannot kill a thread). The panic hook installed
+//! here keeps such panics out of the user's terminal; they are logged through `tracing`.
+//! Callers on an async runtime should call [`extract_with`] from a blocking task.
 //!
 //! This relies on `panic = "unwind"` (the workspace's release profile says so).
 
 use crate::Problem;
 use fieldbrief_core::normalize::normalize_pdf_pages;
+use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::{Once, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The hidden command-line argument that makes the executable a PDF extractor ([`serve`]).
+pub const PDF_EXTRACT_ARG: &str = "__pdf-extract";
+
+/// The child process that extracts PDF text: `program` started with `args`, then
+/// `--max-memory-mib N --cpu-secs S` (see [`serve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extractor {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// The most memory the extraction may use (its address space), in bytes.
+    pub max_memory: u64,
+}
+
+impl Extractor {
+    /// `program` (an executable that handles [`PDF_EXTRACT_ARG`]) with a memory limit in MiB.
+    pub fn new(program: PathBuf, max_memory_mib: u64) -> Extractor {
+        Extractor {
+            program,
+            args: vec![PDF_EXTRACT_ARG.into()],
+            max_memory: max_memory_mib.max(64) << 20,
+        }
+    }
+}
+
+/// The most text an extraction may hand back: far beyond any report.
+const MAX_OUTPUT: u64 = 256 << 20;
 
 const THREAD_NAME: &str = "fieldbrief-pdf";
+/// Set in the extraction process: its panics are answers, not crashes to print.
+static SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+#[derive(Debug)]
 pub struct Extracted {
     pub text: String,
     pub pages: usize,
     pub notices: Vec<String>,
 }
 
+/// The text of a PDF, page by page: in the `extractor`'s process when there is one, else on a
+/// thread of this one.
+pub fn extract_with(
+    bytes: Vec<u8>,
+    timeout: Duration,
+    extractor: Option<&Extractor>,
+) -> Result<Extracted, Problem> {
+    let pages = match extractor {
+        Some(e) => in_child(bytes, timeout, e)?,
+        None => in_thread(bytes, timeout)?,
+    };
+    let page_count = pages.len();
+    let normalized = normalize_pdf_pages(&pages);
+    if normalized.text.trim().is_empty() {
+        return Err(Problem::PdfNoText { pages: page_count });
+    }
+    Ok(Extracted { text: normalized.text, pages: page_count, notices: normalized.notices })
+}
+
+/// [`extract_with`] on a thread of this process.
 pub fn extract(bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Problem> {
+    extract_with(bytes, timeout, None)
+}
+
+/// What the extraction process writes on its standard output: the pages, or why not.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Answer {
+    Pages(Vec<String>),
+    /// `pdf-extract` refused the file.
+    Refused(String),
+    /// `pdf-extract` panicked on it.
+    Panicked(String),
+}
+
+fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<String>, Problem> {
+    let cpu_secs = timeout.as_secs().max(1);
+    let mut child = Command::new(&e.program)
+        .args(&e.args)
+        .args(["--max-memory-mib", &(e.max_memory >> 20).to_string()])
+        .args(["--cpu-secs", &cpu_secs.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(Problem::Io)?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Problem::PdfCorrupt("the PDF reader could not be started".into()));
+    };
+    // Written and read on threads of their own, so a child that stops reading or writing
+    // cannot block this one past the time limit.
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&bytes);
+    });
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.take(MAX_OUTPUT).read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().map_err(Problem::Io)? {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Problem::PdfTimeout { secs: timeout.as_secs() });
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(stopped(status, e.max_memory, cpu_secs));
+    }
+    match serde_json::from_slice::<Answer>(&out) {
+        Ok(Answer::Pages(pages)) => Ok(pages),
+        Ok(Answer::Refused(why)) => Err(classify(&why)),
+        Ok(Answer::Panicked(why)) => Err(Problem::PdfCorrupt(format!(
+            "the PDF parser could not read it ({})",
+            first_line(&why)
+        ))),
+        Err(_) => Err(Problem::PdfCorrupt("the PDF reader gave no readable answer".into())),
+    }
+}
+
+/// Why the extraction process ended without an answer, in words.
+fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> Problem {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        match status.signal() {
+            // Out of CPU time (SIGXCPU, then SIGKILL at the hard limit).
+            Some(libc::SIGXCPU) | Some(libc::SIGKILL) => {
+                return Problem::PdfTooCostly(format!("took more than {cpu_secs} s of CPU time"));
+            }
+            // An allocation over the memory limit aborts.
+            Some(libc::SIGABRT) | Some(libc::SIGSEGV) => {
+                return Problem::PdfTooCostly(format!(
+                    "needed more than {} MiB of memory",
+                    max_memory >> 20
+                ));
+            }
+            _ => {}
+        }
+    }
+    Problem::PdfCorrupt(format!("the PDF reader stopped ({status})"))
+}
+
+/// The extraction process: limits its own address space to `max_memory_mib` and its CPU time
+/// to `cpu_secs`, reads a PDF (at most `max_bytes`) from standard input, and writes its pages
+/// as JSON to standard output. Returns the exit code.
+pub fn serve(max_memory_mib: u64, cpu_secs: u64, max_bytes: u64) -> i32 {
+    SERVING.store(true, std::sync::atomic::Ordering::Relaxed);
+    limit_resources(max_memory_mib << 20, cpu_secs);
+    let mut bytes = Vec::new();
+    if std::io::stdin().take(max_bytes).read_to_end(&mut bytes).is_err() {
+        return 3;
+    }
+    install_quiet_panic_hook();
+    let answer = match panic::catch_unwind(AssertUnwindSafe(|| {
+        pdf_extract::extract_text_from_mem_by_pages(&bytes)
+    })) {
+        Ok(Ok(pages)) => Answer::Pages(pages),
+        Ok(Err(e)) => Answer::Refused(e.to_string()),
+        Err(payload) => Answer::Panicked(panic_message(&*payload)),
+    };
+    let mut out = std::io::stdout().lock();
+    let written = serde_json::to_writer(&mut out, &answer).map_err(std::io::Error::from);
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => 3,
+    }
+}
+
+#[cfg(unix)]
+fn limit_resources(max_memory: u64, cpu_secs: u64) {
+    let set = |resource, soft: u64, hard: u64| {
+        let limit = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
+        // SAFETY: setrlimit reads the struct it is given; nothing else is shared.
+        unsafe { libc::setrlimit(resource, &limit) };
+    };
+    set(libc::RLIMIT_AS, max_memory, max_memory);
+    // SIGXCPU at the soft limit, SIGKILL one second later.
+    set(libc::RLIMIT_CPU, cpu_secs, cpu_secs + 1);
+}
+
+#[cfg(not(unix))]
+fn limit_resources(_max_memory: u64, _cpu_secs: u64) {
+    // Windows has no setrlimit: the parent's time limit (it kills the process) still holds;
+    // a job object would add the memory limit.
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn in_thread(bytes: Vec<u8>, timeout: Duration) -> Result<Vec<String>, Problem> {
     install_quiet_panic_hook();
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
@@ -37,35 +238,24 @@ pub fn extract(bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Problem> 
         })
         .map_err(Problem::Io)?;
 
-    let pages = match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(pages))) => pages,
-        Ok(Ok(Err(e))) => return Err(classify(&e.to_string())),
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(Ok(pages))) => Ok(pages),
+        Ok(Ok(Err(e))) => Err(classify(&e.to_string())),
         Ok(Err(payload)) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let msg = panic_message(&*payload);
             tracing::debug!(panic = %msg, "pdf-extract panicked (caught)");
-            return Err(Problem::PdfCorrupt(format!(
+            Err(Problem::PdfCorrupt(format!(
                 "the PDF parser could not read it ({})",
                 first_line(&msg)
-            )));
+            )))
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            return Err(Problem::PdfTimeout { secs: timeout.as_secs() });
+            Err(Problem::PdfTimeout { secs: timeout.as_secs() })
         }
         Err(mpsc::RecvTimeoutError::Disconnected) => {
-            return Err(Problem::PdfCorrupt("the PDF parser stopped without a result".into()));
+            Err(Problem::PdfCorrupt("the PDF parser stopped without a result".into()))
         }
-    };
-
-    let page_count = pages.len();
-    let normalized = normalize_pdf_pages(&pages);
-    if normalized.text.trim().is_empty() {
-        return Err(Problem::PdfNoText { pages: page_count });
     }
-    Ok(Extracted { text: normalized.text, pages: page_count, notices: normalized.notices })
 }
 
 fn classify(message: &str) -> Problem {
@@ -86,11 +276,64 @@ fn install_quiet_panic_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if std::thread::current().name() == Some(THREAD_NAME) {
+            // The extraction thread here, or the extraction process (its main thread).
+            if std::thread::current().name() == Some(THREAD_NAME)
+                || SERVING.load(std::sync::atomic::Ordering::Relaxed)
+            {
                 tracing::debug!(%info, "panic inside PDF extraction (caught)");
             } else {
                 previous(info);
             }
         }));
     });
+}
+
+#[cfg(all(test, unix))]
+mod child_tests {
+    use super::*;
+
+    /// A stand-in extractor: `sh -c SCRIPT` (the limits' arguments become `$0`, `$1`…).
+    fn shell(script: &str) -> Extractor {
+        Extractor {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            max_memory: 256 << 20,
+        }
+    }
+
+    #[test]
+    fn an_extraction_past_its_time_is_killed_not_abandoned() {
+        let started = Instant::now();
+        let e = extract_with(
+            b"%PDF-1.4".to_vec(),
+            Duration::from_millis(500),
+            Some(&shell("echo $$ >&2; exec sleep 30")),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Problem::PdfTimeout { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_process_stopped_by_its_limits_or_answering_nonsense_is_a_clear_problem() {
+        let pdf = || b"%PDF-1.4".to_vec();
+        let t = Duration::from_secs(10);
+        let cpu = extract_with(pdf(), t, Some(&shell("kill -XCPU $$"))).unwrap_err();
+        assert!(matches!(&cpu, Problem::PdfTooCostly(m) if m.contains("CPU time")), "{cpu}");
+        let memory = extract_with(pdf(), t, Some(&shell("kill -ABRT $$"))).unwrap_err();
+        assert!(
+            matches!(&memory, Problem::PdfTooCostly(m) if m.contains("256 MiB of memory")),
+            "{memory}"
+        );
+        let garbage =
+            extract_with(pdf(), t, Some(&shell("cat >/dev/null; echo garbage"))).unwrap_err();
+        assert!(matches!(garbage, Problem::PdfCorrupt(_)), "{garbage}");
+        let pages = extract_with(
+            pdf(),
+            t,
+            Some(&shell(r#"cat >/dev/null; echo '{"pages":["Pump P-101 ok."]}'"#)),
+        )
+        .unwrap();
+        assert_eq!((pages.text.trim(), pages.pages), ("Pump P-101 ok.", 1));
+    }
 }

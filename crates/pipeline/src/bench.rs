@@ -131,7 +131,7 @@ impl Fieldbrief {
         threads: u32,
         path: &Path,
     ) -> Result<NoteBench> {
-        let limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
+        let limits = self.input_limits();
         let doc = fieldbrief_ingest::read_path(path, &limits)?;
         let words = quality::summary_words(&doc.text);
         let target = LengthTarget::choose(Style::Bullets, None, None, words).words;

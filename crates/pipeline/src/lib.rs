@@ -241,6 +241,9 @@ pub struct Fieldbrief {
     power: power::PowerSlot,
     /// Built only when the cloud is permitted and wanted (see `cloud.rs`).
     cloud: Option<cloud::CloudLink>,
+    /// The executable that extracts PDF text in a process of its own (see
+    /// `fieldbrief_ingest::pdf`); without one, a thread of this process does.
+    pdf_extractor: Option<PathBuf>,
 }
 
 impl Fieldbrief {
@@ -257,6 +260,7 @@ impl Fieldbrief {
             local: local::LocalSlot::new(),
             power: power::PowerSlot::default(),
             cloud: None,
+            pdf_extractor: None,
         })
     }
 
@@ -361,6 +365,23 @@ impl Fieldbrief {
         self.local.set_worker(worker, backend);
         self
     }
+
+    /// Extracts PDF text by starting `program` with `fieldbrief_ingest::pdf::PDF_EXTRACT_ARG`
+    /// (normally this executable), under `[limits]`' memory and CPU-time limits: a hostile
+    /// PDF then costs the request, never this process.
+    pub fn with_pdf_extractor(mut self, program: PathBuf) -> Fieldbrief {
+        self.pdf_extractor = Some(program);
+        self
+    }
+
+    /// The input limits of the settings, with the PDF extractor.
+    pub(crate) fn input_limits(&self) -> fieldbrief_ingest::Limits {
+        let mut limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
+        limits.pdf = self.pdf_extractor.clone().map(|program| {
+            fieldbrief_ingest::pdf::Extractor::new(program, self.settings.limits.pdf_memory_mib)
+        });
+        limits
+    }
 }
 
 /// Stable codes for refused inputs, for the ledger (and aggregate reports, which must not
@@ -384,6 +405,7 @@ pub(crate) fn input_error_code(p: &fieldbrief_ingest::Problem) -> &'static str {
         PdfEncrypted => "pdf_encrypted",
         PdfNoText { .. } => "pdf_no_text",
         PdfTimeout { .. } => "pdf_timeout",
+        PdfTooCostly(_) => "pdf_too_costly",
     }
 }
 

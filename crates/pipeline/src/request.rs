@@ -236,7 +236,7 @@ impl Fieldbrief {
         opts: &SummarizeOptions,
         req: &mut Request,
     ) -> Result<Ingested> {
-        let limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
+        let limits = self.input_limits();
         let (mut saved, mut kept, mut draft) = (None, false, None);
         let doc = match input {
             Input::Path(path) => fieldbrief_ingest::read_path(&path, &limits),

@@ -40,8 +40,11 @@ fn notes_in_any_encoding() {
     let text = String::from_utf8(seeds[0].clone()).unwrap();
     let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
     seeds.push([&[0xff, 0xfe][..], &utf16].concat());
-    let limits =
-        fieldbrief_ingest::Limits { max_bytes: 1 << 20, pdf_timeout: Duration::from_secs(2) };
+    let limits = fieldbrief_ingest::Limits {
+        max_bytes: 1 << 20,
+        pdf_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
     for v in variants(&seeds, iterations(3000), 0x6e6f_7465) {
         if let Ok(doc) = fieldbrief_ingest::read_stream(&v[..], "fuzzed note", &limits) {
             assert!(!doc.text.trim().is_empty());
