@@ -3,7 +3,9 @@
 //! outside the clone), serves the real Qwen2.5-Coder-0.5B on loopback as an OpenAI-compatible
 //! endpoint, and the real `fieldbrief` binary talks to it as it would to a cloud: the probe
 //! (`GET /v1/models`), the streamed chat completion (SSE, `stream_options.include_usage`), the
-//! token counts the server reports, the model name it answers with, and the deferred queue.
+//! token counts the server reports, the model name it answers with, what it received after
+//! redaction (its own prompt log), a cancel while it works, a note beyond its context, and the
+//! deferred queue.
 //! The loopback fake in `cloud.rs` covers the faults; this covers what a real server says.
 //!
 //! `FIELDBRIEF_LLAMA_SERVER` names the binary (`scripts/test` sets it); without it the test
@@ -53,11 +55,18 @@ struct Peer {
 
 impl Peer {
     fn start(home: &Home) -> Peer {
+        Peer::start_with(home, &[])
+    }
+
+    /// With more of llama-server's own arguments (`-c 4096` and the rest come first; a later
+    /// `-c` wins).
+    fn start_with(home: &Home, extra: &[&str]) -> Peer {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = home.dir.path().join(format!("llama-server-{port}.log"));
         let child = Command::new(llama_server())
             .args(["-m", s(&qwen()), "--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["-c", "4096", "-t", "2", "-np", "1", "--metrics"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -206,4 +215,91 @@ fn a_refinement_queued_offline_is_sent_to_llama_server_when_it_is_up() {
     assert_eq!(routes, ["deferred", "cloud"], "{shown}");
     assert!(!summaries[1]["text"].as_str().unwrap().trim().is_empty(), "{shown}");
     assert!(home.json_array(&["deferred", "list", "--json"]).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn the_server_receives_placeholders_never_the_personal_data() {
+    let home = Home::new();
+    let prompts = home.dir.path().join("prompts-seen-by-the-server");
+    let peer = Peer::start_with(&home, &["--log-prompts-dir", s(&prompts)]);
+    configure(&home, &peer.endpoint());
+    let note = home.write(
+        "call.md",
+        b"Called Jo Smith on +44 7700 900123 and jo.smith@acme-water.co.uk about pump P-101.\n\
+          Bearing 78 \xc2\xb0C; seal kit SK-22 ordered. PLC at 10.12.0.7 rebooted at 14:05.\n",
+    );
+    let v = home.json(&["summarize", "--json", s(&note)]);
+    assert_eq!(v["route"], "cloud", "{v}");
+    let mut seen = String::new();
+    for entry in std::fs::read_dir(&prompts).expect("the server logged its prompts") {
+        seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    assert!(seen.contains("P-101"), "the server's log holds the prompt: {seen}");
+    for placeholder in ["[EMAIL_1]", "[PHONE_1]", "[IP_1]"] {
+        assert!(seen.contains(placeholder), "{placeholder} not sent: {seen}");
+    }
+    for private in ["jo.smith", "7700 900123", "10.12.0.7"] {
+        assert!(!seen.contains(private), "{private} reached the server: {seen}");
+    }
+}
+
+#[test]
+fn a_cancel_while_the_server_works_stops_the_request_and_the_server_serves_the_next() {
+    let home = Home::new();
+    let peer = Peer::start(&home);
+    configure(&home, &peer.endpoint());
+    let note = home.write("pump.md", NOTE.as_bytes());
+    let mut child = home
+        .command(&["summarize", "--max-words", "400", s(&note)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the server is generating the answer, Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !peer.get("/slots").1.contains("\"is_processing\":true") {
+        assert!(Instant::now() < deadline, "the request never reached the server");
+        assert!(child.try_wait().unwrap().is_none(), "finished before it could be cancelled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted =
+        Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let (code, summaries): (String, i64) = home
+        .sqlite()
+        .query_row(
+            "SELECT error_code, (SELECT count(*) FROM summaries) FROM ledger ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((code.as_str(), summaries), ("cancelled", 0));
+    // The server let go of the request: the next one is served at once.
+    let v = home.json(&["summarize", "--json", "--style", "brief", s(&note)]);
+    assert_eq!(v["route"], "cloud", "{v}");
+}
+
+#[test]
+fn a_note_beyond_the_servers_context_falls_back_on_the_device_and_says_why() {
+    let home = Home::new();
+    // A server with a small context, as a small self-hosted endpoint may have.
+    let peer = Peer::start_with(&home, &["-c", "512"]);
+    configure(&home, &peer.endpoint());
+    let long = fieldbrief_testkit::samples::samples_dir().join("incident-report-long.md");
+    let v = home.json(&["summarize", "--json", s(&long)]);
+    assert_eq!(v["route"], "extractive", "{v}");
+    let failed = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "cloud_failed")
+        .unwrap_or_else(|| panic!("no cloud_failed reason: {v}"));
+    let detail = failed["detail"].as_str().unwrap();
+    assert!(detail.contains("HTTP 400") && detail.contains("context"), "{detail}");
+    assert!(!v["summary"].as_str().unwrap().is_empty());
+    let code: String =
+        home.sqlite().query_row("SELECT error_code FROM ledger", [], |r| r.get(0)).unwrap();
+    assert_eq!(code, "cloud_http_error");
 }

@@ -332,7 +332,8 @@ impl Client {
                 .unwrap_or_default();
             return Err(Attempt::Fatal(CloudError::Status {
                 status: status.as_u16(),
-                body: error_message(&text),
+                // Scrubbed whole, then cut: a key cut in half would slip past the scrub.
+                body: error_message(&scrub(&text, self.key.as_ref())),
             }));
         }
         let is_json = response

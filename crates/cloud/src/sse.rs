@@ -27,30 +27,37 @@ pub(crate) struct Parser {
 impl Parser {
     pub fn feed(&mut self, bytes: &[u8], on_text: &mut dyn FnMut(&str)) -> Result<(), String> {
         self.buffer.extend_from_slice(bytes);
-        loop {
-            let Some((end, sep)) = find_event_end(&self.buffer, self.scanned) else {
+        // Events are taken from `start` on, and the buffer is compacted once at the end: each
+        // byte is looked at a bounded number of times, however many events a read holds.
+        let mut start = 0;
+        let result = loop {
+            let Some((end, sep)) = find_event_end(&self.buffer[start..], self.scanned) else {
                 // A boundary may start in the last three bytes; the rest needs no new look.
-                self.scanned = self.buffer.len().saturating_sub(3);
-                if self.buffer.len() > MAX_EVENT_BYTES {
-                    return Err(format!(
+                self.scanned = (self.buffer.len() - start).saturating_sub(3);
+                if self.buffer.len() - start > MAX_EVENT_BYTES {
+                    break Err(format!(
                         "event {} is over {MAX_EVENT_BYTES} bytes without an end",
                         self.events + 1
                     ));
                 }
-                return Ok(());
+                break Ok(());
             };
             self.scanned = 0;
-            let event: Vec<u8> = self.buffer.drain(..end + sep).take(end).collect();
-            let event = String::from_utf8(event)
-                .map_err(|_| format!("event {} is not UTF-8", self.events + 1))?;
-            self.event(&event, on_text)?;
+            let event = String::from_utf8(self.buffer[start..start + end].to_vec())
+                .map_err(|_| format!("event {} is not UTF-8", self.events + 1));
+            start += end + sep;
+            if let Err(e) = event.and_then(|event| self.event(&event, on_text)) {
+                break Err(e);
+            }
             if self.text.len() > MAX_ANSWER_BYTES {
-                return Err(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
+                break Err(format!("the answer is over {MAX_ANSWER_BYTES} bytes"));
             }
             if self.done {
-                return Ok(());
+                break Ok(());
             }
-        }
+        };
+        self.buffer.drain(..start);
+        result
     }
 
     fn event(&mut self, event: &str, on_text: &mut dyn FnMut(&str)) -> Result<(), String> {
@@ -119,15 +126,21 @@ impl Parser {
     }
 }
 
-/// Where the first event in `buf` ends (the boundary's start and length), looking from `from`.
+/// Where the first event in `buf` ends (the boundary's start and length: a blank line, `\n\n`
+/// or `\r\n\r\n`), looking from `from`. One pass over the bytes.
 fn find_event_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
-    let tail = &buf[from.min(buf.len())..];
-    let lf = tail.windows(2).position(|w| w == b"\n\n").map(|i| (from + i, 2));
-    let crlf = tail.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (from + i, 4));
-    match (lf, crlf) {
-        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-        (a, b) => a.or(b),
+    let mut i = from.min(buf.len());
+    while let Some(offset) = buf[i..].iter().position(|&b| b == b'\n') {
+        let nl = i + offset;
+        match (buf.get(nl + 1), buf.get(nl + 2)) {
+            (Some(b'\n'), _) => return Some((nl, 2)),
+            (Some(b'\r'), Some(b'\n')) if nl > 0 && buf[nl - 1] == b'\r' => {
+                return Some((nl - 1, 4));
+            }
+            _ => i = nl + 1,
+        }
     }
+    None
 }
 
 fn clip(s: &str) -> String {

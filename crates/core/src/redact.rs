@@ -147,7 +147,24 @@ fn phone_spans(text: &str) -> Vec<(usize, usize)> {
             })
             .map(|(i, _)| m.start() + i + 1)
             .collect();
-        match ends.iter().rev().find(|&&end| is_phone(text, m.start(), end)) {
+        // The longest prefix that is a phone number, unless what follows a complete one is a
+        // phone number of its own ("0171 555 0199 0171 555 0198" is two numbers).
+        let mut best = None;
+        for (i, &end) in ends.iter().enumerate() {
+            if !is_phone(text, m.start(), end) {
+                continue;
+            }
+            best = Some(end);
+            let next = ends.get(i + 1).map(|_| {
+                let rest = &text[end..];
+                end + (rest.len() - rest.trim_start_matches([' ', '.', '-']).len())
+            });
+            if next.is_some_and(|at| text[at..].starts_with(['0', '+', '(']) && phone_at(text, at))
+            {
+                break;
+            }
+        }
+        match best.as_ref() {
             Some(&end) => {
                 spans.push((m.start(), end));
                 pos = end;
@@ -157,6 +174,18 @@ fn phone_spans(text: &str) -> Vec<(usize, usize)> {
         }
     }
     spans
+}
+
+/// Whether a phone number starts at `start` (any prefix of the candidate there).
+fn phone_at(text: &str, start: usize) -> bool {
+    PHONE.find_at(text, start).is_some_and(|m| {
+        m.start() == start
+            && m.as_str().char_indices().any(|(i, c)| {
+                c.is_ascii_digit()
+                    && !m.as_str()[i + 1..].starts_with(|n: char| n.is_ascii_digit())
+                    && is_phone(text, start, start + i + 1)
+            })
+    })
 }
 
 /// Whether `text[start..end]` is a phone number: 8–15 digits, not glued to letters or digits
@@ -279,9 +308,19 @@ mod tests {
                 assert_eq!(restore(&r.text, &r.replacements), note);
             }
         }
-        // Two numbers in a row are two numbers, not one too long to be either.
+        // Two numbers in a row are two numbers, not one too long to be either, nor one that
+        // swallows the start of the next.
         let r = redact("Ring +44 7700 900123 0171 555 0199 or 030 1234567.", &[]);
         assert_eq!(r.text, "Ring [PHONE_1] [PHONE_2] or [PHONE_3].", "{:?}", r.replacements);
+        for pair in [
+            "0171 555 0199 0171 555 0198",
+            "030 1234567 030 7654321",
+            "+33 6 12 34 56 78 030 1234567",
+            "555-123-4567 555-123-4568",
+        ] {
+            let r = redact(pair, &[]);
+            assert_eq!(r.text, "[PHONE_1] [PHONE_2]", "{pair} → {:?}", r.replacements);
+        }
     }
 
     #[test]

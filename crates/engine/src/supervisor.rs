@@ -151,7 +151,7 @@ impl Supervisor {
         // The worker reads notes and model files, never the network: it gets no credential
         // (the cloud's API key above all) from the environment it would otherwise inherit.
         for (name, _) in std::env::vars_os() {
-            if name.to_str().is_some_and(is_credential) {
+            if is_credential(&name.to_string_lossy()) {
                 command.env_remove(&name);
             }
         }
@@ -362,14 +362,33 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Whether an environment variable holds a credential by its name: the cloud's API key
-/// (`FIELDBRIEF_CLOUD_API_KEY`), and the usual `…_API_KEY`, `…_TOKEN`, `…_SECRET`,
-/// `…_PASSWORD` of other tools.
+/// Whether an environment variable holds a credential, by its name: the cloud's API key
+/// (`FIELDBRIEF_CLOUD_API_KEY`), and the usual keys, tokens, secrets, passwords, credentials
+/// and URLs with a password in them of other tools (`AWS_SECRET_ACCESS_KEY`,
+/// `AZURE_OPENAI_KEY`, `GITHUB_TOKEN`, `PGPASSWORD`, `DATABASE_URL`, `SSH_AUTH_SOCK`…).
 pub fn is_credential(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["API_KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS"]
-        .iter()
-        .any(|c| upper.ends_with(c))
+    // Anywhere in the name…
+    const WITHIN: &[&str] = &[
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "CREDENTIAL",
+        "APIKEY",
+        "API_KEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "DATABASE_URL",
+    ];
+    // …or as a whole word of it (`KEY`, but not `KEYBOARD`).
+    const WORDS: &[&str] = &["KEY", "PASS", "PWD", "AUTH", "COOKIE", "SESSION", "DSN"];
+    // `PWD` alone is the working directory, `OLDPWD` the previous one: neither is secret.
+    if upper == "PWD" || upper == "OLDPWD" {
+        return false;
+    }
+    WITHIN.iter().any(|w| upper.contains(w))
+        || upper.split(['_', '-', '.']).any(|part| WORDS.contains(&part))
 }
 
 #[cfg(test)]
@@ -385,7 +404,17 @@ mod tests {
         ] {
             assert!(super::is_credential(secret), "{secret}");
         }
-        for plain in ["PATH", "HOME", "OMP_NUM_THREADS", "GGML_NO_BACKTRACE", "LD_LIBRARY_PATH"] {
+        for plain in [
+            "PATH",
+            "HOME",
+            "PWD",
+            "OMP_NUM_THREADS",
+            "GGML_NO_BACKTRACE",
+            "LD_LIBRARY_PATH",
+            "CUDA_VISIBLE_DEVICES",
+            "FIELDBRIEF_HOME",
+            "KEYBOARD_LAYOUT",
+        ] {
             assert!(!super::is_credential(plain), "{plain}");
         }
     }

@@ -150,11 +150,16 @@ const MAX_DIMS: u32 = 4;
 const MAX_READ_NUMBERS: u64 = 4096;
 /// Strings (or nested arrays) in one array: real vocabularies and merge lists are well below.
 const MAX_ARRAY_ITEMS: u64 = 4 << 20;
+/// Metadata values held in all (a vocabulary and its merges are under a million).
+const MAX_VALUES: u64 = 2 << 20;
 
 struct Cursor<R> {
     r: R,
     pos: u64,
     len: u64,
+    /// Metadata values read so far: one budget for the whole file, so arrays of arrays or many
+    /// keys cannot add up to what one long array may not.
+    values: u64,
 }
 
 impl<R: Read> Cursor<R> {
@@ -219,6 +224,13 @@ impl<R: Read> Cursor<R> {
         what: &dyn Fn() -> String,
         depth: u32,
     ) -> Result<Value, Error> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(Error::Implausible(format!(
+                "more than {MAX_VALUES} metadata values (at {})",
+                what()
+            )));
+        }
         Ok(match type_id {
             0 => Value::U8(self.array::<1>(what)?[0]),
             1 => Value::I8(self.array::<1>(what)?[0] as i8),
@@ -295,7 +307,7 @@ pub fn read_bytes(bytes: &[u8]) -> Result<Gguf, Error> {
 }
 
 pub(crate) fn read_from(r: impl Read, len: u64) -> Result<Gguf, Error> {
-    let mut c = Cursor { r, pos: 0, len };
+    let mut c = Cursor { r, pos: 0, len, values: 0 };
     if len == 0 {
         return Err(Error::NotGguf { found: "an empty file".into() });
     }

@@ -168,6 +168,14 @@ fn an_array_of_millions_of_strings_or_two_tensors_of_one_name_are_refused() {
     let err = inspect_bytes(&b).unwrap_err().to_string();
     assert!(err.contains("5242880 strings or arrays"), "{err}");
 
+    // Short arrays inside an array add up like one long one: one budget for the whole file.
+    let mut w = LlamaSpec::tiny().writer();
+    // (Written as `Skipped`: zeros with the right headers, 600 arrays of 4000 bytes.)
+    let short = Value::Skipped { elem_type: 0, count: 4000 };
+    w.meta("hostile.nested", Value::Array(vec![short; 600]));
+    let err = inspect_bytes(&w.to_bytes()).unwrap_err().to_string();
+    assert!(err.contains("metadata values"), "{err}");
+
     let mut w = LlamaSpec::tiny().writer();
     w.tensor("output_norm.weight", &[64], TensorType::F32, write::Fill::Constant(1.0));
     let err = inspect_bytes(&w.to_bytes()).unwrap_err().to_string();

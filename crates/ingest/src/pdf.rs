@@ -34,21 +34,22 @@ pub struct Extractor {
     pub args: Vec<String>,
     /// The most memory the extraction may use (its address space), in bytes.
     pub max_memory: u64,
+    /// The most text it may hand back, in bytes (as much as a note may be): a bomb that fits
+    /// in memory still does not fill the database.
+    pub max_text: u64,
 }
 
 impl Extractor {
     /// `program` (an executable that handles [`PDF_EXTRACT_ARG`]) with a memory limit in MiB.
-    pub fn new(program: PathBuf, max_memory_mib: u64) -> Extractor {
+    pub fn new(program: PathBuf, max_memory_mib: u64, max_text: u64) -> Extractor {
         Extractor {
             program,
             args: vec![PDF_EXTRACT_ARG.into()],
             max_memory: max_memory_mib.max(64) << 20,
+            max_text,
         }
     }
 }
-
-/// The most text an extraction may hand back: far beyond any report.
-const MAX_OUTPUT: u64 = 256 << 20;
 
 const THREAD_NAME: &str = "fieldbrief-pdf";
 /// Set in the extraction process: its panics are answers, not crashes to print.
@@ -98,7 +99,16 @@ enum Answer {
 
 fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<String>, Problem> {
     let cpu_secs = timeout.as_secs().max(1);
-    let mut child = Command::new(&e.program)
+    let mut command = Command::new(&e.program);
+    // It reads hostile input, and needs nothing from the environment: it gets nothing (no
+    // API key, no token), bar what the platform needs to start a program.
+    command.env_clear();
+    for keep in ["PATH", "SYSTEMROOT", "SystemRoot", "TMPDIR", "TMP", "TEMP"] {
+        if let Some(v) = std::env::var_os(keep) {
+            command.env(keep, v);
+        }
+    }
+    let mut child = command
         .args(&e.args)
         .args(["--max-memory-mib", &(e.max_memory >> 20).to_string()])
         .args(["--cpu-secs", &cpu_secs.to_string()])
@@ -117,28 +127,51 @@ fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<Stri
     std::thread::spawn(move || {
         let _ = stdin.write_all(&bytes);
     });
+    // JSON escaping at most doubles the text (bar control characters); beyond that the
+    // answer is refused unread.
+    let max_answer = e.max_text.saturating_mul(2).saturating_add(1 << 20);
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
-        let _ = stdout.take(MAX_OUTPUT).read_to_end(&mut out);
+        let _ = stdout.take(max_answer + 1).read_to_end(&mut out);
         out
     });
     let deadline = Instant::now() + timeout;
     let status = loop {
-        match child.try_wait().map_err(Problem::Io)? {
-            Some(status) => break status,
-            None if Instant::now() >= deadline => {
+        let waited = child.try_wait();
+        match waited {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            // Past the time limit, or the process cannot be watched: it is stopped either way.
+            other => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(Problem::PdfTimeout { secs: timeout.as_secs() });
+                return Err(match other {
+                    Err(e) => Problem::Io(e),
+                    _ => Problem::PdfTimeout { secs: timeout.as_secs() },
+                });
             }
-            None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
     let out = reader.join().unwrap_or_default();
+    // Cut off at the limit (its writes then fail, whatever it does next): too much text.
+    if out.len() as u64 > max_answer {
+        return Err(Problem::PdfTooCostly(format!(
+            "produced more than {} MiB of text",
+            (e.max_text >> 20).max(1)
+        )));
+    }
     if !status.success() {
         return Err(stopped(status, e.max_memory, cpu_secs));
     }
     match serde_json::from_slice::<Answer>(&out) {
+        Ok(Answer::Pages(pages))
+            if pages.iter().map(|p| p.len() as u64).sum::<u64>() > e.max_text =>
+        {
+            Err(Problem::PdfTooCostly(format!(
+                "produced more than {} MiB of text",
+                (e.max_text >> 20).max(1)
+            )))
+        }
         Ok(Answer::Pages(pages)) => Ok(pages),
         Ok(Answer::Refused(why)) => Err(classify(&why)),
         Ok(Answer::Panicked(why)) => Err(Problem::PdfCorrupt(format!(
@@ -155,16 +188,23 @@ fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> 
     {
         use std::os::unix::process::ExitStatusExt;
         match status.signal() {
-            // Out of CPU time (SIGXCPU, then SIGKILL at the hard limit).
-            Some(libc::SIGXCPU) | Some(libc::SIGKILL) => {
+            // Out of CPU time: SIGXCPU at the soft limit.
+            Some(libc::SIGXCPU) => {
                 return Problem::PdfTooCostly(format!("took more than {cpu_secs} s of CPU time"));
             }
-            // An allocation over the memory limit aborts.
-            Some(libc::SIGABRT) | Some(libc::SIGSEGV) => {
+            // An allocation over the memory limit aborts the process (so would a stack
+            // overflow on absurdly nested objects: the words cover both).
+            Some(libc::SIGABRT) => {
                 return Problem::PdfTooCostly(format!(
-                    "needed more than {} MiB of memory",
+                    "needed more than {} MiB of memory (or nested too deep)",
                     max_memory >> 20
                 ));
+            }
+            // The hard CPU limit, or the system (out of memory), or someone else.
+            Some(libc::SIGKILL) => {
+                return Problem::PdfTooCostly(
+                    "was killed (its CPU-time limit, or the system ran out of memory)".into(),
+                );
             }
             _ => {}
         }
@@ -177,7 +217,9 @@ fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> 
 /// as JSON to standard output. Returns the exit code.
 pub fn serve(max_memory_mib: u64, cpu_secs: u64, max_bytes: u64) -> i32 {
     SERVING.store(true, std::sync::atomic::Ordering::Relaxed);
-    limit_resources(max_memory_mib << 20, cpu_secs);
+    if !limit_resources(max_memory_mib << 20, cpu_secs) {
+        return 4;
+    }
     let mut bytes = Vec::new();
     if std::io::stdin().take(max_bytes).read_to_end(&mut bytes).is_err() {
         return 3;
@@ -198,22 +240,34 @@ pub fn serve(max_memory_mib: u64, cpu_secs: u64, max_bytes: u64) -> i32 {
     }
 }
 
+/// Limits this process's address space and CPU time, never above limits it already has (a
+/// process may lower its hard limits, not raise them). Returns false if a limit could not be
+/// set; the caller then refuses to work without it.
 #[cfg(unix)]
-fn limit_resources(max_memory: u64, cpu_secs: u64) {
-    let set = |resource, soft: u64, hard: u64| {
-        let limit = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
-        // SAFETY: setrlimit reads the struct it is given; nothing else is shared.
-        unsafe { libc::setrlimit(resource, &limit) };
+fn limit_resources(max_memory: u64, cpu_secs: u64) -> bool {
+    let set = |resource, soft: u64, hard: u64| -> bool {
+        let mut current = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes the struct it is given, setrlimit reads it; both are
+        // plain system calls on this process.
+        if unsafe { libc::getrlimit(resource, &mut current) } != 0 {
+            return false;
+        }
+        let cap = |v: u64| (v as libc::rlim_t).min(current.rlim_max);
+        let limit = libc::rlimit { rlim_cur: cap(soft), rlim_max: cap(hard) };
+        unsafe { libc::setrlimit(resource, &limit) == 0 }
     };
-    set(libc::RLIMIT_AS, max_memory, max_memory);
+    // RLIMIT_AS is not enforced on macOS; there only the time limits hold.
+    let memory = set(libc::RLIMIT_AS, max_memory, max_memory);
     // SIGXCPU at the soft limit, SIGKILL one second later.
-    set(libc::RLIMIT_CPU, cpu_secs, cpu_secs + 1);
+    let cpu = set(libc::RLIMIT_CPU, cpu_secs, cpu_secs + 1);
+    memory && cpu
 }
 
 #[cfg(not(unix))]
-fn limit_resources(_max_memory: u64, _cpu_secs: u64) {
+fn limit_resources(_max_memory: u64, _cpu_secs: u64) -> bool {
     // Windows has no setrlimit: the parent's time limit (it kills the process) still holds;
     // a job object would add the memory limit.
+    true
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -298,6 +352,7 @@ mod child_tests {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), script.into()],
             max_memory: 256 << 20,
+            max_text: 1 << 20,
         }
     }
 
@@ -335,5 +390,16 @@ mod child_tests {
         )
         .unwrap();
         assert_eq!((pages.text.trim(), pages.pages), ("Pump P-101 ok.", 1));
+        let killed = extract_with(pdf(), t, Some(&shell("kill -KILL $$"))).unwrap_err();
+        assert!(matches!(&killed, Problem::PdfTooCostly(m) if m.contains("killed")), "{killed}");
+        // More text than a note may be: refused, not read whole.
+        let flood = "cat >/dev/null; head -c 8000000 /dev/zero | tr '\\0' x";
+        let flood = extract_with(pdf(), t, Some(&shell(flood))).unwrap_err();
+        assert!(matches!(&flood, Problem::PdfTooCostly(m) if m.contains("of text")), "{flood}");
+        // Nothing of this process's environment reaches it (HOME is always set here).
+        assert!(std::env::var_os("HOME").is_some());
+        let env = r#"cat >/dev/null; printf '{"pages":["home=%s"]}' "${HOME:-none}""#;
+        let env = extract_with(pdf(), t, Some(&shell(env))).unwrap();
+        assert_eq!(env.text.trim(), "home=none");
     }
 }

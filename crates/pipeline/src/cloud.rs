@@ -183,9 +183,17 @@ impl Fieldbrief {
     /// Whether `note` may leave the laptop now: asked of the database and the settings at the
     /// moment of sending, whatever was decided when the request began (the note kept on this
     /// device since, by the app or another process; the note deleted; the cloud switched off).
-    fn may_send(&self, note: Option<i64>) -> std::result::Result<(), CloudError> {
+    fn may_send(&mut self, note: Option<i64>) -> std::result::Result<(), CloudError> {
+        // The settings as saved now (the app's Settings, or an edit of config.toml, while a
+        // long local summary ran).
+        if let Err(e) = self.reload_settings() {
+            return Err(CloudError::Refused(format!("the settings cannot be read: {e}")));
+        }
         if !self.settings.cloud.enabled {
             return Err(CloudError::Refused("cloud escalation is off".into()));
+        }
+        if self.settings.cloud.work_offline {
+            return Err(CloudError::Refused("\"work offline\" is on".into()));
         }
         let Some(id) = note else { return Ok(()) };
         match self.store.kept_on_device(id) {

@@ -178,7 +178,7 @@ impl Fieldbrief {
             }
             // Kept on this device (or deleted) since the queue looked: refused at the moment of
             // sending, and never to be sent.
-            Err(e) if self.store.kept_on_device(job.note_id)? != Some(false) => {
+            Err(e) if self.store.kept_on_device(job.note_id).map_or(true, |k| k != Some(false)) => {
                 let why = e.to_string();
                 self.store.finish_deferred(
                     job.id,

@@ -47,24 +47,21 @@ impl Home {
     }
 }
 
-/// Creates `root` (and missing parents) readable by its owner alone; an existing data directory
-/// that others can read (one an older version created with the default umask, recognised by
-/// its database or settings) is made private too. Someone else's directory is left alone.
+/// Creates `root` (and missing parents) readable by its owner alone; an existing data
+/// directory of this user that others can read (one an older version created with the default
+/// umask, or one the user made and named) is made private too. Someone else's is left alone.
 fn create_private_dir(root: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
         if !root.exists() {
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root)?;
         }
-        let mode = std::fs::metadata(root)?.permissions().mode();
-        let data_dir =
-            root.join("fieldbrief.sqlite3").exists() || root.join("config.toml").exists();
-        if data_dir && mode & 0o077 != 0 {
-            match std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)) {
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
-                other => other?,
-            }
+        let meta = std::fs::metadata(root)?;
+        // SAFETY: geteuid has no arguments and cannot fail.
+        let ours = meta.uid() == unsafe { libc::geteuid() };
+        if ours && meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))?;
         }
         Ok(())
     }

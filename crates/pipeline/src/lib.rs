@@ -377,8 +377,13 @@ impl Fieldbrief {
     /// The input limits of the settings, with the PDF extractor.
     pub(crate) fn input_limits(&self) -> fieldbrief_ingest::Limits {
         let mut limits = fieldbrief_ingest::Limits::from(&self.settings.limits);
+        let max_text = limits.max_bytes;
         limits.pdf = self.pdf_extractor.clone().map(|program| {
-            fieldbrief_ingest::pdf::Extractor::new(program, self.settings.limits.pdf_memory_mib)
+            fieldbrief_ingest::pdf::Extractor::new(
+                program,
+                self.settings.limits.pdf_memory_mib,
+                max_text,
+            )
         });
         limits
     }

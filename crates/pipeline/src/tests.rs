@@ -358,6 +358,12 @@ fn the_data_directory_is_private_to_its_owner() {
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
     let _fb = open(&dir);
     assert_eq!(mode(&root), 0o700);
+    // So is an empty one the user made and named as the data directory.
+    let named = dir.path().join("named");
+    std::fs::create_dir(&named).unwrap();
+    std::fs::set_permissions(&named, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _fb = Fieldbrief::open(Some(named.clone())).unwrap();
+    assert_eq!(mode(&named), 0o700);
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn gguf_headers_and_metadata() {
     );
     let seeds = [tiny, templated.to_bytes()];
     let mut valid = 0;
-    for v in variants(&seeds, iterations(3000), 0x6775_6766) {
+    for v in variants(&seeds, iterations(1500), 0x6775_6766) {
         if fieldbrief_gguf::read_bytes(&v).and_then(|g| g.validate()).is_ok() {
             valid += 1;
         }
@@ -45,7 +45,7 @@ fn notes_in_any_encoding() {
         pdf_timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    for v in variants(&seeds, iterations(3000), 0x6e6f_7465) {
+    for v in variants(&seeds, iterations(1500), 0x6e6f_7465) {
         if let Ok(doc) = fieldbrief_ingest::read_stream(&v[..], "fuzzed note", &limits) {
             assert!(!doc.text.trim().is_empty());
         }
@@ -63,7 +63,7 @@ fn settings_files() {
             .to_vec(),
     ];
     let mut parsed = 0;
-    for v in variants(&seeds, iterations(3000), 0x636f_6e66) {
+    for v in variants(&seeds, iterations(1500), 0x636f_6e66) {
         if let Ok(text) = std::str::from_utf8(&v) {
             parsed += usize::from(fieldbrief_core::config::Settings::parse(text).is_ok());
         }
@@ -93,7 +93,7 @@ fn signed_catalog_manifests_signatures_and_keys() {
         .is_ok()
     );
     // Manifests the organisation signed, however odd: read or refused, never a panic.
-    for v in variants(&[manifest.clone().into_bytes()], iterations(2000), 0x6361_7461) {
+    for v in variants(&[manifest.clone().into_bytes()], iterations(1000), 0x6361_7461) {
         let _ = Catalog::from_signed_manifest(&v, Some(&signed(&v)), &key, location);
     }
     // Signatures and keys as a network in the middle could change them: refused.
@@ -101,12 +101,12 @@ fn signed_catalog_manifests_signatures_and_keys() {
         signed(manifest.as_bytes()).into_bytes(),
         signer.minisign(manifest.as_bytes(), [1; 8], "timestamp:1").into_bytes(),
     ];
-    for v in variants(&seeds, iterations(2000), 0x7369_676e) {
+    for v in variants(&seeds, iterations(1000), 0x7369_676e) {
         let Ok(sig) = std::str::from_utf8(&v) else { continue };
         let _ = Catalog::from_signed_manifest(manifest.as_bytes(), Some(sig), &key, location);
     }
     let seeds = [signer.public_key().into_bytes(), signer.minisign_public_key([1; 8]).into_bytes()];
-    for v in variants(&seeds, iterations(1000), 0x6b65_7973) {
+    for v in variants(&seeds, iterations(500), 0x6b65_7973) {
         if let Ok(text) = std::str::from_utf8(&v) {
             let _ = PublicKey::parse(text);
         }

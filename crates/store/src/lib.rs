@@ -646,8 +646,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Removes a draft; a discarded draft's text is not left in the WAL either.
     pub fn delete_draft(&self, id: i64) -> Result<bool> {
-        Ok(self.conn.execute("DELETE FROM drafts WHERE id = ?1", [id])? == 1)
+        let deleted = self.conn.execute("DELETE FROM drafts WHERE id = ?1", [id])? == 1;
+        if deleted {
+            self.forget_old_pages()?;
+        }
+        Ok(deleted)
     }
 
     /// Deletes a note and its summaries (and their search entries). Ledger rows stay, as
