@@ -151,7 +151,8 @@ Bearing temperature 78 °C at the drive end. Replaced bearing P/N 6309-2Z-C3; se
             let mut handle = None;
             run_once(&mut handle, &home)
         });
-        while cloud.connections() == 0 {
+        // Sent (the probe's connection alone is not yet the chat request).
+        while !cloud.requests().iter().any(|r| r.path.ends_with("/chat/completions")) {
             assert!(!runner.is_finished(), "the refinement ended before it was sent");
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -176,6 +176,24 @@ impl Fieldbrief {
                 self.store.release_deferred(job.id)?;
                 return Err(Error::Cancelled);
             }
+            // The cloud switched off since the queue looked (refused at the moment of sending,
+            // or stopped while streaming): never to be sent, as for a stop by the watcher.
+            Err(_) if !self.settings.cloud.enabled => {
+                let why =
+                    "not sent: the cloud was switched off before it could be sent".to_string();
+                self.store.finish_deferred(
+                    job.id,
+                    RefinementState::Dropped.as_str(),
+                    &why,
+                    &now(),
+                )?;
+                (RefinementState::Dropped, why, None)
+            }
+            // "Work offline" switched on since: it waits.
+            Err(_) if self.settings.cloud.work_offline => {
+                self.store.release_deferred(job.id)?;
+                (RefinementState::Waiting, "\"work offline\" is on".into(), None)
+            }
             // Kept on this device (or deleted) since the queue looked: refused at the moment of
             // sending, and never to be sent.
             Err(e) if self.store.kept_on_device(job.note_id).map_or(true, |k| k != Some(false)) => {
