@@ -24,7 +24,7 @@ use fieldbrief_pipeline::{
     SettingsView, SummaryReport, VerifyReport,
 };
 use std::any::TypeId;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use ts_rs::{Config, TS, TypeVisitor};
 
@@ -39,7 +39,7 @@ struct Collect<'a> {
     /// Which Rust type took each TypeScript name: two types of one name would be one
     /// declaration in the file, silently the wrong one for one of them.
     names: HashMap<String, &'static str>,
-    seen: std::collections::HashSet<TypeId>,
+    seen: HashSet<TypeId>,
     decls: BTreeMap<String, String>,
 }
 

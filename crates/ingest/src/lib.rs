@@ -378,8 +378,8 @@ mod tests {
             &make_pdf::Layout { lines_per_page: 48, ..Default::default() },
         );
         let started = std::time::Instant::now();
-        let err =
-            pdf::extract(bytes, std::time::Duration::from_millis(1)).expect_err("must time out");
+        let err = pdf::extract_with(bytes, std::time::Duration::from_millis(1), None)
+            .expect_err("must time out");
         assert!(matches!(err, Problem::PdfTimeout { .. }), "{err}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }

@@ -81,11 +81,6 @@ pub fn extract_with(
     Ok(Extracted { text: normalized.text, pages: page_count, notices: normalized.notices })
 }
 
-/// [`extract_with`] on a thread of this process.
-pub fn extract(bytes: Vec<u8>, timeout: Duration) -> Result<Extracted, Problem> {
-    extract_with(bytes, timeout, None)
-}
-
 /// What the extraction process writes on its standard output: the pages, or why not.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,12 +148,15 @@ fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<Stri
         }
     };
     let out = reader.join().unwrap_or_default();
-    // Cut off at the limit (its writes then fail, whatever it does next): too much text.
-    if out.len() as u64 > max_answer {
-        return Err(Problem::PdfTooCostly(format!(
+    let too_much_text = || {
+        Problem::PdfTooCostly(format!(
             "produced more than {} MiB of text",
             (e.max_text >> 20).max(1)
-        )));
+        ))
+    };
+    // Cut off at the limit (its writes then fail, whatever it does next): too much text.
+    if out.len() as u64 > max_answer {
+        return Err(too_much_text());
     }
     if !status.success() {
         return Err(stopped(status, e.max_memory, cpu_secs));
@@ -167,17 +165,11 @@ fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<Stri
         Ok(Answer::Pages(pages))
             if pages.iter().map(|p| p.len() as u64).sum::<u64>() > e.max_text =>
         {
-            Err(Problem::PdfTooCostly(format!(
-                "produced more than {} MiB of text",
-                (e.max_text >> 20).max(1)
-            )))
+            Err(too_much_text())
         }
         Ok(Answer::Pages(pages)) => Ok(pages),
         Ok(Answer::Refused(why)) => Err(classify(&why)),
-        Ok(Answer::Panicked(why)) => Err(Problem::PdfCorrupt(format!(
-            "the PDF parser could not read it ({})",
-            first_line(&why)
-        ))),
+        Ok(Answer::Panicked(why)) => Err(parser_panicked(&why)),
         Err(_) => Err(Problem::PdfCorrupt("the PDF reader gave no readable answer".into())),
     }
 }
@@ -298,10 +290,7 @@ fn in_thread(bytes: Vec<u8>, timeout: Duration) -> Result<Vec<String>, Problem> 
         Ok(Err(payload)) => {
             let msg = panic_message(&*payload);
             tracing::debug!(panic = %msg, "pdf-extract panicked (caught)");
-            Err(Problem::PdfCorrupt(format!(
-                "the PDF parser could not read it ({})",
-                first_line(&msg)
-            )))
+            Err(parser_panicked(&msg))
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
             Err(Problem::PdfTimeout { secs: timeout.as_secs() })
@@ -319,6 +308,10 @@ fn classify(message: &str) -> Problem {
     } else {
         Problem::PdfCorrupt(first_line(message).to_string())
     }
+}
+
+fn parser_panicked(message: &str) -> Problem {
+    Problem::PdfCorrupt(format!("the PDF parser could not read it ({})", first_line(message)))
 }
 
 fn first_line(s: &str) -> &str {

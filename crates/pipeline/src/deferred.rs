@@ -92,12 +92,7 @@ impl Fieldbrief {
             match gate {
                 CloudGate::DeniedForNote | CloudGate::Disabled | CloudGate::NotConfigured => {
                     let why = format!("not sent: {}", gate.describe());
-                    self.store.finish_deferred(
-                        job.id,
-                        RefinementState::Dropped.as_str(),
-                        &why,
-                        &now(),
-                    )?;
+                    self.drop_job(job.id, &why)?;
                     out.push(r(RefinementState::Dropped, why, None));
                     continue;
                 }
@@ -134,6 +129,11 @@ impl Fieldbrief {
         Ok(out)
     }
 
+    /// Ends a queued refinement as dropped, never to be sent, saying why.
+    fn drop_job(&self, job_id: i64, why: &str) -> Result<()> {
+        Ok(self.store.finish_deferred(job_id, RefinementState::Dropped.as_str(), why, &now())?)
+    }
+
     /// Updates the queue with how a refinement ended: its state, detail and (when done) the
     /// request that made the cloud summary. A user's cancel is returned as the error.
     fn settle_refinement(
@@ -145,12 +145,7 @@ impl Fieldbrief {
         Ok(match result {
             Err(Error::Cancelled) if stopped_by == Some(SettingsStop::CloudOff) => {
                 let why = "not finished: the cloud was switched off while it was being sent; its answer was discarded".to_string();
-                self.store.finish_deferred(
-                    job.id,
-                    RefinementState::Dropped.as_str(),
-                    &why,
-                    &now(),
-                )?;
+                self.drop_job(job.id, &why)?;
                 (RefinementState::Dropped, why, None)
             }
             Err(Error::Cancelled) if stopped_by == Some(SettingsStop::WorkOffline) => {
@@ -181,12 +176,7 @@ impl Fieldbrief {
             Err(_) if !self.settings.cloud.enabled => {
                 let why =
                     "not sent: the cloud was switched off before it could be sent".to_string();
-                self.store.finish_deferred(
-                    job.id,
-                    RefinementState::Dropped.as_str(),
-                    &why,
-                    &now(),
-                )?;
+                self.drop_job(job.id, &why)?;
                 (RefinementState::Dropped, why, None)
             }
             // "Work offline" switched on since: it waits.
@@ -198,24 +188,14 @@ impl Fieldbrief {
             // sending, and never to be sent.
             Err(e) if self.store.kept_on_device(job.note_id).map_or(true, |k| k != Some(false)) => {
                 let why = e.to_string();
-                self.store.finish_deferred(
-                    job.id,
-                    RefinementState::Dropped.as_str(),
-                    &why,
-                    &now(),
-                )?;
+                self.drop_job(job.id, &why)?;
                 (RefinementState::Dropped, why, None)
             }
             Err(e) => {
                 let detail = e.to_string();
                 if job.attempts + 1 >= MAX_DEFERRED_ATTEMPTS {
                     let why = format!("gave up after {MAX_DEFERRED_ATTEMPTS} attempts: {detail}");
-                    self.store.finish_deferred(
-                        job.id,
-                        RefinementState::Dropped.as_str(),
-                        &why,
-                        &now(),
-                    )?;
+                    self.drop_job(job.id, &why)?;
                     (RefinementState::Dropped, detail, None)
                 } else {
                     self.store.retry_deferred(job.id, &detail, &now())?;

@@ -57,7 +57,6 @@ struct Gating {
     /// Whether `verdict` is new since the last step (a failed escalation or retry leaves it as
     /// it was, and its failure is already in the reasons).
     fresh: bool,
-    cloud_tried: bool,
     /// Tokens every earlier attempt spent: the ledger counts what the request cost, not only
     /// what produced the final text…
     spent: (usize, usize),
@@ -87,18 +86,11 @@ impl Fieldbrief {
     ) -> Result<Verdict> {
         let producer = producer_of(req.entry.engine.as_deref(), output);
         let verdict = judge(&doc.text, output, req.summary.max_words, producer);
-        let mut g = Gating {
-            producer,
-            verdict,
-            fresh: true,
-            cloud_tried: course.cloud_tried,
-            spent: (0, 0),
-            decoding: None,
-        };
+        let mut g = Gating { producer, verdict, fresh: true, spent: (0, 0), decoding: None };
         loop {
             let cloud_now = if course.gate == CloudGate::Available
                 && course.decision.route != Route::Deferred
-                && !g.cloud_tried
+                && !course.cloud_tried
             {
                 CloudNow::Allowed
             } else {
@@ -154,7 +146,6 @@ impl Fieldbrief {
         req: &mut Request,
         g: &mut Gating,
     ) -> Result<()> {
-        g.cloud_tried = true;
         course.cloud_tried = true;
         if matches!(course.net, NetState::NotProbed { .. }) {
             course.net = self.probe();

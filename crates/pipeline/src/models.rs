@@ -1032,7 +1032,7 @@ fn fetch_small(url: &str) -> std::result::Result<Vec<u8>, String> {
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| e.to_string())?;
-        let r = client.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
+        let mut r = client.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
         if !r.status().is_success() {
             return Err(format!("{url}: the server answered {}", r.status()));
         }
@@ -1041,7 +1041,6 @@ fn fetch_small(url: &str) -> std::result::Result<Vec<u8>, String> {
             return Err(too_large());
         }
         // Read as it comes, and stopped at the limit: a chunked body says no length up front.
-        let mut r = r;
         let mut body = Vec::new();
         while let Some(chunk) = r.chunk().await.map_err(|e| format!("{url}: {e}"))? {
             if (body.len() + chunk.len()) as u64 > SMALL_FILE_LIMIT {
