@@ -13,6 +13,8 @@ pub const COMMANDS: &[&str] = &[
     "feedback",
     "edit_summary",
     "export_markdown",
+    "export_pdf",
+    "notify_finished",
     "history",
     "search_history",
     "open_note",

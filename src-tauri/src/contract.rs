@@ -16,7 +16,7 @@
 
 use crate::error::UiError;
 use crate::shell::GrantedFile;
-use crate::{AppInfo, AppStatus, SummarizeRequest};
+use crate::{AppInfo, AppStatus, Finished, SavedPdf, SummarizeRequest};
 use fieldbrief_core::engine::EngineEvent;
 use fieldbrief_core::ledger::Outcome;
 use fieldbrief_pipeline::{
@@ -87,6 +87,9 @@ fn contract() -> String {
     collect.visit::<SummaryReport>();
     // `feedback`'s argument.
     collect.visit::<Outcome>();
+    // `export_pdf`, `notify_finished`.
+    collect.visit::<SavedPdf>();
+    collect.visit::<Finished>();
     // History and drafts.
     collect.visit::<Draft>();
     collect.visit::<NoteListItem>();

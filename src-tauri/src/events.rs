@@ -50,6 +50,9 @@ events! {
     Dropped = "fieldbrief://dropped" => Vec<GrantedFile>;
     /// A drag over the window starts (`true`) or ends (`false`).
     Drag = "fieldbrief://drag" => bool;
+    /// Fieldbrief was started again: this window was brought to the front, with the files
+    /// the second launch named (already granted).
+    Reopened = "fieldbrief://reopened" => Vec<GrantedFile>;
 }
 
 /// Sends `E` to every window. A window that is gone does not matter: what the event reports

@@ -249,6 +249,43 @@ async fn export_markdown(
     .await
 }
 
+/// Renders note `note_id`'s summary `request_id` as a PDF (the same page as `fieldbrief
+/// export --pdf`) and saves it where the user chooses. `None` when they cancel.
+#[tauri::command]
+async fn export_pdf(
+    app: AppHandle,
+    note_id: i64,
+    request_id: String,
+) -> Result<Option<SavedPdf>, UiError> {
+    blocking(app, move |app, shell| {
+        let pdf = shell.browse()?.export_pdf(note_id, Some(&request_id))?;
+        let target = shell.dialogs.ask(|| {
+            app.dialog()
+                .file()
+                .set_title("Save summary as PDF")
+                .set_file_name(&pdf.suggested_name)
+                .add_filter("PDF", &["pdf"])
+                .blocking_save_file()
+        });
+        let Some(path) = target else { return Ok(None) };
+        write_atomically(&path, &pdf.bytes)
+            .map_err(|e| UiError::failure(format!("Could not save {}: {e}", path.display())))?;
+        Ok(Some(SavedPdf { path, pages: pdf.pages, missing: pdf.missing }))
+    })
+    .await
+}
+
+/// Where a PDF went, and what it could not draw.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SavedPdf {
+    #[cfg_attr(test, ts(type = "string"))]
+    pub path: PathBuf,
+    pub pages: usize,
+    /// Characters the font could not draw (printed as boxes).
+    pub missing: Vec<String>,
+}
+
 #[tauri::command]
 async fn history(
     app: AppHandle,
@@ -532,6 +569,70 @@ async fn clear_api_key(app: AppHandle) -> Result<SettingsView, UiError> {
 }
 
 /// Files dropped on the window are granted and handed to the UI as tokens.
+/// Fieldbrief was started again (`args`, in `cwd`): the running window comes to the front and
+/// opens the notes the second launch named, as if they were dropped on it. The second process
+/// exits without opening anything.
+fn reopened(app: &AppHandle, args: Vec<String>, cwd: String) {
+    tracing::info!(?args, "started again: the running window is brought to the front");
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    let shell = app.state::<Shell>();
+    let files: Vec<GrantedFile> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| std::path::Path::new(&cwd).join(a))
+        .filter(|p| p.is_file())
+        .map(|p| shell.grant(p))
+        .collect();
+    events::emit::<events::Reopened, _>(app, &files);
+}
+
+/// What finished, for a desktop notification.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Finished {
+    Summary,
+    Refinement,
+}
+
+/// Announces finished work on the desktop: the window calls this when a summary or a cloud
+/// refinement finishes while it is not in front. Nothing is sent when the user turned
+/// notifications off (`[ui] notifications`). Returns whether one was sent.
+#[tauri::command]
+async fn notify_finished(app: AppHandle, what: Finished, title: String) -> Result<bool, UiError> {
+    use tauri_plugin_notification::NotificationExt;
+    blocking(app, move |app, shell| {
+        let on = {
+            let mut fb = shell.browse()?;
+            fb.reload_settings()?;
+            fb.settings().ui.notifications
+        };
+        if !on {
+            return Ok(false);
+        }
+        let (heading, body) = match what {
+            Finished::Summary => ("Summary ready", format!("“{title}” is summarized.")),
+            Finished::Refinement => {
+                ("A better summary is ready", format!("“{title}” was refined in the cloud."))
+            }
+        };
+        match app.notification().builder().title(heading).body(body).show() {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                // No notification service (a bare session): the window's own notice stands.
+                tracing::info!(error = %e, "the desktop notification could not be shown");
+                Ok(false)
+            }
+        }
+    })
+    .await
+}
+
 fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
     let tauri::WindowEvent::DragDrop(drag) = event else { return };
     match drag {
@@ -620,7 +721,11 @@ pub fn run() {
     let home = std::env::var_os("FIELDBRIEF_HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
     let shell = Shell::open(home.clone(), worker, Dialogs::from_env());
     let result = tauri::Builder::default()
+        // First: a second launch stops here, before its window, engine worker, refiner or
+        // update checks start (it has only opened the database, which is safe to share).
+        .plugin(tauri_plugin_single_instance::init(reopened))
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(shell)
         .setup(move |app| {
             // Refinements queued while offline run in the background; the window hears of each
@@ -650,6 +755,8 @@ pub fn run() {
             feedback,
             edit_summary,
             export_markdown,
+            export_pdf,
+            notify_finished,
             history,
             search_history,
             open_note,

@@ -7,7 +7,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
@@ -27,6 +27,10 @@ const home = path.join(work, "home");
 const dialogAnswer = path.join(work, "dialog-answer");
 let driver;
 let s;
+/** The desktop's notification service (dunst) and a recorder of what is sent to it. */
+let dunst;
+let dbusMonitor;
+const notificationsLog = path.join(work, "notifications.log");
 let shot = 0;
 
 // WebKitGTK's WebDriver takes a screenshot at the next repaint, and a page with nothing
@@ -158,6 +162,13 @@ before(async () => {
   // The driver's and the app's output go to a file, not to this process's pipes: an app that
   // outlives its session would otherwise hold the test runner's pipe open, and the run would
   // never end.
+  // The desktop around the window: a notification service on the session bus (scripts/e2e
+  // runs the suite under dbus-run-session) and a recorder of every call made to it.
+  assert.ok(process.env.DBUS_SESSION_BUS_ADDRESS, "scripts/e2e runs the suite under dbus-run-session");
+  dunst = spawn("dunst", [], { stdio: "ignore" });
+  dbusMonitor = spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications',member='Notify'"], {
+    stdio: ["ignore", fs.openSync(notificationsLog, "w"), "ignore"],
+  });
   const driverLog = fs.openSync(path.join(artifacts, "driver.log"), "w");
   driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
     stdio: ["ignore", driverLog, driverLog],
@@ -186,6 +197,8 @@ after(async () => {
     if (s) await s.end();
   } finally {
     driver?.kill();
+    dunst?.kill();
+    dbusMonitor?.kill();
     org.server?.closeAllConnections();
     org.server?.close();
     fs.rmSync(work, { recursive: true, force: true });
@@ -264,6 +277,128 @@ test("a PDF opened from the file dialog is summarized", async () => {
   assert.ok((await text("#summary-output")).trim().length > 40);
   assert.match(await text("#doc-info"), /substation-inspection\.pdf: \d+ words · \d+ pages/);
   await screenshot("pdf");
+});
+
+/** The whole X screen (the window and the desktop's notifications), as a PNG. */
+function screenGrab(name) {
+  shot += 1;
+  const file = path.join(artifacts, `${String(shot).padStart(2, "0")}-${name}.png`);
+  execFileSync("import", ["-window", "root", file]);
+  return file;
+}
+
+/** Notify calls seen on the session bus so far: their summaries (titles). */
+function notificationsSent() {
+  const log = fs.readFileSync(notificationsLog, "utf8");
+  return log.split("method call").slice(1).map((call) => [...call.matchAll(/string "([^"]*)"/g)].map((m) => m[1]));
+}
+
+test("the summary saves as a PDF for a work order, and the window prints it alone", async () => {
+  const pdf = path.join(work, "work order", "SS-04 handover.pdf");
+  fs.mkdirSync(path.dirname(pdf), { recursive: true });
+  answerDialogWith(pdf);
+  await click("#export-pdf");
+  await s.waitFor("the PDF", () => fs.existsSync(pdf));
+  await s.waitFor("the toast", async () => (await text("#toast")).startsWith(`Saved to ${pdf}`));
+  // The page as a printer gets it: rendered by poppler, kept as a screenshot.
+  execFileSync("pdftoppm", ["-png", "-r", "70", "-singlefile", pdf, path.join(artifacts, `${String(++shot).padStart(2, "0")}-pdf-page`)]);
+  const pageText = execFileSync("pdftotext", ["-layout", pdf, "-"]).toString().replace(/\s+/g, " ");
+  for (const want of ["Quarterly inspection - Substation SS-04", "Brookfield Business Park", "substation-inspection.pdf", "Route: extractive", "page 1 of 1"]) {
+    assert.ok(pageText.includes(want), `${want} is not on the PDF page: ${pageText}`);
+  }
+  const summaryStart = (await text("#summary-output")).trim().split(/\s+/).slice(1, 6).join(" ");
+  assert.ok(pageText.includes(summaryStart), `the summary (${summaryStart}) is on the page`);
+
+  // Print: the print stylesheet shows the summary with its heading and footer, and none of the
+  // app around it. (WebDriver cannot open the print dialog; its rules are applied to the
+  // screen for the screenshot, exactly as written.)
+  assert.equal(await (await s.find("#print")).property("disabled"), false);
+  assert.match(await text("#print-footer"), /Route: Extractive · Model: extractive/);
+  await s.execute(`
+    const rules = [];
+    for (const sheet of document.styleSheets) for (const r of sheet.cssRules) if (r.media && r.media.mediaText === "print") for (const x of r.cssRules) rules.push(x.cssText);
+    const style = document.createElement("style");
+    style.id = "print-preview";
+    style.textContent = rules.join("\n");
+    document.head.append(style);`);
+  assert.equal(await visible("#app-header"), false, "the header is not printed");
+  assert.equal(await visible("#note-editor"), false, "the note editor is not printed");
+  assert.equal(await visible("#print-header"), true);
+  assert.equal(await visible("#summary-output"), true);
+  await screenshot("print-preview");
+  await s.execute("document.getElementById('print-preview').remove()");
+});
+
+test("text zoom with Ctrl +/−, kept for the next start, and a high-contrast theme", async () => {
+  const size = () => s.execute("return parseFloat(getComputedStyle(document.getElementById('summary-output')).fontSize)");
+  const before = await size();
+  const editor = await s.find("#note-editor");
+  await editor.type(Keys.CONTROL + "=" + Keys.NULL);
+  await editor.type(Keys.CONTROL + "=" + Keys.NULL);
+  await s.waitFor("the larger text", async () => (await size()) > before * 1.25);
+  assert.equal(await s.execute("return document.getElementById('text-size').value"), "1.3");
+  assert.equal(await s.execute("return localStorage.getItem('fieldbrief.textScale')"), "1.3");
+  await screenshot("text-130-percent");
+  await editor.type(Keys.CONTROL + "0" + Keys.NULL);
+  await s.waitFor("the usual size", async () => Math.abs((await size()) - before) < 0.5);
+  await s.execute("const t = document.getElementById('theme'); t.value = 'contrast'; t.dispatchEvent(new Event('change'));");
+  assert.equal(
+    await s.execute("return getComputedStyle(document.body).backgroundColor + ' ' + getComputedStyle(document.body).color"),
+    "rgb(0, 0, 0) rgb(255, 255, 255)",
+  );
+  await screenshot("high-contrast");
+  await s.execute("const t = document.getElementById('theme'); t.value = 'light'; t.dispatchEvent(new Event('change'));");
+});
+
+test("a summary that finishes behind other windows is announced by the desktop, unless turned off", async () => {
+  const before = notificationsSent().length;
+  // The window goes behind another one (the event the desktop sends it).
+  await s.execute("window.dispatchEvent(new Event('blur'))");
+  await summarizeAndWait();
+  await s.waitFor("the notification", async () => notificationsSent().length > before, 15000);
+  const sent = notificationsSent().at(-1);
+  assert.ok(sent.includes("Summary ready"), JSON.stringify(sent));
+  assert.ok(sent.some((x) => x.includes("substation-inspection.pdf")), JSON.stringify(sent));
+  // dunst draws it on the screen: the whole screen, window and notification.
+  await new Promise((r) => setTimeout(r, 500));
+  screenGrab("desktop-notification");
+  // In front, nothing is sent.
+  await s.execute("window.dispatchEvent(new Event('focus'))");
+  await summarizeAndWait();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(notificationsSent().length, before + 1, "a window in front gets no notification");
+  // Turned off in Settings: nothing, even behind other windows.
+  await click("#tab-settings");
+  await s.waitFor("the settings", () => visible("#notifications"));
+  await click("#notifications");
+  await click("#save-settings");
+  await s.waitFor("saved", async () => (await text("#settings-saved")) === "Saved.");
+  assert.match(fs.readFileSync(path.join(home, "config.toml"), "utf8"), /\[ui\]\s*notifications = false/);
+  await click("#tab-summarize");
+  await s.execute("window.dispatchEvent(new Event('blur'))");
+  await summarizeAndWait();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(notificationsSent().length, before + 1, "notifications off: none sent");
+  await s.execute("window.dispatchEvent(new Event('focus'))");
+  await click("#tab-settings");
+  await click("#notifications");
+  await click("#save-settings");
+  await s.waitFor("saved", async () => (await text("#settings-saved")) === "Saved.");
+  await click("#tab-summarize");
+});
+
+test("a second launch brings the running window to the front with the note it was given", async () => {
+  const started = Date.now();
+  const second = spawn(app, [path.join(samples, "pump-inspection.md")], {
+    stdio: "ignore",
+    env: { ...process.env, FIELDBRIEF_HOME: home, FIELDBRIEF_SCRIPTED_DIALOGS: dialogAnswer },
+  });
+  const code = await new Promise((resolve) => second.on("exit", resolve));
+  assert.equal(code, 0, "the second launch hands over and exits");
+  assert.ok(Date.now() - started < 15000, "without loading anything");
+  await s.waitFor("the hand-over", async () => (await text("#toast")).includes("Fieldbrief is already open"));
+  await s.waitFor("the note it was given", async () => (await text("#source-chip")).includes("pump-inspection.md"));
+  await screenshot("second-launch");
 });
 
 test("a corrupt PDF shows a clear error and no summary", async () => {

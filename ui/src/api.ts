@@ -12,12 +12,14 @@ import type {
   Draft,
   EngineEvent,
   Events,
+  Finished,
   GrantedFile,
   ModelEntry,
   NoteListItem,
   NoteRecord,
   Outcome,
   Refinement,
+  SavedPdf,
   SearchHit,
   SettingsForm,
   SettingsView,
@@ -75,6 +77,10 @@ export const api = {
   editSummary: (requestId: string, text: string) => call<void>("edit_summary", { requestId, text }),
   exportMarkdown: (markdown: string, suggestedName: string) =>
     call<string | null>("export_markdown", { markdown, suggestedName }),
+  /** The summary as a PDF (the CLI's `export --pdf` page), saved where the user chooses. */
+  exportPdf: (noteId: number, requestId: string) => call<SavedPdf | null>("export_pdf", { noteId, requestId }),
+  /** Announces finished work on the desktop (the shell checks the user's setting). */
+  notifyFinished: (what: Finished, title: string) => call<boolean>("notify_finished", { what, title }),
   history: (limit?: number) => call<NoteListItem[]>("history", { limit }),
   search: (query: string, limit?: number) => call<SearchHit[]>("search_history", { query, limit }),
   openNote: (id: number) => call<NoteRecord>("open_note", { id }),
@@ -127,6 +133,11 @@ export function onFilesDropped(handler: (files: GrantedFile[]) => void): Promise
 }
 
 /** A drag over the window starts (true) or ends (false). */
+/** Fieldbrief was started again: this window came to the front, with the files named. */
+export function onReopened(handler: (files: GrantedFile[]) => void): Promise<UnlistenFn> {
+  return on("fieldbrief://reopened", handler);
+}
+
 export function onDragging(handler: (active: boolean) => void): Promise<UnlistenFn> {
   return on("fieldbrief://drag", handler);
 }

@@ -225,6 +225,11 @@ export type ErrorKind = "bad_input" | "cancelled" | "failure";
 export type FileKind = "pdf" | "text" | "model";
 
 /**
+ * What finished, for a desktop notification.
+ */
+export type Finished = "summary" | "refinement";
+
+/**
  * A file the user chose in a dialog or dropped on the window. The UI holds only the token:
  * it can name files it was given, never read a path of its own choosing.
  */
@@ -474,6 +479,15 @@ at: string, };
 
 export type Route = "cache" | "local" | "local-chunked" | "cloud" | "extractive" | "deferred";
 
+/**
+ * Where a PDF went, and what it could not draw.
+ */
+export type SavedPdf = { path: string, pages: number, 
+/**
+ * Characters the font could not draw (printed as boxes).
+ */
+missing: Array<string>, };
+
 export type SearchHit = { note_id: number, title: string, created_at: string, 
 /**
  * Where the best match was: `"note"` or `"summary"`.
@@ -500,7 +514,11 @@ redact: { [key in string]: string }, powerMode: PowerOverride, prefer: Preferenc
 /**
  * The connection is metered: models are never downloaded on their own.
  */
-metered: boolean, };
+metered: boolean, 
+/**
+ * A desktop notification when a summary or refinement finishes behind other windows.
+ */
+notifications: boolean, };
 
 /**
  * The form, and what the view shows beside it.
@@ -695,4 +713,5 @@ export type Events = {
   "fieldbrief://model-download": PullProgress,
   "fieldbrief://dropped": Array<GrantedFile>,
   "fieldbrief://drag": boolean,
+  "fieldbrief://reopened": Array<GrantedFile>,
 };

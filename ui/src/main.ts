@@ -1,7 +1,8 @@
 // The app shell: header with the three views, the status bar, theme, keyboard shortcuts.
 
 import "./style.css";
-import { api, onDragging, onFilesDropped, onRefined } from "./api";
+import { api, onDragging, onFilesDropped, onRefined, onReopened } from "./api";
+import { windowInFront } from "./focus";
 import { clear, h } from "./dom";
 import type { Context, View, ViewName } from "./context";
 import { historyView } from "./views/history";
@@ -12,7 +13,10 @@ import { statusBar } from "./views/statusbar";
 import { summarizeView } from "./views/summarize";
 import type { Refinement, UiError } from "./types";
 
-type Theme = "system" | "light" | "dark";
+type Theme = "system" | "light" | "dark" | "contrast";
+
+/** Text sizes offered (Ctrl +/− steps through them, Ctrl 0 goes back to 100 %). */
+export const TEXT_SCALES = [0.85, 1, 1.15, 1.3, 1.5, 1.75, 2];
 
 export async function start(root: HTMLElement): Promise<void> {
   const status = statusBar();
@@ -71,6 +75,7 @@ export async function start(root: HTMLElement): Promise<void> {
     h("option", { value: "system" }, "System theme"),
     h("option", { value: "light" }, "Light"),
     h("option", { value: "dark" }, "Dark"),
+    h("option", { value: "contrast" }, "High contrast"),
   );
   const savedTheme = (localStorage.getItem("fieldbrief.theme") as Theme | null) ?? "system";
   themeSelect.value = savedTheme;
@@ -82,8 +87,28 @@ export async function start(root: HTMLElement): Promise<void> {
   });
   systemDark?.addEventListener("change", () => applyTheme(themeSelect.value as Theme));
 
+  // Text size, for gloves, sunlight and small screens: saved on this laptop like the theme.
+  const sizeSelect = h(
+    "select",
+    { id: "text-size", "aria-label": "Text size", title: "Text size (Ctrl + / Ctrl − / Ctrl 0)" },
+    ...TEXT_SCALES.map((f) => h("option", { value: String(f) }, `Text ${Math.round(f * 100)} %`)),
+  );
+  function setScale(f: number) {
+    const nearest = TEXT_SCALES.reduce((a, b) => (Math.abs(b - f) < Math.abs(a - f) ? b : a));
+    sizeSelect.value = String(nearest);
+    document.documentElement.style.setProperty("--text-scale", String(nearest));
+    localStorage.setItem("fieldbrief.textScale", String(nearest));
+  }
+  setScale(Number(localStorage.getItem("fieldbrief.textScale") ?? "1") || 1);
+  sizeSelect.addEventListener("change", () => setScale(Number(sizeSelect.value)));
+  function stepScale(by: number) {
+    const i = TEXT_SCALES.indexOf(Number(sizeSelect.value));
+    setScale(TEXT_SCALES[Math.min(TEXT_SCALES.length - 1, Math.max(0, i + by))]);
+    ctx.notify(`Text ${Math.round(Number(sizeSelect.value) * 100)} %`);
+  }
+
   const tablist = h("nav", { role: "tablist", "aria-label": "Views" }, ...Object.values(tabs));
-  const header = h("header", { id: "app-header" }, h("h1", {}, "Fieldbrief"), tablist, h("span", { class: "spacer" }), themeSelect);
+  const header = h("header", { id: "app-header" }, h("h1", {}, "Fieldbrief"), tablist, h("span", { class: "spacer" }), sizeSelect, themeSelect);
   const main = h("main", { id: "views" }, summarize.el, history.el, models.el, ledger.el, settings.el);
   // "A better summary is ready": stays until read or dismissed (unlike the toast), with a way
   // to the note.
@@ -101,6 +126,7 @@ export async function start(root: HTMLElement): Promise<void> {
     );
     refined.hidden = false;
     ctx.refreshStatus();
+    if (r.state === "done" && !windowInFront()) void api.notifyFinished("refinement", r.note_title).catch(() => {});
   }
   root.replaceChildren(header, refined, main, status.el, toast);
   root.removeAttribute("aria-busy");
@@ -127,6 +153,12 @@ export async function start(root: HTMLElement): Promise<void> {
   });
 
   document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && ["+", "=", "-", "_", "0"].includes(e.key)) {
+      if (e.key === "0") setScale(1);
+      else stepScale(e.key === "-" || e.key === "_" ? -1 : 1);
+      e.preventDefault();
+      return;
+    }
     if (e.altKey && ["1", "2", "3", "4", "5"].includes(e.key)) {
       show((["summarize", "history", "models", "ledger", "settings"] as ViewName[])[Number(e.key) - 1]);
       e.preventDefault();
@@ -159,6 +191,14 @@ export async function start(root: HTMLElement): Promise<void> {
     summarize.filesDropped(files);
   });
   void onDragging((active) => summarize.dragging(active));
+  // Started again: this window is the one (the second launch exits), with its files.
+  void onReopened((files) => {
+    ctx.notify("Fieldbrief is already open: here it is.");
+    if (files.length) {
+      show("summarize");
+      summarize.filesDropped(files);
+    }
+  });
   void onRefined(announceRefined);
   // Keeps the status bar's battery, mode and cloud state current.
   setInterval(() => {

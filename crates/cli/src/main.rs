@@ -50,6 +50,10 @@ enum Command {
     /// Run an evaluation set (JSONL: note, reference, key facts) through each route and
     /// compare them: ROUGE-L, key-fact recall, length compliance, latency, cost.
     Eval(EvalArgs),
+    /// A note's summary as a PDF for a work order or a customer (`--pdf`), or as Markdown:
+    /// title, date, site, source and style, the summary (the technician's edit if there is
+    /// one), and the route, model version and quality flags in the footer.
+    Export(ExportArgs),
     /// Cloud refinements queued while offline.
     #[command(subcommand)]
     Deferred(DeferredCommand),
@@ -153,6 +157,25 @@ enum CloudCommand {
     SetKey,
     /// Remove the API key from the OS keychain.
     ClearKey,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The note's id (see `fieldbrief history list`).
+    id: i64,
+    /// A PDF (A4, the font embedded) instead of Markdown.
+    #[arg(long)]
+    pdf: bool,
+    /// Which of the note's summaries (a request id); the latest when absent.
+    #[arg(long, value_name = "REQUEST_ID")]
+    request: Option<String>,
+    /// Where to write it, `-` for standard output. Default: a PDF named after the note in the
+    /// current folder; Markdown on standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print what was written as JSON (path, pages, characters the font cannot draw).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -498,6 +521,61 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+fn export(fb: Fieldbrief, args: ExportArgs) -> anyhow::Result<()> {
+    let (bytes, report) = if args.pdf {
+        let pdf = fb.export_pdf(args.id, args.request.as_deref())?;
+        let report = serde_json::to_value(&pdf)?;
+        (pdf.bytes, report)
+    } else {
+        let (sheet, request_id) = fb.printable(args.id, args.request.as_deref())?;
+        let report = serde_json::json!({ "note_id": args.id, "request_id": request_id });
+        (sheet.to_markdown().into_bytes(), report)
+    };
+    let target = match &args.output {
+        Some(p) if p.as_os_str() == "-" => None,
+        Some(p) => Some(p.clone()),
+        None if args.pdf => {
+            Some(PathBuf::from(report["suggested_name"].as_str().unwrap_or("summary.pdf")))
+        }
+        None => None,
+    };
+    let Some(path) = target else {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)?;
+        return Ok(out.flush()?);
+    };
+    fieldbrief_pipeline::write_atomically(&path, &bytes)
+        .map_err(|e| UsageError(format!("writing {}: {e}", path.display())))?;
+    let missing: Vec<&str> = report["missing"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|c| c.as_str()).collect())
+        .unwrap_or_default();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: the font {} cannot draw {} (they print as boxes); set FIELDBRIEF_PDF_FONT to a font that can",
+            report["font"].as_str().unwrap_or("?"),
+            missing.join(" ")
+        );
+    }
+    if args.json {
+        let mut report = report;
+        report["path"] = serde_json::json!(path);
+        report["bytes"] = serde_json::json!(bytes.len());
+        render::json(&report)
+    } else {
+        match report["pages"].as_u64() {
+            Some(pages) => eprintln!(
+                "wrote {} ({pages} page{})",
+                path.display(),
+                if pages == 1 { "" } else { "s" }
+            ),
+            None => eprintln!("wrote {}", path.display()),
+        }
+        Ok(())
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     // Usage is checked before the data directory is touched.
     let open = |home| -> anyhow::Result<Fieldbrief> {
@@ -609,6 +687,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             open(cli.home)?.feedback(&request_id, outcome)?;
             Ok(())
         }
+        Command::Export(args) => export(open(cli.home)?, args),
         Command::Status(JsonFlag { json }) => render::status(&open(cli.home)?.status()?, json),
         Command::Deferred(DeferredCommand::List { all, json }) => {
             render::deferred(&open(cli.home)?.deferred(all)?, json)

@@ -226,6 +226,43 @@ fn a_catalog_with_a_bad_signature_is_refused() {
 }
 
 #[test]
+fn a_legacy_minisign_signature_is_refused_unless_the_setting_allows_it() {
+    let home = Home::new();
+    let org = Org::new();
+    let id = [4, 2, 4, 2, 4, 2, 4, 2];
+    let key = org.signer.minisign_public_key(id).lines().nth(1).unwrap().to_string();
+    let write_config = |extra: &str| {
+        home.config(&format!(
+            "[models]\ncatalog_url = \"{}\"\ncatalog_public_key = \"{key}\"\nmin_free_mib = 0\n{extra}",
+            org.server.url("catalog.json")
+        ))
+    };
+    write_config("");
+    let (manifest, _) = org.publish(&[org.file("tiny-1.gguf", &model_bytes(1))], &org.signer);
+    let legacy = org.signer.minisign_legacy(&manifest, id, "timestamp:1 file:catalog.json");
+    org.replay(&manifest, legacy.as_bytes());
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    let err = cat["error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("legacy minisign signature") && err.contains("allow_legacy_signatures"),
+        "{cat}"
+    );
+    assert_eq!(cat["source"], "built-in catalog");
+
+    write_config("allow_legacy_signatures = true\n");
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert!(cat["error"].is_null(), "{cat}");
+    assert_eq!(cat["signed_by"], "Acme Field Ops", "{cat}");
+
+    // minisign's own default (prehashed) needs no setting.
+    write_config("");
+    let current = org.signer.minisign(&manifest, id, "timestamp:2 file:catalog.json");
+    org.replay(&manifest, current.as_bytes());
+    let cat = home.json(&["models", "catalog", "--refresh", "--json"]);
+    assert!(cat["error"].is_null(), "{cat}");
+}
+
+#[test]
 fn an_older_signed_catalog_replayed_is_refused_and_the_newer_one_kept_is_used() {
     let home = Home::new();
     let org = Org::new();

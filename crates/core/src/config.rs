@@ -18,6 +18,23 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub cache: CacheSettings,
     pub cost: crate::cost::CostSettings,
+    pub ui: UiSettings,
+}
+
+/// `[ui]`: the desktop app's behaviour (its looks, theme and text size, are kept per laptop
+/// by the window itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSettings {
+    /// A desktop notification when a summary or a cloud refinement finishes while the window
+    /// is not in front.
+    pub notifications: bool,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings { notifications: true }
+    }
 }
 
 /// `[cache]`: the offline response cache.
@@ -207,6 +224,9 @@ pub struct ModelSettings {
     /// The public half of the organisation's signing key (raw Ed25519 in base64, or a minisign
     /// public key). Without it an organisation catalog is refused.
     pub catalog_public_key: Option<String>,
+    /// Accept legacy minisign signatures (not prehashed: minisign before 0.8, or `-l`) on the
+    /// organisation's catalog. Off: such a catalog is refused with the reason.
+    pub allow_legacy_signatures: bool,
     /// Look for new versions in the organisation's catalog when online.
     pub check_updates: bool,
     /// The connection is metered: never download on its own (updates are offered only).
@@ -230,6 +250,7 @@ impl Default for ModelSettings {
             active: None,
             catalog_url: None,
             catalog_public_key: None,
+            allow_legacy_signatures: false,
             check_updates: true,
             metered: false,
             keep_previous: 1,

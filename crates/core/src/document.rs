@@ -92,6 +92,19 @@ pub fn content_hash(text: &str) -> String {
     out
 }
 
+/// Where the work was done, when the note says so in a labelled line near its top
+/// ("Site: Riverside substation", "**Location:** bay 4"), for the printed summary's header.
+pub fn site_of(text: &str) -> Option<String> {
+    const LABELS: &[&str] = &["site", "location", "customer site", "plant", "facility", "station"];
+    text.lines().take(20).find_map(|line| {
+        let line = line.trim().trim_start_matches(['-', '*', '#', ' ']).replace("**", "");
+        let (label, value) = line.split_once(':')?;
+        let value = value.trim();
+        (LABELS.contains(&label.trim().to_lowercase().as_str()) && !value.is_empty())
+            .then(|| value.chars().take(120).collect())
+    })
+}
+
 /// The first non-empty line without Markdown heading marks, at most 80 characters.
 pub fn title_of(text: &str) -> String {
     let line = text
@@ -110,6 +123,26 @@ pub fn title_of(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_site_is_read_from_a_labelled_line_near_the_top() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "# Handover\n\n**Site:** Brackenfield Foods, Wakefield bakery\n",
+                Some("Brackenfield Foods, Wakefield bakery"),
+            ),
+            ("Pump check\nLocation: Riverside PS, bay 4", Some("Riverside PS, bay 4")),
+            ("- Customer site: Unit 7", Some("Unit 7")),
+            ("Site:\nnothing on the line", None),
+            ("The site manager: agreed", None),
+            ("No labels at all.", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(site_of(text).as_deref(), *want, "{text:?}");
+        }
+        let late = format!("{}Site: too far down", "line\n".repeat(25));
+        assert_eq!(site_of(&late), None);
+    }
 
     #[test]
     fn hash_is_of_the_text_only() {

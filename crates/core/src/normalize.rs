@@ -5,10 +5,17 @@
 //! note. Normalisation never drops words: it only changes whitespace, removes invisible
 //! characters, and for PDFs removes running headers/footers and re-joins hyphenated words, each
 //! reported as a notice.
+//!
+//! Text is Unicode NFC (a composed and a decomposed "é" are one character), and typographic
+//! ligatures that PDFs produce ("ﬁ", "ﬂ", …) are spelled out, so search, the cache and the
+//! fact checks see the letters. Other compatibility characters ("µ", "²", "½") are kept as
+//! written: NFKC would turn a measurement's "m²" into "m2".
 
 use regex::Regex;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
+use unicode_normalization::UnicodeNormalization;
 
 /// Normalise decoded text: LF line endings, no BOM or invisible format characters, no trailing
 /// spaces, at most one blank line in a row, no leading/trailing blank lines.
@@ -50,7 +57,32 @@ pub fn normalize_text(raw: &str) -> String {
         blank_run = 0;
         out.push_str(line);
     }
-    out
+    // (Edition 2024: the borrow of `out` ends before the `else`.)
+    if let Cow::Owned(c) = canonical(&out) { c } else { out }
+}
+
+/// `text` in NFC with typographic ligatures spelled out: the form notes are stored, hashed,
+/// searched and fact-checked in. Borrowed when it already is (the usual case).
+pub fn canonical(text: &str) -> Cow<'_, str> {
+    let ligature = |c: char| ('\u{FB00}'..='\u{FB06}').contains(&c);
+    let quick_nfc = unicode_normalization::is_nfc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes;
+    if quick_nfc && !text.chars().any(ligature) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.nfc() {
+        match c {
+            '\u{FB00}' => out.push_str("ff"),
+            '\u{FB01}' => out.push_str("fi"),
+            '\u{FB02}' => out.push_str("fl"),
+            '\u{FB03}' => out.push_str("ffi"),
+            '\u{FB04}' => out.push_str("ffl"),
+            '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The result of normalising a PDF's pages.
@@ -195,6 +227,23 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(normalize_text(input), *want, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn text_is_nfc_with_ligatures_spelled_out_and_units_kept() {
+        let decomposed = "Re\u{301}sume\u{301}: pre\u{301}-check";
+        assert_eq!(normalize_text(decomposed), "Résumé: pré-check");
+        assert_eq!(
+            normalize_text(decomposed),
+            normalize_text("Résumé: pré-check"),
+            "composed and decomposed are one note"
+        );
+        assert_eq!(normalize_text("\u{FB01}lter o\u{FB00} \u{FB02}ow"), "filter off flow");
+        // Compatibility characters that carry meaning in a measurement stay.
+        assert_eq!(normalize_text("12 µF, 4 m², ½ turn, 1.8 GΩ"), "12 µF, 4 m², ½ turn, 1.8 GΩ");
+        assert!(matches!(canonical("plain ASCII and é"), Cow::Borrowed(_)));
+        // The Ohm sign (U+2126) is NFC-equivalent to Omega, so the figure reads the same.
+        assert_eq!(canonical("1.8 G\u{2126}"), "1.8 GΩ");
     }
 
     #[test]

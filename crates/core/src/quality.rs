@@ -39,16 +39,21 @@ pub fn summary_words(summary: &str) -> usize {
 /// "12 V" and "vcb-2019-06631" its "VCB-2019-06631", while "12.5 V" or "VCB-2019-06632" is not.
 pub fn invented_facts(note: &str, summary: &str) -> Vec<String> {
     let squashed_note = squash(note);
-    facts::extract(summary)
+    facts::extract(&crate::normalize::canonical(summary))
         .into_iter()
         .filter(|f| !squashed_note.contains(&squash(&f.text)))
         .map(|f| f.text)
         .collect()
 }
 
-/// `text` without white space or Markdown emphasis, lower-cased: how figures are compared.
+/// `text` in canonical form (NFC, ligatures spelled out), without white space or Markdown
+/// emphasis, lower-cased: how figures are compared.
 pub(crate) fn squash(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace() && *c != '*').flat_map(char::to_lowercase).collect()
+    crate::normalize::canonical(text)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Every check of [`assess`], plus `not_copied`: a model's summary that is mostly long
@@ -239,7 +244,7 @@ pub fn assess(note: &str, summary: &str, max_words: usize) -> Verdict {
 /// one per 25 words of the length budget, and at least half of that must be there.
 fn key_facts(note: &str, summary: &str, max_words: usize) -> (usize, usize, Vec<String>) {
     use facts::FactKind::*;
-    let mut key: Vec<String> = facts::extract(note)
+    let mut key: Vec<String> = facts::extract(&crate::normalize::canonical(note))
         .into_iter()
         .filter(|f| {
             matches!(f.kind, SerialNumber | PartNumber | ErrorCode | Measurement | Identifier)
@@ -331,6 +336,17 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn figures_compare_in_canonical_form() {
+        // The note's Ohm sign (U+2126, as some meters' exports write it) is the summary's
+        // Omega: the same figure, neither invented nor missing.
+        let note = "Insulation test.\nL1 to earth 1.8 G\u{2126}, L2 to earth 2.1 G\u{2126}.";
+        let summary = "L1 1.8 GΩ and L2 2.1 GΩ to earth.";
+        assert!(invented_facts(note, summary).is_empty(), "{:?}", invented_facts(note, summary));
+        let (kept, expected, missing) = key_facts(note, summary, 50);
+        assert_eq!((kept, expected), (2, 2), "missing {missing:?}");
+    }
 
     const NOTE: &str = "Pump P-101 ran at 4.2\nbar. Fault **E104** cleared. Seal replaced.";
 

@@ -26,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub mod thermal;
+
 pub const TRACE_ENV: &str = "FIELDBRIEF_POWER_TRACE";
 
 #[derive(Debug, thiserror::Error)]
@@ -195,8 +197,9 @@ impl PowerMonitor {
 /// Batteries and sensors through the OS.
 struct System {
     batteries: Option<starship_battery::Manager>,
-    components: sysinfo::Components,
-    system: sysinfo::System,
+    components: Option<sysinfo::Components>,
+    system: Option<sysinfo::System>,
+    throttle: thermal::Throttle,
 }
 
 impl System {
@@ -208,9 +211,17 @@ impl System {
                 None
             }
         };
-        let mut system = sysinfo::System::new();
-        system.refresh_cpu_usage();
-        System { batteries, components: sysinfo::Components::new_with_refreshed_list(), system }
+        let unreadable = |what: &str, e: sysinfo::Error| {
+            tracing::info!(error = %e, "{what} cannot be read");
+        };
+        let mut system = sysinfo::System::new().map_err(|e| unreadable("CPU load", e)).ok();
+        if let Some(system) = &mut system {
+            system.refresh_cpu_usage();
+        }
+        let components = sysinfo::Components::new_with_refreshed_list()
+            .map_err(|e| unreadable("temperature sensors", e))
+            .ok();
+        System { batteries, components, system, throttle: thermal::Throttle::new() }
     }
 
     fn battery(&self) -> Option<Battery> {
@@ -230,7 +241,8 @@ impl System {
         } else {
             all.iter().map(|b| b.state_of_charge().get::<percent>()).sum::<f32>() / all.len() as f32
         };
-        // "Unknown" is what a plugged-in battery held below full by a charge limit reports.
+        // A plugged-in battery held below full by a charge limit reports "paused" (Linux's
+        // "Not charging", macOS's paused charging) or "unknown": on AC either way.
         let on_ac = !all.iter().any(|b| matches!(b.state(), State::Discharging | State::Empty));
         let time_to_empty_s = if on_ac {
             None
@@ -247,11 +259,10 @@ impl System {
     }
 
     fn cpu_celsius(&mut self) -> Option<f32> {
-        self.components.refresh(true);
+        let components = self.components.as_mut()?;
+        components.refresh(true);
         // The hottest CPU-ish sensor; any sensor when none is labelled as the CPU's.
-        let readings: Vec<(String, f32)> = self
-            .components
-            .list()
+        let readings: Vec<(String, f32)> = components
             .iter()
             .filter_map(|c| {
                 c.temperature()
@@ -272,13 +283,16 @@ impl Source for System {
     }
 
     fn readings(&mut self) -> Vec<Snapshot> {
-        self.system.refresh_cpu_usage();
-        let load = self.system.global_cpu_usage() / 100.0;
+        let load = self.system.as_mut().map(|s| {
+            s.refresh_cpu_usage();
+            s.global_cpu_usage() / 100.0
+        });
+        let thermal = self.throttle.read();
         vec![Snapshot {
             battery: self.battery(),
-            cpu_celsius: self.cpu_celsius(),
-            throttling: false,
-            cpu_load: (load.is_finite() && load > 0.0).then_some(load.min(1.0)),
+            cpu_celsius: self.cpu_celsius().or(thermal.zone_celsius),
+            throttling: thermal.throttling,
+            cpu_load: load.filter(|l| l.is_finite() && *l > 0.0).map(|l| l.min(1.0)),
         }]
     }
 }
@@ -364,7 +378,7 @@ impl Source for Trace {
 /// This machine's memory in bytes (for the ledger's device class); `None` where the OS does
 /// not say.
 pub fn total_memory_bytes() -> Option<u64> {
-    let mut system = sysinfo::System::new();
+    let mut system = sysinfo::System::new().ok()?;
     system.refresh_memory();
     Some(system.total_memory()).filter(|b| *b > 0)
 }
@@ -372,6 +386,7 @@ pub fn total_memory_bytes() -> Option<u64> {
 /// Physical CPU cores (hyperthreads not counted); the logical CPU count where unknown.
 pub fn physical_cores() -> usize {
     sysinfo::System::physical_core_count()
+        .ok()
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -468,6 +483,91 @@ mod tests {
                 .to_string();
             assert!(e.contains(want), "{e}");
         }
+    }
+
+    /// Replays a sysfs trace (`scripts/record-thermal`'s format) through the system source
+    /// and the governor: (seconds, reading, state) per step.
+    #[cfg(target_os = "linux")]
+    fn replay(trace: &str) -> Vec<(u64, thermal::Reading, PowerState)> {
+        let root = tempfile::tempdir().unwrap();
+        let mut reader = thermal::Throttle::at(root.path().to_path_buf());
+        let system = System {
+            batteries: None,
+            components: None,
+            system: None,
+            throttle: thermal::Throttle::at(root.path().to_path_buf()),
+        };
+        let mut monitor =
+            PowerMonitor::with(Box::new(system), Override::Auto, Duration::ZERO, None);
+        let mut steps: Vec<(u64, Vec<(&str, &str)>)> = Vec::new();
+        for line in trace.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            if let Some(at) = line.strip_prefix('@') {
+                steps.push((at.trim().parse().unwrap(), Vec::new()));
+            } else {
+                let (path, value) = line.split_once(' ').unwrap();
+                steps.last_mut().unwrap().1.push((path, value));
+            }
+        }
+        let mut out = Vec::new();
+        for (at, files) in steps {
+            for (path, value) in files {
+                let path = root.path().join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, format!("{value}\n")).unwrap();
+            }
+            let reading = reader.read();
+            out.push((at, reading, monitor.state()));
+        }
+        out
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_recorded_thermal_trace_drives_the_power_mode() {
+        let steps = replay(include_str!("../tests/data/thermal-intel-laptop.trace"));
+        let seen: Vec<(u64, bool, Option<f32>, Mode)> = steps
+            .iter()
+            .map(|(at, r, s)| (*at, r.throttling, s.snapshot.cpu_celsius, s.mode))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                // Cool: no battery and no sysinfo sensor, the x86 package zone stands in.
+                (0, false, Some(52.0), Mode::Performance),
+                // Hot, but below the passive trip and the counters still: not throttling.
+                (5, false, Some(84.0), Mode::Balanced),
+                // The passive trip point reached, the counters rising.
+                (10, true, Some(99.0), Mode::Saver),
+                // Below the trip, counters still, but the processor cooling device is engaged
+                // (the hottest CPU zone is now ACPI's).
+                (15, true, Some(88.0), Mode::Saver),
+                // Released: out of saver once below 80 °C.
+                (20, false, Some(73.0), Mode::Balanced),
+                (25, false, Some(55.0), Mode::Performance),
+            ]
+        );
+        assert_eq!(steps[2].2.thermal, Thermal::Throttling);
+        assert!(steps[2].2.describe().contains("(throttling)"), "{}", steps[2].2.describe());
+        assert!(!steps[0].2.missing.contains(&"no temperature sensor"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn each_throttle_signal_alone_counts_and_nothing_readable_is_not_throttling() {
+        let only_counters = "@ 0\ndevices/system/cpu/cpu0/thermal_throttle/core_throttle_count 5\n\
+                             @ 1\n\
+                             @ 2\ndevices/system/cpu/cpu0/thermal_throttle/core_throttle_count 6\n";
+        let r: Vec<bool> = replay(only_counters).iter().map(|(_, r, _)| r.throttling).collect();
+        assert_eq!(r, [false, false, true], "a rise between readings, not a high count");
+        let amd = "@ 0\nclass/thermal/thermal_zone0/type k10temp\nclass/thermal/thermal_zone0/temp 91000\n\
+                   class/thermal/thermal_zone0/trip_point_0_type passive\nclass/thermal/thermal_zone0/trip_point_0_temp 90000\n";
+        assert!(replay(amd)[0].1.throttling);
+        let clamp = "@ 0\nclass/thermal/cooling_device3/type intel_powerclamp\nclass/thermal/cooling_device3/cur_state 10\n";
+        assert!(replay(clamp)[0].1.throttling);
+        let fan = "@ 0\nclass/thermal/cooling_device0/type Fan\nclass/thermal/cooling_device0/cur_state 5\n\
+                   class/thermal/thermal_zone0/type acpitz\nclass/thermal/thermal_zone0/temp garbage\n";
+        assert_eq!(replay(fan)[0].1, thermal::Reading { throttling: false, zone_celsius: None });
+        assert_eq!(replay("@ 0\n")[0].1, thermal::Reading::default());
     }
 
     #[test]

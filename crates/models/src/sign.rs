@@ -4,9 +4,11 @@
 //! - **raw Ed25519**: the public key is 32 bytes in base64; the signature file holds the 64-byte
 //!   signature of the manifest's exact bytes in base64;
 //! - **minisign**: the public key is minisign's base64 line (`Ed` + key id + key); the signature
-//!   file is what `minisign -S` writes. Both the legacy (`Ed`, the message itself) and the
-//!   default prehashed (`ED`, BLAKE2b-512 of the message) forms are checked, and so is the
-//!   global signature over the trusted comment; the key ids must match.
+//!   file is what `minisign -S` writes, checked by `minisign-verify` (by minisign's author):
+//!   the prehashed form (`ED`, BLAKE2b-512 of the message, minisign's default since 0.8), the
+//!   global signature over the trusted comment, and the key id. A legacy signature (`Ed`, over
+//!   the message itself) is refused unless [`PublicKey::allow_legacy`] says otherwise (the
+//!   setting `[models] allow_legacy_signatures`).
 
 use crate::{Error, Result};
 use base64::Engine as _;
@@ -19,11 +21,13 @@ pub struct PublicKey {
     key: VerifyingKey,
     /// minisign's key id, when the key came in minisign's format.
     key_id: Option<[u8; 8]>,
+    /// Whether a legacy (not prehashed) minisign signature is accepted.
+    allow_legacy: bool,
 }
 
 impl PublicKey {
     /// Parses a raw Ed25519 key (base64 of 32 bytes) or a minisign public key (the base64
-    /// line of a `.pub` file, or the whole file).
+    /// line of a `.pub` file, or the whole file). Legacy minisign signatures are refused.
     pub fn parse(text: &str) -> Result<PublicKey> {
         let line = text
             .lines()
@@ -50,72 +54,26 @@ impl PublicKey {
         let key = VerifyingKey::from_bytes(&raw).map_err(|e| {
             Error::BadInput(format!("the catalog public key is not a valid Ed25519 key: {e}"))
         })?;
-        Ok(PublicKey { key, key_id })
+        Ok(PublicKey { key, key_id, allow_legacy: false })
+    }
+
+    /// Accepts legacy minisign signatures (made by minisign before 0.8, or with `-l`) when
+    /// `allow` is true.
+    pub fn allow_legacy(mut self, allow: bool) -> PublicKey {
+        self.allow_legacy = allow;
+        self
     }
 
     /// Checks `signature` (the text of the signature file) over `message`.
     pub fn verify(&self, message: &[u8], signature: &str) -> Result<()> {
-        let lines: Vec<&str> = signature.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         let refused =
             |why: String| Error::Signature(format!("the catalog's signature is refused: {why}"));
-        if lines.first().is_some_and(|l| l.starts_with("untrusted comment:")) {
-            // minisign: untrusted comment, signature, trusted comment, global signature.
-            let sig = STANDARD
-                .decode(lines.get(1).copied().unwrap_or(""))
-                .map_err(|e| refused(format!("not base64: {e}")))?;
-            if sig.len() != 74 {
-                return Err(refused(format!(
-                    "a minisign signature has 74 bytes, this one {}",
-                    sig.len()
-                )));
-            }
-            let (alg, key_id, sig64) = (&sig[..2], &sig[2..10], &sig[10..]);
-            if let Some(expected) = self.key_id
-                && expected != key_id
-            {
-                return Err(refused("it was made with another key (key ids differ)".into()));
-            }
-            let signed: Vec<u8> = match alg {
-                b"Ed" => message.to_vec(),
-                b"ED" => {
-                    use blake2::Digest;
-                    blake2::Blake2b512::digest(message).to_vec()
-                }
-                other => {
-                    return Err(refused(format!(
-                        "unknown minisign algorithm {:?}",
-                        String::from_utf8_lossy(other)
-                    )));
-                }
-            };
-            let signature = Signature::from_slice(sig64).map_err(|e| refused(e.to_string()))?;
-            self.key.verify(&signed, &signature).map_err(|_| {
-                refused("it does not match the manifest and the configured key".into())
-            })?;
-            let trusted = lines
-                .get(2)
-                .and_then(|l| l.strip_prefix("trusted comment:"))
-                .map(|c| c.strip_prefix(' ').unwrap_or(c));
-            let global = lines.get(3);
-            if let (Some(trusted), Some(global)) = (trusted, global) {
-                let global = STANDARD
-                    .decode(global)
-                    .map_err(|e| refused(format!("global signature not base64: {e}")))?;
-                let global = Signature::from_slice(&global).map_err(|e| refused(e.to_string()))?;
-                let mut both = sig64.to_vec();
-                both.extend_from_slice(trusted.as_bytes());
-                self.key
-                    .verify(&both, &global)
-                    .map_err(|_| refused("the trusted comment was altered".into()))?;
-            } else {
-                return Err(refused(
-                    "the minisign trusted comment or its signature is missing".into(),
-                ));
-            }
-            Ok(())
+        let trimmed = signature.trim_start();
+        if trimmed.starts_with("untrusted comment:") {
+            self.verify_minisign(message, trimmed).map_err(refused)
         } else {
             let raw = STANDARD
-                .decode(lines.first().copied().unwrap_or(""))
+                .decode(trimmed.lines().next().unwrap_or("").trim())
                 .map_err(|e| refused(format!("not base64: {e}")))?;
             let signature = Signature::from_slice(&raw).map_err(|_| {
                 refused(format!("an Ed25519 signature has 64 bytes, this one {}", raw.len()))
@@ -124,6 +82,55 @@ impl PublicKey {
                 refused("it does not match the manifest and the configured key".into())
             })
         }
+    }
+
+    /// A minisign signature file, checked by `minisign-verify`.
+    fn verify_minisign(&self, message: &[u8], text: &str) -> std::result::Result<(), String> {
+        use minisign_verify::Error as E;
+        // minisign-verify reads exactly four lines; blank lines and trailing spaces (a file
+        // that went through an editor or a mail client) are not the signer's doing.
+        let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+        if lines.len() < 4 {
+            return Err("the minisign trusted comment or its signature is missing".into());
+        }
+        let signature = minisign_verify::Signature::decode(&lines[..4].join("\n"))
+            .map_err(|e| match e {
+                E::UnsupportedAlgorithm => "unknown minisign algorithm".to_string(),
+                _ => "it is not a well-formed minisign signature (4 lines: two comments, two base64 signatures of 74 and 64 bytes)".to_string(),
+            })?;
+        // The key as minisign-verify takes it: algorithm, key id, key. A raw key has no key
+        // id of its own, so it takes the signature's.
+        let sig_line = STANDARD.decode(lines[1]).map_err(|e| format!("not base64: {e}"))?;
+        let key_id: [u8; 8] =
+            self.key_id.unwrap_or_else(|| sig_line[2..10].try_into().unwrap_or([0; 8]));
+        let mut key = b"Ed".to_vec();
+        key.extend_from_slice(&key_id);
+        key.extend_from_slice(self.key.as_bytes());
+        let key = minisign_verify::PublicKey::from_base64(&STANDARD.encode(key))
+            .map_err(|e| format!("the configured key: {e}"))?;
+        key.verify(message, &signature, self.allow_legacy).map_err(|e| match e {
+            E::UnexpectedKeyId => "it was made with another key (key ids differ)".to_string(),
+            E::UnexpectedAlgorithm => "it is a legacy minisign signature (not prehashed); re-sign with a current minisign, or set [models] allow_legacy_signatures = true to accept it".to_string(),
+            E::InvalidSignature => {
+                // Which of the two signatures failed: the one over the manifest, or the
+                // global one over the trusted comment.
+                if self.signs(message, &sig_line[10..]) {
+                    "the trusted comment was altered".to_string()
+                } else {
+                    "it does not match the manifest and the configured key".to_string()
+                }
+            }
+            other => other.to_string(),
+        })
+    }
+
+    /// Whether `sig64` is this key's signature of `message` in minisign's prehashed or
+    /// legacy form (only to name the failing part of a refused signature).
+    fn signs(&self, message: &[u8], sig64: &[u8]) -> bool {
+        use blake2::Digest;
+        let Ok(sig) = Signature::from_slice(sig64) else { return false };
+        self.key.verify(&blake2::Blake2b512::digest(message), &sig).is_ok()
+            || (self.allow_legacy && self.key.verify(message, &sig).is_ok())
     }
 }
 
@@ -161,8 +168,29 @@ pub mod signer {
         pub fn minisign(&self, message: &[u8], id: [u8; 8], trusted_comment: &str) -> String {
             use blake2::Digest;
             let digest = blake2::Blake2b512::digest(message);
-            let sig = self.0.sign(&digest).to_bytes();
-            let mut line = b"ED".to_vec();
+            self.minisign_of(b"ED", &digest, id, trusted_comment)
+        }
+
+        /// A legacy minisign signature file (over the message itself, as minisign before
+        /// 0.8 made): refused unless allowed.
+        pub fn minisign_legacy(
+            &self,
+            message: &[u8],
+            id: [u8; 8],
+            trusted_comment: &str,
+        ) -> String {
+            self.minisign_of(b"Ed", message, id, trusted_comment)
+        }
+
+        fn minisign_of(
+            &self,
+            alg: &[u8; 2],
+            signed: &[u8],
+            id: [u8; 8],
+            trusted_comment: &str,
+        ) -> String {
+            let sig = self.0.sign(signed).to_bytes();
+            let mut line = alg.to_vec();
             line.extend_from_slice(&id);
             line.extend_from_slice(&sig);
             let mut both = sig.to_vec();
@@ -203,6 +231,25 @@ mod tests {
         assert!(wrong_id.verify(msg, &sig).unwrap_err().to_string().contains("key ids differ"));
         // The raw key also checks a minisign file.
         raw.verify(msg, &sig).unwrap();
+    }
+
+    #[test]
+    fn legacy_minisign_signatures_are_refused_unless_allowed() {
+        let s = Signer::from_seed([7; 32]);
+        let msg = br#"{"models":[]}"#;
+        let id = [1, 2, 3, 4, 5, 6, 7, 8];
+        let legacy = s.minisign_legacy(msg, id, "timestamp:1");
+        let key = PublicKey::parse(&s.minisign_public_key(id)).unwrap();
+        let err = key.verify(msg, &legacy).unwrap_err().to_string();
+        assert!(err.contains("legacy") && err.contains("allow_legacy_signatures"), "{err}");
+        let lenient = key.clone().allow_legacy(true);
+        lenient.verify(msg, &legacy).unwrap();
+        assert!(lenient.verify(b"tampered", &legacy).is_err());
+        // The prehashed form is accepted either way.
+        key.verify(msg, &s.minisign(msg, id, "timestamp:1")).unwrap();
+        // Blank lines and trailing spaces around a signature are not a refusal.
+        let spaced = s.minisign(msg, id, "t").replace('\n', "  \n\n");
+        key.verify(msg, &spaced).unwrap();
     }
 
     #[test]

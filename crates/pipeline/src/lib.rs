@@ -20,6 +20,7 @@ mod home;
 mod local;
 mod models;
 mod power;
+mod printing;
 mod reports;
 mod request;
 mod settings;
@@ -43,6 +44,7 @@ pub use home::Home;
 pub use models::{
     AutoPull, CatalogItem, CatalogView, ModelEntry, PullProgress, PullState, UpdateOffer,
 };
+pub use printing::PdfExport;
 pub use reports::{Dashboard, Since, parse_since};
 pub use settings::{SettingsForm, SettingsView, edit_config};
 pub use status::{CloudStatus, EngineStatus, StatusReport};

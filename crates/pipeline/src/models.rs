@@ -513,7 +513,8 @@ impl Fieldbrief {
                 "{location} is an organisation catalog, but no public key is configured ([models] catalog_public_key); it is refused"
             ))
         })?;
-        let key = PublicKey::parse(key_text)?;
+        let key =
+            PublicKey::parse(key_text)?.allow_legacy(self.settings.models.allow_legacy_signatures);
         if !location.contains("://") {
             let bytes = std::fs::read(location)
                 .map_err(|e| Error::BadArgument(format!("reading {location}: {e}")))?;

@@ -33,6 +33,13 @@ pub struct SettingsForm {
     /// The connection is metered: models are never downloaded on their own.
     #[serde(default)]
     pub metered: bool,
+    /// A desktop notification when a summary or refinement finishes behind other windows.
+    #[serde(default = "yes")]
+    pub notifications: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The form, and what the view shows beside it.
@@ -57,6 +64,7 @@ impl SettingsForm {
             power_mode: s.power.mode,
             prefer: s.routing.prefer,
             metered: s.models.metered,
+            notifications: s.ui.notifications,
         }
     }
 
@@ -149,6 +157,7 @@ pub fn edit_config(text: &str, form: &SettingsForm) -> std::result::Result<Strin
     table(&mut doc, "power")?["mode"] = value(enum_str(&form.power_mode));
     table(&mut doc, "routing")?["prefer"] = value(enum_str(&form.prefer));
     table(&mut doc, "models")?["metered"] = value(form.metered);
+    table(&mut doc, "ui")?["notifications"] = value(form.notifications);
     Ok(doc.to_string())
 }
 
@@ -357,9 +366,11 @@ mod tests {
         f.work_offline = true;
         f.prefer = Preference::Local;
         f.metered = true;
+        f.notifications = false;
         a.save_settings(&f).unwrap();
         assert!(a.settings().cloud.enabled && a.settings().cloud.work_offline);
         assert!(a.settings().models.metered, "metered reaches [models]");
+        assert!(!a.settings().ui.notifications, "notifications reach [ui]");
         assert_eq!(
             a.settings().cloud.endpoint.as_deref(),
             Some("http://127.0.0.1:9/v1"),

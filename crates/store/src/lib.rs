@@ -26,19 +26,72 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("../migrations/0001_initial.sql")),
-    M::up(include_str!("../migrations/0002_drafts.sql")),
-    M::up(include_str!("../migrations/0003_hybrid_routing.sql")),
-    M::up(include_str!("../migrations/0004_cache_and_device.sql")),
-    M::up(include_str!("../migrations/0005_summary_edits.sql")),
-    M::up(include_str!("../migrations/0006_length_target.sql")),
-    M::up(include_str!("../migrations/0007_decoding.sql")),
-    M::up(include_str!("../migrations/0008_secure_delete.sql")),
-];
+/// The schema's migrations, in order. Most are SQL; a step that needs Rust (a Unicode rewrite)
+/// carries a hook.
+fn migrations() -> Vec<M<'static>> {
+    vec![
+        M::up(include_str!("../migrations/0001_initial.sql")),
+        M::up(include_str!("../migrations/0002_drafts.sql")),
+        M::up(include_str!("../migrations/0003_hybrid_routing.sql")),
+        M::up(include_str!("../migrations/0004_cache_and_device.sql")),
+        M::up(include_str!("../migrations/0005_summary_edits.sql")),
+        M::up(include_str!("../migrations/0006_length_target.sql")),
+        M::up(include_str!("../migrations/0007_decoding.sql")),
+        M::up(include_str!("../migrations/0008_secure_delete.sql")),
+        M::up_with_hook(include_str!("../migrations/0009_nfc.sql"), canonical_text),
+    ]
+}
 
-/// The schema version a fully migrated database has.
-pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+/// The schema version a fully migrated database has (a unit test keeps it equal to the number
+/// of migrations).
+pub const SCHEMA_VERSION: usize = 9;
+
+/// Migration 9: every stored text in canonical form (NFC, ligatures spelled out), the content
+/// hash of each note recomputed from it. Only rows that change are written.
+fn canonical_text(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    use fieldbrief_core::normalize::canonical;
+    use std::borrow::Cow;
+    let rewrite = |select: &str, update: &str, hash: bool| -> rusqlite::Result<()> {
+        let rows: Vec<(i64, Vec<Option<String>>)> = {
+            let mut stmt = tx.prepare(select)?;
+            let n = stmt.column_count();
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, (1..n).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let mut update = tx.prepare(update)?;
+        for (id, texts) in rows {
+            let changed: Vec<Option<Cow<str>>> =
+                texts.iter().map(|t| t.as_deref().map(canonical)).collect();
+            if changed.iter().flatten().all(|c| matches!(c, Cow::Borrowed(_))) {
+                continue;
+            }
+            let mut values: Vec<Option<String>> =
+                changed.into_iter().map(|c| c.map(Cow::into_owned)).collect();
+            if hash {
+                values.push(values[0].as_deref().map(fieldbrief_core::document::content_hash));
+            }
+            let mut params: Vec<&dyn rusqlite::ToSql> =
+                values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+            params.push(&id);
+            update.execute(params.as_slice())?;
+        }
+        Ok(())
+    };
+    rewrite(
+        "SELECT id, body, title FROM notes",
+        "UPDATE notes SET body = ?1, title = ?2, content_hash = ?3 WHERE id = ?4",
+        true,
+    )?;
+    rewrite(
+        "SELECT id, body, original_body FROM summaries",
+        "UPDATE summaries SET body = ?1, original_body = ?2 WHERE id = ?3",
+        false,
+    )?;
+    rewrite("SELECT id, body FROM drafts", "UPDATE drafts SET body = ?1 WHERE id = ?2", false)?;
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -163,7 +216,7 @@ impl Store {
         owner_only(path).map_err(|e| Error::Private { path: path.to_path_buf(), source: e })?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         configure(&conn).map_err(open_err)?;
-        Migrations::from_slice(MIGRATIONS)
+        Migrations::new(migrations())
             .to_latest(&mut conn)
             .map_err(|source| Error::Migrate { path: path.to_path_buf(), source })?;
         Ok(Store { conn })
@@ -172,7 +225,7 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn)?;
-        Migrations::from_slice(MIGRATIONS)
+        Migrations::new(migrations())
             .to_latest(&mut conn)
             .map_err(|source| Error::Migrate { path: PathBuf::from(":memory:"), source })?;
         Ok(Store { conn })
@@ -367,16 +420,25 @@ impl Store {
 
     /// Ledger entries, oldest first, optionally from `since` (an RFC 3339 date or time) on.
     pub fn ledger(&self, since: Option<&str>) -> Result<Vec<Entry>> {
-        let mut stmt = self.conn.prepare(
+        self.ledger_where("created_at >= ?1", since.unwrap_or(""))
+    }
+
+    /// The ledger entry of one request, if there is one.
+    pub fn ledger_entry(&self, request_id: &str) -> Result<Option<Entry>> {
+        Ok(self.ledger_where("request_id = ?1", request_id)?.pop())
+    }
+
+    fn ledger_where(&self, condition: &str, value: &str) -> Result<Vec<Entry>> {
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT request_id, created_at, note_id, note_hash, input_bytes, input_tokens, output_tokens, route,
                     reasons, engine, model_id, model_version, prompt_version, style, max_words, t_ingest_ms,
                     t_save_note_ms, t_route_ms, t_generate_ms, t_store_ms, t_total_ms, quality_checks,
                     quality_passed, status, error_code, error, outcome, power, connectivity, cost, energy_wh,
                     power_mode, cloud_input_tokens, cloud_output_tokens, device_class, device, length_from,
                     t_first_token_ms, drafted_tokens, accepted_drafts
-             FROM ledger WHERE created_at >= ?1 ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map([since.unwrap_or("")], |r| {
+             FROM ledger WHERE {condition} ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([value], |r| {
             Ok(RawEntry {
                 request_id: r.get(0)?,
                 created_at: r.get(1)?,
@@ -912,6 +974,8 @@ impl RawEntry {
 /// "E-104" or "P/N" cannot be read as query syntax), all must match, and a trailing `*` keeps
 /// its meaning of "starts with".
 fn fts_query(input: &str) -> Result<String> {
+    // Stored text is canonical (NFC, ligatures spelled out); so is what is looked for.
+    let input = fieldbrief_core::normalize::canonical(input);
     let terms: Vec<String> = input
         .split_whitespace()
         .filter_map(|word| {

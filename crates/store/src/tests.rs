@@ -55,7 +55,8 @@ fn entry(request_id: &str, note_id: Option<i64>) -> Entry {
 
 #[test]
 fn migrations_are_valid_and_apply_to_an_empty_file_once() {
-    Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    Migrations::new(migrations()).validate().unwrap();
+    assert_eq!(migrations().len(), SCHEMA_VERSION);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fieldbrief.sqlite3");
     std::fs::write(&path, b"").unwrap();
@@ -104,6 +105,8 @@ fn note_summary_and_ledger_round_trip() {
     assert_eq!(note.summaries[0].text, "- Seal replaced, 4.2 bar.");
     assert_eq!(note.summaries[0].request_id, "req-1");
     assert_eq!(store.ledger(None).unwrap(), vec![e.clone()]);
+    assert_eq!(store.ledger_entry("req-1").unwrap(), Some(e.clone()));
+    assert_eq!(store.ledger_entry("req-2").unwrap(), None);
     assert_eq!(store.counts().unwrap(), Counts { notes: 1, summaries: 1, requests: 1 });
 
     let listed = store.list_notes(10, 0).unwrap();
@@ -262,7 +265,7 @@ fn a_version_1_database_is_upgraded_with_its_data() {
     let path = dir.path().join("old.sqlite3");
     {
         let mut conn = rusqlite::Connection::open(&path).unwrap();
-        Migrations::from_slice(&MIGRATIONS[..1]).to_latest(&mut conn).unwrap();
+        Migrations::new(migrations()[..1].to_vec()).to_latest(&mut conn).unwrap();
         conn.execute(
             "INSERT INTO notes (created_at, source_kind, source_name, title, body, content_hash, original_bytes, est_tokens, encoding)
              VALUES ('2026-01-01T00:00:00.000000Z', 'typed', 'typed note', 'Old', 'Old note body', 'h', 13, 4, 'UTF-8')",
@@ -275,6 +278,53 @@ fn a_version_1_database_is_upgraded_with_its_data() {
     assert_eq!(store.list_notes(10, 0).unwrap()[0].title, "Old");
     assert!(store.drafts().unwrap().is_empty());
     assert_eq!(store.search("body", 5).unwrap().len(), 1, "the FTS index survived the upgrade");
+}
+
+#[test]
+fn version_9_rewrites_stored_text_in_nfc_and_search_finds_either_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.sqlite3");
+    let decomposed = "Pre\u{301}-check of the \u{FB01}lter at the Cafe\u{301} site";
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        Migrations::new(migrations()[..8].to_vec()).to_latest(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO notes (created_at, source_kind, source_name, title, body, content_hash, original_bytes, est_tokens, encoding)
+             VALUES ('2026-01-01T00:00:00.000000Z', 'typed', 'typed note', ?1, ?1, ?2, 13, 4, 'UTF-8')",
+            rusqlite::params![decomposed, fieldbrief_core::document::content_hash(decomposed)],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO summaries (note_id, request_id, created_at, style, max_words, route, engine, prompt_version, body)
+             VALUES (1, 'r', '2026-01-01T00:00:00Z', 'brief', 50, 'extractive', 'extractive', 'p1', ?1)",
+            [decomposed],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO notes (created_at, source_kind, source_name, title, body, content_hash, original_bytes, est_tokens, encoding)
+             VALUES ('2026-01-01T00:00:00.000000Z', 'typed', 'typed note', 'ascii', 'ascii only', 'kept', 10, 3, 'UTF-8')",
+            [],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO drafts (updated_at, body) VALUES ('t', ?1)", [decomposed])
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let composed = "Pré-check of the filter at the Café site";
+    let note = store.note(1).unwrap().unwrap();
+    assert_eq!((note.text.as_str(), note.title.as_str()), (composed, composed));
+    assert_eq!(note.content_hash, fieldbrief_core::document::content_hash(composed));
+    assert_eq!(note.summaries[0].text, composed);
+    let untouched: String = store
+        .conn
+        .query_row("SELECT content_hash FROM notes WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(untouched, "kept", "a row already in NFC is not rewritten");
+    assert_eq!(store.drafts().unwrap()[0].body, composed);
+    for query in ["café", "cafe\u{301}", "filter", "pré-check"] {
+        assert!(!store.search(query, 5).unwrap().is_empty(), "{query:?} finds the note");
+    }
+    assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
 #[test]
@@ -326,7 +376,7 @@ fn every_older_schema_version_upgrades_with_its_notes() {
         let path = dir.path().join("old.sqlite3");
         {
             let mut conn = rusqlite::Connection::open(&path).unwrap();
-            Migrations::from_slice(&MIGRATIONS[..version]).to_latest(&mut conn).unwrap();
+            Migrations::new(migrations()[..version].to_vec()).to_latest(&mut conn).unwrap();
             conn.execute(
                 "INSERT INTO notes (created_at, source_kind, source_name, title, body, content_hash, original_bytes, est_tokens, encoding)
                  VALUES ('2026-01-01T00:00:00.000000Z', 'typed', 'typed note', 'Old', 'Old note body', 'h', 13, 4, 'UTF-8')",

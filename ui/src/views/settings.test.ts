@@ -13,6 +13,7 @@ const view = (form: Partial<SettingsForm> = {}, keySource: SettingsView["keySour
     powerMode: "auto",
     prefer: "auto",
     metered: false,
+    notifications: true,
     ...form,
   },
   keySource,
@@ -58,6 +59,7 @@ describe("Settings view", () => {
     type(input("cloud-model"), "qwen2.5-7b");
     input("work-offline").click();
     input("metered").click();
+    input("notifications").click();
     byId("add-pattern").click();
     const row = document.querySelector(".pattern-row")!;
     type(row.querySelector(".pattern-name") as HTMLInputElement, "site_id");
@@ -77,6 +79,7 @@ describe("Settings view", () => {
           powerMode: "saver",
           prefer: "local",
           metered: true,
+          notifications: false,
         },
       },
     ]);

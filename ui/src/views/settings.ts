@@ -39,6 +39,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
   const model = h("input", { id: "cloud-model", type: "text", placeholder: "model name the endpoint knows", autocomplete: "off", spellcheck: "false" });
   const offline = check("work-offline", "Work offline", "Treat the cloud as unreachable: refinements wait, nothing is probed.");
   const metered = check("metered", "Metered connection", "Never download models on their own: updates are offered, and you choose when.");
+  const notifications = check("notifications", "Notify me", "A desktop notification when a summary or a cloud refinement finishes while Fieldbrief is behind other windows.");
   const keyInput = h("input", { id: "api-key", type: "password", autocomplete: "off", placeholder: "paste the API key", "aria-describedby": "key-source" });
   const keySource = h("p", { id: "key-source", class: "muted" });
   const saveKey = h("button", { type: "button", id: "save-key", onclick: () => void storeKey() }, "Save key to keychain");
@@ -82,6 +83,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
     ),
     h("fieldset", {}, h("legend", {}, "Power and routing"), field("Power mode", powerMode), field("Route preference", prefer)),
     h("fieldset", {}, h("legend", {}, "Model downloads"), metered.el),
+    h("fieldset", {}, h("legend", {}, "Notifications"), notifications.el),
     errors.el,
     h("div", { class: "toolbar" }, saveButton, saved),
     configPath,
@@ -127,6 +129,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
       powerMode: powerMode.value as PowerOverride,
       prefer: prefer.value as Preference,
       metered: metered.input.checked,
+      notifications: notifications.input.checked,
     };
   }
 
@@ -137,6 +140,7 @@ export function settingsView(ctx: Context): View & { refresh: () => Promise<void
     model.value = f.model ?? "";
     offline.input.checked = f.workOffline;
     metered.input.checked = f.metered;
+    notifications.input.checked = f.notifications;
     clear(patterns);
     for (const [name, re] of Object.entries(f.redact)) patternRow(name, re);
     powerMode.value = f.powerMode;

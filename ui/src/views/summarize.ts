@@ -3,6 +3,7 @@
 
 import { debounce, h, clear, icon, ICONS } from "../dom";
 import { errorBox, type Context, type View } from "../context";
+import { windowInFront } from "../focus";
 import { exportName, formatBytes, formatMs, formatWhen, lengthLine, linesLine, reasonLines, ROUTE_MEANINGS, routeLabel, summaryMarkdown } from "../format";
 import type { EngineEvent, GrantedFile, Outcome, Route, SendWhen, Source, Style, SummaryReport, UiError } from "../types";
 
@@ -102,6 +103,11 @@ export function summarizeView(ctx: Context): SummarizeView {
   const editButton = h("button", { type: "button", id: "edit-summary", disabled: true, title: "Correct the summary; your text is what history, copy and export use", onclick: () => startEdit() }, "Edit");
   const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
   const exportButton = h("button", { type: "button", id: "export", disabled: true, onclick: () => void exportMd() }, "Export Markdown…");
+  const pdfButton = h("button", { type: "button", id: "export-pdf", disabled: true, title: "Save as a PDF for a work order: title, date, site, the summary, and route, model and quality in the footer", onclick: () => void exportPdf() }, "Save PDF…");
+  const printButton = h("button", { type: "button", id: "print", disabled: true, title: "Print the summary (Ctrl+P)", onclick: () => window.print() }, "Print…");
+  // What the window's own print shows above and below the summary (see @media print).
+  const printHeader = h("div", { id: "print-header", class: "print-only" });
+  const printFooter = h("div", { id: "print-footer", class: "print-only" });
   const up = h("button", { type: "button", id: "thumb-up", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Good summary", title: "Good summary", onclick: () => void rate("accepted") }, icon(ICONS.thumbUp));
   const down = h("button", { type: "button", id: "thumb-down", class: "icon", disabled: true, "aria-pressed": "false", "aria-label": "Poor summary", title: "Poor summary", onclick: () => void rate("rejected") }, icon(ICONS.thumbDown));
 
@@ -129,13 +135,15 @@ export function summarizeView(ctx: Context): SummarizeView {
     h(
       "div",
       { class: "pane summary-pane" },
-      h("div", { class: "toolbar" }, badge, progress, progressLabel, h("span", { class: "spacer" }), editButton, copyButton, exportButton, up, down),
+      h("div", { class: "toolbar" }, badge, progress, progressLabel, h("span", { class: "spacer" }), editButton, copyButton, exportButton, pdfButton, printButton, up, down),
       errors.el,
       why,
+      printHeader,
       output,
       quality,
       similar,
       docInfo,
+      printFooter,
     ),
   );
 
@@ -233,7 +241,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     quality.hidden = true;
     similar.hidden = true;
     docInfo.textContent = "";
-    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = true;
+    for (const b of [editButton, copyButton, exportButton, pdfButton, printButton, up, down]) b.disabled = true;
     up.setAttribute("aria-pressed", "false");
     down.setAttribute("aria-pressed", "false");
     errors.clear();
@@ -273,6 +281,7 @@ export function summarizeView(ctx: Context): SummarizeView {
       frame = 0;
       pending = "";
       show(r);
+      if (!windowInFront()) void ctx.api.notifyFinished("summary", noteTitle(r)).catch(() => {});
     } catch (e) {
       if (frame) cancelAnimationFrame(frame);
       frame = 0;
@@ -350,7 +359,8 @@ export function summarizeView(ctx: Context): SummarizeView {
     ]
       .filter(Boolean)
       .join(" · ");
-    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = false;
+    fillPrint(r);
+    for (const b of [editButton, copyButton, exportButton, pdfButton, printButton, up, down]) b.disabled = false;
   }
 
   // ── Editing the summary ────────────────────────────────────────────────────
@@ -374,7 +384,7 @@ export function summarizeView(ctx: Context): SummarizeView {
         h("button", { type: "button", id: "save-edit", class: "primary", onclick: () => void saveEdit() }, "Save edit"),
       ),
     );
-    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = true;
+    for (const b of [editButton, copyButton, exportButton, pdfButton, printButton, up, down]) b.disabled = true;
     area.focus();
   }
 
@@ -382,7 +392,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     if (!report) return;
     editing = null;
     clear(output, report.summary ?? "");
-    for (const b of [editButton, copyButton, exportButton, up, down]) b.disabled = false;
+    for (const b of [editButton, copyButton, exportButton, pdfButton, printButton, up, down]) b.disabled = false;
     editButton.focus();
   }
 
@@ -458,6 +468,44 @@ export function summarizeView(ctx: Context): SummarizeView {
       area.remove();
     }
     ctx.notify("Summary copied");
+  }
+
+  /** What the technician calls this note: its first line when typed, else the file's name. */
+  function noteTitle(r: SummaryReport): string {
+    const first = input.kind === "editor" ? editor.value.split("\n").map((l) => l.replace(/^#+/, "").trim()).find(Boolean) : undefined;
+    const t = first ?? r.document.name;
+    return t.length > 80 ? `${t.slice(0, 79)}…` : t;
+  }
+
+  function fillPrint(r: SummaryReport) {
+    const checks = r.quality?.checks ?? [];
+    const failed = checks.filter((c) => !c.passed).map((c) => c.name);
+    clear(
+      printHeader,
+      h("h2", {}, r.document.name),
+      h("p", {}, `Summarized ${formatWhen(new Date().toISOString())} · style ${r.style}`),
+    );
+    clear(
+      printFooter,
+      h("p", {}, `Route: ${routeLabel(r.route)} · Model: ${r.model ? `${r.model.id} ${r.model.version}` : r.engine ?? "none"}`),
+      h("p", {}, checks.length === 0 ? "Quality: not checked" : failed.length ? `Quality flags: ${failed.join(", ")} (of ${checks.length} checks)` : `Quality: all ${checks.length} checks passed`),
+      h("p", {}, `Request ${r.request_id} · Fieldbrief`),
+    );
+  }
+
+  async function exportPdf() {
+    if (!report || report.note_id === null) return;
+    try {
+      const saved = await ctx.api.exportPdf(report.note_id, report.request_id);
+      if (!saved) return;
+      ctx.notify(
+        saved.missing.length
+          ? `Saved to ${saved.path}; the font cannot draw ${saved.missing.join(" ")} (printed as boxes)`
+          : `Saved to ${saved.path} (${saved.pages} ${saved.pages === 1 ? "page" : "pages"})`,
+      );
+    } catch (e) {
+      errors.show(e as UiError);
+    }
   }
 
   async function exportMd() {
