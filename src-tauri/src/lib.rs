@@ -568,10 +568,9 @@ async fn clear_api_key(app: AppHandle) -> Result<SettingsView, UiError> {
     .await
 }
 
-/// Files dropped on the window are granted and handed to the UI as tokens.
 /// Fieldbrief was started again (`args`, in `cwd`): the running window comes to the front and
-/// opens the notes the second launch named, as if they were dropped on it. The second process
-/// exits without opening anything.
+/// opens the notes the second launch named (paths, or `file://` URIs as desktop launchers pass
+/// them), as if they were dropped on it. The second process exits having opened nothing.
 fn reopened(app: &AppHandle, args: Vec<String>, cwd: String) {
     tracing::info!(?args, "started again: the running window is brought to the front");
     if let Some(window) = app.get_webview_window("main") {
@@ -584,7 +583,10 @@ fn reopened(app: &AppHandle, args: Vec<String>, cwd: String) {
         .iter()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
-        .map(|a| std::path::Path::new(&cwd).join(a))
+        .filter_map(|a| match url::Url::parse(a) {
+            Ok(u) if u.scheme() == "file" => u.to_file_path().ok(),
+            _ => Some(std::path::Path::new(&cwd).join(a)),
+        })
         .filter(|p| p.is_file())
         .map(|p| shell.grant(p))
         .collect();
@@ -602,7 +604,9 @@ pub enum Finished {
 
 /// Announces finished work on the desktop: the window calls this when a summary or a cloud
 /// refinement finishes while it is not in front. Nothing is sent when the user turned
-/// notifications off (`[ui] notifications`). Returns whether one was sent.
+/// notifications off (`[ui] notifications`). Returns whether one was handed to the desktop
+/// (the plugin delivers it in the background; a desktop without a notification service
+/// drops it, and the window's own notice stands).
 #[tauri::command]
 async fn notify_finished(app: AppHandle, what: Finished, title: String) -> Result<bool, UiError> {
     use tauri_plugin_notification::NotificationExt;
@@ -624,7 +628,6 @@ async fn notify_finished(app: AppHandle, what: Finished, title: String) -> Resul
         match app.notification().builder().title(heading).body(body).show() {
             Ok(()) => Ok(true),
             Err(e) => {
-                // No notification service (a bare session): the window's own notice stands.
                 tracing::info!(error = %e, "the desktop notification could not be shown");
                 Ok(false)
             }
@@ -633,6 +636,7 @@ async fn notify_finished(app: AppHandle, what: Finished, title: String) -> Resul
     .await
 }
 
+/// Files dropped on the window are granted and handed to the UI as tokens.
 fn on_window_event(window: &tauri::Window, event: &tauri::WindowEvent) {
     let tauri::WindowEvent::DragDrop(drag) = event else { return };
     match drag {
@@ -719,15 +723,16 @@ pub fn run() {
         tracing::warn!("no engine worker beside the app: only extractive summaries are possible");
     }
     let home = std::env::var_os("FIELDBRIEF_HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    let shell = Shell::open(home.clone(), worker, Dialogs::from_env());
     let result = tauri::Builder::default()
-        // First: a second launch stops here, before its window, engine worker, refiner or
-        // update checks start (it has only opened the database, which is safe to share).
+        // First: a second launch stops here and hands over, before it has opened the data
+        // directory (a newer version would otherwise migrate the database under the running
+        // one), started a worker or shown a window.
         .plugin(tauri_plugin_single_instance::init(reopened))
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
-        .manage(shell)
         .setup(move |app| {
+            // The state every command and window event uses; set before the window exists.
+            app.manage(Shell::open(home.clone(), worker, Dialogs::from_env()));
             // Refinements queued while offline run in the background; the window hears of each
             // one that is ready.
             let handle = app.handle().clone();

@@ -132,12 +132,12 @@ export function onFilesDropped(handler: (files: GrantedFile[]) => void): Promise
   return on("fieldbrief://dropped", handler);
 }
 
-/** A drag over the window starts (true) or ends (false). */
 /** Fieldbrief was started again: this window came to the front, with the files named. */
 export function onReopened(handler: (files: GrantedFile[]) => void): Promise<UnlistenFn> {
   return on("fieldbrief://reopened", handler);
 }
 
+/** A drag over the window starts (true) or ends (false). */
 export function onDragging(handler: (active: boolean) => void): Promise<UnlistenFn> {
   return on("fieldbrief://drag", handler);
 }

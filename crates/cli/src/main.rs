@@ -535,10 +535,25 @@ fn export(fb: Fieldbrief, args: ExportArgs) -> anyhow::Result<()> {
         Some(p) if p.as_os_str() == "-" => None,
         Some(p) => Some(p.clone()),
         None if args.pdf => {
-            Some(PathBuf::from(report["suggested_name"].as_str().unwrap_or("summary.pdf")))
+            let name = PathBuf::from(report["suggested_name"].as_str().unwrap_or("summary.pdf"));
+            // A name the user did not choose never replaces a file.
+            if name.exists() {
+                return Err(UsageError(format!(
+                    "{} already exists: name the PDF with -o FILE",
+                    name.display()
+                ))
+                .into());
+            }
+            Some(name)
         }
         None => None,
     };
+    if target.is_none() && args.json {
+        return Err(UsageError(
+            "--json describes a written file: name one with -o FILE (standard output holds the export itself)".into(),
+        )
+        .into());
+    }
     let Some(path) = target else {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

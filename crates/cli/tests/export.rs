@@ -133,12 +133,17 @@ fn the_technicians_edit_is_what_prints_and_the_footer_says_so() {
         std::fs::read_dir(cwd.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(written.len(), 1);
     let name = written[0].file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.ends_with("-bullets.pdf") || name.ends_with(".pdf"), "{name}");
+    assert_eq!(name, format!("pump-inspection-raw-water-pump-p-102-bullets-note-{id}.pdf"));
+    // That name is not taken over a second time; -o names another file.
+    let again = home.command(&["export", &id, "--pdf"]).current_dir(cwd.path()).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("wrote") && stderr.contains("(1 page)"), "{stderr}");
     let text = pdftotext(&written[0]).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(text.contains("Seal on P-101 replaced; 4.2 bar held for 30 min."), "{text}");
     assert!(text.contains("edited by the technician"), "{text}");
+    assert!(text.contains("Quality of the engine's text:"), "{text}");
     assert!(text.contains("engine's own text is kept in history"), "{text}");
 
     // Markdown, on standard output, says the same.
@@ -167,6 +172,9 @@ fn exporting_what_is_not_there_is_a_clear_error() {
     let out = home.run(&["export", &id, "--pdf", "-o", "/nonexistent-dir/x.pdf"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-dir/x.pdf"));
+    // --json describes a file; on standard output the export itself goes.
+    let out = home.run(&["export", &id, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
     // A font that cannot be used is named.
     let bad_font = home.write("font.ttf", b"not a font");
     let out = home

@@ -70,18 +70,21 @@ pub fn canonical(text: &str) -> Cow<'_, str> {
     if quick_nfc && !text.chars().any(ligature) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.nfc() {
+    // Ligatures first, then NFC: a mark after a ligature ("ﬁ" + acute) belongs to its last
+    // letter, and the result is NFC whichever way it came (so this is idempotent).
+    let mut spelled = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
         match c {
-            '\u{FB00}' => out.push_str("ff"),
-            '\u{FB01}' => out.push_str("fi"),
-            '\u{FB02}' => out.push_str("fl"),
-            '\u{FB03}' => out.push_str("ffi"),
-            '\u{FB04}' => out.push_str("ffl"),
-            '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
-            c => out.push(c),
+            '\u{FB00}' => spelled.push_str("ff"),
+            '\u{FB01}' => spelled.push_str("fi"),
+            '\u{FB02}' => spelled.push_str("fl"),
+            '\u{FB03}' => spelled.push_str("ffi"),
+            '\u{FB04}' => spelled.push_str("ffl"),
+            '\u{FB05}' | '\u{FB06}' => spelled.push_str("st"),
+            c => spelled.push(c),
         }
     }
+    let out: String = spelled.nfc().collect();
     Cow::Owned(out)
 }
 
@@ -244,6 +247,10 @@ mod tests {
         assert!(matches!(canonical("plain ASCII and é"), Cow::Borrowed(_)));
         // The Ohm sign (U+2126) is NFC-equivalent to Omega, so the figure reads the same.
         assert_eq!(canonical("1.8 G\u{2126}"), "1.8 GΩ");
+        // A mark after a ligature lands on its last letter, composed: one pass is enough.
+        let once = canonical("\u{FB01}\u{301}").into_owned();
+        assert_eq!(once, "fí");
+        assert_eq!(canonical(&once), once);
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //!
 //!   The hottest CPU zone's temperature stands in where `sysinfo` finds no CPU sensor.
 //! - **macOS**: `NSProcessInfo.thermalState` `serious` or `critical` (the OS's own verdict).
-//! - **Windows**: a CPU whose `MhzLimit` is below its `MaxMhz` (`CallNtPowerInformation`).
+//! - **Windows**: a CPU's clock limit (`MhzLimit`, `CallNtPowerInformation`) fallen below the
+//!   highest limit seen since the app started (a power plan's own cap, there from the start,
+//!   is not throttling; a cap the firmware adds under heat is).
 //!
 //! Anything that cannot be read counts as "not throttling": this module never invents heat.
 
@@ -32,6 +34,9 @@ pub struct Reading {
 pub struct Throttle {
     #[cfg(target_os = "linux")]
     sysfs: Sysfs,
+    /// The highest clock limit seen, MHz.
+    #[cfg(target_os = "windows")]
+    baseline: u32,
 }
 
 impl Throttle {
@@ -39,6 +44,8 @@ impl Throttle {
         Throttle {
             #[cfg(target_os = "linux")]
             sysfs: Sysfs::new(std::path::PathBuf::from("/sys")),
+            #[cfg(target_os = "windows")]
+            baseline: 0,
         }
     }
 
@@ -54,9 +61,19 @@ impl Throttle {
         #[cfg(target_os = "macos")]
         return Reading { throttling: macos::serious(), zone_celsius: None };
         #[cfg(target_os = "windows")]
-        return Reading { throttling: windows::capped(), zone_celsius: None };
+        return Reading { throttling: self.capped(), zone_celsius: None };
         #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
         Reading::default()
+    }
+}
+
+#[cfg(target_os = "windows")]
+impl Throttle {
+    /// The clock limit is more than 5 % below the highest seen.
+    fn capped(&mut self) -> bool {
+        let Some(limit) = windows::lowest_limit() else { return false };
+        self.baseline = self.baseline.max(limit);
+        (limit as f32) < self.baseline as f32 * 0.95
     }
 }
 
@@ -178,10 +195,17 @@ mod windows {
     use windows_sys::Win32::System::Power::{
         CallNtPowerInformation, PROCESSOR_POWER_INFORMATION, ProcessorInformation,
     };
+    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
 
-    /// Any CPU held below its maximum clock by a limit (thermal or power capping).
-    pub fn capped() -> bool {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// The lowest clock limit (MHz) over the CPUs now, when Windows says.
+    pub fn lowest_limit() -> Option<u32> {
+        // One record per installed processor (not per processor this process may run on).
+        // SAFETY: GetSystemInfo fills the struct it is given.
+        let cpus = unsafe {
+            let mut info: SYSTEM_INFO = std::mem::zeroed();
+            GetSystemInfo(&mut info);
+            info.dwNumberOfProcessors.max(1) as usize
+        };
         let mut info: Vec<PROCESSOR_POWER_INFORMATION> = vec![unsafe { std::mem::zeroed() }; cpus];
         let size = (cpus * std::mem::size_of::<PROCESSOR_POWER_INFORMATION>()) as u32;
         // SAFETY: the output buffer holds `cpus` records and its size in bytes is passed.
@@ -194,6 +218,6 @@ mod windows {
                 size,
             )
         };
-        status == 0 && info.iter().any(|p| p.MaxMhz > 0 && p.MhzLimit > 0 && p.MhzLimit < p.MaxMhz)
+        (status == 0).then(|| info.iter().map(|p| p.MhzLimit).filter(|&l| l > 0).min()).flatten()
     }
 }

@@ -8,6 +8,7 @@
 //! on hostile files, is isolated in [`pdf`].
 
 mod decode;
+pub mod inspect;
 pub mod pdf;
 mod sniff;
 
@@ -87,9 +88,20 @@ pub enum Problem {
     #[error("the PDF is encrypted; remove the password and try again")]
     PdfEncrypted,
     #[error(
-        "no text layer on any of its {pages} pages — scanned PDFs are not supported (OCR it first)"
+        "no text layer on any of its {pages} pages: it is a scan (images only); OCR it first (e.g. ocrmypdf) to summarize it"
     )]
     PdfNoText { pages: usize },
+    /// Pages that show text, in fonts with no mapping to characters (no ToUnicode, a Type 3
+    /// font with made-up glyph names): the words are drawn but cannot be read back.
+    #[error(
+        "its {pages} pages draw text in fonts that do not say which characters they are, so no text can be read from it; OCR it (e.g. ocrmypdf --force-ocr) to summarize it"
+    )]
+    PdfUnmappedText { pages: usize },
+    /// No text and no images on any page.
+    #[error(
+        "the PDF has no text and no images on its {pages} pages (blank, or lines and shapes only)"
+    )]
+    PdfBlank { pages: usize },
     #[error("PDF text extraction gave up after {secs} s (the file may be malformed)")]
     PdfTimeout { secs: u64 },
     /// The PDF needed more memory or CPU time than its extraction may take (a decompression
@@ -283,7 +295,13 @@ mod tests {
                 "scanned.pdf",
                 make_pdf::without_text(3),
                 Limits::default(),
-                "no text layer on any of its 3 pages",
+                "no text layer on any of its 3 pages: it is a scan",
+            ),
+            (
+                "drawing.pdf",
+                make_pdf::drawings_only(2),
+                Limits::default(),
+                "no text and no images on its 2 pages",
             ),
             (
                 "prog.txt",

@@ -15,6 +15,7 @@
 //! This relies on `panic = "unwind"` (the workspace's release profile says so).
 
 use crate::Problem;
+use crate::inspect::{Inspection, inspect};
 use fieldbrief_core::normalize::normalize_pdf_pages;
 use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -62,37 +63,108 @@ pub struct Extracted {
     pub notices: Vec<String>,
 }
 
-/// The text of a PDF, page by page: in the `extractor`'s process when there is one, else on a
-/// thread of this one.
+/// The text of a PDF, page by page, with its form fields and annotations after it: in the
+/// `extractor`'s process when there is one, else on a thread of this one. A PDF that yields no
+/// text is refused with the reason it has none (encrypted, blank, a scan, or text drawn in
+/// fonts with no mapping to characters).
 pub fn extract_with(
     bytes: Vec<u8>,
     timeout: Duration,
     extractor: Option<&Extractor>,
 ) -> Result<Extracted, Problem> {
-    let pages = match extractor {
+    let answer = match extractor {
         Some(e) => in_child(bytes, timeout, e)?,
         None => in_thread(bytes, timeout)?,
     };
+    let (pages, inspection) = match answer {
+        Answer::Read { pages, inspection } => (pages, inspection),
+        Answer::Refused { why, inspection } if inspection.encrypted => {
+            tracing::debug!(%why, "an encrypted PDF was refused");
+            return Err(Problem::PdfEncrypted);
+        }
+        Answer::Refused { why, .. } => return Err(classify(&why)),
+        Answer::Panicked(why) => return Err(parser_panicked(&why)),
+    };
     let page_count = pages.len();
     let normalized = normalize_pdf_pages(&pages);
-    if normalized.text.trim().is_empty() {
-        return Err(Problem::PdfNoText { pages: page_count });
-    }
-    Ok(Extracted { text: normalized.text, pages: page_count, notices: normalized.notices })
+    let extra = inspection.extra_text();
+    let mut notices = normalized.notices;
+    let text = match (normalized.text.trim().is_empty(), extra.is_empty()) {
+        (true, true) => return Err(no_text(&inspection, page_count)),
+        (false, true) => normalized.text,
+        (empty, false) => {
+            notices.push(format!(
+                "{} at the end, marked as such",
+                match (inspection.fields.len(), inspection.annotations.len()) {
+                    (f, 0) => format!("{f} filled-in form field{} included", plural(f)),
+                    (0, a) => format!("{a} annotation{} included", plural(a)),
+                    (f, a) => format!(
+                        "{f} form field{} and {a} annotation{} included",
+                        plural(f),
+                        plural(a)
+                    ),
+                }
+            ));
+            let extra = fieldbrief_core::normalize::normalize_text(&extra);
+            if empty { extra } else { format!("{}\n\n{extra}", normalized.text) }
+        }
+    };
+    Ok(Extracted { text, pages: page_count, notices })
 }
 
-/// What the extraction process writes on its standard output: the pages, or why not.
-#[derive(serde::Serialize, serde::Deserialize)]
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Why a PDF that parsed gave no text, as truthfully as its structure tells.
+fn no_text(inspection: &Inspection, pages: usize) -> Problem {
+    if inspection.encrypted {
+        Problem::PdfEncrypted
+    } else if !inspection.parsed {
+        Problem::PdfNoText { pages }
+    } else if inspection.text_pages > 0 {
+        Problem::PdfUnmappedText { pages }
+    } else if inspection.image_pages > 0 {
+        Problem::PdfNoText { pages }
+    } else {
+        Problem::PdfBlank { pages }
+    }
+}
+
+/// What the extraction writes on its standard output: the pages and what else the file holds,
+/// or why not.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Answer {
-    Pages(Vec<String>),
+    Read {
+        pages: Vec<String>,
+        #[serde(default)]
+        inspection: Inspection,
+    },
     /// `pdf-extract` refused the file.
-    Refused(String),
+    Refused {
+        why: String,
+        #[serde(default)]
+        inspection: Inspection,
+    },
     /// `pdf-extract` panicked on it.
     Panicked(String),
 }
 
-fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<String>, Problem> {
+/// Reads `bytes` with `pdf-extract` and inspects them with `lopdf`, each inside
+/// `catch_unwind` (a panic in the inspection only costs the diagnosis).
+fn read(bytes: &[u8]) -> Answer {
+    let inspection = panic::catch_unwind(AssertUnwindSafe(|| inspect(bytes))).unwrap_or_default();
+    match panic::catch_unwind(AssertUnwindSafe(|| {
+        pdf_extract::extract_text_from_mem_by_pages(bytes)
+    })) {
+        Ok(Ok(pages)) => Answer::Read { pages, inspection },
+        Ok(Err(e)) => Answer::Refused { why: e.to_string(), inspection },
+        Err(payload) => Answer::Panicked(panic_message(&*payload)),
+    }
+}
+
+fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Answer, Problem> {
     let cpu_secs = timeout.as_secs().max(1);
     let mut command = Command::new(&e.program);
     // It reads hostile input, and needs nothing from the environment: it gets nothing (no
@@ -162,14 +234,14 @@ fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Vec<Stri
         return Err(stopped(status, e.max_memory, cpu_secs));
     }
     match serde_json::from_slice::<Answer>(&out) {
-        Ok(Answer::Pages(pages))
-            if pages.iter().map(|p| p.len() as u64).sum::<u64>() > e.max_text =>
+        Ok(Answer::Read { pages, inspection })
+            if pages.iter().map(|p| p.len() as u64).sum::<u64>()
+                + inspection.extra_text().len() as u64
+                > e.max_text =>
         {
             Err(too_much_text())
         }
-        Ok(Answer::Pages(pages)) => Ok(pages),
-        Ok(Answer::Refused(why)) => Err(classify(&why)),
-        Ok(Answer::Panicked(why)) => Err(parser_panicked(&why)),
+        Ok(answer) => Ok(answer),
         Err(_) => Err(Problem::PdfCorrupt("the PDF reader gave no readable answer".into())),
     }
 }
@@ -217,13 +289,7 @@ pub fn serve(max_memory_mib: u64, cpu_secs: u64, max_bytes: u64) -> i32 {
         return 3;
     }
     install_quiet_panic_hook();
-    let answer = match panic::catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::extract_text_from_mem_by_pages(&bytes)
-    })) {
-        Ok(Ok(pages)) => Answer::Pages(pages),
-        Ok(Err(e)) => Answer::Refused(e.to_string()),
-        Err(payload) => Answer::Panicked(panic_message(&*payload)),
-    };
+    let answer = read(&bytes);
     let mut out = std::io::stdout().lock();
     let written = serde_json::to_writer(&mut out, &answer).map_err(std::io::Error::from);
     match written.and_then(|()| out.flush()) {
@@ -270,27 +336,23 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn in_thread(bytes: Vec<u8>, timeout: Duration) -> Result<Vec<String>, Problem> {
+fn in_thread(bytes: Vec<u8>, timeout: Duration) -> Result<Answer, Problem> {
     install_quiet_panic_hook();
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name(THREAD_NAME.into())
         .spawn(move || {
-            let result = panic::catch_unwind(AssertUnwindSafe(|| {
-                pdf_extract::extract_text_from_mem_by_pages(&bytes)
-            }));
             // The receiver may have given up already; nothing to do then.
-            let _ = tx.send(result);
+            let _ = tx.send(read(&bytes));
         })
         .map_err(Problem::Io)?;
 
     match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(pages))) => Ok(pages),
-        Ok(Ok(Err(e))) => Err(classify(&e.to_string())),
-        Ok(Err(payload)) => {
-            let msg = panic_message(&*payload);
-            tracing::debug!(panic = %msg, "pdf-extract panicked (caught)");
-            Err(parser_panicked(&msg))
+        Ok(answer) => {
+            if let Answer::Panicked(msg) = &answer {
+                tracing::debug!(panic = %msg, "pdf-extract panicked (caught)");
+            }
+            Ok(answer)
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
             Err(Problem::PdfTimeout { secs: timeout.as_secs() })
@@ -379,7 +441,7 @@ mod child_tests {
         let pages = extract_with(
             pdf(),
             t,
-            Some(&shell(r#"cat >/dev/null; echo '{"pages":["Pump P-101 ok."]}'"#)),
+            Some(&shell(r#"cat >/dev/null; echo '{"read":{"pages":["Pump P-101 ok."]}}'"#)),
         )
         .unwrap();
         assert_eq!((pages.text.trim(), pages.pages), ("Pump P-101 ok.", 1));
@@ -391,7 +453,7 @@ mod child_tests {
         assert!(matches!(&flood, Problem::PdfTooCostly(m) if m.contains("of text")), "{flood}");
         // Nothing of this process's environment reaches it (HOME is always set here).
         assert!(std::env::var_os("HOME").is_some());
-        let env = r#"cat >/dev/null; printf '{"pages":["home=%s"]}' "${HOME:-none}""#;
+        let env = r#"cat >/dev/null; printf '{"read":{"pages":["home=%s"]}}' "${HOME:-none}""#;
         let env = extract_with(pdf(), t, Some(&shell(env))).unwrap();
         assert_eq!(env.text.trim(), "home=none");
     }

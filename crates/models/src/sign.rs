@@ -89,7 +89,18 @@ impl PublicKey {
         use minisign_verify::Error as E;
         // minisign-verify reads exactly four lines; blank lines and trailing spaces (a file
         // that went through an editor or a mail client) are not the signer's doing.
-        let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+        // The trusted comment (line 3) is signed as written: only a line ending's CR goes.
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("trusted comment:") {
+                    l.trim_end_matches('\r')
+                } else {
+                    l.trim_end()
+                }
+            })
+            .filter(|l| !l.is_empty())
+            .collect();
         if lines.len() < 4 {
             return Err("the minisign trusted comment or its signature is missing".into());
         }
@@ -247,9 +258,11 @@ mod tests {
         assert!(lenient.verify(b"tampered", &legacy).is_err());
         // The prehashed form is accepted either way.
         key.verify(msg, &s.minisign(msg, id, "timestamp:1")).unwrap();
-        // Blank lines and trailing spaces around a signature are not a refusal.
-        let spaced = s.minisign(msg, id, "t").replace('\n', "  \n\n");
+        // Blank lines, CRLF and trailing spaces around a signature are not a refusal; a
+        // trusted comment that ends in a space is signed with it.
+        let spaced = s.minisign(msg, id, "t").replace('\n', "\r\n\n").replacen("\r\n", "  \n", 1);
         key.verify(msg, &spaced).unwrap();
+        key.verify(msg, &s.minisign(msg, id, "ends with a space ")).unwrap();
     }
 
     #[test]

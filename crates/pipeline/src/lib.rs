@@ -411,6 +411,8 @@ pub(crate) fn input_error_code(p: &fieldbrief_ingest::Problem) -> &'static str {
         PdfCorrupt(_) => "pdf_corrupt",
         PdfEncrypted => "pdf_encrypted",
         PdfNoText { .. } => "pdf_no_text",
+        PdfUnmappedText { .. } => "pdf_unmapped_text",
+        PdfBlank { .. } => "pdf_blank",
         PdfTimeout { .. } => "pdf_timeout",
         PdfTooCostly(_) => "pdf_too_costly",
     }

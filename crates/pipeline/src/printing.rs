@@ -23,7 +23,7 @@ pub struct PdfExport {
     /// The font embedded.
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub font: PathBuf,
-    /// A file name for the save dialog, e.g. "pump-p-101-handover.pdf".
+    /// A file name for the save dialog, e.g. "pump-p-101-handover-note-12.pdf".
     pub suggested_name: String,
 }
 
@@ -61,7 +61,7 @@ impl Fieldbrief {
             pages: out.pages,
             missing: out.missing.iter().map(char::to_string).collect(),
             font: out.font,
-            suggested_name: format!("{}-{}.pdf", slug(&sheet.title), slug(style)),
+            suggested_name: format!("{}-{}-note-{note_id}.pdf", slug(&sheet.title), slug(style)),
         })
     }
 }
@@ -91,13 +91,15 @@ fn sheet(
         Some(m) => format!("{} {}", m.id, m.version),
         None => summary.engine.clone(),
     };
+    // The checks ran on the engine's text; an edited summary says so.
+    let of = if summary.original_text.is_some() { " of the engine's text" } else { "" };
     let quality = match quality {
         None => "Quality: not recorded".to_string(),
-        Some(v) if v.passed => format!("Quality: all {} checks passed", v.checks.len()),
+        Some(v) if v.passed => format!("Quality{of}: all {} checks passed", v.checks.len()),
         Some(v) => {
             let failed: Vec<&str> =
                 v.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
-            format!("Quality flags: {} (of {} checks)", failed.join(", "), v.checks.len())
+            format!("Quality flags{of}: {} (of {} checks)", failed.join(", "), v.checks.len())
         }
     };
     let mut footer = vec![

@@ -56,7 +56,7 @@ fn refused_input_saves_no_note_but_leaves_a_failed_ledger_row() {
     std::fs::write(&path, fieldbrief_testkit::pdf::without_text(2)).unwrap();
     let err = fb.summarize(Input::Path(path), &SummarizeOptions::default()).unwrap_err();
     assert!(err.is_bad_input(), "{err}");
-    assert!(err.to_string().contains("scanned PDFs are not supported"), "{err}");
+    assert!(err.to_string().contains("it is a scan (images only); OCR it first"), "{err}");
     assert!(fb.history(10).unwrap().is_empty());
     let entries = fb.ledger_entries(None).unwrap();
     assert_eq!(entries.len(), 1);

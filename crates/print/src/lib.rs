@@ -149,6 +149,14 @@ impl Font {
             if face.glyph_index('a').is_none() {
                 return Err(bad("it has no Latin letters".into()));
             }
+            // Embedded as a CID TrueType font: PostScript (CFF) outlines would make a PDF
+            // that readers refuse.
+            if face.tables().glyf.is_none() {
+                return Err(bad(
+                    "it has PostScript (CFF) outlines; use a TrueType font (.ttf with glyf outlines)"
+                        .into(),
+                ));
+            }
             Ok((path.to_path_buf(), data))
         };
         let regular = read(regular)?;
@@ -169,8 +177,9 @@ const PAGE_H: f32 = 841.89;
 const LEFT: f32 = 56.0;
 const RIGHT: f32 = PAGE_W - 56.0;
 const TOP: f32 = PAGE_H - 60.0;
-/// Text stops above the footer.
-const BOTTOM: f32 = 96.0;
+/// The footer's last line sits here; its lines stack upwards, and the text stops above them.
+const FOOT: f32 = 40.0;
+const FOOTER_LEADING: f32 = 10.0;
 const LABEL_W: f32 = 86.0;
 
 /// One face in the PDF: measures text, and maps characters to the subset's glyph ids.
@@ -262,6 +271,8 @@ struct Layout<'f, 'a> {
     bold: &'f Face<'a>,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// Where text stops: above the footer.
+    bottom: f32,
 }
 
 impl Layout<'_, '_> {
@@ -270,7 +281,7 @@ impl Layout<'_, '_> {
     }
 
     fn room(&mut self, height: f32) {
-        if self.y - height < BOTTOM {
+        if self.y - height < self.bottom {
             self.pages.push(Vec::new());
             self.y = TOP;
         }
@@ -297,13 +308,15 @@ impl Layout<'_, '_> {
             }
             // A word wider than the line (a long URL or serial) is broken, not cut off.
             let mut piece = String::new();
+            let mut piece_width = 0.0;
             for c in word.chars() {
-                piece.push(c);
-                if face.width(&piece, style.size) > width && piece.chars().count() > 1 {
-                    piece.pop();
+                let w = face.advance(c) * style.size;
+                if piece_width + w > width && !piece.is_empty() {
                     lines.push(std::mem::take(&mut piece));
-                    piece.push(c);
+                    piece_width = 0.0;
                 }
+                piece.push(c);
+                piece_width += w;
             }
             line = piece;
         }
@@ -440,12 +453,23 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Rendered> {
     let bold_data = font.bold.as_ref().map(|(_, d)| d.as_slice());
     let mut bold = bold_data.map(|d| Face::new(d, Name(b"F2")));
 
+    // The footer first: however many lines it wraps to, the text stops above them all.
+    let footer: Vec<String> = {
+        let layout =
+            Layout { regular: &regular, bold: &regular, pages: Vec::new(), y: 0.0, bottom: 0.0 };
+        let style = Style { size: FOOTER, bold: false, leading: FOOTER_LEADING };
+        sheet.footer.iter().flat_map(|f| layout.wrap(f, style, RIGHT - LEFT - 70.0)).collect()
+    };
+    let footer_top = FOOT + FOOTER_LEADING * footer.len().saturating_sub(1) as f32;
+    let rule_y = footer_top + 12.0;
+
     let pages = {
         let mut layout = Layout {
             regular: &regular,
             bold: bold.as_ref().unwrap_or(&regular),
             pages: vec![Vec::new()],
             y: TOP,
+            bottom: rule_y + 16.0,
         };
         layout.paragraph(&sheet.title, TITLE, LEFT, None);
         layout.gap(6.0);
@@ -511,28 +535,19 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Rendered> {
         }
         // The footer: a rule, the small print, the page number.
         content.set_stroke_rgb(0.75, 0.75, 0.75).set_line_width(0.5);
-        content.move_to(LEFT, 80.0).line_to(RIGHT, 80.0).stroke();
+        content.move_to(LEFT, rule_y).line_to(RIGHT, rule_y).stroke();
         content.set_fill_gray(0.3);
-        let mut y = 68.0;
-        let mut lines: Vec<String> = Vec::new();
-        for f in &sheet.footer {
-            let layout = Layout { regular: &regular, bold: &regular, pages: Vec::new(), y: 0.0 };
-            lines.extend(layout.wrap(
-                f,
-                Style { size: FOOTER, bold: false, leading: 10.0 },
-                RIGHT - LEFT - 70.0,
-            ));
-        }
-        let number = format!("page {} of {total}", n + 1);
-        let number_x = RIGHT - regular.width(&number, FOOTER);
-        for line in lines.iter().take(5) {
+        let mut y = footer_top;
+        for line in &footer {
             let glyphs = regular.encode(line);
             content.begin_text().set_font(regular.resource, FOOTER).next_line(LEFT, y);
             content.show(Str(&glyphs)).end_text();
-            y -= 10.0;
+            y -= FOOTER_LEADING;
         }
+        let number = format!("page {} of {total}", n + 1);
+        let number_x = RIGHT - regular.width(&number, FOOTER);
         let glyphs = regular.encode(&number);
-        content.begin_text().set_font(regular.resource, FOOTER).next_line(number_x, 68.0);
+        content.begin_text().set_font(regular.resource, FOOTER).next_line(number_x, footer_top);
         content.show(Str(&glyphs)).end_text();
 
         let data = deflate(&content.finish());
@@ -548,10 +563,11 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Rendered> {
     }
 
     let mut missing: Vec<char> = regular.missing.clone();
-    embed(&mut pdf, &regular, &font_refs[0], "F1")?;
+    embed(&mut pdf, &regular, &font_refs[0], "F1", &font.regular.0)?;
     if let (Some(b), Some(refs)) = (&bold, font_refs.get(1)) {
         missing.extend(b.missing.iter().filter(|c| !regular.missing.contains(c)));
-        embed(&mut pdf, b, refs, "F2")?;
+        let path = font.bold.as_ref().map_or(&font.regular.0, |(p, _)| p);
+        embed(&mut pdf, b, refs, "F2", path)?;
     }
     pdf.document_info(info)
         .title(TextStr(&sheet.title))
@@ -574,8 +590,8 @@ struct FontRefs {
 }
 
 /// Writes `face` as a Type 0 font over a CID TrueType subset with its ToUnicode map.
-fn embed(pdf: &mut Pdf, face: &Face, refs: &FontRefs, tag: &str) -> Result<()> {
-    let bad = |why: String| Error::BadFont { path: tag.to_string(), why };
+fn embed(pdf: &mut Pdf, face: &Face, refs: &FontRefs, tag: &str, path: &Path) -> Result<()> {
+    let bad = |why: String| Error::BadFont { path: path.display().to_string(), why };
     let subset = subsetter::subset(face.data, 0, &face.remap).map_err(|e| bad(e.to_string()))?;
     let name = face
         .face

@@ -106,3 +106,16 @@ fn a_missing_or_broken_font_is_a_clear_error() {
     let looked = Error::NoFont { looked: "/a.ttf".into() }.to_string();
     assert!(looked.contains("fonts-dejavu-core") && looked.contains("FIELDBRIEF_PDF_FONT"));
 }
+
+#[test]
+fn a_long_footer_is_printed_whole_and_the_text_stays_above_it() {
+    let mut s = sheet(&"- A line of the summary that fills the page.\n".repeat(60));
+    s.footer = (1..=7).map(|i| format!("Footer line {i}: {}", "small print ".repeat(12))).collect();
+    let out = render(&s, &font()).unwrap();
+    let text = text_of(&out.bytes);
+    for i in 1..=7 {
+        assert!(text.contains(&format!("Footer line {i}:")), "footer line {i} lost");
+    }
+    assert_eq!(text.matches("A line of the summary").count(), 60, "no summary line lost");
+    assert!(out.pages >= 2);
+}

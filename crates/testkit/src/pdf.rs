@@ -56,8 +56,17 @@ pub fn from_pages(pages: &[Vec<String>]) -> Vec<u8> {
     write(&contents)
 }
 
-/// A PDF whose pages draw only shapes, like a scan with no OCR text layer.
+/// A PDF whose pages are an image and nothing else, like a scan with no OCR text layer (a
+/// 2×2 grey inline image stretched over the page).
 pub fn without_text(pages: usize) -> Vec<u8> {
+    let mut stream = b"q 495 0 0 742 50 50 cm BI /W 2 /H 2 /CS /G /BPC 8 ID ".to_vec();
+    stream.extend_from_slice(&[0x20, 0xE0, 0xE0, 0x20]);
+    stream.extend_from_slice(b" EI Q");
+    write(&vec![stream; pages.max(1)])
+}
+
+/// A PDF whose pages draw only lines and shapes: no text, no image.
+pub fn drawings_only(pages: usize) -> Vec<u8> {
     let stream = b"0.5 g 50 50 495 742 re f 0 g 100 400 m 495 400 l S".to_vec();
     write(&vec![stream; pages.max(1)])
 }

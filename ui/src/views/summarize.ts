@@ -102,8 +102,8 @@ export function summarizeView(ctx: Context): SummarizeView {
   const errors = errorBox("summarize-error");
   const editButton = h("button", { type: "button", id: "edit-summary", disabled: true, title: "Correct the summary; your text is what history, copy and export use", onclick: () => startEdit() }, "Edit");
   const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
-  const exportButton = h("button", { type: "button", id: "export", disabled: true, onclick: () => void exportMd() }, "Export Markdown…");
-  const pdfButton = h("button", { type: "button", id: "export-pdf", disabled: true, title: "Save as a PDF for a work order: title, date, site, the summary, and route, model and quality in the footer", onclick: () => void exportPdf() }, "Save PDF…");
+  const exportButton = h("button", { type: "button", id: "export", disabled: true, title: "Export the summary as Markdown", onclick: () => void exportMd() }, "Markdown…");
+  const pdfButton = h("button", { type: "button", id: "export-pdf", disabled: true, title: "Save as a PDF for a work order: title, date, site, the summary, and route, model and quality in the footer", onclick: () => void exportPdf() }, "PDF…");
   const printButton = h("button", { type: "button", id: "print", disabled: true, title: "Print the summary (Ctrl+P)", onclick: () => window.print() }, "Print…");
   // What the window's own print shows above and below the summary (see @media print).
   const printHeader = h("div", { id: "print-header", class: "print-only" });
