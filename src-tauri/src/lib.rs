@@ -578,7 +578,12 @@ fn reopened(app: &AppHandle, args: Vec<String>, cwd: String) {
         let _ = window.show();
         let _ = window.set_focus();
     }
-    let shell = app.state::<Shell>();
+    // The first instance may still be starting (its setup opens the data directory): the
+    // window comes forward, and files wait for a launch after it has started.
+    let Some(shell) = app.try_state::<Shell>() else {
+        events::emit::<events::Reopened, _>(app, &Vec::new());
+        return;
+    };
     let files: Vec<GrantedFile> = args
         .iter()
         .skip(1)
@@ -731,7 +736,8 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
-            // The state every command and window event uses; set before the window exists.
+            // The state every command and window event uses. The window exists already, but
+            // its commands and events run on the main thread, which is here until setup ends.
             app.manage(Shell::open(home.clone(), worker, Dialogs::from_env()));
             // Refinements queued while offline run in the background; the window hears of each
             // one that is ready.

@@ -322,7 +322,7 @@ test("the summary saves as a PDF for a work order, and the window prints it alon
     for (const sheet of document.styleSheets) for (const r of sheet.cssRules) if (r.media && r.media.mediaText === "print") for (const x of r.cssRules) rules.push(x.cssText);
     const style = document.createElement("style");
     style.id = "print-preview";
-    style.textContent = rules.join("\n");
+    style.textContent = rules.join(" ");
     document.head.append(style);`);
   assert.equal(await visible("#app-header"), false, "the header is not printed");
   assert.equal(await visible("#note-editor"), false, "the note editor is not printed");

@@ -15,9 +15,12 @@
 //!
 //!   The hottest CPU zone's temperature stands in where `sysinfo` finds no CPU sensor.
 //! - **macOS**: `NSProcessInfo.thermalState` `serious` or `critical` (the OS's own verdict).
-//! - **Windows**: a CPU's clock limit (`MhzLimit`, `CallNtPowerInformation`) fallen below the
-//!   highest limit seen since the app started (a power plan's own cap, there from the start,
-//!   is not throttling; a cap the firmware adds under heat is).
+//! - **Windows**: a CPU's clock limit (`MhzLimit`, `CallNtPowerInformation`) fallen more than
+//!   5 % below the highest limit seen since the app started (a power plan's own cap, there
+//!   from the start, is not throttling; a cap the firmware adds under heat is). Limits: a
+//!   laptop already throttled when the app starts is not seen until it recovers once, and a
+//!   switch to a battery plan that caps the clock reads as throttling (saver mode then, which
+//!   a battery plan asks for anyway).
 //!
 //! Anything that cannot be read counts as "not throttling": this module never invents heat.
 
@@ -195,17 +198,13 @@ mod windows {
     use windows_sys::Win32::System::Power::{
         CallNtPowerInformation, PROCESSOR_POWER_INFORMATION, ProcessorInformation,
     };
-    use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+    use windows_sys::Win32::System::Threading::{ALL_PROCESSOR_GROUPS, GetActiveProcessorCount};
 
     /// The lowest clock limit (MHz) over the CPUs now, when Windows says.
     pub fn lowest_limit() -> Option<u32> {
-        // One record per installed processor (not per processor this process may run on).
-        // SAFETY: GetSystemInfo fills the struct it is given.
-        let cpus = unsafe {
-            let mut info: SYSTEM_INFO = std::mem::zeroed();
-            GetSystemInfo(&mut info);
-            info.dwNumberOfProcessors.max(1) as usize
-        };
+        // One record per processor of every group (not only those this process may run on).
+        // SAFETY: a plain query without pointers.
+        let cpus = unsafe { GetActiveProcessorCount(ALL_PROCESSOR_GROUPS) }.max(1) as usize;
         let mut info: Vec<PROCESSOR_POWER_INFORMATION> = vec![unsafe { std::mem::zeroed() }; cpus];
         let size = (cpus * std::mem::size_of::<PROCESSOR_POWER_INFORMATION>()) as u32;
         // SAFETY: the output buffer holds `cpus` records and its size in bytes is passed.

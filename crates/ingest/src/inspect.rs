@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 const MAX_ITEMS: usize = 2000;
 /// At most this many characters of one field or annotation.
 const MAX_ITEM_CHARS: usize = 4000;
+/// Content operators looked at in the whole file, form XObjects included.
+const MAX_OPERATORS: usize = 2_000_000;
+/// Form field dictionaries visited (a field tree that shares its kids is visited once each).
+const MAX_FIELD_NODES: usize = 20_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -60,19 +64,25 @@ pub fn inspect(bytes: &[u8]) -> Inspection {
     };
     let mut out = Inspection {
         parsed: true,
-        encrypted: doc.was_encrypted() || doc.is_encrypted(),
+        // Still encrypted after loading: lopdf could not open it with the empty password (a
+        // file with only an owner password, "copy-protected", is read and is not encrypted
+        // for us).
+        encrypted: doc.is_encrypted(),
         ..Inspection::default()
     };
     let pages = doc.get_pages();
     out.pages = pages.len();
+    // One budget of content operators for the whole file: a hostile file that paints the same
+    // form a million times costs a bounded amount of work.
+    let mut budget = MAX_OPERATORS;
     for (_, page) in pages.iter().take(10_000) {
-        let images = doc.get_page_images(*page).map(|i| !i.is_empty()).unwrap_or(false);
         let mut marks = Marks::default();
         if let Ok(content) = doc.get_page_content(*page) {
-            let resources = doc.get_page_resources(*page).ok().and_then(|(own, _)| own);
-            scan(&doc, &content, resources, 0, &mut marks);
+            let resources = page_resources(&doc, *page);
+            let mut seen = std::collections::HashSet::new();
+            scan(&doc, &content, resources, 0, &mut marks, &mut seen, &mut budget);
         }
-        out.image_pages += usize::from(images || marks.image);
+        out.image_pages += usize::from(marks.image);
         out.text_pages += usize::from(marks.text);
         if let Ok(annotations) = doc.get_page_annotations(*page) {
             for a in annotations {
@@ -95,8 +105,9 @@ pub fn inspect(bytes: &[u8]) -> Inspection {
         && let Some(fields) =
             resolve(&doc, form.get(b"Fields").ok()).and_then(|o| o.as_array().ok())
     {
+        let mut visited = std::collections::HashSet::new();
         for f in fields {
-            collect_fields(&doc, f, "", 0, &mut out.fields);
+            collect_fields(&doc, f, "", 0, &mut visited, &mut out.fields);
         }
     }
     out
@@ -109,17 +120,37 @@ struct Marks {
     image: bool,
 }
 
+/// A page's resources: its own `/Resources` (inline or a reference), else the nearest
+/// ancestor's in the page tree.
+fn page_resources(doc: &Document, page: lopdf::ObjectId) -> Option<&Dictionary> {
+    let mut node = doc.get_dictionary(page).ok()?;
+    for _ in 0..32 {
+        if let Some(r) = resolve(doc, node.get(b"Resources").ok()).and_then(|o| o.as_dict().ok()) {
+            return Some(r);
+        }
+        node = resolve(doc, node.get(b"Parent").ok()).and_then(|o| o.as_dict().ok())?;
+    }
+    None
+}
+
 /// Scans a content stream's operators, and those of the form XObjects it paints (text and
-/// images are often inside them), at most a few levels deep.
+/// images are often inside them), each form once per page, a few levels deep, within the
+/// file's operator budget.
 fn scan(
     doc: &Document,
     content: &[u8],
     resources: Option<&Dictionary>,
     depth: usize,
     marks: &mut Marks,
+    seen: &mut std::collections::HashSet<lopdf::ObjectId>,
+    budget: &mut usize,
 ) {
     let Ok(ops) = lopdf::content::Content::decode(content) else { return };
     for op in &ops.operations {
+        if *budget == 0 || (marks.text && marks.image) {
+            return;
+        }
+        *budget -= 1;
         match op.operator.as_str() {
             "Tj" | "TJ" | "'" | "\"" => marks.text = true,
             "BI" | "ID" => marks.image = true,
@@ -133,29 +164,28 @@ fn scan(
                 else {
                     continue;
                 };
-                let Some(Object::Stream(stream)) = resolve(doc, xobjects.get(name).ok()) else {
+                let Ok(entry) = xobjects.get(name) else { continue };
+                if let Object::Reference(id) = entry
+                    && !seen.insert(*id)
+                {
                     continue;
-                };
+                }
+                let Some(Object::Stream(stream)) = resolve(doc, Some(entry)) else { continue };
                 match stream.dict.get(b"Subtype").and_then(Object::as_name).unwrap_or(b"") {
                     b"Image" => marks.image = true,
                     b"Form" => {
                         let inner = resolve(doc, stream.dict.get(b"Resources").ok())
                             .and_then(|o| o.as_dict().ok())
                             .or(resources);
-                        if let Ok(data) = stream
+                        let data = stream
                             .decompressed_content()
-                            .or_else(|_| Ok::<_, ()>(stream.content.clone()))
-                        {
-                            scan(doc, &data, inner, depth + 1, marks);
-                        }
+                            .unwrap_or_else(|_| stream.content.clone());
+                        scan(doc, &data, inner, depth + 1, marks, seen, budget);
                     }
                     _ => {}
                 }
             }
             _ => {}
-        }
-        if marks.text && marks.image {
-            return;
         }
     }
 }
@@ -171,9 +201,15 @@ fn collect_fields(
     field: &Object,
     parent: &str,
     depth: usize,
+    visited: &mut std::collections::HashSet<lopdf::ObjectId>,
     out: &mut Vec<(String, String)>,
 ) {
-    if depth > 16 || out.len() >= MAX_ITEMS {
+    if depth > 16 || out.len() >= MAX_ITEMS || visited.len() >= MAX_FIELD_NODES {
+        return;
+    }
+    if let Object::Reference(id) = field
+        && !visited.insert(*id)
+    {
         return;
     }
     let Some(dict) = resolve(doc, Some(field)).and_then(|o| o.as_dict().ok()) else { return };
@@ -183,13 +219,14 @@ fn collect_fields(
         (false, true) => parent.to_string(),
         (false, false) => format!("{parent}.{own}"),
     };
-    let name = string(doc, dict, b"TU").filter(|t| !t.is_empty()).unwrap_or(name);
     if let Some(value) = field_value(doc, dict) {
-        out.push((if name.is_empty() { "(unnamed)".into() } else { name.clone() }, value));
+        // The label a person sees (the tooltip), else the field's full name.
+        let label = string(doc, dict, b"TU").unwrap_or_else(|| name.clone());
+        out.push((if label.is_empty() { "(unnamed)".into() } else { label }, value));
     }
     if let Some(kids) = resolve(doc, dict.get(b"Kids").ok()).and_then(|o| o.as_array().ok()) {
         for kid in kids {
-            collect_fields(doc, kid, &name, depth + 1, out);
+            collect_fields(doc, kid, &name, depth + 1, visited, out);
         }
     }
 }
@@ -209,12 +246,16 @@ fn field_value(doc: &Document, dict: &Dictionary) -> Option<String> {
         }
         Object::Array(items) => items
             .iter()
+            .take(64)
             .filter_map(|i| match i {
                 Object::String(b, _) => Some(pdf_string(b)),
                 _ => None,
             })
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(", ")
+            .chars()
+            .take(MAX_ITEM_CHARS)
+            .collect(),
         _ => return None,
     };
     let text = text.trim().to_string();
@@ -242,7 +283,21 @@ fn pdf_string(bytes: &[u8]) -> String {
     } else if let Some(utf8) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         String::from_utf8_lossy(utf8).into_owned()
     } else {
-        bytes.iter().map(|&b| b as char).collect()
+        bytes.iter().map(|&b| pdf_doc_char(b)).collect()
+    }
+}
+
+/// PDFDocEncoding: Latin-1, except 0x18–0x1F and 0x80–0x9F (typographic marks).
+fn pdf_doc_char(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '•', '†', '‡', '…', '—', '–', 'ƒ', '⁄', '‹', '›', '−', '‰', '„', '“', '”', '‘', '’', '‚',
+        '™', 'ﬁ', 'ﬂ', 'Ł', 'Œ', 'Š', 'Ÿ', 'Ž', 'ı', 'ł', 'œ', 'š', 'ž', '\u{FFFD}',
+    ];
+    const LOW: [char; 8] = ['˘', 'ˇ', 'ˆ', '˙', '˝', '˛', '˚', '˜'];
+    match b {
+        0x18..=0x1F => LOW[(b - 0x18) as usize],
+        0x80..=0x9F => HIGH[(b - 0x80) as usize],
+        _ => b as char,
     }
 }
 
@@ -260,6 +315,7 @@ mod tests {
     fn strings_decode_as_pdf_writes_them() {
         assert_eq!(pdf_string(&[0xFE, 0xFF, 0x00, b'G', 0x03, 0xA9]), "GΩ");
         assert_eq!(pdf_string(b"caf\xe9"), "café");
+        assert_eq!(pdf_string(b"\x8dOK\x8e \x84 \x80"), "“OK” — •");
         assert_eq!(pdf_string(&[0xEF, 0xBB, 0xBF, 0xC2, 0xB5]), "µ");
     }
 

@@ -85,10 +85,17 @@ pub fn extract_with(
         Answer::Refused { why, .. } => return Err(classify(&why)),
         Answer::Panicked(why) => return Err(parser_panicked(&why)),
     };
-    let page_count = pages.len();
+    // pdf-extract stops at a page it cannot read; the document's own count is the truth.
+    let page_count = pages.len().max(inspection.pages);
     let normalized = normalize_pdf_pages(&pages);
-    let extra = inspection.extra_text();
+    let mut extra = inspection.extra_text();
     let mut notices = normalized.notices;
+    // A scan with a comment or two is still a scan: its form fields and annotations stand in
+    // for the text only when they say something (a filled-in form whose printed words are
+    // drawn as an image).
+    if normalized.text.trim().is_empty() && extra.split_whitespace().count() < MIN_EXTRA_WORDS {
+        extra.clear();
+    }
     let text = match (normalized.text.trim().is_empty(), extra.is_empty()) {
         (true, true) => return Err(no_text(&inspection, page_count)),
         (false, true) => normalized.text,
@@ -112,6 +119,9 @@ pub fn extract_with(
     Ok(Extracted { text, pages: page_count, notices })
 }
 
+/// Words of form fields and annotations that make a PDF without page text worth summarizing.
+const MIN_EXTRA_WORDS: usize = 20;
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -121,7 +131,9 @@ fn no_text(inspection: &Inspection, pages: usize) -> Problem {
     if inspection.encrypted {
         Problem::PdfEncrypted
     } else if !inspection.parsed {
-        Problem::PdfNoText { pages }
+        Problem::PdfCorrupt(format!(
+            "its {pages} pages gave no text, and its structure could not be read to say why"
+        ))
     } else if inspection.text_pages > 0 {
         Problem::PdfUnmappedText { pages }
     } else if inspection.image_pages > 0 {

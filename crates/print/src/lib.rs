@@ -180,6 +180,7 @@ const TOP: f32 = PAGE_H - 60.0;
 /// The footer's last line sits here; its lines stack upwards, and the text stops above them.
 const FOOT: f32 = 40.0;
 const FOOTER_LEADING: f32 = 10.0;
+const MAX_FOOTER_LINES: usize = 12;
 const LABEL_W: f32 = 86.0;
 
 /// One face in the PDF: measures text, and maps characters to the subset's glyph ids.
@@ -458,7 +459,15 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Rendered> {
         let layout =
             Layout { regular: &regular, bold: &regular, pages: Vec::new(), y: 0.0, bottom: 0.0 };
         let style = Style { size: FOOTER, bold: false, leading: FOOTER_LEADING };
-        sheet.footer.iter().flat_map(|f| layout.wrap(f, style, RIGHT - LEFT - 70.0)).collect()
+        let mut lines: Vec<String> =
+            sheet.footer.iter().flat_map(|f| layout.wrap(f, style, RIGHT - LEFT - 70.0)).collect();
+        // Small print has a page's foot, not the page: past a dozen lines it says what is left.
+        if lines.len() > MAX_FOOTER_LINES {
+            let more = lines.len() - (MAX_FOOTER_LINES - 1);
+            lines.truncate(MAX_FOOTER_LINES - 1);
+            lines.push(format!("… and {more} more lines of small print not shown"));
+        }
+        lines
     };
     let footer_top = FOOT + FOOTER_LEADING * footer.len().saturating_sub(1) as f32;
     let rule_y = footer_top + 12.0;

@@ -110,12 +110,18 @@ fn a_missing_or_broken_font_is_a_clear_error() {
 #[test]
 fn a_long_footer_is_printed_whole_and_the_text_stays_above_it() {
     let mut s = sheet(&"- A line of the summary that fills the page.\n".repeat(60));
-    s.footer = (1..=7).map(|i| format!("Footer line {i}: {}", "small print ".repeat(12))).collect();
+    s.footer = (1..=5).map(|i| format!("Footer line {i}: {}", "small print ".repeat(12))).collect();
     let out = render(&s, &font()).unwrap();
     let text = text_of(&out.bytes);
-    for i in 1..=7 {
+    for i in 1..=5 {
         assert!(text.contains(&format!("Footer line {i}:")), "footer line {i} lost");
     }
     assert_eq!(text.matches("A line of the summary").count(), 60, "no summary line lost");
     assert!(out.pages >= 2);
+    // Past a dozen lines the foot says how many are not shown.
+    s.footer = (1..=40).map(|i| format!("Line {i}")).collect();
+    let text = text_of(&render(&s, &font()).unwrap().bytes);
+    let shown = |n: usize| text.lines().any(|l| l.trim() == format!("Line {n}"));
+    assert!(shown(11) && !shown(12), "{text}");
+    assert!(text.contains("and 29 more lines of small print not shown"), "{text}");
 }
