@@ -225,6 +225,30 @@ async fn edit_summary(app: AppHandle, request_id: String, text: String) -> Resul
     blocking(app, move |_, shell| Ok(shell.browse()?.edit_summary(&request_id, &text)?)).await
 }
 
+/// Asks where to save `bytes` (the save dialog, with `title`, a suggested name and one
+/// filter) and writes them there whole. `None` when the user cancels.
+fn save_as(
+    app: &AppHandle,
+    shell: &Shell,
+    title: &str,
+    suggested_name: &str,
+    filter: (&str, &str),
+    bytes: &[u8],
+) -> Result<Option<PathBuf>, UiError> {
+    let target = shell.dialogs.ask(|| {
+        app.dialog()
+            .file()
+            .set_title(title)
+            .set_file_name(suggested_name)
+            .add_filter(filter.0, &[filter.1])
+            .blocking_save_file()
+    });
+    let Some(target) = target else { return Ok(None) };
+    write_atomically(&target, bytes)
+        .map_err(|e| UiError::failure(format!("Could not save {}: {e}", target.display())))?;
+    Ok(Some(target))
+}
+
 /// Saves `markdown` where the user chooses. Returns the path, or `None` when they cancel.
 #[tauri::command]
 async fn export_markdown(
@@ -233,18 +257,15 @@ async fn export_markdown(
     suggested_name: String,
 ) -> Result<Option<PathBuf>, UiError> {
     blocking(app, move |app, shell| {
-        let target = shell.dialogs.ask(|| {
-            app.dialog()
-                .file()
-                .set_title("Export summary as Markdown")
-                .set_file_name(&suggested_name)
-                .add_filter("Markdown", &["md"])
-                .blocking_save_file()
-        });
-        let Some(target) = target else { return Ok(None) };
-        write_atomically(&target, markdown.as_bytes())
-            .map_err(|e| UiError::failure(format!("Could not save {}: {e}", target.display())))?;
-        Ok(Some(target))
+        let filter = ("Markdown", "md");
+        save_as(
+            app,
+            shell,
+            "Export summary as Markdown",
+            &suggested_name,
+            filter,
+            markdown.as_bytes(),
+        )
     })
     .await
 }
@@ -259,18 +280,15 @@ async fn export_pdf(
 ) -> Result<Option<SavedPdf>, UiError> {
     blocking(app, move |app, shell| {
         let pdf = shell.browse()?.export_pdf(note_id, Some(&request_id))?;
-        let target = shell.dialogs.ask(|| {
-            app.dialog()
-                .file()
-                .set_title("Save summary as PDF")
-                .set_file_name(&pdf.suggested_name)
-                .add_filter("PDF", &["pdf"])
-                .blocking_save_file()
-        });
-        let Some(path) = target else { return Ok(None) };
-        write_atomically(&path, &pdf.bytes)
-            .map_err(|e| UiError::failure(format!("Could not save {}: {e}", path.display())))?;
-        Ok(Some(SavedPdf { path, pages: pdf.pages, missing: pdf.missing }))
+        let saved = save_as(
+            app,
+            shell,
+            "Save summary as PDF",
+            &pdf.suggested_name,
+            ("PDF", "pdf"),
+            &pdf.bytes,
+        )?;
+        Ok(saved.map(|path| SavedPdf { path, pages: pdf.pages, missing: pdf.missing }))
     })
     .await
 }

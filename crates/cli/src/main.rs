@@ -522,20 +522,28 @@ fn init_logging(verbose: u8) {
 }
 
 fn export(fb: Fieldbrief, args: ExportArgs) -> anyhow::Result<()> {
-    let (bytes, report) = if args.pdf {
+    // The bytes, what --json reports, and for a PDF its default name, page count and the
+    // warning about characters its font cannot draw.
+    let (bytes, report, pdf) = if args.pdf {
         let pdf = fb.export_pdf(args.id, args.request.as_deref())?;
         let report = serde_json::to_value(&pdf)?;
-        (pdf.bytes, report)
+        let warning = (!pdf.missing.is_empty()).then(|| {
+            format!(
+                "warning: the font {} cannot draw {} (they print as boxes); set FIELDBRIEF_PDF_FONT to a font that can",
+                pdf.font.display(),
+                pdf.missing.join(" ")
+            )
+        });
+        (pdf.bytes, report, Some((PathBuf::from(pdf.suggested_name), pdf.pages, warning)))
     } else {
         let (sheet, request_id) = fb.printable(args.id, args.request.as_deref())?;
         let report = serde_json::json!({ "note_id": args.id, "request_id": request_id });
-        (sheet.to_markdown().into_bytes(), report)
+        (sheet.to_markdown().into_bytes(), report, None)
     };
-    let target = match &args.output {
-        Some(p) if p.as_os_str() == "-" => None,
-        Some(p) => Some(p.clone()),
-        None if args.pdf => {
-            let name = PathBuf::from(report["suggested_name"].as_str().unwrap_or("summary.pdf"));
+    let target = match (&args.output, &pdf) {
+        (Some(p), _) if p.as_os_str() == "-" => None,
+        (Some(p), _) => Some(p.clone()),
+        (None, Some((name, _, _))) => {
             // A name the user did not choose never replaces a file.
             if name.exists() {
                 return Err(UsageError(format!(
@@ -544,9 +552,9 @@ fn export(fb: Fieldbrief, args: ExportArgs) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            Some(name)
+            Some(name.clone())
         }
-        None => None,
+        (None, None) => None,
     };
     if target.is_none() && args.json {
         return Err(UsageError(
@@ -562,16 +570,8 @@ fn export(fb: Fieldbrief, args: ExportArgs) -> anyhow::Result<()> {
     };
     fieldbrief_pipeline::write_atomically(&path, &bytes)
         .map_err(|e| UsageError(format!("writing {}: {e}", path.display())))?;
-    let missing: Vec<&str> = report["missing"]
-        .as_array()
-        .map(|m| m.iter().filter_map(|c| c.as_str()).collect())
-        .unwrap_or_default();
-    if !missing.is_empty() {
-        eprintln!(
-            "warning: the font {} cannot draw {} (they print as boxes); set FIELDBRIEF_PDF_FONT to a font that can",
-            report["font"].as_str().unwrap_or("?"),
-            missing.join(" ")
-        );
+    if let Some((_, _, Some(warning))) = &pdf {
+        eprintln!("{warning}");
     }
     if args.json {
         let mut report = report;
@@ -579,8 +579,8 @@ fn export(fb: Fieldbrief, args: ExportArgs) -> anyhow::Result<()> {
         report["bytes"] = serde_json::json!(bytes.len());
         render::json(&report)
     } else {
-        match report["pages"].as_u64() {
-            Some(pages) => eprintln!(
+        match pdf {
+            Some((_, pages, _)) => eprintln!(
                 "wrote {} ({pages} page{})",
                 path.display(),
                 if pages == 1 { "" } else { "s" }

@@ -490,7 +490,6 @@ mod tests {
     #[cfg(target_os = "linux")]
     fn replay(trace: &str) -> Vec<(u64, thermal::Reading, PowerState)> {
         let root = tempfile::tempdir().unwrap();
-        let mut reader = thermal::Throttle::at(root.path().to_path_buf());
         let system = System {
             batteries: None,
             components: None,
@@ -515,8 +514,13 @@ mod tests {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(path, format!("{value}\n")).unwrap();
             }
-            let reading = reader.read();
-            out.push((at, reading, monitor.state()));
+            // What the source read, as the power manager got it.
+            let state = monitor.state();
+            let reading = thermal::Reading {
+                throttling: state.snapshot.throttling,
+                zone_celsius: state.snapshot.cpu_celsius,
+            };
+            out.push((at, reading, state));
         }
         out
     }

@@ -50,7 +50,10 @@ fn main() {
         vec!["file\tpdftotext_words\tour_words\tpdftotext_ms\tour_ms\tour_refusal".to_string()];
     println!("{:<58} {:>9} {:>7}  our refusal", "file (where we differ)", "pdftotext", "ours");
     for f in &all {
-        let bytes = std::fs::read(f).expect("read");
+        let Ok(bytes) = std::fs::read(f) else {
+            eprintln!("{} cannot be read: skipped", f.display());
+            continue;
+        };
         let started = Instant::now();
         let poppler = std::process::Command::new("pdftotext").arg(f).arg("-").output();
         let poppler_ms = started.elapsed();
@@ -113,7 +116,10 @@ fn main() {
         poppler_time.as_secs_f64() * 1000.0 / all.len() as f64
     );
     if let Some(path) = tsv {
-        std::fs::write(&path, rows.join("\n") + "\n").expect("write the TSV");
+        if let Err(e) = std::fs::write(&path, rows.join("\n") + "\n") {
+            eprintln!("writing {path}: {e}");
+            std::process::exit(1);
+        }
         println!("every row: {path}");
     }
 }

@@ -221,6 +221,40 @@ impl<'a> Face<'a> {
         text.chars().map(|c| self.advance(c)).sum::<f32>() * size
     }
 
+    /// Wraps `text` into lines no wider than `width` points at `size`.
+    fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            let candidate =
+                if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            if self.width(&candidate, size) <= width {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            // A word wider than the line (a long URL or serial) is broken, not cut off.
+            let mut piece = String::new();
+            let mut piece_width = 0.0;
+            for c in word.chars() {
+                let w = self.advance(c) * size;
+                if piece_width + w > width && !piece.is_empty() {
+                    lines.push(std::mem::take(&mut piece));
+                    piece_width = 0.0;
+                }
+                piece.push(c);
+                piece_width += w;
+            }
+            line = piece;
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        lines
+    }
+
     /// `text` as two-byte glyph ids of the subset (Identity-H).
     fn encode(&mut self, text: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(text.len() * 2);
@@ -294,37 +328,7 @@ impl Layout<'_, '_> {
 
     /// Wraps `text` into lines no wider than `width` at `style`.
     fn wrap(&self, text: &str, style: Style, width: f32) -> Vec<String> {
-        let face = self.face(style.bold);
-        let mut lines = Vec::new();
-        let mut line = String::new();
-        for word in text.split_whitespace() {
-            let candidate =
-                if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-            if face.width(&candidate, style.size) <= width {
-                line = candidate;
-                continue;
-            }
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            // A word wider than the line (a long URL or serial) is broken, not cut off.
-            let mut piece = String::new();
-            let mut piece_width = 0.0;
-            for c in word.chars() {
-                let w = face.advance(c) * style.size;
-                if piece_width + w > width && !piece.is_empty() {
-                    lines.push(std::mem::take(&mut piece));
-                    piece_width = 0.0;
-                }
-                piece.push(c);
-                piece_width += w;
-            }
-            line = piece;
-        }
-        if !line.is_empty() {
-            lines.push(line);
-        }
-        lines
+        self.face(style.bold).wrap(text, style.size, width)
     }
 
     /// A paragraph at `x` with its continuation lines at `indent` (a bullet's hanging text).
@@ -456,11 +460,9 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Rendered> {
 
     // The footer first: however many lines it wraps to, the text stops above them all.
     let footer: Vec<String> = {
-        let layout =
-            Layout { regular: &regular, bold: &regular, pages: Vec::new(), y: 0.0, bottom: 0.0 };
-        let style = Style { size: FOOTER, bold: false, leading: FOOTER_LEADING };
+        let width = RIGHT - LEFT - 70.0;
         let mut lines: Vec<String> =
-            sheet.footer.iter().flat_map(|f| layout.wrap(f, style, RIGHT - LEFT - 70.0)).collect();
+            sheet.footer.iter().flat_map(|f| regular.wrap(f, FOOTER, width)).collect();
         // Small print has a page's foot, not the page: past a dozen lines it says what is left.
         if lines.len() > MAX_FOOTER_LINES {
             let more = lines.len() - (MAX_FOOTER_LINES - 1);
