@@ -9,7 +9,9 @@
 
 mod decode;
 pub mod inspect;
+mod layout;
 pub mod pdf;
+mod repair;
 mod sniff;
 
 use fieldbrief_core::normalize::normalize_text;
@@ -284,7 +286,12 @@ mod tests {
                 Limits::default(),
                 "ends in .pdf but is not a PDF: it looks like a JPEG image",
             ),
-            ("cut.pdf", bad_inputs::truncated_pdf(), Limits::default(), "corrupt PDF"),
+            (
+                "cut.pdf",
+                bad_inputs::truncated_pdf(),
+                Limits::default(),
+                "probably cut off: only 1 of its 4 pages",
+            ),
             (
                 "hostile.pdf",
                 bad_inputs::pdf_that_panics_the_parser(),

@@ -16,6 +16,7 @@
 
 use crate::Problem;
 use crate::inspect::{Inspection, inspect};
+use crate::repair;
 use fieldbrief_core::normalize::normalize_pdf_pages;
 use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -76,8 +77,10 @@ pub fn extract_with(
         Some(e) => in_child(bytes, timeout, e)?,
         None => in_thread(bytes, timeout)?,
     };
-    let (pages, inspection) = match answer {
-        Answer::Read { pages, inspection } => (pages, inspection),
+    let (pages, inspection, unreadable, xref_rebuilt) = match answer {
+        Answer::Read { pages, inspection, unreadable, xref_rebuilt } => {
+            (pages, inspection, unreadable, xref_rebuilt)
+        }
         Answer::Refused { why, inspection } if inspection.encrypted => {
             tracing::debug!(%why, "an encrypted PDF was refused");
             return Err(Problem::PdfEncrypted);
@@ -90,6 +93,18 @@ pub fn extract_with(
     let normalized = normalize_pdf_pages(&pages);
     let mut extra = inspection.extra_text();
     let mut notices = normalized.notices;
+    if xref_rebuilt {
+        notices.push(
+            "the file's cross-reference table was broken: it was rebuilt from the objects found in the file"
+                .to_string(),
+        );
+    }
+    if !unreadable.is_empty() {
+        notices.push(format!(
+            "{} could not be read whole: what they gave is kept, the rest is missing",
+            page_list(&unreadable)
+        ));
+    }
     // A scan with a comment or two is still a scan: its form fields and annotations stand in
     // for the text only when they say something (a filled-in form whose printed words are
     // drawn as an image).
@@ -122,6 +137,18 @@ pub fn extract_with(
 /// Words of form fields and annotations that make a PDF without page text worth summarizing.
 const MIN_EXTRA_WORDS: usize = 20;
 
+/// "page 3", "pages 3, 5 and 9", "14 pages (3, 5, 9, …)".
+fn page_list(pages: &[u32]) -> String {
+    let shown: Vec<String> = pages.iter().take(8).map(u32::to_string).collect();
+    match pages.len() {
+        1 => format!("page {}", shown[0]),
+        n if n <= 8 => {
+            format!("pages {} and {}", shown[..n - 1].join(", "), shown[n - 1])
+        }
+        n => format!("{n} pages ({}, …)", shown.join(", ")),
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -152,6 +179,12 @@ enum Answer {
         pages: Vec<String>,
         #[serde(default)]
         inspection: Inspection,
+        /// Pages (numbered from 1) that could not be read whole, or at all.
+        #[serde(default)]
+        unreadable: Vec<u32>,
+        /// The cross-reference table was broken and rebuilt by scanning the file.
+        #[serde(default)]
+        xref_rebuilt: bool,
     },
     /// `pdf-extract` refused the file.
     Refused {
@@ -163,16 +196,128 @@ enum Answer {
     Panicked(String),
 }
 
-/// Reads `bytes` with `pdf-extract` and inspects them with `lopdf`, each inside
-/// `catch_unwind` (a panic in the inspection only costs the diagnosis).
+/// Reads `bytes` with `pdf-extract` page by page (each page laid out again by
+/// [`crate::layout`]) and inspects them with `lopdf`, each inside `catch_unwind`: a page that
+/// panics is read again without its colour operators ([`repair::without_colour`]) and
+/// otherwise costs that page (named in a notice), a panic in the inspection only the
+/// diagnosis. A file whose cross-reference table is broken is read through a rebuilt one
+/// ([`repair::rebuild_xref`]).
 fn read(bytes: &[u8]) -> Answer {
-    let inspection = panic::catch_unwind(AssertUnwindSafe(|| inspect(bytes))).unwrap_or_default();
-    match panic::catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::extract_text_from_mem_by_pages(bytes)
-    })) {
-        Ok(Ok(pages)) => Answer::Read { pages, inspection },
-        Ok(Err(e)) => Answer::Refused { why: e.to_string(), inspection },
-        Err(payload) => Answer::Panicked(panic_message(&*payload)),
+    let (mut doc, rebuilt) = match load(bytes) {
+        Ok(doc) if !doc.get_pages().is_empty() => (doc, None),
+        first => match repair::rebuild_xref(bytes)
+            .and_then(|fixed| Some((load(&fixed).ok()?, fixed)))
+            .filter(|(doc, _)| !doc.get_pages().is_empty())
+        {
+            Some((doc, fixed)) => (doc, Some(fixed)),
+            None => match first {
+                Ok(doc) => (doc, None),
+                Err(Loaded::Refused(why)) => {
+                    let inspection = inspect_caught(bytes);
+                    return Answer::Refused { why, inspection };
+                }
+                Err(Loaded::Panicked(why)) => return Answer::Panicked(why),
+            },
+        },
+    };
+    let inspection = inspect_caught(rebuilt.as_deref().unwrap_or(bytes));
+    if rebuilt.is_some() {
+        // A file cut off (a download interrupted) rebuilds too, without its last pages: it
+        // is refused rather than read in part.
+        let found = doc.get_pages().len();
+        let declared = doc
+            .catalog()
+            .and_then(|c| c.get(b"Pages"))
+            .and_then(|p| doc.dereference(p))
+            .and_then(|(_, p)| p.as_dict())
+            .and_then(|p| p.get(b"Count"))
+            .and_then(pdf_extract::Object::as_i64)
+            .unwrap_or(0);
+        if declared > found as i64 {
+            let why = format!(
+                "it is incomplete, probably cut off: only {found} of its {declared} pages are in the file"
+            );
+            return Answer::Refused { why, inspection };
+        }
+    }
+    let numbers: Vec<(u32, pdf_extract::ObjectId)> = doc.get_pages().into_iter().collect();
+    let mut pages = Vec::with_capacity(numbers.len());
+    let mut unreadable = Vec::new();
+    let mut first_panic = None;
+    for (n, id) in numbers {
+        repair::text_operators(&mut doc, id);
+        let collector = match page(&doc, n) {
+            Ok(collector) => collector,
+            Err((partial, why)) => {
+                // Again without colours; the better of the two readings is kept.
+                repair::without_colour(&mut doc, id);
+                match page(&doc, n) {
+                    Ok(collector) => collector,
+                    Err((again, _)) => {
+                        if let Some(why) = why {
+                            first_panic.get_or_insert(why);
+                        }
+                        unreadable.push(n);
+                        if again.glyphs.len() > partial.glyphs.len() { again } else { partial }
+                    }
+                }
+            }
+        };
+        pages.push(crate::layout::page_text(&collector));
+    }
+    if let Some(why) = first_panic
+        && pages.iter().all(|p| p.trim().is_empty())
+    {
+        return Answer::Panicked(why);
+    }
+    Answer::Read { pages, inspection, unreadable, xref_rebuilt: rebuilt.is_some() }
+}
+
+fn inspect_caught(bytes: &[u8]) -> Inspection {
+    panic::catch_unwind(AssertUnwindSafe(|| inspect(bytes))).unwrap_or_default()
+}
+
+enum Loaded {
+    Refused(String),
+    Panicked(String),
+}
+
+fn load(bytes: &[u8]) -> Result<pdf_extract::Document, Loaded> {
+    let loaded =
+        panic::catch_unwind(AssertUnwindSafe(|| -> Result<pdf_extract::Document, String> {
+            let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| e.to_string())?;
+            if doc.is_encrypted() {
+                // An empty user password opens most "encrypted" PDFs (printing and copying
+                // restrictions only).
+                doc.decrypt("").map_err(|e| format!("encrypted: {e}"))?;
+            }
+            Ok(doc)
+        }));
+    match loaded {
+        Ok(Ok(doc)) => Ok(doc),
+        Ok(Err(why)) => Err(Loaded::Refused(why)),
+        Err(payload) => Err(Loaded::Panicked(panic_message(&*payload))),
+    }
+}
+
+/// One page's characters; when it fails, what it drew before failing and the panic's
+/// message if it panicked.
+#[allow(clippy::result_large_err)]
+fn page(
+    doc: &pdf_extract::Document,
+    n: u32,
+) -> Result<crate::layout::Collector, (crate::layout::Collector, Option<String>)> {
+    let mut collector = crate::layout::Collector::default();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        pdf_extract::output_doc_page(doc, &mut collector, n)
+    }));
+    match result {
+        Ok(Ok(())) => Ok(collector),
+        Ok(Err(e)) => {
+            tracing::debug!(page = n, error = %e, "a PDF page could not be read");
+            Err((collector, None))
+        }
+        Err(payload) => Err((collector, Some(panic_message(&*payload)))),
     }
 }
 
@@ -246,7 +391,7 @@ fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Answer, 
         return Err(stopped(status, e.max_memory, cpu_secs));
     }
     match serde_json::from_slice::<Answer>(&out) {
-        Ok(Answer::Read { pages, inspection })
+        Ok(Answer::Read { pages, inspection, .. })
             if pages.iter().map(|p| p.len() as u64).sum::<u64>()
                 + inspection.extra_text().len() as u64
                 > e.max_text =>

@@ -8,4 +8,5 @@ pub mod fake_cloud;
 pub mod file_server;
 pub mod fuzz;
 pub mod pdf;
+pub mod pdf_cases;
 pub mod samples;

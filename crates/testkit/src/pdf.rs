@@ -93,14 +93,8 @@ fn wrap(line: &str, width: usize) -> Vec<String> {
 fn text_stream(lines: &[String]) -> Vec<u8> {
     let mut s: Vec<u8> = b"BT\n/F1 10 Tf\n13 TL\n50 800 Td\n".to_vec();
     for line in lines {
-        s.push(b'(');
-        for byte in win_ansi(line) {
-            if matches!(byte, b'(' | b')' | b'\\') {
-                s.push(b'\\');
-            }
-            s.push(byte);
-        }
-        s.extend_from_slice(b") Tj T*\n");
+        s.extend_from_slice(&literal(line));
+        s.extend_from_slice(b" Tj T*\n");
     }
     s.extend_from_slice(b"ET\n");
     s
@@ -129,55 +123,127 @@ fn win_ansi(text: &str) -> Vec<u8> {
 }
 
 fn write(page_streams: &[Vec<u8>]) -> Vec<u8> {
-    // Objects: 1 catalog, 2 pages, 3 font, then per page: page, contents.
-    let n_pages = page_streams.len();
-    let mut objects: Vec<Vec<u8>> = Vec::with_capacity(3 + 2 * n_pages);
-    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-    let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objects.push(
-        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), n_pages).into_bytes(),
-    );
-    objects.push(
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-            .to_vec(),
-    );
-    for (i, stream) in page_streams.iter().enumerate() {
-        let contents_id = 5 + 2 * i;
-        objects.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {contents_id} 0 R >>"
-            )
-            .into_bytes(),
-        );
-        let mut obj = format!("<< /Length {} >>\nstream\n", stream.len()).into_bytes();
-        obj.extend_from_slice(stream);
-        obj.extend_from_slice(b"\nendstream");
-        objects.push(obj);
+    let mut doc = Doc::new();
+    let font = doc.object(HELVETICA);
+    for stream in page_streams {
+        doc.page(&format!("<< /Font << /F1 {font} 0 R >> >>"), stream, "");
+    }
+    doc.bytes()
+}
+
+/// Helvetica (one of the 14 fonts every reader knows) with WinAnsiEncoding.
+pub const HELVETICA: &str =
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
+
+/// A PDF assembled object by object, for tests that need a particular structure: object 1 is
+/// the catalog, 2 the page tree; [`Doc::bytes`] writes the file with its cross-reference table.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    objects: Vec<Vec<u8>>,
+    pages: Vec<usize>,
+    catalog: String,
+}
+
+impl Default for Doc {
+    fn default() -> Self {
+        Doc::new()
+    }
+}
+
+impl Doc {
+    pub fn new() -> Doc {
+        Doc { objects: vec![Vec::new(), Vec::new()], pages: Vec::new(), catalog: String::new() }
     }
 
-    let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::with_capacity(objects.len());
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
+    /// How many objects there are (the last one's number).
+    pub fn objects_len(&self) -> usize {
+        self.objects.len()
     }
-    let xref_at = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+
+    /// Adds an object (its body, e.g. a dictionary) and returns its number.
+    pub fn object(&mut self, body: impl AsRef<[u8]>) -> usize {
+        self.objects.push(body.as_ref().to_vec());
+        self.objects.len()
     }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+
+    /// Adds a stream with `dict` entries besides its length.
+    pub fn stream(&mut self, dict: &str, data: &[u8]) -> usize {
+        let mut obj = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+        obj.extend_from_slice(data);
+        obj.extend_from_slice(b"\nendstream");
+        self.object(obj)
+    }
+
+    /// Adds an A4 page drawing `content` with `resources` (a dictionary), `extra` entries in
+    /// its dictionary (e.g. `/Rotate 90`, `/Annots [...]`).
+    pub fn page(&mut self, resources: &str, content: &[u8], extra: &str) -> usize {
+        let contents = self.stream("", content);
+        let n = self.objects.len() + 1;
+        self.object(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources {resources} /Contents {contents} 0 R {extra} >>"
+        ));
+        self.pages.push(n);
+        n
+    }
+
+    /// Entries added to the catalog (e.g. `/AcroForm 9 0 R`).
+    pub fn catalog(&mut self, extra: &str) {
+        self.catalog = extra.to_string();
+    }
+
+    /// Replaces an object's body (before [`Doc::bytes`]).
+    pub fn replace(&mut self, n: usize, body: impl AsRef<[u8]>) {
+        self.objects[n - 1] = body.as_ref().to_vec();
+    }
+
+    /// The file, and the offset of each object (object n at `offsets[n - 1]`).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.bytes_with_offsets().0
+    }
+
+    pub fn bytes_with_offsets(&self) -> (Vec<u8>, Vec<usize>) {
+        let mut objects = self.objects.clone();
+        objects[0] = format!("<< /Type /Catalog /Pages 2 0 R {} >>", self.catalog).into_bytes();
+        let kids: Vec<String> = self.pages.iter().map(|n| format!("{n} 0 R")).collect();
+        objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len())
+            .into_bytes();
+        let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+        let mut offsets = Vec::with_capacity(objects.len());
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let xref_at = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for off in &offsets {
+            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        (out, offsets)
+    }
+}
+
+/// A PDF string literal of `text` in WinAnsiEncoding, parentheses and backslashes escaped.
+pub fn literal(text: &str) -> Vec<u8> {
+    let mut s = vec![b'('];
+    for byte in win_ansi(text) {
+        if matches!(byte, b'(' | b')' | b'\\') {
+            s.push(b'\\');
+        }
+        s.push(byte);
+    }
+    s.push(b')');
+    s
 }
 
 #[cfg(test)]
