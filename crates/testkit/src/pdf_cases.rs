@@ -394,7 +394,7 @@ fn two_columns() -> Case {
     Case { name: "two-columns", bytes: doc.bytes(), expect: text(&format!("{LEFT} {RIGHT}")) }
 }
 
-/// The rows of [`table_by_columns`]'s table.
+/// The rows of the table in the `table-by-columns` case.
 pub const TABLE: [[&str; 3]; 4] = [
     ["Insulation", "L1", "1.8 GOhm"],
     ["Insulation", "L2", "2.1 GOhm"],
