@@ -20,6 +20,9 @@ pub enum ErrorKind {
     BadInput,
     /// The user stopped it.
     Cancelled,
+    /// A scanned PDF (or one whose fonts cannot be read) that OCR on this laptop can read:
+    /// the window offers to recognise its text.
+    Scanned,
     /// Anything else: the message says what.
     Failure,
 }
@@ -36,8 +39,18 @@ impl UiError {
 
 impl From<fieldbrief_pipeline::Error> for UiError {
     fn from(e: fieldbrief_pipeline::Error) -> UiError {
+        use fieldbrief_ingest::Problem;
         let kind = match &e {
             fieldbrief_pipeline::Error::Cancelled => ErrorKind::Cancelled,
+            fieldbrief_pipeline::Error::Input(input)
+                if matches!(
+                    input.problem,
+                    Problem::PdfNoText { ocr_here: true, .. }
+                        | Problem::PdfUnmappedText { ocr_here: true, .. }
+                ) =>
+            {
+                ErrorKind::Scanned
+            }
             e if e.is_bad_input() => ErrorKind::BadInput,
             _ => ErrorKind::Failure,
         };
@@ -59,6 +72,17 @@ mod tests {
         let e = UiError::from(fieldbrief_pipeline::Error::NoSuchNote(7));
         assert_eq!(e, UiError { kind: ErrorKind::BadInput, message: "No note with id 7".into() });
         assert_eq!(UiError::from(fieldbrief_pipeline::Error::Cancelled).kind, ErrorKind::Cancelled);
+        let scan = |ocr_here| {
+            fieldbrief_pipeline::Error::Input(fieldbrief_ingest::Error {
+                input: "scan.pdf".into(),
+                problem: fieldbrief_ingest::Problem::PdfNoText { pages: 2, ocr_here },
+            })
+        };
+        // OCR is offered only where it can run; elsewhere the message says how.
+        assert_eq!(UiError::from(scan(true)).kind, ErrorKind::Scanned);
+        let elsewhere = UiError::from(scan(false));
+        assert_eq!(elsewhere.kind, ErrorKind::BadInput);
+        assert!(elsewhere.message.contains("install OCR"), "{}", elsewhere.message);
         assert_eq!(
             UiError::from(fieldbrief_pipeline::Error::Home("disk full".into())).kind,
             ErrorKind::Failure

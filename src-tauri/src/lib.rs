@@ -158,6 +158,9 @@ struct SummarizeRequest {
     /// Decide and show what would be sent; save, summarize and send nothing.
     #[serde(default)]
     dry_run: bool,
+    /// Recognise a scanned PDF's text with OCR on the laptop (offered after a scan's refusal).
+    #[serde(default)]
+    ocr: bool,
 }
 
 /// Summarizes, streaming tokens and progress to `on_event` as the engine produces them.
@@ -191,6 +194,7 @@ async fn summarize(
             max_words: request.max_words,
             keep_on_device: request.keep_on_device,
             dry_run: request.dry_run,
+            ocr: request.ocr,
             ..Default::default()
         };
         // A closed channel (the window reloaded) must not stop the summary: it is saved anyway.

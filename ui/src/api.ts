@@ -64,11 +64,18 @@ export const api = {
     style: Style,
     maxWords: number | null,
     onEvent: (e: EngineEvent) => void,
-    options: { keepOnDevice?: boolean; dryRun?: boolean } = {},
+    options: { keepOnDevice?: boolean; dryRun?: boolean; ocr?: boolean } = {},
   ) => {
     const channel = new Channel<EngineEvent>();
     channel.onmessage = onEvent;
-    const request: SummarizeRequest = { source, style, maxWords, keepOnDevice: !!options.keepOnDevice, dryRun: !!options.dryRun };
+    const request: SummarizeRequest = {
+      source,
+      style,
+      maxWords,
+      keepOnDevice: !!options.keepOnDevice,
+      dryRun: !!options.dryRun,
+      ocr: !!options.ocr,
+    };
     return call<SummaryReport>("summarize", { request, onEvent: channel });
   },
   cancel: () => call<boolean>("cancel_summary"),

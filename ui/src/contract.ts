@@ -216,7 +216,7 @@ profile: PowerProfile, };
 /**
  * What the window does with a failure: point at the input, stay quiet, or show a failure.
  */
-export type ErrorKind = "bad_input" | "cancelled" | "failure";
+export type ErrorKind = "bad_input" | "cancelled" | "scanned" | "failure";
 
 /**
  * What a granted file is, by its extension: the Summarize view takes notes and reports, the
@@ -428,7 +428,7 @@ export type Reason = { code: ReasonCode, detail: string, };
 /**
  * Stable reason codes. Serialised in snake_case into JSON output and the ledger.
  */
-export type ReasonCode = "no_local_model" | "fits_local_context" | "doc_exceeds_local_context" | "doc_complex" | "prefer_cloud" | "prefer_local" | "cloud_permitted" | "cloud_disabled" | "cloud_denied_for_note" | "cloud_not_configured" | "offline" | "work_offline" | "deferred_refinement" | "power_mode_limits_local" | "cache_hit" | "local_engine_failed" | "model_quarantined" | "model_rolled_back" | "gpu_fallback" | "quality_gate_failed" | "escalated_after_quality_gate" | "cloud_failed" | "endpoint_unreachable" | "summary_trimmed" | "local_retried" | "extractive_after_quality_gate";
+export type ReasonCode = "no_local_model" | "fits_local_context" | "doc_exceeds_local_context" | "doc_complex" | "prefer_cloud" | "prefer_local" | "cloud_permitted" | "cloud_disabled" | "cloud_denied_for_note" | "cloud_not_configured" | "offline" | "work_offline" | "deferred_refinement" | "power_mode_limits_local" | "cache_hit" | "local_engine_failed" | "model_quarantined" | "model_rolled_back" | "gpu_fallback" | "quality_gate_failed" | "escalated_after_quality_gate" | "cloud_failed" | "endpoint_unreachable" | "summary_trimmed" | "local_retried" | "extractive_after_quality_gate" | "scanned_pdf_ocr";
 
 /**
  * The outcome of one queued refinement.
@@ -572,7 +572,11 @@ keepOnDevice: boolean,
 /**
  * Decide and show what would be sent; save, summarize and send nothing.
  */
-dryRun: boolean, };
+dryRun: boolean, 
+/**
+ * Recognise a scanned PDF's text with OCR on the laptop (offered after a scan's refusal).
+ */
+ocr: boolean, };
 
 export type SummaryRecord = { id: number, request_id: string, created_at: string, style: string, route: string, engine: string, model: ModelRef | null, prompt_version: string, 
 /**

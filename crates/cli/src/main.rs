@@ -251,6 +251,10 @@ struct SummarizeArgs {
     /// Local model to use: a GGUF file or a model id (default: the active model).
     #[arg(long, value_name = "ID|PATH")]
     model: Option<String>,
+    /// A scanned PDF (no text layer) has its text recognised by OCR on this laptop
+    /// (Tesseract and poppler's pdftoppm, from the system's packages) instead of being refused.
+    #[arg(long)]
+    ocr: bool,
     #[arg(long)]
     json: bool,
 }
@@ -839,6 +843,7 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
         dry_run: args.dry_run,
         model: args.model.clone(),
         keep_on_device: args.keep_on_device,
+        ocr: args.ocr,
     };
     // Ctrl-C stops the generation cleanly (the worker stays ready); a second one quits.
     let cancel = fb.cancel_flag();
@@ -853,6 +858,13 @@ fn summarize(fb: &mut Fieldbrief, input: Input, args: SummarizeArgs) -> anyhow::
             let _ = std::io::Write::flush(&mut std::io::stdout());
         }
         // Progress goes to stderr in every mode: it is not part of the JSON on stdout.
+        EngineEvent::Progress { stage, done, total } if stage == "ocr" => {
+            if done < total {
+                eprintln!("OCR: recognising page {} of {total}", done + 1);
+            } else {
+                eprintln!("OCR: {total} pages recognised");
+            }
+        }
         EngineEvent::Progress { stage, done, total } => eprintln!("{stage}: {done} of {total}"),
         _ => {}
     })?;

@@ -272,11 +272,19 @@ pub struct Limits {
     pub pdf_timeout_secs: u64,
     /// The most memory PDF text extraction may use in its own process, in MiB.
     pub pdf_memory_mib: u64,
+    /// The languages OCR reads scanned PDFs in, as Tesseract names them (`eng`, `deu+eng`);
+    /// each needs its language package (e.g. `tesseract-ocr-deu`).
+    pub ocr_languages: String,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_input_mib: 50, pdf_timeout_secs: 30, pdf_memory_mib: 2048 }
+        Limits {
+            max_input_mib: 50,
+            pdf_timeout_secs: 30,
+            pdf_memory_mib: 2048,
+            ocr_languages: "eng".into(),
+        }
     }
 }
 

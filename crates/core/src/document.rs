@@ -66,7 +66,16 @@ pub struct Document {
     pub notices: Vec<String>,
 }
 
+/// How [`Document::encoding`] begins when the text was recognised by OCR (then the engine and
+/// its languages, e.g. "OCR: tesseract 5.3.0 (eng)").
+pub const OCR_ENCODING: &str = "OCR: ";
+
 impl Document {
+    /// The engine and languages that recognised the text, when it came from OCR.
+    pub fn ocr(&self) -> Option<&str> {
+        self.encoding.strip_prefix(OCR_ENCODING)
+    }
+
     /// SHA-256 of the normalised text, hex. Identifies the content for the cache and ledger;
     /// the same note typed twice hashes the same.
     pub fn content_hash(&self) -> String {

@@ -29,7 +29,7 @@ pub mod route;
 pub mod segment;
 pub mod style;
 
-pub use document::{Document, SourceKind};
+pub use document::{Document, OCR_ENCODING, SourceKind};
 pub use engine::{
     Attempt, Engine, EngineError, EngineOutput, LengthFrom, LengthTarget, SummaryRequest,
 };

@@ -152,6 +152,9 @@ reason_codes! {
     /// The local summary failed the quality gate on the retry too: the extractive summary
     /// stands in.
     ExtractiveAfterQualityGate = "extractive_after_quality_gate",
+    /// The note is a scanned PDF whose text was recognised by OCR on the laptop, as asked
+    /// (the detail names the engine, pages and time).
+    ScannedPdfOcr = "scanned_pdf_ocr",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

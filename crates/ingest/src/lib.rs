@@ -10,6 +10,7 @@
 mod decode;
 pub mod inspect;
 mod layout;
+pub mod ocr;
 pub mod pdf;
 mod repair;
 mod sniff;
@@ -30,11 +31,19 @@ pub struct Limits {
     /// Where PDF text is extracted: a child process with CPU-time and memory limits, or
     /// (`None`: a library caller without an executable to start) a thread of this process.
     pub pdf: Option<pdf::Extractor>,
+    /// Recognise the text of a scanned PDF (or one whose fonts cannot be read) with OCR;
+    /// `None`: refuse it with the advice.
+    pub ocr: Option<ocr::OcrOptions>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bytes: 50 * 1024 * 1024, pdf_timeout: Duration::from_secs(30), pdf: None }
+        Limits {
+            max_bytes: 50 * 1024 * 1024,
+            pdf_timeout: Duration::from_secs(30),
+            pdf: None,
+            ocr: None,
+        }
     }
 }
 
@@ -44,6 +53,7 @@ impl From<&fieldbrief_core::config::Limits> for Limits {
             max_bytes: l.max_input_bytes(),
             pdf_timeout: Duration::from_secs(l.pdf_timeout_secs.max(1)),
             pdf: None,
+            ocr: None,
         }
     }
 }
@@ -89,16 +99,26 @@ pub enum Problem {
     PdfCorrupt(String),
     #[error("the PDF is encrypted; remove the password and try again")]
     PdfEncrypted,
+    /// `ocr_here`: Tesseract and pdftoppm are installed, so the advice is to ask for OCR.
     #[error(
-        "no text layer on any of its {pages} pages: it is a scan (images only); OCR it first (e.g. ocrmypdf) to summarize it"
+        "no text layer on any of its {pages} pages: it is a scan (images only); {}",
+        ocr_advice(*ocr_here, "ocrmypdf")
     )]
-    PdfNoText { pages: usize },
+    PdfNoText { pages: usize, ocr_here: bool },
     /// Pages that show text, in fonts with no mapping to characters (no ToUnicode, a Type 3
     /// font with made-up glyph names): the words are drawn but cannot be read back.
     #[error(
-        "its {pages} pages draw text in fonts that do not say which characters they are, so no text can be read from it; OCR it (e.g. ocrmypdf --force-ocr) to summarize it"
+        "its {pages} pages draw text in fonts that do not say which characters they are, so no text can be read from it; {}",
+        ocr_advice(*ocr_here, "ocrmypdf --force-ocr")
     )]
-    PdfUnmappedText { pages: usize },
+    PdfUnmappedText { pages: usize, ocr_here: bool },
+    /// OCR was asked for and cannot run here.
+    #[error("OCR was asked for, but {0}")]
+    OcrUnavailable(String),
+    #[error("OCR failed: {0}")]
+    OcrFailed(String),
+    #[error("OCR found no text on its {pages} scanned pages (blank, or not a language it reads)")]
+    OcrNoText { pages: usize },
     /// No text and no images on any page.
     #[error(
         "the PDF has no text and no images on its {pages} pages (blank, or lines and shapes only)"
@@ -112,6 +132,19 @@ pub enum Problem {
     PdfTooCostly(String),
 }
 
+/// What to do with a PDF whose text cannot be read: OCR it here when that can be done, else
+/// elsewhere (`tool`) or after installing it.
+fn ocr_advice(here: bool, tool: &str) -> String {
+    if here {
+        "recognise its text on this laptop with OCR (`fieldbrief summarize --ocr`, or Recognise text in the app)".into()
+    } else {
+        format!(
+            "OCR it first (e.g. {tool}), or install OCR to recognise it here ({})",
+            ocr::install_hint()
+        )
+    }
+}
+
 impl Error {
     fn new(input: impl Into<String>, problem: Problem) -> Self {
         Error { input: input.into(), problem }
@@ -120,6 +153,15 @@ impl Error {
 
 /// Reads a note from a file.
 pub fn read_path(path: &Path, limits: &Limits) -> Result<Document, Error> {
+    read_path_with(path, limits, &mut |_, _| {})
+}
+
+/// [`read_path`], telling `progress(done, total)` how far OCR has come (pages) when it runs.
+pub fn read_path_with(
+    path: &Path,
+    limits: &Limits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Document, Error> {
     let input = path.display().to_string();
     let fail = |p: Problem| Error::new(input.clone(), p);
     let meta = std::fs::metadata(path).map_err(|e| fail(io_problem(e)))?;
@@ -135,15 +177,25 @@ pub fn read_path(path: &Path, limits: &Limits) -> Result<Document, Error> {
     let name =
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| input.clone());
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
-    let mut doc = from_bytes(&input, &name, extension.as_deref(), bytes, limits)?;
+    let mut doc = from_bytes(&input, &name, extension.as_deref(), bytes, limits, progress)?;
     doc.path = Some(path.display().to_string());
     Ok(doc)
 }
 
 /// Reads a note from a stream (the CLI's stdin), up to the size limit.
 pub fn read_stream(reader: impl Read, label: &str, limits: &Limits) -> Result<Document, Error> {
+    read_stream_with(reader, label, limits, &mut |_, _| {})
+}
+
+/// [`read_stream`] with OCR's progress, as [`read_path_with`].
+pub fn read_stream_with(
+    reader: impl Read,
+    label: &str,
+    limits: &Limits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Document, Error> {
     let bytes = read_limited(reader, limits.max_bytes).map_err(|p| Error::new(label, p))?;
-    let mut doc = from_bytes(label, label, None, bytes, limits)?;
+    let mut doc = from_bytes(label, label, None, bytes, limits, progress)?;
     if doc.kind == SourceKind::Text {
         doc.kind = SourceKind::Stdin;
     }
@@ -197,6 +249,44 @@ fn io_problem(e: std::io::Error) -> Problem {
     }
 }
 
+/// A scanned PDF's text, recognised by OCR, as a document that says so.
+fn recognised(
+    name: &str,
+    bytes: &[u8],
+    pages: usize,
+    options: &ocr::OcrOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Document, Problem> {
+    let read = ocr::recognise(bytes, pages, options, progress)?;
+    let normalized = fieldbrief_core::normalize::normalize_pdf_pages(&read.pages);
+    if normalized.text.split_whitespace().count() == 0 {
+        return Err(Problem::OcrNoText { pages });
+    }
+    let mut notices = vec![format!(
+        "no text layer: the text of its {pages} page{} was recognised by OCR on this laptop ({}, {}, {:.1} s); check names and figures against the original",
+        if pages == 1 { "" } else { "s" },
+        read.engine,
+        options.languages,
+        read.seconds
+    )];
+    notices.extend(normalized.notices);
+    Ok(Document {
+        kind: SourceKind::Pdf,
+        name: name.into(),
+        path: None,
+        original_bytes: bytes.len() as u64,
+        text: normalized.text,
+        encoding: format!(
+            "{}{} ({})",
+            fieldbrief_core::OCR_ENCODING,
+            read.engine,
+            options.languages
+        ),
+        pages: Some(pages as u32),
+        notices,
+    })
+}
+
 const TEXT_EXTENSIONS: &[&str] =
     &["txt", "text", "md", "markdown", "mdown", "log", "note", "notes", "csv"];
 const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown", "mdown"];
@@ -207,6 +297,7 @@ fn from_bytes(
     extension: Option<&str>,
     bytes: Vec<u8>,
     limits: &Limits,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Document, Error> {
     let fail = |p: Problem| Error::new(input, p);
     if bytes.is_empty() {
@@ -216,8 +307,18 @@ fn from_bytes(
     let format = sniff::sniff(&bytes, extension == Some("pdf"));
     match (extension, format) {
         (_, Format::Pdf) => {
-            let extracted =
-                pdf::extract_with(bytes, limits.pdf_timeout, limits.pdf.as_ref()).map_err(fail)?;
+            // OCR, when asked for, needs the file again after the text layer was looked for.
+            let again = limits.ocr.as_ref().map(|o| (o, bytes.clone()));
+            let extracted = match pdf::extract_with(bytes, limits.pdf_timeout, limits.pdf.as_ref())
+            {
+                Ok(extracted) => extracted,
+                Err(Problem::PdfNoText { pages, .. } | Problem::PdfUnmappedText { pages, .. })
+                    if let Some((options, bytes)) = again =>
+                {
+                    return recognised(name, &bytes, pages, options, progress).map_err(fail);
+                }
+                Err(p) => return Err(fail(p)),
+            };
             return Ok(Document {
                 kind: SourceKind::Pdf,
                 name: name.into(),

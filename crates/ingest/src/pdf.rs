@@ -162,9 +162,9 @@ fn no_text(inspection: &Inspection, pages: usize) -> Problem {
             "its {pages} pages gave no text, and its structure could not be read to say why"
         ))
     } else if inspection.text_pages > 0 {
-        Problem::PdfUnmappedText { pages }
+        Problem::PdfUnmappedText { pages, ocr_here: crate::ocr::available() }
     } else if inspection.image_pages > 0 {
-        Problem::PdfNoText { pages }
+        Problem::PdfNoText { pages, ocr_here: crate::ocr::available() }
     } else {
         Problem::PdfBlank { pages }
     }

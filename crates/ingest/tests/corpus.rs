@@ -87,7 +87,7 @@ fn each_kind_of_pdf_without_text_gets_its_own_diagnosis() {
     let cases: &[(&str, Expect)] = &[
         ("pypdf/encryption/r4-user-password.pdf", |p| matches!(p, Problem::PdfEncrypted)),
         ("pdftotext/user_password.pdf", |p| matches!(p, Problem::PdfEncrypted)),
-        ("pikepdf/congress.pdf", |p| matches!(p, Problem::PdfNoText { pages: 1 })),
+        ("pikepdf/congress.pdf", |p| matches!(p, Problem::PdfNoText { pages: 1, .. })),
         ("ocrmypdf/type3_font_nomapping.pdf", |p| matches!(p, Problem::PdfUnmappedText { .. })),
         ("pdftotext/corrupt.pdf", |p| matches!(p, Problem::PdfCorrupt(_))),
     ];

@@ -157,6 +157,9 @@ pub struct SummarizeOptions {
     pub model: Option<String>,
     /// Save the note marked "keep on this device": it never goes to the cloud, now or later.
     pub keep_on_device: bool,
+    /// A scanned PDF (or one whose fonts cannot be read) has its text recognised by OCR on
+    /// the laptop (Tesseract) instead of being refused.
+    pub ocr: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -415,6 +418,9 @@ pub(crate) fn input_error_code(p: &fieldbrief_ingest::Problem) -> &'static str {
         PdfBlank { .. } => "pdf_blank",
         PdfTimeout { .. } => "pdf_timeout",
         PdfTooCostly(_) => "pdf_too_costly",
+        OcrUnavailable(_) => "ocr_unavailable",
+        OcrFailed(_) => "ocr_failed",
+        OcrNoText { .. } => "ocr_no_text",
     }
 }
 

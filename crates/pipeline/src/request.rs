@@ -211,6 +211,19 @@ impl Fieldbrief {
             }
             Routing::Decided(routed) => *routed,
         };
+        if let Some(engine) = doc.ocr() {
+            routed.course.decision.reasons.insert(
+                0,
+                route::Reason::new(
+                    ReasonCode::ScannedPdfOcr,
+                    format!(
+                        "a scanned PDF: the text of its {} pages was recognised by OCR on this laptop ({engine}) in {:.1} s",
+                        doc.pages.unwrap_or(0),
+                        req.entry.timings.ingest / 1000.0
+                    ),
+                ),
+            );
+        }
         req.close_stage();
         if opts.dry_run {
             return self.dry_run(doc, req, routed);
@@ -236,11 +249,23 @@ impl Fieldbrief {
         opts: &SummarizeOptions,
         req: &mut Request,
     ) -> Result<Ingested> {
-        let limits = self.input_limits();
+        let mut limits = self.input_limits();
+        if opts.ocr {
+            limits.ocr = Some(fieldbrief_ingest::ocr::OcrOptions {
+                languages: self.settings.limits.ocr_languages.clone(),
+                ..Default::default()
+            });
+        }
         let (mut saved, mut kept, mut draft) = (None, false, None);
+        let events = &mut *req.events;
+        let mut progress = |done: usize, total: usize| {
+            events(EngineEvent::Progress { stage: "ocr".into(), done, total });
+        };
         let doc = match input {
-            Input::Path(path) => fieldbrief_ingest::read_path(&path, &limits),
-            Input::Stream(reader, label) => fieldbrief_ingest::read_stream(reader, &label, &limits),
+            Input::Path(path) => fieldbrief_ingest::read_path_with(&path, &limits, &mut progress),
+            Input::Stream(reader, label) => {
+                fieldbrief_ingest::read_stream_with(reader, &label, &limits, &mut progress)
+            }
             Input::Typed(text) => fieldbrief_ingest::from_typed_within(&text, &limits),
             Input::Draft(id) => {
                 let found = self.store.drafts()?.into_iter().find(|d| d.id == id);

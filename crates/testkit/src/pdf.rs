@@ -65,6 +65,71 @@ pub fn without_text(pages: usize) -> Vec<u8> {
     write(&vec![stream; pages.max(1)])
 }
 
+/// A scan of `text`: the text laid out as [`from_text`] does, rendered by poppler's `pdftoppm`
+/// (installed by scripts/setup) at 150 dpi in grey, and put back as one image per page with no
+/// text layer — what a scanner makes of a printed report. Panics without `pdftoppm`.
+pub fn scanned(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("fieldbrief-scan-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let layout = Layout { page_numbers: false, ..Layout::default() };
+    std::fs::write(dir.join("text.pdf"), from_text(text, &layout)).unwrap();
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray"])
+        .arg(dir.join("text.pdf"))
+        .arg(dir.join("page"))
+        .status()
+        .expect("pdftoppm (poppler-utils, installed by scripts/setup)");
+    assert!(status.success(), "pdftoppm failed");
+    let mut images: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pgm"))
+        .collect();
+    images.sort();
+    let mut doc = Doc::new();
+    for image in &images {
+        let pgm = std::fs::read(image).unwrap();
+        // "P5 WIDTH HEIGHT 255" and one whitespace byte, then the grey bytes.
+        let mut fields = Vec::new();
+        let mut i = 0;
+        while fields.len() < 4 {
+            while pgm[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let start = i;
+            while !pgm[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            fields.push(String::from_utf8_lossy(&pgm[start..i]).into_owned());
+        }
+        assert_eq!(fields[0], "P5", "{} is not a binary PGM", image.display());
+        let pixels = &pgm[i + 1..];
+        let mut deflate =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(pixels).unwrap();
+        let image = doc.stream(
+            &format!(
+                "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
+                fields[1], fields[2]
+            ),
+            &deflate.finish().unwrap(),
+        );
+        doc.page(
+            &format!("<< /XObject << /Im1 {image} 0 R >> >>"),
+            b"q 595 0 0 842 0 0 cm /Im1 Do Q",
+            "",
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!images.is_empty(), "pdftoppm made no pages");
+    doc.bytes()
+}
+
 /// A PDF whose pages draw only lines and shapes: no text, no image.
 pub fn drawings_only(pages: usize) -> Vec<u8> {
     let stream = b"0.5 g 50 50 495 742 re f 0 g 100 400 m 495 400 l S".to_vec();

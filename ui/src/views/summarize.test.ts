@@ -67,7 +67,7 @@ describe("Summarize view", () => {
     key("Enter", { ctrlKey: true });
     await settle();
     const request = shell.named("summarize")[0].request as Record<string, unknown>;
-    expect(request).toEqual({ source: { kind: "draft", id: 3, body: "Pump P-101 bearing at 78 °C. Seal kit SK-22 to order." }, style: "handover", maxWords: 60, keepOnDevice: false, dryRun: false });
+    expect(request).toEqual({ source: { kind: "draft", id: 3, body: "Pump P-101 bearing at 78 °C. Seal kit SK-22 to order." }, style: "handover", maxWords: 60, keepOnDevice: false, dryRun: false, ocr: false });
     expect(byId<HTMLButtonElement>("summarize").disabled).toBe(true);
     expect(byId("cancel").hidden).toBe(false);
     expect(ctx.setBusy).toHaveBeenCalledWith(true);
@@ -200,6 +200,45 @@ describe("Summarize view", () => {
     expect(error.textContent).toBe("broken.pdf: not a valid PDF (the file is truncated or damaged)");
     expect(byId("route-badge").hidden).toBe(true);
     expect(byId<HTMLButtonElement>("copy").disabled).toBe(true);
+  });
+
+  it("offers OCR for a scan it can read here, asks for it only when clicked, and shows its progress", async () => {
+    let channel: unknown;
+    let finish: (r: SummaryReport) => void = () => {};
+    const shell = fakeShell({
+      pick_file: () => ({ token: 9, name: "scan.pdf", bytes: 90_000, kind: "pdf" }),
+      summarize: (a) => {
+        const request = a.request as { ocr: boolean };
+        if (!request.ocr) {
+          return Promise.reject({ kind: "scanned", message: "scan.pdf: no text layer on any of its 2 pages: it is a scan (images only)" });
+        }
+        channel = a.onEvent;
+        return new Promise((resolve) => (finish = resolve));
+      },
+    });
+    mount();
+    byId("open-file").click();
+    await settle();
+    byId("summarize").click();
+    await settle();
+    expect(byId("summarize-error").textContent).toContain("it is a scan");
+    const offer = byId<HTMLButtonElement>("ocr");
+    expect(offer.hidden).toBe(false);
+    expect((shell.named("summarize")[0].request as { ocr: boolean }).ocr).toBe(false);
+    offer.click();
+    await settle();
+    expect((shell.named("summarize")[1].request as { ocr: boolean }).ocr).toBe(true);
+    expect(offer.hidden).toBe(true);
+    sendOnChannel(channel, 0, { event: "progress", stage: "ocr", done: 1, total: 2 });
+    expect(byId("progress-label").textContent).toBe("Recognising text (OCR): page 2 of 2");
+    finish(report());
+    await settle();
+    expect(byId("summarize-error").hidden).toBe(true);
+    // Any other refusal offers nothing.
+    fakeShell({ summarize: () => Promise.reject({ kind: "bad_input", message: "broken.pdf: corrupt PDF" }) });
+    byId("summarize").click();
+    await settle();
+    expect(byId("ocr").hidden).toBe(true);
   });
 
   it("cancels with Esc and says the note is kept", async () => {

@@ -100,6 +100,17 @@ export function summarizeView(ctx: Context): SummarizeView {
   const similar = h("div", { id: "similar-offer", class: "offer", role: "note", hidden: true });
   const docInfo = h("p", { id: "doc-info", class: "muted" });
   const errors = errorBox("summarize-error");
+  const ocrButton = h(
+    "button",
+    {
+      type: "button",
+      id: "ocr",
+      hidden: true,
+      title: "Recognise the scanned pages' text on this laptop (Tesseract); check names and figures against the original",
+      onclick: () => void run({ ocr: true }),
+    },
+    "Recognise text (OCR)",
+  );
   const editButton = h("button", { type: "button", id: "edit-summary", disabled: true, title: "Correct the summary; your text is what history, copy and export use", onclick: () => startEdit() }, "Edit");
   const copyButton = h("button", { type: "button", id: "copy", disabled: true, onclick: () => void copy() }, "Copy");
   const exportButton = h("button", { type: "button", id: "export", disabled: true, title: "Export the summary as Markdown", onclick: () => void exportMd() }, "Markdown…");
@@ -137,6 +148,7 @@ export function summarizeView(ctx: Context): SummarizeView {
       { class: "pane summary-pane" },
       h("div", { class: "toolbar" }, badge, progress, progressLabel, h("span", { class: "spacer" }), editButton, copyButton, exportButton, pdfButton, printButton, up, down),
       errors.el,
+      ocrButton,
       why,
       printHeader,
       output,
@@ -245,6 +257,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     up.setAttribute("aria-pressed", "false");
     down.setAttribute("aria-pressed", "false");
     errors.clear();
+    ocrButton.hidden = true;
   }
 
   function currentSource(): Source | null {
@@ -260,7 +273,7 @@ export function summarizeView(ctx: Context): SummarizeView {
     }
   }
 
-  async function run() {
+  async function run(options: { ocr?: boolean } = {}) {
     if (running) return;
     const source = currentSource();
     resetOutput();
@@ -276,7 +289,10 @@ export function summarizeView(ctx: Context): SummarizeView {
     const maxWords = lengthInput.value ? Math.max(10, Math.round(Number(lengthInput.value))) : null;
     setRunning(true);
     try {
-      const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, onEvent, { keepOnDevice: keepInput.checked });
+      const r = await ctx.api.summarize(source, styleSelect.value as Style, maxWords, onEvent, {
+        keepOnDevice: keepInput.checked,
+        ocr: !!options.ocr,
+      });
       if (frame) cancelAnimationFrame(frame);
       frame = 0;
       pending = "";
@@ -292,6 +308,8 @@ export function summarizeView(ctx: Context): SummarizeView {
       } else {
         clear(output, placeholder);
         errors.show(err);
+        // A scan that OCR on this laptop can read: offered, never done unasked.
+        ocrButton.hidden = err.kind !== "scanned";
       }
     } finally {
       setRunning(false);
@@ -595,6 +613,7 @@ export function summarizeView(ctx: Context): SummarizeView {
 
 /** What a progress event means to the person waiting. */
 export function progressText(stage: string, done: number, total: number): string {
+  if (stage === "ocr") return done < total ? `Recognising text (OCR): page ${done + 1} of ${total}` : `Recognised ${total} pages`;
   if (stage === "parts") return `Summarizing in parts: ${done} of ${total} done`;
   if (stage.startsWith("combine")) return `Combining the parts: ${done} of ${total} done`;
   return `${stage}: ${done} of ${total}`;
