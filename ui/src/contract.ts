@@ -71,6 +71,21 @@ current: string | null, update_available: boolean,
  */
 fits_ram: boolean, 
 /**
+ * Why this version will not run here (app version, engine, disk, memory, context);
+ * empty when it will. The Models view greys it out with these.
+ */
+incompatible: Array<string>, 
+/**
+ * Offered to this laptop: not staged away from it, not for other cohorts, not halted,
+ * not held after a rollback.
+ */
+offered: boolean, 
+/**
+ * Where this laptop stands in the entry's rollout, in words ("staged: 5 %, this laptop is
+ * not in it yet").
+ */
+rollout: string, 
+/**
  * A download running or paused (its partial file kept).
  */
 download: PullProgress | null, id: string, version: string, url: string, 
@@ -90,7 +105,27 @@ prompt_template: string, description: string,
  * The organisation wants this version installed without asking (never on battery saver
  * or a metered connection). Ignored in the built-in catalog.
  */
-auto_install: boolean, };
+auto_install: boolean, 
+/**
+ * A staged rollout: the share of laptops (0–100 %) that are offered this version
+ * (`None`: all). Raising it later reaches more laptops without moving the earlier ones
+ * (see [`crate::rollout`]).
+ */
+rollout_percent?: number | null, 
+/**
+ * Only laptops in one of these cohorts (`[models] cohort` in their settings) are offered
+ * this version, within the share; empty: every laptop.
+ */
+cohorts?: Array<string>, 
+/**
+ * The organisation stopped this version: it is not offered, and laptops on it roll back
+ * to their previous version at the next check.
+ */
+halted?: boolean, 
+/**
+ * What a laptop needs to run this version (besides `min_ram_gb`).
+ */
+requires?: Requirements, };
 
 /**
  * The catalog as the app and `models catalog` show it.
@@ -428,7 +463,7 @@ export type Reason = { code: ReasonCode, detail: string, };
 /**
  * Stable reason codes. Serialised in snake_case into JSON output and the ledger.
  */
-export type ReasonCode = "no_local_model" | "fits_local_context" | "doc_exceeds_local_context" | "doc_complex" | "prefer_cloud" | "prefer_local" | "cloud_permitted" | "cloud_disabled" | "cloud_denied_for_note" | "cloud_not_configured" | "offline" | "work_offline" | "deferred_refinement" | "power_mode_limits_local" | "cache_hit" | "local_engine_failed" | "model_quarantined" | "model_rolled_back" | "gpu_fallback" | "quality_gate_failed" | "escalated_after_quality_gate" | "cloud_failed" | "endpoint_unreachable" | "summary_trimmed" | "local_retried" | "extractive_after_quality_gate" | "scanned_pdf_ocr";
+export type ReasonCode = "no_local_model" | "fits_local_context" | "doc_exceeds_local_context" | "doc_complex" | "prefer_cloud" | "prefer_local" | "cloud_permitted" | "cloud_disabled" | "cloud_denied_for_note" | "cloud_not_configured" | "offline" | "work_offline" | "deferred_refinement" | "power_mode_limits_local" | "cache_hit" | "local_engine_failed" | "model_quarantined" | "model_rolled_back" | "model_regressed" | "gpu_fallback" | "quality_gate_failed" | "escalated_after_quality_gate" | "cloud_failed" | "endpoint_unreachable" | "summary_trimmed" | "local_retried" | "extractive_after_quality_gate" | "scanned_pdf_ocr";
 
 /**
  * The outcome of one queued refinement.
@@ -467,6 +502,29 @@ fallback_rate: number, latency_p50_ms: number, latency_p95_ms: number, output_to
  * Everything the group spent over the summaries that succeeded; `None` when none did.
  */
 cost_per_success: number | null, };
+
+/**
+ * What an entry needs of the app and the laptop; an entry that does not fit is shown greyed
+ * out with the reason, and neither downloaded nor imported.
+ */
+export type Requirements = { 
+/**
+ * The oldest Fieldbrief version that can use it, e.g. "0.4.0".
+ */
+app_version?: string | null, 
+/**
+ * The model architecture the engine must know, as GGUF names it (`qwen2`, `gemma3`…).
+ */
+architecture?: string | null, 
+/**
+ * Free disk space needed beyond the file itself, in GB (staging, a previous version).
+ */
+free_disk_gb?: number | null, 
+/**
+ * The context window, in tokens, the model must be run with (the laptop must have the
+ * memory for it and the engine must allow it).
+ */
+context?: number | null, };
 
 /**
  * The last rollback of a model id (an update that failed its smoke test, or one by hand).

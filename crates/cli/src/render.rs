@@ -198,10 +198,18 @@ pub fn catalog(c: &fieldbrief_pipeline::CatalogView, as_json: bool) -> anyhow::R
         };
         let tofu =
             if i.trust_on_first_use { " · sha256 not published: trust on first use" } else { "" };
-        let ram = if i.fits_ram {
+        let ram = if !i.incompatible.is_empty() {
+            format!(" · WILL NOT RUN HERE: {}", i.incompatible.join("; "))
+        } else if i.fits_ram {
             String::new()
         } else {
             format!(" · needs {} GB RAM, more than this laptop has", e.min_ram_gb)
+        };
+        // Staged, for other cohorts, halted or held; "every laptop" goes unsaid.
+        let ram = if i.rollout != "offered to every laptop" {
+            format!("{ram} · {}", i.rollout)
+        } else {
+            ram
         };
         let paused = i
             .download
@@ -250,6 +258,8 @@ pub fn updates(offers: &[fieldbrief_pipeline::UpdateOffer], as_json: bool) -> an
     for o in offers {
         let what = if o.installed_automatically {
             "installed (the organisation's catalog asks for it)".to_string()
+        } else if let (false, Some(why)) = (o.offered, &o.held_back) {
+            why.clone()
         } else if let Some(why) = &o.held_back {
             format!("offered; {why}")
         } else {

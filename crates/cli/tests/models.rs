@@ -29,6 +29,8 @@ struct Published<'a> {
     sha256: String,
     size: u64,
     auto_install: bool,
+    /// More fields of the entry (a rollout share, cohorts, `halted`, `requires`).
+    extra: serde_json::Value,
 }
 
 impl Org {
@@ -50,6 +52,7 @@ impl Org {
             sha256: sha256_bytes(bytes),
             size: bytes.len() as u64,
             auto_install: false,
+            extra: serde_json::json!({}),
         }
     }
 
@@ -59,11 +62,15 @@ impl Org {
         let models: Vec<serde_json::Value> = entries
             .iter()
             .map(|e| {
-                serde_json::json!({
+                let mut entry = serde_json::json!({
                     "id": e.id, "version": e.version, "url": e.file, "sha256": e.sha256, "size": e.size,
                     "quantization": "F32", "context_length": 2048, "licence": "MIT", "min_ram_gb": 0.1,
                     "prompt_template": "chatml", "auto_install": e.auto_install
-                })
+                });
+                for (k, v) in e.extra.as_object().into_iter().flatten() {
+                    entry[k] = v.clone();
+                }
+                entry
             })
             .collect();
         let n = self.published.get() + 1;
@@ -512,7 +519,7 @@ fn a_folder_on_a_usb_stick_with_a_signed_catalog_installs_under_its_versions() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("nothing newer than what is installed (tiny@6 (installed: 7))"),
+            .contains("nothing newer than what is installed, or nothing that runs here (tiny@6 (installed: 7))"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -775,4 +782,149 @@ fn a_crash_at_each_step_of_an_install_leaves_the_old_version_or_the_new_one_neve
         leftovers.is_empty(),
         "the killed write's temporary pointer was cleaned up: {leftovers:?}"
     );
+}
+
+#[test]
+fn a_staged_update_reaches_only_its_share_and_its_cohort() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let staged = |extra: serde_json::Value| {
+        let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+        let v2 = Published {
+            version: "2",
+            auto_install: true,
+            extra,
+            ..org.file("tiny-2.gguf", &model_bytes(2))
+        };
+        org.publish(&[v1, v2], &org.signer);
+    };
+    let v1 = org.file("tiny-1.gguf", &model_bytes(1));
+    org.publish(&[v1], &org.signer);
+    assert!(home.run(&["models", "pull", "tiny"]).status.success());
+
+    // A share of 0 %: staged, and this laptop is not in it.
+    staged(serde_json::json!({ "rollout_percent": 0 }));
+    let v = home.json(&["models", "updates", "--json"]);
+    let update = &v["updates"][0];
+    assert_eq!(
+        (update["offered"].as_bool(), update["installed_automatically"].as_bool()),
+        (Some(false), Some(false)),
+        "{v}"
+    );
+    assert_eq!(
+        update["held_back"], "not offered: staged: 0 %, this laptop is not in it yet",
+        "{v}"
+    );
+    let catalog = home.json(&["models", "catalog", "--json"]);
+    assert_eq!(
+        catalog["entries"][0]["rollout"], "staged: 0 %, this laptop is not in it yet",
+        "{catalog}"
+    );
+
+    // Every laptop of the pilot cohort; this one is not in it until its settings say so.
+    staged(serde_json::json!({ "rollout_percent": 100, "cohorts": ["pilot-north"] }));
+    let v = home.json(&["models", "updates", "--json"]);
+    assert_eq!(v["updates"][0]["held_back"], "not offered: for the pilot-north cohort only", "{v}");
+    assert_eq!(org.requests_for("tiny-2.gguf"), 0, "nothing downloaded outside the rollout");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"));
+
+    org.configure_with(&home, "cohort = \"pilot-north\"\n");
+    let v = home.json(&["models", "updates", "--json"]);
+    assert_eq!(v["updates"][0]["installed_automatically"], true, "{v}");
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+    // The key that decided it is this laptop's own and stays the same.
+    let key = || -> String {
+        home.sqlite()
+            .query_row("SELECT value FROM settings WHERE key = 'models.rollout_key'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let first = key();
+    assert_eq!(first.len(), 32);
+    home.run(&["models", "catalog", "--json"]);
+    assert_eq!(key(), first);
+}
+
+#[test]
+fn a_halted_version_rolls_back_at_the_next_check_and_stays_held_until_a_newer_one() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let publish = |halted: bool, v3: bool| {
+        let mut entries = vec![
+            org.file("tiny-1.gguf", &model_bytes(1)),
+            Published {
+                version: "2",
+                extra: serde_json::json!({ "halted": halted }),
+                ..org.file("tiny-2.gguf", &model_bytes(2))
+            },
+        ];
+        if v3 {
+            entries.push(Published { version: "3", ..org.file("tiny-3.gguf", &model_bytes(3)) });
+        }
+        org.publish(&entries, &org.signer);
+    };
+    publish(false, false);
+    assert!(home.run(&["models", "pull", "tiny@1"]).status.success());
+    assert!(home.run(&["models", "pull", "tiny@2"]).status.success());
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+
+    publish(true, false);
+    let v = home.json(&["models", "updates", "--json"]);
+    assert_eq!(current_version(&home, "tiny").as_deref(), Some("1"), "{v}");
+    let list = home.json(&["models", "list", "--json"]);
+    let rollback = list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|m| m["rollback"].as_object().cloned())
+        .unwrap();
+    assert!(rollback["reason"].as_str().unwrap().contains("halted by the organisation"), "{list}");
+    // Not offered again, and a pull of it is refused.
+    assert_eq!(v["updates"][0]["offered"], false, "{v}");
+    let pull = home.run(&["models", "pull", "tiny@2"]);
+    assert_eq!(pull.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&pull.stderr).contains("halted by the organisation"));
+
+    // A newer version is offered as usual.
+    publish(true, true);
+    let v = home.json(&["models", "updates", "--json"]);
+    assert_eq!(
+        (v["updates"][0]["available"].as_str(), v["updates"][0]["offered"].as_bool()),
+        (Some("3"), Some(true)),
+        "{v}"
+    );
+}
+
+#[test]
+fn an_entry_that_will_not_run_here_is_greyed_out_and_refused_with_its_reason() {
+    let home = Home::new();
+    let org = Org::new();
+    org.configure(&home);
+    let v1 = Published {
+        extra: serde_json::json!({ "requires": { "app_version": "99.0.0", "architecture": "not-a-model" } }),
+        ..org.file("tiny-1.gguf", &model_bytes(1))
+    };
+    org.publish(&[v1], &org.signer);
+    let catalog = home.json(&["models", "catalog", "--json"]);
+    let why: Vec<&str> = catalog["entries"][0]["incompatible"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(why.len(), 2, "{catalog}");
+    assert!(why[0].starts_with("needs Fieldbrief 99.0.0 or newer (this is "), "{why:?}");
+    assert_eq!(why[1], "its architecture \"not-a-model\" is not one this app's engine can load");
+    assert_eq!(catalog["entries"][0]["offered"], false);
+    let pull = home.run(&["models", "pull", "tiny"]);
+    let stderr = String::from_utf8_lossy(&pull.stderr);
+    assert_eq!(pull.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tiny@1 will not run on this laptop: needs Fieldbrief 99.0.0"),
+        "{stderr}"
+    );
+    assert_eq!(org.requests_for("tiny-1.gguf"), 0, "nothing downloaded");
 }

@@ -241,6 +241,13 @@ pub struct ModelSettings {
     pub download_max_retries: u32,
     /// Disk space, in MiB, that a download must leave free.
     pub min_free_mib: u64,
+    /// This laptop's cohort in the organisation's staged rollouts (e.g. "pilot-north"): a
+    /// catalog entry for named cohorts is offered only to laptops in one of them.
+    pub cohort: Option<String>,
+    /// A newly installed version is on probation for this many local summaries: if its
+    /// summaries pass the quality gate clearly less often, or fall back clearly more often,
+    /// than the previous version's, it rolls back by itself (`model_regressed`). 0: never.
+    pub probation_summaries: usize,
 }
 
 impl Default for ModelSettings {
@@ -254,6 +261,8 @@ impl Default for ModelSettings {
             check_updates: true,
             metered: false,
             keep_previous: 1,
+            cohort: None,
+            probation_summaries: 20,
             download_stall_secs: 30,
             download_retry_ms: 1000,
             download_max_retries: 8,

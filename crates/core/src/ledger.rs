@@ -461,6 +461,9 @@ pub struct AggregateExport {
     pub cost: f64,
     pub energy_wh: f64,
     pub rows: Vec<AggregateRow>,
+    /// The models installed and their rollout state (filled in by the app, which knows them).
+    #[serde(default)]
+    pub models: Vec<FleetModel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -513,7 +516,92 @@ pub fn aggregate(entries: &[Entry], since: Option<String>) -> AggregateExport {
         cost: rows.iter().map(|r| r.row.cost).sum(),
         energy_wh: rows.iter().map(|r| r.row.energy_wh).sum(),
         rows,
+        models: Vec::new(),
     }
+}
+
+/// How a model version served its summaries: the window a new version's probation compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Health {
+    pub requests: usize,
+    /// Passed the quality gate and not rejected or summarized again by the technician.
+    pub succeeded: usize,
+    /// The local summary did not serve as planned (engine failure, failed gate, a stand-in).
+    pub fell_back: usize,
+}
+
+impl Health {
+    fn rate(n: usize, of: usize) -> f64 {
+        if of == 0 { 0.0 } else { n as f64 / of as f64 }
+    }
+}
+
+/// The first `n` requests summarized by `id@version` on this laptop (the cache aside), in
+/// ledger order, or its last `n` with `last`.
+pub fn health(entries: &[Entry], id: &str, version: &str, n: usize, last: bool) -> Health {
+    let mine = entries.iter().filter(|e| {
+        e.route != Some(Route::Cache)
+            && e.model.as_ref().is_some_and(|m| m.id == id && m.version == version)
+    });
+    let window: Vec<&Entry> = if last {
+        let all: Vec<&Entry> = mine.collect();
+        all[all.len().saturating_sub(n)..].to_vec()
+    } else {
+        mine.take(n).collect()
+    };
+    Health {
+        requests: window.len(),
+        succeeded: window.iter().filter(|e| e.succeeded()).count(),
+        fell_back: window.iter().filter(|e| e.fell_back()).count(),
+    }
+}
+
+/// Whether `new` is clearly worse than `old`: its success rate lower, or its fallback rate
+/// higher, by at least 10 points and by more than chance explains (a two-proportion z-test at
+/// 95 %). The words say which and by how much.
+pub fn regression(old: &Health, new: &Health) -> Option<String> {
+    if old.requests == 0 || new.requests == 0 {
+        return None;
+    }
+    let worse = |a: usize, b: usize, higher_is_worse: bool| -> Option<(f64, f64)> {
+        let (p_old, p_new) = (Health::rate(a, old.requests), Health::rate(b, new.requests));
+        let gap = if higher_is_worse { p_new - p_old } else { p_old - p_new };
+        let pooled = (a + b) as f64 / (old.requests + new.requests) as f64;
+        let se =
+            (pooled * (1.0 - pooled) * (1.0 / old.requests as f64 + 1.0 / new.requests as f64))
+                .sqrt();
+        (gap >= 0.10 && se > 0.0 && gap / se >= 1.96).then_some((p_old, p_new))
+    };
+    let pct = |p: f64| format!("{:.0} %", p * 100.0);
+    if let Some((o, n)) = worse(old.succeeded, new.succeeded, false) {
+        return Some(format!(
+            "its summaries passed {} of the time over its first {} requests, against {} for the previous version over its last {}",
+            pct(n),
+            new.requests,
+            pct(o),
+            old.requests
+        ));
+    }
+    worse(old.fell_back, new.fell_back, true).map(|(o, n)| {
+        format!(
+            "it fell back {} of the time over its first {} requests, against {} for the previous version over its last {}",
+            pct(n),
+            new.requests,
+            pct(o),
+            old.requests
+        )
+    })
+}
+
+/// A model installed on this laptop, in the fleet aggregate: which version, and where it
+/// stands in its rollout. No note text, nothing that identifies the laptop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetModel {
+    pub id: String,
+    pub version: String,
+    /// e.g. "staged: 5 %, this laptop is in it", "probation: 7 of 20 summaries",
+    /// "rolled back: model_regressed".
+    pub rollout: String,
 }
 
 #[cfg(test)]
@@ -530,6 +618,42 @@ mod tests {
             status,
             ..Entry::started("r".into(), "2026-11-21T00:00:00Z".into(), Style::Bullets, 100)
         }
+    }
+
+    /// A local request on `qwen@version` that passed the gate or fell back to extractive.
+    fn on(version: &str, passed: bool) -> Entry {
+        let mut e = entry(Some(Route::Local), Status::Ok, 10.0, passed);
+        e.model = Some(ModelRef { id: "qwen".into(), version: version.into() });
+        if !passed {
+            e.reasons.push(Reason::new(ReasonCode::QualityGateFailed, "facts"));
+        }
+        e
+    }
+
+    #[test]
+    fn a_version_clearly_worse_than_the_one_before_is_a_regression_and_chance_is_not() {
+        // The previous version: 18 of its last 20 passed. The new one: 9 of its first 20.
+        let mut entries: Vec<Entry> = (0..30).map(|i| on("1", i % 10 != 0)).collect();
+        entries.extend((0..20).map(|i| on("2", i % 2 == 0)));
+        entries.extend((0..5).map(|_| on("2", true)));
+        let old = health(&entries, "qwen", "1", 20, true);
+        let new = health(&entries, "qwen", "2", 20, false);
+        assert_eq!((old.requests, old.succeeded), (20, 18));
+        assert_eq!((new.requests, new.succeeded, new.fell_back), (20, 10, 10));
+        let why = regression(&old, &new).expect("clearly worse");
+        assert!(why.contains("50 %") && why.contains("90 %"), "{why}");
+        // One failure more than before is chance, not a regression.
+        let close = Health { requests: 20, succeeded: 17, fell_back: 3 };
+        assert_eq!(regression(&old, &close), None);
+        // Better is never a regression; nothing to compare with says nothing.
+        assert_eq!(regression(&new, &old), None);
+        assert_eq!(regression(&Health::default(), &new), None);
+        // Other models and the cache do not count.
+        let mut cached = on("2", false);
+        cached.route = Some(Route::Cache);
+        entries.push(cached);
+        assert_eq!(health(&entries, "qwen", "2", 100, false).requests, 25);
+        assert_eq!(health(&entries, "other", "2", 100, false).requests, 0);
     }
 
     #[test]

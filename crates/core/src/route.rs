@@ -132,6 +132,10 @@ reason_codes! {
     /// A newly activated model version crashed the engine before serving a request; the
     /// previous version was made active again.
     ModelRolledBack = "model_rolled_back",
+    /// A newly installed model version's first summaries passed the quality gate clearly less
+    /// often (or fell back clearly more often) than the previous version's: it was rolled back
+    /// and is held until a newer version.
+    ModelRegressed = "model_regressed",
     /// GPU offload failed; the local model ran on the CPU.
     GpuFallback = "gpu_fallback",
     /// The local summary failed the quality gate (the detail names the checks).

@@ -4,6 +4,7 @@
 //! Nothing here links llama.cpp: the worker (`fieldbrief-worker`) is the only crate that does,
 //! and it runs in its own process.
 
+pub mod architectures;
 pub mod chunk;
 pub mod local;
 pub mod prompt;

@@ -40,6 +40,49 @@ pub struct Entry {
     /// or a metered connection). Ignored in the built-in catalog.
     #[serde(default)]
     pub auto_install: bool,
+    /// A staged rollout: the share of laptops (0–100 %) that are offered this version
+    /// (`None`: all). Raising it later reaches more laptops without moving the earlier ones
+    /// (see [`crate::rollout`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_percent: Option<f64>,
+    /// Only laptops in one of these cohorts (`[models] cohort` in their settings) are offered
+    /// this version, within the share; empty: every laptop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cohorts: Vec<String>,
+    /// The organisation stopped this version: it is not offered, and laptops on it roll back
+    /// to their previous version at the next check.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub halted: bool,
+    /// What a laptop needs to run this version (besides `min_ram_gb`).
+    #[serde(default, skip_serializing_if = "Requirements::is_empty")]
+    pub requires: Requirements,
+}
+
+/// What an entry needs of the app and the laptop; an entry that does not fit is shown greyed
+/// out with the reason, and neither downloaded nor imported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// The oldest Fieldbrief version that can use it, e.g. "0.4.0".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// The model architecture the engine must know, as GGUF names it (`qwen2`, `gemma3`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// Free disk space needed beyond the file itself, in GB (staging, a previous version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_disk_gb: Option<f64>,
+    /// The context window, in tokens, the model must be run with (the laptop must have the
+    /// memory for it and the engine must allow it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<u32>,
+}
+
+impl Requirements {
+    pub fn is_empty(&self) -> bool {
+        *self == Requirements::default()
+    }
 }
 
 fn optional_hash<'de, D: serde::Deserializer<'de>>(
@@ -70,6 +113,17 @@ impl Entry {
                 "{}@{}: size must be given in bytes",
                 self.id, self.version
             )));
+        }
+        if let Some(p) = self.rollout_percent
+            && !(0.0..=100.0).contains(&p)
+        {
+            return Err(Error::BadInput(format!(
+                "{}@{}: rollout_percent must be between 0 and 100, not {p}",
+                self.id, self.version
+            )));
+        }
+        if let Some(v) = &self.requires.app_version {
+            check_name("requires.app_version", v)?;
         }
         Ok(())
     }
@@ -126,8 +180,10 @@ impl Catalog {
         let mut entries = parsed.models;
         for e in &mut entries {
             e.check()?;
-            // Only a signed organisation catalog may install without asking.
+            // Only a signed organisation catalog may install without asking, or stage.
             e.auto_install = false;
+            e.rollout_percent = None;
+            e.cohorts.clear();
         }
         Ok(Catalog { source: Source::BuiltIn, entries, generated: None })
     }

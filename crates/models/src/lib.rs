@@ -9,6 +9,8 @@
 //! - [`download`]: streaming HTTP downloads that resume with `Range` after any interruption
 //!   (across restarts too), detect stalls, retry with backoff, check free disk space first,
 //!   hash as they go, and can be paused or cancelled.
+//! - [`rollout`]: staged rollouts — which laptops a catalog entry is offered to, decided on
+//!   the laptop from a random key that never leaves it.
 //! - [`install`]: the versioned layout `<dir>/<id>/<version>/model.gguf`, staging, the smoke
 //!   test hook, the atomically replaced active pointer, keeping previous versions for rollback,
 //!   verification and removal.
@@ -19,6 +21,7 @@
 pub mod catalog;
 pub mod download;
 pub mod install;
+pub mod rollout;
 pub mod sign;
 
 use std::path::Path;

@@ -312,10 +312,21 @@ impl Fieldbrief {
         if self.local.worker().is_none() {
             return Ok(None);
         }
-        let model = match name.map(str::to_string).or_else(|| self.active_model_id()) {
+        let mut model = match name.map(str::to_string).or_else(|| self.active_model_id()) {
             Some(n) => self.resolve_model(&n)?,
             None => return Ok(None),
         };
+        // The active model's new version, past its probation and clearly worse than the one
+        // before: rolled back before it summarizes again.
+        if name.is_none()
+            && let Some(regressed) = self.probation_verdict(&model)?
+        {
+            reasons.push(regressed);
+            model = match self.active_model_id() {
+                Some(n) => self.resolve_model(&n)?,
+                None => return Ok(None),
+            };
+        }
         let info = fieldbrief_gguf::inspect(&model.path)
             .map_err(|e| Error::InvalidModel(format!("{}: {e}", model.path.display())))?;
         let crashes = models::crashes(&self.store, &model)?;

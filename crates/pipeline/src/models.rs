@@ -10,6 +10,7 @@
 
 use crate::{Error, Fieldbrief, Result};
 use fieldbrief_core::config::SettingsWatch;
+use fieldbrief_core::ledger;
 use fieldbrief_core::power::Mode;
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
 use fieldbrief_models::catalog::{Catalog, Entry, Source};
@@ -139,6 +140,15 @@ pub struct CatalogItem {
     pub update_available: bool,
     /// The laptop has the memory the catalog asks for.
     pub fits_ram: bool,
+    /// Why this version will not run here (app version, engine, disk, memory, context);
+    /// empty when it will. The Models view greys it out with these.
+    pub incompatible: Vec<String>,
+    /// Offered to this laptop: not staged away from it, not for other cohorts, not halted,
+    /// not held after a rollback.
+    pub offered: bool,
+    /// Where this laptop stands in the entry's rollout, in words ("staged: 5 %, this laptop is
+    /// not in it yet").
+    pub rollout: String,
     /// A download running or paused (its partial file kept).
     pub download: Option<PullProgress>,
 }
@@ -190,6 +200,23 @@ pub struct UpdateOffer {
     /// Held back by something that may change soon (battery saver, a metered connection,
     /// working offline): worth looking again in minutes, not hours.
     pub retry_soon: bool,
+    /// Offered to this laptop (its rollout, cohort, compatibility and holds allow it); when
+    /// not, `held_back` says why.
+    pub offered: bool,
+}
+
+/// Setting: the laptop's rollout key, random, made once, never sent anywhere.
+const ROLLOUT_KEY: &str = "models.rollout_key";
+
+/// Setting, per `id@version`: rolled back (regressed or halted); not offered again. Its value
+/// is the reason.
+fn held_key(id: &str, version: &str) -> String {
+    format!("models.held.{id}@{version}")
+}
+
+/// Setting, per `id@version`: its probation was decided ("passed" or "regressed").
+fn probation_key(id: &str, version: &str) -> String {
+    format!("models.probation.{id}@{version}")
 }
 
 /// How an automatic install ended.
@@ -317,6 +344,18 @@ impl Fieldbrief {
                         not_newer.push(format!("{}@{} (installed: {current})", e.id, e.version));
                         continue;
                     }
+                    let ram_gb = self.local.ram_bytes().map_or(0.0, |b| b as f64 / 1e9);
+                    let incompatible = self.incompatible(e, ram_gb);
+                    if e.halted || !incompatible.is_empty() {
+                        let why = if e.halted {
+                            "halted by the organisation".to_string()
+                        } else {
+                            incompatible.join("; ")
+                        };
+                        tracing::info!(id = %e.id, version = %e.version, %why, "not imported");
+                        not_newer.push(format!("{}@{} (not imported: {why})", e.id, e.version));
+                        continue;
+                    }
                     // A signed entry without a hash is trusted on first use (and pinned).
                     let trust = if e.sha256.is_some() { Trust::Signed } else { Trust::FirstUse };
                     let pinned = e.sha256.clone().or_else(|| models.pin(&e.id, &e.version));
@@ -345,7 +384,7 @@ impl Fieldbrief {
             if files.is_empty() && done.is_empty() {
                 if !not_newer.is_empty() {
                     return Err(Error::BadArgument(format!(
-                        "{}: nothing newer than what is installed ({}); `fieldbrief models use ID@VERSION` goes back to a version on purpose",
+                        "{}: nothing imported — nothing newer than what is installed, or nothing that runs here ({}); `fieldbrief models use ID@VERSION` goes back to a version on purpose",
                         source.display(),
                         not_newer.join(", ")
                     )));
@@ -610,6 +649,71 @@ impl Fieldbrief {
         (out, error)
     }
 
+    /// This installation's rollout key: random, made on first use, kept in the database and
+    /// never sent anywhere (see `fieldbrief_models::rollout`).
+    pub(crate) fn rollout_key(&self) -> Result<String> {
+        if let Some(key) = self.store.setting(ROLLOUT_KEY)? {
+            return Ok(key);
+        }
+        let key = uuid::Uuid::new_v4().simple().to_string();
+        self.store.set_setting(ROLLOUT_KEY, &key)?;
+        Ok(key)
+    }
+
+    /// Why `e` will not run on this laptop with this app (`ram_gb`: the laptop's memory, 0
+    /// when unknown); empty when it will.
+    pub(crate) fn incompatible(&self, e: &Entry, ram_gb: f64) -> Vec<String> {
+        let mut why = Vec::new();
+        let r = &e.requires;
+        let app = env!("CARGO_PKG_VERSION");
+        if let Some(min) = &r.app_version
+            && fieldbrief_models::compare_versions(app, min).is_lt()
+        {
+            why.push(format!("needs Fieldbrief {min} or newer (this is {app})"));
+        }
+        if let Some(arch) = &r.architecture
+            && !fieldbrief_engine::architectures::knows(arch)
+        {
+            why.push(format!("its architecture {arch:?} is not one this app's engine can load"));
+        }
+        if ram_gb > 0.0 && e.min_ram_gb > ram_gb {
+            why.push(format!(
+                "needs {} GB of memory; this laptop has {ram_gb:.1} GB",
+                e.min_ram_gb
+            ));
+        }
+        if let Some(context) = r.context {
+            if context > e.context_length {
+                why.push(format!(
+                    "asks for a {context}-token context, more than the model's {}",
+                    e.context_length
+                ));
+            }
+            let engine = self.settings.engine.context;
+            if engine > 0 && context > engine {
+                why.push(format!(
+                    "needs a {context}-token context; the engine is set to {engine} ([engine] context)"
+                ));
+            }
+        }
+        if let Some(extra) = r.free_disk_gb {
+            let dir = self.models_dir();
+            let probe =
+                std::iter::successors(Some(dir.as_path()), |d| d.parent()).find(|d| d.exists());
+            if let Some(free) = probe.and_then(|d| download::free_space(d).ok()) {
+                let needed = e.size as f64 + extra * 1e9;
+                if (free as f64) < needed {
+                    why.push(format!(
+                        "needs {:.1} GB of free disk (the file and {extra} GB more); {:.1} GB is free",
+                        needed / 1e9,
+                        free as f64 / 1e9
+                    ));
+                }
+            }
+        }
+        why
+    }
+
     fn find_entry(&self, id: &str, version: Option<&str>) -> Result<(Entry, Trust)> {
         // A pull is going online anyway: read the organisation's catalog as it is now.
         let (catalogs, error) = self.catalogs(true);
@@ -657,7 +761,21 @@ impl Fieldbrief {
                         download::partial_state(&models.partial_path(&e.id, &v))
                             .map(|state| (v, state))
                     });
+                let held = self.store.setting(&held_key(&e.id, &e.version))?;
+                let offer = fieldbrief_models::rollout::offer(
+                    e,
+                    &self.rollout_key()?,
+                    self.settings.models.cohort.as_deref(),
+                );
+                let incompatible = self.incompatible(e, ram_gb);
+                let rollout = match &held {
+                    Some(why) => format!("held: {why}"),
+                    None => offer.describe(),
+                };
                 entries.push(CatalogItem {
+                    offered: offer.offered() && held.is_none() && incompatible.is_empty(),
+                    incompatible,
+                    rollout,
                     size_bytes: e.size,
                     trust_on_first_use: e.trust_on_first_use(),
                     installed: models.versions(&e.id),
@@ -703,6 +821,22 @@ impl Fieldbrief {
             (_, v) => (id, v),
         };
         let (entry, trust) = self.find_entry(id, version)?;
+        if entry.halted {
+            return Err(Error::BadArgument(format!(
+                "{}@{} was halted by the organisation's catalog and is not installed",
+                entry.id, entry.version
+            )));
+        }
+        let ram_gb = self.local.ram_bytes().map_or(0.0, |b| b as f64 / 1e9);
+        let incompatible = self.incompatible(&entry, ram_gb);
+        if !incompatible.is_empty() {
+            return Err(Error::BadArgument(format!(
+                "{}@{} will not run on this laptop: {}",
+                entry.id,
+                entry.version,
+                incompatible.join("; ")
+            )));
+        }
         // Pulled on purpose: automatic updates may take this version up again.
         self.store.delete_setting(&stopped_by_user_key(&entry.id, &entry.version))?;
         let models = self.installed()?;
@@ -828,6 +962,8 @@ impl Fieldbrief {
         progress: &mut dyn FnMut(&PullProgress),
     ) -> Result<Vec<UpdateOffer>> {
         let view = self.model_catalog(refresh && self.settings.models.check_updates)?;
+        self.roll_back_halted(&view)?;
+        let view = self.model_catalog(false)?;
         let mut offers = Vec::new();
         for item in view.entries.iter().filter(|i| i.update_available) {
             let mut offer = UpdateOffer {
@@ -839,7 +975,17 @@ impl Fieldbrief {
                 held_back: None,
                 auto_install_due: false,
                 retry_soon: false,
+                offered: item.offered,
             };
+            if !item.offered {
+                offer.held_back = Some(if item.incompatible.is_empty() {
+                    format!("not offered: {}", item.rollout)
+                } else {
+                    format!("will not run on this laptop: {}", item.incompatible.join("; "))
+                });
+                offers.push(offer);
+                continue;
+            }
             let stopped_by_user = self
                 .store
                 .setting(&stopped_by_user_key(&item.entry.id, &item.entry.version))?
@@ -880,6 +1026,111 @@ impl Fieldbrief {
             offers.push(offer);
         }
         Ok(offers)
+    }
+
+    /// A version the organisation's catalog marks halted is rolled back on every laptop that
+    /// runs it, at the next check, and held until a newer version.
+    fn roll_back_halted(&mut self, view: &CatalogView) -> Result<()> {
+        let (catalogs, _) = self.catalogs(false);
+        let models = self.installed()?;
+        for item in &view.entries {
+            let Some(current) = &item.current else { continue };
+            let halted = catalogs
+                .iter()
+                .filter_map(|c| c.find(&item.entry.id, Some(current)))
+                .any(|e| e.halted);
+            if !halted {
+                continue;
+            }
+            let why = "halted by the organisation's catalog".to_string();
+            match models.rollback(&item.entry.id, &format!("{current} was {why}")) {
+                Ok(r) => {
+                    tracing::warn!(model = %item.entry.id, from = %r.from_version, to = %r.to_version, "halted version rolled back");
+                    self.store.set_setting(&held_key(&item.entry.id, current), &why)?;
+                    self.local.forget();
+                }
+                Err(e) => {
+                    tracing::warn!(model = %item.entry.id, error = %e, "a halted version could not be rolled back")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new version's probation: once it has served `[models] probation_summaries` local
+    /// requests, its summaries are compared with the previous version's last as many; clearly
+    /// worse (`fieldbrief_core::ledger::regression`), it is rolled back and held until a newer
+    /// version, and the reason is returned for the request that found it.
+    pub(crate) fn probation_verdict(
+        &mut self,
+        model: &LocalModel,
+    ) -> Result<Option<fieldbrief_core::route::Reason>> {
+        let n = self.settings.models.probation_summaries;
+        if n == 0 || self.store.setting(&probation_key(&model.id, &model.version))?.is_some() {
+            return Ok(None);
+        }
+        let models = self.installed()?;
+        let Some(pointer) = models.pointer(&model.id).filter(|p| p.version == model.version) else {
+            return Ok(None);
+        };
+        let Some(previous) =
+            pointer.previous.iter().find(|v| models.get(&model.id, v).is_some()).cloned()
+        else {
+            return Ok(None);
+        };
+        let entries = self.store.ledger(None)?;
+        let new = ledger::health(&entries, &model.id, &model.version, n, false);
+        if new.requests < n {
+            return Ok(None);
+        }
+        let old = ledger::health(&entries, &model.id, &previous, n, true);
+        let Some(why) = ledger::regression(&old, &new) else {
+            self.store.set_setting(&probation_key(&model.id, &model.version), "passed")?;
+            return Ok(None);
+        };
+        let reason = format!("{}@{} regressed: {why}", model.id, model.version);
+        let rolled = models.rollback(&model.id, &format!("model_regressed: {why}"))?;
+        self.store.set_setting(&probation_key(&model.id, &model.version), "regressed")?;
+        self.store.set_setting(
+            &held_key(&model.id, &model.version),
+            &format!("model_regressed: {why}"),
+        )?;
+        self.local.forget();
+        tracing::warn!(model = %model.id, from = %rolled.from_version, to = %rolled.to_version, %why, "model regressed and was rolled back");
+        Ok(Some(fieldbrief_core::route::Reason::new(
+            fieldbrief_core::route::ReasonCode::ModelRegressed,
+            format!(
+                "{reason}; {} is active again and {} is held until a newer version",
+                rolled.to_version, model.version
+            ),
+        )))
+    }
+
+    /// The installed models and where each stands in its rollout, for the fleet aggregate.
+    pub(crate) fn fleet_models(&self) -> Result<Vec<ledger::FleetModel>> {
+        let models = self.installed()?;
+        let view = self.model_catalog(false).ok();
+        let n = self.settings.models.probation_summaries;
+        let entries = self.store.ledger(None)?;
+        let mut out = Vec::new();
+        for id in models.ids() {
+            let Some(pointer) = models.pointer(&id) else { continue };
+            let version = pointer.version.clone();
+            let decided = self.store.setting(&probation_key(&id, &version))?;
+            let rollout = if let Some(r) = &pointer.rollback {
+                format!("rolled back from {}: {}", r.from_version, r.reason)
+            } else if n > 0 && decided.is_none() && !pointer.previous.is_empty() {
+                let served = ledger::health(&entries, &id, &version, n, false).requests;
+                format!("probation: {served} of {n} summaries")
+            } else {
+                view.as_ref()
+                    .and_then(|v| v.entries.iter().find(|i| i.entry.id == id))
+                    .map(|i| i.rollout.clone())
+                    .unwrap_or_else(|| "not in a catalog".into())
+            };
+            out.push(ledger::FleetModel { id, version, rollout });
+        }
+        Ok(out)
     }
 
     /// Why an automatic install must wait now, if it must: the settings as saved now (the

@@ -31,7 +31,11 @@ impl Fieldbrief {
     /// The ledger as fleet telemetry: counts and sums only (no note text, no hashes).
     pub fn ledger_aggregate(&self, since: Option<&Since>) -> Result<ledger::AggregateExport> {
         let entries = self.store.ledger(since.map(|s| s.0.as_str()))?;
-        Ok(ledger::aggregate(&entries, since.map(|s| s.0.clone())))
+        let mut export = ledger::aggregate(&entries, since.map(|s| s.0.clone()));
+        // Which versions run here and where each stands in its rollout: what an organisation
+        // that collects these files needs to watch a staged rollout (nothing is sent by us).
+        export.models = self.fleet_models()?;
+        Ok(export)
     }
 
     /// Empties the response cache; returns how many entries were removed.

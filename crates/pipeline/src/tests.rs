@@ -56,7 +56,10 @@ fn refused_input_saves_no_note_but_leaves_a_failed_ledger_row() {
     std::fs::write(&path, fieldbrief_testkit::pdf::without_text(2)).unwrap();
     let err = fb.summarize(Input::Path(path), &SummarizeOptions::default()).unwrap_err();
     assert!(err.is_bad_input(), "{err}");
-    assert!(err.to_string().contains("it is a scan (images only); OCR it first"), "{err}");
+    assert!(
+        err.to_string().contains("it is a scan (images only); ") && err.to_string().contains("OCR"),
+        "{err}"
+    );
     assert!(fb.history(10).unwrap().is_empty());
     let entries = fb.ledger_entries(None).unwrap();
     assert_eq!(entries.len(), 1);
@@ -388,4 +391,100 @@ fn typed_and_drafted_notes_and_the_asked_length_are_held_to_the_limits() {
     }
     let opts = SummarizeOptions { max_words: Some(request::MAX_WORDS), ..Default::default() };
     fb.summarize(Input::Typed("Pump P-101 ok, bearing 78 °C.".into()), &opts).unwrap();
+}
+
+/// Versions 1 and 2 of a generated model installed (2 current, 1 kept for rollback), and the
+/// ledger rows of `per_version` local requests on each: version 1 passing `good_1` of them,
+/// version 2 `good_2`.
+fn two_versions_with_outcomes(fb: &Fieldbrief, per_version: usize, good_1: usize, good_2: usize) {
+    use fieldbrief_models::install::{Request, Transfer, Trust};
+    let models = fb.installed().unwrap();
+    for (version, seed) in [("1", 1), ("2", 2)] {
+        let file = fb.home().root().join(format!("tiny-{version}.gguf"));
+        let spec =
+            fieldbrief_gguf::write::LlamaSpec { seed, ..fieldbrief_gguf::write::LlamaSpec::tiny() };
+        std::fs::write(&file, spec.writer().to_bytes()).unwrap();
+        let req = Request {
+            id: "tiny",
+            version,
+            file: &file,
+            transfer: Transfer::Copy,
+            sha256: None,
+            trust: Trust::FirstUse,
+            source: "test".into(),
+            keep_previous: 1,
+        };
+        models.install(&req, &mut |_| Ok(())).unwrap();
+    }
+    let mut n = 0;
+    for (version, good) in [("1", good_1), ("2", good_2)] {
+        for i in 0..per_version {
+            n += 1;
+            let passed = i < good;
+            let mut e = fieldbrief_core::ledger::Entry::started(
+                format!("request-{n}"),
+                format!("2026-12-01T08:{:02}:{:02}.000000Z", n / 60, n % 60),
+                Style::Bullets,
+                60,
+            );
+            e.status = Status::Ok;
+            e.route = Some(Route::Local);
+            e.model = Some(fieldbrief_core::engine::ModelRef {
+                id: "tiny".into(),
+                version: version.into(),
+            });
+            e.quality = Some(fieldbrief_core::quality::Verdict { passed, checks: vec![] });
+            if !passed {
+                e.reasons.push(route::Reason::new(ReasonCode::ExtractiveAfterQualityGate, "facts"));
+            }
+            fb.store.record_failure(&e).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_new_version_clearly_worse_than_the_last_rolls_back_with_model_regressed_and_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    // Version 1: 19 of its last 20 summaries passed; version 2: 9 of its first 20.
+    two_versions_with_outcomes(&fb, 20, 19, 9);
+    let v2 = fb.resolve_model("tiny").unwrap();
+    assert_eq!(v2.version, "2");
+    let reason = fb.probation_verdict(&v2).unwrap().expect("version 2 regressed");
+    assert_eq!(reason.code, ReasonCode::ModelRegressed);
+    assert!(reason.detail.contains("45 %") && reason.detail.contains("95 %"), "{}", reason.detail);
+    assert!(reason.detail.contains("1 is active again"), "{}", reason.detail);
+    assert_eq!(fb.resolve_model("tiny").unwrap().version, "1");
+    // Decided once; the fleet file says what happened, and the version is held.
+    assert!(fb.probation_verdict(&v2).unwrap().is_none());
+    let fleet = fb.ledger_aggregate(None).unwrap().models;
+    assert_eq!((fleet[0].id.as_str(), fleet[0].version.as_str()), ("tiny", "1"));
+    assert!(fleet[0].rollout.contains("model_regressed"), "{:?}", fleet[0]);
+    assert!(
+        fb.store
+            .setting("models.held.tiny@2")
+            .unwrap()
+            .is_some_and(|h| h.starts_with("model_regressed"))
+    );
+}
+
+#[test]
+fn a_new_version_as_good_as_the_last_passes_probation_and_one_still_on_it_is_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    two_versions_with_outcomes(&fb, 20, 18, 17);
+    let v2 = fb.resolve_model("tiny").unwrap();
+    assert!(fb.probation_verdict(&v2).unwrap().is_none());
+    assert_eq!(fb.resolve_model("tiny").unwrap().version, "2");
+    assert_eq!(fb.store.setting("models.probation.tiny@2").unwrap().as_deref(), Some("passed"));
+
+    // Ten summaries into a probation of twenty: too early to judge, however bad.
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    two_versions_with_outcomes(&fb, 10, 10, 0);
+    let v2 = fb.resolve_model("tiny").unwrap();
+    assert!(fb.probation_verdict(&v2).unwrap().is_none());
+    assert_eq!(fb.resolve_model("tiny").unwrap().version, "2");
+    let fleet = fb.ledger_aggregate(None).unwrap().models;
+    assert_eq!(fleet[0].rollout, "probation: 10 of 20 summaries");
 }

@@ -273,6 +273,33 @@ describe("Models view: catalog and downloads", () => {
     expect(row.querySelector(".pull-model")).toBeNull();
   });
 
+  it("greys out what will not run here, and says where a staged rollout stands", async () => {
+    fakeShell({
+      list_models: () => [],
+      model_catalog: () =>
+        catalogOf([
+          item({ id: "big", incompatible: ["needs Fieldbrief 9.0.0 or newer (this is 0.1.0)"], offered: false }),
+          item({ id: "staged", current: "1", installed: ["1"], update_available: true, offered: false, rollout: "staged: 5 %, this laptop is not in it yet" }),
+          item({ id: "everyone" }),
+        ]),
+    });
+    await shown();
+    const big = q("tr[data-catalog='big']")!;
+    expect(big.classList.contains("incompatible")).toBe(true);
+    expect(big.querySelector(".incompatible-why")!.textContent).toBe("Will not run on this laptop: needs Fieldbrief 9.0.0 or newer (this is 0.1.0)");
+    expect(big.querySelector(".pull-model")).toBeNull();
+    const staged = q("tr[data-catalog='staged']")!;
+    expect(staged.querySelector(".rollout")!.textContent).toBe("Staged: 5 %, this laptop is not in it yet");
+    expect(staged.classList.contains("incompatible")).toBe(false);
+    const everyone = q("tr[data-catalog='everyone']")!;
+    expect(everyone.querySelector(".rollout")).toBeNull();
+    expect(everyone.querySelector(".pull-model")!.textContent).toBe("Download");
+    // An update this laptop is not offered yet is not counted as one.
+    byId("check-updates").click();
+    await settle();
+    expect(byId("catalog-state").textContent).toBe("Everything is up to date.");
+  });
+
   it("warns when the organisation catalog was refused, and still lists the built-in one", async () => {
     fakeShell({
       list_models: () => [],

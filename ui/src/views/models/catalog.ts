@@ -214,15 +214,20 @@ export function catalogSection(ctx: Context, errors: ErrorBox, installedChanged:
     const cell = h("td", { class: "actions download-cell" });
     actionCells.set(item.id, cell);
     clear(cell, ...catalogActions(item));
+    const unfit = item.incompatible.length > 0;
+    // Staged, for other cohorts, halted or held: said in words; "every laptop" goes unsaid.
+    const rollout = item.rollout && item.rollout !== "offered to every laptop" ? item.rollout : null;
     return h(
       "tr",
-      { "data-catalog": item.id, "data-version": item.version },
+      { "data-catalog": item.id, "data-version": item.version, class: unfit ? "incompatible" : null },
       h(
         "th",
         { scope: "row" },
         item.id,
         item.trust_on_first_use ? h("span", {}, " ", trustBadge("first-use")) : null,
         item.description ? h("div", { class: "muted" }, item.description) : null,
+        unfit ? h("div", { class: "bad incompatible-why" }, `Will not run on this laptop: ${item.incompatible.join("; ")}`) : null,
+        rollout ? h("div", { class: "muted rollout" }, rollout[0].toUpperCase() + rollout.slice(1)) : null,
       ),
       h("td", { class: "mono" }, item.version),
       h("td", {}, formatBytes(item.size_bytes)),

@@ -54,6 +54,9 @@ export const item = (over: Partial<CatalogItem>): CatalogItem => ({
   current: null,
   update_available: false,
   fits_ram: true,
+  incompatible: [],
+  offered: true,
+  rollout: "offered to every laptop",
   download: null,
   ...over,
 });

@@ -130,12 +130,14 @@ export function catalogHere(item: CatalogItem): Line {
 /** The button a catalog row offers when no download of it runs: none once that version is here. */
 export function catalogAction(item: CatalogItem): "Update" | "Download" | null {
   if (item.installed.includes(item.version)) return null;
+  // What will not run here (or was halted) is shown greyed out with why, never downloaded.
+  if (item.incompatible.length > 0 || item.halted) return null;
   return item.update_available ? "Update" : "Download";
 }
 
 /** What "Check for updates" reports. */
 export function updatesText(view: CatalogView): string {
   if (view.error) return "Could not use the organisation catalog.";
-  const updates = view.entries.filter((e) => e.update_available).length;
+  const updates = view.entries.filter((e) => e.update_available && e.offered).length;
   return updates === 0 ? "Everything is up to date." : updates === 1 ? "1 update available." : `${updates} updates available.`;
 }
