@@ -125,7 +125,12 @@ halted?: boolean,
 /**
  * What a laptop needs to run this version (besides `min_ram_gb`).
  */
-requires?: Requirements, };
+requires?: Requirements, 
+/**
+ * The file as parts with their hashes (`fieldbrief models parts FILE`), so a laptop with
+ * an earlier version fetches only the parts it lacks (see [`crate::delta`]).
+ */
+parts?: Array<Part>, };
 
 /**
  * The catalog as the app and `models catalog` show it.
@@ -373,6 +378,15 @@ keep_on_device: boolean, summaries: Array<SummaryRecord>, };
  * What the user made of the summary. `Pending` until they react.
  */
 export type Outcome = "pending" | "accepted" | "edited" | "rejected" | "regenerated" | "escalated";
+
+/**
+ * A byte range of a model file and the SHA-256 of its bytes.
+ */
+export type Part = { offset: number, size: number, 
+/**
+ * Lower-case hex.
+ */
+sha256: string, };
 
 export type PowerMode = "performance" | "balanced" | "saver";
 

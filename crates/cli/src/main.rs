@@ -133,6 +133,10 @@ enum ModelsCommand {
     /// Delete ID@VERSION (or every version of ID). Removing the current version makes the
     /// previous one current.
     Remove { model: String },
+    /// For publishers: FILE's parts (its GGUF header and each tensor, with their SHA-256), as
+    /// a catalog entry's "parts" list, so laptops holding an earlier version can fetch only
+    /// what changed.
+    Parts { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -467,6 +471,12 @@ fn models_command(mut fb: Fieldbrief, command: ModelsCommand) -> anyhow::Result<
             let id = model.split_once('@').map_or(model.as_str(), |(i, _)| i).to_string();
             let removed = fb.remove_model(&model, None)?;
             eprintln!("removed {id}@{}", removed.join(", "));
+            Ok(())
+        }
+        ModelsCommand::Parts { file } => {
+            let parts = fieldbrief_models::delta::gguf_parts(&file)
+                .map_err(|e| fieldbrief_pipeline::Error::BadArgument(e.to_string()))?;
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "parts": parts }))?);
             Ok(())
         }
     }

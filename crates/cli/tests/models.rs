@@ -928,3 +928,94 @@ fn an_entry_that_will_not_run_here_is_greyed_out_and_refused_with_its_reason() {
     );
     assert_eq!(org.requests_for("tiny-1.gguf"), 0, "nothing downloaded");
 }
+
+#[test]
+fn models_parts_describes_a_file_for_a_delta_catalog_entry() {
+    let home = Home::new();
+    let file = home.write("tiny.gguf", &model_bytes(5));
+    let out = home.run(&["models", "parts", s(&file)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = v["parts"].as_array().unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let mut at = 0u64;
+    for p in parts {
+        assert_eq!(p["offset"].as_u64(), Some(at));
+        let size = p["size"].as_u64().unwrap();
+        let range = &bytes[at as usize..(at + size) as usize];
+        assert_eq!(p["sha256"].as_str().unwrap(), sha256_bytes(range));
+        at += size;
+    }
+    assert_eq!(at, bytes.len() as u64);
+    // The header, then one part per tensor of the tiny model (2 layers).
+    assert!(parts.len() > 10, "{} parts", parts.len());
+    let bad = home.run(&["models", "parts", s(&home.write("not.gguf", b"hello"))]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A model shaped like TinyLlama 1.1B (22 layers, grouped-query attention), narrow enough
+/// for a test; `changed`: one tensor fine-tuned.
+fn llama_1b_shaped(changed: bool) -> Vec<u8> {
+    use fieldbrief_gguf::write::Fill;
+    let spec = LlamaSpec { n_layer: 22, seed: 11, ..LlamaSpec::tiny() };
+    let mut writer = spec.writer();
+    if changed {
+        assert!(writer.refill("blk.7.ffn_down.weight", Fill::Random { seed: 99, scale: 0.05 }));
+    }
+    writer.to_bytes()
+}
+
+fn parts_of(home: &Home, name: &str, bytes: &[u8]) -> serde_json::Value {
+    let path = home.write(name, bytes);
+    serde_json::to_value(fieldbrief_models::delta::gguf_parts(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn an_update_that_changes_one_tensor_fetches_only_that_part_and_installs_the_same_bytes() {
+    for server_does_ranges in [true, false] {
+        let home = Home::new();
+        let org = Org::new();
+        org.configure(&home);
+        let (v1, v2) = (llama_1b_shaped(false), llama_1b_shaped(true));
+        let (p1, p2) = (parts_of(&home, "p1.gguf", &v1), parts_of(&home, "p2.gguf", &v2));
+        let first = || Published {
+            extra: serde_json::json!({ "parts": p1 }),
+            ..org.file("tiny-1.gguf", &v1)
+        };
+        org.publish(&[first()], &org.signer);
+        assert!(home.run(&["models", "pull", "tiny"]).status.success());
+
+        let second = Published {
+            version: "2",
+            extra: serde_json::json!({ "parts": p2 }),
+            ..org.file("tiny-2.gguf", &v2)
+        };
+        org.publish(&[first(), second], &org.signer);
+        if !server_does_ranges {
+            org.server.plan_for("tiny-2.gguf", [Misbehave::IgnoreRange]);
+        }
+        let out = home.run(&["models", "pull", "tiny"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let fetched = org.server.served_bytes_of("tiny-2.gguf");
+        let installed = home.path().join("models/tiny/2/model.gguf");
+        assert!(
+            std::fs::read(&installed).unwrap() == v2,
+            "the installed file is the published one"
+        );
+        assert_eq!(current_version(&home, "tiny").as_deref(), Some("2"));
+        if server_does_ranges {
+            // One tensor of 201 (32 KiB of 3.4 MiB), and nothing else.
+            assert!(fetched * 100 < v2.len() * 15, "fetched {fetched} of {} bytes", v2.len());
+            let changed = 64 * 128 * 4;
+            assert!(fetched >= changed && fetched < changed + 4096, "fetched {fetched} bytes");
+            eprintln!(
+                "delta: fetched {fetched} of {} bytes ({:.2} %)",
+                v2.len(),
+                fetched as f64 * 100.0 / v2.len() as f64
+            );
+        } else {
+            // A server without ranges: the whole file, once more.
+            assert!(fetched >= v2.len(), "fetched {fetched} of {} bytes", v2.len());
+        }
+    }
+}

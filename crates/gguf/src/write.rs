@@ -51,6 +51,18 @@ impl Writer {
         self
     }
 
+    /// Gives the tensor `name` other values (a fine-tune that changed one tensor); false if
+    /// there is no such tensor.
+    pub fn refill(&mut self, name: &str, fill: Fill) -> bool {
+        match self.tensors.iter_mut().find(|t| t.name == name) {
+            Some(t) => {
+                t.fill = fill;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn write_file(&self, path: &Path) -> io::Result<()> {
         let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
         self.write(&mut out)?;

@@ -117,6 +117,9 @@ pub enum Problem {
     OcrUnavailable(String),
     #[error("OCR failed: {0}")]
     OcrFailed(String),
+    /// The user stopped OCR (the note was not saved: there was no text yet).
+    #[error("OCR was cancelled")]
+    OcrCancelled,
     #[error("OCR found no text on its {pages} scanned pages (blank, or not a language it reads)")]
     OcrNoText { pages: usize },
     /// No text and no images on any page.

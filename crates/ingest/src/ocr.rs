@@ -22,6 +22,9 @@ pub struct OcrOptions {
     pub page_timeout: Duration,
     /// Where to look for the programs (a `PATH`-style list); `None`: `PATH`.
     pub search_path: Option<std::ffi::OsString>,
+    /// Set to stop: the running page's program is killed and nothing is kept
+    /// ([`Problem::OcrCancelled`]).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for OcrOptions {
@@ -30,6 +33,7 @@ impl Default for OcrOptions {
             languages: "eng".into(),
             page_timeout: Duration::from_secs(120),
             search_path: None,
+            cancel: None,
         }
     }
 }
@@ -133,7 +137,12 @@ pub fn recognise(
     let input = dir.0.join("scan.pdf");
     std::fs::write(&input, pdf).map_err(Problem::Io)?;
     let mut out = Vec::with_capacity(pages);
+    let cancelled =
+        || options.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst));
     for page in 1..=pages.max(1) {
+        if cancelled() {
+            return Err(Problem::OcrCancelled);
+        }
         progress(page - 1, pages);
         let image_base = dir.0.join(format!("page-{page}"));
         let n = page.to_string();
@@ -144,6 +153,7 @@ pub fn recognise(
                 .arg(&image_base),
             options.page_timeout,
             "pdftoppm",
+            &cancelled,
         )?;
         let image = image_base.with_extension("png");
         let text = run(
@@ -155,6 +165,7 @@ pub fn recognise(
                 .env("OMP_THREAD_LIMIT", "1"),
             options.page_timeout,
             "tesseract",
+            &cancelled,
         )?;
         let _ = std::fs::remove_file(&image);
         out.push(text);
@@ -167,8 +178,14 @@ pub fn recognise(
     })
 }
 
-/// Runs `command` to its end within `timeout`; its standard output, or why it failed.
-fn run(command: &mut Command, timeout: Duration, name: &str) -> Result<String, Problem> {
+/// Runs `command` to its end within `timeout` unless `cancelled`; its standard output, or why
+/// it failed.
+fn run(
+    command: &mut Command,
+    timeout: Duration,
+    name: &str,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<String, Problem> {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -194,6 +211,11 @@ fn run(command: &mut Command, timeout: Duration, name: &str) -> Result<String, P
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
+            Ok(None) if cancelled() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Problem::OcrCancelled);
+            }
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             _ => {
                 let _ = child.kill();

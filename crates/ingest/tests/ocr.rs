@@ -66,3 +66,31 @@ fn ocr_asked_for_without_its_programs_says_how_to_install_them() {
     );
     assert!(message.contains(fieldbrief_ingest::ocr::install_hint()), "{message}");
 }
+
+#[test]
+fn cancelling_stops_ocr_mid_page() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.pdf");
+    // One page: only a cancel that stops the page's programs can keep it from finishing.
+    std::fs::write(&path, fieldbrief_testkit::pdf::scanned(REPORT)).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = OcrOptions { cancel: Some(cancel.clone()), ..OcrOptions::default() };
+    let limits = Limits { ocr: Some(options), ..Limits::default() };
+    let mut pages_begun = 0;
+    let err = read_path_with(&path, &limits, &mut |done, total| {
+        // Cancelled while the first page is being recognised.
+        if done == 0 && total > 0 {
+            pages_begun += 1;
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                cancel.store(true, Ordering::SeqCst);
+            });
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err.problem, Problem::OcrCancelled), "{err}");
+    assert_eq!(pages_begun, 1);
+}

@@ -56,6 +56,10 @@ pub struct Entry {
     /// What a laptop needs to run this version (besides `min_ram_gb`).
     #[serde(default, skip_serializing_if = "Requirements::is_empty")]
     pub requires: Requirements,
+    /// The file as parts with their hashes (`fieldbrief models parts FILE`), so a laptop with
+    /// an earlier version fetches only the parts it lacks (see [`crate::delta`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<crate::delta::Part>,
 }
 
 /// What an entry needs of the app and the laptop; an entry that does not fit is shown greyed
@@ -124,6 +128,10 @@ impl Entry {
         }
         if let Some(v) = &self.requires.app_version {
             check_name("requires.app_version", v)?;
+        }
+        if !self.parts.is_empty() {
+            crate::delta::check_parts(&self.parts, self.size)
+                .map_err(|e| Error::BadInput(format!("{}@{}: {e}", self.id, self.version)))?;
         }
         Ok(())
     }

@@ -49,9 +49,9 @@ impl Default for Options {
 pub struct Control(Arc<AtomicU8>);
 
 impl Control {
-    const RUN: u8 = 0;
-    const PAUSE: u8 = 1;
-    const CANCEL: u8 = 2;
+    pub(crate) const RUN: u8 = 0;
+    pub(crate) const PAUSE: u8 = 1;
+    pub(crate) const CANCEL: u8 = 2;
 
     pub fn pause(&self) {
         self.0.store(Self::PAUSE, Ordering::SeqCst);
@@ -66,7 +66,7 @@ impl Control {
         self.check() != Self::RUN
     }
 
-    fn check(&self) -> u8 {
+    pub(crate) fn check(&self) -> u8 {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -187,7 +187,7 @@ pub fn free_space(dir: &Path) -> Result<u64> {
         .map_err(Error::io(format!("measuring free space at {}", dir.display())))
 }
 
-fn check_space(dir: &Path, still_needed: u64, opts: &Options, what: &str) -> Result<()> {
+pub(crate) fn check_space(dir: &Path, still_needed: u64, opts: &Options, what: &str) -> Result<()> {
     let free = free_space(dir)?;
     let needed = still_needed.saturating_add(opts.min_free);
     if free < needed {
@@ -200,6 +200,25 @@ fn check_space(dir: &Path, still_needed: u64, opts: &Options, what: &str) -> Res
         )));
     }
     Ok(())
+}
+
+/// The HTTP client downloads use: HTTPS (plain HTTP to loopback only, redirects included), at
+/// most eight redirects, the connect timeout of `opts`.
+pub(crate) fn client(opts: &Options) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 8 {
+                attempt.error("too many redirects")
+            } else if check_url(attempt.url().as_str()).is_err() {
+                attempt.error("redirected to plain HTTP")
+            } else {
+                attempt.follow()
+            }
+        }))
+        .user_agent(concat!("fieldbrief/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Network(format!("setting up the download: {e}")))
 }
 
 /// Downloads `job`, resuming whatever is on disk, calling `progress` a few times a second.
@@ -261,20 +280,7 @@ pub fn download(
         .enable_all()
         .build()
         .map_err(Error::io("starting the network runtime"))?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(opts.connect_timeout)
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 8 {
-                attempt.error("too many redirects")
-            } else if check_url(attempt.url().as_str()).is_err() {
-                attempt.error("redirected to plain HTTP")
-            } else {
-                attempt.follow()
-            }
-        }))
-        .user_agent(concat!("fieldbrief/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Network(format!("setting up the download: {e}")))?;
+    let client = client(opts)?;
 
     let mut meter = Meter::new(have);
     let mut failures = 0u32;

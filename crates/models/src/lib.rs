@@ -9,6 +9,8 @@
 //! - [`download`]: streaming HTTP downloads that resume with `Range` after any interruption
 //!   (across restarts too), detect stalls, retry with backoff, check free disk space first,
 //!   hash as they go, and can be paused or cancelled.
+//! - [`delta`]: a model file as parts (its GGUF header and each tensor) with their hashes,
+//!   and the plan that fetches only the parts an installed version does not already hold.
 //! - [`rollout`]: staged rollouts — which laptops a catalog entry is offered to, decided on
 //!   the laptop from a random key that never leaves it.
 //! - [`install`]: the versioned layout `<dir>/<id>/<version>/model.gguf`, staging, the smoke
@@ -19,6 +21,7 @@
 //! complete (hashed, validated and smoke-tested) before the pointer was written.
 
 pub mod catalog;
+pub mod delta;
 pub mod download;
 pub mod install;
 pub mod rollout;

@@ -431,6 +431,7 @@ pub(crate) fn input_error_code(p: &fieldbrief_ingest::Problem) -> &'static str {
         PdfTooCostly(_) => "pdf_too_costly",
         OcrUnavailable(_) => "ocr_unavailable",
         OcrFailed(_) => "ocr_failed",
+        OcrCancelled => "cancelled",
         OcrNoText { .. } => "ocr_no_text",
     }
 }

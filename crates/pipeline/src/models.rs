@@ -862,7 +862,12 @@ impl Fieldbrief {
             max_size: entry.sha256.is_none().then(|| Job::ceiling_for(entry.size)),
         };
         let at = Reporter { id: entry.id.clone(), version: entry.version.clone() };
-        let got = self.download_reporting(&job, control, &at, progress)?;
+        // Only the parts the installed versions lack, when the catalog describes them; the
+        // whole file otherwise, or from a server that does not answer byte ranges.
+        let got = match self.delta_download(&models, &entry, &job, control, &at, progress)? {
+            Some(got) => got,
+            None => self.download_reporting(&job, control, &at, progress)?,
+        };
         progress(&at.report(PullState::Testing, got.size, Some(got.size), None));
         let installed = self.install_file(
             &models,
@@ -890,6 +895,109 @@ impl Fieldbrief {
         installed
     }
 
+    /// The new version assembled from the parts of the versions already installed and the
+    /// parts fetched with `Range` (`fieldbrief_models::delta`), its whole SHA-256 checked:
+    /// `None` when the entry has no parts or no published hash, nothing installed shares a
+    /// part with it, or the server does not answer ranges.
+    fn delta_download(
+        &self,
+        models: &Models,
+        entry: &Entry,
+        job: &Job,
+        control: &Control,
+        at: &Reporter,
+        progress: &mut dyn FnMut(&PullProgress),
+    ) -> Result<Option<download::Downloaded>> {
+        use fieldbrief_models::delta;
+        let Some(sha256) = entry.sha256.as_deref() else { return Ok(None) };
+        if entry.parts.is_empty() {
+            return Ok(None);
+        }
+        let mut have = Vec::new();
+        for version in models.versions(&entry.id) {
+            let Some(installed) = models.get(&entry.id, &version) else { continue };
+            // The parts of an installed file are computed once and kept beside it.
+            let cache = models.version_dir(&entry.id, &version).join("parts.json");
+            let parts = match std::fs::read(&cache)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+            {
+                Some(parts) => parts,
+                None => match delta::gguf_parts(&installed.path) {
+                    Ok(parts) => {
+                        if let Ok(json) = serde_json::to_vec(&parts) {
+                            let _ = inst::replace_file(&cache, &json);
+                        }
+                        parts
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "an installed file could not be cut into parts");
+                        continue;
+                    }
+                },
+            };
+            have.push((installed.path.clone(), parts));
+        }
+        let plan = delta::plan(&entry.parts, &have);
+        if plan.remote_bytes() == plan.total_bytes() {
+            return Ok(None);
+        }
+        let opts = self.download_options();
+        let out = job.partial.with_extension("delta");
+        tracing::info!(model = %entry.id, version = %entry.version, fetch = plan.remote_bytes(), of = plan.total_bytes(), "delta download");
+        let assembled = delta::assemble(&job.url, &plan, &out, sha256, &opts, control, &mut |p| {
+            let state = match p.phase {
+                Phase::Starting => PullState::Starting,
+                Phase::Downloading => PullState::Downloading,
+                Phase::Retrying => PullState::Retrying,
+            };
+            progress(&PullProgress {
+                rate_bps: p.rate_bps,
+                eta_s: p.eta_s,
+                ..at.report(state, p.downloaded, p.total, p.message.clone())
+            });
+        });
+        match assembled {
+            Ok(Some(a)) => Ok(Some(download::Downloaded {
+                path: a.path,
+                sha256: a.sha256,
+                size: a.size,
+                resumed_from: 0,
+                attempts: 1,
+            })),
+            Ok(None) => {
+                tracing::info!(url = %job.url, "the server does not answer byte ranges: the whole file is downloaded");
+                Ok(None)
+            }
+            Err(fieldbrief_models::Error::Paused(_)) => {
+                progress(&at.report(PullState::Paused, 0, Some(plan.remote_bytes()), None));
+                Err(Error::Models(format!(
+                    "the update of {}@{} is paused; pull it again to fetch its parts",
+                    at.id, at.version
+                )))
+            }
+            Err(fieldbrief_models::Error::Cancelled) => {
+                progress(&at.report(PullState::Cancelled, 0, None, None));
+                Err(Error::Cancelled)
+            }
+            Err(e) => {
+                progress(&at.report(PullState::Failed, 0, None, Some(e.to_string())));
+                Err(e.into())
+            }
+        }
+    }
+
+    fn download_options(&self) -> Options {
+        let m = &self.settings.models;
+        Options {
+            stall: Duration::from_secs(m.download_stall_secs.max(1)),
+            retry_base: Duration::from_millis(m.download_retry_ms.max(1)),
+            max_retries: m.download_max_retries,
+            min_free: m.min_free_mib.saturating_mul(1 << 20),
+            ..Options::default()
+        }
+    }
+
     /// Downloads `job` with the configured patience, reporting progress; a pause, a cancel
     /// and a failure are reported too, and returned as errors.
     fn download_reporting(
@@ -899,14 +1007,7 @@ impl Fieldbrief {
         at: &Reporter,
         progress: &mut dyn FnMut(&PullProgress),
     ) -> Result<download::Downloaded> {
-        let m = &self.settings.models;
-        let opts = Options {
-            stall: Duration::from_secs(m.download_stall_secs.max(1)),
-            retry_base: Duration::from_millis(m.download_retry_ms.max(1)),
-            max_retries: m.download_max_retries,
-            min_free: m.min_free_mib.saturating_mul(1 << 20),
-            ..Options::default()
-        };
+        let opts = self.download_options();
         let got = download::download(job, &opts, control, &mut |p| {
             let state = match p.phase {
                 Phase::Starting => PullState::Starting,

@@ -253,6 +253,8 @@ impl Fieldbrief {
         if opts.ocr {
             limits.ocr = Some(fieldbrief_ingest::ocr::OcrOptions {
                 languages: self.settings.limits.ocr_languages.clone(),
+                // Cancel (Ctrl-C, the app's Cancel) stops OCR between pages and mid-page.
+                cancel: Some(self.local.cancel().clone()),
                 ..Default::default()
             });
         }
@@ -292,6 +294,9 @@ impl Fieldbrief {
                         req.entry.power = serde_json::to_string(&p).ok();
                     }
                     self.record_failure(req, input_error_code(&e.problem), e.to_string());
+                }
+                if matches!(e.problem, fieldbrief_ingest::Problem::OcrCancelled) {
+                    return Err(Error::Cancelled);
                 }
                 return Err(e.into());
             }

@@ -36,6 +36,8 @@ struct Shared {
     /// (path, first byte asked for)
     requests: Mutex<Vec<(String, u64)>>,
     served_bytes: AtomicUsize,
+    /// Bytes sent, per path.
+    served_by_path: Mutex<BTreeMap<String, usize>>,
 }
 
 pub struct FileServer {
@@ -106,6 +108,12 @@ impl FileServer {
     pub fn served_bytes(&self) -> usize {
         self.shared.served_bytes.load(Ordering::SeqCst)
     }
+
+    /// Bytes sent of one file (its name as given to [`FileServer::put`]).
+    pub fn served_bytes_of(&self, path: &str) -> usize {
+        let path = path.trim_start_matches('/');
+        self.shared.served_by_path.lock().ok().and_then(|m| m.get(path).copied()).unwrap_or(0)
+    }
 }
 
 impl Drop for FileServer {
@@ -124,12 +132,16 @@ async fn serve(
     let Some(file) = s.files.lock().ok().and_then(|f| f.get(&path).cloned()) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
-    let asked = headers
+    let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.split('-').next())
-        .and_then(|n| n.parse::<u64>().ok());
+        .map(str::to_string);
+    let asked =
+        range.as_deref().and_then(|r| r.split('-').next()).and_then(|n| n.parse::<u64>().ok());
+    // `bytes=A-B` asks for A to B inclusive; `bytes=A-` for the rest.
+    let last =
+        range.as_deref().and_then(|r| r.split('-').nth(1)).and_then(|n| n.parse::<u64>().ok());
     if let Ok(mut r) = s.requests.lock() {
         r.push((path.clone(), asked.unwrap_or(0)));
     }
@@ -166,20 +178,24 @@ async fn serve(
         (Some(a), s) if s != Some(Misbehave::IgnoreRange) => (a, StatusCode::PARTIAL_CONTENT),
         _ => (0, StatusCode::OK),
     };
+    let stop = match (status, last) {
+        (StatusCode::PARTIAL_CONTENT, Some(last)) => (last + 1).min(len),
+        _ => len,
+    };
     let (end, after) = match step {
-        Some(Misbehave::CutAt(at)) if at > start && at < len => (at, After::Cut),
-        Some(Misbehave::StallAt(at)) if at >= start && at < len => (at, After::Stall),
-        _ => (len, After::End),
+        Some(Misbehave::CutAt(at)) if at > start && at < stop => (at, After::Cut),
+        Some(Misbehave::StallAt(at)) if at >= start && at < stop => (at, After::Stall),
+        _ => (stop, After::End),
     };
     let counter = s.clone();
-    let stream = async_stream(file, start, end, after, counter);
+    let stream = async_stream(file, start, end, after, counter, path.clone());
     let mut b = Response::builder()
         .status(status)
-        .header(header::CONTENT_LENGTH, (len - start).to_string())
+        .header(header::CONTENT_LENGTH, (stop - start).to_string())
         .header(header::ETAG, format!("\"{len:x}\""))
         .header(header::ACCEPT_RANGES, "bytes");
     if status == StatusCode::PARTIAL_CONTENT {
-        b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{len}", len - 1));
+        b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{len}", stop - 1));
     }
     b.body(Body::from_stream(stream)).unwrap_or_default()
 }
@@ -197,11 +213,13 @@ fn async_stream(
     end: u64,
     after: After,
     counter: Arc<Shared>,
+    path: String,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     const CHUNK: u64 = 16 * 1024;
     futures_util::stream::unfold((start, false), move |(pos, done)| {
         let file = file.clone();
         let counter = counter.clone();
+        let path = path.clone();
         async move {
             if done {
                 return None;
@@ -209,6 +227,9 @@ fn async_stream(
             if pos < end {
                 let next = (pos + CHUNK).min(end);
                 counter.served_bytes.fetch_add((next - pos) as usize, Ordering::SeqCst);
+                if let Ok(mut m) = counter.served_by_path.lock() {
+                    *m.entry(path).or_default() += (next - pos) as usize;
+                }
                 return Some((
                     Ok(Bytes::copy_from_slice(&file[pos as usize..next as usize])),
                     (next, false),
