@@ -49,6 +49,8 @@ pub struct Collector {
     pub text: String,
     /// Characters past [`MAX_GLYPHS`], dropped.
     pub dropped: usize,
+    /// Why the page could not be read whole, when it could not (set by the reader).
+    pub error: String,
 }
 
 impl OutputDev for Collector {

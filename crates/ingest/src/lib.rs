@@ -257,6 +257,7 @@ fn recognised(
     name: &str,
     bytes: &[u8],
     pages: usize,
+    why: &str,
     options: &ocr::OcrOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Document, Problem> {
@@ -266,7 +267,7 @@ fn recognised(
         return Err(Problem::OcrNoText { pages });
     }
     let mut notices = vec![format!(
-        "no text layer: the text of its {pages} page{} was recognised by OCR on this laptop ({}, {}, {:.1} s); check names and figures against the original",
+        "{why}: the text of its {pages} page{} was recognised by OCR on this laptop ({}, {}, {:.1} s); check names and figures against the original",
         if pages == 1 { "" } else { "s" },
         read.engine,
         options.languages,
@@ -315,10 +316,15 @@ fn from_bytes(
             let extracted = match pdf::extract_with(bytes, limits.pdf_timeout, limits.pdf.as_ref())
             {
                 Ok(extracted) => extracted,
-                Err(Problem::PdfNoText { pages, .. } | Problem::PdfUnmappedText { pages, .. })
+                Err(Problem::PdfNoText { pages, .. }) if let Some((options, bytes)) = again => {
+                    let why = "no text layer";
+                    return recognised(name, &bytes, pages, why, options, progress).map_err(fail);
+                }
+                Err(Problem::PdfUnmappedText { pages, .. })
                     if let Some((options, bytes)) = again =>
                 {
-                    return recognised(name, &bytes, pages, options, progress).map_err(fail);
+                    let why = "its fonts do not say which characters they draw";
+                    return recognised(name, &bytes, pages, why, options, progress).map_err(fail);
                 }
                 Err(p) => return Err(fail(p)),
             };

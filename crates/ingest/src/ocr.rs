@@ -248,7 +248,11 @@ impl Scratch {
             .unwrap_or(0);
         let dir =
             std::env::temp_dir().join(format!("fieldbrief-ocr-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&dir)?;
+        // The technician's scan and its pages: readable by this user only.
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir)?;
         Ok(Scratch(dir))
     }
 }

@@ -205,7 +205,9 @@ enum Answer {
 fn read(bytes: &[u8]) -> Answer {
     let (mut doc, rebuilt) = match load(bytes) {
         Ok(doc) if !doc.get_pages().is_empty() => (doc, None),
-        first => match repair::rebuild_xref(bytes)
+        first => match panic::catch_unwind(|| repair::rebuild_xref(bytes))
+            .ok()
+            .flatten()
             .and_then(|fixed| Some((load(&fixed).ok()?, fixed)))
             .filter(|(doc, _)| !doc.get_pages().is_empty())
         {
@@ -244,31 +246,47 @@ fn read(bytes: &[u8]) -> Answer {
     let mut pages = Vec::with_capacity(numbers.len());
     let mut unreadable = Vec::new();
     let mut first_panic = None;
+    let mut first_error: Option<String> = None;
+    let mut colourless = false;
     for (n, id) in numbers {
-        repair::text_operators(&mut doc, id);
+        // The rewrites parse and decompress what the file says: inside catch_unwind too.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| repair::text_operators(&mut doc, id)));
         let collector = match page(&doc, n) {
             Ok(collector) => collector,
             Err((partial, why)) => {
-                // Again without colours; the better of the two readings is kept.
-                repair::without_colour(&mut doc, id);
+                // Again without colours; the better of the two readings is kept. The forms
+                // are cleaned once per document.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                    repair::without_colour(&mut doc, id, !colourless)
+                }));
+                colourless = true;
                 match page(&doc, n) {
                     Ok(collector) => collector,
                     Err((again, _)) => {
-                        if let Some(why) = why {
-                            first_panic.get_or_insert(why);
-                        }
+                        match why {
+                            Some(why) => first_panic.get_or_insert(why),
+                            None => first_error.get_or_insert_with(|| again.error.clone()),
+                        };
                         unreadable.push(n);
                         if again.glyphs.len() > partial.glyphs.len() { again } else { partial }
                     }
                 }
             }
         };
+        // A page past the characters kept is not read whole either.
+        if collector.dropped > 0 && !unreadable.contains(&n) {
+            unreadable.push(n);
+        }
         pages.push(crate::layout::page_text(&collector));
     }
-    if let Some(why) = first_panic
-        && pages.iter().all(|p| p.trim().is_empty())
-    {
-        return Answer::Panicked(why);
+    if pages.iter().all(|p| p.trim().is_empty()) {
+        // Nothing read, and pages failed: their failure is the answer, not "no text".
+        if let Some(why) = first_panic {
+            return Answer::Panicked(why);
+        }
+        if let Some(why) = first_error.filter(|_| unreadable.len() == pages.len()) {
+            return Answer::Refused { why, inspection };
+        }
     }
     Answer::Read { pages, inspection, unreadable, xref_rebuilt: rebuilt.is_some() }
 }
@@ -315,6 +333,7 @@ fn page(
         Ok(Ok(())) => Ok(collector),
         Ok(Err(e)) => {
             tracing::debug!(page = n, error = %e, "a PDF page could not be read");
+            collector.error = e.to_string();
             Err((collector, None))
         }
         Err(payload) => Err((collector, Some(panic_message(&*payload)))),

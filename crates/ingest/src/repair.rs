@@ -15,6 +15,9 @@
 use pdf_extract::content::{Content, Operation};
 use pdf_extract::{Document, Object, ObjectId};
 
+/// The largest object number a PDF may use (ISO 32000's limit).
+const MAX_OBJECT: u32 = 8_388_607;
+
 /// The file with a cross-reference section rebuilt from the objects found in it, or `None`
 /// when it holds no objects or no document catalog.
 pub fn rebuild_xref(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -25,6 +28,8 @@ pub fn rebuild_xref(bytes: &[u8]) -> Option<Vec<u8>> {
         if at_start
             && bytes[i].is_ascii_digit()
             && let Some((num, generation, end)) = object_header(bytes, i)
+            // PDF's own limit; a larger "object number" is not one (and would size the table).
+            && num <= MAX_OBJECT
         {
             // A later definition (an incremental update) replaces an earlier one.
             objects.insert(num, (generation, i));
@@ -52,14 +57,10 @@ pub fn rebuild_xref(bytes: &[u8]) -> Option<Vec<u8>> {
         out.push(b'\n');
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {size}\n").as_bytes());
-    for n in 0..size {
-        match objects.get(&n) {
-            Some((generation, offset)) if n > 0 => {
-                out.extend_from_slice(format!("{offset:010} {generation:05} n \n").as_bytes())
-            }
-            _ => out.extend_from_slice(b"0000000000 65535 f \n"),
-        }
+    // One subsection per object found: the table grows with the objects, not their numbers.
+    out.extend_from_slice(b"xref\n0 1\n0000000000 65535 f \n");
+    for (n, (generation, offset)) in objects.iter().filter(|(n, _)| **n > 0) {
+        out.extend_from_slice(format!("{n} 1\n{offset:010} {generation:05} n \n").as_bytes());
     }
     let mut trailer = format!("<< /Size {size} /Root {} {} R", root.0, root.1);
     for key in [&b"/Info"[..], b"/Encrypt"] {
@@ -150,13 +151,16 @@ fn last_id(bytes: &[u8]) -> Option<String> {
 /// The operators that set colours and colour spaces.
 const COLOUR: [&str; 12] = ["CS", "cs", "SC", "SCN", "sc", "scn", "G", "g", "RG", "rg", "K", "k"];
 
-/// Takes the colour operators out of a page's content and out of every form in the document.
-/// Streams that cannot be parsed are left as they are.
-pub fn without_colour(doc: &mut Document, page: ObjectId) {
+/// Takes the colour operators out of a page's content and, with `forms`, out of every form in
+/// the document. Streams that cannot be parsed are left as they are.
+pub fn without_colour(doc: &mut Document, page: ObjectId, forms: bool) {
     if let Ok(data) = doc.get_page_content(page)
         && let Some(clean) = strip(&data)
     {
         let _ = doc.change_page_content(page, clean);
+    }
+    if !forms {
+        return;
     }
     for object in doc.objects.values_mut() {
         if let Object::Stream(stream) = object
@@ -247,7 +251,7 @@ mod tests {
         let fixed = rebuild_xref(pdf).unwrap();
         let text = String::from_utf8_lossy(&fixed);
         let tail = &text[pdf.len()..];
-        assert!(tail.contains("0000000009 00000 n"), "{tail}");
+        assert!(tail.contains("1 1\n0000000009 00000 n"), "{tail}");
         assert!(tail.contains("/Root 1 0 R") && tail.contains("/ID [<ab12> <ab12>]"), "{tail}");
         let doc = Document::load_mem(&fixed).unwrap();
         assert_eq!(doc.catalog().unwrap().get(b"Type").unwrap().as_name().unwrap(), b"Catalog");
@@ -261,6 +265,12 @@ mod tests {
         assert_eq!(rebuild_xref(b"%PDF-1.4\nnothing here"), None);
         // "12 0 objection" is not an object.
         assert_eq!(rebuild_xref(b"%PDF-1.4\n12 0 objection\n"), None);
+        // A huge object number is not one either: the table never grows with the numbers.
+        let huge = b"%PDF-1.4\n4000000000 0 obj\n<</Type/Catalog/Pages 1 0 R>>\nendobj\n";
+        assert_eq!(rebuild_xref(huge), None);
+        let sparse = b"%PDF-1.4\n1 0 obj\n<</Type/Pages/Kids[]/Count 0>>\nendobj\n8000000 0 obj\n<</Type/Catalog/Pages 1 0 R>>\nendobj\n";
+        let fixed = rebuild_xref(sparse).unwrap();
+        assert!(fixed.len() < sparse.len() + 200, "{} bytes", fixed.len());
     }
 
     #[test]

@@ -95,15 +95,20 @@ impl Plan {
 
 /// Checks that `parts` describe a file of `size` bytes exactly, in order, without gaps.
 pub fn check_parts(parts: &[Part], size: u64) -> Result<()> {
-    let mut at = 0;
+    let mut at: u64 = 0;
     for p in parts {
-        if p.offset != at || p.size == 0 || p.sha256.len() != 64 {
-            return Err(Error::BadInput(format!(
-                "the parts do not describe the file: a part at {} of {} bytes where byte {at} was expected",
-                p.offset, p.size
-            )));
+        let hex = p.sha256.len() == 64
+            && p.sha256.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        let end = at.checked_add(p.size).filter(|end| *end <= size);
+        match end {
+            Some(end) if p.offset == at && p.size > 0 && hex => at = end,
+            _ => {
+                return Err(Error::BadInput(format!(
+                    "the parts do not describe the file: a part at {} of {} bytes where byte {at} was expected",
+                    p.offset, p.size
+                )));
+            }
         }
-        at += p.size;
     }
     if at != size {
         return Err(Error::BadInput(format!("the parts cover {at} bytes of a {size}-byte file")));
@@ -225,34 +230,55 @@ pub fn assemble(
         let client = crate::download::client(opts)?;
         for (start, end, parts) in ranges {
             let mut failures = 0u32;
+            // Where the range continues: a short reply or a cut connection resumes there.
+            let mut pos = start;
             loop {
                 match control.check() {
                     Control::PAUSE => return Err(Error::Paused(0)),
                     Control::CANCEL => return Err(Error::Cancelled),
                     _ => {}
                 }
-                let got = runtime.block_on(fetch_range(
+                let done_before = downloaded + (pos - start);
+                let (got, result) = runtime.block_on(fetch_range(
                     &client,
                     url,
-                    start,
+                    pos,
                     end,
                     &mut file,
                     opts,
                     control,
-                    &mut |n| {
-                        progress(&report(downloaded + n, Phase::Downloading, None));
-                    },
+                    &mut |n| progress(&report(done_before + n, Phase::Downloading, None)),
                 ));
-                match got {
-                    Ok(Fetched::Range) => {}
+                pos += got;
+                match result {
                     Ok(Fetched::WholeFile) => return Ok(None),
+                    Ok(Fetched::Range) if pos < end => {
+                        // A server that caps its replies: ask for the rest.
+                        if got == 0 {
+                            failures += 1;
+                            if failures > opts.max_retries {
+                                return Err(Error::Network(format!(
+                                    "{url} sends nothing of bytes {pos}–{end}"
+                                )));
+                            }
+                        }
+                        continue;
+                    }
+                    Ok(Fetched::Range) => {}
                     Err(e @ (Error::Paused(_) | Error::Cancelled)) => return Err(e),
                     Err(e) => {
-                        failures += 1;
+                        // Only attempts without a new byte count against the retries.
+                        if got < crate::download::MIN_PROGRESS {
+                            failures += 1;
+                        }
                         if failures > opts.max_retries {
                             return Err(e);
                         }
-                        progress(&report(downloaded, Phase::Retrying, Some(e.to_string())));
+                        progress(&report(
+                            downloaded + (pos - start),
+                            Phase::Retrying,
+                            Some(e.to_string()),
+                        ));
                         std::thread::sleep(
                             opts.retry_base
                                 .saturating_mul(1 << failures.min(5))
@@ -261,7 +287,7 @@ pub fn assemble(
                         continue;
                     }
                 }
-                // Each part as published, or the range again.
+                // Each part as published, or the range again from its start.
                 let mut bad = None;
                 for p in &parts {
                     if hash_range(&mut file, p.offset, p.size, out)? != p.sha256 {
@@ -272,6 +298,7 @@ pub fn assemble(
                     None => break,
                     Some(at) => {
                         failures += 1;
+                        pos = start;
                         if failures > opts.max_retries {
                             return Err(Error::Integrity(format!(
                                 "the part at byte {at} of {url} is not the one the catalog publishes"
@@ -339,6 +366,7 @@ enum Fetched {
 }
 
 /// GET `url` bytes `start..end` into `file` at `start`; `on_bytes` gets the bytes so far.
+/// Returns how many bytes were written, with how it ended (a reply may be shorter than asked).
 #[allow(clippy::too_many_arguments)]
 async fn fetch_range(
     client: &reqwest::Client,
@@ -349,51 +377,69 @@ async fn fetch_range(
     opts: &crate::download::Options,
     control: &crate::download::Control,
     on_bytes: &mut dyn FnMut(u64),
-) -> Result<Fetched> {
+) -> (u64, Result<Fetched>) {
     use std::io::Write;
     let request =
         client.get(url).header(reqwest::header::RANGE, format!("bytes={start}-{}", end - 1)).send();
     let mut response = match tokio::time::timeout(opts.stall, request).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => return Err(Error::Network(format!("fetching part of {url}: {e}"))),
+        Ok(Err(e)) => return (0, Err(Error::Network(format!("fetching part of {url}: {e}")))),
         Err(_) => {
-            return Err(Error::Network(format!("{url} did not answer within {:?}", opts.stall)));
+            return (
+                0,
+                Err(Error::Network(format!("{url} did not answer within {:?}", opts.stall))),
+            );
         }
     };
     match response.status() {
         reqwest::StatusCode::PARTIAL_CONTENT => {}
-        reqwest::StatusCode::OK => return Ok(Fetched::WholeFile),
-        s => return Err(Error::Network(format!("{url} answered {s} to a range request"))),
+        reqwest::StatusCode::OK => return (0, Ok(Fetched::WholeFile)),
+        s => return (0, Err(Error::Network(format!("{url} answered {s} to a range request")))),
     }
-    file.seek(SeekFrom::Start(start)).map_err(Error::io("writing the update"))?;
+    // The reply must start where it was asked to.
+    let first = response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes "))
+        .and_then(|v| v.split('-').next())
+        .and_then(|v| v.parse::<u64>().ok());
+    if first != Some(start) {
+        return (
+            0,
+            Err(Error::Network(format!("{url} answered another range than bytes {start}–{end}"))),
+        );
+    }
+    if let Err(e) = file.seek(SeekFrom::Start(start)) {
+        return (0, Err(Error::io("writing the update")(e)));
+    }
     let mut got = 0u64;
     loop {
         if control.is_stopping() {
-            return Err(match control.check() {
+            let stop = match control.check() {
                 crate::download::Control::PAUSE => Error::Paused(0),
                 _ => Error::Cancelled,
-            });
+            };
+            return (got, Err(stop));
         }
         let chunk = match tokio::time::timeout(opts.stall, response.chunk()).await {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(Error::Network(format!("reading part of {url}: {e}"))),
-            Err(_) => return Err(Error::Network(format!("{url} stalled for {:?}", opts.stall))),
+            Ok(Err(e)) => return (got, Err(Error::Network(format!("reading part of {url}: {e}")))),
+            Err(_) => {
+                return (got, Err(Error::Network(format!("{url} stalled for {:?}", opts.stall))));
+            }
         };
         let Some(chunk) = chunk else { break };
         if got + chunk.len() as u64 > end - start {
-            return Err(Error::Network(format!("{url} sent more than the range asked for")));
+            return (got, Err(Error::Network(format!("{url} sent more than the range asked for"))));
         }
-        file.write_all(&chunk).map_err(Error::io("writing the update"))?;
+        if let Err(e) = file.write_all(&chunk) {
+            return (got, Err(Error::io("writing the update")(e)));
+        }
         got += chunk.len() as u64;
         on_bytes(got);
     }
-    if got != end - start {
-        return Err(Error::Network(format!(
-            "{url} sent {got} of the {} bytes asked for",
-            end - start
-        )));
-    }
-    Ok(Fetched::Range)
+    (got, Ok(Fetched::Range))
 }
 
 #[cfg(test)]
@@ -439,5 +485,8 @@ mod tests {
         assert!(check_parts(&[part(0, 10), part(11, 4)], 15).is_err());
         assert!(check_parts(&[part(0, 10)], 15).is_err());
         assert!(check_parts(&[part(0, 15), part(15, 0)], 15).is_err());
+        assert!(check_parts(&[part(0, u64::MAX), part(u64::MAX, 11)], 10).is_err());
+        let upper = Part { offset: 0, size: 15, sha256: "A".repeat(64) };
+        assert!(check_parts(&[upper], 15).is_err());
     }
 }

@@ -462,6 +462,22 @@ impl Models {
         self.rollback_locked(id, reason)
     }
 
+    /// [`Models::rollback`] only while `version` is still `id`'s current version (checked under
+    /// the lock): `None` when another process has moved on since it was judged.
+    pub fn rollback_if_current(
+        &self,
+        id: &str,
+        version: &str,
+        reason: &str,
+    ) -> Result<Option<Rollback>> {
+        check_name("model id", id)?;
+        let _lock = self.lock()?;
+        if self.pointer(id).is_none_or(|p| p.version != version) {
+            return Ok(None);
+        }
+        self.rollback_locked(id, reason).map(Some)
+    }
+
     fn rollback_locked(&self, id: &str, reason: &str) -> Result<Rollback> {
         let p = self.pointer(id).ok_or_else(|| {
             Error::BadInput(format!("no installed model {id:?} (see `fieldbrief models list`)"))

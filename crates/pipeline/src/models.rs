@@ -214,7 +214,10 @@ fn held_key(id: &str, version: &str) -> String {
     format!("models.held.{id}@{version}")
 }
 
-/// Setting, per `id@version`: its probation was decided ("passed" or "regressed").
+/// Setting, per `id@version`: its probation — pending from its install over an earlier
+/// version until decided ("passed" or "regressed").
+const PROBATION_PENDING: &str = "pending";
+
 fn probation_key(id: &str, version: &str) -> String {
     format!("models.probation.{id}@{version}")
 }
@@ -448,6 +451,11 @@ impl Fieldbrief {
         let installed = models.install(&req, &mut |staged| self.smoke_test(staged))?;
         if self.active_model_id().is_none() {
             self.store.set_setting("active_model", id)?;
+        }
+        // A new version over an earlier one is on probation (judged by `probation_verdict`);
+        // one chosen again by `models use` or a rollback is not.
+        if models.pointer(id).is_some_and(|p| p.version == version && !p.previous.is_empty()) {
+            self.store.set_setting(&probation_key(id, version), PROBATION_PENDING)?;
         }
         // A running worker may hold the old version.
         self.local.forget();
@@ -879,6 +887,8 @@ impl Fieldbrief {
             trust,
             entry.url.clone(),
         );
+        // An assembled delta left behind by a failed install is not resumed: it goes.
+        let _ = std::fs::remove_file(job.partial.with_extension("delta"));
         match &installed {
             Ok(_) => {
                 // The download's sidecar was kept until the install succeeded.
@@ -943,6 +953,7 @@ impl Fieldbrief {
             return Ok(None);
         }
         let opts = self.download_options();
+        // A delta is never resumed: whatever a killed process left is replaced.
         let out = job.partial.with_extension("delta");
         tracing::info!(model = %entry.id, version = %entry.version, fetch = plan.remote_bytes(), of = plan.total_bytes(), "delta download");
         let assembled = delta::assemble(&job.url, &plan, &out, sha256, &opts, control, &mut |p| {
@@ -1144,8 +1155,13 @@ impl Fieldbrief {
                 continue;
             }
             let why = "halted by the organisation's catalog".to_string();
-            match models.rollback(&item.entry.id, &format!("{current} was {why}")) {
-                Ok(r) => {
+            match models.rollback_if_current(
+                &item.entry.id,
+                current,
+                &format!("{current} was {why}"),
+            ) {
+                Ok(None) => {}
+                Ok(Some(r)) => {
                     tracing::warn!(model = %item.entry.id, from = %r.from_version, to = %r.to_version, "halted version rolled back");
                     self.store.set_setting(&held_key(&item.entry.id, current), &why)?;
                     self.local.forget();
@@ -1167,7 +1183,9 @@ impl Fieldbrief {
         model: &LocalModel,
     ) -> Result<Option<fieldbrief_core::route::Reason>> {
         let n = self.settings.models.probation_summaries;
-        if n == 0 || self.store.setting(&probation_key(&model.id, &model.version))?.is_some() {
+        let pending = self.store.setting(&probation_key(&model.id, &model.version))?.as_deref()
+            == Some(PROBATION_PENDING);
+        if n == 0 || !pending {
             return Ok(None);
         }
         let models = self.installed()?;
@@ -1190,7 +1208,15 @@ impl Fieldbrief {
             return Ok(None);
         };
         let reason = format!("{}@{} regressed: {why}", model.id, model.version);
-        let rolled = models.rollback(&model.id, &format!("model_regressed: {why}"))?;
+        // Only if it is still the current version (another process may have moved on).
+        let Some(rolled) = models.rollback_if_current(
+            &model.id,
+            &model.version,
+            &format!("model_regressed: {why}"),
+        )?
+        else {
+            return Ok(None);
+        };
         self.store.set_setting(&probation_key(&model.id, &model.version), "regressed")?;
         self.store.set_setting(
             &held_key(&model.id, &model.version),
@@ -1210,25 +1236,37 @@ impl Fieldbrief {
     /// The installed models and where each stands in its rollout, for the fleet aggregate.
     pub(crate) fn fleet_models(&self) -> Result<Vec<ledger::FleetModel>> {
         let models = self.installed()?;
-        let view = self.model_catalog(false).ok();
         let n = self.settings.models.probation_summaries;
         let entries = self.store.ledger(None)?;
         let mut out = Vec::new();
         for id in models.ids() {
             let Some(pointer) = models.pointer(&id) else { continue };
             let version = pointer.version.clone();
-            let decided = self.store.setting(&probation_key(&id, &version))?;
-            let rollout = if let Some(r) = &pointer.rollback {
-                format!("rolled back from {}: {}", r.from_version, r.reason)
-            } else if n > 0 && decided.is_none() && !pointer.previous.is_empty() {
-                let served = ledger::health(&entries, &id, &version, n, false).requests;
-                format!("probation: {served} of {n} summaries")
-            } else {
-                view.as_ref()
-                    .and_then(|v| v.entries.iter().find(|i| i.entry.id == id))
-                    .map(|i| i.rollout.clone())
-                    .unwrap_or_else(|| "not in a catalog".into())
-            };
+            let pending = self.store.setting(&probation_key(&id, &version))?.as_deref()
+                == Some(PROBATION_PENDING);
+            let rollout =
+                if let Some(r) = pointer.rollback.as_ref().filter(|r| r.to_version == version) {
+                    format!("rolled back from {}: {}", r.from_version, r.reason)
+                } else if n > 0 && pending {
+                    let served = ledger::health(&entries, &id, &version, n, false).requests;
+                    format!("probation: {served} of {n} summaries")
+                } else {
+                    // The installed version's own entry, not the newest one's.
+                    let (catalogs, _) = self.catalogs(false);
+                    let key = self.rollout_key()?;
+                    catalogs
+                        .iter()
+                        .find_map(|c| c.find(&id, Some(&version)))
+                        .map(|e| {
+                            fieldbrief_models::rollout::offer(
+                                e,
+                                &key,
+                                self.settings.models.cohort.as_deref(),
+                            )
+                            .describe()
+                        })
+                        .unwrap_or_else(|| "not in a catalog".into())
+                };
             out.push(ledger::FleetModel { id, version, rollout });
         }
         Ok(out)

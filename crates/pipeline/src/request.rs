@@ -211,7 +211,8 @@ impl Fieldbrief {
             }
             Routing::Decided(routed) => *routed,
         };
-        if let Some(engine) = doc.ocr() {
+        // Recognised by this request (a saved note summarized again ran no OCR).
+        if let Some(engine) = doc.ocr().filter(|_| ingested.saved.is_none()) {
             routed.course.decision.reasons.insert(
                 0,
                 route::Reason::new(

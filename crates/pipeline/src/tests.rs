@@ -416,6 +416,8 @@ fn two_versions_with_outcomes(fb: &Fieldbrief, per_version: usize, good_1: usize
         };
         models.install(&req, &mut |_| Ok(())).unwrap();
     }
+    // As `install_file` marks a new version over an earlier one.
+    fb.store.set_setting("models.probation.tiny@2", "pending").unwrap();
     let mut n = 0;
     for (version, good) in [("1", good_1), ("2", good_2)] {
         for i in 0..per_version {
@@ -487,4 +489,14 @@ fn a_new_version_as_good_as_the_last_passes_probation_and_one_still_on_it_is_not
     assert_eq!(fb.resolve_model("tiny").unwrap().version, "2");
     let fleet = fb.ledger_aggregate(None).unwrap().models;
     assert_eq!(fleet[0].rollout, "probation: 10 of 20 summaries");
+
+    // A version chosen again on purpose (not newly installed) is never on probation, however
+    // its old history reads.
+    let dir = tempfile::tempdir().unwrap();
+    let mut fb = open(&dir);
+    two_versions_with_outcomes(&fb, 20, 20, 0);
+    fb.store.delete_setting("models.probation.tiny@2").unwrap();
+    let v2 = fb.resolve_model("tiny").unwrap();
+    assert!(fb.probation_verdict(&v2).unwrap().is_none());
+    assert_eq!(fb.resolve_model("tiny").unwrap().version, "2");
 }

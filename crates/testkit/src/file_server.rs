@@ -179,7 +179,14 @@ async fn serve(
         _ => (0, StatusCode::OK),
     };
     let stop = match (status, last) {
-        (StatusCode::PARTIAL_CONTENT, Some(last)) => (last + 1).min(len),
+        (StatusCode::PARTIAL_CONTENT, Some(last)) if last < start => {
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .body(Body::empty())
+                .unwrap_or_default();
+        }
+        (StatusCode::PARTIAL_CONTENT, Some(last)) => last.saturating_add(1).min(len),
         _ => len,
     };
     let (end, after) = match step {
