@@ -133,7 +133,18 @@ const visible = async (css) => {
   const found = await s.findAll(css);
   return found.length > 0 && (await found[0].displayed());
 };
-const click = async (css) => (await s.find(css)).click();
+// A view may render a row again between finding it and clicking it (the catalog after "Check
+// for updates"): a stale element is found again, a few times, rather than failing the test.
+const click = async (css) => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await s.find(css)).click();
+    } catch (e) {
+      if (attempt >= 5 || !/stale element reference/.test(String(e && e.message))) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+};
 
 async function summarizeAndWait() {
   // Clicking hides the last badge and error at once (before the button is disabled).
