@@ -31,26 +31,6 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// How many of `expected`'s words `got` has (each found word used once), of how many.
-fn found_words(expected: &str, got: &str) -> (usize, usize) {
-    let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let mut have = words(got);
-    let want = words(expected);
-    let mut found = 0;
-    for w in &want {
-        if let Some(i) = have.iter().position(|h| h == w) {
-            have.swap_remove(i);
-            found += 1;
-        }
-    }
-    (found, want.len())
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` passes --bench; a test run (`cargo test --benches`) passes nothing: skip.
@@ -129,7 +109,7 @@ fn main() {
         poppler_time += poppler_ms;
         if let Some((_, expected)) = known.iter().find(|(p, _)| p == f) {
             let got = ours.as_ref().map(|e| e.text.as_str()).unwrap_or("");
-            let (found, of) = found_words(expected, got);
+            let (found, of) = pdf_cases::words_found(expected, got);
             known_found += found;
             known_words += of;
         }

@@ -223,10 +223,11 @@ fn read(bytes: &[u8]) -> Answer {
         },
     };
     let inspection = inspect_caught(rebuilt.as_deref().unwrap_or(bytes));
+    let numbers: Vec<(u32, pdf_extract::ObjectId)> = doc.get_pages().into_iter().collect();
     if rebuilt.is_some() {
         // A file cut off (a download interrupted) rebuilds too, without its last pages: it
         // is refused rather than read in part.
-        let found = doc.get_pages().len();
+        let found = numbers.len();
         let declared = doc
             .catalog()
             .and_then(|c| c.get(b"Pages"))
@@ -242,7 +243,6 @@ fn read(bytes: &[u8]) -> Answer {
             return Answer::Refused { why, inspection };
         }
     }
-    let numbers: Vec<(u32, pdf_extract::ObjectId)> = doc.get_pages().into_iter().collect();
     let mut pages = Vec::with_capacity(numbers.len());
     let mut unreadable = Vec::new();
     let mut first_panic = None;

@@ -130,22 +130,8 @@ fn a_known_text_reads_back_with_its_words() {
     let dir = corpus();
     let expected = std::fs::read_to_string(dir.join("pypdf/crazyones.txt")).unwrap();
     let got = ours(&dir.join("pypdf/crazyones.pdf")).unwrap();
-    let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let mut have = words(&got);
-    let want = words(&expected);
-    let mut found = 0;
-    for w in &want {
-        if let Some(i) = have.iter().position(|h| h == w) {
-            have.swap_remove(i);
-            found += 1;
-        }
-    }
-    assert!(found * 100 >= want.len() * 98, "{found} of {} expected words", want.len());
+    let (found, of) = fieldbrief_testkit::pdf_cases::words_found(&expected, &got);
+    assert!(found * 100 >= of * 98, "{found} of {of} expected words");
 }
 
 #[test]

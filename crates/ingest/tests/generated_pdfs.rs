@@ -9,25 +9,10 @@ use fieldbrief_ingest::pdf::extract_with;
 use fieldbrief_testkit::pdf_cases::{self, Expect, TABLE};
 use std::time::Duration;
 
-fn words(t: &str) -> Vec<String> {
-    t.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// The share of `expected`'s words found in `got` (each found word used once).
+/// The share of `expected`'s words found in `got`.
 fn found(expected: &str, got: &str) -> f64 {
-    let mut have = words(got);
-    let want = words(expected);
-    let mut n = 0;
-    for w in &want {
-        if let Some(i) = have.iter().position(|h| h == w) {
-            have.swap_remove(i);
-            n += 1;
-        }
-    }
-    n as f64 / want.len().max(1) as f64
+    let (n, of) = pdf_cases::words_found(expected, got);
+    n as f64 / of.max(1) as f64
 }
 
 fn read(bytes: &[u8]) -> Result<String, Problem> {

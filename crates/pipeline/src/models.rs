@@ -749,6 +749,7 @@ impl Fieldbrief {
         let (catalogs, error) = self.catalogs(refresh);
         let models = self.installed()?;
         let ram_gb = self.local.ram_bytes().map_or(0.0, |b| b as f64 / 1e9);
+        let key = self.rollout_key()?;
         let mut entries = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for c in &catalogs {
@@ -772,7 +773,7 @@ impl Fieldbrief {
                 let held = self.store.setting(&held_key(&e.id, &e.version))?;
                 let offer = fieldbrief_models::rollout::offer(
                     e,
-                    &self.rollout_key()?,
+                    &key,
                     self.settings.models.cohort.as_deref(),
                 );
                 let incompatible = self.incompatible(e, ram_gb);
@@ -957,16 +958,7 @@ impl Fieldbrief {
         let out = job.partial.with_extension("delta");
         tracing::info!(model = %entry.id, version = %entry.version, fetch = plan.remote_bytes(), of = plan.total_bytes(), "delta download");
         let assembled = delta::assemble(&job.url, &plan, &out, sha256, &opts, control, &mut |p| {
-            let state = match p.phase {
-                Phase::Starting => PullState::Starting,
-                Phase::Downloading => PullState::Downloading,
-                Phase::Retrying => PullState::Retrying,
-            };
-            progress(&PullProgress {
-                rate_bps: p.rate_bps,
-                eta_s: p.eta_s,
-                ..at.report(state, p.downloaded, p.total, p.message.clone())
-            });
+            progress(&at.transfer(p))
         });
         match assembled {
             Ok(Some(a)) => Ok(Some(download::Downloaded {
@@ -1019,18 +1011,7 @@ impl Fieldbrief {
         progress: &mut dyn FnMut(&PullProgress),
     ) -> Result<download::Downloaded> {
         let opts = self.download_options();
-        let got = download::download(job, &opts, control, &mut |p| {
-            let state = match p.phase {
-                Phase::Starting => PullState::Starting,
-                Phase::Downloading => PullState::Downloading,
-                Phase::Retrying => PullState::Retrying,
-            };
-            progress(&PullProgress {
-                rate_bps: p.rate_bps,
-                eta_s: p.eta_s,
-                ..at.report(state, p.downloaded, p.total, p.message.clone())
-            });
-        });
+        let got = download::download(job, &opts, control, &mut |p| progress(&at.transfer(p)));
         match got {
             Ok(g) => Ok(g),
             Err(fieldbrief_models::Error::Paused(have)) => {
@@ -1073,9 +1054,11 @@ impl Fieldbrief {
         control: &Control,
         progress: &mut dyn FnMut(&PullProgress),
     ) -> Result<Vec<UpdateOffer>> {
-        let view = self.model_catalog(refresh && self.settings.models.check_updates)?;
-        self.roll_back_halted(&view)?;
-        let view = self.model_catalog(false)?;
+        let mut view = self.model_catalog(refresh && self.settings.models.check_updates)?;
+        // What a halt rolled back is current no more: the view is read again only then.
+        if self.roll_back_halted(&view)? {
+            view = self.model_catalog(false)?;
+        }
         let mut offers = Vec::new();
         for item in view.entries.iter().filter(|i| i.update_available) {
             let mut offer = UpdateOffer {
@@ -1141,8 +1124,9 @@ impl Fieldbrief {
     }
 
     /// A version the organisation's catalog marks halted is rolled back on every laptop that
-    /// runs it, at the next check, and held until a newer version.
-    fn roll_back_halted(&mut self, view: &CatalogView) -> Result<()> {
+    /// runs it, at the next check, and held until a newer version. True if one was.
+    fn roll_back_halted(&mut self, view: &CatalogView) -> Result<bool> {
+        let mut rolled = false;
         let (catalogs, _) = self.catalogs(false);
         let models = self.installed()?;
         for item in &view.entries {
@@ -1165,13 +1149,14 @@ impl Fieldbrief {
                     tracing::warn!(model = %item.entry.id, from = %r.from_version, to = %r.to_version, "halted version rolled back");
                     self.store.set_setting(&held_key(&item.entry.id, current), &why)?;
                     self.local.forget();
+                    rolled = true;
                 }
                 Err(e) => {
                     tracing::warn!(model = %item.entry.id, error = %e, "a halted version could not be rolled back")
                 }
             }
         }
-        Ok(())
+        Ok(rolled)
     }
 
     /// A new version's probation: once it has served `[models] probation_summaries` local
@@ -1238,6 +1223,8 @@ impl Fieldbrief {
         let models = self.installed()?;
         let n = self.settings.models.probation_summaries;
         let entries = self.store.ledger(None)?;
+        let (catalogs, _) = self.catalogs(false);
+        let key = self.rollout_key()?;
         let mut out = Vec::new();
         for id in models.ids() {
             let Some(pointer) = models.pointer(&id) else { continue };
@@ -1252,8 +1239,6 @@ impl Fieldbrief {
                     format!("probation: {served} of {n} summaries")
                 } else {
                     // The installed version's own entry, not the newest one's.
-                    let (catalogs, _) = self.catalogs(false);
-                    let key = self.rollout_key()?;
                     catalogs
                         .iter()
                         .find_map(|c| c.find(&id, Some(&version)))
@@ -1471,6 +1456,20 @@ impl Reporter {
             rate_bps: 0.0,
             eta_s: None,
             message,
+        }
+    }
+
+    /// A download's (or a delta's) progress as the pull's.
+    fn transfer(&self, p: &download::Progress) -> PullProgress {
+        let state = match p.phase {
+            Phase::Starting => PullState::Starting,
+            Phase::Downloading => PullState::Downloading,
+            Phase::Retrying => PullState::Retrying,
+        };
+        PullProgress {
+            rate_bps: p.rate_bps,
+            eta_s: p.eta_s,
+            ..self.report(state, p.downloaded, p.total, p.message.clone())
         }
     }
 }

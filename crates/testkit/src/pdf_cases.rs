@@ -24,6 +24,27 @@ pub struct Case {
     pub expect: Expect,
 }
 
+/// How many of `expected`'s words (case-folded, punctuation aside) `got` has, each found word
+/// used once, and of how many: the measure of a text read back from a PDF.
+pub fn words_found(expected: &str, got: &str) -> (usize, usize) {
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let mut have = words(got);
+    let want = words(expected);
+    let mut found = 0;
+    for w in &want {
+        if let Some(i) = have.iter().position(|h| h == w) {
+            have.swap_remove(i);
+            found += 1;
+        }
+    }
+    (found, want.len())
+}
+
 /// Every case.
 pub fn all() -> Vec<Case> {
     vec![
