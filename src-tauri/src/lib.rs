@@ -874,6 +874,80 @@ mod tests {
         assert_eq!(conf["app"]["withGlobalTauri"], false);
     }
 
+    /// The GPU features and every platform's bundle, as configured: what the macOS and
+    /// Windows builds (GitHub Actions, `.github/workflows/bundles.yml`) and the Windows cross
+    /// build here (`scripts/windows`) rely on, read from the files themselves.
+    #[test]
+    fn the_gpu_features_and_every_platforms_bundle_are_configured() {
+        let manifest = |text: &str| text.parse::<toml::Table>().unwrap();
+        let cli = manifest(include_str!("../../crates/cli/Cargo.toml"));
+        let worker = manifest(include_str!("../../crates/worker/Cargo.toml"));
+        // `--features metal` (cuda, vulkan) on the CLI turns on llama.cpp's backend in the
+        // worker, the process that runs the model.
+        for gpu in ["metal", "cuda", "vulkan"] {
+            assert_eq!(
+                cli["features"][gpu].as_array().unwrap(),
+                &[toml::Value::from(format!("fieldbrief-worker/{gpu}"))],
+                "{gpu}"
+            );
+            assert_eq!(
+                worker["features"][gpu].as_array().unwrap(),
+                &[toml::Value::from(format!("llama-cpp-2/{gpu}"))],
+                "{gpu}"
+            );
+        }
+        // OpenMP on Linux only: Apple's clang has none, and Windows would need vcomp140.dll.
+        let everywhere = &worker["dependencies"]["llama-cpp-2"];
+        assert!(everywhere.get("features").is_none(), "{everywhere}");
+        let linux = &worker["target"]["cfg(target_os = \"linux\")"]["dependencies"]["llama-cpp-2"];
+        assert_eq!(linux["features"].as_array().unwrap(), &[toml::Value::from("openmp")]);
+
+        // Each platform's job builds its own bundles, with the GPU backend its machines have.
+        let workflow = include_str!("../../.github/workflows/bundles.yml");
+        let job = |target: &str| -> String {
+            let start = workflow.find(&format!("target: {target}\n")).expect(target);
+            let rest = &workflow[start..];
+            rest[..rest.find("- os:").unwrap_or(rest.len())].to_string()
+        };
+        for (target, bundles, features) in [
+            ("aarch64-apple-darwin", "app,dmg", "metal"),
+            ("x86_64-apple-darwin", "app,dmg", "\"\""),
+            ("x86_64-pc-windows-msvc", "msi,nsis", "vulkan"),
+            ("x86_64-unknown-linux-gnu", "deb,rpm,appimage", "vulkan"),
+        ] {
+            let job = job(target);
+            assert!(job.contains(&format!("bundles: {bundles}\n")), "{target}: {job}");
+            assert!(job.contains(&format!("worker_features: {features}\n")), "{target}: {job}");
+        }
+        assert!(workflow.contains("run: scripts/stage-workers"), "the worker goes in every bundle");
+
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+        let bundle = &conf["bundle"];
+        // Metal's llama.cpp backend needs macOS 11 or later.
+        assert_eq!(bundle["macOS"]["minimumSystemVersion"], "11.0");
+        // A per-user install (no administrator on a managed laptop) that carries WebView2's
+        // offline installer: a laptop without WebView2 may well be offline when installing.
+        assert_eq!(bundle["windows"]["nsis"]["installMode"], "currentUser");
+        assert_eq!(bundle["windows"]["webviewInstallMode"]["type"], "offlineInstaller");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let icons: Vec<&str> =
+            bundle["icon"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
+        for ext in [".icns", ".ico", ".png"] {
+            let icon = icons.iter().find(|i| i.ends_with(ext)).expect(ext);
+            assert!(root.join(icon).is_file(), "{icon}");
+        }
+
+        // The Windows cross build: MinGW-w64's compilers, a static .exe, Wine as the runner.
+        let cross = manifest(include_str!("../../.cargo/config.toml"));
+        let windows = &cross["target"]["x86_64-pc-windows-gnu"];
+        assert_eq!(windows["linker"].as_str(), Some("x86_64-w64-mingw32-gcc-posix"));
+        let flags: Vec<&str> =
+            windows["rustflags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(flags.contains(&"target-feature=+crt-static"), "{flags:?}");
+        assert_eq!(windows["runner"].as_str(), Some("wine"));
+    }
+
     #[test]
     fn exports_replace_the_target_whole() {
         let dir = tempfile::tempdir().unwrap();

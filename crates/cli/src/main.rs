@@ -14,6 +14,13 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// The PDF extraction process (`__pdf-extract`) limits its own memory: with setrlimit on Unix,
+// with this allocator where there is none (Windows).
+#[cfg(not(unix))]
+#[global_allocator]
+static ALLOCATOR: fieldbrief_ingest::pdf::BudgetedAllocator =
+    fieldbrief_ingest::pdf::BudgetedAllocator;
+
 #[derive(Parser)]
 #[command(name = "fieldbrief", version, about = "Offline summaries of field notes you can trust")]
 struct Cli {

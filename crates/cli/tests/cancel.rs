@@ -144,6 +144,9 @@ fn a_prompt_that_starts_like_the_last_one_reuses_its_kv_cache() {
     assert!(stats[1].cached_tokens < stats[1].prompt_tokens);
 }
 
+/// SIGINT, as a terminal sends it. (On Windows Ctrl+C is a console event, which a test cannot
+/// send to a process without a console of its own; cancellation itself is tested above.)
+#[cfg(unix)]
 #[test]
 fn ctrl_c_in_the_cli_stops_cleanly_and_is_recorded() {
     let home = Home::new();

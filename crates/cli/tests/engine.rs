@@ -128,7 +128,7 @@ fn a_killed_worker_fails_over_cleanly_and_repeated_crashes_quarantine_the_model(
         .iter()
         .find(|r| r["code"] == "local_engine_failed")
         .expect("reason");
-    assert!(failed["detail"].as_str().unwrap().contains("killed by signal 9"), "{failed}");
+    assert!(failed["detail"].as_str().unwrap().contains(KILLED), "{failed}");
     assert!(!v["summary"].as_str().unwrap().is_empty(), "the extractive summary stood in");
 
     // The next request gets a fresh worker, which serves it (its noise then fails the gate).

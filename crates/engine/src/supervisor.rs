@@ -356,6 +356,22 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
             return format!("killed by signal {sig}: {name}");
         }
     }
+    #[cfg(windows)]
+    if let Some(code) = status.code() {
+        // A crash ends a Windows process with an NTSTATUS code; name the ones llama.cpp meets.
+        let name = match code as u32 {
+            0xC000_0005 => Some("an access violation, a crash inside llama.cpp"),
+            0xC000_001D => Some("an illegal instruction: a CPU feature this machine lacks"),
+            0xC000_00FD => Some("a stack overflow inside llama.cpp"),
+            0xC000_0135 => Some("a DLL it needs is missing"),
+            0xC000_0409 => Some("a fail-fast abort inside llama.cpp"),
+            3 => Some("abort() inside llama.cpp"),
+            _ => None,
+        };
+        if let Some(name) = name {
+            return format!("exit code {:#X}: {name}", code as u32);
+        }
+    }
     match status.code() {
         Some(code) => format!("exit code {code}"),
         None => "unknown exit".into(),

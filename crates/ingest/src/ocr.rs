@@ -249,9 +249,15 @@ impl Scratch {
         let dir =
             std::env::temp_dir().join(format!("fieldbrief-ocr-{}-{nanos}", std::process::id()));
         // The technician's scan and its pages: readable by this user only.
-        let mut builder = std::fs::DirBuilder::new();
+        // (On Windows the user's %TEMP% is the user's own already.)
         #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let builder = {
+            let mut builder = std::fs::DirBuilder::new();
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+        };
+        #[cfg(not(unix))]
+        let builder = std::fs::DirBuilder::new();
         builder.create(&dir)?;
         Ok(Scratch(dir))
     }

@@ -4,7 +4,9 @@
 //! (a small stream that inflates to gigabytes) can take all the memory there is. So the
 //! product extracts in a child process — the same executable started with
 //! [`PDF_EXTRACT_ARG`] ([`serve`]) — that limits its own memory and CPU time with `setrlimit`
-//! and is killed at the time limit: a hostile PDF costs the request, never the app.
+//! and is killed at the time limit: a hostile PDF costs the request, never the app. Windows has
+//! no `setrlimit`: there the executable's allocator is a [`BudgetedAllocator`], which refuses
+//! what would take the process past the memory limit (the time limit holds as everywhere).
 //!
 //! Without an executable to start (a library caller, a unit test) it runs on a named thread
 //! of this process, inside `catch_unwind`, and the caller waits at most the time limit; a
@@ -18,10 +20,12 @@ use crate::Problem;
 use crate::inspect::{Inspection, inspect};
 use crate::repair;
 use fieldbrief_core::normalize::normalize_pdf_pages;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Once, mpsc};
 use std::time::{Duration, Instant};
 
@@ -449,6 +453,19 @@ fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> 
             _ => {}
         }
     }
+    #[cfg(windows)]
+    {
+        let _ = cpu_secs;
+        // An allocation past the BudgetedAllocator's budget aborts: a fail-fast exit.
+        if status.code().map(|c| c as u32) == Some(0xC000_0409) {
+            return Problem::PdfTooCostly(format!(
+                "needed more than {} MiB of memory (or nested too deep)",
+                max_memory >> 20
+            ));
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    let _ = (max_memory, cpu_secs);
     Problem::PdfCorrupt(format!("the PDF reader stopped ({status})"))
 }
 
@@ -498,10 +515,101 @@ fn limit_resources(max_memory: u64, cpu_secs: u64) -> bool {
 }
 
 #[cfg(not(unix))]
-fn limit_resources(_max_memory: u64, _cpu_secs: u64) -> bool {
-    // Windows has no setrlimit: the parent's time limit (it kills the process) still holds;
-    // a job object would add the memory limit.
-    true
+fn limit_resources(max_memory: u64, _cpu_secs: u64) -> bool {
+    // No setrlimit: the memory limit is the allocator's (when the executable installed a
+    // BudgetedAllocator, as `fieldbrief` does), the time limit the parent's (it kills the
+    // process at the deadline).
+    BudgetedAllocator::limit(usize::try_from(max_memory).unwrap_or(usize::MAX))
+}
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static BUDGET: AtomicUsize = AtomicUsize::new(usize::MAX);
+static BUDGETED: AtomicBool = AtomicBool::new(false);
+
+/// The system's allocator, refusing any allocation that would take the bytes allocated past a
+/// budget ([`BudgetedAllocator::limit`]; none until then). A refused allocation ends the process
+/// as any failed one does (Rust aborts: SIGABRT on Unix, `0xC0000409` on Windows), which
+/// [`serve`]'s parent reports as "needed more than N MiB of memory". Install it with
+/// `#[global_allocator]` in an executable that serves [`PDF_EXTRACT_ARG`] where the system has
+/// no address-space limit (Windows).
+pub struct BudgetedAllocator;
+
+impl BudgetedAllocator {
+    /// Caps the bytes allocated from now on at `bytes` (counted since the program started).
+    /// Returns false where this allocator is not the program's (nothing would hold the cap).
+    pub fn limit(bytes: usize) -> bool {
+        BUDGET.store(bytes, Ordering::Relaxed);
+        BUDGETED.load(Ordering::Relaxed)
+    }
+
+    /// Bytes allocated through this allocator and not yet freed.
+    pub fn allocated() -> usize {
+        ALLOCATED.load(Ordering::Relaxed)
+    }
+
+    fn take(size: usize) -> bool {
+        BUDGETED.store(true, Ordering::Relaxed);
+        let before = ALLOCATED.fetch_add(size, Ordering::Relaxed);
+        if before.saturating_add(size) > BUDGET.load(Ordering::Relaxed) {
+            ALLOCATED.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    fn give(size: usize) {
+        ALLOCATED.fetch_sub(size, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call goes to the system allocator with the caller's layout unchanged; this only
+// counts sizes, and returns null (a failed allocation, which callers must handle) instead of
+// calling it when the budget would be exceeded.
+unsafe impl GlobalAlloc for BudgetedAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !Self::take(layout.size()) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the caller's contract for `alloc` is System's.
+        let p = unsafe { System.alloc(layout) };
+        if p.is_null() {
+            Self::give(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if !Self::take(layout.size()) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if p.is_null() {
+            Self::give(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from System with this layout (every allocation goes through here).
+        unsafe { System.dealloc(ptr, layout) };
+        Self::give(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = layout.size();
+        if new_size > old && !Self::take(new_size - old) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: as for `dealloc`; `new_size` obeys realloc's contract (the caller's).
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        match (p.is_null(), new_size > old) {
+            (true, true) => Self::give(new_size - old),
+            (false, false) => Self::give(old - new_size),
+            _ => {}
+        }
+        p
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -571,6 +679,41 @@ fn install_quiet_panic_hook() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    /// The allocator's bookkeeping, called directly (it is not this test program's allocator):
+    /// within the budget it allocates, past it it refuses, and what is freed is counted back.
+    #[test]
+    fn the_budgeted_allocator_refuses_past_its_budget_and_counts_frees_back() {
+        let a = BudgetedAllocator;
+        let start = BudgetedAllocator::allocated();
+        let kib = Layout::from_size_align(1024, 8).unwrap();
+        // SAFETY: each pointer is freed once, with the layout it was allocated with.
+        unsafe {
+            let p = a.alloc(kib);
+            assert!(!p.is_null());
+            assert!(BudgetedAllocator::limit(start + 4096), "the allocator is in use");
+            assert_eq!(BudgetedAllocator::allocated(), start + 1024);
+            let big = Layout::from_size_align(8192, 8).unwrap();
+            assert!(a.alloc(big).is_null(), "over the budget");
+            assert!(a.alloc_zeroed(big).is_null(), "over the budget");
+            assert_eq!(BudgetedAllocator::allocated(), start + 1024, "a refusal costs nothing");
+            assert!(a.realloc(p, kib, 8192).is_null(), "growing past the budget");
+            let p = a.realloc(p, kib, 3072);
+            assert!(!p.is_null());
+            assert_eq!(BudgetedAllocator::allocated(), start + 3072);
+            let three = Layout::from_size_align(3072, 8).unwrap();
+            let p = a.realloc(p, three, 512);
+            assert_eq!(BudgetedAllocator::allocated(), start + 512);
+            a.dealloc(p, Layout::from_size_align(512, 8).unwrap());
+        }
+        assert_eq!(BudgetedAllocator::allocated(), start);
+        BudgetedAllocator::limit(usize::MAX);
+    }
 }
 
 #[cfg(all(test, unix))]

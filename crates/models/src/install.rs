@@ -786,9 +786,7 @@ fn process_alive(_pid: u32) -> bool {
 }
 
 fn sync_file(path: &Path) -> Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(Error::io(format!("writing {}", path.display())))
+    fieldbrief_fs::sync_file(path).map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn copy_synced(from: &Path, to: &Path) -> Result<()> {

@@ -80,8 +80,8 @@ impl Store {
         let tmp = self.dir.join(format!("{key}.kv.tmp{}", std::process::id()));
         let result = write(&tmp).and_then(|()| {
             let digest = sha256_file(&tmp).map_err(|e| e.to_string())?;
-            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| e.to_string())?;
-            std::fs::rename(&tmp, &file).map_err(|e| e.to_string())?;
+            fieldbrief_fs::sync_file(&tmp).map_err(|e| e.to_string())?;
+            fieldbrief_fs::rename_over(&tmp, &file).map_err(|e| e.to_string())?;
             fieldbrief_fs::write_atomically(&sum, digest.as_bytes()).map_err(|e| e.to_string())
         });
         if result.is_err() {

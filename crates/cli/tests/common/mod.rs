@@ -143,6 +143,7 @@ pub fn tiny_model(home: &Home) -> PathBuf {
 }
 
 /// Processes whose parent is `pid` and whose command line contains `needle`.
+#[cfg(unix)]
 pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -162,11 +163,54 @@ pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
     out
 }
 
-pub fn kill9(pid: u32) {
-    let status =
-        std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
-    assert!(status.success());
+/// Processes whose parent is `pid` and whose command line contains `needle`.
+#[cfg(windows)]
+pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+    let Ok(mut system) = System::new() else { return Vec::new() };
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().with_cmd(UpdateKind::Always),
+    );
+    system
+        .processes()
+        .iter()
+        .filter(|(_, p)| {
+            p.parent().map(|parent| parent.as_u32()) == Some(pid)
+                && p.cmd().iter().any(|arg| arg.to_string_lossy().contains(needle))
+        })
+        .map(|(child, _)| child.as_u32())
+        .collect()
 }
+
+/// Kills a process at once, with no chance to clean up: SIGKILL on Unix, TerminateProcess
+/// with exit code 1 on Windows (what Task Manager's "End task" and `taskkill /F` do).
+pub fn kill9(pid: u32) {
+    #[cfg(unix)]
+    {
+        let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+        assert!(status.expect("kill").success());
+    }
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::Foundation::CloseHandle;
+        use windows_sys::Win32::System::Threading::{
+            OpenProcess, PROCESS_TERMINATE, TerminateProcess,
+        };
+        // SAFETY: plain calls on a handle this function opens and closes.
+        unsafe {
+            let process = OpenProcess(PROCESS_TERMINATE, 0, pid);
+            assert!(!process.is_null(), "open process {pid}");
+            let ended = TerminateProcess(process, 1);
+            CloseHandle(process);
+            assert_ne!(ended, 0, "terminate process {pid}");
+        }
+    }
+}
+
+/// How the CLI describes a worker that [`kill9`] ended.
+pub const KILLED: &str = if cfg!(windows) { "exit code 1" } else { "killed by signal 9" };
 
 /// Starts a summary of the long sample note (with `extra` arguments, e.g. a model), waits
 /// until the worker is generating, and SIGKILLs the worker. Returns the CLI's JSON report.
