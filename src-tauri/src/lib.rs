@@ -875,8 +875,8 @@ mod tests {
     }
 
     /// The GPU features and every platform's bundle, as configured: what the macOS and
-    /// Windows builds (GitHub Actions, `.github/workflows/bundles.yml`) and the Windows cross
-    /// build here (`scripts/windows`) rely on, read from the files themselves.
+    /// Windows builds (GitHub Actions, `.github/workflows/bundles.yml`) rely on, read from the
+    /// files themselves.
     #[test]
     fn the_gpu_features_and_every_platforms_bundle_are_configured() {
         let manifest = |text: &str| text.parse::<toml::Table>().unwrap();
@@ -937,15 +937,6 @@ mod tests {
             let icon = icons.iter().find(|i| i.ends_with(ext)).expect(ext);
             assert!(root.join(icon).is_file(), "{icon}");
         }
-
-        // The Windows cross build: MinGW-w64's compilers, a static .exe, Wine as the runner.
-        let cross = manifest(include_str!("../../.cargo/config.toml"));
-        let windows = &cross["target"]["x86_64-pc-windows-gnu"];
-        assert_eq!(windows["linker"].as_str(), Some("x86_64-w64-mingw32-gcc-posix"));
-        let flags: Vec<&str> =
-            windows["rustflags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-        assert!(flags.contains(&"target-feature=+crt-static"), "{flags:?}");
-        assert_eq!(windows["runner"].as_str(), Some("wine"));
     }
 
     #[test]

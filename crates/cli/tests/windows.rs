@@ -128,6 +128,8 @@ fn a_missing_file_is_refused_naming_the_path_as_typed() {
     assert!(lines[0].contains("Zoë Ångström"), "the accented folder survives: {stderr}");
 }
 
+/// (This one uses the user's own data directory, as the product does without
+/// `FIELDBRIEF_HOME`: `status` creates it if missing and reads it; it writes no note.)
 #[test]
 fn the_data_directory_defaults_to_roaming_appdata() {
     let appdata = PathBuf::from(std::env::var_os("APPDATA").expect("%APPDATA% is set"));
