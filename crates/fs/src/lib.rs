@@ -52,16 +52,19 @@ pub fn write_atomically_with(
 }
 
 /// Renames `from` over `to`. Windows refuses to replace a file while another thread or
-/// process is replacing or deleting the same one ("Access denied"), which lasts a moment: there
-/// it is tried again for up to a second.
+/// process is replacing or deleting the same one ("Access denied") or has it open without
+/// sharing it (a sharing or lock violation: an antivirus scan, the search indexer), which lasts
+/// a moment: there it is tried again for up to a second.
 pub fn rename_over(from: &Path, to: &Path) -> std::io::Result<()> {
     #[cfg(windows)]
     {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
         loop {
             match std::fs::rename(from, to) {
+                // ERROR_SHARING_VIOLATION (32) and ERROR_LOCK_VIOLATION (33) have no kind.
                 Err(e)
-                    if e.kind() == std::io::ErrorKind::PermissionDenied
+                    if (e.kind() == std::io::ErrorKind::PermissionDenied
+                        || matches!(e.raw_os_error(), Some(32 | 33)))
                         && std::time::Instant::now() < deadline =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(2));

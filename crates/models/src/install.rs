@@ -340,11 +340,18 @@ impl Models {
             Transfer::Link => std::fs::hard_link(req.file, &staged).is_ok(),
             Transfer::Copy => false,
         };
-        if !moved {
+        if moved {
+            // Moved or linked in: on the disk before the install points at it. (Windows
+            // flushes only through a handle that may write, which a read-only file refuses:
+            // then it is the user's file, written before, and nothing of ours to flush.)
+            match fieldbrief_fs::sync_file(&staged) {
+                Err(e) if cfg!(windows) && e.kind() == std::io::ErrorKind::PermissionDenied => {}
+                r => r.map_err(Error::io(format!("writing {}", staged.display())))?,
+            }
+        } else {
             copy_synced(req.file, &staged)?;
         }
         let (sha256, size) = sha256_file(&staged)?;
-        sync_file(&staged)?;
         failpoint("staged");
         if let Some(expected) = req.sha256
             && !expected.eq_ignore_ascii_case(&sha256)
@@ -783,10 +790,6 @@ fn process_alive(pid: u32) -> bool {
 fn process_alive(_pid: u32) -> bool {
     // Without a cheap check, only age removes a staging directory.
     true
-}
-
-fn sync_file(path: &Path) -> Result<()> {
-    fieldbrief_fs::sync_file(path).map_err(Error::io(format!("writing {}", path.display())))
 }
 
 fn copy_synced(from: &Path, to: &Path) -> Result<()> {

@@ -184,8 +184,9 @@ pub fn children_with(pid: u32, needle: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Kills a process at once, with no chance to clean up: SIGKILL on Unix, TerminateProcess
-/// with exit code 1 on Windows (what Task Manager's "End task" and `taskkill /F` do).
+/// Kills a process at once, with no chance to clean up: SIGKILL on Unix, TerminateProcess on
+/// Windows (what Task Manager's "End task" and `taskkill /F` do), with an exit code of the
+/// test's own ([`KILLED`]), which neither a panic nor a failing worker gives.
 pub fn kill9(pid: u32) {
     #[cfg(unix)]
     {
@@ -202,7 +203,7 @@ pub fn kill9(pid: u32) {
         unsafe {
             let process = OpenProcess(PROCESS_TERMINATE, 0, pid);
             assert!(!process.is_null(), "open process {pid}");
-            let ended = TerminateProcess(process, 1);
+            let ended = TerminateProcess(process, 0xDEAD);
             CloseHandle(process);
             assert_ne!(ended, 0, "terminate process {pid}");
         }
@@ -210,7 +211,7 @@ pub fn kill9(pid: u32) {
 }
 
 /// How the CLI describes a worker that [`kill9`] ended.
-pub const KILLED: &str = if cfg!(windows) { "exit code 1" } else { "killed by signal 9" };
+pub const KILLED: &str = if cfg!(windows) { "exit code 57005" } else { "killed by signal 9" };
 
 /// Starts a summary of the long sample note (with `extra` arguments, e.g. a model), waits
 /// until the worker is generating, and SIGKILLs the worker. Returns the CLI's JSON report.
