@@ -426,6 +426,15 @@ fn in_child(bytes: Vec<u8>, timeout: Duration, e: &Extractor) -> Result<Answer, 
     }
 }
 
+/// The extraction process ran out of memory (or stack: the words cover both).
+#[cfg(any(unix, windows))]
+fn out_of_memory(max_memory: u64) -> Problem {
+    Problem::PdfTooCostly(format!(
+        "needed more than {} MiB of memory (or nested too deep)",
+        max_memory >> 20
+    ))
+}
+
 /// Why the extraction process ended without an answer, in words.
 fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> Problem {
     #[cfg(unix)]
@@ -438,12 +447,7 @@ fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> 
             }
             // An allocation over the memory limit aborts the process (so would a stack
             // overflow on absurdly nested objects: the words cover both).
-            Some(libc::SIGABRT) => {
-                return Problem::PdfTooCostly(format!(
-                    "needed more than {} MiB of memory (or nested too deep)",
-                    max_memory >> 20
-                ));
-            }
+            Some(libc::SIGABRT) => return out_of_memory(max_memory),
             // The hard CPU limit, or the system (out of memory), or someone else.
             Some(libc::SIGKILL) => {
                 return Problem::PdfTooCostly(
@@ -459,10 +463,7 @@ fn stopped(status: std::process::ExitStatus, max_memory: u64, cpu_secs: u64) -> 
         // An allocation past the BudgetedAllocator's budget aborts (a fail-fast exit); a stack
         // overflow has its own code.
         if matches!(status.code().map(|c| c as u32), Some(0xC000_0409 | 0xC000_00FD)) {
-            return Problem::PdfTooCostly(format!(
-                "needed more than {} MiB of memory (or nested too deep)",
-                max_memory >> 20
-            ));
+            return out_of_memory(max_memory);
         }
     }
     #[cfg(not(any(unix, windows)))]
@@ -569,6 +570,18 @@ impl BudgetedAllocator {
     fn give(size: usize) {
         ALLOCATED.fetch_sub(size, Ordering::Relaxed);
     }
+
+    /// `allocate` if `size` fits the budget, counted; null (nothing counted) otherwise.
+    fn counted(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+        if !Self::take(size) {
+            return std::ptr::null_mut();
+        }
+        let p = allocate();
+        if p.is_null() {
+            Self::give(size);
+        }
+        p
+    }
 }
 
 // SAFETY: every call goes to the system allocator with the caller's layout unchanged; this only
@@ -576,27 +589,13 @@ impl BudgetedAllocator {
 // calling it when the budget would be exceeded.
 unsafe impl GlobalAlloc for BudgetedAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !Self::take(layout.size()) {
-            return std::ptr::null_mut();
-        }
         // SAFETY: the caller's contract for `alloc` is System's.
-        let p = unsafe { System.alloc(layout) };
-        if p.is_null() {
-            Self::give(layout.size());
-        }
-        p
+        Self::counted(layout.size(), || unsafe { System.alloc(layout) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !Self::take(layout.size()) {
-            return std::ptr::null_mut();
-        }
         // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if p.is_null() {
-            Self::give(layout.size());
-        }
-        p
+        Self::counted(layout.size(), || unsafe { System.alloc_zeroed(layout) })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
