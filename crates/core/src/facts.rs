@@ -172,9 +172,11 @@ static BARE_CODE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
-    let month = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)";
+    // A full stop follows only an abbreviated month ("4 Feb. 2026"): after a full one it ends a
+    // sentence, and "…on 4 February. 2026-02-03; …" (two units of a brief) is not a date.
+    let month = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)";
     Regex::new(&format!(
-        r"(?i)\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\s+{month}\.?,?\s+\d{{4}}|{month}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b"
+        r"(?i)\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\s+{month},?\s+\d{{4}}|{month}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b"
     ))
     .expect("static regex")
 });
@@ -302,6 +304,9 @@ mod tests {
             ("PN 16-200 flange", &[(PartNumber, "16-200")]),
             ("On 2026-03-14 at 09:40", &[(Date, "2026-03-14"), (Time, "09:40")]),
             ("on 14 March 2026 and 3/4/26", &[(Date, "14 March 2026"), (Date, "3/4/26")]),
+            ("due 4 Feb. 2026", &[(Date, "4 Feb. 2026")]),
+            // Two sentences of a brief side by side: the full stop ends the first.
+            ("since 4 February. 2026-02-03 log", &[(Date, "2026-02-03")]),
             ("fault at 09:40", &[(Time, "09:40")]),
             ("Unit XK200 needs a look", &[(Identifier, "XK200")]),
             ("3 large bolts and 5 long nuts", &[]),

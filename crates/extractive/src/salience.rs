@@ -1,0 +1,263 @@
+//! How likely a unit of a note is to carry a key fact: the figures a technician acts on (the
+//! alarm code, the reading that was off, the part fitted or still to order, the ticket, the
+//! date something is due), as opposed to the figures that only describe (the asset tag and
+//! serial number of the header, the readings that were fine).
+//!
+//! A logistic model over [`features`] of the unit, its facts in their context and its
+//! position. The weights ([`WEIGHTS`]) were fitted on the project's tuning sets
+//! (`assets/eval/set.jsonl` and `long.jsonl`: each unit labelled by whether it holds one of its
+//! case's key facts) with `examples/rank_eval.rs --features` and `scripts/fit-salience`, and
+//! checked on `holdout.jsonl`, which was never fitted on. Refit after changing a feature:
+//!
+//! ```sh
+//! cargo run -p fieldbrief-extractive --example rank_eval -- assets/eval/set.jsonl \
+//!     assets/eval/long.jsonl --features | scripts/fit-salience --l2 0.05
+//! ```
+//!
+//! (with [`WEIGHTS`] set to `[0.0; N]` first when the number of features changed).
+
+use crate::handover::{self, Section};
+use fieldbrief_core::facts::{self, FactKind};
+use fieldbrief_core::segment::UnitKind;
+
+/// Names of the features, in [`features`]' order (the fitting script prints them with the
+/// weights).
+pub const NAMES: [&str; N] = [
+    "bias",
+    "error_codes",
+    "part_numbers",
+    "serials_in_header",
+    "serials_later",
+    "dates_in_header",
+    "dates_later",
+    "tickets",
+    "identifiers_later",
+    "identifiers_in_header",
+    "measurements",
+    "measurement_off_spec",
+    "measurement_result",
+    "open_section",
+    "done_section",
+    "finding_cue",
+    "header_line",
+    "header_words",
+    "log_words",
+    "centrality",
+    "keywords",
+    "position",
+    "table_row",
+    "fragment",
+    "unchecked_box",
+    "fault_words",
+    "fitted_words",
+    "to_do_words",
+    "facts_none",
+    "fine_words",
+    "comparison",
+    "figure_density",
+];
+
+pub const N: usize = 32;
+
+/// Fitted weights, in [`NAMES`]' order: 911 units of `set.jsonl` and `long.jsonl`, L2 0.05
+/// (log loss 0.349 on them, 0.485 on the holdout set; 0.01 and 0.2 did worse on the holdout).
+pub const WEIGHTS: [f64; N] = [
+    -2.893, 1.812, 1.428, -0.304, 0.168, 0.350, 0.761, 1.286, -0.198, -0.068, 0.069, 0.287, 0.226,
+    0.141, 0.189, 0.041, -0.218, -0.533, 0.029, 0.686, 0.347, 0.264, 0.000, -0.569, 0.904, 0.724,
+    0.498, 0.456, -0.843, -0.598, 0.807, 0.101,
+];
+
+/// What [`features`] needs to know of a unit besides its text.
+pub struct Context<'a> {
+    /// The unit's place among the note's content units (0 = first) and their number.
+    pub index: usize,
+    pub count: usize,
+    pub kind: UnitKind,
+    pub heading: Option<&'a str>,
+    /// TextRank centrality, 0–1 (1 = the most central unit).
+    pub centrality: f64,
+    /// How many of the note's keywords the unit has.
+    pub keywords: usize,
+}
+
+fn has_any(lower: &str, cues: &[&str]) -> bool {
+    cues.iter().any(|c| lower.contains(c))
+}
+
+const TICKET_CUES: &[&str] = &[
+    "ticket",
+    "ref",
+    "job",
+    "wo ",
+    "work order",
+    "rma",
+    "inc-",
+    "req-",
+    "case",
+    "permit",
+    "sample",
+    "record",
+    "report",
+    "change",
+    "batch",
+    "order no",
+];
+const OFF_SPEC_CUES: &[&str] = &[
+    "normal",
+    "spec",
+    "limit",
+    "expected",
+    "threshold",
+    "nameplate",
+    "setpoint",
+    "set ",
+    " vs",
+    "target",
+    "fail",
+    "should",
+    "alarm",
+    " was ",
+    "high",
+    "low",
+    "design",
+    "<",
+    ">",
+];
+const RESULT_CUES: &[&str] =
+    &["after", "now ", "retest", "result", "back to", "restored", "cleared", "ok after"];
+const HEADER_WORDS: &[&str] =
+    &["asset", "site", "s/n", "technician", "crew", "date", "location", "model", "serial"];
+const FAULT_WORDS: &[&str] = &[
+    "alarm", "alm", "fault", "trip", "fail", "leak", "damaged", "worn", "broken", "seized",
+    "cracked", "lockout", "lock out", "error", "code",
+];
+const FITTED_WORDS: &[&str] =
+    &["replaced", "fitted", "installed", "new ", "changed", "swapped", "renewed"];
+const FINE_WORDS: &[&str] = &[
+    " ok",
+    "fine",
+    "good",
+    "no leak",
+    "within spec",
+    "all normal",
+    "normal at",
+    "as normal",
+    "no change",
+    "no fault",
+    "no issue",
+    "clean ",
+    "in date",
+    "correct",
+];
+const COMPARISON_CUES: &[&str] = &[
+    "(normal",
+    "(spec",
+    "(limit",
+    "(alarm",
+    "(set",
+    "(sp ",
+    "(nameplate",
+    "(design",
+    "(was",
+    "(expected",
+    " vs ",
+    " against ",
+    "should be",
+    "spec ",
+    "limit ",
+    "(min",
+    "(max",
+    "(target",
+];
+const TO_DO_WORDS: &[&str] = &[
+    "order",
+    "need",
+    "quote",
+    "to be",
+    "eta",
+    "due",
+    "follow",
+    "recommend",
+    "return",
+    "book",
+    "raise",
+    "next visit",
+    "awaiting",
+    "to do",
+    "todo",
+];
+
+/// Whether the unit's text before byte `at` names a reference ("ticket INC-558203",
+/// "sample ref DGA-N02-0506") or the identifier itself looks like one.
+fn is_ticket(text_lower: &str, fact: &str, at: usize) -> bool {
+    let before = &text_lower[at.saturating_sub(16)..at];
+    let upper = fact.to_ascii_uppercase();
+    has_any(before, TICKET_CUES)
+        || ["INC-", "WO-", "RMA-", "REQ-", "PO-", "JOB-", "CHG-", "CAL-", "SR-", "FLT-", "LR-"]
+            .iter()
+            .any(|p| upper.starts_with(p))
+}
+
+/// The feature vector of one unit.
+pub fn features(text: &str, cx: &Context) -> [f64; N] {
+    let lower = format!("{} ", text.to_lowercase());
+    let found = facts::extract(text);
+    let header = cx.index <= 1;
+    let mut x = [0.0f64; N];
+    x[0] = 1.0;
+    let mut measurements = 0usize;
+    for f in &found {
+        match f.kind {
+            FactKind::ErrorCode => x[1] += 1.0,
+            FactKind::PartNumber => x[2] += 1.0,
+            FactKind::SerialNumber if header => x[3] += 1.0,
+            FactKind::SerialNumber => x[4] += 1.0,
+            FactKind::Date if header => x[5] += 1.0,
+            FactKind::Date => x[6] += 1.0,
+            FactKind::Identifier if is_ticket(&lower, &f.text, f.start.min(lower.len())) => {
+                x[7] += 1.0
+            }
+            FactKind::Identifier if header => x[9] += 1.0,
+            FactKind::Identifier => x[8] += 1.0,
+            FactKind::Measurement => measurements += 1,
+            FactKind::Time => {}
+        }
+    }
+    for v in &mut x[1..10] {
+        *v = (*v).min(3.0);
+    }
+    x[10] = (measurements as f64).min(4.0);
+    if measurements > 0 {
+        x[11] = has_any(&lower, OFF_SPEC_CUES) as u8 as f64;
+        x[12] = has_any(&lower, RESULT_CUES) as u8 as f64;
+    }
+    match handover::classify(text, cx.heading) {
+        Section::Open => x[13] = 1.0,
+        Section::Done => x[14] = 1.0,
+        Section::Found => x[15] = handover::has_finding_cue(text) as u8 as f64,
+    }
+    x[16] = header as u8 as f64;
+    x[17] = has_any(&lower, HEADER_WORDS) as u8 as f64;
+    let words = text.split_whitespace().count();
+    x[18] = (words as f64 + 1.0).ln();
+    x[19] = cx.centrality;
+    x[20] = cx.keywords.min(3) as f64;
+    x[21] = cx.index as f64 / cx.count.max(1) as f64;
+    x[22] = (cx.kind == UnitKind::TableRow) as u8 as f64;
+    x[23] = (words <= 4) as u8 as f64;
+    x[24] = lower.trim_start().starts_with("[ ]") as u8 as f64;
+    x[25] = has_any(&lower, FAULT_WORDS) as u8 as f64;
+    x[26] = has_any(&lower, FITTED_WORDS) as u8 as f64;
+    x[27] = has_any(&lower, TO_DO_WORDS) as u8 as f64;
+    x[28] = found.iter().all(|f| f.kind == FactKind::Time) as u8 as f64;
+    x[29] = FINE_WORDS.iter().filter(|c| lower.contains(*c)).count().min(2) as f64;
+    x[30] = has_any(&lower, COMPARISON_CUES) as u8 as f64;
+    x[31] = found.len() as f64 / words.max(1) as f64;
+    x
+}
+
+/// The probability that a unit with features `x` holds a key fact.
+pub fn probability(x: &[f64; N]) -> f64 {
+    let z: f64 = x.iter().zip(WEIGHTS.iter()).map(|(a, b)| a * b).sum();
+    1.0 / (1.0 + (-z).exp())
+}
