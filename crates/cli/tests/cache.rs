@@ -80,7 +80,9 @@ fn a_new_cloud_model_or_a_local_model_misses_and_failed_summaries_are_never_cach
     config("fake-1");
     let pump = home.write(
         "pump.md",
-        "Pump P-101 inspected on 2026-03-14.\nDischarge pressure 4.2 bar at the outlet.\nBearing temperature 78 °C at the drive end.\nReplaced bearing P/N 6309-2Z-C3; seal kit to order.\n".as_bytes(),
+        // (The fake cloud summarizes the first three sentences: the part number is among them,
+        // so its summary passes the quality gate.)
+        "Pump P-101 inspected on 2026-03-14.\nReplaced bearing P/N 6309-2Z-C3; seal kit to order.\nDischarge pressure 4.2 bar at the outlet.\nBearing temperature 78 °C at the drive end.\n".as_bytes(),
     );
     let first = home.json(&["summarize", "--json", s(&pump)]);
     assert_eq!(first["route"], "cloud", "{first}");

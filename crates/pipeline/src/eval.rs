@@ -188,7 +188,7 @@ impl Fieldbrief {
                     _ => route,
                 };
                 let producer = gate::producer_of(Some(engine), &output);
-                let verdict = gate::judge(&doc.text, &output, request.max_words, producer);
+                let verdict = gate::judge(&doc.text, &output, &request, producer);
                 run.quality_passed = Some(verdict.passed);
                 run.score = Some(eval::score(&output.text, case));
                 run.served_by = served_by;

@@ -18,24 +18,35 @@ use fieldbrief_core::route::{self, AfterGate, CloudGate, CloudNow, Producer, Rea
 use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 
-/// The verdict on `output` from `producer`: model output is also checked for copying.
-/// An outlined local summary is also checked that the model wrote most of its lines.
+/// The verdict on `output` from `producer`: model output is also checked for the note's
+/// salient codes and part numbers, and for copying — a summary the model wrote whole on
+/// whether it is mostly long runs of the note, one outlined from the note's lines on whether
+/// the model rewrote at least half of them shorter (the lines it could not are the note's own
+/// words by design, as in an extractive summary).
 pub(crate) fn judge(
     note: &str,
     output: &EngineOutput,
-    max_words: usize,
+    request: &SummaryRequest,
     producer: Producer,
 ) -> Verdict {
+    let max_words = request.max_words;
     let mut verdict = match producer {
         Producer::Extractive => quality::assess(note, &output.text, max_words),
         Producer::Local | Producer::LocalInParts | Producer::LocalRetry | Producer::Cloud => {
-            quality::assess_generated(note, &output.text, max_words)
+            let mut v = match output.lines {
+                Some(_) => quality::assess(note, &output.text, max_words),
+                None => quality::assess_generated(note, &output.text, max_words),
+            };
+            let first = SummaryRequest { attempt: Attempt::First, ..*request };
+            let salient = fieldbrief_extractive::salient_facts(note, &first);
+            v.checks.push(quality::salient_facts_kept(&output.text, &salient));
+            v
         }
     };
     if let Some(lines) = output.lines {
         verdict.checks.push(quality::lines_written(lines));
-        verdict.passed = verdict.checks.iter().all(|c| c.passed);
     }
+    verdict.passed = verdict.checks.iter().all(|c| c.passed);
     verdict
 }
 
@@ -85,7 +96,7 @@ impl Fieldbrief {
         req: &mut Request,
     ) -> Result<Verdict> {
         let producer = producer_of(req.entry.engine.as_deref(), output);
-        let verdict = judge(&doc.text, output, req.summary.max_words, producer);
+        let verdict = judge(&doc.text, output, &req.summary, producer);
         let mut g = Gating { producer, verdict, fresh: true, spent: (0, 0), decoding: None };
         loop {
             let cloud_now = if course.gate == CloudGate::Available
@@ -121,7 +132,7 @@ impl Fieldbrief {
                 }
             }
             if g.fresh {
-                g.verdict = judge(&doc.text, output, req.summary.max_words, g.producer);
+                g.verdict = judge(&doc.text, output, &req.summary, g.producer);
             }
         }
         output.input_tokens += g.spent.0;
@@ -189,7 +200,8 @@ impl Fieldbrief {
         Ok(())
     }
 
-    /// The local model once more, under tighter constraints (fewer bullets, greedy decoding).
+    /// The local model once more, another way: after a summary written line by line, the
+    /// whole note in one prompt, shorter and greedy.
     fn retry_locally(
         &mut self,
         doc: &Document,
@@ -202,7 +214,7 @@ impl Fieldbrief {
         let retry = SummaryRequest { attempt: Attempt::Retry, ..req.summary };
         course.decision.reasons.push(route::Reason::new(
             ReasonCode::LocalRetried,
-            "the model was asked once more for a shorter summary, with fewer bullets and greedy decoding",
+            "the model was asked once more, another way: the whole note in one prompt, shorter, with greedy decoding",
         ));
         g.producer = Producer::LocalRetry;
         let Some(engine) = local else { return Ok(()) };
@@ -285,4 +297,80 @@ fn failed_detail(producer: Producer, verdict: &Verdict) -> String {
         Producer::Extractive => "extractive",
     };
     format!("the {who} summary failed: {}", failed.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldbrief_core::Style;
+    use fieldbrief_core::engine::Lines;
+
+    const NOTE: &str = "Ship A/E No.2, S/N AE2-6L-20931, watch log 2026-04-02\n\
+        0400 alarm AL-36 exhaust gas temperature high on cylinder 4: 468 °C against an average of 385 °C\n\
+        Pulled the injector of cylinder 4: nozzle dribbling, opening pressure 285 bar (spec 320 bar)\n\
+        Fitted the spare injector P/N INJ-320-AE, tested on the bench at 320 bar, ok\n\
+        Lube oil pressure 4.1 bar, jacket water out 82 °C, both normal\n\
+        Restarted 0715, cylinder 4 exhaust now 391 °C at 400 kW, all cylinders 378-395 °C\n\
+        Sea water pump SWP-2 mechanical seal leaking about 1 L/min, changed over to SWP-1\n\
+        Seal kit P/N MS-45-SWP ordered on REQ-2026-118, delivery at the next port, ETA 2026-04-06\n\
+        Only 1 spare injector left on board, the old one sent for overhaul";
+
+    fn output(text: &str, lines: Option<Lines>) -> EngineOutput {
+        EngineOutput {
+            text: text.into(),
+            input_tokens: 0,
+            output_tokens: 0,
+            model: None,
+            prompt_version: "test".into(),
+            chunks: 1,
+            gpu_fallback: None,
+            trimmed: false,
+            lines,
+            decoding: None,
+        }
+    }
+
+    fn failed(v: &Verdict) -> Vec<&str> {
+        v.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_model_summary_that_loses_the_codes_and_parts_fails_and_an_extract_is_not_judged_on_them() {
+        let request = SummaryRequest::new(Style::Bullets, Some(70));
+        let salient = fieldbrief_extractive::salient_facts(NOTE, &request);
+        assert!(salient.contains(&"AL-36".to_string()), "{salient:?}");
+        assert!(salient.contains(&"P/N INJ-320-AE".to_string()), "{salient:?}");
+        let vague = "- Cylinder 4 ran hot on the exhaust: the injector was dribbling and was replaced.\n\
+                     - Exhaust temperatures back to normal after the restart.\n\
+                     - A sea water pump seal leaks; the standby pump runs and a seal kit is on order.";
+        let v = judge(NOTE, &output(vague, None), &request, Producer::Local);
+        assert!(failed(&v).contains(&"salient_facts_kept"), "{:?}", v.checks);
+        assert!(!v.passed);
+        let good = "- AL-36: cylinder 4 exhaust 468 °C (average 385 °C); injector opening at 285 bar (spec 320 bar).\n\
+                    - Injector P/N INJ-320-AE fitted; cylinder 4 at 391 °C after the restart.\n\
+                    - SWP-2 seal leak: on SWP-1, seal kit P/N MS-45-SWP on REQ-2026-118, ETA 2026-04-06.";
+        let v = judge(NOTE, &output(good, None), &request, Producer::Local);
+        assert!(v.passed, "{:?}", v.checks);
+        // The extractive summary is the selection itself: not held to it.
+        let v = judge(NOTE, &output(vague, None), &request, Producer::Extractive);
+        assert!(!failed(&v).contains(&"salient_facts_kept"), "{:?}", v.checks);
+    }
+
+    #[test]
+    fn an_outlined_summary_is_judged_on_the_lines_the_model_wrote_not_on_copying() {
+        let request = SummaryRequest::new(Style::Bullets, Some(90));
+        // Lines the model could not shorten are the note's own words, as in an extract.
+        let outlined = "- AL-36: cylinder 4 exhaust 468 °C against an average of 385 °C.\n\
+            - Pulled the injector of cylinder 4: nozzle dribbling, opening pressure 285 bar (spec 320 bar)\n\
+            - Fitted the spare injector P/N INJ-320-AE, tested on the bench at 320 bar, ok\n\
+            - Seal kit P/N MS-45-SWP ordered on REQ-2026-118, delivery at the next port, ETA 2026-04-06";
+        let whole = judge(NOTE, &output(outlined, None), &request, Producer::Local);
+        assert_eq!(failed(&whole), ["not_copied"]);
+        let written = Lines { written: 2, kept: 2 };
+        let v = judge(NOTE, &output(outlined, Some(written)), &request, Producer::Local);
+        assert!(v.passed, "{:?}", v.checks);
+        let copied = Lines { written: 1, kept: 3 };
+        let v = judge(NOTE, &output(outlined, Some(copied)), &request, Producer::Local);
+        assert_eq!(failed(&v), ["lines_written"]);
+    }
 }
