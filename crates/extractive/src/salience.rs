@@ -187,12 +187,17 @@ const TO_DO_WORDS: &[&str] = &[
     "todo",
 ];
 
-/// Whether the unit's text before byte `at` names a reference ("ticket INC-558203",
-/// "sample ref DGA-N02-0506") or the identifier itself looks like one.
-fn is_ticket(text_lower: &str, fact: &str, at: usize) -> bool {
-    let before = &text_lower[at.saturating_sub(16)..at];
+/// Whether the unit's text before byte `at` (where the identifier starts) names a reference
+/// ("ticket INC-558203", "sample ref DGA-N02-0506") or the identifier itself looks like one.
+fn is_ticket(text: &str, fact: &str, at: usize) -> bool {
+    // The 16 bytes before, widened to a character boundary ("°", "Ω" and "₂" are several).
+    let mut start = at.saturating_sub(16);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = text.get(start..at).unwrap_or_default().to_lowercase();
     let upper = fact.to_ascii_uppercase();
-    has_any(before, TICKET_CUES)
+    has_any(&before, TICKET_CUES)
         || ["INC-", "WO-", "RMA-", "REQ-", "PO-", "JOB-", "CHG-", "CAL-", "SR-", "FLT-", "LR-"]
             .iter()
             .any(|p| upper.starts_with(p))
@@ -214,9 +219,7 @@ pub fn features(text: &str, cx: &Context) -> [f64; N] {
             FactKind::SerialNumber => x[4] += 1.0,
             FactKind::Date if header => x[5] += 1.0,
             FactKind::Date => x[6] += 1.0,
-            FactKind::Identifier if is_ticket(&lower, &f.text, f.start.min(lower.len())) => {
-                x[7] += 1.0
-            }
+            FactKind::Identifier if is_ticket(text, &f.text, f.start) => x[7] += 1.0,
             FactKind::Identifier if header => x[9] += 1.0,
             FactKind::Identifier => x[8] += 1.0,
             FactKind::Measurement => measurements += 1,

@@ -296,3 +296,21 @@ fn the_fitted_ranking_keeps_the_recall_it_was_measured_at() {
         assert!(recall >= at_least, "{set}: key-fact recall {recall:.3} < {at_least}");
     }
 }
+
+#[test]
+fn identifiers_after_multibyte_text_are_read_without_panicking() {
+    // "İ" lower-cases to three bytes and "°" is two: offsets into the note are not offsets
+    // into its lower-cased copy, and 16 bytes back can land inside a character.
+    let note = "- İİİİİİİİİİİİ AB-123 checked, valve V-12 closed\n\
+                - Reading 41 °C°°°°°°° ref XY-77, ticket INC-5581 raised\n\
+                - Ω₂Ω₂Ω₂Ω₂ sample QZ-9 taken";
+    let seg = segment::segment(note);
+    let ranked = rank(&seg);
+    assert_eq!(ranked.len(), 3, "{ranked:?}");
+    let ticket = unit_features(&seg)
+        .into_iter()
+        .find(|(i, _)| seg.units[*i].text.contains("INC-5581"))
+        .unwrap()
+        .1;
+    assert!(ticket[7] >= 1.0, "the ticket is read as one: {ticket:?}");
+}
