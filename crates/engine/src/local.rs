@@ -430,9 +430,9 @@ impl LocalEngine {
     }
 
     /// The model's shorter rewrite of one line, or `None` when the tries failed the checks
-    /// (the line then keeps its own words). A second try, with more room, follows only a
-    /// rewrite that dropped a figure to meet the word limit; one that handed the line back
-    /// unchanged would only do so again.
+    /// (the line then keeps its own words). A rejected rewrite is asked for once more with
+    /// more room (most failures are a figure dropped to meet the word limit), unless it handed
+    /// the line back: that would only come back again.
     fn condense_line(
         &self,
         line: &str,
@@ -642,9 +642,10 @@ impl LocalEngine {
         let (text, chunks, trimmed) = if plan.fits() && request.attempt == Attempt::First {
             // Outline, then write line by line, each line checked. The second try is another
             // way of writing, not the same one again: the whole note in one prompt. (Measured on
-            // the holdout set with the fitted salience ranking, 0.5B model: outline first kept
-            // 0.73 of the key facts and the model served 7 of 8 notes, in 21 s per note; the
-            // whole note first 0.68, 6 of 8, 40 s.)
+            // the holdout set with the first fitted salience ranking, 0.5B model: outline first
+            // kept 0.75 of the key facts and the model served 6 of 8 notes, in 18 s per note;
+            // the whole note first 0.68, 6 of 8, 40 s. A note too long for the context is read
+            // in parts, and a failed one is not retried.)
             let (text, counts) = self.summarize_outlined(doc, request, events, &mut totals)?;
             lines = Some(counts);
             (text, 1, false)

@@ -210,7 +210,14 @@ pub fn salient_facts(text: &str, request: &SummaryRequest) -> Vec<String> {
             .map(|f| f.text)
             .collect();
         for figure in fieldbrief_core::condense::required_figures(unit) {
-            if wanted.iter().any(|w| figure.contains(w.as_str())) && !out.contains(&figure) {
+            // The code itself, or the part number after its label: "E1" is not "E12".
+            let is_wanted = |w: &String| {
+                figure == *w
+                    || figure.strip_suffix(w.as_str()).is_some_and(|label| {
+                        label.ends_with(|c: char| !c.is_alphanumeric() && c != '-')
+                    })
+            };
+            if wanted.iter().any(is_wanted) && !out.contains(&figure) {
                 out.push(figure);
             }
         }

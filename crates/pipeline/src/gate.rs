@@ -201,7 +201,8 @@ impl Fieldbrief {
     }
 
     /// The local model once more, another way: after a summary written line by line, the
-    /// whole note in one prompt, shorter and greedy.
+    /// whole note in one prompt, shorter and greedy. (A note read in parts is not retried:
+    /// `route::after_quality_gate` sends it to the extractive summary.)
     fn retry_locally(
         &mut self,
         doc: &Document,
