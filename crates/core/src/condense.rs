@@ -60,7 +60,7 @@ pub fn required_figures(line: &str) -> Vec<String> {
 /// dates may go too: the note's own date is on the note and in the ledger, and on the tuning
 /// sets only 2 of 32 dates in a note's first two lines were key facts, against 9 of 15 later
 /// (a deadline, a delivery). How long a piece of work took may always go ("After 30 minutes:
-/// discharge 20.1 bar", [`is_duration`]): no key fact of the evaluation sets is one.
+/// discharge 20.1 bar"; see `is_duration`): no key fact of the evaluation sets is one.
 pub fn required_figures_in(line: &str, opening: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for f in facts::extract(line) {
