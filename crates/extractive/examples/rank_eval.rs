@@ -11,7 +11,7 @@ use fieldbrief_core::engine::SummaryRequest;
 use fieldbrief_core::eval::{self, Case};
 use fieldbrief_core::quality::summary_words;
 
-fn main() {
+fn main() -> Result<(), String> {
     let mut files = Vec::new();
     let mut ratio: Option<f64> = None;
     let mut verbose = false;
@@ -28,8 +28,8 @@ fn main() {
         }
     }
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("read the set");
-        let cases: Vec<Case> = eval::parse_set(&text).expect("parse the set");
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+        let cases: Vec<Case> = eval::parse_set(&text).map_err(|e| format!("{file}: {e}"))?;
         let (mut recall, mut ratios) = (0.0, Vec::new());
         for case in &cases {
             if features {
@@ -50,7 +50,8 @@ fn main() {
                 max_words: target,
                 attempt: Default::default(),
             };
-            let summary = fieldbrief_extractive::summarize(&case.note, &request).expect("summary");
+            let summary = fieldbrief_extractive::summarize(&case.note, &request)
+                .map_err(|e| format!("{file}: {}: {e}", case.id))?;
             let kept = eval::facts_kept(&summary.text, &case.key_facts);
             let r = kept.len() as f64 / case.key_facts.len() as f64;
             recall += r;
@@ -73,6 +74,7 @@ fn main() {
             ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
         );
     }
+    Ok(())
 }
 
 /// For analysis: every fact of every unit, as TSV (set, case, unit, kind, key?, unit text).

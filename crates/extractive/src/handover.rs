@@ -169,7 +169,7 @@ const FINDING_CUES: &[&str] = &[
     "loose",
 ];
 
-fn contains_any(haystack: &str, needles: &[&str]) -> bool {
+pub(crate) fn contains_any(haystack: &str, needles: &[&str]) -> bool {
     needles.iter().any(|n| haystack.contains(n))
 }
 

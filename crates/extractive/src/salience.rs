@@ -16,7 +16,7 @@
 //!
 //! (with [`WEIGHTS`] set to `[0.0; N]` first when the number of features changed).
 
-use crate::handover::{self, Section};
+use crate::handover::{self, Section, contains_any};
 use fieldbrief_core::facts::{self, FactKind};
 use fieldbrief_core::segment::UnitKind;
 
@@ -78,10 +78,6 @@ pub struct Context<'a> {
     pub centrality: f64,
     /// How many of the note's keywords the unit has.
     pub keywords: usize,
-}
-
-fn has_any(lower: &str, cues: &[&str]) -> bool {
-    cues.iter().any(|c| lower.contains(c))
 }
 
 const TICKET_CUES: &[&str] = &[
@@ -191,13 +187,10 @@ const TO_DO_WORDS: &[&str] = &[
 /// ("ticket INC-558203", "sample ref DGA-N02-0506") or the identifier itself looks like one.
 fn is_ticket(text: &str, fact: &str, at: usize) -> bool {
     // The 16 bytes before, widened to a character boundary ("°", "Ω" and "₂" are several).
-    let mut start = at.saturating_sub(16);
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
+    let start = text.floor_char_boundary(at.saturating_sub(16));
     let before = text.get(start..at).unwrap_or_default().to_lowercase();
     let upper = fact.to_ascii_uppercase();
-    has_any(&before, TICKET_CUES)
+    contains_any(&before, TICKET_CUES)
         || ["INC-", "WO-", "RMA-", "REQ-", "PO-", "JOB-", "CHG-", "CAL-", "SR-", "FLT-", "LR-"]
             .iter()
             .any(|p| upper.starts_with(p))
@@ -231,8 +224,8 @@ pub fn features(text: &str, cx: &Context) -> [f64; N] {
     }
     x[10] = (measurements as f64).min(4.0);
     if measurements > 0 {
-        x[11] = has_any(&lower, OFF_SPEC_CUES) as u8 as f64;
-        x[12] = has_any(&lower, RESULT_CUES) as u8 as f64;
+        x[11] = contains_any(&lower, OFF_SPEC_CUES) as u8 as f64;
+        x[12] = contains_any(&lower, RESULT_CUES) as u8 as f64;
     }
     match handover::classify(text, cx.heading) {
         Section::Open => x[13] = 1.0,
@@ -240,7 +233,7 @@ pub fn features(text: &str, cx: &Context) -> [f64; N] {
         Section::Found => x[15] = handover::has_finding_cue(text) as u8 as f64,
     }
     x[16] = header as u8 as f64;
-    x[17] = has_any(&lower, HEADER_WORDS) as u8 as f64;
+    x[17] = contains_any(&lower, HEADER_WORDS) as u8 as f64;
     let words = text.split_whitespace().count();
     x[18] = (words as f64 + 1.0).ln();
     x[19] = cx.centrality;
@@ -249,12 +242,12 @@ pub fn features(text: &str, cx: &Context) -> [f64; N] {
     x[22] = (cx.kind == UnitKind::TableRow) as u8 as f64;
     x[23] = (words <= 4) as u8 as f64;
     x[24] = lower.trim_start().starts_with("[ ]") as u8 as f64;
-    x[25] = has_any(&lower, FAULT_WORDS) as u8 as f64;
-    x[26] = has_any(&lower, FITTED_WORDS) as u8 as f64;
-    x[27] = has_any(&lower, TO_DO_WORDS) as u8 as f64;
+    x[25] = contains_any(&lower, FAULT_WORDS) as u8 as f64;
+    x[26] = contains_any(&lower, FITTED_WORDS) as u8 as f64;
+    x[27] = contains_any(&lower, TO_DO_WORDS) as u8 as f64;
     x[28] = found.iter().all(|f| f.kind == FactKind::Time) as u8 as f64;
     x[29] = FINE_WORDS.iter().filter(|c| lower.contains(*c)).count().min(2) as f64;
-    x[30] = has_any(&lower, COMPARISON_CUES) as u8 as f64;
+    x[30] = contains_any(&lower, COMPARISON_CUES) as u8 as f64;
     x[31] = found.len() as f64 / words.max(1) as f64;
     x
 }
