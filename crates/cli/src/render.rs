@@ -400,31 +400,41 @@ pub fn bench(b: &fieldbrief_pipeline::BenchReport, as_json: bool) -> anyhow::Res
             n.words,
             n.target_words
         );
-        for r in &n.runs {
-            let how = match (r.draft, r.warm_start) {
-                (0, _) => "plain".to_string(),
-                (d, false) => format!("drafts of {d}"),
-                (d, true) => format!("drafts of {d}, warm"),
-            };
+        for p in &n.paths {
             out!(
-                "  {how:<20} {:.1} s · first token {:.0} ms · {} tokens at {:.1} tokens/s · {} of {} guesses right",
-                r.seconds,
-                r.first_token_ms,
-                r.output_tokens,
-                r.decode_tok_s,
-                r.accepted,
-                r.drafted
+                "  {}",
+                match p.path {
+                    "outlined" =>
+                        "outlined (the first try: the best lines, each rewritten shorter)",
+                    _ => "whole note (the retry: the note in one prompt)",
+                }
+            );
+            for r in &p.runs {
+                let how = match (r.draft, r.warm_start) {
+                    (0, _) => "plain".to_string(),
+                    (d, false) => format!("drafts of {d}"),
+                    (d, true) => format!("drafts of {d}, warm"),
+                };
+                out!(
+                    "    {how:<20} {:.1} s · first token {:.0} ms · {} tokens written at {:.1} tokens/s · {} of {} guesses right",
+                    r.seconds,
+                    r.first_token_ms,
+                    r.output_tokens,
+                    r.decode_tok_s,
+                    r.accepted,
+                    r.drafted
+                );
+            }
+            out!(
+                "    speculation  {:.2}× decode speed, {}",
+                p.speedup,
+                if p.identical { "same summary" } else { "DIFFERENT summary" }
+            );
+            out!(
+                "    warm start   first token in {:.2}× the cold start's time",
+                p.warm_first_token_ratio
             );
         }
-        out!(
-            "  speculation  {:.2}× decode speed, {}",
-            n.speedup,
-            if n.identical { "same summary" } else { "DIFFERENT summary" }
-        );
-        out!(
-            "  warm start   first token in {:.2}× the cold start's time",
-            n.warm_first_token_ratio
-        );
     }
     out!(
         "summary       {:.0} ms cold, {:.0} ms with the prompt prefix cached",

@@ -246,6 +246,54 @@ fn bench_reports_the_contract_keys() {
     assert_eq!(v["tokens_streamed"], 16, "every generated token crossed the protocol");
 }
 
+/// `bench --note` writes the note both ways the engine writes summaries (outlined, the first
+/// try; the whole note, the retry), each plainly, with guesses, and with guesses from a warm
+/// start; greedy decoding must write the same summary all three times.
+#[test]
+fn bench_note_measures_both_ways_of_writing_with_and_without_guesses_and_warm() {
+    let home = Home::new();
+    let model = tiny_model(&home);
+    let v = home.json(&[
+        "bench",
+        "--model",
+        s(&model),
+        "--prompt-tokens",
+        "16",
+        "--gen-tokens",
+        "4",
+        "--threads",
+        "1",
+        "--note",
+        s(&sample("pump-inspection.md")),
+        "--json",
+    ]);
+    let paths = v["note"]["paths"].as_array().unwrap_or_else(|| panic!("{v:#}"));
+    let names: Vec<&str> = paths.iter().map(|p| p["path"].as_str().unwrap()).collect();
+    assert_eq!(names, ["outlined", "whole_note"]);
+    for p in paths {
+        let runs = p["runs"].as_array().unwrap();
+        let drafts: Vec<i64> = runs.iter().map(|r| r["draft"].as_i64().unwrap()).collect();
+        let warm: Vec<bool> = runs.iter().map(|r| r["warm_start"].as_bool().unwrap()).collect();
+        assert_eq!(drafts[0], 0, "{p:#}");
+        assert!(drafts[1] > 0 && drafts[2] == drafts[1], "{p:#}");
+        assert_eq!(
+            warm,
+            [false, false, true],
+            "the third run restores what the second saved: {p:#}"
+        );
+        assert_eq!(p["identical"], true, "greedy decoding wrote different summaries: {p:#}");
+        for r in runs {
+            assert!(r["output_tokens"].as_u64().unwrap() > 0, "{r:#}");
+            assert!(r["decode_tok_s"].as_f64().unwrap() > 0.0, "{r:#}");
+            assert!(r["accepted"].as_u64().unwrap() <= r["drafted"].as_u64().unwrap(), "{r:#}");
+        }
+        assert!(
+            p["speedup"].as_f64().unwrap() > 0.0
+                && p["warm_first_token_ratio"].as_f64().unwrap() > 0.0
+        );
+    }
+}
+
 /// The 32,000-word report needs more parts than one combine prompt holds: the part summaries
 /// are combined in rounds, and every round's prompt must fit the context. (Multi-line part
 /// summaries were once split into many "parts" whose labels overflowed the prompt, and the

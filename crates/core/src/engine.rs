@@ -149,16 +149,22 @@ pub struct Decoding {
     /// The first generation's prompt began from a saved state (a warm start).
     #[serde(default)]
     pub warm_start: bool,
+    /// Time spent writing, after each generation's prompt was read, over all generations (ms):
+    /// output tokens over this is the decode speed, whatever the prompts cost.
+    #[serde(default)]
+    pub decode_ms: f64,
 }
 
 impl Decoding {
-    /// Over two attempts, the earlier first: guesses add up; the time to the first token and
-    /// the warm start are the earlier attempt's (what the user waited for first).
+    /// Over two attempts, the earlier first: guesses and writing time add up; the time to the
+    /// first token and the warm start are the earlier attempt's (what the user waited for
+    /// first).
     pub fn combine(earlier: Option<Decoding>, later: Option<Decoding>) -> Option<Decoding> {
         match (earlier, later) {
             (Some(a), Some(b)) => Some(Decoding {
                 drafted: a.drafted + b.drafted,
                 accepted: a.accepted + b.accepted,
+                decode_ms: a.decode_ms + b.decode_ms,
                 ..a
             }),
             (a, b) => a.or(b),
@@ -200,4 +206,33 @@ pub trait Engine: Send + Sync {
         request: &SummaryRequest,
         events: &mut dyn FnMut(EngineEvent),
     ) -> Result<EngineOutput, EngineError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_attempts_add_up_their_guesses_and_writing_time_and_keep_the_first_ones_start() {
+        let first = Decoding {
+            first_token_ms: 120.0,
+            drafted: 10,
+            accepted: 6,
+            warm_start: true,
+            decode_ms: 900.0,
+        };
+        let retry = Decoding {
+            first_token_ms: 80.0,
+            drafted: 4,
+            accepted: 1,
+            warm_start: false,
+            decode_ms: 300.0,
+        };
+        let both = Decoding::combine(Some(first), Some(retry)).unwrap();
+        assert_eq!((both.drafted, both.accepted), (14, 7));
+        assert_eq!(both.decode_ms, 1200.0);
+        assert_eq!((both.first_token_ms, both.warm_start), (120.0, true));
+        assert_eq!(Decoding::combine(None, Some(retry)), Some(retry));
+        assert_eq!(Decoding::combine(Some(first), None), Some(first));
+    }
 }

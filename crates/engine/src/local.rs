@@ -116,6 +116,7 @@ impl Usage {
         self.output += stats.output_tokens as usize;
         self.decoding.drafted += stats.drafted_tokens as usize;
         self.decoding.accepted += stats.accepted_tokens as usize;
+        self.decoding.decode_ms += stats.generate_ms;
     }
 }
 

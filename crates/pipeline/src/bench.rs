@@ -3,7 +3,9 @@
 
 use crate::{Error, Fieldbrief, Result, ms};
 use fieldbrief_core::Style;
-use fieldbrief_core::engine::{Engine, EngineError, LengthTarget, ModelRef, SummaryRequest};
+use fieldbrief_core::engine::{
+    Attempt, Engine, EngineError, LengthTarget, ModelRef, SummaryRequest,
+};
 use fieldbrief_core::quality;
 use fieldbrief_engine::local::{LocalEngine, LocalModel, LocalSettings};
 use fieldbrief_engine::protocol::{BenchStats, Sampling};
@@ -30,19 +32,29 @@ pub struct BenchReport {
     pub note: Option<NoteBench>,
 }
 
-/// One note summarized end to end on the local model (the first, whole-note pass, greedy), on
-/// a fresh worker each time: without speculative decoding, with it, and with it again from a
-/// warm start (the prompt's fixed beginning restored from the state the run before saved).
+/// One note summarized end to end on the local model, greedy, on a fresh worker each time,
+/// both ways the engine writes a summary: outlined (the first try: the note's best lines, each
+/// rewritten shorter, many short generations) and the whole note in one prompt (the retry).
 #[derive(Debug, Clone, Serialize)]
 pub struct NoteBench {
     pub name: String,
     pub words: usize,
     pub target_words: usize,
+    pub paths: Vec<PathBench>,
+}
+
+/// One way of writing the note's summary, three times: without speculative decoding, with it,
+/// and with it again from a warm start (the prompts' fixed beginnings restored from the states
+/// the run before saved).
+#[derive(Debug, Clone, Serialize)]
+pub struct PathBench {
+    /// `outlined` or `whole_note`.
+    pub path: &'static str,
     /// Plain decoding (cold), speculative (cold), speculative (warm start).
     pub runs: Vec<NoteRun>,
     /// All runs wrote exactly the same summary (greedy decoding: they must).
     pub identical: bool,
-    /// Effective decode speed with speculation over without.
+    /// Decode speed with speculation over without.
     pub speedup: f64,
     /// Time to first token of the warm start over the cold one.
     pub warm_first_token_ratio: f64,
@@ -54,9 +66,10 @@ pub struct NoteRun {
     pub draft: u32,
     pub warm_start: bool,
     pub seconds: f64,
+    /// From the first prompt to its first token.
     pub first_token_ms: f64,
     pub output_tokens: usize,
-    /// Output tokens over the time after the first token.
+    /// Output tokens over the time spent writing them (each generation's prompt excluded).
     pub decode_tok_s: f64,
     pub drafted: usize,
     pub accepted: usize,
@@ -135,60 +148,58 @@ impl Fieldbrief {
         let doc = fieldbrief_ingest::read_path(path, &limits)?;
         let words = quality::summary_words(&doc.text);
         let target = LengthTarget::choose(Style::Bullets, None, None, words).words;
-        let request = SummaryRequest::new(Style::Bullets, Some(target));
         let e = &self.settings.engine;
         let draft =
             if e.draft_tokens > 0 { e.draft_tokens } else { fieldbrief_engine::protocol::DRAFT };
-        // Its own states, started empty: the first runs are cold starts.
+        // Their own states, started empty: the first runs are cold starts.
         let states = self.home.engine_state_dir().join("bench");
         let _ = std::fs::remove_dir_all(&states);
-        let mut runs = Vec::new();
-        for (d, state) in [(0, "plain"), (draft, "speculative"), (draft, "speculative")] {
-            let sampling = Sampling { draft: d, ..Sampling::deterministic(0) };
-            let state_dir = Some(states.join(state));
-            let settings = LocalSettings {
-                gpu_layers: e.gpu_layers,
-                context: e.context,
-                threads,
-                sampling,
-                state_dir,
-                ..Default::default()
-            };
-            let engine = LocalEngine::new(worker.clone(), model.clone(), settings);
-            // Loaded first: the run measures the summary, not the model load.
-            engine.describe().map_err(|err| self.engine_error(model, err))?;
-            let t = Instant::now();
-            let out = engine
-                .summarize(&doc, &request, &mut |_| {})
-                .map_err(|err| self.engine_error(model, err))?;
-            let seconds = t.elapsed().as_secs_f64();
-            let decoding = out.decoding.unwrap_or_default();
-            let decode_s = (seconds - decoding.first_token_ms / 1000.0).max(1e-6);
-            runs.push(NoteRun {
-                draft: d,
-                warm_start: decoding.warm_start,
-                seconds,
-                first_token_ms: decoding.first_token_ms,
-                output_tokens: out.output_tokens,
-                decode_tok_s: out.output_tokens as f64 / decode_s,
-                drafted: decoding.drafted,
-                accepted: decoding.accepted,
-                text: out.text,
+        let mut paths = Vec::new();
+        for (path, attempt) in [("outlined", Attempt::First), ("whole_note", Attempt::Retry)] {
+            let request =
+                SummaryRequest { attempt, ..SummaryRequest::new(Style::Bullets, Some(target)) };
+            let mut runs = Vec::new();
+            for (d, state) in [(0, "plain"), (draft, "speculative"), (draft, "speculative")] {
+                let sampling = Sampling { draft: d, ..Sampling::deterministic(0) };
+                let settings = LocalSettings {
+                    gpu_layers: e.gpu_layers,
+                    context: e.context,
+                    threads,
+                    sampling,
+                    state_dir: Some(states.join(path).join(state)),
+                    ..Default::default()
+                };
+                let engine = LocalEngine::new(worker.clone(), model.clone(), settings);
+                // Loaded first: the run measures the summary, not the model load.
+                engine.describe().map_err(|err| self.engine_error(model, err))?;
+                let t = Instant::now();
+                let out = engine
+                    .summarize(&doc, &request, &mut |_| {})
+                    .map_err(|err| self.engine_error(model, err))?;
+                let seconds = t.elapsed().as_secs_f64();
+                let decoding = out.decoding.unwrap_or_default();
+                runs.push(NoteRun {
+                    draft: d,
+                    warm_start: decoding.warm_start,
+                    seconds,
+                    first_token_ms: decoding.first_token_ms,
+                    output_tokens: out.output_tokens,
+                    decode_tok_s: out.output_tokens as f64 * 1000.0 / decoding.decode_ms.max(1e-6),
+                    drafted: decoding.drafted,
+                    accepted: decoding.accepted,
+                    text: out.text,
+                });
+            }
+            paths.push(PathBench {
+                path,
+                identical: runs.iter().all(|r| r.text == runs[0].text),
+                speedup: runs[1].decode_tok_s / runs[0].decode_tok_s.max(1e-9),
+                warm_first_token_ratio: runs[2].first_token_ms / runs[1].first_token_ms.max(1e-9),
+                runs,
             });
         }
         let _ = std::fs::remove_dir_all(&states);
-        let identical = runs.iter().all(|r| r.text == runs[0].text);
-        let speedup = runs[1].decode_tok_s / runs[0].decode_tok_s.max(1e-9);
-        let warm_first_token_ratio = runs[2].first_token_ms / runs[1].first_token_ms.max(1e-9);
-        Ok(NoteBench {
-            name: doc.name.clone(),
-            words,
-            target_words: target,
-            runs,
-            identical,
-            speedup,
-            warm_first_token_ratio,
-        })
+        Ok(NoteBench { name: doc.name.clone(), words, target_words: target, paths })
     }
 
     fn engine_error(&self, model: &LocalModel, e: EngineError) -> Error {

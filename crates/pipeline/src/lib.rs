@@ -26,7 +26,7 @@ mod request;
 mod settings;
 mod status;
 
-pub use bench::{BenchReport, NoteBench, NoteRun};
+pub use bench::{BenchReport, NoteBench, NoteRun, PathBench};
 pub use cache::{CachedFrom, SimilarOffer};
 pub use cloud::{CloudPreview, NetState, SendWhen};
 pub use deferred::{Refinement, RefinementState};
