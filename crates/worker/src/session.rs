@@ -772,6 +772,9 @@ pub(crate) fn draft<T: PartialEq>(history: &[T], max: usize) -> &[T] {
 pub(crate) struct Picker {
     chain: LlamaSampler,
     grammar: Option<LlamaSampler>,
+    /// The chain is llama.cpp's greedy sampler alone: the pick is the largest logit
+    /// ([`argmax`]), read off the logits without the candidate list the chain would build.
+    greedy: bool,
 }
 
 impl Picker {
@@ -782,20 +785,37 @@ impl Picker {
             })?),
             None => None,
         };
-        Ok(Picker { chain: sampler(s, model.n_vocab()), grammar })
+        let greedy = s.temperature <= 0.0;
+        Ok(Picker { chain: sampler(s, model.n_vocab()), grammar, greedy })
     }
 
     fn greedy() -> Picker {
-        Picker { chain: LlamaSampler::greedy(), grammar: None }
+        Picker { chain: LlamaSampler::greedy(), grammar: None, greedy: true }
+    }
+
+    /// The token the chain picks, before any grammar. Greedy decoding reads it off the logits:
+    /// the chain would first copy all of them into a candidate list, about 1.8 MB for a
+    /// 150,000-token vocabulary on every token, which a GPU decoding hundreds of tokens a second
+    /// spends a sizeable share of its time on (issue 15's measurements).
+    fn first_choice(&mut self, ctx: &LlamaContext, idx: i32) -> Option<LlamaToken> {
+        if self.greedy {
+            return argmax(ctx.get_logits_ith(idx));
+        }
+        let mut all = ctx.token_data_array_ith(idx);
+        all.apply_sampler(&mut self.chain);
+        all.selected_token()
     }
 
     fn pick(&mut self, ctx: &LlamaContext, idx: i32, vocab: &LlamaVocab) -> LlamaToken {
-        let Some(grammar) = self.grammar.as_mut() else {
-            return self.chain.sample(ctx, idx);
-        };
-        let mut all = ctx.token_data_array_ith(idx);
-        all.apply_sampler(&mut self.chain);
-        let first = all.selected_token();
+        if self.grammar.is_none() {
+            return match self.greedy.then(|| argmax(ctx.get_logits_ith(idx))).flatten() {
+                // The greedy sampler keeps no state: nothing to accept.
+                Some(token) => token,
+                None => self.chain.sample(ctx, idx),
+            };
+        }
+        let first = self.first_choice(ctx, idx);
+        let Some(grammar) = self.grammar.as_mut() else { unreachable!("checked above") };
         let allowed = first.is_some_and(|t| {
             let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 1.0, 0.0)], false);
             one.apply_sampler(grammar);
@@ -817,6 +837,19 @@ impl Picker {
         }
         token
     }
+}
+
+/// What llama.cpp's greedy sampler picks from these logits: the largest, the first of equal
+/// ones (and the first when the first is NaN, as its `>` comparison gives).
+fn argmax(logits: &[f32]) -> Option<LlamaToken> {
+    let (first, rest) = logits.split_first()?;
+    let mut best = (0usize, *first);
+    for (i, &logit) in rest.iter().enumerate() {
+        if logit > best.1 {
+            best = (i + 1, logit);
+        }
+    }
+    Some(LlamaToken::new(best.0 as i32))
 }
 
 fn sampler(s: &Sampling, n_vocab: i32) -> LlamaSampler {
@@ -884,7 +917,35 @@ fn peak_rss_mib() -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Utf8Stream, context_size, draft, memory_cap};
+    use super::{Utf8Stream, argmax, context_size, draft, memory_cap};
+    use llama_cpp_2::sampling::LlamaSampler;
+    use llama_cpp_2::token::LlamaToken;
+    use llama_cpp_2::token::data::LlamaTokenData;
+    use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+
+    #[test]
+    fn argmax_picks_what_llama_cpps_greedy_sampler_picks() {
+        // Ties, a NaN first and later, infinities, negatives: the same token as the sampler.
+        let cases: [&[f32]; 6] = [
+            &[0.5, 2.0, 2.0, -1.0],
+            &[f32::NAN, 3.0, 1.0],
+            &[1.0, f32::NAN, 3.0, 3.0],
+            &[-5.0, -2.0, -2.5],
+            &[f32::NEG_INFINITY, f32::INFINITY, f32::INFINITY],
+            &[7.0],
+        ];
+        for logits in cases {
+            let data = logits
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| LlamaTokenData::new(LlamaToken::new(i as i32), l, 0.0))
+                .collect();
+            let mut array = LlamaTokenDataArray::new(data, false);
+            array.apply_sampler(&mut LlamaSampler::greedy());
+            assert_eq!(argmax(logits), array.selected_token(), "{logits:?}");
+        }
+        assert_eq!(argmax(&[]), None);
+    }
 
     #[test]
     fn drafts_continue_the_latest_earlier_occurrence_of_the_longest_tail() {
