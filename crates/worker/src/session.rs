@@ -807,15 +807,14 @@ impl Picker {
     }
 
     fn pick(&mut self, ctx: &LlamaContext, idx: i32, vocab: &LlamaVocab) -> LlamaToken {
-        if self.grammar.is_none() {
-            return match self.greedy.then(|| argmax(ctx.get_logits_ith(idx))).flatten() {
-                // The greedy sampler keeps no state: nothing to accept.
-                Some(token) => token,
-                None => self.chain.sample(ctx, idx),
-            };
+        if self.grammar.is_none() && !self.greedy {
+            return self.chain.sample(ctx, idx);
         }
         let first = self.first_choice(ctx, idx);
-        let Some(grammar) = self.grammar.as_mut() else { unreachable!("checked above") };
+        let Some(grammar) = self.grammar.as_mut() else {
+            // Greedy and free: the greedy sampler keeps no state to accept the token into.
+            return first.unwrap_or_else(|| vocab.eos());
+        };
         let allowed = first.is_some_and(|t| {
             let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 1.0, 0.0)], false);
             one.apply_sampler(grammar);
