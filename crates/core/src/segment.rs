@@ -291,12 +291,29 @@ fn continues_on_next_line(line: &str, next: Option<&str>, wrapped: bool) -> bool
     }
     // A wrapped paragraph goes on in lower case, or after a long line in a capitalised word.
     // A line starting with a digit (a timestamp, a reading, a log entry) starts a new unit.
+    // Outside a wrapped block, a line in lower case is the next reading of a terse log
+    // ("NDE 2.4 mm/s" / "pump DE 2.9 mm/s" / "bearing temp DE 78 °C") unless the line before
+    // stops on a word that needs one after it ("…found that the old one" / "had been leaking").
     let first = next.chars().next();
     let next_starts_lower = first.is_some_and(char::is_lowercase);
     let next_starts_upper = first.is_some_and(char::is_uppercase);
-    next_starts_lower
+    (next_starts_lower && (wrapped || ends_on_a_joining_word(line)))
         || (wrapped && line.chars().count() >= 50 && next_starts_upper)
         || line.ends_with([',', '-', '(', '/', '&', '+'])
+}
+
+/// Whether a line's last word cannot end a thought: an article, a preposition, a conjunction,
+/// an auxiliary ("the pump had been tripping since the storm on" / "Monday night").
+fn ends_on_a_joining_word(line: &str) -> bool {
+    const JOINING: &[&str] = &[
+        "a", "an", "the", "and", "or", "but", "nor", "to", "of", "in", "on", "at", "by", "for",
+        "from", "with", "w/", "into", "onto", "over", "under", "after", "before", "since", "until",
+        "than", "that", "which", "who", "as", "is", "are", "was", "were", "be", "been", "has",
+        "have", "had", "not", "no", "then", "so", "if", "when", "while", "because", "its", "their",
+        "his", "her", "our", "my", "this", "these", "those", "very", "also", "will", "would",
+        "should", "could", "can", "may", "must", "via", "per", "between",
+    ];
+    line.rsplit(' ').next().is_some_and(|w| JOINING.contains(&w.to_lowercase().as_str()))
 }
 
 const ABBREVIATIONS: &[&str] = &[
@@ -372,6 +389,13 @@ mod tests {
     fn terse_lines_stand_alone_and_wrapped_lines_join() {
         let s = segment("Discharge 4.2 bar\nSuction 0.8 bar\nMotor current 12.4 A");
         assert_eq!(s.units.len(), 3, "{:?}", texts(&s));
+        // A terse log in lower case: each reading is a unit of its own.
+        let s =
+            segment("DE bearing 7.1 mm/s\nNDE 2.4 mm/s\npump DE 2.9 mm/s\nbearing temp DE 78 °C");
+        assert_eq!(s.units.len(), 4, "{:?}", texts(&s));
+        // …unless a line stops on a word that needs the next.
+        let s = segment("Fan 2 did not start because the\ncontactor coil was open");
+        assert_eq!(s.units.len(), 1, "{:?}", texts(&s));
         let s = segment(
             "replaced the mechanical seal on the pump after finding that the old one\nhad been leaking for weeks.",
         );
@@ -414,7 +438,8 @@ mod tests {
         assert_eq!(
             texts(&s),
             vec![
-                ("PUMP P-101 TRIPPED ON E104 reset by night shift", UnitKind::Sentence),
+                ("PUMP P-101 TRIPPED ON E104", UnitKind::Sentence),
+                ("reset by night shift", UnitKind::Sentence),
                 ("NDE; TEMP: 65 °C", UnitKind::TableRow),
                 ("CHECK OIL LEVEL", UnitKind::ListItem),
                 ("NOTES", UnitKind::Heading),
