@@ -30,6 +30,10 @@ pub struct Unit {
     pub block: usize,
     /// Index (into the unit list) of the nearest heading above, if any.
     pub heading: Option<usize>,
+    /// For a clause split from a line by [`clauses`], other than the line's first: what stood
+    /// between it and the clause before in the note (", ", "; ", " - "), so that the two,
+    /// chosen together, are the line's words again. Empty otherwise.
+    pub lead: String,
 }
 
 /// A segmented document.
@@ -79,7 +83,13 @@ pub fn segment(text: &str) -> Segmented {
             let joined = prose.join(" ");
             prose.clear();
             for sentence in split_sentences(&joined) {
-                units.push(Unit { text: sentence, kind: UnitKind::Sentence, block, heading });
+                units.push(Unit {
+                    text: sentence,
+                    kind: UnitKind::Sentence,
+                    block,
+                    heading,
+                    lead: String::new(),
+                });
             }
         };
 
@@ -89,7 +99,13 @@ pub fn segment(text: &str) -> Segmented {
             if let Some(h) = heading_text(line, next.is_some()).filter(|_| !is_list_or_table) {
                 flush(&mut prose, &mut units, current_heading);
                 current_heading = Some(units.len());
-                units.push(Unit { text: h, kind: UnitKind::Heading, block, heading: None });
+                units.push(Unit {
+                    text: h,
+                    kind: UnitKind::Heading,
+                    block,
+                    heading: None,
+                    lead: String::new(),
+                });
                 continue;
             }
             if let Some(item) = list_item_text(line) {
@@ -100,6 +116,7 @@ pub fn segment(text: &str) -> Segmented {
                     kind: UnitKind::ListItem,
                     block,
                     heading: current_heading,
+                    lead: String::new(),
                 });
                 continue;
             }
@@ -121,6 +138,7 @@ pub fn segment(text: &str) -> Segmented {
                     kind: UnitKind::TableRow,
                     block,
                     heading: current_heading,
+                    lead: String::new(),
                 });
                 continue;
             }
@@ -159,6 +177,107 @@ fn remap_headings(mut units: Vec<Unit>) -> Vec<Unit> {
         }
     }
     units
+}
+
+/// A unit of at least this many words is split into its clauses by [`clauses`].
+pub const CLAUSE_MIN_UNIT_WORDS: usize = 9;
+
+/// The same units with every long sentence or list item split into its clauses: at ", ",
+/// "; " and a spaced dash, never inside brackets, with pieces of fewer than three words kept
+/// with their neighbour. A technician's line often carries several readings, of which one
+/// matters ("Discharge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar"); a summarizer that
+/// chooses clauses can keep the one that matters without the rest. Each clause is the note's
+/// own words, so a fact in it is the fact as written.
+pub fn clauses(seg: &Segmented) -> Segmented {
+    let mut units: Vec<Unit> = Vec::with_capacity(seg.units.len());
+    let mut map: Vec<usize> = Vec::with_capacity(seg.units.len());
+    for unit in &seg.units {
+        map.push(units.len());
+        let splittable = matches!(unit.kind, UnitKind::Sentence | UnitKind::ListItem)
+            && unit.text.split_whitespace().count() >= CLAUSE_MIN_UNIT_WORDS;
+        if !splittable {
+            units.push(unit.clone());
+            continue;
+        }
+        let pieces = clause_spans(&unit.text);
+        let mut end = 0usize;
+        for (k, &(a, b)) in pieces.iter().enumerate() {
+            let lead = if k == 0 { String::new() } else { unit.text[end..a].to_string() };
+            units.push(Unit { text: unit.text[a..b].to_string(), lead, ..unit.clone() });
+            end = b;
+        }
+    }
+    for u in &mut units {
+        u.heading = u.heading.map(|h| map[h]);
+    }
+    Segmented { units, blocks: seg.blocks }
+}
+
+/// Byte ranges of the clauses of `text` (the whole text when it has one).
+fn clause_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut raw: Vec<(usize, usize)> = Vec::new();
+    // Brackets and quotes open: no clause ends inside ("'ISOLATED - DO NOT CLOSE'").
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut start = 0usize;
+    let mut prev: Option<char> = None;
+    let mut i = 0usize;
+    while i < text.len() {
+        let rest = &text[i..];
+        let c = rest.chars().next().expect("i is on a character boundary");
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = (depth - 1).max(0),
+            '"' | '“' | '”' => quoted = !quoted,
+            // An opening quote follows a space; a closing one is followed by one (or the end).
+            '\'' | '‘' | '’' => {
+                let after = rest[c.len_utf8()..].chars().next();
+                if (!quoted && prev.is_none_or(char::is_whitespace))
+                    || (quoted && after.is_none_or(|a| !a.is_alphanumeric()))
+                {
+                    quoted = !quoted;
+                }
+            }
+            _ => {}
+        }
+        let sep = if depth > 0 || quoted {
+            0
+        } else if rest.starts_with(", ") || rest.starts_with("; ") {
+            2
+        } else if [" - ", " – ", " — ", " -- "].iter().any(|d| rest.starts_with(d)) {
+            rest[1..].find(' ').map_or(0, |k| k + 2)
+        } else {
+            0
+        };
+        if sep > 0 {
+            if i > start {
+                raw.push((start, i));
+            }
+            start = i + sep;
+            i += sep;
+            prev = Some(' ');
+        } else {
+            i += c.len_utf8();
+            prev = Some(c);
+        }
+    }
+    if start < text.len() {
+        raw.push((start, text.len()));
+    }
+    // A piece too short to stand alone stays with the piece before (the first with the next).
+    let words = |(a, b): (usize, usize)| text[a..b].split_whitespace().count();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for piece in raw {
+        match out.last_mut() {
+            Some(last) if words(*last) < 3 || words(piece) < 3 => last.1 = piece.1,
+            _ => out.push(piece),
+        }
+    }
+    if out.len() > 1 && words(out[out.len() - 1]) < 3 {
+        let last = out.pop().expect("two or more");
+        out.last_mut().expect("one or more").1 = last.1;
+    }
+    if out.len() <= 1 { vec![(0, text.len())] } else { out }
 }
 
 /// Longest unit, in words: a run-on line (a pasted log, a CSV row) is split into pieces of
@@ -477,6 +596,45 @@ mod tests {
                        Monday night and that the site manager had reset it twice before we came\n\
                        to site.";
         assert_eq!(segment(wrapped).units.len(), 1, "{:?}", texts(&segment(wrapped)));
+    }
+
+    #[test]
+    fn long_lines_split_into_clauses_that_rejoin_to_the_line() {
+        let note = "Discharge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar\n\
+                    Fan 2 7.4 A (nameplate 7.0 A, high) - bearing noisy; order motor P/N FM-450-6P\n\
+                    label on breaker BB2 'ISOLATED - DO NOT CLOSE', string 2 isolated at 14:10\n\
+                    Oil ok, no leaks";
+        let s = clauses(&segment(note));
+        assert_eq!(
+            s.units.iter().map(|u| (u.text.as_str(), u.lead.as_str())).collect::<Vec<_>>(),
+            vec![
+                ("Discharge 27.8 bar on circuit 2", ""),
+                ("circuit 1 normal 19.4 bar", ", "),
+                // Never inside brackets or quotes; a two-word piece stays with its neighbour.
+                ("Fan 2 7.4 A (nameplate 7.0 A, high) - bearing noisy", ""),
+                ("order motor P/N FM-450-6P", "; "),
+                ("label on breaker BB2 'ISOLATED - DO NOT CLOSE'", ""),
+                ("string 2 isolated at 14:10", ", "),
+                // Short lines are not split.
+                ("Oil ok, no leaks", ""),
+            ]
+        );
+        // Each line is its clauses joined by their leads: no word is changed or lost.
+        let mut rejoined: Vec<String> = Vec::new();
+        for u in &s.units {
+            if u.lead.is_empty() {
+                rejoined.push(u.text.clone());
+            } else {
+                let last = rejoined.last_mut().unwrap();
+                last.push_str(&u.lead);
+                last.push_str(&u.text);
+            }
+        }
+        assert_eq!(rejoined, note.lines().map(|l| l.trim().to_string()).collect::<Vec<_>>());
+        // Headings keep pointing at their heading.
+        let s = clauses(&segment("# Findings\nDischarge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar"));
+        assert_eq!(s.units.len(), 3);
+        assert!(s.units[1..].iter().all(|u| u.heading == Some(0)));
     }
 
     #[test]

@@ -360,7 +360,7 @@ impl LocalEngine {
         events: &mut dyn FnMut(EngineEvent),
         totals: &mut Usage,
     ) -> Result<(String, Lines), EngineError> {
-        let seg = segment::segment(&doc.text);
+        let seg = fieldbrief_extractive::units(&doc.text);
         let ranked = fieldbrief_extractive::rank(&seg);
         if ranked.is_empty() {
             return Err(EngineError::Unsummarizable(
@@ -388,6 +388,7 @@ impl LocalEngine {
                         score: best.score,
                         section: best.section,
                         text: seg.units[best.unit].text.clone(),
+                        lead: seg.units[best.unit].lead.clone(),
                     });
                 } else {
                     break;

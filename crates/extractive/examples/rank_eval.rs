@@ -79,7 +79,7 @@ fn main() -> Result<(), String> {
 
 /// For analysis: every fact of every unit, as TSV (set, case, unit, kind, key?, unit text).
 fn dump_facts(case: &Case) {
-    let seg = fieldbrief_core::segment::segment(&case.note);
+    let seg = fieldbrief_extractive::units(&case.note);
     for (i, unit) in seg.content_units() {
         for f in fieldbrief_core::facts::extract(&unit.text) {
             let key =
@@ -92,7 +92,7 @@ fn dump_facts(case: &Case) {
 /// For fitting the salience weights: one TSV row per unit (case, unit, holds a key fact,
 /// key facts held, words, features…).
 fn dump_features(case: &Case) {
-    let seg = fieldbrief_core::segment::segment(&case.note);
+    let seg = fieldbrief_extractive::units(&case.note);
     for (i, x) in fieldbrief_extractive::unit_features(&seg) {
         let text = &seg.units[i].text;
         let keys = case.key_facts.iter().filter(|k| text.contains(k.as_str())).count();
@@ -111,7 +111,7 @@ fn dump_features(case: &Case) {
 
 /// For analysis: where each missed key fact's unit ranks.
 fn explain(case: &Case, summary_text: &str) {
-    let seg = fieldbrief_core::segment::segment(&case.note);
+    let seg = fieldbrief_extractive::units(&case.note);
     let ranked = fieldbrief_extractive::rank(&seg);
     let kept = eval::facts_kept(summary_text, &case.key_facts);
     for k in case.key_facts.iter().filter(|k| !kept.contains(&k.as_str())) {

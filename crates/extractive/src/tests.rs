@@ -212,7 +212,13 @@ fn an_outline_takes_the_best_lines_within_its_budget_and_skips_those_taken() {
 
 #[test]
 fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
-    let line = |unit, score, section, text: &str| Line { unit, score, section, text: text.into() };
+    let line = |unit, score, section, text: &str| Line {
+        unit,
+        score,
+        section,
+        text: text.into(),
+        lead: String::new(),
+    };
     let lines = vec![
         line(3, 0.9, Section::Open, "Spare seal to order."),
         line(0, 0.5, Section::Found, "P-101 noisy, bearing 78 °C."),
@@ -313,4 +319,31 @@ fn identifiers_after_multibyte_text_are_read_without_panicking() {
         .unwrap()
         .1;
     assert!(ticket[7] >= 1.0, "the ticket is read as one: {ticket:?}");
+}
+
+#[test]
+fn clauses_of_one_line_chosen_together_are_one_line_again() {
+    let lines = join_clauses([
+        (0, "", "MCB Q22 tripped, reset, runs"),
+        (1, ", ", "current 2.8 A each fan"),
+        (3, ", ", "silica gel change"),
+        (4, "", "Took oil sample for DGA"),
+    ]);
+    // Unit 3 continues unit 2, which was not chosen: a line of its own.
+    assert_eq!(
+        lines,
+        vec![
+            "MCB Q22 tripped, reset, runs, current 2.8 A each fan",
+            "silica gel change",
+            "Took oil sample for DGA"
+        ]
+    );
+    // A summary keeps the clause that matters without the rest of its line.
+    let note = "RTU-3 high discharge pressure alarm ALM 2231 on arrival\n\
+                Discharge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar, ambient 21 °C, sunny and calm today\n\
+                Replaced K12 contactor with P/N LC1D18P7\n\
+                Reset alarm, compressor 2 restarted and ran fine for the next thirty minutes or so";
+    let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(22))).unwrap();
+    assert!(summary.text.contains("- Discharge 27.8 bar on circuit 2\n"), "{}", summary.text);
+    assert!(!summary.text.contains("sunny"), "{}", summary.text);
 }
