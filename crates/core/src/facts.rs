@@ -171,6 +171,12 @@ static BARE_CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:[EFAW]-?\d{2,5}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b")
         .expect("static regex")
 });
+/// A work order, ticket or order number written as a label and a bare number ("WO 88213",
+/// "ticket #55820", "PO: 4500123"): the number is the reference.
+static LABELLED_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:WO|W/O|PO|SR|INC|RMA|CHG|REQ|job|ticket|work\s+order|order|permit|case)\s*(?:no\b\.?|nr\b\.?|#)?\s*[:#]?\s*(\d{3,})\b")
+        .expect("static regex")
+});
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     // A full stop follows only an abbreviated month ("4 Feb. 2026"): after a full one it ends a
     // sentence, and "…on 4 February. 2026-02-03; …" (two units of a brief) is not a date.
@@ -238,6 +244,12 @@ pub fn extract(text: &str) -> Vec<Fact> {
             push(FactKind::Measurement, m.start(), m.end());
         }
     }
+    for caps in LABELLED_REFERENCE.captures_iter(text) {
+        let m = caps.get(1).expect("group 1 always participates");
+        if bounded(text, m.start(), m.end()) && !text[m.end()..].starts_with(':') {
+            push(FactKind::Identifier, m.start(), m.end());
+        }
+    }
     for caps in LABELLED_CODE.captures_iter(text) {
         let m = caps.get(1).expect("group 1 always participates");
         let followed_by_clock = text[m.end()..].starts_with(':');
@@ -298,6 +310,11 @@ mod tests {
             ("VFD showed E104 then F07", &[(ErrorCode, "E104"), (ErrorCode, "F07")]),
             ("fault code 0x3A logged", &[(ErrorCode, "0x3A")]),
             ("ALM-32 active", &[(ErrorCode, "ALM-32")]),
+            ("planned replacement WO 88213 raised", &[(Identifier, "88213")]),
+            (
+                "ticket #55820, order 500 m of cable",
+                &[(Identifier, "55820"), (Measurement, "500 m")],
+            ),
             ("alarm 32 again", &[(ErrorCode, "32")]),
             ("earth fault 30 mA at RCD", &[(Measurement, "30 mA")]),
             ("PN16 flange and SNR2000 sensor", &[(Identifier, "PN16"), (Identifier, "SNR2000")]),

@@ -632,7 +632,9 @@ mod tests {
         }
         assert_eq!(rejoined, note.lines().map(|l| l.trim().to_string()).collect::<Vec<_>>());
         // Headings keep pointing at their heading.
-        let s = clauses(&segment("# Findings\nDischarge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar"));
+        let s = clauses(&segment(
+            "# Findings\nDischarge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar",
+        ));
         assert_eq!(s.units.len(), 3);
         assert!(s.units[1..].iter().all(|u| u.heading == Some(0)));
     }
