@@ -68,8 +68,10 @@ impl WorkerCommand {
 /// CPU-specific workers are named this, then the variant.
 pub const VARIANT_PREFIX: &str = "fieldbrief-engine-";
 
-/// The CPU-specific worker builds this CPU runs, best first: the x86-64 psABI levels v4
-/// (AVX-512) and v3 (AVX2, FMA, F16C).
+/// The CPU-specific worker builds this CPU runs, best first: AVX-512 with VNNI and VBMI
+/// (`x86-64-v4-vnni`: Ice Lake, Tiger Lake, Sapphire Rapids, Zen 4 and newer, whose int8 dot
+/// product instruction llama.cpp's quantized matrix kernels use), then the x86-64 psABI levels
+/// v4 (AVX-512) and v3 (AVX2, FMA, F16C).
 pub fn supported_cpu_variants() -> Vec<&'static str> {
     #[allow(unused_mut)]
     let mut found = Vec::new();
@@ -90,6 +92,9 @@ pub fn supported_cpu_variants() -> Vec<&'static str> {
             && has!("avx512cd")
             && has!("avx512dq")
             && has!("avx512vl");
+        if v4 && has!("avx512vnni") && has!("avx512vbmi") {
+            found.push("x86-64-v4-vnni");
+        }
         if v4 {
             found.push("x86-64-v4");
         }
@@ -460,6 +465,17 @@ mod tests {
         assert_eq!(
             base.clone().with_variant_from(&["x86-64-v3"]).program,
             exe("fieldbrief-engine-x86-64-v3")
+        );
+        // A CPU with VNNI and a bundle without that worker: the next best.
+        let all = ["x86-64-v4-vnni", "x86-64-v4", "x86-64-v3"];
+        assert_eq!(
+            base.clone().with_variant_from(&all).program,
+            exe("fieldbrief-engine-x86-64-v4")
+        );
+        std::fs::write(exe("fieldbrief-engine-x86-64-v4-vnni"), b"").unwrap();
+        assert_eq!(
+            base.clone().with_variant_from(&all).program,
+            exe("fieldbrief-engine-x86-64-v4-vnni")
         );
         assert_eq!(base.clone().with_variant_from(&[]).program, base.program);
     }

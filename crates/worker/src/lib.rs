@@ -41,7 +41,19 @@ pub fn backend_name() -> &'static str {
 /// one worker per level and the supervisor starts the best one the CPU runs; see
 /// `fieldbrief_engine::supervisor::WorkerCommand::for_this_cpu`).
 pub fn cpu_variant() -> &'static str {
-    if cfg!(all(target_arch = "x86_64", target_feature = "avx512f", target_feature = "avx512bw")) {
+    if cfg!(all(
+        target_arch = "x86_64",
+        target_feature = "avx512f",
+        target_feature = "avx512bw",
+        target_feature = "avx512vnni",
+        target_feature = "avx512vbmi"
+    )) {
+        "x86-64-v4-vnni"
+    } else if cfg!(all(
+        target_arch = "x86_64",
+        target_feature = "avx512f",
+        target_feature = "avx512bw"
+    )) {
         "x86-64-v4"
     } else if cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
         "x86-64-v3"
