@@ -164,6 +164,11 @@ pub fn join_clauses<'a>(
     for (unit, lead, text) in in_order {
         match out.last_mut() {
             Some(line) if !lead.is_empty() && last == Some(unit.wrapping_sub(1)) => {
+                // A model's rewrite of the clause before may end its sentence: "A-35." and
+                // ", A-12" are "A-35, A-12".
+                if lead.starts_with([',', ';']) && line.ends_with('.') && !line.ends_with("..") {
+                    line.pop();
+                }
                 line.push_str(lead);
                 line.push_str(text);
             }

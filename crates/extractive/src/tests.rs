@@ -338,6 +338,9 @@ fn clauses_of_one_line_chosen_together_are_one_line_again() {
             "Took oil sample for DGA"
         ]
     );
+    // A rewrite that ended its sentence does not leave ".," behind.
+    let lines = join_clauses([(0, "", "Alarm log: A-35."), (1, ", ", "A-12 (box temp high).")]);
+    assert_eq!(lines, vec!["Alarm log: A-35, A-12 (box temp high)."]);
     // A summary keeps the clause that matters without the rest of its line.
     let note = "RTU-3 high discharge pressure alarm ALM 2231 on arrival\n\
                 Discharge 27.8 bar on circuit 2, circuit 1 normal 19.4 bar, ambient 21 °C, sunny and calm today\n\
