@@ -190,9 +190,7 @@ pub const CLAUSE_MIN_UNIT_WORDS: usize = 9;
 /// own words, so a fact in it is the fact as written.
 pub fn clauses(seg: &Segmented) -> Segmented {
     let mut units: Vec<Unit> = Vec::with_capacity(seg.units.len());
-    let mut map: Vec<usize> = Vec::with_capacity(seg.units.len());
     for unit in &seg.units {
-        map.push(units.len());
         let splittable = matches!(unit.kind, UnitKind::Sentence | UnitKind::ListItem)
             && unit.text.split_whitespace().count() >= CLAUSE_MIN_UNIT_WORDS;
         if !splittable {
@@ -207,10 +205,8 @@ pub fn clauses(seg: &Segmented) -> Segmented {
             end = b;
         }
     }
-    for u in &mut units {
-        u.heading = u.heading.map(|h| map[h]);
-    }
-    Segmented { units, blocks: seg.blocks }
+    // Splitting shifts the heading indices, as capping does.
+    Segmented { units: remap_headings(units), blocks: seg.blocks }
 }
 
 /// Byte ranges of the clauses of `text` (the whole text when it has one).
@@ -224,7 +220,7 @@ fn clause_spans(text: &str) -> Vec<(usize, usize)> {
     let mut i = 0usize;
     while i < text.len() {
         let rest = &text[i..];
-        let c = rest.chars().next().expect("i is on a character boundary");
+        let Some(c) = rest.chars().next() else { break };
         match c {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = (depth - 1).max(0),
@@ -264,7 +260,8 @@ fn clause_spans(text: &str) -> Vec<(usize, usize)> {
     if start < text.len() {
         raw.push((start, text.len()));
     }
-    // A piece too short to stand alone stays with the piece before (the first with the next).
+    // A piece too short to stand alone stays with the piece before (the first with the next),
+    // so every piece but a lone one has at least three words.
     let words = |(a, b): (usize, usize)| text[a..b].split_whitespace().count();
     let mut out: Vec<(usize, usize)> = Vec::new();
     for piece in raw {
@@ -272,10 +269,6 @@ fn clause_spans(text: &str) -> Vec<(usize, usize)> {
             Some(last) if words(*last) < 3 || words(piece) < 3 => last.1 = piece.1,
             _ => out.push(piece),
         }
-    }
-    if out.len() > 1 && words(out[out.len() - 1]) < 3 {
-        let last = out.pop().expect("two or more");
-        out.last_mut().expect("one or more").1 = last.1;
     }
     if out.len() <= 1 { vec![(0, text.len())] } else { out }
 }
