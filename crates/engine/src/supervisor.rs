@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("could not start the engine worker {program}: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    #[error("could not start the engine worker {program} ({attempts} attempts): {source}")]
+    Spawn { program: String, attempts: u32, source: std::io::Error },
     #[error("the engine worker stopped unexpectedly ({0})")]
     WorkerDied(String),
     #[error("the engine worker speaks protocol version {found}, this build version {VERSION}")]
@@ -105,6 +105,33 @@ pub fn supported_cpu_variants() -> Vec<&'static str> {
     found
 }
 
+/// The pauses before starting a worker again after the OS refused to start it.
+const SPAWN_PAUSES: &[Duration] =
+    &[Duration::from_millis(50), Duration::from_millis(250), Duration::from_secs(1)];
+
+/// Starts `command`, again after each of `pauses` while the OS refuses for a reason that can
+/// pass: an executable just written and still open ("text file busy" on Linux), one a virus
+/// scanner holds on Windows, a process table or Wine server briefly out of room (Windows'
+/// "internal error"). A program that is not there is not there: that fails at once. On failure,
+/// the last error and how many attempts were made.
+fn start(command: &mut Command, pauses: &[Duration]) -> Result<Child, (std::io::Error, u32)> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match command.spawn() {
+            Ok(child) => return Ok(child),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err((e, attempts)),
+            Err(e) => match pauses.get(attempts as usize - 1) {
+                Some(pause) => {
+                    tracing::warn!("could not start the engine worker ({e}); trying again");
+                    std::thread::sleep(*pause);
+                }
+                None => return Err((e, attempts)),
+            },
+        }
+    }
+}
+
 enum Incoming {
     Event(Event),
     Unreadable(String),
@@ -160,16 +187,17 @@ impl Supervisor {
                 command.env_remove(&name);
             }
         }
-        let mut child = command
+        command
             .args(&self.command.args)
             // On an abort ggml would attach gdb to print a backtrace: seconds of delay for a
             // trace nobody reads.
             .env("GGML_NO_BACKTRACE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| Error::Spawn { program: program.clone(), source })?;
+            .stderr(Stdio::piped());
+        let mut child = start(&mut command, SPAWN_PAUSES).map_err(|(source, attempts)| {
+            Error::Spawn { program: program.clone(), attempts, source }
+        })?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -414,6 +442,43 @@ pub fn is_credential(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+    use std::time::Duration;
+
+    #[test]
+    fn a_program_that_is_not_there_fails_at_once() {
+        let pauses = [Duration::from_secs(30)];
+        let (e, attempts) =
+            super::start(&mut Command::new("/no/such/fieldbrief-worker"), &pauses).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(attempts, 1, "no pause for a missing program");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_refused_start_is_tried_again_and_succeeds_once_the_program_can_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("worker.sh");
+        std::fs::write(&program, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // Refused (not executable) every time: all the attempts, then the OS's error.
+        let pauses = [Duration::from_millis(1); 2];
+        let (e, attempts) = super::start(&mut Command::new(&program), &pauses).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(attempts, 3);
+        // Runnable by the time of a later attempt: started.
+        let ready = program.clone();
+        let fix = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            std::fs::set_permissions(&ready, std::fs::Permissions::from_mode(0o755)).unwrap();
+        });
+        let pauses = [Duration::from_millis(400), Duration::from_secs(5)];
+        let mut child = super::start(&mut Command::new(&program), &pauses).unwrap();
+        assert!(child.wait().unwrap().success());
+        fix.join().unwrap();
+    }
+
     #[test]
     fn credentials_in_the_environment_are_recognised_by_name() {
         for secret in [
