@@ -138,6 +138,33 @@ const UNITS: &[&str] = &[
     "t",
     "drops/min",
     "mm²",
+    // Milli- and micro-ohms (contact and cell resistance), micro-amps (flame current),
+    // conductivity, signal levels, humidity and gas as a share, water quality.
+    "mΩ",
+    "mOhm",
+    "µΩ",
+    "µOhm",
+    "μOhm",
+    "uOhm",
+    "µA",
+    "μA",
+    "uA",
+    "µV",
+    "µS/cm",
+    "μS/cm",
+    "uS/cm",
+    "mS/cm",
+    "dBm",
+    "%RH",
+    "% RH",
+    "%LEL",
+    "% LEL",
+    "ppb",
+    "mg/L",
+    "mg/l",
+    "cfu/mL",
+    "cfu/ml",
+    "NTU",
 ];
 
 fn units_alternation() -> String {
@@ -164,13 +191,29 @@ static SERIAL_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static LABELLED_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:error|fault|alarm|warning|trip|err|alm|code)s?\s*(?:code)?\s*[:#]?\s*(0x[0-9a-f]+|[a-z]{0,4}-?\d{1,5}[a-z]?)\b")
+    Regex::new(r"(?i)\b(?:error|fault|alarm|warning|err|alm|code|trip(?:s|ped|ping)?(?:\s+on)?)s?\s*(?:code)?\s*[:#]?\s*(0x[0-9a-f]+|[a-z]{0,4}-?\d{1,5}[a-z]?)\b")
         .expect("static regex")
+});
+/// Codes a controller names with letters only, listed after an alarm label: "alarms HI-A and
+/// E1", "fault codes LP-A, HP-B". The list (group 1) is split by [`LISTED_CODE`].
+static CODE_LIST: LazyLock<Regex> = LazyLock::new(|| {
+    let code = r"(?:[A-Z]{1,4}-[A-Z0-9]{1,3}|[A-Z]{1,3}\d{1,4})";
+    Regex::new(&format!(
+        r"\b(?i:alarms?|faults?|errors?|warnings?)(?:\s+(?i:codes?))?\s*:?\s+({code}(?:\s*(?:,|\+|/|and|&)\s*{code})*)\b"
+    ))
+    .expect("static regex")
+});
+static LISTED_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:[A-Z]{1,4}-[A-Z0-9]{1,3}|[A-Z]{1,3}\d{1,4})\b").expect("static regex")
 });
 static BARE_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[EFAW]-?\d{2,5}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b")
+    Regex::new(r"\b(?:[EFAW]-?\d{2,5}|AL-?\d{1,4}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b")
         .expect("static regex")
 });
+/// A year and month ("due by 2026-09"): a date, unless it is part of a longer reference
+/// ("LR-2026-014", "2026-09-15").
+static YEAR_MONTH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b20\d{2}-(?:0[1-9]|1[0-2])\b").expect("static regex"));
 /// A work order, ticket or order number written as a label and a bare number ("WO 88213",
 /// "ticket #55820", "PO: 4500123"): the number is the reference.
 static LABELLED_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
@@ -236,6 +279,15 @@ pub fn extract(text: &str) -> Vec<Fact> {
     for m in DATE.find_iter(text) {
         push(FactKind::Date, m.start(), m.end());
     }
+    for m in YEAR_MONTH.find_iter(text) {
+        let glued_before = text[..m.start()].ends_with(['-', '/', '.'])
+            || text[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric);
+        let glued_after = text[m.end()..].starts_with(['-', '/'])
+            || text[m.end()..].chars().next().is_some_and(char::is_alphanumeric);
+        if !glued_before && !glued_after {
+            push(FactKind::Date, m.start(), m.end());
+        }
+    }
     for m in TIME.find_iter(text) {
         push(FactKind::Time, m.start(), m.end());
     }
@@ -255,6 +307,12 @@ pub fn extract(text: &str) -> Vec<Fact> {
         let followed_by_clock = text[m.end()..].starts_with(':');
         if m.as_str().chars().any(|c| c.is_ascii_digit()) && !followed_by_clock {
             push(FactKind::ErrorCode, m.start(), m.end());
+        }
+    }
+    for caps in CODE_LIST.captures_iter(text) {
+        let list = caps.get(1).expect("group 1 always participates");
+        for m in LISTED_CODE.find_iter(list.as_str()) {
+            push(FactKind::ErrorCode, list.start() + m.start(), list.start() + m.end());
         }
     }
     for m in IDENTIFIER.find_iter(text) {
@@ -316,6 +374,35 @@ mod tests {
                 &[(Identifier, "55820"), (Measurement, "500 m")],
             ),
             ("alarm 32 again", &[(ErrorCode, "32")]),
+            (
+                "block 17 7.6 mOhm, L3 39 µOhm, flame 4 µA",
+                &[(Measurement, "7.6 mOhm"), (Measurement, "39 µOhm"), (Measurement, "4 µA")],
+            ),
+            (
+                "permeate 61 µS/cm, rx -18.6 dBm, 71 %RH, 38 %LEL, 0.6 mg/L",
+                &[
+                    (Measurement, "61 µS/cm"),
+                    (Measurement, "-18.6 dBm"),
+                    (Measurement, "71 %RH"),
+                    (Measurement, "38 %LEL"),
+                    (Measurement, "0.6 mg/L"),
+                ],
+            ),
+            ("P2 tripping on AL-09 dry run", &[(ErrorCode, "AL-09")]),
+            ("no AL-09 in 3 h", &[(ErrorCode, "AL-09"), (Measurement, "3 h")]),
+            (
+                "Controller alarms HI-A and E1 (probe fault)",
+                &[(ErrorCode, "HI-A"), (ErrorCode, "E1")],
+            ),
+            ("fault codes LP-A, HP-B", &[(ErrorCode, "LP-A"), (ErrorCode, "HP-B")]),
+            // Not codes: an alarm's level and a plain word after the label.
+            ("alarm at 65 %", &[(Measurement, "65 %")]),
+            ("alarms OK", &[]),
+            ("trend says 1.0 % by about 2026-09", &[(Measurement, "1.0 %"), (Date, "2026-09")]),
+            // Year and month inside a reference or a full date: not a date of its own.
+            ("leak record LR-2026-014", &[(Identifier, "LR-2026-014")]),
+            ("event EV-2026-0412", &[(Identifier, "EV-2026-0412")]),
+            ("since 2026-09-15", &[(Date, "2026-09-15")]),
             ("earth fault 30 mA at RCD", &[(Measurement, "30 mA")]),
             ("PN16 flange and SNR2000 sensor", &[(Identifier, "PN16"), (Identifier, "SNR2000")]),
             ("PN 16-200 flange", &[(PartNumber, "16-200")]),

@@ -28,9 +28,12 @@ use fieldbrief_core::engine::Attempt;
 
 pub const VERSION: &str = "prompts-4";
 
-/// The ledger's prompt version for a style, e.g. `"prompts-2/handover"`.
+/// The ledger's prompt version for a style, e.g. `"prompts-4+salience-2/handover"`: the
+/// prompts, and the extractive ranking that chooses the lines the first try writes (a new
+/// ranking changes what a local summary says as much as a new prompt does, and the response
+/// cache is keyed by this).
 pub fn version(style: Style) -> String {
-    format!("{VERSION}/{}", style.as_str())
+    format!("{VERSION}+{}/{}", fieldbrief_extractive::ALGORITHM_VERSION, style.as_str())
 }
 
 const SYSTEM: &str = "You summarize field technicians' notes for other technicians. Say what was wrong, what was done \

@@ -4,8 +4,11 @@
 //!
 //! With `--ratio` every note gets R × its words; else the case's own length (the product's
 //! default when the case sets none). `-v` prints each case's misses and where their lines
-//! rank; `--features` prints the salience features of every unit with its label, for
-//! `scripts/fit-salience`; `--facts` every fact of every unit and whether it is a key fact.
+//! rank; `--features` prints the salience features of every unit with its label (`FEAT` rows,
+//! for `scripts/fit-salience`), each case's style, length and number of key facts (`CASE`) and
+//! each unit's text, the key facts it holds and its extracted facts (`UNIT`), for analysis
+//! scripts that simulate the selection; `--facts` every fact of every unit and whether it is a
+//! key fact.
 
 use fieldbrief_core::engine::SummaryRequest;
 use fieldbrief_core::eval::{self, Case};
@@ -33,6 +36,13 @@ fn main() -> Result<(), String> {
         let (mut recall, mut ratios) = (0.0, Vec::new());
         for case in &cases {
             if features {
+                println!(
+                    "CASE\t{}\t{}\t{}\t{}",
+                    case.id,
+                    case.style.as_str(),
+                    case.target_words(),
+                    case.key_facts.len()
+                );
                 dump_features(case);
                 continue;
             }
@@ -95,7 +105,25 @@ fn dump_features(case: &Case) {
     let seg = fieldbrief_extractive::units(&case.note);
     for (i, x) in fieldbrief_extractive::unit_features(&seg) {
         let text = &seg.units[i].text;
-        let keys = case.key_facts.iter().filter(|k| text.contains(k.as_str())).count();
+        let held: Vec<String> = (0..case.key_facts.len())
+            .filter(|&k| text.contains(case.key_facts[k].as_str()))
+            .map(|k| k.to_string())
+            .collect();
+        let keys = held.len();
+        // For analysis scripts (the fitting script reads only FEAT rows): which key facts
+        // the unit holds, and its text.
+        let facts: Vec<String> = fieldbrief_core::facts::extract(text)
+            .into_iter()
+            .map(|f| format!("{:?}={}", f.kind, f.text))
+            .collect();
+        println!(
+            "UNIT\t{}\t{}\t{}\t{}\t{}",
+            case.id,
+            i,
+            held.join(","),
+            text.replace('\t', " "),
+            facts.join("|")
+        );
         let xs: Vec<String> = x.iter().map(|v| format!("{v:.4}")).collect();
         println!(
             "FEAT\t{}\t{}\t{}\t{}\t{}\t{}",
