@@ -241,7 +241,8 @@ device: string,
 devices: Array<Device>, 
 /**
  * The CPU instruction set the worker's kernels were built for (`x86-64-v4-vnni`: AVX-512
- * with VNNI, `x86-64-v4`: AVX-512, `x86-64-v3`: AVX2; the best one this CPU runs is started).
+ * with VNNI, `x86-64-v4`: AVX-512, `x86-64-v3-vnni`: AVX2 with AVX-VNNI, `x86-64-v3`: AVX2;
+ * the best one this CPU runs is started).
  */
 cpu_variant: string | null, 
 /**

@@ -70,8 +70,9 @@ pub const VARIANT_PREFIX: &str = "fieldbrief-engine-";
 
 /// The CPU-specific worker builds this CPU runs, best first: AVX-512 with VNNI and VBMI
 /// (`x86-64-v4-vnni`: Ice Lake, Tiger Lake, Sapphire Rapids, Zen 4 and newer, whose int8 dot
-/// product instruction llama.cpp's quantized matrix kernels use), then the x86-64 psABI levels
-/// v4 (AVX-512) and v3 (AVX2, FMA, F16C).
+/// product instruction llama.cpp's quantized matrix kernels use), then the x86-64 psABI level v4
+/// (AVX-512), v3 with AVX-VNNI (`x86-64-v3-vnni`: the same instruction without AVX-512, as on
+/// Alder Lake and later Intel laptop CPUs), and v3 (AVX2, FMA, F16C).
 pub fn supported_cpu_variants() -> Vec<&'static str> {
     #[allow(unused_mut)]
     let mut found = Vec::new();
@@ -97,6 +98,9 @@ pub fn supported_cpu_variants() -> Vec<&'static str> {
         }
         if v4 {
             found.push("x86-64-v4");
+        }
+        if v3 && has!("avxvnni") {
+            found.push("x86-64-v3-vnni");
         }
         if v3 {
             found.push("x86-64-v3");
@@ -541,6 +545,22 @@ mod tests {
         assert_eq!(
             base.clone().with_variant_from(&all).program,
             exe("fieldbrief-engine-x86-64-v4-vnni")
+        );
+        // A laptop CPU with AVX-VNNI but no AVX-512: its own worker, else plain AVX2.
+        let laptop = ["x86-64-v3-vnni", "x86-64-v3"];
+        assert_eq!(
+            base.clone().with_variant_from(&laptop).program,
+            exe("fieldbrief-engine-x86-64-v3")
+        );
+        std::fs::write(exe("fieldbrief-engine-x86-64-v3-vnni"), b"").unwrap();
+        assert_eq!(
+            base.clone().with_variant_from(&laptop).program,
+            exe("fieldbrief-engine-x86-64-v3-vnni")
+        );
+        // Never a worker the CPU does not run, however good.
+        assert_eq!(
+            base.clone().with_variant_from(&["x86-64-v3"]).program,
+            exe("fieldbrief-engine-x86-64-v3")
         );
         assert_eq!(base.clone().with_variant_from(&[]).program, base.program);
     }

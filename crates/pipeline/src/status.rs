@@ -39,7 +39,8 @@ pub struct EngineStatus {
     /// Every compute device llama.cpp sees (asked of a worker process).
     pub devices: Vec<fieldbrief_engine::protocol::Device>,
     /// The CPU instruction set the worker's kernels were built for (`x86-64-v4-vnni`: AVX-512
-    /// with VNNI, `x86-64-v4`: AVX-512, `x86-64-v3`: AVX2; the best one this CPU runs is started).
+    /// with VNNI, `x86-64-v4`: AVX-512, `x86-64-v3-vnni`: AVX2 with AVX-VNNI, `x86-64-v3`: AVX2;
+    /// the best one this CPU runs is started).
     pub cpu_variant: Option<String>,
     /// Engines that can serve a request right now.
     pub available: Vec<&'static str>,

@@ -55,6 +55,13 @@ pub fn cpu_variant() -> &'static str {
         target_feature = "avx512bw"
     )) {
         "x86-64-v4"
+    } else if cfg!(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "fma",
+        target_feature = "avxvnni"
+    )) {
+        "x86-64-v3-vnni"
     } else if cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
         "x86-64-v3"
     } else if cfg!(target_arch = "x86_64") {
