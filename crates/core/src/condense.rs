@@ -30,6 +30,8 @@ pub enum Rejection {
     Unrelated,
     /// It stops mid-thought.
     Unfinished,
+    /// Only figures: what they are readings or parts of ("NDE bearing", "discharge") is gone.
+    Bare,
 }
 
 impl fmt::Display for Rejection {
@@ -43,6 +45,7 @@ impl fmt::Display for Rejection {
             Rejection::Invented(x) => write!(f, "invented {x:?}"),
             Rejection::Unrelated => write!(f, "not a rewrite of the line"),
             Rejection::Unfinished => write!(f, "unfinished"),
+            Rejection::Bare => write!(f, "only figures, not what they are"),
         }
     }
 }
@@ -196,6 +199,23 @@ fn foreign_share(line: &str, rewrite: &str) -> f64 {
     theirs.iter().filter(|w| !related(w)).count() as f64 / theirs.len() as f64
 }
 
+/// The words of `text` that say what something is: not figures, labels ("P/N") or glue.
+fn content_words(text: &str) -> Vec<String> {
+    let mut prose = text.to_string();
+    for f in facts::extract(text).iter().rev() {
+        prose.replace_range(f.start..f.end, " ");
+    }
+    words(&prose)
+        .into_iter()
+        .filter(|w| {
+            w.len() >= 2
+                && w.chars().all(char::is_alphabetic)
+                && !GLUE.contains(&w.as_str())
+                && !matches!(w.as_str(), "pn" | "sn" | "no" | "nr" | "part" | "serial" | "ref")
+        })
+        .collect()
+}
+
 /// Most of a rewrite's words must be the line's or plain glue; beyond this it is not a rewrite.
 pub const MAX_FOREIGN_SHARE: f64 = 0.5;
 
@@ -249,6 +269,9 @@ pub fn check_in(line: &str, rewrite: &str, opening: bool) -> Result<(), Rejectio
     }
     if foreign_share(line, rewrite) > MAX_FOREIGN_SHARE {
         return Err(Rejection::Unrelated);
+    }
+    if content_words(rewrite).is_empty() && !content_words(line).is_empty() {
+        return Err(Rejection::Bare);
     }
     if crate::ending::check(rewrite).is_err() {
         return Err(Rejection::Unfinished);
@@ -366,6 +389,8 @@ mod tests {
                 Rejection::Unrelated,
             ),
             ("AL-36, 468 °C, 385 °C, P/N INJ-320-AE fitted on the", Rejection::Unfinished),
+            // Every figure, and nothing of what they are.
+            ("AL-36: 468 °C (385 °C), P/N INJ-320-AE.", Rejection::Bare),
         ];
         for (rewrite, want) in cases {
             assert_eq!(check(LINE, rewrite).as_ref(), Err(want), "{rewrite:?}");
