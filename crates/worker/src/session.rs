@@ -166,10 +166,6 @@ pub(crate) struct Session<'a> {
     ctx_size: u32,
     /// Tokens whose KV entries are in the context, in order.
     cached: Vec<LlamaToken>,
-    /// What speculative decoding has measured with this model (batch costs, how often the
-    /// guesses were right), carried from one request to the next: the outlined summary is many
-    /// short generations, each too short to learn it anew.
-    draft_lengths: Option<DraftLength>,
 }
 
 impl<'a> Session<'a> {
@@ -189,7 +185,6 @@ impl<'a> Session<'a> {
             ctx: None,
             ctx_size: 0,
             cached: Vec::new(),
-            draft_lengths: None,
         }
     }
 
@@ -477,12 +472,7 @@ impl<'a> Session<'a> {
     /// samples it; a guess is kept while it equals what was sampled, and the first mismatch
     /// ends the batch (its sample is the next token; the KV entries after it are dropped). So
     /// the text is the one plain decoding gives, at the cost of one batch where several
-    /// one-token decodes would be — up to rounding: llama.cpp computes a batch with other
-    /// kernels than a single token, and a greedy pick between two nearly equal logits can tip
-    /// (measured on real models, CPU and CUDA: a line's rewrites came out identical, a
-    /// whole-note summary now and then differed from a word on). How many of the guesses on
-    /// offer go into a batch is [`DraftLength`]'s choice, from the batch costs and the share of
-    /// right guesses measured with this model so far.
+    /// one-token decodes would be.
     fn decode_loop(
         &mut self,
         id: &str,
@@ -497,10 +487,6 @@ impl<'a> Session<'a> {
         let vocab = self.loaded.model.vocab();
         let mut text = Utf8Stream::default();
         let mut batch = LlamaBatch::new(draft_max as usize + 1, 1);
-        let mut lengths = match self.draft_lengths.take() {
-            Some(l) if l.max() == draft_max => l,
-            _ => DraftLength::new(draft_max),
-        };
         let mut done = Decoded {
             stop: StopReason::MaxTokens,
             tokens: 0,
@@ -548,8 +534,8 @@ impl<'a> Session<'a> {
             // Guesses never run past the token limit or the context.
             let room =
                 (max_tokens - done.tokens).min(n_ctx.saturating_sub(self.cached.len() + 1) as u32);
-            let offered = draft(&self.cached, draft_max.min(room) as usize);
-            let guesses: Vec<LlamaToken> = offered[..lengths.choose(offered.len())].to_vec();
+            let guesses: Vec<LlamaToken> =
+                draft(&self.cached, draft_max.min(room) as usize).to_vec();
             batch.clear();
             let start = self.cached.len() - 1;
             for (k, &tok) in std::iter::once(&next).chain(&guesses).enumerate() {
@@ -558,10 +544,8 @@ impl<'a> Session<'a> {
                     .map_err(|e| (ErrorKind::DecodeFailed, format!("batch: {e}")))?;
             }
             let ctx = self.context()?;
-            let decoding = Instant::now();
             ctx.decode(&mut batch)
                 .map_err(|e| (ErrorKind::DecodeFailed, format!("decode failed: {e}")))?;
-            let ms = decoding.elapsed().as_secs_f64() * 1000.0;
             done.drafted += guesses.len() as u32;
             let mut k = 0;
             next = loop {
@@ -579,7 +563,6 @@ impl<'a> Session<'a> {
                 done.accepted += 1;
                 k += 1;
             };
-            lengths.record(guesses.len() + 1, ms, guesses.len(), k);
             if k < guesses.len() {
                 // The KV entries of the guesses after the first wrong one.
                 let keep = self.cached.len() as u32;
@@ -592,7 +575,6 @@ impl<'a> Session<'a> {
                 }
             }
         };
-        self.draft_lengths = Some(lengths);
         let rest = text.finish();
         if emit && !rest.is_empty() {
             out.emit(&Event::Token { id: id.into(), text: rest });
@@ -750,93 +732,6 @@ pub(crate) struct Decoded {
     /// Tokens guessed from the prompt, and how many of them were right.
     pub drafted: u32,
     pub accepted: u32,
-}
-
-/// How many of the guesses on offer to decode with the next token: the number whose expected
-/// tokens per millisecond is best, from what has been measured so far. A batch of k + 1 tokens
-/// yields 1 + p + p² + … + pᵏ tokens on average when each guess is right with probability p
-/// (given the ones before it were), and costs what batches of that size have cost. On a GPU a
-/// batch of 9 costs about what 1 does, so every guess is worth trying; on a 2-core CPU a batch
-/// of 8 costs about three single steps (llama-bench: pp8 against pp1), so only guesses that are
-/// mostly right pay, a few at a time, and a whole-note summary, which copies its note less
-/// than a line's rewrite copies its line, is mostly decoded plainly. Zero: no guesses.
-#[derive(Debug, Clone)]
-pub(crate) struct DraftLength {
-    /// Milliseconds per decode of a batch of n tokens (index n), smoothed; 0 = not measured.
-    cost: Vec<f64>,
-    /// Guesses right and guesses judged (a guess after a wrong one is not judged), fading so
-    /// that the recent text counts most.
-    right: f64,
-    judged: f64,
-}
-
-impl DraftLength {
-    /// What a batch of n is expected to cost against one token before it is measured:
-    /// (n − 1) × this more.
-    const PRIOR_SLOPE: f64 = 0.15;
-    /// The chance of a right guess before any is judged, and how many judged guesses that
-    /// belief weighs as.
-    const PRIOR_RIGHT: f64 = 0.6;
-    const PRIOR_WEIGHT: f64 = 4.0;
-    /// The weight the past keeps at each batch.
-    const DECAY: f64 = 0.9;
-    /// How far a new measurement moves a batch size's cost.
-    const SMOOTHING: f64 = 0.3;
-
-    pub(crate) fn new(max: u32) -> DraftLength {
-        DraftLength { cost: vec![0.0; max as usize + 2], right: 0.0, judged: 0.0 }
-    }
-
-    /// The most guesses it was made for.
-    pub(crate) fn max(&self) -> u32 {
-        (self.cost.len() - 2) as u32
-    }
-
-    /// The chance that a guess is right, given the ones before it were.
-    pub(crate) fn p(&self) -> f64 {
-        (self.right + Self::PRIOR_RIGHT * Self::PRIOR_WEIGHT) / (self.judged + Self::PRIOR_WEIGHT)
-    }
-
-    /// The cost of a batch of `n`: as measured, or, for a size not yet tried, the single step's
-    /// cost grown by the prior's modest slope. The optimism is deliberate: a size is tried once
-    /// it looks worth it, and then its real cost decides (extrapolating from the smallest
-    /// batches, which cost the most per token on a CPU, would never try the larger ones).
-    fn cost_of(&self, n: usize) -> f64 {
-        if self.cost[n] > 0.0 {
-            return self.cost[n];
-        }
-        let one = if self.cost[1] > 0.0 { self.cost[1] } else { 1.0 };
-        one * (1.0 + Self::PRIOR_SLOPE * (n - 1) as f64)
-    }
-
-    /// How many of `offered` guesses to decode.
-    pub(crate) fn choose(&self, offered: usize) -> usize {
-        let p = self.p();
-        let offered = offered.min(self.cost.len() - 2);
-        let (mut best, mut best_rate) = (0, 1.0 / self.cost_of(1));
-        let (mut expected, mut pk) = (1.0, 1.0);
-        for k in 1..=offered {
-            pk *= p;
-            expected += pk;
-            let rate = expected / self.cost_of(k + 1);
-            if rate > best_rate {
-                (best, best_rate) = (k, rate);
-            }
-        }
-        best
-    }
-
-    /// A batch of `n` tokens took `ms`; of its `guesses`, the first `right` were right.
-    pub(crate) fn record(&mut self, n: usize, ms: f64, guesses: usize, right: usize) {
-        if let Some(c) = self.cost.get_mut(n) {
-            *c = if *c > 0.0 { *c + Self::SMOOTHING * (ms - *c) } else { ms };
-        }
-        // The evidence fades on every batch, guesses or not: text that stopped copying its
-        // prompt for a while (so nothing was guessed) is given guesses again later.
-        self.right = self.right * Self::DECAY + right as f64;
-        // The guesses judged: the right ones and the first wrong one, if any.
-        self.judged = self.judged * Self::DECAY + (right + usize::from(right < guesses)) as f64;
-    }
 }
 
 /// The longest n-gram this short (and at least this long) that ends the text is looked up
@@ -1049,61 +944,6 @@ mod tests {
             assert_eq!(argmax(logits), array.selected_token(), "{logits:?}");
         }
         assert_eq!(argmax(&[]), None);
-    }
-
-    #[test]
-    fn guesses_are_tried_where_batches_are_cheap_and_guesses_mostly_right() {
-        use super::DraftLength;
-        // A GPU: a batch of 9 costs about one step. Guesses right half the time are worth all 8.
-        let mut gpu = DraftLength::new(8);
-        for _ in 0..20 {
-            gpu.record(1, 1.3, 0, 0);
-            gpu.record(9, 1.4, 8, 4);
-        }
-        assert!(gpu.p() > 0.4 && gpu.p() < 0.9, "{}", gpu.p());
-        assert_eq!(gpu.choose(8), 8);
-        assert_eq!(gpu.choose(3), 3, "never more than offered");
-        // A 2-core CPU (llama-bench: 22.7 ms for 1 token, 35.7 for 2, 43 for 4, 70 for 8).
-        let cpu = |right_of_3: usize| {
-            let mut d = DraftLength::new(8);
-            for (n, ms) in
-                [(2, 35.7), (3, 40.0), (5, 52.0), (6, 58.0), (7, 64.0), (8, 70.0), (9, 76.0)]
-            {
-                d.record(n, ms, n - 1, n - 1);
-            }
-            for _ in 0..30 {
-                d.record(1, 22.7, 0, 0);
-                d.record(4, 43.0, 3, right_of_3);
-            }
-            d
-        };
-        // Mostly right (a line's rewrite copying its figures): a few guesses at a time.
-        let copying = cpu(3);
-        assert!(copying.p() > 0.9, "{}", copying.p());
-        assert!(copying.choose(8) >= 3, "{}", copying.choose(8));
-        // Wrong at the first guess as often as not (a whole-note summary): plain decoding.
-        let rewording = cpu(0);
-        assert!(rewording.p() < 0.3, "{}", rewording.p());
-        assert_eq!(rewording.choose(8), 0);
-        // Without guesses for a while the doubt fades and guessing is tried again.
-        let mut later = rewording.clone();
-        for _ in 0..40 {
-            later.record(1, 22.7, 0, 0);
-        }
-        assert!(later.p() > 0.5, "{}", later.p());
-        assert!(later.choose(8) > 0);
-        // Before anything is measured: the prior's guess that a few guesses pay.
-        assert!(DraftLength::new(8).choose(8) > 0);
-        // A size not yet tried is tried once it looks worth it, and then its cost decides.
-        let mut fresh = DraftLength::new(8);
-        for _ in 0..10 {
-            fresh.record(1, 22.7, 0, 0);
-        }
-        let k = fresh.choose(8);
-        assert!(k > 0);
-        fresh.record(k + 1, 22.7 * 5.0 * (k + 1) as f64, k, 1);
-        assert!(fresh.choose(k) < k, "a batch that cost five steps a token is not tried again");
-        assert_eq!(DraftLength::new(8).choose(0), 0);
     }
 
     #[test]
