@@ -178,12 +178,8 @@ fn abbreviates(short: &str, long: &str) -> bool {
 /// are checked on their own), and abbreviations written out ("inj" → "injector") count as the
 /// line's words.
 fn foreign_share(line: &str, rewrite: &str) -> f64 {
-    let mut prose = rewrite.to_string();
-    for f in facts::extract(rewrite).iter().rev() {
-        prose.replace_range(f.start..f.end, " ");
-    }
     let own = words(line);
-    let theirs: Vec<String> = words(&prose)
+    let theirs: Vec<String> = words_besides_figures(rewrite)
         .into_iter()
         .filter(|w| w.len() >= 2 && w.chars().any(char::is_alphabetic))
         .collect();
@@ -199,13 +195,18 @@ fn foreign_share(line: &str, rewrite: &str) -> f64 {
     theirs.iter().filter(|w| !related(w)).count() as f64 / theirs.len() as f64
 }
 
-/// The words of `text` that say what something is: not figures, labels ("P/N") or glue.
-fn content_words(text: &str) -> Vec<String> {
+/// [`words`] of `text` with its figures left out.
+fn words_besides_figures(text: &str) -> Vec<String> {
     let mut prose = text.to_string();
     for f in facts::extract(text).iter().rev() {
         prose.replace_range(f.start..f.end, " ");
     }
     words(&prose)
+}
+
+/// The words of `text` that say what something is: not figures, labels ("P/N") or glue.
+fn content_words(text: &str) -> Vec<String> {
+    words_besides_figures(text)
         .into_iter()
         .filter(|w| {
             w.len() >= 2

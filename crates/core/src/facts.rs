@@ -194,18 +194,20 @@ static LABELLED_CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:error|fault|alarm|warning|err|alm|code|trip(?:s|ped|ping)?(?:\s+on)?)s?\s*(?:code)?\s*[:#]?\s*(0x[0-9a-f]+|[a-z]{0,4}-?\d{1,5}[a-z]?)\b")
         .expect("static regex")
 });
-/// Codes a controller names with letters only, listed after an alarm label: "alarms HI-A and
-/// E1", "fault codes LP-A, HP-B". The list (group 1) is split by [`LISTED_CODE`].
+/// A code as a controller may name it, letters only or letters and a short number ("HI-A",
+/// "E1", "LP-2").
+const LISTED_CODE_PATTERN: &str = r"(?:[A-Z]{1,4}-[A-Z0-9]{1,3}|[A-Z]{1,3}\d{1,4})";
+/// Codes listed after an alarm label: "alarms HI-A and E1", "fault codes LP-A, HP-B". The list
+/// (group 1) is split by [`LISTED_CODE`].
 static CODE_LIST: LazyLock<Regex> = LazyLock::new(|| {
-    let code = r"(?:[A-Z]{1,4}-[A-Z0-9]{1,3}|[A-Z]{1,3}\d{1,4})";
+    let code = LISTED_CODE_PATTERN;
     Regex::new(&format!(
         r"\b(?i:alarms?|faults?|errors?|warnings?)(?:\s+(?i:codes?))?\s*:?\s+({code}(?:\s*(?:,|\+|/|and|&)\s*{code})*)\b"
     ))
     .expect("static regex")
 });
-static LISTED_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[A-Z]{1,4}-[A-Z0-9]{1,3}|[A-Z]{1,3}\d{1,4})\b").expect("static regex")
-});
+static LISTED_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"\b{LISTED_CODE_PATTERN}\b")).expect("static regex"));
 static BARE_CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:[EFAW]-?\d{2,5}|AL-?\d{1,4}|ALM-?\d{1,4}|ERR-?\d{1,4}|0x[0-9A-Fa-f]{2,})\b")
         .expect("static regex")
@@ -280,10 +282,9 @@ pub fn extract(text: &str) -> Vec<Fact> {
         push(FactKind::Date, m.start(), m.end());
     }
     for m in YEAR_MONTH.find_iter(text) {
-        let glued_before = text[..m.start()].ends_with(['-', '/', '.'])
-            || text[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric);
-        let glued_after = text[m.end()..].starts_with(['-', '/'])
-            || text[m.end()..].chars().next().is_some_and(char::is_alphanumeric);
+        // (The regex's word boundaries already keep letters and digits off either side.)
+        let glued_before = text[..m.start()].ends_with(['-', '/', '.']);
+        let glued_after = text[m.end()..].starts_with(['-', '/']);
         if !glued_before && !glued_after {
             push(FactKind::Date, m.start(), m.end());
         }

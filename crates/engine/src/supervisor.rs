@@ -535,28 +535,17 @@ mod tests {
             base.clone().with_variant_from(&["x86-64-v3"]).program,
             exe("fieldbrief-engine-x86-64-v3")
         );
-        // A CPU with VNNI and a bundle without that worker: the next best.
-        let all = ["x86-64-v4-vnni", "x86-64-v4", "x86-64-v3"];
-        assert_eq!(
-            base.clone().with_variant_from(&all).program,
-            exe("fieldbrief-engine-x86-64-v4")
-        );
-        std::fs::write(exe("fieldbrief-engine-x86-64-v4-vnni"), b"").unwrap();
-        assert_eq!(
-            base.clone().with_variant_from(&all).program,
-            exe("fieldbrief-engine-x86-64-v4-vnni")
-        );
-        // A laptop CPU with AVX-VNNI but no AVX-512: its own worker, else plain AVX2.
-        let laptop = ["x86-64-v3-vnni", "x86-64-v3"];
-        assert_eq!(
-            base.clone().with_variant_from(&laptop).program,
-            exe("fieldbrief-engine-x86-64-v3")
-        );
-        std::fs::write(exe("fieldbrief-engine-x86-64-v3-vnni"), b"").unwrap();
-        assert_eq!(
-            base.clone().with_variant_from(&laptop).program,
-            exe("fieldbrief-engine-x86-64-v3-vnni")
-        );
+        // A CPU with VNNI (AVX-512 VNNI; a laptop's AVX-VNNI without AVX-512): the next best
+        // while the bundle lacks that worker, that worker once it has it.
+        for (cpu, next_best) in [
+            (&["x86-64-v4-vnni", "x86-64-v4", "x86-64-v3"][..], "x86-64-v4"),
+            (&["x86-64-v3-vnni", "x86-64-v3"][..], "x86-64-v3"),
+        ] {
+            let worker = |v: &str| exe(&format!("fieldbrief-engine-{v}"));
+            assert_eq!(base.clone().with_variant_from(cpu).program, worker(next_best));
+            std::fs::write(worker(cpu[0]), b"").unwrap();
+            assert_eq!(base.clone().with_variant_from(cpu).program, worker(cpu[0]));
+        }
         // Never a worker the CPU does not run, however good.
         assert_eq!(
             base.clone().with_variant_from(&["x86-64-v3"]).program,
