@@ -63,18 +63,18 @@ impl LengthFrom {
 
 impl LengthTarget {
     /// The length asked for per request wins, then the settings' length, then the default for
-    /// a note of `note_words` words.
+    /// the note `note` ([`Style::target_words_for`]).
     pub fn choose(
         style: Style,
         asked: Option<usize>,
         settings: Option<usize>,
-        note_words: usize,
+        note: &str,
     ) -> LengthTarget {
         match (asked, settings) {
             (Some(words), _) => LengthTarget { words, from: LengthFrom::Request },
             (None, Some(words)) => LengthTarget { words, from: LengthFrom::Settings },
             (None, None) => {
-                LengthTarget { words: style.target_words(note_words), from: LengthFrom::Note }
+                LengthTarget { words: style.target_words_for(note), from: LengthFrom::Note }
             }
         }
     }

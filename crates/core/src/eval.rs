@@ -97,22 +97,53 @@ pub fn rouge_l(summary: &str, reference: &str) -> f64 {
     if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
 }
 
-fn squash(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+fn folded(text: &str) -> Vec<char> {
+    crate::normalize::canonical(text).chars().flat_map(char::to_lowercase).collect()
 }
 
-/// The key facts found in the summary (case- and whitespace-insensitive, otherwise verbatim).
+/// The key facts found in the summary: case-insensitive, with or without spaces ("+2.75%" is
+/// the note's "+2.75 %", "12V" its "12 V"), and bounded — the figure is not part of a longer
+/// one ("3 mA" is not in "12.33 mA", "E1" not in "E12").
 pub fn facts_kept<'a>(summary: &str, facts: &'a [String]) -> Vec<&'a str> {
-    let s = squash(summary);
-    facts.iter().filter(|f| s.contains(&squash(f))).map(String::as_str).collect()
+    let s = folded(summary);
+    facts
+        .iter()
+        .filter(|f| {
+            let f: Vec<char> = folded(f).into_iter().filter(|c| !c.is_whitespace()).collect();
+            (0..s.len()).any(|start| matches_at(&s, start, &f))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// Whether `fact` (without spaces) is written in `text` from `start` on, spaces allowed
+/// between its characters, and not glued to letters or digits (or a decimal point) on either
+/// side.
+fn matches_at(text: &[char], start: usize, fact: &[char]) -> bool {
+    let Some((&first, _)) = fact.split_first() else { return false };
+    let glued = |c: char| c.is_alphanumeric() || c == '.';
+    if text[start] != first || (first.is_alphanumeric() && start > 0 && glued(text[start - 1])) {
+        return false;
+    }
+    let mut i = start + 1;
+    for &want in &fact[1..] {
+        while i < text.len() && text[i].is_whitespace() {
+            i += 1;
+        }
+        if i == text.len() || text[i] != want {
+            return false;
+        }
+        i += 1;
+    }
+    let last = fact[fact.len() - 1];
+    !(last.is_alphanumeric() && i < text.len() && text[i].is_alphanumeric())
 }
 
 /// Scores of one summary.
 impl Case {
     /// The case's length budget in words.
     pub fn target_words(&self) -> usize {
-        self.max_words
-            .unwrap_or_else(|| self.style.target_words(crate::quality::summary_words(&self.note)))
+        self.max_words.unwrap_or_else(|| self.style.target_words_for(&self.note))
     }
 }
 
@@ -368,6 +399,19 @@ mod tests {
         );
         // Verbatim: a decimal comma is another fact.
         assert_eq!(score("4,2 bar", &c).key_fact_recall, 0.0);
+    }
+
+    #[test]
+    fn a_key_fact_is_found_with_or_without_spaces_but_not_inside_a_longer_figure() {
+        let facts: Vec<String> =
+            ["+2.75 %", "3 mA", "E1", "12 V", "0.2 bar"].iter().map(|f| f.to_string()).collect();
+        let kept = |summary: &str| facts_kept(summary, &facts);
+        assert_eq!(kept("Error +1.3% to +2.75% of span"), ["+2.75 %"]);
+        assert_eq!(kept("supply 12V, E1 (reset)"), ["E1", "12 V"]);
+        assert_eq!(kept("Loop 3 mA."), ["3 mA"]);
+        // A longer figure is another one.
+        assert!(kept("16 bar 12.33 mA, alarm E12, 112 V, DP 10.2 bar, +12.75 %").is_empty());
+        assert!(kept("3 mAh, E1x").is_empty());
     }
 
     #[test]

@@ -118,6 +118,35 @@ pub fn salient_facts_kept(summary: &str, salient: &[String]) -> Check {
     }
 }
 
+/// The version of what a model's summary is held to: part of the response cache's key
+/// (`prompt::version`), since a summary an older gate let through may not pass this one. Bump
+/// with any change to the checks a model's summary must pass. `gate-2`: [`figures_kept`].
+pub const GATE_VERSION: &str = "gate-2";
+
+/// For a model's summary: at least half of the figures the extractive summary at this length
+/// would carry (`fieldbrief_extractive::Salient::figures`: readings, codes, references, dates).
+/// A model that summarized an insulation fault as one line with the alarm code and none of the
+/// resistances measured has told the technician less than the note's own lines would.
+pub fn figures_kept(summary: &str, figures: &[String]) -> Check {
+    let squashed = squash(summary);
+    let missing: Vec<&str> =
+        figures.iter().filter(|f| !squashed.contains(&squash(f))).map(String::as_str).collect();
+    let kept = figures.len() - missing.len();
+    Check {
+        name: "figures_kept".into(),
+        passed: kept * 2 >= figures.len(),
+        detail: if missing.is_empty() {
+            format!("all {} figures of the extract kept", figures.len())
+        } else {
+            format!(
+                "{kept} of the extract's {} figures kept; missing {}",
+                figures.len(),
+                missing.join(", ")
+            )
+        },
+    }
+}
+
 /// A run of this many words found verbatim in the note counts as copied.
 pub const COPY_RUN: usize = 12;
 /// Notes shorter than this are not judged on copying.

@@ -28,12 +28,18 @@ use fieldbrief_core::engine::Attempt;
 
 pub const VERSION: &str = "prompts-4";
 
-/// The ledger's prompt version for a style, e.g. `"prompts-4+salience-2/handover"`: the
-/// prompts, and the extractive ranking that chooses the lines the first try writes (a new
-/// ranking changes what a local summary says as much as a new prompt does, and the response
-/// cache is keyed by this).
+/// The ledger's prompt version for a style, e.g. `"prompts-4+salience-2+gate-2/handover"`: the
+/// prompts, the extractive ranking that chooses the lines the first try writes (a new ranking
+/// changes what a local summary says as much as a new prompt does), and the quality gate that
+/// decides which of the model's tries is served (`quality::GATE_VERSION`). The response cache
+/// is keyed by this, so an upgrade does not serve what the old gate let through.
 pub fn version(style: Style) -> String {
-    format!("{VERSION}+{}/{}", fieldbrief_extractive::ALGORITHM_VERSION, style.as_str())
+    format!(
+        "{VERSION}+{}+{}/{}",
+        fieldbrief_extractive::ALGORITHM_VERSION,
+        fieldbrief_core::quality::GATE_VERSION,
+        style.as_str()
+    )
 }
 
 const SYSTEM: &str = "You summarize field technicians' notes for other technicians. Say what was wrong, what was done \

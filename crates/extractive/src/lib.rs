@@ -223,14 +223,25 @@ pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, Engine
     Ok(Summary { text, selected, segmented })
 }
 
-/// The codes and part numbers a summary of `text` at `request`'s length must keep: those of the
-/// units this summarizer selects at that length, part numbers with their "P/N" label. On the
-/// tuning sets nearly nine in ten error codes and part numbers are key facts (against one in
-/// five measurements), so a model's summary that drops them has lost what the technician acts
-/// on; the quality gate holds it to them (`quality::salient_facts_kept`).
-pub fn salient_facts(text: &str, request: &SummaryRequest) -> Vec<String> {
-    let Ok(summary) = summarize(text, request) else { return Vec::new() };
-    let mut out: Vec<String> = Vec::new();
+/// What a model's summary of a note is held to: the facts of the units this summarizer selects
+/// at the request's length, the summary a technician gets when the model's fails.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Salient {
+    /// Their codes and part numbers, part numbers with their "P/N" label. On the tuning sets
+    /// nearly nine in ten error codes and part numbers are key facts (against one in five
+    /// measurements), so a model's summary that drops them has lost what the technician acts
+    /// on; the quality gate holds it to them (`quality::salient_facts_kept`).
+    pub codes: Vec<String>,
+    /// Every figure of theirs a rewrite must keep (`condense::required_figures`): readings,
+    /// codes, references, dates. A model's summary that carries fewer than half of them says
+    /// less than the extract would (`quality::figures_kept`).
+    pub figures: Vec<String>,
+}
+
+/// The [`Salient`] facts of a summary of `text` at `request`'s length.
+pub fn salient_facts(text: &str, request: &SummaryRequest) -> Salient {
+    let Ok(summary) = summarize(text, request) else { return Salient::default() };
+    let mut out = Salient::default();
     for &u in &summary.selected {
         let unit = &summary.segmented.units[u].text;
         let wanted: Vec<String> = fieldbrief_core::facts::extract(unit)
@@ -252,8 +263,11 @@ pub fn salient_facts(text: &str, request: &SummaryRequest) -> Vec<String> {
                         label.ends_with(|c: char| !c.is_alphanumeric() && c != '-')
                     })
             };
-            if wanted.iter().any(is_wanted) && !out.contains(&figure) {
-                out.push(figure);
+            if wanted.iter().any(is_wanted) && !out.codes.contains(&figure) {
+                out.codes.push(figure.clone());
+            }
+            if !out.figures.contains(&figure) {
+                out.figures.push(figure);
             }
         }
     }

@@ -264,9 +264,13 @@ fn what_the_technician_acts_on_ranks_above_the_header_and_the_readings_that_were
     let request = SummaryRequest::new(Style::Bullets, Some(40));
     let salient = salient_facts(note, &request);
     for fact in ["E-21", "P/N NTC-10K-1.5M", "P/N DG-2080-W"] {
-        assert!(salient.contains(&fact.to_string()), "{fact} not in {salient:?}");
+        assert!(salient.codes.contains(&fact.to_string()), "{fact} not in {salient:?}");
+        assert!(salient.figures.contains(&fact.to_string()), "{fact} not in {salient:?}");
     }
-    assert!(!salient.iter().any(|f| f.contains("CU-ZB")), "{salient:?}");
+    assert!(!salient.codes.iter().any(|f| f.contains("CU-ZB")), "{salient:?}");
+    // The figures are every figure of what is selected, readings too; the codes among them.
+    assert!(salient.codes.iter().all(|c| salient.figures.contains(c)), "{salient:?}");
+    assert!(salient.figures.len() > salient.codes.len(), "{salient:?}");
 }
 
 #[test]

@@ -147,7 +147,7 @@ impl Fieldbrief {
         let limits = self.input_limits();
         let doc = fieldbrief_ingest::read_path(path, &limits)?;
         let words = quality::summary_words(&doc.text);
-        let target = LengthTarget::choose(Style::Bullets, None, None, words).words;
+        let target = LengthTarget::choose(Style::Bullets, None, None, &doc.text).words;
         let e = &self.settings.engine;
         let draft =
             if e.draft_tokens > 0 { e.draft_tokens } else { fieldbrief_engine::protocol::DRAFT };

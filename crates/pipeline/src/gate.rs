@@ -19,7 +19,7 @@ use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 
 /// The verdict on `output` from `producer`: model output is also checked for the note's
-/// salient codes and part numbers, and for copying — a summary the model wrote whole on
+/// salient codes and part numbers, for half the figures the extract would carry, and for copying — a summary the model wrote whole on
 /// whether it is mostly long runs of the note, one outlined from the note's lines on whether
 /// the model rewrote at least half of them shorter (the lines it could not are the note's own
 /// words by design, as in an extractive summary).
@@ -39,7 +39,8 @@ pub(crate) fn judge(
             };
             let first = SummaryRequest { attempt: Attempt::First, ..*request };
             let salient = fieldbrief_extractive::salient_facts(note, &first);
-            v.checks.push(quality::salient_facts_kept(&output.text, &salient));
+            v.checks.push(quality::salient_facts_kept(&output.text, &salient.codes));
+            v.checks.push(quality::figures_kept(&output.text, &salient.figures));
             v
         }
     };
@@ -339,8 +340,8 @@ mod tests {
     fn a_model_summary_that_loses_the_codes_and_parts_fails_and_an_extract_is_not_judged_on_them() {
         let request = SummaryRequest::new(Style::Bullets, Some(70));
         let salient = fieldbrief_extractive::salient_facts(NOTE, &request);
-        assert!(salient.contains(&"AL-36".to_string()), "{salient:?}");
-        assert!(salient.contains(&"P/N INJ-320-AE".to_string()), "{salient:?}");
+        assert!(salient.codes.contains(&"AL-36".to_string()), "{salient:?}");
+        assert!(salient.codes.contains(&"P/N INJ-320-AE".to_string()), "{salient:?}");
         let vague = "- Cylinder 4 ran hot on the exhaust: the injector was dribbling and was replaced.\n\
                      - Exhaust temperatures back to normal after the restart.\n\
                      - A sea water pump seal leaks; the standby pump runs and a seal kit is on order.";
@@ -355,6 +356,20 @@ mod tests {
         // The extractive summary is the selection itself: not held to it.
         let v = judge(NOTE, &output(vague, None), &request, Producer::Extractive);
         assert!(!failed(&v).contains(&"salient_facts_kept"), "{:?}", v.checks);
+    }
+
+    #[test]
+    fn a_model_summary_that_keeps_the_codes_but_not_the_readings_fails() {
+        let request = SummaryRequest::new(Style::Bullets, Some(70));
+        let salient = fieldbrief_extractive::salient_facts(NOTE, &request);
+        assert!(salient.figures.contains(&"468 °C".to_string()), "{salient:?}");
+        let codes_only = "- AL-36 on cylinder 4: injector P/N INJ-320-AE fitted; SWP-2 seal kit \
+                          P/N MS-45-SWP on order (REQ-2026-118).";
+        let v = judge(NOTE, &output(codes_only, None), &request, Producer::LocalRetry);
+        assert_eq!(failed(&v), ["figures_kept"], "{:?}", v.checks);
+        // An extract is the selection itself: not held to it.
+        let v = judge(NOTE, &output(codes_only, None), &request, Producer::Extractive);
+        assert!(!failed(&v).contains(&"figures_kept"), "{:?}", v.checks);
     }
 
     #[test]

@@ -307,7 +307,7 @@ impl Fieldbrief {
             req.summary.style,
             opts.max_words,
             self.settings.summary.max_words,
-            quality::summary_words(&doc.text),
+            &doc.text,
         );
         req.set_max_words(target.words);
         req.entry.length_from = Some(target.from);
