@@ -177,7 +177,40 @@ pub fn has_finding_cue(text: &str) -> bool {
     contains_any(&text.to_lowercase(), FINDING_CUES)
 }
 
+/// The section a line names itself with a short label before a colon ("Open: BMS tuning",
+/// "To do: order seal", "Work done: …"), if it does.
+pub fn inline_label(text: &str) -> Option<Section> {
+    let (label, rest) = text.split_once(':')?;
+    let label = label.trim().to_lowercase();
+    if rest.trim().is_empty() || label.is_empty() || label.split_whitespace().count() > 3 {
+        return None;
+    }
+    if contains_any(&label, OPEN_HEADINGS) {
+        Some(Section::Open)
+    } else if contains_any(&label, DONE_HEADINGS) {
+        Some(Section::Done)
+    } else if contains_any(&label, FOUND_HEADINGS) {
+        Some(Section::Found)
+    } else {
+        None
+    }
+}
+
+/// `line` without the label that names `section`, under that section's own title ("Open: BMS
+/// tuning" under "Open:" is "BMS tuning").
+pub fn without_label(line: &str, section: Section) -> &str {
+    match line.split_once(':') {
+        Some((_, rest)) if inline_label(line) == Some(section) => rest.trim_start(),
+        _ => line,
+    }
+}
+
+/// The section of a unit: the one its line names ([`inline_label`]), else the heading's when it
+/// says, else its own verbs'.
 pub fn classify(text: &str, heading: Option<&str>) -> Section {
+    if let Some(section) = inline_label(text) {
+        return section;
+    }
     if let Some(h) = heading.map(str::to_lowercase) {
         if contains_any(&h, OPEN_HEADINGS) {
             return Section::Open;
@@ -256,7 +289,7 @@ fn render(
                 .map(|&u| (u, seg.units[u].lead.as_str(), seg.units[u].text.as_str())),
         )
         .into_iter()
-        .map(|l| format!("- {l}"))
+        .map(|l| format!("- {}", without_label(&l, s)))
         .collect();
         if lines.is_empty() {
             out.push(NONE_LINE.to_string());
@@ -282,6 +315,14 @@ mod tests {
             ("Impeller swapped", Some("Work done"), Section::Done),
             ("Impeller swapped", Some("Findings"), Section::Found),
             ("Reset fault E104 and tested on load.", None, Section::Done),
+            // A line's own label wins over its verbs and its heading.
+            ("Open: BMS tuning V-03H", None, Section::Open),
+            ("Next: seal kit replaced at the next visit", Some("Work done"), Section::Open),
+            ("Work done: flushed the loop", Some("Findings"), Section::Done),
+            ("Readings: suction 0.8 bar, replaced gauge", None, Section::Found),
+            // Not a label: too long, or not a section's name.
+            ("Pump 2: seal replaced", None, Section::Done),
+            ("Found on arrival that the seal was replaced: leak", None, Section::Done),
         ];
         for (text, heading, want) in cases {
             assert_eq!(classify(text, *heading), *want, "{text:?} under {heading:?}");

@@ -121,20 +121,34 @@ pub fn unit_features(seg: &Segmented) -> Vec<(usize, [f64; salience::N])> {
 /// technician acts on ([`salience`]), which weighs its facts in their context, its action
 /// language, its centrality and its place in the note.
 pub fn rank(seg: &Segmented) -> Vec<Ranked> {
+    let sections = sections(seg);
     let mut ranked: Vec<Ranked> = unit_features(seg)
         .into_iter()
-        .map(|(i, x)| {
-            let unit = &seg.units[i];
-            let heading = unit.heading.map(|h| seg.units[h].text.as_str());
-            Ranked {
-                unit: i,
-                score: salience::probability(&x) / density_divisor(&unit.text),
-                section: handover::classify(&unit.text, heading),
-            }
+        .map(|(i, x)| Ranked {
+            unit: i,
+            score: salience::probability(&x) / density_divisor(&seg.units[i].text),
+            section: sections[i],
         })
         .collect();
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
     ranked
+}
+
+/// Each unit's handover section ([`handover::classify`]); the later clauses of a line that
+/// names its section ("Open: BMS tuning V-03H, fire damper FD-4.12 inspection overdue") are
+/// in that section too.
+fn sections(seg: &Segmented) -> Vec<Section> {
+    let mut named = None;
+    seg.units
+        .iter()
+        .map(|unit| {
+            if unit.lead.is_empty() {
+                named = handover::inline_label(&unit.text);
+            }
+            let heading = unit.heading.map(|h| seg.units[h].text.as_str());
+            named.unwrap_or_else(|| handover::classify(&unit.text, heading))
+        })
+        .collect()
 }
 
 /// What a unit's probability is divided by for its rank: selection fills a word budget, so a
@@ -375,7 +389,7 @@ pub fn render(style: Style, lines: &[Line]) -> String {
                 if lines.is_empty() {
                     out.push(handover::NONE_LINE.to_string());
                 }
-                out.extend(lines.iter().map(|l| format!("- {l}")));
+                out.extend(lines.iter().map(|l| format!("- {}", handover::without_label(l, s))));
             }
             out.join("\n")
         }
@@ -383,7 +397,9 @@ pub fn render(style: Style, lines: &[Line]) -> String {
 }
 
 /// [`render`], dropping the lowest-ranked lines until the text is within `max_words`. Returns
-/// the text and the lines kept.
+/// the text and the lines kept. A handover keeps each section's last line while another
+/// section has lines to spare, as [`outline`] chose them: an open item dropped for a reading
+/// would leave "Open: none recorded" over work still to do.
 pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec<Line>) {
     lines.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
     loop {
@@ -391,7 +407,12 @@ pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec
         if lines.len() <= 1 || fieldbrief_core::quality::summary_words(&text) <= max_words {
             return (text, lines);
         }
-        lines.pop();
+        let spare = |i: usize| lines.iter().filter(|l| l.section == lines[i].section).count() > 1;
+        let drop = match style {
+            Style::Handover => (0..lines.len()).rev().find(|&i| spare(i)),
+            Style::Bullets | Style::Brief => None,
+        };
+        lines.remove(drop.unwrap_or(lines.len() - 1));
     }
 }
 

@@ -211,6 +211,27 @@ fn an_outline_takes_the_best_lines_within_its_budget_and_skips_those_taken() {
 }
 
 #[test]
+fn every_clause_of_a_line_that_names_its_section_is_in_it() {
+    let note = "AHU-03 quarterly PM 2026-10-07\n\
+                Fan belt cracked, tension low. Replaced both SPA 1250\n\
+                Open: BMS tuning V-03H, fire damper FD-4.12 inspection overdue (no access panel)\n";
+    let seg = units(note);
+    let ranked = rank(&seg);
+    let section = |needle: &str| {
+        let r = ranked.iter().find(|r| seg.units[r.unit].text.contains(needle));
+        r.unwrap_or_else(|| panic!("{needle} not a unit: {seg:?}")).section
+    };
+    assert_eq!(section("BMS tuning"), Section::Open);
+    assert_eq!(section("fire damper FD-4.12"), Section::Open);
+    assert_eq!(section("Replaced both"), Section::Done);
+    let handover = summarize(note, &SummaryRequest::new(Style::Handover, Some(60))).unwrap();
+    let (_, open) = handover.text.split_once("\nOpen:\n").unwrap();
+    assert!(open.contains("FD-4.12"), "{}", handover.text);
+    // Under its own title the line's label is not said twice.
+    assert!(open.starts_with("- BMS tuning V-03H"), "{}", handover.text);
+}
+
+#[test]
 fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
     let line = |unit, score, section, text: &str| Line {
         unit,
@@ -234,9 +255,24 @@ fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
         "Found:\n- none recorded\nDone:\n- none recorded\nOpen:\n- Spare seal to order."
     );
     // Over budget: the lowest-ranked line goes first.
-    let (text, kept) = fit(Style::Bullets, lines, 9);
+    let (text, kept) = fit(Style::Bullets, lines.clone(), 9);
     assert_eq!(text, "- Bearing P/N 6205-2RS replaced.\n- Spare seal to order.");
     assert_eq!(kept.len(), 2);
+    // A handover keeps a section's only line while another section has one to spare: the
+    // open item stays, the second finding goes, though it ranks above the open item.
+    let mut handover = lines;
+    handover[0].score = 0.2;
+    handover.push(line(1, 0.4, Section::Found, "Suction 0.8 bar."));
+    let (text, kept) = fit(Style::Handover, handover.clone(), 17);
+    assert_eq!(
+        text,
+        "Found:\n- P-101 noisy, bearing 78 °C.\nDone:\n- Bearing P/N 6205-2RS replaced.\n\
+         Open:\n- Spare seal to order."
+    );
+    assert_eq!(kept.len(), 3);
+    // With one line to each section, the lowest-ranked goes.
+    let (text, _) = fit(Style::Handover, handover, 12);
+    assert!(!text.contains("Spare seal"), "{text}");
 }
 
 #[test]
