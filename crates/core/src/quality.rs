@@ -99,9 +99,7 @@ pub fn lines_written(lines: crate::engine::Lines) -> Check {
 /// kept, all but one in four at most. A summary that reads well but has lost the alarm code or
 /// the part to order has lost what the technician acts on.
 pub fn salient_facts_kept(summary: &str, salient: &[String]) -> Check {
-    let squashed = squash(summary);
-    let missing: Vec<&str> =
-        salient.iter().filter(|f| !squashed.contains(&squash(f))).map(String::as_str).collect();
+    let missing = missing_from(summary, salient);
     let kept = salient.len() - missing.len();
     Check {
         name: "salient_facts_kept".into(),
@@ -128,9 +126,7 @@ pub const GATE_VERSION: &str = "gate-2";
 /// A model that summarized an insulation fault as one line with the alarm code and none of the
 /// resistances measured has told the technician less than the note's own lines would.
 pub fn figures_kept(summary: &str, figures: &[String]) -> Check {
-    let squashed = squash(summary);
-    let missing: Vec<&str> =
-        figures.iter().filter(|f| !squashed.contains(&squash(f))).map(String::as_str).collect();
+    let missing = missing_from(summary, figures);
     let kept = figures.len() - missing.len();
     Check {
         name: "figures_kept".into(),
@@ -145,6 +141,12 @@ pub fn figures_kept(summary: &str, figures: &[String]) -> Check {
             )
         },
     }
+}
+
+/// Those of `facts` not in `summary` (compared without spaces or case).
+fn missing_from<'a>(summary: &str, facts: &'a [String]) -> Vec<&'a str> {
+    let squashed = squash(summary);
+    facts.iter().filter(|f| !squashed.contains(&squash(f))).map(String::as_str).collect()
 }
 
 /// A run of this many words found verbatim in the note counts as copied.

@@ -35,7 +35,7 @@ use handover::Section;
 
 /// Recorded in the ledger as the "prompt version" of extractive summaries; bump it whenever
 /// the ranking or layout changes what a summary says.
-pub const ALGORITHM_VERSION: &str = "salience-2";
+pub const ALGORITHM_VERSION: &str = "salience-3";
 
 /// The extractive engine.
 #[derive(Debug, Default, Clone, Copy)]

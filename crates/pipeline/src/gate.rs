@@ -19,10 +19,11 @@ use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 
 /// The verdict on `output` from `producer`: model output is also checked for the note's
-/// salient codes and part numbers, for half the figures the extract would carry, and for copying — a summary the model wrote whole on
-/// whether it is mostly long runs of the note, one outlined from the note's lines on whether
-/// the model rewrote at least half of them shorter (the lines it could not are the note's own
-/// words by design, as in an extractive summary).
+/// salient codes and part numbers, for half the figures the extract would carry, and for
+/// copying — a summary the model wrote whole on whether it is mostly long runs of the note,
+/// one outlined from the note's lines on whether the model rewrote at least half of them
+/// shorter (the lines it could not are the note's own words by design, as in an extractive
+/// summary).
 pub(crate) fn judge(
     note: &str,
     output: &EngineOutput,
