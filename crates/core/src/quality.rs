@@ -99,21 +99,9 @@ pub fn lines_written(lines: crate::engine::Lines) -> Check {
 /// kept, all but one in four at most. A summary that reads well but has lost the alarm code or
 /// the part to order has lost what the technician acts on.
 pub fn salient_facts_kept(summary: &str, salient: &[String]) -> Check {
-    let missing = missing_from(summary, salient);
-    let kept = salient.len() - missing.len();
-    Check {
-        name: "salient_facts_kept".into(),
-        passed: missing.len() * 4 <= salient.len(),
-        detail: if missing.is_empty() {
-            format!("{kept} of {} salient codes and part numbers kept", salient.len())
-        } else {
-            format!(
-                "{kept} of {} salient codes and part numbers kept; missing {}",
-                salient.len(),
-                missing.join(", ")
-            )
-        },
-    }
+    facts_check("salient_facts_kept", "salient codes and part numbers", summary, salient, |k, n| {
+        (n - k) * 4 <= n
+    })
 }
 
 /// The version of what a model's summary is held to: part of the response cache's key
@@ -126,27 +114,31 @@ pub const GATE_VERSION: &str = "gate-2";
 /// A model that summarized an insulation fault as one line with the alarm code and none of the
 /// resistances measured has told the technician less than the note's own lines would.
 pub fn figures_kept(summary: &str, figures: &[String]) -> Check {
-    let missing = missing_from(summary, figures);
-    let kept = figures.len() - missing.len();
-    Check {
-        name: "figures_kept".into(),
-        passed: kept * 2 >= figures.len(),
-        detail: if missing.is_empty() {
-            format!("all {} figures of the extract kept", figures.len())
-        } else {
-            format!(
-                "{kept} of the extract's {} figures kept; missing {}",
-                figures.len(),
-                missing.join(", ")
-            )
-        },
-    }
+    facts_check("figures_kept", "figures of the extract", summary, figures, |k, n| k * 2 >= n)
 }
 
-/// Those of `facts` not in `summary` (compared without spaces or case).
-fn missing_from<'a>(summary: &str, facts: &'a [String]) -> Vec<&'a str> {
+/// The check `name`: which of `facts` (`what`) are in `summary`, and whether the `kept` of
+/// `total` are `enough`.
+fn facts_check(
+    name: &str,
+    what: &str,
+    summary: &str,
+    facts: &[String],
+    enough: impl Fn(usize, usize) -> bool,
+) -> Check {
     let squashed = squash(summary);
-    facts.iter().filter(|f| !squashed.contains(&squash(f))).map(String::as_str).collect()
+    let missing: Vec<&str> =
+        facts.iter().filter(|f| !squashed.contains(&squash(f))).map(String::as_str).collect();
+    let (kept, total) = (facts.len() - missing.len(), facts.len());
+    Check {
+        name: name.into(),
+        passed: enough(kept, total),
+        detail: if missing.is_empty() {
+            format!("{kept} of {total} {what} kept")
+        } else {
+            format!("{kept} of {total} {what} kept; missing {}", missing.join(", "))
+        },
+    }
 }
 
 /// A run of this many words found verbatim in the note counts as copied.
