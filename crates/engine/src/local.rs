@@ -420,7 +420,9 @@ impl LocalEngine {
                 break;
             }
         }
-        let (text, kept) = fieldbrief_extractive::fit(request.style, written, target);
+        // The rewrites may leave room: the next lines fill it in their own words.
+        let (text, kept) =
+            fieldbrief_extractive::fit_and_fill(&seg, &ranked, request.style, written, target);
         tracing::debug!(
             lines = kept.len(),
             written = counts.written,

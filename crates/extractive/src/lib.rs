@@ -34,8 +34,9 @@ use fieldbrief_core::{Document, Style};
 use handover::Section;
 
 /// Recorded in the ledger as the "prompt version" of extractive summaries; bump it whenever
-/// the ranking or layout changes what a summary says.
-pub const ALGORITHM_VERSION: &str = "salience-3";
+/// the ranking or layout changes what a summary says. (`salience-4`: clauses that only speak
+/// of the one before stay with it; [`fit`] keeps lines in rank order while they fit.)
+pub const ALGORITHM_VERSION: &str = "salience-4";
 
 /// The extractive engine.
 #[derive(Debug, Default, Clone, Copy)]
@@ -396,24 +397,62 @@ pub fn render(style: Style, lines: &[Line]) -> String {
     }
 }
 
-/// [`render`], dropping the lowest-ranked lines until the text is within `max_words`. Returns
-/// the text and the lines kept. A handover keeps each section's last line while another
-/// section has lines to spare, as [`outline`] chose them: an open item dropped for a reading
-/// would leave "Open: none recorded" over work still to do.
+/// [`render`] of the best of `lines` within `max_words`: lines are taken in rank order, each
+/// kept when the text still fits, so a long line that does not fit leaves its words to the
+/// shorter lines below it. A handover takes the best line of each section first, as
+/// [`outline`] chose them: an open item dropped for a reading would leave "Open: none
+/// recorded" over work still to do. Returns the text and the lines kept; the best line is
+/// kept even alone over the length.
 pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec<Line>) {
     lines.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
-    loop {
-        let text = render(style, &lines);
-        if lines.len() <= 1 || fieldbrief_core::quality::summary_words(&text) <= max_words {
-            return (text, lines);
-        }
-        let spare = |i: usize| lines.iter().filter(|l| l.section == lines[i].section).count() > 1;
-        let drop = match style {
-            Style::Handover => (0..lines.len()).rev().find(|&i| spare(i)),
-            Style::Bullets | Style::Brief => None,
-        };
-        lines.remove(drop.unwrap_or(lines.len() - 1));
+    if style == Style::Handover {
+        // Stable: each section's best line first, in rank order, then the rest in rank order.
+        let mut seen = Vec::new();
+        let firsts: Vec<bool> = lines
+            .iter()
+            .map(|l| {
+                let first = !seen.contains(&l.section);
+                seen.push(l.section);
+                first
+            })
+            .collect();
+        let mut keyed: Vec<(bool, Line)> = firsts.into_iter().zip(lines).collect();
+        keyed.sort_by_key(|(first, _)| !first);
+        lines = keyed.into_iter().map(|(_, l)| l).collect();
     }
+    let mut kept: Vec<Line> = Vec::with_capacity(lines.len());
+    for line in lines {
+        kept.push(line);
+        if kept.len() > 1
+            && fieldbrief_core::quality::summary_words(&render(style, &kept)) > max_words
+        {
+            kept.pop();
+        }
+    }
+    (render(style, &kept), kept)
+}
+
+/// [`fit`], then the room it leaves (the model's rewrites came out shorter than expected, or a
+/// long line did not fit) filled with the next lines of the note in rank order and their own
+/// words, as [`summarize`] fills its length: a summary does not stop short of its length while
+/// a line that fits is left out. Lines of `lines` that [`fit`] dropped are not offered again.
+pub fn fit_and_fill(
+    seg: &Segmented,
+    ranked: &[Ranked],
+    style: Style,
+    lines: Vec<Line>,
+    max_words: usize,
+) -> (String, Vec<Line>) {
+    let taken: Vec<usize> = lines.iter().map(|l| l.unit).collect();
+    let (text, mut kept) = fit(style, lines, max_words);
+    let room = max_words.saturating_sub(fieldbrief_core::quality::summary_words(&text));
+    // In rank order: a handover's sections were seeded when the lines were outlined.
+    let fill = outline(seg, ranked, Style::Bullets, room, &taken);
+    if fill.is_empty() {
+        return (text, kept);
+    }
+    kept.extend(fill);
+    fit(style, kept, max_words)
 }
 
 /// A list item read as prose ends with a full stop.

@@ -276,6 +276,68 @@ fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
 }
 
 #[test]
+fn a_line_too_long_for_what_is_left_leaves_it_to_shorter_lines_below() {
+    let line = |unit, score, text: &str| Line {
+        unit,
+        score,
+        section: Section::Found,
+        text: text.into(),
+        lead: String::new(),
+    };
+    let lines = vec![
+        line(0, 0.9, "Alarm E-17 on arrival."),
+        line(1, 0.8, "Suction 2.1 bar against 3.0 bar normal, charge low, leak search needed."),
+        line(2, 0.5, "Leak at valve V-3."),
+    ];
+    // The second line does not fit in 10 words; the third does, though it ranks lower.
+    let (text, kept) = fit(Style::Bullets, lines, 10);
+    assert_eq!(text, "- Alarm E-17 on arrival.\n- Leak at valve V-3.");
+    assert_eq!(kept.iter().map(|l| l.unit).collect::<Vec<_>>(), [0, 2]);
+}
+
+#[test]
+fn room_the_rewrites_leave_is_filled_with_the_next_lines_in_their_own_words() {
+    let note = "Chiller CH-2 plant room B, S/N CH2-88-1204\n\
+                - Alarm ALM-12 low suction on circuit 1 at 06:40\n\
+                - Suction 2.1 bar against 3.4 bar normal on circuit 1\n\
+                - Found a leak at the flare nut of valve V-3, tightened and leak tested\n\
+                - Charged 2.4 kg of R-410A, suction back to 3.3 bar after 20 min\n\
+                - Order a new flare nut P/N FN-12-3/8 for the next visit";
+    let seg = units(note);
+    let ranked = rank(&seg);
+    let target = 30;
+    // The model rewrote the two best lines much shorter than expected.
+    let written: Vec<Line> = outline(&seg, &ranked, Style::Bullets, 14, &[])
+        .into_iter()
+        .map(|mut l| {
+            l.text = l.text.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+            l
+        })
+        .collect();
+    assert!(!written.is_empty());
+    let rewritten: Vec<usize> = written.iter().map(|l| l.unit).collect();
+    let alone = fit(Style::Bullets, written.clone(), target).0;
+    assert!(quality::summary_words(&alone) + 6 < target, "{alone}");
+    let (text, kept) = fit_and_fill(&seg, &ranked, Style::Bullets, written, target);
+    let words = quality::summary_words(&text);
+    assert!(words <= target && words > quality::summary_words(&alone), "{text}");
+    // The rewrites are still there, and what filled the room is the note's own lines.
+    for l in &kept {
+        if !rewritten.contains(&l.unit) {
+            assert_eq!(l.text, seg.units[l.unit].text, "{text}");
+        }
+    }
+    assert!(rewritten.iter().all(|u| kept.iter().any(|l| l.unit == *u)), "{text}");
+    // Nothing left out would still fit.
+    let room = target - words;
+    let fits = seg
+        .content_units()
+        .filter(|(i, _)| !kept.iter().any(|l| l.unit == *i))
+        .find(|(_, u)| u.text.split_whitespace().count() <= room);
+    assert_eq!(fits.map(|(_, u)| u.text.as_str()), None, "{text}");
+}
+
+#[test]
 fn what_the_technician_acts_on_ranks_above_the_header_and_the_readings_that_were_fine() {
     let note = "Cold room CR-1, condensing unit S/N CU-ZB-2017-4409, site visit 2026-07-08\n\
                 - Technician on site 0930, chef reported the room warm this morning\n\
