@@ -382,14 +382,7 @@ impl LocalEngine {
             if outline.is_empty() {
                 if round == 1 {
                     // Not even the best line fits: write it anyway, and let the layout cut.
-                    let best = &ranked[0];
-                    outline.push(Line {
-                        unit: best.unit,
-                        score: best.score,
-                        section: best.section,
-                        text: seg.units[best.unit].text.clone(),
-                        lead: seg.units[best.unit].lead.clone(),
-                    });
+                    outline.push(Line::of(&seg, &ranked[0]));
                 } else {
                     break;
                 }

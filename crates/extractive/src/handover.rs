@@ -282,15 +282,14 @@ fn render(
     let mut out = Vec::new();
     for s in [Section::Found, Section::Done, Section::Open] {
         out.push(s.title().to_string());
-        let lines: Vec<String> = crate::join_clauses(
-            in_order
-                .iter()
-                .filter(|&&u| section_of(u) == Some(s))
-                .map(|&u| (u, seg.units[u].lead.as_str(), seg.units[u].text.as_str())),
-        )
-        .into_iter()
-        .map(|l| format!("- {}", without_label(&l, s)))
-        .collect();
+        let lines: Vec<String> =
+            crate::join_clauses(in_order.iter().filter(|&&u| section_of(u) == Some(s)).map(|&u| {
+                let unit = &seg.units[u];
+                (u, crate::line_start(seg, u), unit.lead.as_str(), unit.text.as_str())
+            }))
+            .into_iter()
+            .map(|l| format!("- {}", without_label(&l, s)))
+            .collect();
         if lines.is_empty() {
             out.push(NONE_LINE.to_string());
         } else {

@@ -168,18 +168,29 @@ pub fn units(text: &str) -> Segmented {
     segment::clauses(&segment::segment(text))
 }
 
-/// Lines of a summary from `(unit, lead, text)` in document order: clauses of one line of the
-/// note chosen one after the other are one line again, joined by what joined them in the note
-/// (`lead`, [`segment::Unit::lead`]), so "MCB Q22 tripped, reset, runs" and "current 2.8 A
-/// each fan" read as the technician wrote them.
+/// The note line `unit` is part of: the index of that line's first unit (a clause continues
+/// the line of the unit before it, [`segment::Unit::lead`]).
+pub fn line_start(seg: &Segmented, unit: usize) -> usize {
+    let mut u = unit;
+    while u > 0 && !seg.units[u].lead.is_empty() {
+        u -= 1;
+    }
+    u
+}
+
+/// Lines of a summary from `(unit, line, lead, text)` in document order (`line` from
+/// [`line_start`]): clauses of one line of the note are one line again, joined by what joined
+/// each to the clause before it in the note (`lead`, [`segment::Unit::lead`]), so "MCB Q22
+/// tripped, reset, runs" and "current 2.8 A each fan" read as the technician wrote them, and
+/// "Extract fan F-12" and "VSD asset VSD-F12" of one header line are not two stubs.
 pub fn join_clauses<'a>(
-    in_order: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
+    in_order: impl IntoIterator<Item = (usize, usize, &'a str, &'a str)>,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut last: Option<usize> = None;
-    for (unit, lead, text) in in_order {
+    for (_unit, line_of, lead, text) in in_order {
         match out.last_mut() {
-            Some(line) if !lead.is_empty() && last == Some(unit.wrapping_sub(1)) => {
+            Some(line) if !lead.is_empty() && last == Some(line_of) => {
                 // A model's rewrite of the clause before may end its sentence: "A-35." and
                 // ", A-12" are "A-35, A-12".
                 if lead.starts_with([',', ';']) && line.ends_with('.') && !line.ends_with("..") {
@@ -190,7 +201,7 @@ pub fn join_clauses<'a>(
             }
             _ => out.push(text.to_string()),
         }
-        last = Some(unit);
+        last = Some(line_of);
     }
     out
 }
@@ -210,9 +221,9 @@ pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, Engine
         Style::Bullets | Style::Brief => {
             let mut chosen = select(&ranked, &segmented, max_words, |_| true);
             chosen.sort_unstable();
-            let lines = join_clauses(
-                chosen.iter().map(|&i| (i, segmented.units[i].lead.as_str(), unit_text(i))),
-            );
+            let lines = join_clauses(chosen.iter().map(|&i| {
+                (i, line_start(&segmented, i), segmented.units[i].lead.as_str(), unit_text(i))
+            }));
             let text = if request.style == Style::Bullets {
                 lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n")
             } else {
@@ -332,6 +343,22 @@ pub struct Line {
     pub text: String,
     /// The unit's [`segment::Unit::lead`]: a clause continuing the line of the unit before.
     pub lead: String,
+    /// The note line the unit is part of ([`line_start`]).
+    pub line: usize,
+}
+
+impl Line {
+    /// The line of `r`'s unit in its own words.
+    pub fn of(seg: &Segmented, r: &Ranked) -> Line {
+        Line {
+            unit: r.unit,
+            score: r.score,
+            section: r.section,
+            text: seg.units[r.unit].text.clone(),
+            lead: seg.units[r.unit].lead.clone(),
+            line: line_start(seg, r.unit),
+        }
+    }
 }
 
 /// The outline of a summary: the best units of the note, in rank order, whose own words come
@@ -354,13 +381,7 @@ pub fn outline(
     chosen
         .into_iter()
         .filter_map(|unit| order.iter().find(|r| r.unit == unit))
-        .map(|r| Line {
-            unit: r.unit,
-            score: r.score,
-            section: r.section,
-            text: seg.units[r.unit].text.clone(),
-            lead: seg.units[r.unit].lead.clone(),
-        })
+        .map(|r| Line::of(seg, r))
         .collect()
 }
 
@@ -369,7 +390,7 @@ pub fn render(style: Style, lines: &[Line]) -> String {
     let mut in_order: Vec<&Line> = lines.iter().collect();
     in_order.sort_by_key(|l| l.unit);
     let joined = |these: &mut dyn Iterator<Item = &&Line>| {
-        join_clauses(these.map(|l| (l.unit, l.lead.as_str(), l.text.as_str())))
+        join_clauses(these.map(|l| (l.unit, l.line, l.lead.as_str(), l.text.as_str())))
     };
     match style {
         Style::Bullets => joined(&mut in_order.iter())

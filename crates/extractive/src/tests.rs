@@ -239,6 +239,7 @@ fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
         section,
         text: text.into(),
         lead: String::new(),
+        line: unit,
     };
     let lines = vec![
         line(3, 0.9, Section::Open, "Spare seal to order."),
@@ -283,6 +284,7 @@ fn a_line_too_long_for_what_is_left_leaves_it_to_shorter_lines_below() {
         section: Section::Found,
         text: text.into(),
         lead: String::new(),
+        line: unit,
     };
     let lines = vec![
         line(0, 0.9, "Alarm E-17 on arrival."),
@@ -426,22 +428,27 @@ fn identifiers_after_multibyte_text_are_read_without_panicking() {
 #[test]
 fn clauses_of_one_line_chosen_together_are_one_line_again() {
     let lines = join_clauses([
-        (0, "", "MCB Q22 tripped, reset, runs"),
-        (1, ", ", "current 2.8 A each fan"),
-        (3, ", ", "silica gel change"),
-        (4, "", "Took oil sample for DGA"),
+        (0, 0, "", "MCB Q22 tripped, reset, runs"),
+        (1, 0, ", ", "current 2.8 A each fan"),
+        (3, 2, ", ", "silica gel change"),
+        (4, 4, "", "Took oil sample for DGA"),
+        (5, 5, "", "Extract fan F-12"),
+        (7, 5, ", ", "VSD asset VSD-F12"),
     ]);
-    // Unit 3 continues unit 2, which was not chosen: a line of its own.
+    // Unit 3 continues unit 2, which was not chosen and starts another line: a line of its
+    // own. Unit 7 is of unit 5's line, though unit 6 between them was not chosen.
     assert_eq!(
         lines,
         vec![
             "MCB Q22 tripped, reset, runs, current 2.8 A each fan",
             "silica gel change",
-            "Took oil sample for DGA"
+            "Took oil sample for DGA",
+            "Extract fan F-12, VSD asset VSD-F12",
         ]
     );
     // A rewrite that ended its sentence does not leave ".," behind.
-    let lines = join_clauses([(0, "", "Alarm log: A-35."), (1, ", ", "A-12 (box temp high).")]);
+    let lines =
+        join_clauses([(0, 0, "", "Alarm log: A-35."), (1, 0, ", ", "A-12 (box temp high).")]);
     assert_eq!(lines, vec!["Alarm log: A-35, A-12 (box temp high)."]);
     // A summary keeps the clause that matters without the rest of its line.
     let note = "RTU-3 high discharge pressure alarm ALM 2231 on arrival\n\
