@@ -137,19 +137,24 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
 
 /// Each unit's handover section ([`handover::classify`]); the later clauses of a line that
 /// names its section ("Open: BMS tuning V-03H, fire damper FD-4.12 inspection overdue") are
-/// in that section too.
+/// in that section too, and so is a clause that goes on from the one before ([`goes_on`]),
+/// which is shown only with it.
 fn sections(seg: &Segmented) -> Vec<Section> {
     let mut named = None;
-    seg.units
-        .iter()
-        .map(|unit| {
-            if unit.lead.is_empty() {
-                named = handover::inline_label(&unit.text);
-            }
-            let heading = unit.heading.map(|h| seg.units[h].text.as_str());
-            named.unwrap_or_else(|| handover::classify(&unit.text, heading))
-        })
-        .collect()
+    let mut out: Vec<Section> = Vec::with_capacity(seg.units.len());
+    for (i, unit) in seg.units.iter().enumerate() {
+        if unit.lead.is_empty() {
+            named = handover::inline_label(&unit.text);
+        }
+        let heading = unit.heading.map(|h| seg.units[h].text.as_str());
+        let section = match (named, out.last()) {
+            (Some(s), _) => s,
+            (None, Some(&before)) if goes_on(seg, i) => before,
+            (None, _) => handover::classify(&unit.text, heading),
+        };
+        out.push(section);
+    }
+    out
 }
 
 /// What a unit's probability is divided by for its rank: selection fills a word budget, so a
@@ -315,6 +320,10 @@ pub(crate) fn select(
         if budget.saturating_sub(used) < 3 {
             break;
         }
+        if chosen.contains(&r.unit) {
+            // Chosen already, as the clause a later one goes on from.
+            continue;
+        }
         let text = &seg.units[r.unit].text;
         let words = text.split_whitespace().count();
         // A fragment that dangles ("…retest at next annual if over") is half a thought out of
@@ -326,11 +335,41 @@ pub(crate) fn select(
         if chosen_terms.iter().any(|t| terms::jaccard(t, &these) > 0.6) {
             continue;
         }
+        // A clause that goes on from the one before ("then stopped on E-411", "but the timer
+        // is set at 3 min") comes with it, or not at all. The clause before is in already when
+        // chosen here or left out of this choice by `allow` (an earlier round of the local
+        // engine wrote it).
+        let before_in =
+            |u: usize| chosen.contains(&u) || ranked.iter().any(|x| x.unit == u && !allow(x));
+        if goes_on(seg, r.unit) && !before_in(r.unit - 1) {
+            let before = &seg.units[r.unit - 1].text;
+            let both = words + before.split_whitespace().count();
+            if used + both > budget
+                || goes_on(seg, r.unit - 1)
+                || fieldbrief_core::ending::check(before).is_err()
+            {
+                continue;
+            }
+            used += both;
+            chosen.push(r.unit - 1);
+            chosen.push(r.unit);
+            chosen_terms.push(terms::term_set(before));
+            chosen_terms.push(these);
+            continue;
+        }
         used += words;
         chosen.push(r.unit);
         chosen_terms.push(these);
     }
     chosen
+}
+
+/// Whether unit `u` is a clause that goes on from the clause before it: "then …", "but …",
+/// "so …", "and …".
+fn goes_on(seg: &Segmented, u: usize) -> bool {
+    let unit = &seg.units[u];
+    let first = unit.text.split_whitespace().next().unwrap_or_default();
+    u > 0 && !unit.lead.is_empty() && ["then", "but", "so", "and"].contains(&first)
 }
 
 /// One line of a summary being written: a unit of the note, where it ranks, its handover
@@ -345,6 +384,9 @@ pub struct Line {
     pub lead: String,
     /// The note line the unit is part of ([`line_start`]).
     pub line: usize,
+    /// The unit of the clause this one goes on from ("…, then stopped on E-411"): a summary
+    /// shows it only with that clause.
+    pub needs: Option<usize>,
 }
 
 impl Line {
@@ -357,6 +399,7 @@ impl Line {
             text: seg.units[r.unit].text.clone(),
             lead: seg.units[r.unit].lead.clone(),
             line: line_start(seg, r.unit),
+            needs: goes_on(seg, r.unit).then(|| r.unit - 1),
         }
     }
 }
@@ -420,11 +463,19 @@ pub fn render(style: Style, lines: &[Line]) -> String {
 
 /// [`render`] of the best of `lines` within `max_words`: lines are taken in rank order, each
 /// kept when the text still fits, so a long line that does not fit leaves its words to the
-/// shorter lines below it. A handover takes the best line of each section first, as
+/// shorter lines below it; a line that goes on from another ([`Line::needs`]) only after it. A handover takes the best line of each section first, as
 /// [`outline`] chose them: an open item dropped for a reading would leave "Open: none
 /// recorded" over work still to do. Returns the text and the lines kept; the best line is
 /// kept even alone over the length.
 pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec<Line>) {
+    // A clause and the one it goes on from rank together: the one before first, then it.
+    for i in 0..lines.len() {
+        if let Some(j) = lines.iter().position(|l| Some(l.unit) == lines[i].needs) {
+            let score = lines[i].score.max(lines[j].score);
+            lines[i].score = score;
+            lines[j].score = score;
+        }
+    }
     lines.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
     if style == Style::Handover {
         // Stable: each section's best line first, in rank order, then the rest in rank order.
@@ -441,14 +492,22 @@ pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec
         keyed.sort_by_key(|(first, _)| !first);
         lines = keyed.into_iter().map(|(_, l)| l).collect();
     }
+    let best = lines.first().cloned();
     let mut kept: Vec<Line> = Vec::with_capacity(lines.len());
     for line in lines {
+        if line.needs.is_some_and(|u| !kept.iter().any(|k| k.unit == u)) {
+            continue;
+        }
         kept.push(line);
         if kept.len() > 1
             && fieldbrief_core::quality::summary_words(&render(style, &kept)) > max_words
         {
             kept.pop();
         }
+    }
+    if kept.is_empty() {
+        // Only lines without the clause they go on from: the best of them, not nothing.
+        kept.extend(best);
     }
     (render(style, &kept), kept)
 }

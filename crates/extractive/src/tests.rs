@@ -240,6 +240,7 @@ fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
         text: text.into(),
         lead: String::new(),
         line: unit,
+        needs: None,
     };
     let lines = vec![
         line(3, 0.9, Section::Open, "Spare seal to order."),
@@ -285,6 +286,7 @@ fn a_line_too_long_for_what_is_left_leaves_it_to_shorter_lines_below() {
         text: text.into(),
         lead: String::new(),
         line: unit,
+        needs: None,
     };
     let lines = vec![
         line(0, 0.9, "Alarm E-17 on arrival."),
@@ -295,6 +297,30 @@ fn a_line_too_long_for_what_is_left_leaves_it_to_shorter_lines_below() {
     let (text, kept) = fit(Style::Bullets, lines, 10);
     assert_eq!(text, "- Alarm E-17 on arrival.\n- Leak at valve V-3.");
     assert_eq!(kept.iter().map(|l| l.unit).collect::<Vec<_>>(), [0, 2]);
+}
+
+#[test]
+fn a_written_line_that_goes_on_from_another_is_kept_only_with_it() {
+    let line = |unit, score, text: &str, lead: &str, needs| Line {
+        unit,
+        score,
+        section: Section::Found,
+        text: text.into(),
+        lead: lead.into(),
+        line: 1,
+        needs,
+    };
+    let lines = vec![
+        line(0, 0.2, "Alarm log read.", "", None),
+        line(1, 0.3, "Ran 2 h at 128 A", "", None),
+        line(2, 0.9, "then stopped on E-411", ", ", Some(1)),
+    ];
+    // The alarm ranks first and takes the clause it goes on from with it.
+    let (text, _) = fit(Style::Bullets, lines.clone(), 10);
+    assert_eq!(text, "- Ran 2 h at 128 A, then stopped on E-411");
+    // Without that clause (left out by an earlier round's fit), not at all.
+    let (text, _) = fit(Style::Bullets, vec![lines[0].clone(), lines[2].clone()], 10);
+    assert_eq!(text, "- Alarm log read.");
 }
 
 #[test]
@@ -337,6 +363,28 @@ fn room_the_rewrites_leave_is_filled_with_the_next_lines_in_their_own_words() {
         .filter(|(i, _)| !kept.iter().any(|l| l.unit == *i))
         .find(|(_, u)| u.text.split_whitespace().count() <= room);
     assert_eq!(fits.map(|(_, u)| u.text.as_str()), None, "{text}");
+}
+
+#[test]
+fn a_clause_that_goes_on_from_the_one_before_comes_with_it() {
+    let note = "Air compressor AC-2, workshop, S/N GA-37-60218\n\
+                - Visual check of the receiver and the drain valve\n\
+                - Ran 2 h loaded at 7.4 bar, current 128 A against 132 A max, then stopped on E-411 motor overload\n\
+                - Oil level ok, no leaks at the cooler";
+    for (style, words) in [(Style::Bullets, 20), (Style::Handover, 26)] {
+        let summary = summarize(note, &SummaryRequest::new(style, Some(words))).unwrap();
+        // The alarm is what matters, and it is not shown without what it goes on from.
+        assert!(summary.text.contains("E-411"), "{}", summary.text);
+        assert!(!summary.text.contains("- then"), "{}", summary.text);
+        assert!(
+            summary.text.contains("current 128 A against 132 A max, then stopped on E-411"),
+            "{}",
+            summary.text
+        );
+    }
+    // Too little room for both: neither.
+    let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(8))).unwrap();
+    assert!(!summary.text.contains("then stopped"), "{}", summary.text);
 }
 
 #[test]
