@@ -285,7 +285,7 @@ fn render(
         let lines: Vec<String> =
             crate::join_clauses(in_order.iter().filter(|&&u| section_of(u) == Some(s)).map(|&u| {
                 let unit = &seg.units[u];
-                (u, crate::line_start(seg, u), unit.lead.as_str(), unit.text.as_str())
+                (crate::line_start(seg, u), unit.lead.as_str(), unit.text.as_str())
             }))
             .into_iter()
             .map(|l| format!("- {}", without_label(&l, s)))

@@ -183,17 +183,17 @@ pub fn line_start(seg: &Segmented, unit: usize) -> usize {
     u
 }
 
-/// Lines of a summary from `(unit, line, lead, text)` in document order (`line` from
+/// Lines of a summary from `(line, lead, text)` of units in document order (`line` from
 /// [`line_start`]): clauses of one line of the note are one line again, joined by what joined
 /// each to the clause before it in the note (`lead`, [`segment::Unit::lead`]), so "MCB Q22
 /// tripped, reset, runs" and "current 2.8 A each fan" read as the technician wrote them, and
 /// "Extract fan F-12" and "VSD asset VSD-F12" of one header line are not two stubs.
 pub fn join_clauses<'a>(
-    in_order: impl IntoIterator<Item = (usize, usize, &'a str, &'a str)>,
+    in_order: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut last: Option<usize> = None;
-    for (_unit, line_of, lead, text) in in_order {
+    for (line_of, lead, text) in in_order {
         match out.last_mut() {
             Some(line) if !lead.is_empty() && last == Some(line_of) => {
                 // A model's rewrite of the clause before may end its sentence: "A-35." and
@@ -227,7 +227,7 @@ pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, Engine
             let mut chosen = select(&ranked, &segmented, max_words, |_| true);
             chosen.sort_unstable();
             let lines = join_clauses(chosen.iter().map(|&i| {
-                (i, line_start(&segmented, i), segmented.units[i].lead.as_str(), unit_text(i))
+                (line_start(&segmented, i), segmented.units[i].lead.as_str(), unit_text(i))
             }));
             let text = if request.style == Style::Bullets {
                 lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n")
@@ -433,7 +433,7 @@ pub fn render(style: Style, lines: &[Line]) -> String {
     let mut in_order: Vec<&Line> = lines.iter().collect();
     in_order.sort_by_key(|l| l.unit);
     let joined = |these: &mut dyn Iterator<Item = &&Line>| {
-        join_clauses(these.map(|l| (l.unit, l.line, l.lead.as_str(), l.text.as_str())))
+        join_clauses(these.map(|l| (l.line, l.lead.as_str(), l.text.as_str())))
     };
     match style {
         Style::Bullets => joined(&mut in_order.iter())
@@ -463,10 +463,10 @@ pub fn render(style: Style, lines: &[Line]) -> String {
 
 /// [`render`] of the best of `lines` within `max_words`: lines are taken in rank order, each
 /// kept when the text still fits, so a long line that does not fit leaves its words to the
-/// shorter lines below it; a line that goes on from another ([`Line::needs`]) only after it. A handover takes the best line of each section first, as
-/// [`outline`] chose them: an open item dropped for a reading would leave "Open: none
-/// recorded" over work still to do. Returns the text and the lines kept; the best line is
-/// kept even alone over the length.
+/// shorter lines below it; a line that goes on from another ([`Line::needs`]) only after it.
+/// A handover takes the best line of each section first, as [`outline`] chose them: an open
+/// item dropped for a reading would leave "Open: none recorded" over work still to do.
+/// Returns the text and the lines kept; the best line is kept even alone over the length.
 pub fn fit(style: Style, mut lines: Vec<Line>, max_words: usize) -> (String, Vec<Line>) {
     // A clause and the one it goes on from rank together: the one before first, then it.
     for i in 0..lines.len() {

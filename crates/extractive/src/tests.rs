@@ -475,16 +475,17 @@ fn identifiers_after_multibyte_text_are_read_without_panicking() {
 
 #[test]
 fn clauses_of_one_line_chosen_together_are_one_line_again() {
+    // (line, lead, text) of units 0, 1, 3, 4, 5 and 7. Unit 3 continues unit 2, which was not
+    // chosen and starts another line: a line of its own. Unit 7 is of unit 5's line, though
+    // unit 6 between them was not chosen.
     let lines = join_clauses([
-        (0, 0, "", "MCB Q22 tripped, reset, runs"),
-        (1, 0, ", ", "current 2.8 A each fan"),
-        (3, 2, ", ", "silica gel change"),
-        (4, 4, "", "Took oil sample for DGA"),
-        (5, 5, "", "Extract fan F-12"),
-        (7, 5, ", ", "VSD asset VSD-F12"),
+        (0, "", "MCB Q22 tripped, reset, runs"),
+        (0, ", ", "current 2.8 A each fan"),
+        (2, ", ", "silica gel change"),
+        (4, "", "Took oil sample for DGA"),
+        (5, "", "Extract fan F-12"),
+        (5, ", ", "VSD asset VSD-F12"),
     ]);
-    // Unit 3 continues unit 2, which was not chosen and starts another line: a line of its
-    // own. Unit 7 is of unit 5's line, though unit 6 between them was not chosen.
     assert_eq!(
         lines,
         vec![
@@ -495,8 +496,7 @@ fn clauses_of_one_line_chosen_together_are_one_line_again() {
         ]
     );
     // A rewrite that ended its sentence does not leave ".," behind.
-    let lines =
-        join_clauses([(0, 0, "", "Alarm log: A-35."), (1, 0, ", ", "A-12 (box temp high).")]);
+    let lines = join_clauses([(0, "", "Alarm log: A-35."), (0, ", ", "A-12 (box temp high).")]);
     assert_eq!(lines, vec!["Alarm log: A-35, A-12 (box temp high)."]);
     // A summary keeps the clause that matters without the rest of its line.
     let note = "RTU-3 high discharge pressure alarm ALM 2231 on arrival\n\
