@@ -361,7 +361,7 @@ impl LocalEngine {
         totals: &mut Usage,
     ) -> Result<(String, Lines), EngineError> {
         let seg = fieldbrief_extractive::units(&doc.text);
-        let ranked = fieldbrief_extractive::rank(&seg);
+        let ranked = fieldbrief_extractive::rank(&seg, request.style);
         if ranked.is_empty() {
             return Err(EngineError::Unsummarizable(
                 "the note has no sentences to summarize".into(),

@@ -140,7 +140,7 @@ fn dump_features(case: &Case) {
 /// For analysis: where each missed key fact's unit ranks.
 fn explain(case: &Case, summary_text: &str) {
     let seg = fieldbrief_extractive::units(&case.note);
-    let ranked = fieldbrief_extractive::rank(&seg);
+    let ranked = fieldbrief_extractive::rank(&seg, case.style);
     let kept = eval::facts_kept(summary_text, &case.key_facts);
     for k in case.key_facts.iter().filter(|k| !kept.contains(&k.as_str())) {
         for (pos, r) in ranked.iter().enumerate() {

@@ -25,7 +25,7 @@ impl Section {
     }
 }
 
-const OPEN_HEADINGS: &[&str] = &[
+pub(crate) const OPEN_HEADINGS: &[&str] = &[
     "open",
     "outstanding",
     "to do",

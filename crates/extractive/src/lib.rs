@@ -36,7 +36,7 @@ use handover::Section;
 /// Recorded in the ledger as the "prompt version" of extractive summaries; bump it whenever
 /// the ranking or layout changes what a summary says. (`salience-4`: clauses that only speak
 /// of the one before stay with it; [`fit`] keeps lines in rank order while they fit.)
-pub const ALGORITHM_VERSION: &str = "salience-4";
+pub const ALGORITHM_VERSION: &str = "salience-5";
 
 /// The extractive engine.
 #[derive(Debug, Default, Clone, Copy)]
@@ -120,8 +120,13 @@ pub fn unit_features(seg: &Segmented) -> Vec<(usize, [f64; salience::N])> {
 
 /// Scores every content unit, best first: the probability that it holds a fact the
 /// technician acts on ([`salience`]), which weighs its facts in their context, its action
-/// language, its centrality and its place in the note.
-pub fn rank(seg: &Segmented) -> Vec<Ranked> {
+/// language, its centrality and its place in the note, over the square root of its length
+/// (`density_divisor`). For a handover, the items of the technician's own short list of
+/// what is still open (`listed_open`) count twice: on the tuning set, the air handler's
+/// handover dropped "fire damper FD-4.12 inspection overdue" of "Open: BMS tuning V-03H, fire
+/// damper FD-4.12 inspection overdue" for a filter reading (handovers 0.77 -> 0.81 of the key
+/// facts, the other styles as they were).
+pub fn rank(seg: &Segmented, style: Style) -> Vec<Ranked> {
     let sections = sections(seg);
     let mut ranked: Vec<Ranked> = unit_features(seg)
         .into_iter()
@@ -131,8 +136,31 @@ pub fn rank(seg: &Segmented) -> Vec<Ranked> {
             section: sections[i],
         })
         .collect();
+    if style == Style::Handover {
+        // The technician's own short list of what is still open is the handover's point: an
+        // item of it ranks as if twice as likely to hold a key fact. (A long list, as in a
+        // week's log, is ranked as it is.)
+        let listed: Vec<usize> =
+            ranked.iter().map(|r| r.unit).filter(|&u| listed_open(seg, u)).collect();
+        if listed.len() <= 4 {
+            for r in ranked.iter_mut().filter(|r| listed.contains(&r.unit)) {
+                r.score *= 2.0;
+            }
+        }
+    }
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.unit.cmp(&b.unit)));
     ranked
+}
+
+/// Whether unit `u` is on the technician's own list of what is still open: its line names the
+/// open section ("Open: BMS tuning V-03H, fire damper FD-4.12 inspection overdue") or it is
+/// under an open heading ("Follow up:", "To do").
+fn listed_open(seg: &Segmented, u: usize) -> bool {
+    let first = &seg.units[line_start(seg, u)];
+    handover::inline_label(&first.text) == Some(Section::Open)
+        || seg.units[u].heading.is_some_and(|h| {
+            handover::contains_any(&seg.units[h].text.to_lowercase(), handover::OPEN_HEADINGS)
+        })
 }
 
 /// Each unit's handover section ([`handover::classify`]); the later clauses of a line that
@@ -214,7 +242,7 @@ pub fn join_clauses<'a>(
 /// Summarizes normalised text.
 pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, EngineError> {
     let segmented = units(text);
-    let ranked = rank(&segmented);
+    let ranked = rank(&segmented, request.style);
     if ranked.is_empty() {
         return Err(EngineError::Unsummarizable("the note has no sentences to summarize".into()));
     }

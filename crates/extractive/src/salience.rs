@@ -172,6 +172,8 @@ const COMPARISON_CUES: &[&str] = &[
     "(min",
     "(max",
     "(target",
+    "(change at",
+    ", design ",
 ];
 const TO_DO_WORDS: &[&str] = &[
     "order",

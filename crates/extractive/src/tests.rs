@@ -33,7 +33,7 @@ fn facts_of_the_top_ranked_units_appear_verbatim() {
             let request = SummaryRequest::new(style, None);
             let summary = summarize(&doc.text, &request).unwrap();
             let seg = &summary.segmented;
-            let ranked = rank(seg);
+            let ranked = rank(seg, style);
             // The best unit always makes it in unless it alone is over budget (a fragment that
             // dangles, "…alarm ALM-33: 2.80 m;", is never a line of a summary).
             let best = ranked
@@ -195,7 +195,7 @@ fn an_outline_takes_the_best_lines_within_its_budget_and_skips_those_taken() {
     let text = "Pump P-101 was noisy on arrival. Bearing temperature 78 °C.\n\nReplaced bearing P/N 6205-2RS.\n\n\
                 Weather was fine and the site was quiet all day.\n\nCustomer needs to order a spare seal.";
     let seg = segment::segment(text);
-    let ranked = rank(&seg);
+    let ranked = rank(&seg, Style::Bullets);
     let lines = outline(&seg, &ranked, Style::Bullets, 12, &[]);
     let words: usize = lines.iter().map(|l| l.text.split_whitespace().count()).sum();
     assert!(!lines.is_empty() && words <= 12, "{lines:?}");
@@ -216,7 +216,7 @@ fn every_clause_of_a_line_that_names_its_section_is_in_it() {
                 Fan belt cracked, tension low. Replaced both SPA 1250\n\
                 Open: BMS tuning V-03H, fire damper FD-4.12 inspection overdue (no access panel)\n";
     let seg = units(note);
-    let ranked = rank(&seg);
+    let ranked = rank(&seg, Style::Handover);
     let section = |needle: &str| {
         let r = ranked.iter().find(|r| seg.units[r.unit].text.contains(needle));
         r.unwrap_or_else(|| panic!("{needle} not a unit: {seg:?}")).section
@@ -332,7 +332,7 @@ fn room_the_rewrites_leave_is_filled_with_the_next_lines_in_their_own_words() {
                 - Charged 2.4 kg of R-410A, suction back to 3.3 bar after 20 min\n\
                 - Order a new flare nut P/N FN-12-3/8 for the next visit";
     let seg = units(note);
-    let ranked = rank(&seg);
+    let ranked = rank(&seg, Style::Bullets);
     let target = 30;
     // The model rewrote the two best lines much shorter than expected.
     let written: Vec<Line> = outline(&seg, &ranked, Style::Bullets, 14, &[])
@@ -397,7 +397,7 @@ fn what_the_technician_acts_on_ranks_above_the_header_and_the_readings_that_were
                 - Door gasket torn at the hinge side, gasket P/N DG-2080-W to order\n\
                 - Room at 3.4 °C at 1330, all normal";
     let seg = segment::segment(note);
-    let ranked = rank(&seg);
+    let ranked = rank(&seg, Style::Bullets);
     let position =
         |needle: &str| ranked.iter().position(|r| seg.units[r.unit].text.contains(needle)).unwrap();
     let header = position("S/N CU-ZB-2017-4409");
@@ -463,7 +463,7 @@ fn identifiers_after_multibyte_text_are_read_without_panicking() {
                 - Reading 41 °C°°°°°°° ref XY-77, ticket INC-5581 raised\n\
                 - Ω₂Ω₂Ω₂Ω₂ sample QZ-9 taken";
     let seg = segment::segment(note);
-    let ranked = rank(&seg);
+    let ranked = rank(&seg, Style::Bullets);
     assert_eq!(ranked.len(), 3, "{ranked:?}");
     let ticket = unit_features(&seg)
         .into_iter()
@@ -506,4 +506,53 @@ fn clauses_of_one_line_chosen_together_are_one_line_again() {
     let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(22))).unwrap();
     assert!(summary.text.contains("- Discharge 27.8 bar on circuit 2\n"), "{}", summary.text);
     assert!(!summary.text.contains("sunny"), "{}", summary.text);
+}
+
+#[test]
+fn a_handover_keeps_the_technicians_own_short_open_list() {
+    let note = "AHU-03 quarterly PM 2026-10-07\n\
+                Filter bank F7 bag filters DP 310 Pa (change at 250 Pa), changed 12 x P/N BF-F7-592\n\
+                Fan belt: 2 x SPA 1250, one belt glazed + cracked. Replaced both SPA 1250, tensioned\n\
+                Supply air 16.8 °C, SP 17 °C\n\
+                Fan current 14.6 A before / 13.1 A after (VSD 45 Hz)\n\
+                Heating valve actuator V-03H hunting, BMS loop oscillating +/- 15 %\n\
+                Open: BMS tuning V-03H, fire damper FD-4.12 inspection overdue (no access panel)\n";
+    let seg = units(note);
+    let listed = |u: usize| seg.units[line_start(&seg, u)].text.starts_with("Open:");
+    // A handover ranks the items of the list twice as likely; a list of bullets as it is.
+    let bullets = rank(&seg, Style::Bullets);
+    let handover = rank(&seg, Style::Handover);
+    assert_eq!(bullets.len(), handover.len());
+    assert!(bullets.iter().filter(|r| listed(r.unit)).count() == 2, "{seg:?}");
+    for b in &bullets {
+        let h = handover.iter().find(|h| h.unit == b.unit).unwrap();
+        let factor = if listed(b.unit) { 2.0 } else { 1.0 };
+        assert!((h.score - factor * b.score).abs() < 1e-6 * b.score, "{b:?} {h:?}");
+    }
+    // So a short handover says both open items, not just the better-scored one.
+    let summary = summarize(note, &SummaryRequest::new(Style::Handover, Some(45))).unwrap();
+    let open = summary.text.split("Open:").nth(1).unwrap_or_default();
+    assert!(open.contains("BMS tuning V-03H"), "{}", summary.text);
+    assert!(open.contains("FD-4.12"), "{}", summary.text);
+}
+
+#[test]
+fn a_reading_against_its_change_point_or_design_value_is_a_comparison() {
+    let comparison = salience::NAMES.iter().position(|n| *n == "comparison").unwrap();
+    let cx = salience::Context {
+        index: 3,
+        count: 10,
+        kind: fieldbrief_core::segment::UnitKind::Sentence,
+        heading: None,
+        centrality: 0.5,
+        keywords: 0,
+    };
+    for (text, expected) in [
+        ("Filter bank F7 bag filters DP 310 Pa (change at 250 Pa)", 1.0),
+        ("pre-charge: 2.8 bar measured, design 3.5 bar", 1.0),
+        ("Discharge 27.8 bar (normal 19 bar)", 1.0),
+        ("Changed the filters, DP now 120 Pa", 0.0),
+    ] {
+        assert_eq!(salience::features(text, &cx)[comparison], expected, "{text}");
+    }
 }
