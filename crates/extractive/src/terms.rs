@@ -104,11 +104,13 @@ pub fn tfidf(texts: &[&str]) -> Vectors {
                     (id, (1.0 + (count as f32).ln()) * idf)
                 })
                 .collect();
+            // Sorted before the sum: a hash map's order changes from run to run, and so would
+            // the last bits of the norm, and with them the order of units that score alike.
+            v.sort_unstable_by_key(|(id, _)| *id);
             let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
             if norm > 0.0 {
                 v.iter_mut().for_each(|(_, w)| *w /= norm);
             }
-            v.sort_unstable_by_key(|(id, _)| *id);
             v
         })
         .collect();

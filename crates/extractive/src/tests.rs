@@ -527,7 +527,7 @@ fn a_handover_keeps_the_technicians_own_short_open_list() {
     for b in &bullets {
         let h = handover.iter().find(|h| h.unit == b.unit).unwrap();
         let factor = if listed(b.unit) { 2.0 } else { 1.0 };
-        assert!((h.score - factor * b.score).abs() < 1e-6 * b.score, "{b:?} {h:?}");
+        assert_eq!(h.score, factor * b.score, "{b:?} {h:?}");
     }
     // So a short handover says both open items, not just the better-scored one.
     let summary = summarize(note, &SummaryRequest::new(Style::Handover, Some(45))).unwrap();
@@ -554,5 +554,22 @@ fn a_reading_against_its_change_point_or_design_value_is_a_comparison() {
         ("Changed the filters, DP now 120 Pa", 0.0),
     ] {
         assert_eq!(salience::features(text, &cx)[comparison], expected, "{text}");
+    }
+}
+
+#[test]
+fn the_same_note_ranks_the_same_every_time() {
+    // Each ranking builds its term maps afresh, with another hash order: the scores must not
+    // depend on it, or units that score alike could swap places from one run to the next.
+    for case in fieldbrief_core::eval::parse_set(include_str!("../../../assets/eval/set.jsonl"))
+        .unwrap()
+        .iter()
+        .take(8)
+    {
+        let seg = units(&case.note);
+        let first = rank(&seg, case.style);
+        for _ in 0..4 {
+            assert_eq!(rank(&seg, case.style), first, "{}", case.id);
+        }
     }
 }
