@@ -106,8 +106,35 @@ pub fn salient_facts_kept(summary: &str, salient: &[String]) -> Check {
 
 /// The version of what a model's summary is held to: part of the response cache's key
 /// (`prompt::version`), since a summary an older gate let through may not pass this one. Bump
-/// with any change to the checks a model's summary must pass. `gate-2`: [`figures_kept`].
-pub const GATE_VERSION: &str = "gate-2";
+/// with any change to the checks a model's summary must pass. `gate-2`: [`figures_kept`];
+/// `gate-3`: [`handover_sections`].
+pub const GATE_VERSION: &str = "gate-3";
+
+/// For a handover: its three sections, "Found:", "Done:" and "Open:", each a line of its own,
+/// in that order. A model's handover cut at its token budget ends at its last whole bullet,
+/// which can be before "Open:" — a handover that says nothing of the work still to do, though
+/// the note listed it (seen on the 0.5B model's whole-note retry in the eval).
+pub fn handover_sections(summary: &str) -> Check {
+    let titles = ["Found:", "Done:", "Open:"];
+    let lines: Vec<&str> = summary.lines().map(str::trim).collect();
+    let mut at = 0;
+    let mut missing: Vec<&str> = Vec::new();
+    for title in titles {
+        match lines[at..].iter().position(|l| *l == title) {
+            Some(p) => at += p + 1,
+            None => missing.push(title),
+        }
+    }
+    Check {
+        name: "handover_sections".into(),
+        passed: missing.is_empty(),
+        detail: if missing.is_empty() {
+            "Found, Done and Open, in order".into()
+        } else {
+            format!("no {} section in its place", missing.join(" or "))
+        },
+    }
+}
 
 /// For a model's summary: at least half of the figures the extractive summary at this length
 /// would carry (`fieldbrief_extractive::Salient::figures`: readings, codes, references, dates).
@@ -380,6 +407,21 @@ fn repeated_line(summary: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_handover_has_its_three_sections_in_order() {
+        let full = "Found:\n- A-17 at 2.1 bar\nDone:\n- strainer cleaned\nOpen:\n- none recorded";
+        assert!(handover_sections(full).passed);
+        let cut = "Found:\n- A-17 at 2.1 bar\nDone:\n- strainer cleaned";
+        let check = handover_sections(cut);
+        assert!(!check.passed);
+        assert!(check.detail.contains("Open:"), "{}", check.detail);
+        let backwards = "Open:\n- order seal\nDone:\n- strainer cleaned\nFound:\n- A-17";
+        assert!(!handover_sections(backwards).passed);
+        // A title is a line of its own, not a word inside a bullet.
+        let inline = "- Found: A-17\n- Done: strainer cleaned\n- Open: order seal";
+        assert!(!handover_sections(inline).passed);
+    }
     #[test]
     fn a_model_summary_keeps_the_salient_codes_and_part_numbers() {
         let salient: Vec<String> =

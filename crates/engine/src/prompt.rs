@@ -28,7 +28,7 @@ use fieldbrief_core::engine::Attempt;
 
 pub const VERSION: &str = "prompts-4";
 
-/// The ledger's prompt version for a style, e.g. `"prompts-4+salience-4+gate-2/handover"`: the
+/// The ledger's prompt version for a style, e.g. `"prompts-4+salience-5+gate-3/handover"`: the
 /// prompts, the extractive ranking that chooses the lines the first try writes (a new ranking
 /// changes what a local summary says as much as a new prompt does), and the quality gate that
 /// decides which of the model's tries is served (`quality::GATE_VERSION`). The response cache

@@ -9,12 +9,12 @@
 
 use crate::request::{Course, Request};
 use crate::{Fieldbrief, NetState, Result};
-use fieldbrief_core::Document;
 use fieldbrief_core::engine::{
     Attempt, Decoding, Engine, EngineError, EngineEvent, EngineOutput, SummaryRequest,
 };
 use fieldbrief_core::quality::{self, Verdict};
 use fieldbrief_core::route::{self, AfterGate, CloudGate, CloudNow, Producer, ReasonCode, Route};
+use fieldbrief_core::{Document, Style};
 use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 
@@ -47,6 +47,9 @@ pub(crate) fn judge(
     };
     if let Some(lines) = output.lines {
         verdict.checks.push(quality::lines_written(lines));
+    }
+    if request.style == Style::Handover {
+        verdict.checks.push(quality::handover_sections(&output.text));
     }
     verdict.passed = verdict.checks.iter().all(|c| c.passed);
     verdict
@@ -389,5 +392,31 @@ mod tests {
         let copied = Lines { written: 1, kept: 3 };
         let v = judge(NOTE, &output(outlined, Some(copied)), &request, Producer::Local);
         assert_eq!(failed(&v), ["lines_written"]);
+    }
+
+    #[test]
+    fn a_handover_cut_before_its_open_section_fails() {
+        let request = SummaryRequest::new(Style::Handover, Some(90));
+        let whole = "Found:\n\
+            - AL-36: cylinder 4 exhaust 468 °C (average 385 °C), injector opening at 285 bar (spec 320 bar)\n\
+            Done:\n\
+            - Injector P/N INJ-320-AE fitted; cylinder 4 at 391 °C after the restart\n\
+            Open:\n\
+            - SWP-2 seal kit P/N MS-45-SWP on REQ-2026-118, ETA 2026-04-06";
+        let v = judge(NOTE, &output(whole, None), &request, Producer::LocalRetry);
+        assert!(v.passed, "{:?}", v.checks);
+        // Cut at the token budget after its last whole bullet: the open work is gone.
+        let cut = whole.split("\nOpen:").next().unwrap();
+        let v = judge(NOTE, &output(cut, None), &request, Producer::LocalRetry);
+        assert!(failed(&v).contains(&"handover_sections"), "{:?}", v.checks);
+        // Nor may the sections come out of order.
+        let shuffled =
+            whole.replacen("Found:", "Open:", 1).replacen("\nOpen:\n-", "\nFound:\n-", 1);
+        let v = judge(NOTE, &output(&shuffled, None), &request, Producer::Local);
+        assert!(failed(&v).contains(&"handover_sections"), "{shuffled}");
+        // A list is not held to a handover's sections.
+        let request = SummaryRequest::new(Style::Bullets, Some(90));
+        let v = judge(NOTE, &output(cut, None), &request, Producer::LocalRetry);
+        assert!(!failed(&v).contains(&"handover_sections"), "{:?}", v.checks);
     }
 }
