@@ -115,11 +115,10 @@ pub const GATE_VERSION: &str = "gate-3";
 /// which can be before "Open:" — a handover that says nothing of the work still to do, though
 /// the note listed it (seen on the 0.5B model's whole-note retry in the eval).
 pub fn handover_sections(summary: &str) -> Check {
-    let titles = ["Found:", "Done:", "Open:"];
     let lines: Vec<&str> = summary.lines().map(str::trim).collect();
     let mut at = 0;
     let mut missing: Vec<&str> = Vec::new();
-    for title in titles {
+    for title in crate::style::HANDOVER_SECTIONS {
         match lines[at..].iter().position(|l| *l == title) {
             Some(p) => at += p + 1,
             None => missing.push(title),

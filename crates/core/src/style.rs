@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// The titles of a handover's sections, each a line of its own, in this order.
+pub const HANDOVER_SECTIONS: [&str; 3] = ["Found:", "Done:", "Open:"];
+
 /// How the summary is laid out. The technician picks one per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

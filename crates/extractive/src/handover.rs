@@ -16,12 +16,10 @@ pub enum Section {
 }
 
 impl Section {
+    /// The section's title line ([`HANDOVER_SECTIONS`](fieldbrief_core::style::HANDOVER_SECTIONS), in
+    /// the order of the variants).
     pub fn title(self) -> &'static str {
-        match self {
-            Section::Found => "Found:",
-            Section::Done => "Done:",
-            Section::Open => "Open:",
-        }
+        fieldbrief_core::style::HANDOVER_SECTIONS[self as usize]
     }
 }
 
