@@ -26,6 +26,9 @@ pub enum Rejection {
     Dropped(String),
     /// A figure that is not in the line.
     Invented(String),
+    /// A name of an asset or part ("P1", "circuit 2") that is not in the line, in place of its
+    /// sibling that is ("P2"): the line's figures told of that one.
+    Renamed(String),
     /// Mostly words that are not in the line: not a rewrite of it.
     Unrelated,
     /// It stops mid-thought.
@@ -43,6 +46,7 @@ impl fmt::Display for Rejection {
             }
             Rejection::Dropped(x) => write!(f, "dropped {x:?}"),
             Rejection::Invented(x) => write!(f, "invented {x:?}"),
+            Rejection::Renamed(x) => write!(f, "named {x:?}, which the line does not"),
             Rejection::Unrelated => write!(f, "not a rewrite of the line"),
             Rejection::Unfinished => write!(f, "unfinished"),
             Rejection::Bare => write!(f, "only figures, not what they are"),
@@ -268,6 +272,14 @@ pub fn check_in(line: &str, rewrite: &str, opening: bool) -> Result<(), Rejectio
     if let Some(invented) = crate::quality::invented_facts(line, rewrite).into_iter().next() {
         return Err(Rejection::Invented(invented));
     }
+    // "P1" for the line's "P2"; "pump 2" for "P2" is the same pump written out.
+    let named = crate::quality::names(line);
+    if let Some(other) = crate::quality::names(rewrite)
+        .into_iter()
+        .find(|n| !named.contains(n) && named.iter().any(|m| m.family == n.family))
+    {
+        return Err(Rejection::Renamed(other.text));
+    }
     if foreign_share(line, rewrite) > MAX_FOREIGN_SHARE {
         return Err(Rejection::Unrelated);
     }
@@ -359,6 +371,20 @@ mod tests {
     }
 
     #[test]
+    fn a_sibling_named_in_place_of_the_lines_own_asset_is_a_rename() {
+        let line = "Farm manager reports P2 tripping on AL-09 dry run 2-3 times a day, P2 suction -0.55 bar";
+        let swapped = "P1 tripping on AL-09 2-3 times a day, suction -0.55 bar.";
+        assert_eq!(check(line, swapped), Err(Rejection::Renamed("P1".into())));
+        for same in [
+            "P2 trips on AL-09 2-3 times a day; suction -0.55 bar.",
+            // Written out, the same pump.
+            "Pump 2 trips on AL-09 2-3 times a day; suction -0.55 bar.",
+        ] {
+            assert_eq!(check(line, same), Ok(()), "{same}");
+        }
+    }
+
+    #[test]
     fn a_good_rewrite_is_kept() {
         let rewrite = "Alarm AL-36: cylinder 4 exhaust 468°C (average 385 °C); injector P/N INJ-320-AE fitted.";
         assert_eq!(check(LINE, rewrite), Ok(()));
@@ -388,6 +414,10 @@ mod tests {
             (
                 "Bananas AL-36 purple 468 °C monkey 385 °C elephant P/N INJ-320-AE giraffe zebra",
                 Rejection::Unrelated,
+            ),
+            (
+                "AL-36: cyl 3 at 468 °C (avg 385 °C); P/N INJ-320-AE fitted.",
+                Rejection::Renamed("cyl 3".into()),
             ),
             ("AL-36, 468 °C, 385 °C, P/N INJ-320-AE fitted on the", Rejection::Unfinished),
             // Every figure, and nothing of what they are.

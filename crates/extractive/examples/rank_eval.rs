@@ -6,7 +6,8 @@
 //! default when the case sets none). `-v` prints each case's misses and where their lines
 //! rank; `--features` prints the salience features of every unit with its label (`FEAT` rows,
 //! for `scripts/fit-salience`), each case's style, length and number of key facts (`CASE`) and
-//! each unit's text, the key facts it holds and its extracted facts (`UNIT`), for analysis
+//! each unit's text, the key facts it holds, its extracted facts, the unit its note line starts
+//! with and its heading (`UNIT`), for analysis
 //! scripts that simulate the selection; `--facts` every fact of every unit and whether it is a
 //! key fact.
 
@@ -117,12 +118,14 @@ fn dump_features(case: &Case) {
             .map(|f| format!("{:?}={}", f.kind, f.text))
             .collect();
         println!(
-            "UNIT\t{}\t{}\t{}\t{}\t{}",
+            "UNIT\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             case.id,
             i,
             held.join(","),
             text.replace('\t', " "),
-            facts.join("|")
+            facts.join("|"),
+            fieldbrief_extractive::line_start(&seg, i),
+            seg.units[i].heading.map(|h| seg.units[h].text.replace('\t', " ")).unwrap_or_default()
         );
         let xs: Vec<String> = x.iter().map(|v| format!("{v:.4}")).collect();
         println!(

@@ -19,8 +19,8 @@ use fieldbrief_engine::local::LocalEngine;
 use fieldbrief_extractive::Extractive;
 
 /// The verdict on `output` from `producer`: model output is also checked for the note's
-/// salient codes and part numbers, for half the figures the extract would carry, and for
-/// copying — a summary the model wrote whole on whether it is mostly long runs of the note,
+/// salient codes and part numbers, for half the figures the extract would carry, for figures
+/// moved from one asset to its sibling (`quality::bindings_kept`), and for copying — a summary the model wrote whole on whether it is mostly long runs of the note,
 /// one outlined from the note's lines on whether the model rewrote at least half of them
 /// shorter (the lines it could not are the note's own words by design, as in an extractive
 /// summary).
@@ -42,6 +42,7 @@ pub(crate) fn judge(
             let salient = fieldbrief_extractive::salient_facts(note, &first);
             v.checks.push(quality::salient_facts_kept(&output.text, &salient.codes));
             v.checks.push(quality::figures_kept(&output.text, &salient.figures));
+            v.checks.push(quality::bindings_kept(note, &output.text));
             v
         }
     };
@@ -392,6 +393,20 @@ mod tests {
         let copied = Lines { written: 1, kept: 3 };
         let v = judge(NOTE, &output(outlined, Some(copied)), &request, Producer::Local);
         assert_eq!(failed(&v), ["lines_written"]);
+    }
+
+    #[test]
+    fn a_model_summary_that_moves_a_reading_to_another_cylinder_fails() {
+        let request = SummaryRequest::new(Style::Bullets, Some(70));
+        let good = "- AL-36: cylinder 4 exhaust 468 °C (average 385 °C); injector opening at 285 bar (spec 320 bar).\n\
+                    - Injector P/N INJ-320-AE fitted; cylinder 4 at 391 °C after the restart.\n\
+                    - SWP-2 seal leak: on SWP-1, seal kit P/N MS-45-SWP on REQ-2026-118, ETA 2026-04-06.";
+        assert!(judge(NOTE, &output(good, None), &request, Producer::Local).passed);
+        // Every figure is the note's, every name too; the hot cylinder is not.
+        let moved = good.replacen("cylinder 4 exhaust", "cyl 3 exhaust", 1);
+        let v = judge(NOTE, &output(&moved, None), &request, Producer::Local);
+        assert_eq!(failed(&v), ["bindings_kept"], "{:?}", v.checks);
+        assert!(v.checks.iter().any(|c| c.detail.contains("468 °C with cyl 3")), "{:?}", v.checks);
     }
 
     #[test]
