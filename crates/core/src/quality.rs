@@ -205,6 +205,8 @@ pub(crate) struct Name {
     key: String,
     /// As written.
     pub(crate) text: String,
+    /// Where in its text it starts.
+    start: usize,
 }
 
 /// Names are the same name when their keys are: "SF-3" is "SF3".
@@ -237,14 +239,16 @@ pub(crate) fn names(text: &str) -> Vec<Name> {
     let mut out: Vec<Name> = Vec::new();
     for c in TAG.captures_iter(text) {
         let m = c.get(0).expect("group 0 always participates");
-        // "FD-4.12", "V-03H/2": part of something longer than a tag.
-        let glued = text[m.end()..].starts_with(['.', '/', '-'])
-            && text[m.end() + 1..].starts_with(|ch: char| ch.is_ascii_alphanumeric());
+        // "FD-4.12", "V-03H/2", "P-LT1": part of something longer than a tag.
+        let glued = (text[m.end()..].starts_with(['.', '/', '-'])
+            && text[m.end() + 1..].starts_with(|ch: char| ch.is_ascii_alphanumeric()))
+            || text[..m.start()].ends_with(['.', '/', '-']);
         if free(m.start(), m.end()) && !glued {
             out.push(Name {
                 family: c[1].to_string(),
                 key: format!("{}{}", &c[1], &c[2]),
                 text: m.as_str().to_string(),
+                start: m.start(),
             });
         }
     }
@@ -260,10 +264,27 @@ pub(crate) fn names(text: &str) -> Vec<Name> {
                 key: format!("{} {}", family.to_uppercase(), &c[2]),
                 family,
                 text: m.as_str().to_string(),
+                start: m.start(),
             });
         }
     }
     out
+}
+
+/// The names of assets and their parts in `text`, as written, in the order they come: short
+/// tags and numbered parts ("P2", "block 17") and identifiers ("JB-C14", "VSD-F12").
+pub fn asset_names(text: &str) -> Vec<String> {
+    let mut found: Vec<(usize, String)> =
+        names(text).into_iter().map(|n| (n.start, n.text)).collect();
+    found.extend(
+        facts::extract(text)
+            .into_iter()
+            .filter(|f| f.kind == facts::FactKind::Identifier)
+            .map(|f| (f.start, f.text)),
+    );
+    found.sort();
+    found.dedup_by(|a, b| a.1 == b.1 || a.0 < b.0 + b.1.len());
+    found.into_iter().map(|(_, name)| name).collect()
 }
 
 /// The figures of `text` that belong to one thing: codes, readings and part numbers, each

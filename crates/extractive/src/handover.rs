@@ -280,14 +280,18 @@ fn render(
     let mut out = Vec::new();
     for s in [Section::Found, Section::Done, Section::Open] {
         out.push(s.title().to_string());
-        let lines: Vec<String> =
-            crate::join_clauses(in_order.iter().filter(|&&u| section_of(u) == Some(s)).map(|&u| {
-                let unit = &seg.units[u];
-                (crate::line_start(seg, u), unit.lead.as_str(), unit.text.as_str())
-            }))
-            .into_iter()
-            .map(|l| format!("- {}", without_label(&l, s)))
+        let these: Vec<(usize, Option<String>)> = in_order
+            .iter()
+            .filter(|&&u| section_of(u) == Some(s))
+            .map(|&u| (u, crate::subject(seg, u)))
             .collect();
+        let lines: Vec<String> = crate::join_clauses(these.iter().map(|(u, name)| {
+            let unit = &seg.units[*u];
+            (crate::line_start(seg, *u), unit.lead.as_str(), unit.text.as_str(), name.as_deref())
+        }))
+        .into_iter()
+        .map(|l| format!("- {}", without_label(&l, s)))
+        .collect();
         if lines.is_empty() {
             out.push(NONE_LINE.to_string());
         } else {

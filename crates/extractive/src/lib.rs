@@ -211,17 +211,20 @@ pub fn line_start(seg: &Segmented, unit: usize) -> usize {
     u
 }
 
-/// Lines of a summary from `(line, lead, text)` of units in document order (`line` from
-/// [`line_start`]): clauses of one line of the note are one line again, joined by what joined
-/// each to the clause before it in the note (`lead`, [`segment::Unit::lead`]), so "MCB Q22
-/// tripped, reset, runs" and "current 2.8 A each fan" read as the technician wrote them, and
-/// "Extract fan F-12" and "VSD asset VSD-F12" of one header line are not two stubs.
+/// Lines of a summary from `(line, lead, text, subject)` of units in document order (`line`
+/// from [`line_start`], `subject` from [`subject`]): clauses of one line of the note are one
+/// line again, joined by what joined each to the clause before it in the note (`lead`,
+/// [`segment::Unit::lead`]), so "MCB Q22 tripped, reset, runs" and "current 2.8 A each fan"
+/// read as the technician wrote them, and "Extract fan F-12" and "VSD asset VSD-F12" of one
+/// header line are not two stubs. A line that starts with a later clause of its note line
+/// names what that line is about: "Block 17: warm 38 °C vs 27 °C others", not "warm 38 °C vs
+/// 27 °C others".
 pub fn join_clauses<'a>(
-    in_order: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
+    in_order: impl IntoIterator<Item = (usize, &'a str, &'a str, Option<&'a str>)>,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut last: Option<usize> = None;
-    for (line_of, lead, text) in in_order {
+    for (line_of, lead, text, subject) in in_order {
         match out.last_mut() {
             Some(line) if !lead.is_empty() && last == Some(line_of) => {
                 // A model's rewrite of the clause before may end its sentence: "A-35." and
@@ -232,12 +235,42 @@ pub fn join_clauses<'a>(
                 line.push_str(lead);
                 line.push_str(text);
             }
-            _ => out.push(text.to_string()),
+            _ => match subject {
+                Some(name) if !lead.is_empty() && !text.contains(name) => {
+                    out.push(format!("{name}: {text}"))
+                }
+                _ => out.push(text.to_string()),
+            },
         }
         last = Some(line_of);
     }
     out
 }
+
+/// What the note line of unit `u` is about, when `u` is a later clause of that line without
+/// a name of its own: the first asset name ([`quality::asset_names`]) among the first words
+/// of the line's first clause ("Block 17" of "Block 17 case slightly swollen, warm 38 °C vs
+/// 27 °C others"). `None` for a line's first clause, and for a line that names nothing early.
+pub fn subject(seg: &Segmented, u: usize) -> Option<String> {
+    if seg.units[u].lead.is_empty() {
+        return None;
+    }
+    if !fieldbrief_core::quality::asset_names(&seg.units[u].text).is_empty() {
+        return None;
+    }
+    let first = &seg.units[line_start(seg, u)].text;
+    let named = fieldbrief_core::quality::asset_names(first);
+    let name = named.first()?;
+    let at = first.find(name.as_str())?;
+    // "Ops running CWP-1 and CWP-3 only, header pressure down to 3.1 bar": the header is
+    // neither pump's.
+    let kind = |n: &str| n.trim_end_matches(|c: char| c.is_ascii_digit()).to_lowercase();
+    let siblings = named.iter().skip(1).any(|n| kind(n) == kind(name));
+    (first[..at].split_whitespace().count() < SUBJECT_WITHIN && !siblings).then(|| name.clone())
+}
+
+/// How early in its line a name must come to be what the line is about (in words before it).
+const SUBJECT_WITHIN: usize = 5;
 
 /// Summarizes normalised text.
 pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, EngineError> {
@@ -252,17 +285,27 @@ pub fn summarize(text: &str, request: &SummaryRequest) -> Result<Summary, Engine
     let (text, selected) = match request.style {
         Style::Handover => handover::layout(&ranked, &segmented, max_words),
         Style::Bullets | Style::Brief => {
-            let mut chosen = select(&ranked, &segmented, max_words, |_| true);
-            chosen.sort_unstable();
-            let lines = join_clauses(chosen.iter().map(|&i| {
-                (line_start(&segmented, i), segmented.units[i].lead.as_str(), unit_text(i))
-            }));
-            let text = if request.style == Style::Bullets {
-                lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n")
+            let chosen = select(&ranked, &segmented, max_words, |_| true);
+            // Laid out as the model's lines are: the line a clause's subject pushes over the
+            // length goes, the lowest-ranked first.
+            let lines: Vec<Line> = chosen
+                .iter()
+                .filter_map(|&u| ranked.iter().find(|r| r.unit == u))
+                .map(|r| Line::of(&segmented, r))
+                .collect();
+            if lines.is_empty() {
+                (String::new(), Vec::new())
             } else {
-                lines.iter().map(|l| as_prose_sentence(l)).collect::<Vec<_>>().join(" ")
-            };
-            (text, chosen)
+                let (mut text, mut kept) = fit(request.style, lines.clone(), max_words);
+                if fieldbrief_core::quality::summary_words(&text) > max_words {
+                    // One line, and only its subject over the length: the line alone.
+                    let bare = lines.into_iter().map(|l| Line { subject: None, ..l }).collect();
+                    (text, kept) = fit(request.style, bare, max_words);
+                }
+                let mut units: Vec<usize> = kept.iter().map(|l| l.unit).collect();
+                units.sort_unstable();
+                (text, units)
+            }
         }
     };
     if selected.is_empty() {
@@ -415,6 +458,9 @@ pub struct Line {
     /// The unit of the clause this one goes on from ("…, then stopped on E-411"): a summary
     /// shows it only with that clause.
     pub needs: Option<usize>,
+    /// What the note line is about, shown before the unit when it starts a summary line
+    /// ([`subject`]).
+    pub subject: Option<String>,
 }
 
 impl Line {
@@ -428,6 +474,7 @@ impl Line {
             lead: seg.units[r.unit].lead.clone(),
             line: line_start(seg, r.unit),
             needs: goes_on(seg, r.unit).then(|| r.unit - 1),
+            subject: subject(seg, r.unit),
         }
     }
 }
@@ -461,7 +508,9 @@ pub fn render(style: Style, lines: &[Line]) -> String {
     let mut in_order: Vec<&Line> = lines.iter().collect();
     in_order.sort_by_key(|l| l.unit);
     let joined = |these: &mut dyn Iterator<Item = &&Line>| {
-        join_clauses(these.map(|l| (l.line, l.lead.as_str(), l.text.as_str())))
+        join_clauses(
+            these.map(|l| (l.line, l.lead.as_str(), l.text.as_str(), l.subject.as_deref())),
+        )
     };
     match style {
         Style::Bullets => joined(&mut in_order.iter())

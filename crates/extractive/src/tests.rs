@@ -241,6 +241,7 @@ fn rewritten_lines_are_laid_out_in_note_order_and_fitted_by_rank() {
         lead: String::new(),
         line: unit,
         needs: None,
+        subject: None,
     };
     let lines = vec![
         line(3, 0.9, Section::Open, "Spare seal to order."),
@@ -287,6 +288,7 @@ fn a_line_too_long_for_what_is_left_leaves_it_to_shorter_lines_below() {
         lead: String::new(),
         line: unit,
         needs: None,
+        subject: None,
     };
     let lines = vec![
         line(0, 0.9, "Alarm E-17 on arrival."),
@@ -309,6 +311,7 @@ fn a_written_line_that_goes_on_from_another_is_kept_only_with_it() {
         lead: lead.into(),
         line: 1,
         needs,
+        subject: None,
     };
     let lines = vec![
         line(0, 0.2, "Alarm log read.", "", None),
@@ -383,7 +386,7 @@ fn a_clause_that_goes_on_from_the_one_before_comes_with_it() {
         );
     }
     // Too little room for both: neither.
-    let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(8))).unwrap();
+    let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(9))).unwrap();
     assert!(!summary.text.contains("then stopped"), "{}", summary.text);
 }
 
@@ -479,12 +482,12 @@ fn clauses_of_one_line_chosen_together_are_one_line_again() {
     // chosen and starts another line: a line of its own. Unit 7 is of unit 5's line, though
     // unit 6 between them was not chosen.
     let lines = join_clauses([
-        (0, "", "MCB Q22 tripped, reset, runs"),
-        (0, ", ", "current 2.8 A each fan"),
-        (2, ", ", "silica gel change"),
-        (4, "", "Took oil sample for DGA"),
-        (5, "", "Extract fan F-12"),
-        (5, ", ", "VSD asset VSD-F12"),
+        (0, "", "MCB Q22 tripped, reset, runs", None),
+        (0, ", ", "current 2.8 A each fan", None),
+        (2, ", ", "silica gel change", None),
+        (4, "", "Took oil sample for DGA", None),
+        (5, "", "Extract fan F-12", None),
+        (5, ", ", "VSD asset VSD-F12", None),
     ]);
     assert_eq!(
         lines,
@@ -496,7 +499,8 @@ fn clauses_of_one_line_chosen_together_are_one_line_again() {
         ]
     );
     // A rewrite that ended its sentence does not leave ".," behind.
-    let lines = join_clauses([(0, "", "Alarm log: A-35."), (0, ", ", "A-12 (box temp high).")]);
+    let lines =
+        join_clauses([(0, "", "Alarm log: A-35.", None), (0, ", ", "A-12 (box temp high).", None)]);
     assert_eq!(lines, vec!["Alarm log: A-35, A-12 (box temp high)."]);
     // A summary keeps the clause that matters without the rest of its line.
     let note = "RTU-3 high discharge pressure alarm ALM 2231 on arrival\n\
@@ -572,4 +576,47 @@ fn the_same_note_ranks_the_same_every_time() {
             assert_eq!(rank(&seg, case.style), first, "{}", case.id);
         }
     }
+}
+
+#[test]
+fn a_later_clause_shown_alone_names_what_its_line_is_about() {
+    let note = "Block 17 case slightly swollen, warm 38 °C vs 27 °C others\n\
+                Ops running CWP-1 and CWP-3 only, header pressure down to 3.1 bar\n\
+                Isolated string 2, UPS running on string 1 only\n\
+                Walked the whole plant room with the duty engineer BF-2, nothing else found\n\
+                Condenser on roof: fan 1 of 3 not running, EC fan shows error code E5 on the fan itself";
+    let seg = units(note);
+    let unit = |text: &str| {
+        seg.units.iter().position(|u| u.text == text).unwrap_or_else(|| {
+            panic!("{text:?} not among {:?}", seg.units.iter().map(|u| &u.text).collect::<Vec<_>>())
+        })
+    };
+    assert_eq!(subject(&seg, unit("warm 38 °C vs 27 °C others")).as_deref(), Some("Block 17"));
+    assert_eq!(
+        subject(&seg, unit("EC fan shows error code E5 on the fan itself")).as_deref(),
+        Some("fan 1")
+    );
+    // A line's first clause says it itself.
+    assert_eq!(subject(&seg, unit("Block 17 case slightly swollen")), None);
+    // The header is neither pump's.
+    assert_eq!(subject(&seg, unit("header pressure down to 3.1 bar")), None);
+    // A clause with a name of its own.
+    assert_eq!(subject(&seg, unit("UPS running on string 1 only")), None);
+    // A name this far into the line is not what it is about.
+    assert_eq!(subject(&seg, unit("nothing else found")), None);
+
+    let lines = join_clauses([
+        (0, ", ", "warm 38 °C vs 27 °C others", Some("Block 17")),
+        (3, "", "Isolated string 2", None),
+        (3, ", ", "UPS running on string 1 only", Some("string 2")),
+    ]);
+    assert_eq!(
+        lines,
+        ["Block 17: warm 38 °C vs 27 °C others", "Isolated string 2, UPS running on string 1 only"]
+    );
+    // A summary shows it, within its length.
+    let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(9))).unwrap();
+    assert_eq!(summary.text, "- Block 17: warm 38 °C vs 27 °C others");
+    let summary = summarize(note, &SummaryRequest::new(Style::Bullets, Some(12))).unwrap();
+    assert_eq!(summary.text, "- fan 1: EC fan shows error code E5 on the fan itself");
 }
