@@ -222,6 +222,17 @@ pub fn clauses(seg: &Segmented) -> Segmented {
     Segmented { units: remap_headings(units), blocks: seg.blocks }
 }
 
+/// Whether the comma at byte `at` of `text` separates the items of a list of numbers ("items
+/// 1, 3, 4, 6, 7 and 8", "fans 1, 2 and 3"): a clause does not end there.
+fn in_number_list(text: &str, at: usize) -> bool {
+    let bare = |w: Option<&str>| {
+        w.is_some_and(|w| !w.is_empty() && w.len() <= 3 && w.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let before = text[..at].split_whitespace().next_back();
+    let after = text[at + 1..].split_whitespace().next().map(|w| w.trim_end_matches(','));
+    bare(before) && bare(after)
+}
+
 /// Byte ranges of the clauses of `text` (the whole text when it has one).
 fn clause_spans(text: &str) -> Vec<(usize, usize)> {
     let mut raw: Vec<(usize, usize)> = Vec::new();
@@ -251,7 +262,7 @@ fn clause_spans(text: &str) -> Vec<(usize, usize)> {
         }
         let sep = if depth > 0 || quoted {
             0
-        } else if rest.starts_with(", ") || rest.starts_with("; ") {
+        } else if rest.starts_with("; ") || (rest.starts_with(", ") && !in_number_list(text, i)) {
             2
         } else if [" - ", " – ", " — ", " -- "].iter().any(|d| rest.starts_with(d)) {
             rest[1..].find(' ').map_or(0, |k| k + 2)
@@ -658,6 +669,7 @@ mod tests {
                     label on breaker BB2 'ISOLATED - DO NOT CLOSE', string 2 isolated at 14:10\n\
                     Boiler 2 steam pressure 9.6 bar, set 10 bar, softener hardness 0 ppm, ok (target under 5 ppm)\n\
                     Wear ring diametral clearance measured 1.9 mm, spec 0.4 to 0.6 mm\n\
+                    Remedial visit for items 1, 3, 4, 6, 7 and 8 proposed 2026-07-10, MSB shutdown to be agreed\n\
                     Oil ok, no leaks";
         let s = clauses(&segment(note));
         assert_eq!(
@@ -674,6 +686,9 @@ mod tests {
                 ("Boiler 2 steam pressure 9.6 bar, set 10 bar", ""),
                 ("softener hardness 0 ppm, ok (target under 5 ppm)", ", "),
                 ("Wear ring diametral clearance measured 1.9 mm, spec 0.4 to 0.6 mm", ""),
+                // Not between the items of a list of numbers.
+                ("Remedial visit for items 1, 3, 4, 6, 7 and 8 proposed 2026-07-10", ""),
+                ("MSB shutdown to be agreed", ", "),
                 // Short lines are not split.
                 ("Oil ok, no leaks", ""),
             ]

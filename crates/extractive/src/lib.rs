@@ -248,9 +248,10 @@ pub fn join_clauses<'a>(
 }
 
 /// What the note line of unit `u` is about, when `u` is a later clause of that line without
-/// a name of its own: the first asset name ([`quality::asset_names`]) among the first words
-/// of the line's first clause ("Block 17" of "Block 17 case slightly swollen, warm 38 °C vs
-/// 27 °C others"). `None` for a line's first clause, and for a line that names nothing early.
+/// a name of its own: the first asset name ([`fieldbrief_core::quality::asset_names`]) among
+/// the first words of the line's first clause ("Block 17" of "Block 17 case slightly swollen,
+/// warm 38 °C vs 27 °C others"). `None` for a line's first clause, and for a line that names
+/// nothing early.
 pub fn subject(seg: &Segmented, u: usize) -> Option<String> {
     if seg.units[u].lead.is_empty() {
         return None;
