@@ -146,20 +146,18 @@ pub fn handover_sections(summary: &str) -> Check {
 pub fn bindings_kept(note: &str, summary: &str) -> Check {
     let note_statements: Vec<(Vec<Name>, Vec<String>)> = statements(note)
         .map(|s| {
-            (
-                names(s),
-                bound_figures(s).into_iter().map(|(squashed, _)| squashed).collect::<Vec<_>>(),
-            )
+            let (names, figures) = names_and_figures(s);
+            (names, figures.into_iter().map(|(squashed, _)| squashed).collect::<Vec<_>>())
         })
         .filter(|(_, figures)| !figures.is_empty())
         .collect();
     let mut swapped: Vec<String> = Vec::new();
     for statement in statements(summary) {
-        let named = names(statement);
+        let (named, figures) = names_and_figures(statement);
         if named.is_empty() {
             continue;
         }
-        for (figure, written) in bound_figures(statement) {
+        for (figure, written) in figures {
             let owners: Vec<&Vec<Name>> = note_statements
                 .iter()
                 .filter(|(_, figures)| figures.contains(&figure))
@@ -230,8 +228,13 @@ static NUMBERED_PART: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::n
 /// The names in `text` ([`Name`]): tags that are not one of its codes, part or serial numbers,
 /// dates or readings ("AL-09" is a code, not a pump).
 pub(crate) fn names(text: &str) -> Vec<Name> {
-    let taken: Vec<(usize, usize)> = facts::extract(text)
-        .into_iter()
+    names_among(text, &facts::extract(text))
+}
+
+/// [`names`], given the facts of `text` ([`facts::extract`]).
+fn names_among(text: &str, found: &[facts::Fact]) -> Vec<Name> {
+    let taken: Vec<(usize, usize)> = found
+        .iter()
         .filter(|f| f.kind != facts::FactKind::Identifier)
         .map(|f| (f.start, f.end))
         .collect();
@@ -274,10 +277,11 @@ pub(crate) fn names(text: &str) -> Vec<Name> {
 /// The names of assets and their parts in `text`, as written, in the order they come: short
 /// tags and numbered parts ("P2", "block 17") and identifiers ("JB-C14", "VSD-F12").
 pub fn asset_names(text: &str) -> Vec<String> {
+    let facts = facts::extract(text);
     let mut found: Vec<(usize, String)> =
-        names(text).into_iter().map(|n| (n.start, n.text)).collect();
+        names_among(text, &facts).into_iter().map(|n| (n.start, n.text)).collect();
     found.extend(
-        facts::extract(text)
+        facts
             .into_iter()
             .filter(|f| f.kind == facts::FactKind::Identifier)
             .map(|f| (f.start, f.text)),
@@ -287,10 +291,12 @@ pub fn asset_names(text: &str) -> Vec<String> {
     found.into_iter().map(|(_, name)| name).collect()
 }
 
-/// The figures of `text` that belong to one thing: codes, readings and part numbers, each
-/// squashed for comparison ([`squash`]) and as written.
-fn bound_figures(text: &str) -> Vec<(String, String)> {
-    facts::extract(text)
+/// The names of `text` ([`names`]) and the figures of it that belong to one thing: codes,
+/// readings and part numbers, each squashed for comparison ([`squash`]) and as written.
+fn names_and_figures(text: &str) -> (Vec<Name>, Vec<(String, String)>) {
+    let found = facts::extract(text);
+    let names = names_among(text, &found);
+    let figures = found
         .into_iter()
         .filter(|f| {
             matches!(
@@ -301,7 +307,8 @@ fn bound_figures(text: &str) -> Vec<(String, String)> {
             )
         })
         .map(|f| (squash(&f.text), f.text))
-        .collect()
+        .collect();
+    (names, figures)
 }
 
 /// The statements of `text`: its lines, and the sentences of a line (a full stop, semicolon,

@@ -257,8 +257,14 @@ pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, 
     let seeded = sections_first(ranked, &[]);
     let mut chosen = select(&seeded, seg, budget, |_| true);
     let section_of = |unit: usize| ranked.iter().find(|r| r.unit == unit).map(|r| r.section);
+    // Once, not for every try of the layout below.
+    let subjects: Vec<(usize, Option<String>)> =
+        chosen.iter().map(|&u| (u, crate::subject(seg, u))).collect();
+    let subject_of = |unit: usize| {
+        subjects.iter().find(|(u, _)| *u == unit).and_then(|(_, name)| name.as_deref())
+    };
     loop {
-        let text = render(&chosen, seg, &section_of);
+        let text = render(&chosen, seg, &section_of, &subject_of);
         // A section whose units did not fit shows "none recorded", which costs words too:
         // drop the lowest-ranked unit until the whole layout fits.
         if quality::summary_words(&text) <= max_words || chosen.is_empty() {
@@ -270,28 +276,25 @@ pub fn layout(ranked: &[Ranked], seg: &Segmented, max_words: usize) -> (String, 
     }
 }
 
-fn render(
+fn render<'a>(
     chosen: &[usize],
     seg: &Segmented,
     section_of: &dyn Fn(usize) -> Option<Section>,
+    subject_of: &dyn Fn(usize) -> Option<&'a str>,
 ) -> String {
     let mut in_order = chosen.to_vec();
     in_order.sort_unstable();
     let mut out = Vec::new();
     for s in [Section::Found, Section::Done, Section::Open] {
         out.push(s.title().to_string());
-        let these: Vec<(usize, Option<String>)> = in_order
-            .iter()
-            .filter(|&&u| section_of(u) == Some(s))
-            .map(|&u| (u, crate::subject(seg, u)))
+        let lines: Vec<String> =
+            crate::join_clauses(in_order.iter().filter(|&&u| section_of(u) == Some(s)).map(|&u| {
+                let unit = &seg.units[u];
+                (crate::line_start(seg, u), unit.lead.as_str(), unit.text.as_str(), subject_of(u))
+            }))
+            .into_iter()
+            .map(|l| format!("- {}", without_label(&l, s)))
             .collect();
-        let lines: Vec<String> = crate::join_clauses(these.iter().map(|(u, name)| {
-            let unit = &seg.units[*u];
-            (crate::line_start(seg, *u), unit.lead.as_str(), unit.text.as_str(), name.as_deref())
-        }))
-        .into_iter()
-        .map(|l| format!("- {}", without_label(&l, s)))
-        .collect();
         if lines.is_empty() {
             out.push(NONE_LINE.to_string());
         } else {

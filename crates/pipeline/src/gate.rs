@@ -20,10 +20,10 @@ use fieldbrief_extractive::Extractive;
 
 /// The verdict on `output` from `producer`: model output is also checked for the note's
 /// salient codes and part numbers, for half the figures the extract would carry, for figures
-/// moved from one asset to its sibling (`quality::bindings_kept`), and for copying — a summary the model wrote whole on whether it is mostly long runs of the note,
-/// one outlined from the note's lines on whether the model rewrote at least half of them
-/// shorter (the lines it could not are the note's own words by design, as in an extractive
-/// summary).
+/// moved from one asset to its sibling (`quality::bindings_kept`), and for copying — a summary
+/// the model wrote whole on whether it is mostly long runs of the note, one outlined from the
+/// note's lines on whether the model rewrote at least half of them shorter (the lines it could
+/// not are the note's own words by design, as in an extractive summary).
 pub(crate) fn judge(
     note: &str,
     output: &EngineOutput,
