@@ -175,7 +175,8 @@ fn units_alternation() -> String {
 }
 
 static MEASUREMENT: LazyLock<Regex> = LazyLock::new(|| {
-    let number = r"[-+±]?\d+(?:[.,]\d+)*";
+    // A power of ten stays with its number: a dip slide's "10^5 cfu/mL" is not "5 cfu/mL".
+    let number = r"[-+±]?\d+(?:[.,]\d+)*(?:\^-?\d+|\s?[x×]\s?10\^-?\d+)?";
     Regex::new(&format!(
         r"{number}(?:\s?(?:-|–|to)\s?{number})?[ \u{{202F}}]?(?:{})",
         units_alternation()
@@ -231,6 +232,18 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("static regex")
 });
+/// Three small numbers split by slashes that cannot be a date ("21/19/16": no month 19): a
+/// code reading such as an oil's ISO 4406 cleanliness, "ISO 21/19/16 (target 18/16/13)".
+static NUMBER_TRIPLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{1,2}/\d{1,2}/\d{1,2}\b").expect("static regex"));
+/// A V-belt's designation, its profile and its length ("2 x SPA 1250", "XPZ1180"): the part to
+/// fit, though written without a "P/N".
+static BELT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:SP|XP)[ZABC] ?\d{3,4}\b").expect("static regex"));
+/// A device's address on a loop or bus, its number with a leading zero ("device 2-038" is loop
+/// 2, address 38): a name, not a range.
+static ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{1,2}-0\d{2}\b").expect("static regex"));
 static TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\b").expect("static regex")
 });
@@ -256,6 +269,25 @@ fn bounded(text: &str, start: usize, end: usize) -> bool {
     before_ok && after_ok
 }
 
+/// Whether the word before byte `at` of `text` (past spaces) is one of `words` (lower case).
+fn after_word(text: &str, at: usize, words: &[&str]) -> bool {
+    let before = text[..at].trim_end();
+    let word = before.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    words.iter().any(|w| word.eq_ignore_ascii_case(w))
+}
+
+/// Whether a date the [`DATE`] pattern matched can be one: "3/4/26" or "14.03.2026" (a day
+/// and a month either way round), but not "21/19/16". Written-out months and ISO dates pass.
+fn is_calendar_date(date: &str) -> bool {
+    let parts: Vec<&str> = date.split(['/', '.']).collect();
+    if parts.len() != 3 || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+        return true;
+    }
+    let (a, b): (u32, u32) = (parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0));
+    let day_month = |d: u32, m: u32| (1..=31).contains(&d) && (1..=12).contains(&m);
+    day_month(a, b) || day_month(b, a)
+}
+
 /// All facts in `text`, in order of position, without overlaps (the more specific kind wins
 /// where two would overlap, e.g. a serial number over an identifier).
 pub fn extract(text: &str) -> Vec<Fact> {
@@ -276,10 +308,26 @@ pub fn extract(text: &str) -> Vec<Fact> {
         }
     }
     for m in BARE_CODE.find_iter(text) {
-        push(FactKind::ErrorCode, m.start(), m.end());
+        // Part of a longer tag ("VSD-F12"), or a fan's own tag ("extract fan F-12"): a name.
+        let glued = text[..m.start()].ends_with(['-', '/', '.'])
+            || text[m.end()..].starts_with('-')
+                && text[m.end() + 1..].chars().next().is_some_and(char::is_alphanumeric);
+        if !glued && !after_word(text, m.start(), &["fan", "asset", "tag"]) {
+            push(FactKind::ErrorCode, m.start(), m.end());
+        }
+    }
+    for m in BELT.find_iter(text) {
+        push(FactKind::PartNumber, m.start(), m.end());
     }
     for m in DATE.find_iter(text) {
-        push(FactKind::Date, m.start(), m.end());
+        if is_calendar_date(m.as_str()) {
+            push(FactKind::Date, m.start(), m.end());
+        }
+    }
+    for m in NUMBER_TRIPLE.find_iter(text) {
+        if !is_calendar_date(m.as_str()) && bounded(text, m.start(), m.end()) {
+            push(FactKind::Measurement, m.start(), m.end());
+        }
     }
     for m in YEAR_MONTH.find_iter(text) {
         // (The regex's word boundaries already keep letters and digits off either side.)
@@ -306,7 +354,17 @@ pub fn extract(text: &str) -> Vec<Fact> {
     for caps in LABELLED_CODE.captures_iter(text) {
         let m = caps.get(1).expect("group 1 always participates");
         let followed_by_clock = text[m.end()..].starts_with(':');
-        if m.as_str().chars().any(|c| c.is_ascii_digit()) && !followed_by_clock {
+        // "alarm 4.5" is the level an alarm is set at, not a code.
+        let decimal = text[m.end()..].starts_with(['.', ','])
+            && text[m.end() + 1..].starts_with(|c: char| c.is_ascii_digit());
+        if !m.as_str().chars().any(|c| c.is_ascii_digit()) || followed_by_clock || decimal {
+            continue;
+        }
+        let label = caps.get(0).expect("the whole match").start();
+        if after_word(text, label, &["date"]) {
+            // A battery's or a tyre's "date code 2021" is when it was made.
+            push(FactKind::Date, m.start(), m.end());
+        } else {
             push(FactKind::ErrorCode, m.start(), m.end());
         }
     }
@@ -314,6 +372,13 @@ pub fn extract(text: &str) -> Vec<Fact> {
         let list = caps.get(1).expect("group 1 always participates");
         for m in LISTED_CODE.find_iter(list.as_str()) {
             push(FactKind::ErrorCode, list.start() + m.start(), list.start() + m.end());
+        }
+    }
+    for m in ADDRESS.find_iter(text) {
+        let glued =
+            text[m.end()..].starts_with(['-', '/']) || text[..m.start()].ends_with(['-', '/']);
+        if !glued && bounded(text, m.start(), m.end()) {
+            push(FactKind::Identifier, m.start(), m.end());
         }
     }
     for m in IDENTIFIER.find_iter(text) {
@@ -416,6 +481,35 @@ mod tests {
             ("Unit XK200 needs a look", &[(Identifier, "XK200")]),
             ("3 large bolts and 5 long nuts", &[]),
             ("section 4.2.1 of the manual", &[]),
+            // Not dates: an oil's cleanliness codes. A power of ten stays with its number.
+            (
+                "Oil sample: ISO 21/19/16 (target 18/16/13)",
+                &[(Measurement, "21/19/16"), (Measurement, "18/16/13")],
+            ),
+            ("on 31/12/25 and 12.31.2025", &[(Date, "31/12/25"), (Date, "12.31.2025")]),
+            (
+                "Dip slide TVC 10^5 cfu/mL (action 1 x 10^4 cfu/mL)",
+                &[(Measurement, "10^5 cfu/mL"), (Measurement, "1 x 10^4 cfu/mL")],
+            ),
+            // A belt's designation is the part; a device address is a name, not a range.
+            (
+                "Fan belt: 2 x SPA 1250, spare XPZ1180",
+                &[(PartNumber, "SPA 1250"), (PartNumber, "XPZ1180")],
+            ),
+            ("Found device 2-038 (heat detector)", &[(Identifier, "2-038")]),
+            ("loop 2 devices 1-20 and 3-7 bar", &[(Measurement, "3-7 bar")]),
+            // Names, not codes: a fan's tag, a code letter inside a longer tag. A level, not a
+            // code: "alarm 4.5". A year: "date code 2021".
+            (
+                "Extract fan F-12, VSD asset VSD-F12",
+                &[(Identifier, "F-12"), (Identifier, "VSD-F12")],
+            ),
+            (
+                "7.1 mm/s RMS (alarm 4.5, last month 3.2 mm/s)",
+                &[(Measurement, "7.1 mm/s"), (Measurement, "3.2 mm/s")],
+            ),
+            ("Blocks date code 2021", &[(Date, "2021")]),
+            ("fan tripped on F-12 again", &[(ErrorCode, "F-12")]),
         ];
         for (text, want) in cases {
             let got = kinds(text);
