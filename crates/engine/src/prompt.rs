@@ -20,13 +20,14 @@
 //!   (`prompts-3`) the whole note first had done better. Measured and dropped: condense examples
 //!   that shorten only by deleting words (the model still handed lines back; 0.73, 5 of 8). Asking for neighbouring lines
 //!   merged into one made the 0.5B model copy one and drop the other, and requiring only a
-//!   line's first reading let it drop the one another depended on.
+//!   line's first reading let it drop the one another depended on. `prompts-5`: a line handed
+//!   back unchanged is asked for once more, sampled, where the summary needs it (`local.rs`).
 
 use crate::protocol::Message;
 use fieldbrief_core::Style;
 use fieldbrief_core::engine::Attempt;
 
-pub const VERSION: &str = "prompts-4";
+pub const VERSION: &str = "prompts-5";
 
 /// The ledger's prompt version for a style, e.g. `"prompts-4+salience-5+gate-3/handover"`: the
 /// prompts, the extractive ranking that chooses the lines the first try writes (a new ranking

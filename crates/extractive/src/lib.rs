@@ -35,8 +35,10 @@ use handover::Section;
 
 /// Recorded in the ledger as the "prompt version" of extractive summaries; bump it whenever
 /// the ranking or layout changes what a summary says. (`salience-4`: clauses that only speak
-/// of the one before stay with it; [`fit`] keeps lines in rank order while they fit.)
-pub const ALGORITHM_VERSION: &str = "salience-5";
+/// of the one before stay with it; [`fit`] keeps lines in rank order while they fit.
+/// `salience-6`: the facts read belt sizes, loop addresses and cleanliness codes, and no longer
+/// take a fan's tag for an alarm code.)
+pub const ALGORITHM_VERSION: &str = "salience-6";
 
 /// The extractive engine.
 #[derive(Debug, Default, Clone, Copy)]
