@@ -57,9 +57,13 @@ pub(crate) fn squash(text: &str) -> String {
 }
 
 /// Every check of [`assess`], plus `not_copied`: a model's summary that is mostly long
-/// verbatim runs of the note has not condensed it.
+/// verbatim runs of the note has not condensed it; and [`not_restated`]. (Not for a summary
+/// outlined from the note's lines: each of its lines is a different line of the note, and two
+/// that share a run say what the note says twice, in other words: "Bearing for DE is P/N
+/// 6316-C3" and "change DE bearing (P/N 6316-C3 in stores)".)
 pub fn assess_generated(note: &str, summary: &str, max_words: usize) -> Verdict {
     let mut verdict = assess(note, summary, max_words);
+    verdict.checks.push(not_restated(note, summary));
     let (copied, words) = copied_words(note, summary);
     let share = if words == 0 { 0.0 } else { copied as f64 / words as f64 };
     // A short note leaves a summary little to do but pick its lines.
@@ -107,8 +111,9 @@ pub fn salient_facts_kept(summary: &str, salient: &[String]) -> Check {
 /// The version of what a model's summary is held to: part of the response cache's key
 /// (`prompt::version`), since a summary an older gate let through may not pass this one. Bump
 /// with any change to the checks a model's summary must pass. `gate-2`: [`figures_kept`];
-/// `gate-3`: [`handover_sections`]; `gate-4`: [`bindings_kept`]; `gate-5`: the figures it counts
-/// as `crate::facts` reads them since belt sizes, loop addresses and cleanliness codes.
+/// `gate-3`: [`handover_sections`]; `gate-4`: [`bindings_kept`]; `gate-5`: [`not_restated`], and
+/// the figures it counts as `crate::facts` reads them since belt sizes, loop addresses and
+/// cleanliness codes.
 pub const GATE_VERSION: &str = "gate-5";
 
 /// For a handover: its three sections, "Found:", "Done:" and "Open:", each a line of its own,
@@ -364,6 +369,52 @@ fn facts_check(
     }
 }
 
+/// The words of `t` as the copying checks compare them: lower case, punctuation and bullets
+/// ignored.
+fn plain_words(t: &str) -> Vec<String> {
+    t.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// A run of this many words in two lines of a summary says the same thing twice.
+pub const RESTATED_RUN: usize = 6;
+
+/// For a model's summary: no two of its lines share a run of [`RESTATED_RUN`] words that the
+/// note does not itself say twice. The 0.5B model's whole-note retry of a fan's overcurrent
+/// note wrote "Fan F-12: tripping overcurrent on accel, 3 trips today." and then "Drive tripping
+/// F0001 overcurrent on accel, 3 trips today.", spending a third of its length on it and none
+/// on the insulation readings that were the fault.
+pub fn not_restated(note: &str, summary: &str) -> Check {
+    let note_words = plain_words(note);
+    let in_note = |gram: &[String]| note_words.windows(RESTATED_RUN).filter(|w| *w == gram).count();
+    let mut first_line: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut restated = None;
+    'lines: for (i, line) in summary.lines().enumerate() {
+        for gram in plain_words(line).windows(RESTATED_RUN) {
+            match first_line.get(gram) {
+                Some(&j) if j != i && in_note(gram) < 2 => {
+                    restated = Some(gram.join(" "));
+                    break 'lines;
+                }
+                Some(_) => {}
+                None => {
+                    first_line.insert(gram.to_vec(), i);
+                }
+            }
+        }
+    }
+    Check {
+        name: "not_restated".into(),
+        passed: restated.is_none(),
+        detail: match restated {
+            Some(run) => format!("two lines both say {run:?}"),
+            None => format!("no two lines share a run of {RESTATED_RUN} words"),
+        },
+    }
+}
+
 /// A run of this many words found verbatim in the note counts as copied.
 pub const COPY_RUN: usize = 12;
 /// Notes shorter than this are not judged on copying.
@@ -374,13 +425,7 @@ pub const MAX_COPIED_SHARE: f64 = 0.75;
 /// (words of `summary` inside runs of at least [`COPY_RUN`] words that occur verbatim in
 /// `note`, words of `summary`). Words are compared case-blind, punctuation and bullets ignored.
 pub fn copied_words(note: &str, summary: &str) -> (usize, usize) {
-    let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
-    let (n, s) = (words(note), words(summary));
+    let (n, s) = (plain_words(note), plain_words(summary));
     if s.len() < COPY_RUN || n.len() < COPY_RUN {
         return (0, s.len());
     }
@@ -611,6 +656,29 @@ mod tests {
         After: header 3.8 bar, P2 current 38 A, no AL-09 in 3 h\n\
         Discharge 27.8 bar on circuit 2. Circuit 1 normal 19.4 bar.\n\
         Fault log shows E-411 overnight.";
+
+    #[test]
+    fn a_summary_that_says_the_same_thing_in_two_lines_is_restated() {
+        let note = "Extract fan F-12, VSD asset VSD-F12\nDrive tripping F0001 overcurrent on accel, 3 trips \
+            today\nMotor IR 0.9 MOhm phase-earth, low\nDried terminal box, IR up to 45 MOhm\n\
+            Part P/N UVW-MTR-24 arrives 2026-10-14\nOpen: P/N UVW-MTR-24 arrives 2026-10-14, fit it";
+        // The 0.5B model's whole-note retry.
+        let retry = "- Fan F-12: tripping overcurrent on accel, 3 trips today.\n\
+            - Drive tripping F0001 overcurrent on accel, 3 trips today.\n\
+            - Accel ramp 3 s, motor 7.5 kW 15.2 A FLC.";
+        let check = not_restated(note, retry);
+        assert!(!check.passed);
+        assert!(check.detail.contains("overcurrent on accel 3 trips today"), "{}", check.detail);
+        // Each thing once; a run inside one line; what the note itself says twice.
+        for fine in [
+            "- Drive tripping F0001 overcurrent on accel, 3 trips today.\n- Motor IR 0.9 MOhm, dried: 45 MOhm.",
+            "- Tripping overcurrent on accel, 3 trips today, tripping overcurrent on accel, 3 trips today",
+            "Found:\n- P/N UVW-MTR-24 arrives 2026-10-14\nOpen:\n- P/N UVW-MTR-24 arrives 2026-10-14, fit it",
+        ] {
+            let check = not_restated(note, fine);
+            assert!(check.passed, "{fine}: {}", check.detail);
+        }
+    }
 
     #[test]
     fn a_figure_moved_to_a_sibling_asset_fails_the_bindings() {

@@ -21,7 +21,8 @@ use fieldbrief_extractive::Extractive;
 /// The verdict on `output` from `producer`: model output is also checked for the note's
 /// salient codes and part numbers, for half the figures the extract would carry, for figures
 /// moved from one asset to its sibling (`quality::bindings_kept`), and for copying — a summary
-/// the model wrote whole on whether it is mostly long runs of the note, one outlined from the
+/// the model wrote whole on whether it is mostly long runs of the note (and whether two of its
+/// lines say the same thing, `quality::not_restated`), one outlined from the
 /// note's lines on whether the model rewrote at least half of them shorter (the lines it could
 /// not are the note's own words by design, as in an extractive summary).
 pub(crate) fn judge(
@@ -393,6 +394,22 @@ mod tests {
         let copied = Lines { written: 1, kept: 3 };
         let v = judge(NOTE, &output(outlined, Some(copied)), &request, Producer::Local);
         assert_eq!(failed(&v), ["lines_written"]);
+    }
+
+    #[test]
+    fn a_summary_written_whole_that_says_a_thing_twice_fails_and_an_outlined_one_is_not_held_to_it()
+    {
+        let request = SummaryRequest::new(Style::Bullets, Some(90));
+        let twice = "- AL-36: cylinder 4 exhaust 468 °C against an average of 385 °C.\n\
+            - Cylinder 4 injector dribbling, opening 285 bar (spec 320 bar): replaced, P/N INJ-320-AE.\n\
+            - Exhaust alarm AL-36: cylinder 4 exhaust 468 °C against an average of 385 °C.\n\
+            - SWP-2 seal kit P/N MS-45-SWP on REQ-2026-118, ETA 2026-04-06.";
+        let v = judge(NOTE, &output(twice, None), &request, Producer::LocalRetry);
+        assert_eq!(failed(&v), ["not_restated"], "{:?}", v.checks);
+        // Outlined, each line is another line of the note: two alike say what the note does.
+        let written = Lines { written: 3, kept: 1 };
+        let v = judge(NOTE, &output(twice, Some(written)), &request, Producer::Local);
+        assert!(!failed(&v).contains(&"not_restated"), "{:?}", v.checks);
     }
 
     #[test]
