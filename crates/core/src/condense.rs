@@ -1,8 +1,9 @@
 //! Checks on one line of a note rewritten shorter by a model: the local engine plans a summary
 //! as the note's most telling lines and has the model condense each ("outline, then write").
 //! A rewrite is kept only when it is shorter, keeps every figure of its line exactly, invents
-//! none, and is still about its line; otherwise the engine asks once more, greedily, and then
-//! keeps the line's own words.
+//! none, and is still about its line; otherwise the engine asks once more (greedily with more
+//! room, or sampled where the model handed the line back and the summary needs more lines of
+//! its own), and then keeps the line's own words.
 //!
 //! Small models condense one line well and a whole note badly: asked for a summary of a note,
 //! a 0.5B model walks it top-down and runs out of words before the outcome, dropping most of
