@@ -86,9 +86,9 @@ struct Shape<'a> {
     grammar: &'a str,
     max_tokens: u32,
     attempt: Attempt,
-    /// Sampled at this temperature, with a fixed seed, whatever the attempt: another wording
-    /// of a line the greedy pick handed back unchanged.
-    resample: Option<f32>,
+    /// Sampled at [`RESAMPLE_TEMPERATURE`], with a fixed seed, whatever the attempt: another
+    /// wording of a line the greedy pick handed back unchanged.
+    resample: bool,
 }
 
 /// The sampling of the one sampled try at a line the greedy pick handed back ([`LineTry`]),
@@ -474,14 +474,12 @@ impl LocalEngine {
             grammar: prompt::CONDENSE_GRAMMAR,
             max_tokens: (words * 3 + 16) as u32,
             attempt: Attempt::Retry,
-            resample: None,
+            resample: false,
         };
         loop {
             let (limit, shape) = match ask {
                 LineTry::First(n) | LineTry::Roomier(n) => (n, greedy),
-                LineTry::Resampled(n) => {
-                    (n, Shape { resample: Some(RESAMPLE_TEMPERATURE), ..greedy })
-                }
+                LineTry::Resampled(n) => (n, Shape { resample: true, ..greedy }),
             };
             let g = self.generate(prompt::condense(limit, line), shape, &mut |_| {})?;
             totals.add(&g.stats);
@@ -521,7 +519,7 @@ impl LocalEngine {
             grammar: &part_grammar,
             max_tokens: Self::output_budget(part_words, context),
             attempt: request.attempt,
-            resample: None,
+            resample: false,
         };
         let part_overhead = self.prompt_tokens(&prompt::part(99, 99, &part_layout, ""))?;
         let budget = context
@@ -565,7 +563,7 @@ impl LocalEngine {
             grammar: &grammar,
             max_tokens: Self::output_budget(request.max_words, context),
             attempt: request.attempt,
-            resample: None,
+            resample: false,
         };
         for round in 1..=6 {
             let messages = prompt::combine(&layout, &partials);
@@ -626,8 +624,8 @@ impl LocalEngine {
 }
 
 /// The sampling of one generation: the settings' for a first try, greedy for a retry (the most
-/// likely wording, not a sample of it), and for a [`Shape::resample`] the settings' at that
-/// temperature with a fixed seed, so the same note gets the same summary.
+/// likely wording, not a sample of it), and for a [`Shape::resample`] the settings' at
+/// [`RESAMPLE_TEMPERATURE`] with a fixed seed, so the same note gets the same summary.
 fn sampling_for(settings: &Sampling, shape: Shape<'_>) -> Sampling {
     let sampling = Sampling {
         max_tokens: shape.max_tokens,
@@ -635,15 +633,18 @@ fn sampling_for(settings: &Sampling, shape: Shape<'_>) -> Sampling {
         ..settings.clone()
     };
     match (shape.resample, shape.attempt) {
-        (Some(temperature), _) => {
-            Sampling { temperature, top_p: RESAMPLE_TOP_P, seed: RESAMPLE_SEED, ..sampling }
-        }
-        (None, Attempt::Retry) => Sampling {
+        (true, _) => Sampling {
+            temperature: RESAMPLE_TEMPERATURE,
+            top_p: RESAMPLE_TOP_P,
+            seed: RESAMPLE_SEED,
+            ..sampling
+        },
+        (false, Attempt::Retry) => Sampling {
             grammar: sampling.grammar,
             draft: sampling.draft,
             ..Sampling::deterministic(shape.max_tokens)
         },
-        (None, Attempt::First) => sampling,
+        (false, Attempt::First) => sampling,
     }
 }
 
@@ -753,7 +754,7 @@ impl LocalEngine {
                 grammar: &grammar,
                 max_tokens: Self::output_budget(request.max_words, plan.context_tokens),
                 attempt: request.attempt,
-                resample: None,
+                resample: false,
             };
             let g = self.generate(prompt::single(&layout, &doc.text), shape, &mut |t| {
                 events(EngineEvent::Token { text: t.to_string() })
@@ -812,24 +813,24 @@ mod tests {
             attempt,
             resample,
         };
-        let first = sampling_for(&settings, shape(Attempt::First, None));
+        let first = sampling_for(&settings, shape(Attempt::First, false));
         assert_eq!(
             (first.temperature, first.seed, first.max_tokens),
             (settings.temperature, 1234, 40)
         );
         assert_eq!(first.grammar.as_deref(), Some("root ::= \"x\""));
 
-        let retry = sampling_for(&settings, shape(Attempt::Retry, None));
+        let retry = sampling_for(&settings, shape(Attempt::Retry, false));
         assert_eq!(retry.temperature, 0.0, "a retry is greedy");
         assert_eq!((retry.max_tokens, retry.draft), (40, 3));
         assert!(retry.grammar.is_some());
 
-        let resampled = sampling_for(&settings, shape(Attempt::Retry, Some(RESAMPLE_TEMPERATURE)));
+        let resampled = sampling_for(&settings, shape(Attempt::Retry, true));
         assert!(resampled.temperature > settings.temperature, "warmer than the settings");
         assert_eq!((resampled.seed, resampled.max_tokens), (RESAMPLE_SEED, 40));
         assert_eq!(resampled.grammar.as_deref(), Some("root ::= \"x\""));
         assert_eq!(
-            sampling_for(&settings, shape(Attempt::Retry, Some(RESAMPLE_TEMPERATURE))),
+            sampling_for(&settings, shape(Attempt::Retry, true)),
             resampled,
             "the same every time"
         );
