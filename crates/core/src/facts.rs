@@ -269,6 +269,14 @@ fn bounded(text: &str, start: usize, end: usize) -> bool {
     before_ok && after_ok
 }
 
+/// Whether a match at `start..end` is a piece of a longer tag or reference, joined to it by a
+/// dash, slash or dot: "F12" of "VSD-F12", "2026-01" of "LR-2026-014" or of "2026-01-13".
+fn inside_tag(text: &str, start: usize, end: usize) -> bool {
+    let rest = &text[end..];
+    text[..start].ends_with(['-', '/', '.'])
+        || rest.starts_with(['-', '/']) && rest[1..].starts_with(char::is_alphanumeric)
+}
+
 /// Whether the word before byte `at` of `text` (past spaces) is one of `words` (lower case).
 fn after_word(text: &str, at: usize, words: &[&str]) -> bool {
     let before = text[..at].trim_end();
@@ -309,10 +317,9 @@ pub fn extract(text: &str) -> Vec<Fact> {
     }
     for m in BARE_CODE.find_iter(text) {
         // Part of a longer tag ("VSD-F12"), or a fan's own tag ("extract fan F-12"): a name.
-        let glued = text[..m.start()].ends_with(['-', '/', '.'])
-            || text[m.end()..].starts_with('-')
-                && text[m.end() + 1..].chars().next().is_some_and(char::is_alphanumeric);
-        if !glued && !after_word(text, m.start(), &["fan", "asset", "tag"]) {
+        if !inside_tag(text, m.start(), m.end())
+            && !after_word(text, m.start(), &["fan", "asset", "tag"])
+        {
             push(FactKind::ErrorCode, m.start(), m.end());
         }
     }
@@ -331,9 +338,7 @@ pub fn extract(text: &str) -> Vec<Fact> {
     }
     for m in YEAR_MONTH.find_iter(text) {
         // (The regex's word boundaries already keep letters and digits off either side.)
-        let glued_before = text[..m.start()].ends_with(['-', '/', '.']);
-        let glued_after = text[m.end()..].starts_with(['-', '/']);
-        if !glued_before && !glued_after {
+        if !inside_tag(text, m.start(), m.end()) {
             push(FactKind::Date, m.start(), m.end());
         }
     }
@@ -375,9 +380,7 @@ pub fn extract(text: &str) -> Vec<Fact> {
         }
     }
     for m in ADDRESS.find_iter(text) {
-        let glued =
-            text[m.end()..].starts_with(['-', '/']) || text[..m.start()].ends_with(['-', '/']);
-        if !glued && bounded(text, m.start(), m.end()) {
+        if !inside_tag(text, m.start(), m.end()) && bounded(text, m.start(), m.end()) {
             push(FactKind::Identifier, m.start(), m.end());
         }
     }
