@@ -1,7 +1,8 @@
 //! Checks on one line of a note rewritten shorter by a model: the local engine plans a summary
 //! as the note's most telling lines and has the model condense each ("outline, then write").
 //! A rewrite is kept only when it is shorter, keeps every figure of its line exactly, invents
-//! none, and is still about its line; otherwise the engine asks once more (greedily with more
+//! none, is still about its line and says no work done that the line leaves to do
+//! ([`crate::status`]); otherwise the engine asks once more (greedily with more
 //! room, or sampled where the model handed the line back and the summary needs more lines of
 //! its own), and then keeps the line's own words.
 //!
@@ -36,6 +37,9 @@ pub enum Rejection {
     Unfinished,
     /// Only figures: what they are readings or parts of ("NDE bearing", "discharge") is gone.
     Bare,
+    /// Says work was done that the line leaves to do ("ordered" for "to order"; see
+    /// [`crate::status`]).
+    MarkedDone(String),
 }
 
 impl fmt::Display for Rejection {
@@ -51,6 +55,7 @@ impl fmt::Display for Rejection {
             Rejection::Unrelated => write!(f, "not a rewrite of the line"),
             Rejection::Unfinished => write!(f, "unfinished"),
             Rejection::Bare => write!(f, "only figures, not what they are"),
+            Rejection::MarkedDone(x) => write!(f, "says {x:?}, which the line leaves to do"),
         }
     }
 }
@@ -287,6 +292,9 @@ pub fn check_in(line: &str, rewrite: &str, opening: bool) -> Result<(), Rejectio
     if content_words(rewrite).is_empty() && !content_words(line).is_empty() {
         return Err(Rejection::Bare);
     }
+    if let Some(done) = crate::status::marked_done(line, rewrite) {
+        return Err(Rejection::MarkedDone(done));
+    }
     if crate::ending::check(rewrite).is_err() {
         return Err(Rejection::Unfinished);
     }
@@ -427,6 +435,14 @@ mod tests {
         for (rewrite, want) in cases {
             assert_eq!(check(LINE, rewrite).as_ref(), Err(want), "{rewrite:?}");
         }
+        // Work the line leaves to do, said done.
+        assert_eq!(
+            check(
+                "spare injector P/N INJ-320-AE for cyl 4 to be fitted at next port call",
+                "Injector P/N INJ-320-AE fitted on cyl 4.",
+            ),
+            Err(Rejection::MarkedDone("fitted".into()))
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod quality;
 pub mod redact;
 pub mod route;
 pub mod segment;
+pub mod status;
 pub mod style;
 
 pub use document::{Document, OCR_ENCODING, SourceKind};

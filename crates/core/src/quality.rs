@@ -113,8 +113,8 @@ pub fn salient_facts_kept(summary: &str, salient: &[String]) -> Check {
 /// with any change to the checks a model's summary must pass. `gate-2`: [`figures_kept`];
 /// `gate-3`: [`handover_sections`]; `gate-4`: [`bindings_kept`]; `gate-5`: [`not_restated`], and
 /// the figures it counts as `crate::facts` reads them since belt sizes, loop addresses and
-/// cleanliness codes.
-pub const GATE_VERSION: &str = "gate-5";
+/// cleanliness codes; `gate-6`: [`to_do_kept`].
+pub const GATE_VERSION: &str = "gate-6";
 
 /// For a handover: its three sections, "Found:", "Done:" and "Open:", each a line of its own,
 /// in that order. A model's handover cut at its token budget ends at its last whole bullet,
@@ -411,6 +411,21 @@ pub fn not_restated(note: &str, summary: &str) -> Check {
         detail: match restated {
             Some(run) => format!("two lines both say {run:?}"),
             None => format!("no two lines share a run of {RESTATED_RUN} words"),
+        },
+    }
+}
+
+/// For a model's summary: it says no work was done that the note leaves to do ("ordered"
+/// where the note has "to order", "fitted" for "to be fitted next visit"; see
+/// [`crate::status`]). Every figure is kept in such a summary; only its meaning is turned.
+pub fn to_do_kept(note: &str, summary: &str) -> Check {
+    let done = crate::status::marked_done(note, summary);
+    Check {
+        name: "to_do_kept".into(),
+        passed: done.is_none(),
+        detail: match done {
+            Some(word) => format!("says {word:?} of work the note leaves to do"),
+            None => "says nothing done that the note leaves to do".into(),
         },
     }
 }

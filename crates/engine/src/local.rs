@@ -350,9 +350,9 @@ impl LocalEngine {
     /// summarizer would choose them (facts, actions, centrality), sized for the target on the
     /// expectation that a rewrite keeps about [`condense::EXPECTED_RATIO`] of a line's words,
     /// and the model rewrites each one shorter. A rewrite that drops or alters a figure, invents
-    /// one, is not shorter or is not about its line is asked for once more (with a looser word
-    /// limit, or sampled where the model handed the line back), then the line keeps its own
-    /// words. When the rewrites leave room, more lines are
+    /// one, is not shorter, is not about its line or says done what the line leaves to do is
+    /// asked for once more (with a looser word limit, or sampled where the model handed the
+    /// line back), then the line keeps its own words. When the rewrites leave room, more lines are
     /// outlined and written; the lowest-ranked lines go when they leave too little.
     fn summarize_outlined(
         &self,

@@ -20,7 +20,8 @@ use fieldbrief_extractive::Extractive;
 
 /// The verdict on `output` from `producer`: model output is also checked for the note's
 /// salient codes and part numbers, for half the figures the extract would carry, for figures
-/// moved from one asset to its sibling (`quality::bindings_kept`), and for copying — a summary
+/// moved from one asset to its sibling (`quality::bindings_kept`), for work the note leaves to
+/// do said done (`quality::to_do_kept`), and for copying — a summary
 /// the model wrote whole on whether it is mostly long runs of the note (and whether two of its
 /// lines say the same thing, `quality::not_restated`), one outlined from the
 /// note's lines on whether the model rewrote at least half of them shorter (the lines it could
@@ -44,6 +45,7 @@ pub(crate) fn judge(
             v.checks.push(quality::salient_facts_kept(&output.text, &salient.codes));
             v.checks.push(quality::figures_kept(&output.text, &salient.figures));
             v.checks.push(quality::bindings_kept(note, &output.text));
+            v.checks.push(quality::to_do_kept(note, &output.text));
             v
         }
     };
@@ -410,6 +412,22 @@ mod tests {
         let written = Lines { written: 3, kept: 1 };
         let v = judge(NOTE, &output(twice, Some(written)), &request, Producer::Local);
         assert!(!failed(&v).contains(&"not_restated"), "{:?}", v.checks);
+    }
+
+    #[test]
+    fn a_model_summary_that_says_done_what_the_note_leaves_to_do_fails() {
+        let note = "Compressor AC-3 tripped on E-005, 112 °C at trip (trip 110 °C)\n\
+            Freed louvre actuator linkage, tested open/close\n\
+            Need: louvre actuator replacement P/N LA-24-230, to order";
+        let request = SummaryRequest::new(Style::Bullets, Some(40));
+        let turned = "- AC-3 tripped on E-005 at 112 °C (trip 110 °C).\n\
+            - Louvre freed; actuator P/N LA-24-230 ordered.";
+        let v = judge(note, &output(turned, None), &request, Producer::LocalRetry);
+        assert!(failed(&v).contains(&"to_do_kept"), "{:?}", v.checks);
+        let kept = "- AC-3 tripped on E-005 at 112 °C (trip 110 °C).\n\
+            - Louvre freed; order actuator P/N LA-24-230.";
+        let v = judge(note, &output(kept, None), &request, Producer::LocalRetry);
+        assert!(!failed(&v).contains(&"to_do_kept"), "{:?}", v.checks);
     }
 
     #[test]
