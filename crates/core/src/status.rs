@@ -112,16 +112,19 @@ const ASKED: &[&str] = &["recommend", "please", "plan", "required", "requires"];
 
 /// The work `words[i]` speaks of: the index of its group in [`WORK`], and whether it says it
 /// was done (`true`) or is to do (`false`). A verb as it is asked for ("replace", "replacing")
-/// speaks of work to do where it begins its clause ("Send VER report", "Order motor") or comes
-/// after "to", "need" and the like or "recommend", "please": elsewhere it is as likely a noun
-/// ("work order", "leak test", "no change after 20 min", "fault log") and speaks of nothing.
+/// speaks of work to do where it begins its clause ("Send VER report", "Order motor", but not
+/// after a ticked box "[x]") or comes after "to", "need" and the like or "recommend",
+/// "please": elsewhere it is as likely a noun ("work order", "leak test", "no change after 20
+/// min", "fault log") and speaks of nothing.
 fn work(words: &[Word], i: usize) -> Option<(usize, bool)> {
     let w = words[i].text.as_str();
     WORK.iter().enumerate().find_map(|(group, (done, to_do))| {
         if done.contains(&w) {
             Some((group, !not_yet(words, i)))
         } else if to_do.iter().any(|t| w == *t || is_ing_of(w, t)) {
-            let asked = words[i].after_break
+            // "[x] check belts": a ticked box, the work done.
+            let ticked = i > 0 && words[i - 1].text == "x";
+            let asked = (words[i].after_break && !ticked)
                 || not_yet(words, i)
                 || (i > 0 && ASKED.contains(&words[i - 1].text.as_str()));
             asked.then_some((group, false))
@@ -255,6 +258,7 @@ mod tests {
                 "recalibrated",
             ),
             ("check all idlers section 10-20 next PM", "Checked idlers 10-20.", "checked"),
+            ("[ ] check belts 2 x SPB 1600 next visit", "Belts 2 x SPB 1600 checked.", "checked"),
             (
                 "Gasket not in stock, ordering P/N DG-2080-W",
                 "Gasket P/N DG-2080-W ordered.",
@@ -293,6 +297,7 @@ mod tests {
             // Nouns, not work to do.
             ("Fault log: F-32 door lock circuit open, 26 occurrences", "F-32 logged 26 times."),
             ("Ran 40 test trips all floors, no F-32", "Tested 40 trips, no F-32."),
+            ("[x] check belts 2 x SPB 1600, tension ok", "Belts 2 x SPB 1600 checked, tension ok."),
         ] {
             assert_eq!(marked_done(source, text), None, "{source} → {text}");
         }
