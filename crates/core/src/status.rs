@@ -205,18 +205,16 @@ pub fn marked_done(source: &str, text: &str) -> Option<String> {
             .filter(|f| f.kind != crate::facts::FactKind::Time)
             .map(|f| squash(&f.text))
             .collect();
-        let bound: Vec<&Said> = source_clauses
-            .iter()
-            .filter(|(c, _)| figures.iter().any(|f| c.contains(f.as_str())))
-            .map(|(_, said)| said)
-            .collect();
+        let mut bound = Said::default();
+        for (_, said) in
+            source_clauses.iter().filter(|(c, _)| figures.iter().any(|f| c.contains(f.as_str())))
+        {
+            bound.done.extend(&said.done);
+            bound.to_do.extend(&said.to_do);
+        }
         for i in 0..clause_words.len() {
             let Some((group, true)) = work(&clause_words, i) else { continue };
-            let in_bound = Said {
-                done: bound.iter().flat_map(|s| s.done.iter().copied()).collect(),
-                to_do: bound.iter().flat_map(|s| s.to_do.iter().copied()).collect(),
-            };
-            if in_bound.leaves_to_do(group) || whole.leaves_to_do(group) {
+            if bound.leaves_to_do(group) || whole.leaves_to_do(group) {
                 return Some(clause_words[i].text.clone());
             }
         }
