@@ -449,10 +449,12 @@ fn recall_on(set: &str) -> f64 {
 
 #[test]
 fn the_fitted_ranking_keeps_the_recall_it_was_measured_at() {
-    // Measured when the weights were fitted (README, "Summary quality on the device"): 0.66,
-    // 0.56 and 0.80, against 0.50, 0.29 and 0.65 with the hand-set weights before them. A
-    // change to the features, the weights or the selection that loses key facts fails here.
-    for (set, at_least) in [("set.jsonl", 0.64), ("long.jsonl", 0.53), ("holdout.jsonl", 0.78)] {
+    // Measured with the shipped ranking (README, "Summary quality on the device"): 0.869,
+    // 0.856 and 0.900 on the tuning set, the long notes and the holdout (the first fitted
+    // weights had 0.66, 0.56 and 0.80; hand-set weights 0.50, 0.29 and 0.65). A change to the
+    // features, the weights, the segmentation or the selection that loses a key fact of a
+    // set fails here; one that gains some raises these floors.
+    for (set, at_least) in [("set.jsonl", 0.865), ("long.jsonl", 0.85), ("holdout.jsonl", 0.895)] {
         let recall = recall_on(set);
         assert!(recall >= at_least, "{set}: key-fact recall {recall:.3} < {at_least}");
     }
