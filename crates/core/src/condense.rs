@@ -40,6 +40,10 @@ pub enum Rejection {
     /// Says work was done that the line leaves to do ("ordered" for "to order"; see
     /// [`crate::status`]).
     MarkedDone(String),
+    /// Leaves out a piece of work the line speaks of, done or to do ("replaced", "to order"),
+    /// keeping its part: the reader no longer knows what became of it (see
+    /// [`crate::status::dropped_work`]).
+    DroppedWork(String),
 }
 
 impl fmt::Display for Rejection {
@@ -56,6 +60,7 @@ impl fmt::Display for Rejection {
             Rejection::Unfinished => write!(f, "unfinished"),
             Rejection::Bare => write!(f, "only figures, not what they are"),
             Rejection::MarkedDone(x) => write!(f, "says {x:?}, which the line leaves to do"),
+            Rejection::DroppedWork(x) => write!(f, "left out {x:?}"),
         }
     }
 }
@@ -294,6 +299,9 @@ pub fn check_in(line: &str, rewrite: &str, opening: bool) -> Result<(), Rejectio
     }
     if let Some(done) = crate::status::marked_done(line, rewrite) {
         return Err(Rejection::MarkedDone(done));
+    }
+    if let Some(work) = crate::status::dropped_work(line, rewrite) {
+        return Err(Rejection::DroppedWork(work));
     }
     if crate::ending::check(rewrite).is_err() {
         return Err(Rejection::Unfinished);
