@@ -44,6 +44,9 @@ pub enum Rejection {
     /// keeping its part: the reader no longer knows what became of it (see
     /// [`crate::status::dropped_work`]).
     DroppedWork(String),
+    /// Leaves out a word that turns what the line says around ("normal did NOT detect (pass)"
+    /// written "normal") or its test's verdict ("tolerance ±0.5 % -> FAIL").
+    LostSense(String),
 }
 
 impl fmt::Display for Rejection {
@@ -61,6 +64,7 @@ impl fmt::Display for Rejection {
             Rejection::Bare => write!(f, "only figures, not what they are"),
             Rejection::MarkedDone(x) => write!(f, "says {x:?}, which the line leaves to do"),
             Rejection::DroppedWork(x) => write!(f, "left out {x:?}"),
+            Rejection::LostSense(x) => write!(f, "left out {x:?}, which the line turns on"),
         }
     }
 }
@@ -232,6 +236,52 @@ fn content_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Words that turn what a line says around: "did NOT detect", "no change", "never tripped".
+const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "none", "nothing", "without", "nor", "cannot", "cant", "dont", "doesnt",
+    "didnt", "wont", "isnt", "wasnt", "arent", "werent", "hasnt", "havent",
+];
+
+/// A test's verdicts, each with the words that say the same.
+const VERDICTS: &[&[&str]] =
+    &[&["fail", "failed", "fails", "failing", "failure"], &["pass", "passed", "passes"]];
+
+/// The words of `text`, lower-cased, without apostrophes and the punctuation around them; a
+/// "No." before a number or name is an abbreviation ("report no. VER-330", "A/E No.2"), not a
+/// negation, and is left out.
+fn sense_words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| !w.to_lowercase().starts_with("no."))
+        .map(|w| {
+            w.chars()
+                .filter(|c| *c != '\'' && *c != '’')
+                .collect::<String>()
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// The first word of `line` that turns what it says around ([`NEGATIONS`]) or gives its
+/// test's verdict ([`VERDICTS`]) where `rewrite` has no such word: "normal did NOT detect
+/// (pass), reverse did NOT detect (pass)" written "Obstruction test at toe: normal" reads as
+/// a failed safety test passed.
+fn lost_sense(line: &str, rewrite: &str) -> Option<String> {
+    let (line, rewrite) = (sense_words(line), sense_words(rewrite));
+    let has =
+        |words: &[String], set: &[&str]| words.iter().find(|w| set.contains(&w.as_str())).cloned();
+    if let Some(word) = has(&line, NEGATIONS)
+        && has(&rewrite, NEGATIONS).is_none()
+    {
+        return Some(word);
+    }
+    VERDICTS.iter().find_map(|set| {
+        let word = has(&line, set)?;
+        has(&rewrite, set).is_none().then_some(word)
+    })
+}
+
 /// Most of a rewrite's words must be the line's or plain glue; beyond this it is not a rewrite.
 pub const MAX_FOREIGN_SHARE: f64 = 0.5;
 
@@ -302,6 +352,9 @@ pub fn check_in(line: &str, rewrite: &str, opening: bool) -> Result<(), Rejectio
     }
     if let Some(work) = crate::status::dropped_work(line, rewrite) {
         return Err(Rejection::DroppedWork(work));
+    }
+    if let Some(word) = lost_sense(line, rewrite) {
+        return Err(Rejection::LostSense(word));
     }
     if crate::ending::check(rewrite).is_err() {
         return Err(Rejection::Unfinished);
@@ -399,6 +452,25 @@ mod tests {
         ] {
             assert_eq!(check(line, same), Ok(()), "{same}");
         }
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_words_the_line_turns_on() {
+        let test = "Obstruction test with 3.5 mm gauge at toe: normal did NOT detect (pass), reverse did NOT detect (pass)";
+        assert_eq!(
+            check(test, "Obstruction test with 3.5 mm gauge at toe: normal."),
+            Err(Rejection::LostSense("not".into()))
+        );
+        assert_eq!(check(test, "3.5 mm gauge at toe: not detected either way, pass."), Ok(()));
+        let cal = "Error +1.3 % to +2.75 % of span, tolerance ±0.5 % -> FAIL";
+        assert_eq!(
+            check(cal, "Error +1.3 % to +2.75 % of span, tolerance ±0.5 %."),
+            Err(Rejection::LostSense("fail".into()))
+        );
+        assert_eq!(check(cal, "Error +1.3 % to +2.75 % (tolerance ±0.5 %): failed."), Ok(()));
+        // "No." before a number or name is not a negation.
+        let report = "Verification report no. VER-330-2026 issued to the site team today";
+        assert_eq!(check(report, "Report VER-330-2026 issued to site."), Ok(()));
     }
 
     #[test]
