@@ -1,10 +1,11 @@
 //! Checks on one line of a note rewritten shorter by a model: the local engine plans a summary
 //! as the note's most telling lines and has the model condense each ("outline, then write").
 //! A rewrite is kept only when it is shorter, keeps every figure of its line exactly, invents
-//! none, is still about its line and says no work done that the line leaves to do
-//! ([`crate::status`]); otherwise the engine asks once more (greedily with more
-//! room, or sampled where the model handed the line back and the summary needs more lines of
-//! its own), and then keeps the line's own words.
+//! none, is still about its line, says no work done that the line leaves to do and leaves out
+//! no piece of work ([`crate::status`]) and no "not" or test verdict; otherwise the engine asks
+//! once more (greedily with more room, or sampled where the model handed the line back and the
+//! summary needs more lines of its own), a third time where it still needs them, and then keeps
+//! the line's own words.
 //!
 //! Small models condense one line well and a whole note badly: asked for a summary of a note,
 //! a 0.5B model walks it top-down and runs out of words before the outcome, dropping most of

@@ -365,11 +365,13 @@ impl LocalEngine {
     /// Outline, then write: the note's most telling lines are chosen as the extractive
     /// summarizer would choose them (facts, actions, centrality), sized for the target on the
     /// expectation that a rewrite keeps about [`condense::EXPECTED_RATIO`] of a line's words,
-    /// and the model rewrites each one shorter. A rewrite that drops or alters a figure, invents
-    /// one, is not shorter, is not about its line or says done what the line leaves to do is
-    /// asked for once more (with a looser word limit, or sampled where the model handed the
-    /// line back), then the line keeps its own words. When the rewrites leave room, more lines are
-    /// outlined and written; the lowest-ranked lines go when they leave too little.
+    /// and the model rewrites each one shorter. A rewrite that fails `condense::check_in` (a
+    /// figure dropped, altered or invented, not shorter, not about its line, work or a "not"
+    /// turned or left out) is asked for once more (with a looser word limit, or sampled where
+    /// the model handed the line back), then the line keeps its own words; where the model has
+    /// still written too few lines, the failed ones are asked a third time, warmer. When the
+    /// rewrites leave room, more lines are outlined and written; the lowest-ranked lines go
+    /// when they leave too little.
     fn summarize_outlined(
         &self,
         doc: &Document,
@@ -460,11 +462,7 @@ impl LocalEngine {
             let Some((at, again)) = handed_back.next() else { break };
             let line = &mut written[at];
             match self.condense_line(&line.text, opening.contains(&line.unit), again, totals)? {
-                Rewrite::Written(short) => {
-                    line.text = short;
-                    counts.written += 1;
-                    counts.kept -= 1;
-                }
+                Rewrite::Written(short) => written_after_all(line, short, &mut counts),
                 Rewrite::Failed(last) => asked_again.push((at, last)),
                 Rewrite::HandedBack(_) => {}
             }
@@ -487,9 +485,7 @@ impl LocalEngine {
                 LineTry::Warmer(limit),
                 totals,
             )? {
-                line.text = short;
-                counts.written += 1;
-                counts.kept -= 1;
+                written_after_all(line, short, &mut counts);
             }
         }
         // The rewrites may leave room: the next lines fill it in their own words.
@@ -506,8 +502,9 @@ impl LocalEngine {
     }
 
     /// The model's shorter rewrite of one line, starting with the try `ask`, at most two
-    /// tries ([`LineTry`]); a line the greedy pick handed back as it was is left to the caller
-    /// to ask for again, sampled, if the summary needs it.
+    /// tries from there ([`LineTry`]); a line the greedy pick handed back as it was is left to
+    /// the caller to ask for again, sampled, if the summary needs it, and a failed one to ask
+    /// for a third time, warmer ([`LineTry::Warmer`]).
     fn condense_line(
         &self,
         line: &str,
@@ -702,6 +699,13 @@ fn sampling_for(settings: &Sampling, shape: Shape<'_>) -> Sampling {
     }
 }
 
+/// A line that kept its own words, rewritten by the model on a later ask.
+fn written_after_all(line: &mut Line, short: String, counts: &mut Lines) {
+    line.text = short;
+    counts.written += 1;
+    counts.kept -= 1;
+}
+
 /// What came of asking the model to rewrite a line.
 enum Rewrite {
     Written(String),
@@ -711,7 +715,8 @@ enum Rewrite {
     Failed(usize),
 }
 
-/// One ask for a line's rewrite, with its word limit: at most two per line.
+/// One ask for a line's rewrite, with its word limit: two per line, and a third
+/// ([`LineTry::Warmer`]) where the summary still has too few lines of the model's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineTry {
     /// Greedy, at `condense::words_for` the line's words.
